@@ -1,0 +1,32 @@
+// `sluice lsp --stdio | --node-ipc`: the language server, for VS Code and any
+// LSP editor. The server reads its transport from the process arguments.
+import { runLanguageServer } from '../server/server';
+import { SluiceError } from '../core/errors';
+import type { Command } from './command';
+
+export const lspCommand: Command = {
+  name: 'lsp',
+  usage: '--stdio | --node-ipc',
+  summary: 'Run the language server for sluice.yaml',
+  details: [
+    'Speaks the Language Server Protocol over stdin/stdout (--stdio), or over the IPC channel of a ' +
+      'parent Node.js process (--node-ipc). Runs until the editor shuts it down.',
+  ],
+  flags: [
+    { name: 'stdio', description: 'Talk over stdin and stdout.' },
+    { name: 'node-ipc', description: 'Talk over the Node.js IPC channel of the parent process.' },
+    {
+      name: 'clientProcessId',
+      valueName: 'PID',
+      description: "The editor's process id; the server exits when that process does.",
+    },
+  ],
+  maxPositionals: 0,
+  run(args) {
+    if (args.has('stdio') === args.has('node-ipc')) {
+      throw new SluiceError('The language server needs exactly one transport: --stdio or --node-ipc.', 'usage', "Run 'sluice help lsp'.");
+    }
+    runLanguageServer();
+    return 0;
+  },
+};

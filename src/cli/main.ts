@@ -1,0 +1,60 @@
+// The `sluice` command (dist/cli.js): arguments in, one core call, text or
+// JSON out, an exit code. Every failure ends as one line on stderr, never a
+// stack trace: 2 for usage and manifest errors, 1 for everything else.
+import { version } from '../../package.json';
+import { describeError, SluiceError } from '../core/errors';
+import { asksForHelp, parseArguments } from './arguments';
+import { commandHelp, findCommand, overview } from './commands';
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined) {
+    process.stderr.write(`${overview()}\n`);
+    return 2;
+  }
+  if (first === '--version') {
+    console.log(`sluice ${version}`);
+    return 0;
+  }
+  if (first === '--help' || first === '-h') {
+    console.log(overview());
+    return 0;
+  }
+  if (first.startsWith('-')) {
+    throw new SluiceError(`Unknown flag ${first}.`, 'usage', "Run 'sluice help' for the commands and flags.");
+  }
+  const command = findCommand(first);
+  if (asksForHelp(rest)) {
+    console.log(commandHelp(command));
+    return 0;
+  }
+  return command.run(parseArguments(command.name, rest, command.flags, command.maxPositionals));
+}
+
+/** Prints `error` as one line on stderr and returns the exit code it means. */
+function report(error: unknown): number {
+  const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
+  if (error instanceof SluiceError) {
+    process.stderr.write(`sluice: ${oneLine(describeError(error))}\n`);
+    return error.exitCode;
+  }
+  process.stderr.write(`sluice: internal error: ${oneLine(describeError(error))}\n`);
+  return 1;
+}
+
+// A reader that stops early (`sluice validate | head -1`) is not a failure.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  process.exit(report(error));
+});
+process.on('uncaughtException', (error) => process.exit(report(error)));
+process.on('unhandledRejection', (error) => process.exit(report(error)));
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.exitCode = report(error);
+  },
+);

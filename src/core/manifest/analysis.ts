@@ -1,0 +1,135 @@
+// One analysis of a manifest text: syntax, structure, semantics, and the
+// indexes editor features need. `ManifestDocument` keeps the parser's chunk
+// cache between versions so that an edit costs in proportion to its size.
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { SluiceError } from '../errors';
+import { DiskProbe, type FileProbe } from '../paths';
+import { LineIndex, type ManifestDiagnostic } from './diagnostics';
+import { readModel, type Manifest } from './model';
+import { IncrementalYamlParser } from './parser';
+import { checkSemantics } from './semantics';
+import { validateStructure } from './structure';
+import { SymbolIndex } from './symbols';
+import type { YNode } from './yamlTree';
+
+export const MANIFEST_FILE = 'sluice.yaml';
+
+export interface AnalyzeOptions {
+  /** How to look at the workspace's files; without one, checks that need the disk are skipped. */
+  readonly probe?: FileProbe;
+}
+
+export interface ManifestAnalysis {
+  readonly text: string;
+  /** The editor's document version this analysis belongs to, when there is one. */
+  readonly version: number | undefined;
+  readonly lineIndex: LineIndex;
+  readonly root: YNode | null;
+  readonly manifest: Manifest;
+  /** Sorted by position. */
+  readonly diagnostics: readonly ManifestDiagnostic[];
+  readonly symbols: SymbolIndex;
+  readonly probe: FileProbe | undefined;
+  /** True when some diagnostic is an error. */
+  readonly hasErrors: boolean;
+}
+
+export class ManifestDocument {
+  private readonly parser = new IncrementalYamlParser();
+  private last: ManifestAnalysis | undefined;
+
+  constructor(private readonly options: AnalyzeOptions = {}) {}
+
+  /** The analysis of `text`, reusing the previous one when nothing changed. */
+  update(text: string, version?: number): ManifestAnalysis {
+    if (this.last?.text === text) {
+      if (this.last.version !== version) this.last = { ...this.last, version };
+      return this.last;
+    }
+    this.last = analyze(text, version, this.parser, this.options);
+    return this.last;
+  }
+
+  /** Drops the last analysis, so the next update re-checks even unchanged text (files changed on disk). */
+  forget(): void {
+    this.last = undefined;
+  }
+
+  get analysis(): ManifestAnalysis | undefined {
+    return this.last;
+  }
+}
+
+/** Analyzes a manifest text once. */
+export function analyzeManifest(text: string, options: AnalyzeOptions = {}): ManifestAnalysis {
+  return analyze(text, undefined, new IncrementalYamlParser(), options);
+}
+
+function analyze(
+  text: string,
+  version: number | undefined,
+  parser: IncrementalYamlParser,
+  options: AnalyzeOptions,
+): ManifestAnalysis {
+  const parsed = parser.parse(text);
+  const lineIndex = new LineIndex(text);
+  const diagnostics: ManifestDiagnostic[] = parsed.problems.map((problem) => ({
+    severity: 'error',
+    code: problem.code,
+    message: problem.code === 'yaml-syntax' ? `YAML syntax: ${problem.message}` : problem.message,
+    start: problem.start,
+    end: problem.end,
+  }));
+  validateStructure(parsed.root, diagnostics, text.length);
+  const manifest = readModel(parsed.root);
+  checkSemantics(
+    { text, manifest, probe: options.probe, lineOf: (offset) => lineIndex.position(offset).line + 1 },
+    diagnostics,
+  );
+  diagnostics.sort((a, b) => a.start - b.start || a.end - b.end);
+  return {
+    text,
+    version,
+    lineIndex,
+    root: parsed.root,
+    manifest,
+    diagnostics,
+    symbols: new SymbolIndex(manifest, text),
+    probe: options.probe,
+    hasErrors: diagnostics.some((d) => d.severity === 'error'),
+  };
+}
+
+/**
+ * Reads and analyzes a manifest file (or the sluice.yaml in a folder). The
+ * workspace root is the manifest's folder.
+ */
+export function readManifestFile(path: string): ManifestAnalysis & { readonly file: string } {
+  let file = resolve(path);
+  try {
+    if (statSync(file).isDirectory()) file = resolve(file, MANIFEST_FILE);
+  } catch {
+    // Reported below, when reading.
+  }
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === 'ENOENT'
+        ? 'it does not exist'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a folder'
+            : (code ?? 'unreadable');
+    throw new SluiceError(
+      `Cannot read the manifest ${file}: ${reason}.`,
+      'usage',
+      'Run `sluice init` to create one, or pass the path of a sluice.yaml.',
+    );
+  }
+  return { ...analyzeManifest(text, { probe: new DiskProbe(dirname(file)) }), file };
+}

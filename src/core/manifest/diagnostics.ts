@@ -1,0 +1,113 @@
+// Diagnostics about a manifest, at absolute offsets into its text. Each has a
+// stable `code` that editors, the CLI's --json output and tests rely on.
+
+export type Severity = 'error' | 'warning' | 'information';
+
+/** Every diagnostic code Sluice emits. Codes are part of the CLI contract: never rename one. */
+export const DIAGNOSTIC_CODES = {
+  'yaml-syntax': 'The text is not valid YAML.',
+  'yaml-key': 'A key is not a plain name.',
+  'duplicate-key': 'A key appears twice in the same mapping.',
+  'wrong-type': 'A value has the wrong type.',
+  'missing-required': 'A required key is missing.',
+  'unknown-key': 'A key Sluice does not know.',
+  'invalid-value': 'A value is outside what is allowed.',
+  'invalid-name': 'A name has characters Sluice does not allow.',
+  'unsupported-version': 'The manifest version is not one this Sluice understands.',
+  'unknown-dataset': 'A reference to a dataset that is not declared.',
+  'unknown-stage': 'A reference to a stage that is not in the pipeline.',
+  'unknown-pipeline': 'A reference to a pipeline that is not declared.',
+  'unknown-environment': 'A reference to an environment that is not declared.',
+  'unknown-metric-file': 'A metric in a check or gate whose file no stage declares.',
+  'ambiguous-pipeline': 'An environment does not say which of several pipelines it carries.',
+  'stage-cycle': 'Stages depend on each other in a circle.',
+  'environment-cycle': 'Environments feed each other in a circle.',
+  'duplicate-output': 'Two stages write the same output.',
+  'output-in-dataset': "A stage's output lies inside a dataset's path.",
+  'path-escapes-workspace': 'A path leaves the workspace.',
+  'missing-dep': 'A dependency does not exist on disk and no stage writes it.',
+  'missing-params-file': 'The params file does not exist.',
+  'unknown-param': 'A stage reads a parameter the params file does not have.',
+  'unused-dataset': 'A dataset no stage reads.',
+  'stage-without-outputs': 'A stage declares no outs and no metrics, so nothing of it can be cached.',
+} as const;
+
+export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;
+
+/** A replacement of text[start, end) by `newText`. */
+export interface TextEdit {
+  readonly start: number;
+  readonly end: number;
+  readonly newText: string;
+}
+
+/** A quick fix an editor can apply. */
+export interface QuickFix {
+  readonly title: string;
+  readonly edits: readonly TextEdit[];
+  readonly preferred?: boolean;
+}
+
+export interface ManifestDiagnostic {
+  readonly severity: Severity;
+  readonly code: DiagnosticCode;
+  readonly message: string;
+  readonly start: number;
+  readonly end: number;
+  readonly fixes?: readonly QuickFix[];
+}
+
+/** Line and character, both 0-based, character counted in UTF-16 code units (as LSP does). */
+export interface Position {
+  readonly line: number;
+  readonly character: number;
+}
+
+/** Converts between offsets and line/character positions of one text. */
+export class LineIndex {
+  private readonly starts: number[];
+
+  constructor(private readonly text: string) {
+    const starts = [0];
+    let at = text.indexOf('\n');
+    while (at !== -1) {
+      starts.push(at + 1);
+      at = text.indexOf('\n', at + 1);
+    }
+    this.starts = starts;
+  }
+
+  get lineCount(): number {
+    return this.starts.length;
+  }
+
+  position(offset: number): Position {
+    const clamped = Math.max(0, Math.min(offset, this.text.length));
+    let lo = 0;
+    let hi = this.starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (this.starts[mid]! <= clamped) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo, character: clamped - this.starts[lo]! };
+  }
+
+  offset(position: Position): number {
+    if (position.line >= this.starts.length) return this.text.length;
+    const start = this.starts[Math.max(0, position.line)]!;
+    const next = this.starts[position.line + 1] ?? this.text.length + 1;
+    return Math.min(start + Math.max(0, position.character), next - 1, this.text.length);
+  }
+
+  lineStart(line: number): number {
+    return this.starts[line] ?? this.text.length;
+  }
+
+  /** The text of a line, without its line break. */
+  lineText(line: number): string {
+    const start = this.lineStart(line);
+    const end = this.starts[line + 1] ?? this.text.length + 1;
+    return this.text.slice(start, end - 1).replace(/\r$/, '');
+  }
+}

@@ -1,0 +1,279 @@
+// The typed manifest model, read from the YAML tree. Reading is tolerant: a
+// value of the wrong type is left out (structure validation reports it), so
+// the model of a half-typed manifest is still useful to the editor.
+import { getPair, type YMap, type YNode, type YPair } from './yamlTree';
+
+/** A string from the manifest with where it was written. */
+export interface Located {
+  readonly value: string;
+  readonly start: number;
+  readonly end: number;
+}
+
+interface Declared {
+  readonly name: string;
+  /** Where the name is written (the mapping key). */
+  readonly nameStart: number;
+  readonly nameEnd: number;
+  /** The whole entry, name and body. */
+  readonly start: number;
+  readonly end: number;
+  readonly description: string | undefined;
+}
+
+export interface DatasetDecl extends Declared {
+  readonly path: Located | undefined;
+}
+
+export interface StageDecl extends Declared {
+  readonly pipeline: string;
+  readonly run: Located | undefined;
+  readonly datasets: readonly Located[];
+  readonly deps: readonly Located[];
+  readonly needs: readonly Located[];
+  readonly params: readonly Located[];
+  readonly outs: readonly Located[];
+  readonly metrics: readonly Located[];
+}
+
+export interface CheckDecl {
+  readonly name: Located | undefined;
+  readonly description: string | undefined;
+  readonly run: Located | undefined;
+  readonly metric: Located | undefined;
+  readonly min: number | undefined;
+  readonly max: number | undefined;
+  readonly timeout: number | undefined;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface PipelineDecl extends Declared {
+  readonly stages: ReadonlyMap<string, StageDecl>;
+  readonly checks: readonly CheckDecl[];
+}
+
+export type GateDecl =
+  | { readonly kind: 'checks'; readonly start: number; readonly end: number }
+  | {
+      readonly kind: 'metric';
+      readonly metric: Located | undefined;
+      readonly min: number | undefined;
+      readonly max: number | undefined;
+      readonly noRegression: number | undefined;
+      readonly start: number;
+      readonly end: number;
+    };
+
+export interface EnvironmentDecl extends Declared {
+  readonly from: Located | undefined;
+  readonly pipeline: Located | undefined;
+  readonly gates: readonly GateDecl[];
+  readonly deploy: { readonly path: Located | undefined; readonly run: Located | undefined } | undefined;
+  readonly health:
+    | { readonly run: Located | undefined; readonly timeout: number | undefined; readonly rollbackOnFailure: boolean }
+    | undefined;
+}
+
+export interface Manifest {
+  readonly version: number | undefined;
+  readonly name: string | undefined;
+  readonly description: string | undefined;
+  readonly params: Located | undefined;
+  readonly datasets: ReadonlyMap<string, DatasetDecl>;
+  readonly pipelines: ReadonlyMap<string, PipelineDecl>;
+  readonly environments: ReadonlyMap<string, EnvironmentDecl>;
+  /** The top-level `datasets:` entry, where a quick fix adds a dataset. */
+  readonly datasetsSection: { readonly start: number; readonly end: number; readonly keyEnd: number } | undefined;
+}
+
+/**
+ * Field lists of the model, checked by the compiler against the model's types
+ * and by a test against the JSON Schema's properties: the two cannot drift.
+ * Each maps a schema key to the model field that holds it.
+ */
+export const MODEL_FIELDS = {
+  manifest: { version: 'version', name: 'name', description: 'description', params: 'params', datasets: 'datasets', pipelines: 'pipelines', environments: 'environments' },
+  dataset: { path: 'path', description: 'description' },
+  pipeline: { description: 'description', stages: 'stages', checks: 'checks' },
+  stage: { run: 'run', description: 'description', datasets: 'datasets', deps: 'deps', needs: 'needs', params: 'params', outs: 'outs', metrics: 'metrics' },
+  check: { name: 'name', description: 'description', run: 'run', metric: 'metric', min: 'min', max: 'max', timeout: 'timeout' },
+  environment: { from: 'from', description: 'description', pipeline: 'pipeline', gates: 'gates', deploy: 'deploy', health: 'health' },
+  metricGate: { metric: 'metric', min: 'min', max: 'max', no_regression: 'noRegression' },
+  deploy: { path: 'path', run: 'run' },
+  health: { run: 'run', timeout: 'timeout', rollback_on_failure: 'rollbackOnFailure' },
+} as const satisfies {
+  manifest: Record<string, keyof Manifest>;
+  dataset: Record<string, keyof DatasetDecl>;
+  pipeline: Record<string, keyof PipelineDecl>;
+  stage: Record<string, keyof StageDecl>;
+  check: Record<string, keyof CheckDecl>;
+  environment: Record<string, keyof EnvironmentDecl>;
+  metricGate: Record<string, keyof Extract<GateDecl, { kind: 'metric' }>>;
+  deploy: Record<string, keyof NonNullable<EnvironmentDecl['deploy']>>;
+  health: Record<string, keyof NonNullable<EnvironmentDecl['health']>>;
+};
+
+function asMap(node: YNode | null | undefined): YMap | undefined {
+  return node?.kind === 'map' ? node : undefined;
+}
+
+function text(map: YMap | undefined, key: string): Located | undefined {
+  const value = map ? getPair(map, key)?.value : undefined;
+  if (value?.kind !== 'scalar' || typeof value.value !== 'string') return undefined;
+  return { value: value.value, start: value.start, end: value.end };
+}
+
+function num(map: YMap | undefined, key: string): number | undefined {
+  const value = map ? getPair(map, key)?.value : undefined;
+  return value?.kind === 'scalar' && typeof value.value === 'number' ? value.value : undefined;
+}
+
+function list(map: YMap | undefined, key: string): Located[] {
+  const value = map ? getPair(map, key)?.value : undefined;
+  if (value?.kind !== 'seq') return [];
+  const result: Located[] = [];
+  for (const item of value.items) {
+    if (item.kind === 'scalar' && typeof item.value === 'string') {
+      result.push({ value: item.value, start: item.start, end: item.end });
+    }
+  }
+  return result;
+}
+
+function declared(pair: YPair, body: YMap | undefined): Declared {
+  return {
+    name: String(pair.key.value),
+    nameStart: pair.key.start,
+    nameEnd: pair.key.end,
+    start: pair.start,
+    end: pair.end,
+    description: text(body, 'description')?.value,
+  };
+}
+
+/** Entries of a name map, first occurrence of each name only (as YAML readers keep). */
+function entries(map: YMap | undefined, key: string): YPair[] {
+  const section = map ? asMap(getPair(map, key)?.value) : undefined;
+  if (!section) return [];
+  const seen = new Set<string>();
+  return section.pairs.filter((pair) => {
+    const name = String(pair.key.value);
+    if (seen.has(name)) return false;
+    seen.add(name);
+    return true;
+  });
+}
+
+// Objects are built with every field present (undefined when absent) so that
+// all stages share one shape: this runs for every stage on every keystroke.
+export function readModel(root: YNode | null): Manifest {
+  const top = asMap(root);
+
+  const datasets = new Map<string, DatasetDecl>();
+  for (const pair of entries(top, 'datasets')) {
+    const body = asMap(pair.value);
+    datasets.set(String(pair.key.value), { ...declared(pair, body), path: text(body, 'path') });
+  }
+
+  const pipelines = new Map<string, PipelineDecl>();
+  for (const pair of entries(top, 'pipelines')) {
+    const pipelineName = String(pair.key.value);
+    const body = asMap(pair.value);
+    const stages = new Map<string, StageDecl>();
+    for (const stagePair of entries(body, 'stages')) {
+      const stage = asMap(stagePair.value);
+      stages.set(String(stagePair.key.value), {
+        name: String(stagePair.key.value),
+        nameStart: stagePair.key.start,
+        nameEnd: stagePair.key.end,
+        start: stagePair.start,
+        end: stagePair.end,
+        description: text(stage, 'description')?.value,
+        pipeline: pipelineName,
+        run: text(stage, 'run'),
+        datasets: list(stage, 'datasets'),
+        deps: list(stage, 'deps'),
+        needs: list(stage, 'needs'),
+        params: list(stage, 'params'),
+        outs: list(stage, 'outs'),
+        metrics: list(stage, 'metrics'),
+      });
+    }
+    const checks: CheckDecl[] = [];
+    const checkList = body ? getPair(body, 'checks')?.value : undefined;
+    if (checkList?.kind === 'seq') {
+      for (const item of checkList.items) {
+        const check = asMap(item);
+        if (!check) continue;
+        checks.push({
+          name: text(check, 'name'),
+          description: text(check, 'description')?.value,
+          run: text(check, 'run'),
+          metric: text(check, 'metric'),
+          min: num(check, 'min'),
+          max: num(check, 'max'),
+          timeout: num(check, 'timeout'),
+          start: item.start,
+          end: item.end,
+        });
+      }
+    }
+    pipelines.set(pipelineName, { ...declared(pair, body), stages, checks });
+  }
+
+  const environments = new Map<string, EnvironmentDecl>();
+  for (const pair of entries(top, 'environments')) {
+    const body = asMap(pair.value);
+    const gates: GateDecl[] = [];
+    const gateList = body ? getPair(body, 'gates')?.value : undefined;
+    if (gateList?.kind === 'seq') {
+      for (const item of gateList.items) {
+        if (item.kind === 'scalar' && item.value === 'checks') {
+          gates.push({ kind: 'checks', start: item.start, end: item.end });
+        } else if (item.kind === 'map') {
+          gates.push({
+            kind: 'metric',
+            metric: text(item, 'metric'),
+            min: num(item, 'min'),
+            max: num(item, 'max'),
+            noRegression: num(item, 'no_regression'),
+            start: item.start,
+            end: item.end,
+          });
+        }
+      }
+    }
+    const deploy = asMap(body ? getPair(body, 'deploy')?.value : undefined);
+    const health = asMap(body ? getPair(body, 'health')?.value : undefined);
+    const rollback = health ? getPair(health, 'rollback_on_failure')?.value : undefined;
+    environments.set(String(pair.key.value), {
+      ...declared(pair, body),
+      from: text(body, 'from'),
+      pipeline: text(body, 'pipeline'),
+      gates,
+      deploy: deploy ? { path: text(deploy, 'path'), run: text(deploy, 'run') } : undefined,
+      health: health
+        ? {
+            run: text(health, 'run'),
+            timeout: num(health, 'timeout'),
+            rollbackOnFailure: !(rollback?.kind === 'scalar' && rollback.value === false),
+          }
+        : undefined,
+    });
+  }
+
+  const datasetsPair = top ? getPair(top, 'datasets') : undefined;
+  return {
+    version: num(top, 'version'),
+    name: text(top, 'name')?.value,
+    description: text(top, 'description')?.value,
+    params: text(top, 'params'),
+    datasets,
+    pipelines,
+    environments,
+    datasetsSection: datasetsPair
+      ? { start: datasetsPair.start, end: datasetsPair.end, keyEnd: datasetsPair.key.end }
+      : undefined,
+  };
+}

@@ -1,0 +1,375 @@
+// Structural validation of the YAML tree against the shipped JSON Schema:
+// types, required keys, unknown keys (with a "did you mean"), names, enums.
+import type { ManifestDiagnostic, QuickFix } from './diagnostics';
+import { closestName } from './spelling';
+import {
+  describeSchema,
+  manifestSchema,
+  objectBranches,
+  resolveSchema,
+  type JsonSchema,
+} from './schema';
+import { nodeTypeName, type YNode, type YPair, type YScalar } from './yamlTree';
+
+const VERSION_SCHEMA = manifestSchema.properties?.['version'];
+
+/** Validates the whole tree; an empty document is reported once. */
+export function validateStructure(root: YNode | null, out: ManifestDiagnostic[], textLength: number): void {
+  if (root === null) {
+    out.push({
+      severity: 'error',
+      code: 'missing-required',
+      message: 'The manifest is empty. Start with `version: 1`, then declare datasets, pipelines and environments.',
+      start: 0,
+      end: Math.min(textLength, 1),
+    });
+    return;
+  }
+  validateNode(root, manifestSchema, [], null, out);
+}
+
+/** Where a path points, in words: "stage `train`", "environment `production`", "the manifest". */
+export function describePath(path: readonly string[]): string {
+  const [section, name, sub, subName] = path;
+  if (section === 'datasets' && name !== undefined) return `dataset \`${name}\``;
+  if (section === 'environments' && name !== undefined) return `environment \`${name}\``;
+  if (section === 'pipelines' && name !== undefined) {
+    if (sub === 'stages' && subName !== undefined) return `stage \`${subName}\``;
+    if (sub === 'checks') return `a check of pipeline \`${name}\``;
+    return `pipeline \`${name}\``;
+  }
+  return 'the manifest';
+}
+
+function expectedType(schema: JsonSchema): string {
+  const resolved = resolveSchema(schema);
+  if (resolved.oneOf) return resolved.oneOf.map(expectedType).join(' or ');
+  if (resolved.enum) return resolved.enum.map((v) => `\`${String(v)}\``).join(' or ');
+  switch (resolved.type) {
+    case 'object':
+      return 'a mapping';
+    case 'array': {
+      const item = resolved.items ? resolveSchema(resolved.items) : undefined;
+      return item?.type === 'string' ? 'a list of names or paths' : 'a list';
+    }
+    case 'string':
+      return 'text';
+    case 'integer':
+      return 'a whole number';
+    case 'number':
+      return 'a number';
+    case 'boolean':
+      return '`true` or `false`';
+    default:
+      return 'a value';
+  }
+}
+
+function matchesType(node: YNode | null, type: JsonSchema['type']): boolean {
+  if (type === undefined) return true;
+  if (node === null) return false;
+  switch (type) {
+    case 'object':
+      return node.kind === 'map';
+    case 'array':
+      return node.kind === 'seq';
+    case 'string':
+      return node.kind === 'scalar' && typeof node.value === 'string';
+    case 'number':
+      return node.kind === 'scalar' && typeof node.value === 'number';
+    case 'integer':
+      return node.kind === 'scalar' && typeof node.value === 'number' && Number.isInteger(node.value);
+    case 'boolean':
+      return node.kind === 'scalar' && typeof node.value === 'boolean';
+  }
+}
+
+/** The first sentence of a description, for "needs `run`: the command it runs". */
+function firstSentence(text: string | undefined): string {
+  if (!text) return '';
+  const end = text.search(/\.(\s|$)/);
+  return end === -1 ? text : text.slice(0, end);
+}
+
+function validateNode(
+  node: YNode | null,
+  schema: JsonSchema,
+  path: readonly string[],
+  /** The pair this node is the value of, for ranges when the node is empty. */
+  owner: YPair | null,
+  out: ManifestDiagnostic[],
+): void {
+  const resolved = resolveSchema(schema);
+  if (resolved.oneOf) {
+    validateOneOf(node, resolved, path, owner, out);
+    return;
+  }
+  const at = node ?? owner?.key;
+  const start = at?.start ?? 0;
+  const end = at?.end ?? 0;
+  const label = owner ? `\`${String(owner.key.value)}\`` : 'The manifest';
+
+  if (!matchesType(node, resolved.type)) {
+    if (schema === VERSION_SCHEMA || resolved === VERSION_SCHEMA) {
+      out.push(unsupportedVersion(node, start, end));
+      return;
+    }
+    const fixes: QuickFix[] = [];
+    if (resolved.type === 'array' && node?.kind === 'scalar' && typeof node.value === 'string') {
+      fixes.push({
+        title: `Make it a list: [${node.value}]`,
+        edits: [{ start: node.start, end: node.end, newText: `[${node.value}]` }],
+        preferred: true,
+      });
+    }
+    const got = nodeTypeName(node);
+    out.push({
+      severity: 'error',
+      code: 'wrong-type',
+      message:
+        node === null
+          ? `${label} in ${describePath(path.slice(0, -1))} is empty; it should be ${expectedType(resolved)}.`
+          : `${label} in ${describePath(path.slice(0, -1))} should be ${expectedType(resolved)}, not ${got}.`,
+      start,
+      end,
+      ...(fixes.length > 0 ? { fixes } : {}),
+    });
+    return;
+  }
+  if (node === null) return;
+
+  if (node.kind === 'scalar') {
+    validateScalar(node, resolved, schema, path, label, out);
+  } else if (node.kind === 'seq' && resolved.items) {
+    node.items.forEach((item, index) => {
+      validateNode(item, resolved.items!, [...path, String(index)], owner, out);
+    });
+  } else if (node.kind === 'map') {
+    validateMap(node, resolved, path, owner, out);
+  }
+}
+
+function unsupportedVersion(node: YNode | null, start: number, end: number): ManifestDiagnostic {
+  const written = node?.kind === 'scalar' ? String(node.value) : nodeTypeName(node);
+  return {
+    severity: 'error',
+    code: 'unsupported-version',
+    message: `This Sluice understands manifest version 1, not ${written}. Write \`version: 1\`.`,
+    start,
+    end,
+    fixes: [{ title: 'Use version 1', edits: [{ start, end, newText: '1' }], preferred: true }],
+  };
+}
+
+function validateScalar(
+  node: YScalar,
+  resolved: JsonSchema,
+  schema: JsonSchema,
+  path: readonly string[],
+  label: string,
+  out: ManifestDiagnostic[],
+): void {
+  const where = describePath(path.slice(0, -1));
+  if (resolved.enum && !resolved.enum.includes(node.value as string | number | boolean)) {
+    if (schema === VERSION_SCHEMA || resolved === VERSION_SCHEMA) {
+      out.push(unsupportedVersion(node, node.start, node.end));
+      return;
+    }
+    out.push({
+      severity: 'error',
+      code: 'invalid-value',
+      message: `${label} in ${where} must be ${expectedType(resolved)}, not \`${String(node.value)}\`.`,
+      start: node.start,
+      end: node.end,
+    });
+    return;
+  }
+  if (typeof node.value === 'string') {
+    if (resolved.minLength !== undefined && node.value.length < resolved.minLength) {
+      out.push({
+        severity: 'error',
+        code: 'invalid-value',
+        message: `${label} in ${where} must not be empty: ${firstSentence(describeSchema(schema)).toLowerCase()}.`,
+        start: node.start,
+        end: Math.max(node.end, node.start + 1),
+      });
+    } else if (resolved.pattern && !new RegExp(resolved.pattern, 'u').test(node.value)) {
+      out.push({
+        severity: 'error',
+        code: 'invalid-value',
+        message: `${label} in ${where} should look like \`FILE#key\` (for example \`metrics.json#accuracy\`), not \`${node.value}\`.`,
+        start: node.start,
+        end: node.end,
+      });
+    }
+  }
+  if (typeof node.value === 'number') {
+    if (resolved.minimum !== undefined && node.value < resolved.minimum) {
+      out.push({
+        severity: 'error',
+        code: 'invalid-value',
+        message: `${label} in ${where} must be at least ${resolved.minimum}, not ${node.value}.`,
+        start: node.start,
+        end: node.end,
+      });
+    }
+    if (resolved.exclusiveMinimum !== undefined && node.value <= resolved.exclusiveMinimum) {
+      out.push({
+        severity: 'error',
+        code: 'invalid-value',
+        message: `${label} in ${where} must be more than ${resolved.exclusiveMinimum}, not ${node.value}.`,
+        start: node.start,
+        end: node.end,
+      });
+    }
+  }
+}
+
+function validateMap(
+  node: Extract<YNode, { kind: 'map' }>,
+  resolved: JsonSchema,
+  path: readonly string[],
+  owner: YPair | null,
+  out: ManifestDiagnostic[],
+): void {
+  const seen = new Map<string, YPair>();
+  const properties = resolved.properties ?? {};
+  const allowed = Object.keys(properties);
+  for (const pair of node.pairs) {
+    const key = String(pair.key.value);
+    const earlier = seen.get(key);
+    if (earlier) {
+      out.push({
+        severity: 'error',
+        code: 'duplicate-key',
+        message: `\`${key}\` appears twice in ${describePath(path)}; YAML keeps only the first. Remove or rename one.`,
+        start: pair.key.start,
+        end: pair.key.end,
+      });
+      continue;
+    }
+    seen.set(key, pair);
+    const declared = Object.prototype.hasOwnProperty.call(properties, key) ? properties[key] : undefined;
+    if (declared) {
+      validateNode(pair.value, declared, [...path, key], pair, out);
+      continue;
+    }
+    if (typeof resolved.additionalProperties === 'object') {
+      if (resolved.propertyNames) validateName(pair.key, resolved.propertyNames, path, out);
+      validateNode(pair.value, resolved.additionalProperties, [...path, key], pair, out);
+      continue;
+    }
+    const suggestion = closestName(
+      key,
+      allowed.filter((name) => !seen.has(name)),
+    );
+    out.push({
+      severity: 'error',
+      code: 'unknown-key',
+      message: suggestion
+        ? `Unknown key \`${key}\` in ${describePath(path)}. Did you mean \`${suggestion}\`?`
+        : `Unknown key \`${key}\` in ${describePath(path)}. Allowed here: ${allowed.map((k) => `\`${k}\``).join(', ')}.`,
+      start: pair.key.start,
+      end: pair.key.end,
+      ...(suggestion
+        ? {
+            fixes: [
+              {
+                title: `Change to \`${suggestion}\``,
+                edits: [{ start: pair.key.start, end: pair.key.end, newText: suggestion }],
+                preferred: true,
+              },
+            ],
+          }
+        : {}),
+    });
+  }
+  for (const required of resolved.required ?? []) {
+    if (seen.has(required)) continue;
+    const anchor = owner?.key ?? node;
+    const doc = firstSentence(describeSchema(properties[required] ?? {}));
+    out.push({
+      severity: 'error',
+      code: 'missing-required',
+      message: `${capitalize(describePath(path))} needs \`${required}\`${doc ? ` (${doc.charAt(0).toLowerCase()}${doc.slice(1)})` : ''}.`,
+      start: anchor.start,
+      end: anchor.kind === 'map' ? anchor.start + 1 : anchor.end,
+    });
+  }
+}
+
+function validateName(key: YScalar, schema: JsonSchema, path: readonly string[], out: ManifestDiagnostic[]): void {
+  const resolved = resolveSchema(schema);
+  const name = String(key.value);
+  if (!resolved.pattern || new RegExp(resolved.pattern, 'u').test(name)) return;
+  const kind = describePath([...path, name]).split(' ')[0] ?? 'name';
+  const reserved = name === 'workspace' && path[0] === 'environments';
+  out.push({
+    severity: 'error',
+    code: 'invalid-name',
+    message: reserved
+      ? '`workspace` is the name of your working tree; choose another name for this environment.'
+      : `\`${name}\` is not a valid ${kind} name: use a letter, then letters, digits, \`_\` or \`-\`.`,
+    start: key.start,
+    end: key.end,
+  });
+}
+
+function validateOneOf(
+  node: YNode | null,
+  resolved: JsonSchema,
+  path: readonly string[],
+  owner: YPair | null,
+  out: ManifestDiagnostic[],
+): void {
+  const branches = (resolved.oneOf ?? []).map(resolveSchema);
+  const fitting = branches.filter((branch) => matchesType(node, branch.type));
+  const where = describePath(path.slice(0, -1));
+  const start = node?.start ?? owner?.key.start ?? 0;
+  const end = node?.end ?? owner?.key.end ?? 0;
+  if (fitting.length === 0) {
+    out.push({
+      severity: 'error',
+      code: 'wrong-type',
+      message: `This entry in ${where} should be ${expectedType(resolved)}, not ${nodeTypeName(node)}.`,
+      start,
+      end,
+    });
+    return;
+  }
+  if (fitting.length === 1 || node?.kind !== 'map') {
+    validateNode(node, fitting[0]!, path, owner, out);
+    return;
+  }
+  // Several object branches: the keys only one branch requires tell them apart (`run` or `metric`).
+  const present = new Set(node.pairs.map((pair) => String(pair.key.value)));
+  const distinctive = objectBranches(resolved).map((branch) =>
+    (branch.required ?? []).filter((key) => branches.every((other) => other === branch || !other.required?.includes(key))),
+  );
+  const chosen = fitting.filter((_, index) => distinctive[index]!.some((key) => present.has(key)));
+  const alternatives = (joiner: string): string =>
+    distinctive.map((keys) => keys.map((k) => `\`${k}\``).join(' and ')).join(joiner);
+  if (chosen.length === 1) {
+    validateNode(node, chosen[0]!, path, owner, out);
+  } else if (chosen.length === 0) {
+    out.push({
+      severity: 'error',
+      code: 'missing-required',
+      message: `This entry in ${where} needs ${alternatives(' or ')}.`,
+      start: node.start,
+      end: node.pairs[0]?.key.end ?? node.start + 1,
+    });
+  } else {
+    out.push({
+      severity: 'error',
+      code: 'invalid-value',
+      message: `This entry in ${where} has both ${alternatives(' and ')}; keep one: each entry is one or the other.`,
+      start: node.start,
+      end: node.pairs[0]?.key.end ?? node.start + 1,
+    });
+  }
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

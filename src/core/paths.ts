@@ -1,0 +1,132 @@
+// Workspace paths: the manifest names files relative to the workspace root,
+// and none of them may leave it, lexically or through a link.
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, posix, relative, sep } from 'node:path';
+
+/** Why a manifest path leaves the workspace, or undefined when it stays inside. */
+export function lexicalEscape(path: string): 'absolute' | 'parent' | undefined {
+  // Fast path: most paths have nothing that could lead out.
+  if (!path.includes('..') && !/^[/~\\]|^[A-Za-z]:/.test(path)) return undefined;
+  if (isAbsolute(path) || posix.isAbsolute(path) || /^[A-Za-z]:[\\/]/.test(path) || path.startsWith('~')) {
+    return 'absolute';
+  }
+  const normalized = posix.normalize(path.replace(/\\/g, '/'));
+  if (normalized === '..' || normalized.startsWith('../')) return 'parent';
+  return undefined;
+}
+
+const ODD_PATH = /(?:^|\/)\.{1,2}(?:\/|$)|\/\/|\\|\/$|^$/;
+
+/** `./data//raw/` → `data/raw`: the form used to compare paths. */
+export function normalizeRelative(path: string): string {
+  // Fast path: already in normal form (no `.`/`..` segments, doubled or trailing slashes, backslashes).
+  if (!ODD_PATH.test(path)) return path;
+  const normalized = posix.normalize(path.replace(/\\/g, '/')).replace(/\/+$/, '');
+  return normalized === '.' ? '' : normalized.replace(/^\.\//, '');
+}
+
+/** True when `child` is `parent` or inside it (both normalized relative paths). */
+export function isWithin(child: string, parent: string): boolean {
+  return parent === '' || child === parent || child.startsWith(`${parent}/`);
+}
+
+/** What the analyzer needs to know about the files of a workspace. */
+export interface FileProbe {
+  /** The absolute workspace root. */
+  readonly root: string;
+  exists(path: string): boolean;
+  isDirectory(path: string): boolean;
+  /** True when the path, or a folder on the way to it, is a link leading outside the workspace. */
+  escapesThroughLink(path: string): boolean;
+  readText(path: string): string | undefined;
+  /** Entries of a folder (names, and whether each is a folder); empty when it is not one. */
+  list(path: string): readonly { readonly name: string; readonly directory: boolean }[];
+}
+
+/**
+ * Reads the disk, remembering answers until `invalidate()`: an analysis of a
+ * 5,000-stage manifest asks about tens of thousands of paths per keystroke.
+ */
+export class DiskProbe implements FileProbe {
+  private readonly stats = new Map<string, 'file' | 'directory' | 'missing'>();
+  private readonly escapes = new Map<string, boolean>();
+  private readonly texts = new Map<string, string | undefined>();
+  private realRoot: string | undefined;
+
+  constructor(readonly root: string) {}
+
+  invalidate(): void {
+    this.stats.clear();
+    this.escapes.clear();
+    this.texts.clear();
+    this.realRoot = undefined;
+  }
+
+  private kind(path: string): 'file' | 'directory' | 'missing' {
+    const key = normalizeRelative(path);
+    let kind = this.stats.get(key);
+    if (kind === undefined) {
+      try {
+        kind = statSync(join(this.root, key)).isDirectory() ? 'directory' : 'file';
+      } catch {
+        kind = 'missing';
+      }
+      this.stats.set(key, kind);
+    }
+    return kind;
+  }
+
+  exists(path: string): boolean {
+    return this.kind(path) !== 'missing';
+  }
+
+  isDirectory(path: string): boolean {
+    return this.kind(path) === 'directory';
+  }
+
+  escapesThroughLink(path: string): boolean {
+    const key = normalizeRelative(path);
+    const cached = this.escapes.get(key);
+    if (cached !== undefined) return cached;
+    let escapes = false;
+    try {
+      this.realRoot ??= realpathSync(this.root);
+      // The deepest part of the path that exists decides where it really leads.
+      let existing = key;
+      while (existing !== '' && !this.exists(existing)) existing = posix.dirname(existing).replace(/^\.$/, '');
+      if (existing !== '') {
+        const real = realpathSync(join(this.root, existing));
+        const rel = relative(this.realRoot, real);
+        escapes = rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+      }
+    } catch {
+      escapes = false;
+    }
+    this.escapes.set(key, escapes);
+    return escapes;
+  }
+
+  readText(path: string): string | undefined {
+    const key = normalizeRelative(path);
+    if (this.texts.has(key)) return this.texts.get(key);
+    let content: string | undefined;
+    try {
+      content = readFileSync(join(this.root, key), 'utf8');
+    } catch {
+      content = undefined;
+    }
+    this.texts.set(key, content);
+    return content;
+  }
+
+  list(path: string): { name: string; directory: boolean }[] {
+    try {
+      return readdirSync(join(this.root, normalizeRelative(path)), { withFileTypes: true }).map((entry) => ({
+        name: entry.name,
+        directory: entry.isDirectory(),
+      }));
+    } catch {
+      return [];
+    }
+  }
+}

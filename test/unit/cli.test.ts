@@ -1,0 +1,245 @@
+// The `sluice` command as a user meets it: the built dist/cli.js, run in temp
+// folders. Exit codes, output formats and one-line errors are the contract.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, test } from 'node:test';
+
+// This file runs from out/test/unit/; the repository root is three levels up.
+const ROOT = join(__dirname, '../../..');
+const CLI = join(ROOT, 'dist/cli.js');
+
+interface CliResult {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function sluice(args: readonly string[], cwd: string): CliResult {
+  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** The failure contract: one line on stderr, prefixed `sluice:`, and no stack trace. */
+function assertOneLineError(result: CliResult, exitCode: number, ...mentions: string[]): void {
+  assert.equal(result.status, exitCode, `exit code; stderr: ${result.stderr}`);
+  const lines = result.stderr.trimEnd().split('\n');
+  assert.equal(lines.length, 1, `one stderr line, got:\n${result.stderr}`);
+  assert.match(lines[0]!, /^sluice: \S/);
+  assert.doesNotMatch(result.stderr, /^\s+at /m);
+  for (const mention of mentions) assert.ok(lines[0]!.includes(mention), `"${lines[0]!}" mentions ${mention}`);
+}
+
+/** Line 2 has an unknown key; line 8 names a dataset that is not declared. */
+const BROKEN_MANIFEST = [
+  'version: 1',
+  'colour: red',
+  'pipelines:',
+  '  train:',
+  '    stages:',
+  '      prepare:',
+  '        run: node prepare.js',
+  '        datasets: [evnts]',
+  '        outs: [out.txt]',
+  '',
+].join('\n');
+
+/** Valid, but the dataset is read by no stage: a warning only. */
+const WARNING_ONLY_MANIFEST = ['version: 1', 'datasets:', '  events:', '    path: data/raw', ''].join('\n');
+
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'sluice-cli-'));
+});
+
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('sluice help and version', () => {
+  test('--version prints the version of package.json', () => {
+    const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    const result = sluice(['--version'], dir);
+    assert.equal(result.status, 0);
+    assert.equal(result.stdout.trim(), `sluice ${version}`);
+  });
+
+  test('help lists exactly the commands that exist', () => {
+    const result = sluice(['help'], dir);
+    assert.equal(result.status, 0);
+    const listed = result.stdout
+      .split('\nCommands:\n')[1]!
+      .split('\n\n')[0]!
+      .split('\n')
+      .map((line) => line.trim().split(' ')[0]);
+    assert.deepEqual(listed, ['init', 'validate', 'lsp', 'help']);
+    assert.deepEqual(sluice(['--help'], dir).stdout, result.stdout);
+  });
+
+  test('each command explains itself with help COMMAND or --help', () => {
+    const viaHelp = sluice(['help', 'validate'], dir);
+    assert.equal(viaHelp.status, 0);
+    assert.match(viaHelp.stdout, /^Usage: sluice validate \[FILE\] \[--json\]/);
+    assert.match(viaHelp.stdout, /--json/);
+    const viaFlag = sluice(['validate', '--help'], dir);
+    assert.equal(viaFlag.status, 0);
+    assert.equal(viaFlag.stdout, viaHelp.stdout);
+    assert.match(sluice(['init', '-h'], dir).stdout, /--example NAME[\s\S]*churn/);
+  });
+
+  test('no command shows the overview on stderr and exits 2', () => {
+    const result = sluice([], dir);
+    assert.equal(result.status, 2);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /Usage: sluice COMMAND/);
+  });
+});
+
+describe('sluice usage errors', () => {
+  test('an unknown command is named, with a pointer to help, exit 2', () => {
+    const result = sluice(['snapshot'], dir);
+    assertOneLineError(result, 2, "'snapshot'", 'sluice help');
+    assert.equal(result.stdout, '');
+  });
+
+  test('an unknown flag is named, with a pointer to help, exit 2', () => {
+    assertOneLineError(sluice(['validate', '--bogus'], dir), 2, '--bogus', 'sluice help validate');
+    assertOneLineError(sluice(['--bogus', 'validate'], dir), 2, '--bogus', 'sluice help');
+    assertOneLineError(sluice(['validate', '--json=yes'], dir), 2, '--json');
+  });
+
+  test('a missing flag value or an extra argument is a usage error', () => {
+    assertOneLineError(sluice(['init', '--example'], dir), 2, '--example', 'NAME');
+    assertOneLineError(sluice(['init', '--example', '--force'], dir), 2, '--example');
+    assertOneLineError(sluice(['validate', 'a.yaml', 'b.yaml'], dir), 2, "'b.yaml'");
+  });
+
+  test('help for an unknown command is a usage error', () => {
+    assertOneLineError(sluice(['help', 'frobnicate'], dir), 2, "'frobnicate'");
+  });
+});
+
+describe('sluice validate', () => {
+  test('--json prints exactly the diagnostics contract, 1-based, and exits 1 on errors', () => {
+    writeFileSync(join(dir, 'sluice.yaml'), BROKEN_MANIFEST);
+    const result = sluice(['validate', '--json'], dir);
+    assert.equal(result.status, 1, result.stderr);
+    assert.equal(result.stderr, '');
+    const output = JSON.parse(result.stdout) as { file: string; diagnostics: Record<string, unknown>[] };
+    assert.deepEqual(Object.keys(output), ['file', 'diagnostics']);
+    assert.equal(output.file, join(dir, 'sluice.yaml'));
+    for (const diagnostic of output.diagnostics) {
+      assert.deepEqual(Object.keys(diagnostic), [
+        'severity',
+        'line',
+        'column',
+        'endLine',
+        'endColumn',
+        'code',
+        'message',
+      ]);
+    }
+    const located = output.diagnostics.map(({ message: _message, ...rest }) => rest);
+    assert.deepEqual(located, [
+      { severity: 'error', line: 2, column: 1, endLine: 2, endColumn: 7, code: 'unknown-key' },
+      { severity: 'error', line: 8, column: 20, endLine: 8, endColumn: 25, code: 'unknown-dataset' },
+    ]);
+    for (const diagnostic of output.diagnostics) assert.equal(typeof diagnostic['message'], 'string');
+  });
+
+  test('text output is FILE:LINE:COL: SEVERITY CODE: message, then a summary', () => {
+    writeFileSync(join(dir, 'sluice.yaml'), BROKEN_MANIFEST);
+    const result = sluice(['validate'], dir);
+    assert.equal(result.status, 1);
+    const lines = result.stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 3);
+    assert.match(lines[0]!, /^sluice\.yaml:2:1: error unknown-key: .*colour/);
+    assert.match(lines[1]!, /^sluice\.yaml:8:20: error unknown-dataset: .*evnts/);
+    assert.equal(lines[2], 'sluice.yaml: 2 errors, 0 warnings');
+  });
+
+  test('warnings alone exit 0', () => {
+    writeFileSync(join(dir, 'manifest.yaml'), WARNING_ONLY_MANIFEST);
+    const json = sluice(['validate', 'manifest.yaml', '--json'], dir);
+    assert.equal(json.status, 0, json.stdout);
+    const { diagnostics } = JSON.parse(json.stdout) as { diagnostics: { severity: string; code: string }[] };
+    assert.ok(diagnostics.length > 0);
+    assert.ok(diagnostics.every((diagnostic) => diagnostic.severity === 'warning'));
+    const text = sluice(['validate', 'manifest.yaml'], dir);
+    assert.equal(text.status, 0);
+    assert.match(text.stdout, /^manifest\.yaml:3:3: warning unused-dataset: /);
+  });
+
+  test('a YAML syntax error is an error diagnostic, not a crash', () => {
+    writeFileSync(join(dir, 'sluice.yaml'), 'version: 1\npipelines: [unclosed\n');
+    const result = sluice(['validate', '--json'], dir);
+    assert.equal(result.status, 1);
+    const { diagnostics } = JSON.parse(result.stdout) as { diagnostics: { code: string }[] };
+    assert.ok(diagnostics.some((diagnostic) => diagnostic.code === 'yaml-syntax'));
+  });
+
+  test('a folder means the sluice.yaml inside it', () => {
+    mkdirSync(join(dir, 'project'));
+    writeFileSync(join(dir, 'project', 'sluice.yaml'), 'version: 1\nname: tiny\n');
+    const result = sluice(['validate', 'project'], dir);
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+    assert.equal(result.stdout, `${join('project', 'sluice.yaml')}: no problems\n`);
+  });
+
+  test('a missing file, a folder without a manifest, or an unreadable one: one line, exit 2', () => {
+    assertOneLineError(sluice(['validate', 'nowhere.yaml'], dir), 2, 'nowhere.yaml');
+    assertOneLineError(sluice(['validate'], dir), 2, 'sluice.yaml');
+    mkdirSync(join(dir, 'empty'));
+    assertOneLineError(sluice(['validate', 'empty'], dir), 2, 'sluice.yaml');
+    // A folder where the file should be cannot be read, even by root.
+    mkdirSync(join(dir, 'odd', 'sluice.yaml'), { recursive: true });
+    assertOneLineError(sluice(['validate', join('odd', 'sluice.yaml')], dir), 2, 'sluice.yaml');
+  });
+});
+
+describe('sluice lsp', () => {
+  test('without a transport it is a usage error', () => {
+    assertOneLineError(sluice(['lsp'], dir), 2, '--stdio');
+    assertOneLineError(sluice(['lsp', '--stdio', '--node-ipc'], dir), 2, '--stdio');
+  });
+
+  test('--stdio answers initialize and exits after shutdown and exit', { timeout: 30_000 }, async (t) => {
+    const server = spawn(process.execPath, [CLI, 'lsp', '--stdio'], { cwd: dir, stdio: 'pipe' });
+    t.after(() => server.kill());
+    const send = (message: object) => {
+      const body = JSON.stringify({ jsonrpc: '2.0', ...message });
+      server.stdin.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    };
+    const responses = new Map<number, Record<string, unknown>>();
+    let buffer = Buffer.alloc(0);
+    const received = new Promise<void>((resolve) => {
+      server.stdout.on('data', (chunk: Buffer) => {
+        buffer = Buffer.concat([buffer, chunk]);
+        for (;;) {
+          const headerEnd = buffer.indexOf('\r\n\r\n');
+          if (headerEnd === -1) return;
+          const length = Number(/Content-Length: (\d+)/i.exec(buffer.subarray(0, headerEnd).toString())?.[1]);
+          if (buffer.length < headerEnd + 4 + length) return;
+          const message = JSON.parse(buffer.subarray(headerEnd + 4, headerEnd + 4 + length).toString()) as {
+            id?: number;
+          };
+          buffer = buffer.subarray(headerEnd + 4 + length);
+          if (typeof message.id === 'number') responses.set(message.id, message);
+          if (responses.has(2)) resolve();
+        }
+      });
+    });
+    const exited = new Promise<number | null>((resolve) => server.on('exit', resolve));
+    send({ id: 1, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {} } });
+    send({ method: 'initialized', params: {} });
+    send({ id: 2, method: 'shutdown' });
+    await received;
+    send({ method: 'exit' });
+    const initialize = responses.get(1) as { result?: { capabilities?: object } };
+    assert.equal(typeof initialize.result?.capabilities, 'object');
+    assert.equal(await exited, 0);
+  });
+});
