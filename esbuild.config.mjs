@@ -2,7 +2,7 @@
 // the test files into out/test/. Type checking is separate (`npm run typecheck`):
 // esbuild only strips types.
 import * as esbuild from 'esbuild';
-import { readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const watch = process.argv.includes('--watch');
@@ -49,6 +49,10 @@ const tests = {
   external: ['vscode', 'yaml-language-server', 'ajv'],
   sourcemap: 'inline',
 };
+
+// The JSON Schema ships beside the bundles, for `contributes.yamlValidation` and other editors.
+mkdirSync('dist', { recursive: true });
+copyFileSync('src/core/manifest/sluice.schema.json', 'dist/sluice.schema.json');
 
 const builds = withTests ? [product, tests] : [product];
 if (watch) {

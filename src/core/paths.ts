@@ -93,7 +93,8 @@ export class DiskProbe implements FileProbe {
       this.realRoot ??= realpathSync(this.root);
       // The deepest part of the path that exists decides where it really leads.
       let existing = key;
-      while (existing !== '' && !this.exists(existing)) existing = posix.dirname(existing).replace(/^\.$/, '');
+      while (existing !== '' && !this.exists(existing))
+        existing = posix.dirname(existing).replace(/^\.$/, '');
       if (existing !== '') {
         const real = realpathSync(join(this.root, existing));
         const rel = relative(this.realRoot, real);

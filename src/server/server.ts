@@ -26,7 +26,12 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { describeError } from '../core/errors';
-import { LineIndex, ManifestDocument, type ManifestAnalysis, type ManifestDiagnostic } from '../core/manifest';
+import {
+  LineIndex,
+  ManifestDocument,
+  type ManifestAnalysis,
+  type ManifestDiagnostic,
+} from '../core/manifest';
 import { complete, type CompletionKind } from '../core/manifest/completion';
 import {
   definition,
@@ -44,7 +49,11 @@ import { DiskProbe } from '../core/paths';
 
 /** What a published diagnostic carries back to us in a code action request. */
 interface FixData {
-  readonly fixes: readonly { title: string; preferred: boolean; edits: { range: Range; newText: string }[] }[];
+  readonly fixes: readonly {
+    title: string;
+    preferred: boolean;
+    edits: { range: Range; newText: string }[];
+  }[];
 }
 
 /** How long file facts are trusted when the client cannot tell us about file changes. */
@@ -129,7 +138,10 @@ export function startServer(connection: Connection): void {
     return {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
-        completionProvider: { triggerCharacters: [' ', ':', '/', '[', ',', '#', '-'], resolveProvider: false },
+        completionProvider: {
+          triggerCharacters: [' ', ':', '/', '[', ',', '#', '-'],
+          resolveProvider: false,
+        },
         hoverProvider: true,
         definitionProvider: true,
         referencesProvider: true,
@@ -180,149 +192,185 @@ export function startServer(connection: Connection): void {
         const analysis = manifest.analysis ?? manifest.update(document.getText(), document.version);
         const lines = new LineIndex(document.getText());
         const offset = lines.offset(params.position);
-        return complete(analysis, lines, offset).map(
-          (item): CompletionItem => ({
-            label: item.label,
-            kind: COMPLETION_KINDS[item.kind],
-            ...(item.detail === undefined ? {} : { detail: item.detail }),
-            ...(item.documentation === undefined ? {} : { documentation: { kind: 'markdown', value: item.documentation } }),
-            ...(item.sortText === undefined ? {} : { sortText: item.sortText }),
-            insertTextFormat: item.snippet ? InsertTextFormat.Snippet : InsertTextFormat.PlainText,
-            textEdit: { range: toRange(item.replaceStart, item.replaceEnd, lines), newText: item.insertText },
-            ...(item.retrigger ? { command: { title: 'Suggest', command: 'editor.action.triggerSuggest' } } : {}),
-          }),
-        );
+        return complete(analysis, lines, offset).map((item): CompletionItem => ({
+          label: item.label,
+          kind: COMPLETION_KINDS[item.kind],
+          ...(item.detail === undefined ? {} : { detail: item.detail }),
+          ...(item.documentation === undefined
+            ? {}
+            : { documentation: { kind: 'markdown', value: item.documentation } }),
+          ...(item.sortText === undefined ? {} : { sortText: item.sortText }),
+          insertTextFormat: item.snippet ? InsertTextFormat.Snippet : InsertTextFormat.PlainText,
+          textEdit: { range: toRange(item.replaceStart, item.replaceEnd, lines), newText: item.insertText },
+          ...(item.retrigger
+            ? { command: { title: 'Suggest', command: 'editor.action.triggerSuggest' } }
+            : {}),
+        }));
       },
       [],
     ),
   );
 
-  connection.onHover((params) =>
-    guard('hover', () => {
-      const analysis = analysisOf(params.textDocument.uri);
-      if (!analysis) return null;
-      const found = hover(analysis, analysis.lineIndex.offset(params.position));
-      if (!found) return null;
-      return { contents: { kind: 'markdown', value: found.markdown }, range: toRange(found.start, found.end, analysis.lineIndex) };
-    }) ?? null,
+  connection.onHover(
+    (params) =>
+      guard('hover', () => {
+        const analysis = analysisOf(params.textDocument.uri);
+        if (!analysis) return null;
+        const found = hover(analysis, analysis.lineIndex.offset(params.position));
+        if (!found) return null;
+        return {
+          contents: { kind: 'markdown', value: found.markdown },
+          range: toRange(found.start, found.end, analysis.lineIndex),
+        };
+      }) ?? null,
   );
 
   connection.onDefinition((params) =>
-    guard('definition', () => {
-      const analysis = analysisOf(params.textDocument.uri);
-      if (!analysis) return [];
-      return definition(analysis, analysis.lineIndex.offset(params.position)).map((span) => ({
-        uri: params.textDocument.uri,
-        range: toSpanRange(span, analysis.lineIndex),
-      }));
-    }, []),
+    guard(
+      'definition',
+      () => {
+        const analysis = analysisOf(params.textDocument.uri);
+        if (!analysis) return [];
+        return definition(analysis, analysis.lineIndex.offset(params.position)).map((span) => ({
+          uri: params.textDocument.uri,
+          range: toSpanRange(span, analysis.lineIndex),
+        }));
+      },
+      [],
+    ),
   );
 
   connection.onReferences((params) =>
-    guard('references', () => {
-      const analysis = analysisOf(params.textDocument.uri);
-      if (!analysis) return [];
-      const offset = analysis.lineIndex.offset(params.position);
-      return references(analysis, offset, params.context.includeDeclaration).map((span) => ({
-        uri: params.textDocument.uri,
-        range: toSpanRange(span, analysis.lineIndex),
-      }));
-    }, []),
+    guard(
+      'references',
+      () => {
+        const analysis = analysisOf(params.textDocument.uri);
+        if (!analysis) return [];
+        const offset = analysis.lineIndex.offset(params.position);
+        return references(analysis, offset, params.context.includeDeclaration).map((span) => ({
+          uri: params.textDocument.uri,
+          range: toSpanRange(span, analysis.lineIndex),
+        }));
+      },
+      [],
+    ),
   );
 
   connection.onDocumentHighlight((params) =>
-    guard('highlight', () => {
-      const analysis = analysisOf(params.textDocument.uri);
-      if (!analysis) return [];
-      const offset = analysis.lineIndex.offset(params.position);
-      const occurrence = analysis.symbols.at(offset);
-      if (!occurrence) return [];
-      return analysis.symbols.sameSymbol(occurrence).map((o) => ({
-        range: toRange(o.start, o.end, analysis.lineIndex),
-        kind: o.definition ? DocumentHighlightKind.Write : DocumentHighlightKind.Read,
-      }));
-    }, []),
+    guard(
+      'highlight',
+      () => {
+        const analysis = analysisOf(params.textDocument.uri);
+        if (!analysis) return [];
+        const offset = analysis.lineIndex.offset(params.position);
+        const occurrence = analysis.symbols.at(offset);
+        if (!occurrence) return [];
+        return analysis.symbols.sameSymbol(occurrence).map((o) => ({
+          range: toRange(o.start, o.end, analysis.lineIndex),
+          kind: o.definition ? DocumentHighlightKind.Write : DocumentHighlightKind.Read,
+        }));
+      },
+      [],
+    ),
   );
 
-  connection.onPrepareRename((params) =>
-    guard('rename', () => {
-      const analysis = analysisOf(params.textDocument.uri);
-      if (!analysis) return null;
-      const target = prepareRename(analysis, analysis.lineIndex.offset(params.position));
-      if (!target) {
-        throw new ResponseError(ErrorCodes.InvalidRequest, 'Only dataset, stage, pipeline and environment names can be renamed.');
-      }
-      return { range: toSpanRange(target, analysis.lineIndex), placeholder: target.name };
-    }) ?? null,
+  connection.onPrepareRename(
+    (params) =>
+      guard('rename', () => {
+        const analysis = analysisOf(params.textDocument.uri);
+        if (!analysis) return null;
+        const target = prepareRename(analysis, analysis.lineIndex.offset(params.position));
+        if (!target) {
+          throw new ResponseError(
+            ErrorCodes.InvalidRequest,
+            'Only dataset, stage, pipeline and environment names can be renamed.',
+          );
+        }
+        return { range: toSpanRange(target, analysis.lineIndex), placeholder: target.name };
+      }) ?? null,
   );
 
-  connection.onRenameRequest((params) =>
-    guard('rename', () => {
-      const analysis = analysisOf(params.textDocument.uri);
-      if (!analysis) return null;
-      try {
-        const edits = rename(analysis, analysis.lineIndex.offset(params.position), params.newName);
-        return {
-          changes: {
-            [params.textDocument.uri]: edits.map((edit) => ({
-              range: toRange(edit.start, edit.end, analysis.lineIndex),
-              newText: edit.newText,
-            })),
-          },
-        };
-      } catch (error) {
-        if (error instanceof RenameRefused) throw new ResponseError(ErrorCodes.InvalidRequest, error.message);
-        throw error;
-      }
-    }) ?? null,
+  connection.onRenameRequest(
+    (params) =>
+      guard('rename', () => {
+        const analysis = analysisOf(params.textDocument.uri);
+        if (!analysis) return null;
+        try {
+          const edits = rename(analysis, analysis.lineIndex.offset(params.position), params.newName);
+          return {
+            changes: {
+              [params.textDocument.uri]: edits.map((edit) => ({
+                range: toRange(edit.start, edit.end, analysis.lineIndex),
+                newText: edit.newText,
+              })),
+            },
+          };
+        } catch (error) {
+          if (error instanceof RenameRefused)
+            throw new ResponseError(ErrorCodes.InvalidRequest, error.message);
+          throw error;
+        }
+      }) ?? null,
   );
 
   connection.onDocumentSymbol((params) =>
-    guard('symbols', () => {
-      const analysis = analysisOf(params.textDocument.uri);
-      if (!analysis) return [];
-      const convert = (symbol: OutlineSymbol): DocumentSymbol => ({
-        name: symbol.name,
-        ...(symbol.detail ? { detail: symbol.detail } : {}),
-        kind: SYMBOL_KINDS[symbol.kind],
-        range: toSpanRange(symbol, analysis.lineIndex),
-        selectionRange: toSpanRange(symbol.selection, analysis.lineIndex),
-        children: symbol.children.map(convert),
-      });
-      return documentSymbols(analysis).map(convert);
-    }, []),
+    guard(
+      'symbols',
+      () => {
+        const analysis = analysisOf(params.textDocument.uri);
+        if (!analysis) return [];
+        const convert = (symbol: OutlineSymbol): DocumentSymbol => ({
+          name: symbol.name,
+          ...(symbol.detail ? { detail: symbol.detail } : {}),
+          kind: SYMBOL_KINDS[symbol.kind],
+          range: toSpanRange(symbol, analysis.lineIndex),
+          selectionRange: toSpanRange(symbol.selection, analysis.lineIndex),
+          children: symbol.children.map(convert),
+        });
+        return documentSymbols(analysis).map(convert);
+      },
+      [],
+    ),
   );
 
   connection.onDocumentLinks((params) =>
-    guard('links', () => {
-      const analysis = analysisOf(params.textDocument.uri);
-      const probe = probeFor(params.textDocument.uri);
-      if (!analysis || !probe) return [];
-      return documentLinks(analysis).map((link) => ({
-        range: toSpanRange(link, analysis.lineIndex),
-        target: pathToFileURL(`${probe.root}/${link.target}`).toString(),
-        tooltip: `Open ${link.target}`,
-      }));
-    }, []),
+    guard(
+      'links',
+      () => {
+        const analysis = analysisOf(params.textDocument.uri);
+        const probe = probeFor(params.textDocument.uri);
+        if (!analysis || !probe) return [];
+        return documentLinks(analysis).map((link) => ({
+          range: toSpanRange(link, analysis.lineIndex),
+          target: pathToFileURL(`${probe.root}/${link.target}`).toString(),
+          tooltip: `Open ${link.target}`,
+        }));
+      },
+      [],
+    ),
   );
 
   connection.onCodeAction((params) =>
-    guard('code actions', () => {
-      const actions: CodeAction[] = [];
-      for (const diagnostic of params.context.diagnostics) {
-        const data = diagnostic.data as FixData | undefined;
-        for (const fix of data?.fixes ?? []) {
-          actions.push({
-            title: fix.title,
-            kind: CodeActionKind.QuickFix,
-            diagnostics: [diagnostic],
-            isPreferred: fix.preferred,
-            edit: { changes: { [params.textDocument.uri]: fix.edits } },
-          });
+    guard(
+      'code actions',
+      () => {
+        const actions: CodeAction[] = [];
+        for (const diagnostic of params.context.diagnostics) {
+          const data = diagnostic.data as FixData | undefined;
+          for (const fix of data?.fixes ?? []) {
+            actions.push({
+              title: fix.title,
+              kind: CodeActionKind.QuickFix,
+              diagnostics: [diagnostic],
+              isPreferred: fix.preferred,
+              edit: { changes: { [params.textDocument.uri]: fix.edits } },
+            });
+          }
         }
-      }
-      return actions;
-    }, []),
+        return actions;
+      },
+      [],
+    ),
   );
 
   documents.listen(connection);
@@ -367,7 +415,10 @@ function toLspDiagnostic(diagnostic: ManifestDiagnostic, lines: LineIndex): Diag
         fixes: diagnostic.fixes.map((fix) => ({
           title: fix.title,
           preferred: fix.preferred === true,
-          edits: fix.edits.map((edit) => ({ range: toRange(edit.start, edit.end, lines), newText: edit.newText })),
+          edits: fix.edits.map((edit) => ({
+            range: toRange(edit.start, edit.end, lines),
+            newText: edit.newText,
+          })),
         })),
       }
     : undefined;

@@ -97,10 +97,15 @@ function enclosingPath(
   let collecting = !startsItem;
   // Right after a list item, a key at the item's own indentation may own the list.
   let afterItem = startsItem;
-  for (let i = line - 1; i >= 0 && (limit > 0 || afterItem); i--) {
+  for (let i = line - 1; i >= 0 && (limit > 0 || afterItem || collecting); i--) {
     const info = describeLine(lines.lineText(i));
     if (!info) continue;
-    if (collecting && info.key !== undefined && info.keyColumn === limit && (info.indent === limit || info.item)) {
+    if (
+      collecting &&
+      info.key !== undefined &&
+      info.keyColumn === limit &&
+      (info.indent === limit || info.item)
+    ) {
       present.add(info.key);
       if (info.item) {
         // `- key: value` opens the list item whose keys we are among.
@@ -155,7 +160,9 @@ export function completionContext(lines: LineIndex, offset: number): CompletionC
     const key = unquote(keyed[3]!.trim());
     const valueText = before.slice(keyed[0].length);
     const flow = valueText.lastIndexOf('[') > valueText.lastIndexOf(']');
-    const partial = (flow ? valueText.slice(Math.max(valueText.lastIndexOf('['), valueText.lastIndexOf(',')) + 1) : valueText)
+    const partial = (
+      flow ? valueText.slice(Math.max(valueText.lastIndexOf('['), valueText.lastIndexOf(',')) + 1) : valueText
+    )
       .trimStart()
       .replace(/^["']/, '');
     const startsItem = keyed[2] !== undefined;
@@ -201,7 +208,8 @@ export function complete(analysis: ManifestAnalysis, lines: LineIndex, offset: n
     if (schema) {
       const resolved = resolveSchema(schema);
       // A list item may be a plain value (`- checks`) or a mapping (`- metric: …`).
-      if (context.inList) items.push(...valueItems(analysis.manifest, context, resolved, analysis.probe, replace));
+      if (context.inList)
+        items.push(...valueItems(analysis.manifest, context, resolved, analysis.probe, replace));
       if (!isNameMap(resolved)) items.push(...keyItems(resolved, context, replace));
     }
     return items;
@@ -249,7 +257,8 @@ function typeLabel(schema: JsonSchema): string {
 }
 
 /** What a value at `path` refers to, if it is a reference or a path. */
-export type ValueRole = 'dataset' | 'stage' | 'pipeline' | 'environment' | 'path' | 'metric' | 'param' | undefined;
+export type ValueRole =
+  'dataset' | 'stage' | 'pipeline' | 'environment' | 'path' | 'metric' | 'param' | undefined;
 
 /** The single table of which manifest values name what. */
 export function valueRole(path: readonly string[]): ValueRole {
@@ -299,21 +308,33 @@ function valueItems(
     case 'dataset':
       return names(manifest.datasets.keys(), 'dataset', (name) => {
         const dataset = manifest.datasets.get(name);
-        return [dataset?.path ? `\`${dataset.path.value}\`` : undefined, dataset?.description].filter(Boolean).join(' — ');
+        return [dataset?.path ? `\`${dataset.path.value}\`` : undefined, dataset?.description]
+          .filter(Boolean)
+          .join(' — ');
       });
     case 'stage': {
       const pipeline = manifest.pipelines.get(keys[1] ?? '');
       const stageName = keys[3];
       const candidates = [...(pipeline?.stages.keys() ?? [])].filter((name) => name !== stageName);
-      return names(candidates, `stage of ${keys[1] ?? 'the pipeline'}`, (name) => pipeline?.stages.get(name)?.run?.value);
+      return names(
+        candidates,
+        `stage of ${keys[1] ?? 'the pipeline'}`,
+        (name) => pipeline?.stages.get(name)?.run?.value,
+      );
     }
     case 'pipeline':
-      return names(manifest.pipelines.keys(), 'pipeline', (name) => manifest.pipelines.get(name)?.description);
+      return names(
+        manifest.pipelines.keys(),
+        'pipeline',
+        (name) => manifest.pipelines.get(name)?.description,
+      );
     case 'environment': {
       const self = keys[1];
       const candidates = [WORKSPACE, ...[...manifest.environments.keys()].filter((name) => name !== self)];
       return names(candidates, 'environment', (name) =>
-        name === WORKSPACE ? 'The working tree: releases are built by `sluice stage`.' : manifest.environments.get(name)?.description,
+        name === WORKSPACE
+          ? 'The working tree: releases are built by `sluice stage`.'
+          : manifest.environments.get(name)?.description,
       );
     }
     case 'metric':
@@ -326,10 +347,14 @@ function valueItems(
       break;
   }
   const items: CompletionItem[] = [];
-  const enums = schema.oneOf ? schema.oneOf.flatMap((branch) => resolveSchema(branch).enum ?? []) : (schema.enum ?? []);
-  for (const value of enums) items.push({ label: String(value), kind: 'value', insertText: String(value), ...replace });
+  const enums = schema.oneOf
+    ? schema.oneOf.flatMap((branch) => resolveSchema(branch).enum ?? [])
+    : (schema.enum ?? []);
+  for (const value of enums)
+    items.push({ label: String(value), kind: 'value', insertText: String(value), ...replace });
   if (schema.type === 'boolean') {
-    for (const value of ['true', 'false']) items.push({ label: value, kind: 'value', insertText: value, ...replace });
+    for (const value of ['true', 'false'])
+      items.push({ label: value, kind: 'value', insertText: value, ...replace });
   }
   return items;
 }
@@ -355,13 +380,20 @@ function metricItems(
       const content = probe?.readText(file);
       const leaves = content === undefined ? [] : numericLeaves(safeParse(content));
       if (leaves.length === 0) {
-        items.push({ label: `${file}#`, kind: 'reference', detail: `metrics of ${stage.name}`, insertText: `${file}#`, retrigger: true, ...replace });
+        items.push({
+          label: `${file}#`,
+          kind: 'reference',
+          detail: `metrics of ${stage.name}`,
+          insertText: `${file}#`,
+          retrigger: true,
+          ...replace,
+        });
       }
       for (const [key, value] of leaves) {
         items.push({
           label: `${file}#${key}`,
           kind: 'reference',
-          detail: `${value} now`,
+          detail: `${JSON.stringify(value)} now`,
           documentation: `Written by stage \`${stage.name}\`.`,
           insertText: `${file}#${key}`,
           ...replace,
@@ -381,7 +413,12 @@ function safeParse(content: string): unknown {
 }
 
 /** Dotted keys of every number in a parsed metrics or params file. */
-function numericLeaves(value: unknown, prefix = '', into: [string, unknown][] = [], any = false): [string, unknown][] {
+function numericLeaves(
+  value: unknown,
+  prefix = '',
+  into: [string, unknown][] = [],
+  any = false,
+): [string, unknown][] {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
     for (const [key, child] of Object.entries(value as Record<string, unknown>)) {
       numericLeaves(child, prefix ? `${prefix}.${key}` : key, into, any);
@@ -432,4 +469,3 @@ function pathItems(
       ...(entry.directory ? { retrigger: true } : {}),
     }));
 }
-

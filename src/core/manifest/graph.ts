@@ -54,9 +54,10 @@ export function dependencyGraph(pipeline: PipelineDecl): StageGraph {
       if (lexicalEscape(dep.value)) continue;
       const path = normalizeRelative(dep.value);
       // The dep is an output, or lies inside one…
-      for (let candidate = path; ; ) {
+      for (let candidate = path; ;) {
         const writer = writers.get(candidate);
-        if (writer !== undefined && writer !== stage.name && isWithin(path, candidate)) add(writer, 'dep', dep);
+        if (writer !== undefined && writer !== stage.name && isWithin(path, candidate))
+          add(writer, 'dep', dep);
         const slash = candidate.lastIndexOf('/');
         if (slash <= 0) break;
         candidate = candidate.slice(0, slash);

@@ -71,7 +71,11 @@ export interface EnvironmentDecl extends Declared {
   readonly gates: readonly GateDecl[];
   readonly deploy: { readonly path: Located | undefined; readonly run: Located | undefined } | undefined;
   readonly health:
-    | { readonly run: Located | undefined; readonly timeout: number | undefined; readonly rollbackOnFailure: boolean }
+    | {
+        readonly run: Located | undefined;
+        readonly timeout: number | undefined;
+        readonly rollbackOnFailure: boolean;
+      }
     | undefined;
 }
 
@@ -84,7 +88,8 @@ export interface Manifest {
   readonly pipelines: ReadonlyMap<string, PipelineDecl>;
   readonly environments: ReadonlyMap<string, EnvironmentDecl>;
   /** The top-level `datasets:` entry, where a quick fix adds a dataset. */
-  readonly datasetsSection: { readonly start: number; readonly end: number; readonly keyEnd: number } | undefined;
+  readonly datasetsSection:
+    { readonly start: number; readonly end: number; readonly keyEnd: number } | undefined;
 }
 
 /**
@@ -93,12 +98,44 @@ export interface Manifest {
  * Each maps a schema key to the model field that holds it.
  */
 export const MODEL_FIELDS = {
-  manifest: { version: 'version', name: 'name', description: 'description', params: 'params', datasets: 'datasets', pipelines: 'pipelines', environments: 'environments' },
+  manifest: {
+    version: 'version',
+    name: 'name',
+    description: 'description',
+    params: 'params',
+    datasets: 'datasets',
+    pipelines: 'pipelines',
+    environments: 'environments',
+  },
   dataset: { path: 'path', description: 'description' },
   pipeline: { description: 'description', stages: 'stages', checks: 'checks' },
-  stage: { run: 'run', description: 'description', datasets: 'datasets', deps: 'deps', needs: 'needs', params: 'params', outs: 'outs', metrics: 'metrics' },
-  check: { name: 'name', description: 'description', run: 'run', metric: 'metric', min: 'min', max: 'max', timeout: 'timeout' },
-  environment: { from: 'from', description: 'description', pipeline: 'pipeline', gates: 'gates', deploy: 'deploy', health: 'health' },
+  stage: {
+    run: 'run',
+    description: 'description',
+    datasets: 'datasets',
+    deps: 'deps',
+    needs: 'needs',
+    params: 'params',
+    outs: 'outs',
+    metrics: 'metrics',
+  },
+  check: {
+    name: 'name',
+    description: 'description',
+    run: 'run',
+    metric: 'metric',
+    min: 'min',
+    max: 'max',
+    timeout: 'timeout',
+  },
+  environment: {
+    from: 'from',
+    description: 'description',
+    pipeline: 'pipeline',
+    gates: 'gates',
+    deploy: 'deploy',
+    health: 'health',
+  },
   metricGate: { metric: 'metric', min: 'min', max: 'max', no_regression: 'noRegression' },
   deploy: { path: 'path', run: 'run' },
   health: { run: 'run', timeout: 'timeout', rollback_on_failure: 'rollbackOnFailure' },

@@ -52,7 +52,9 @@ function describeSymbol(analysis: ManifestAnalysis, o: Occurrence): string | und
       const dataset = manifest.datasets.get(o.name);
       if (!dataset) return `**dataset** \`${o.name}\` — not declared`;
       const readers = [...manifest.pipelines.values()].flatMap((p) =>
-        [...p.stages.values()].filter((s) => s.datasets.some((d) => d.value === o.name)).map((s) => `\`${p.name}.${s.name}\``),
+        [...p.stages.values()]
+          .filter((s) => s.datasets.some((d) => d.value === o.name))
+          .map((s) => `\`${p.name}.${s.name}\``),
       );
       return [
         `**dataset** \`${o.name}\`${dataset.path ? ` at \`${dataset.path.value}\`` : ''}`,
@@ -100,7 +102,9 @@ function describeSymbol(analysis: ManifestAnalysis, o: Occurrence): string | und
         environment.description,
         [
           pipeline ? `carries pipeline \`${pipeline}\`` : undefined,
-          environment.gates.length > 0 ? `${environment.gates.length} gate${environment.gates.length === 1 ? '' : 's'}` : undefined,
+          environment.gates.length > 0
+            ? `${environment.gates.length} gate${environment.gates.length === 1 ? '' : 's'}`
+            : undefined,
           environment.deploy?.path ? `deploys to \`${environment.deploy.path.value}\`` : undefined,
         ]
           .filter(Boolean)
@@ -142,7 +146,10 @@ const RENAMEABLE: ReadonlySet<SymbolKind> = new Set(['dataset', 'stage', 'pipeli
 const NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 
 /** The name under the cursor, if it can be renamed, with its range and current text. */
-export function prepareRename(analysis: ManifestAnalysis, offset: number): (Span & { name: string }) | undefined {
+export function prepareRename(
+  analysis: ManifestAnalysis,
+  offset: number,
+): (Span & { name: string }) | undefined {
   const occurrence = analysis.symbols.at(offset);
   if (!occurrence || !RENAMEABLE.has(occurrence.kind)) return undefined;
   return { ...contentSpan(analysis.text, occurrence), name: occurrence.name };
@@ -155,7 +162,9 @@ export function rename(analysis: ManifestAnalysis, offset: number, newName: stri
     throw new RenameRefused('Only dataset, stage, pipeline and environment names can be renamed.');
   }
   if (!NAME.test(newName)) {
-    throw new RenameRefused(`\`${newName}\` is not a valid name: use a letter, then letters, digits, \`_\` or \`-\`.`);
+    throw new RenameRefused(
+      `\`${newName}\` is not a valid name: use a letter, then letters, digits, \`_\` or \`-\`.`,
+    );
   }
   if (occurrence.kind === 'environment' && newName === 'workspace') {
     throw new RenameRefused('`workspace` is reserved for the working tree.');
@@ -164,7 +173,9 @@ export function rename(analysis: ManifestAnalysis, offset: number, newName: stri
     (o) => o.definition && o.kind === occurrence.kind && o.name === newName && o.scope === occurrence.scope,
   );
   if (clash) throw new RenameRefused(`A ${occurrence.kind} named \`${newName}\` already exists.`);
-  return analysis.symbols.sameSymbol(occurrence).map((o) => ({ ...contentSpan(analysis.text, o), newText: newName }));
+  return analysis.symbols
+    .sameSymbol(occurrence)
+    .map((o) => ({ ...contentSpan(analysis.text, o), newText: newName }));
 }
 
 export class RenameRefused extends Error {}
@@ -183,7 +194,11 @@ export function documentSymbols(analysis: ManifestAnalysis): OutlineSymbol[] {
   const sections: OutlineSymbol[] = [];
   for (const pair of root.pairs) {
     const key = String(pair.key.value);
-    const section = { start: pair.start, end: pair.end, selection: { start: pair.key.start, end: pair.key.end } };
+    const section = {
+      start: pair.start,
+      end: pair.end,
+      selection: { start: pair.key.start, end: pair.key.end },
+    };
     let children: OutlineSymbol[] = [];
     if (key === 'datasets') {
       children = [...manifest.datasets.values()].map((d) => ({

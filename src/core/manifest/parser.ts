@@ -22,6 +22,8 @@ export interface ParsedYaml {
 interface ChunkResult {
   readonly root: YNode | null;
   readonly problems: readonly SyntaxProblem[];
+  /** The chunk holds something that ties it to other parts of the text (see NEEDS_WHOLE_PARSE). */
+  readonly risky: boolean;
 }
 
 /** Entries bigger than this many lines are cut into their children. */
@@ -32,7 +34,8 @@ const GROUP_LINES = 32;
 // Constructs that tie one part of the text to another, or that the line-based
 // cut cannot see: anchors, aliases and tags at the start of a node, directives,
 // document markers, complex keys, and tabs used as indentation.
-const NEEDS_WHOLE_PARSE = /(?:^[ \t]*|:[ \t]+|-[ \t]+|[[{,][ \t]*)[&*!]|^(?:%|---|\.\.\.)|^[ \t]*\?(?:[ \t]|$)|^ *\t/m;
+const NEEDS_WHOLE_PARSE =
+  /(?:^[ \t]*|:[ \t]+|-[ \t]+|[[{,][ \t]*)[&*!]|^(?:%|---|\.\.\.)|^[ \t]*\?(?:[ \t]|$)|^ *\t/m;
 const KEY_LINE = /^(?:[^\s#'"\-?:,[\]{}&*!|>%@`][^:#]*?|"(?:[^"\\]|\\.)*"|'(?:[^']|'')*')[ \t]*:(?:[ \t]|$)/;
 const EMPTY_VALUE_KEY_LINE =
   /^(?:[^\s#'"\-?:,[\]{}&*!|>%@`][^:#]*?|"(?:[^"\\]|\\.)*"|'(?:[^']|'')*')[ \t]*:[ \t]*(?:#.*)?$/;
@@ -49,16 +52,17 @@ export class IncrementalYamlParser {
   parse(text: string): ParsedYaml {
     this.generation++;
     const lines = splitLines(text);
-    const segments = NEEDS_WHOLE_PARSE.test(text) ? null : cutTopLevel(lines);
+    const segments = cutTopLevel(lines);
     const problems: SyntaxProblem[] = [];
-    const stats = { chunks: 0, parsedChunks: 0 };
+    const stats = { chunks: 0, parsedChunks: 0, risky: false };
     let root: YNode | null;
     if (segments === null) {
       root = this.chunk(text, 0, text.length, problems, stats);
     } else {
       const assembled = this.assemble(text, lines, segments, problems, stats);
-      if (assembled === 'fallback') {
+      if (assembled === 'fallback' || stats.risky) {
         problems.length = 0;
+        stats.chunks = 0;
         root = this.chunk(text, 0, text.length, problems, stats);
       } else {
         root = assembled;
@@ -73,7 +77,7 @@ export class IncrementalYamlParser {
     lines: Lines,
     segments: Segment[],
     problems: SyntaxProblem[],
-    stats: { chunks: number; parsedChunks: number },
+    stats: { chunks: number; parsedChunks: number; risky: boolean },
   ): YMap | null | 'fallback' {
     const pairs: YPair[] = [];
     for (const segment of segments) {
@@ -105,7 +109,7 @@ export class IncrementalYamlParser {
     start: number,
     end: number,
     problems: SyntaxProblem[],
-    stats: { chunks: number; parsedChunks: number },
+    stats: { chunks: number; parsedChunks: number; risky: boolean },
   ): YNode | null {
     stats.chunks++;
     const source = text.slice(start, end);
@@ -122,10 +126,12 @@ export class IncrementalYamlParser {
       entry.result = {
         root: entry.result.root ? shifted(entry.result.root, delta) : null,
         problems: entry.result.problems.map((p) => ({ ...p, start: p.start + delta, end: p.end + delta })),
+        risky: entry.result.risky,
       };
       entry.base = start;
     }
     problems.push(...entry.result.problems);
+    if (entry.result.risky) stats.risky = true;
     return entry.result.root;
   }
 
@@ -141,7 +147,7 @@ function parseChunk(source: string): ChunkResult {
   const problems: SyntaxProblem[] = [];
   const doc = parseDocument(source, { uniqueKeys: false, prettyErrors: false, version: '1.2' });
   const root = fromYamlDocument(doc, 0, problems);
-  return { root, problems };
+  return { root, problems, risky: NEEDS_WHOLE_PARSE.test(source) };
 }
 
 interface Lines {
@@ -174,7 +180,7 @@ function indentOf(lines: Lines, i: number): number {
 }
 
 function lineText(lines: Lines, i: number, indent: number): string {
-  return lines.text.slice(lines.starts[i]! + indent, lines.starts[i + 1]!).replace(/\r?\n$/, '');
+  return lines.text.slice(lines.starts[i]! + indent, lines.starts[i + 1]).replace(/\r?\n$/, '');
 }
 
 function cutTopLevel(lines: Lines): Segment[] | null {
@@ -207,7 +213,8 @@ function cutBlock(lines: Lines, from: number, to: number, indent: number): Segme
   for (let e = 0; e < entryStarts.length; e++) {
     const entryFrom = entryStarts[e]!;
     const entryTo = entryStarts[e + 1] ?? to;
-    const children = entryTo - entryFrom > SPLIT_LINES ? cutChildren(lines, entryFrom, entryTo, indent) : null;
+    const children =
+      entryTo - entryFrom > SPLIT_LINES ? cutChildren(lines, entryFrom, entryTo, indent) : null;
     if (children) {
       if (groupFrom < entryFrom) segments.push({ kind: 'leaf', from: groupFrom, to: entryFrom });
       segments.push({ kind: 'parent', keyLine: entryFrom, to: entryTo, children });

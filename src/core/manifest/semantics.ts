@@ -71,7 +71,13 @@ function unknownReference(
     });
   }
   fixes.push(...extraFixes);
-  const known = candidates.length > 0 ? `Known: ${candidates.slice(0, 8).map((c) => `\`${c}\``).join(', ')}.` : `None is declared.`;
+  const known =
+    candidates.length > 0
+      ? `Known: ${candidates
+          .slice(0, 8)
+          .map((c) => `\`${c}\``)
+          .join(', ')}.`
+      : `None is declared.`;
   return {
     severity: 'error',
     code,
@@ -98,7 +104,10 @@ function addDatasetFix(context: SemanticContext, name: string): QuickFix {
   }
   const at = text.length;
   const prefix = text.endsWith('\n') || text.length === 0 ? '' : '\n';
-  return { title: `Add dataset \`${name}\``, edits: [{ start: at, end: at, newText: `${prefix}datasets:\n${entry}` }] };
+  return {
+    title: `Add dataset \`${name}\``,
+    edits: [{ start: at, end: at, newText: `${prefix}datasets:\n${entry}` }],
+  };
 }
 
 export function checkReferences(context: SemanticContext, out: ManifestDiagnostic[]): void {
@@ -113,13 +122,20 @@ export function checkReferences(context: SemanticContext, out: ManifestDiagnosti
       for (const ref of stage.datasets) {
         if (!manifest.datasets.has(ref.value)) {
           out.push(
-            unknownReference('unknown-dataset', ref, 'dataset', datasetNames, [addDatasetFix(context, ref.value)]),
+            unknownReference('unknown-dataset', ref, 'dataset', datasetNames, [
+              addDatasetFix(context, ref.value),
+            ]),
           );
         }
       }
       for (const ref of stage.needs) {
         if (!pipeline.stages.has(ref.value)) {
-          const diagnostic = unknownReference('unknown-stage', ref, `stage in pipeline \`${pipeline.name}\``, stageNames);
+          const diagnostic = unknownReference(
+            'unknown-stage',
+            ref,
+            `stage in pipeline \`${pipeline.name}\``,
+            stageNames,
+          );
           out.push(diagnostic);
         }
       }
@@ -135,12 +151,10 @@ export function checkReferences(context: SemanticContext, out: ManifestDiagnosti
     const from = environment.from;
     if (from && from.value !== WORKSPACE && !manifest.environments.has(from.value)) {
       out.push(
-        unknownReference(
-          'unknown-environment',
-          from,
-          'environment',
-          [WORKSPACE, ...environmentNames.filter((name) => name !== environment.name)],
-        ),
+        unknownReference('unknown-environment', from, 'environment', [
+          WORKSPACE,
+          ...environmentNames.filter((name) => name !== environment.name),
+        ]),
       );
     }
     if (environment.pipeline && !manifest.pipelines.has(environment.pipeline.value)) {
@@ -293,7 +307,13 @@ export function checkOutputs(context: SemanticContext, out: ManifestDiagnostic[]
           }
         }
         if (clash) {
-          out.push({ severity: 'error', code: 'duplicate-output', message: clash, start: located.start, end: located.end });
+          out.push({
+            severity: 'error',
+            code: 'duplicate-output',
+            message: clash,
+            start: located.start,
+            end: located.end,
+          });
         }
         if (!same) byPath.set(path, output);
         for (const folder of ancestors(path)) if (!below.has(folder)) below.set(folder, output);
@@ -380,13 +400,15 @@ export function checkPaths(context: SemanticContext, out: ManifestDiagnostic[]):
       for (const o of [...stage.outs, ...stage.metrics]) produced.add(normalizeRelative(o.value));
     }
   }
-  for (const dataset of manifest.datasets.values()) if (dataset.path) produced.add(normalizeRelative(dataset.path.value));
+  for (const dataset of manifest.datasets.values())
+    if (dataset.path) produced.add(normalizeRelative(dataset.path.value));
   for (const pipeline of manifest.pipelines.values()) {
     for (const stage of pipeline.stages.values()) {
       for (const dep of stage.deps) {
         if (lexicalEscape(dep.value)) continue;
         const path = normalizeRelative(dep.value);
-        if (produced.has(path) || ancestors(path).some((a) => produced.has(a)) || probe.exists(path)) continue;
+        if (produced.has(path) || ancestors(path).some((a) => produced.has(a)) || probe.exists(path))
+          continue;
         out.push({
           severity: 'warning',
           code: 'missing-dep',

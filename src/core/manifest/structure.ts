@@ -2,13 +2,7 @@
 // types, required keys, unknown keys (with a "did you mean"), names, enums.
 import type { ManifestDiagnostic, QuickFix } from './diagnostics';
 import { closestName } from './spelling';
-import {
-  describeSchema,
-  manifestSchema,
-  objectBranches,
-  resolveSchema,
-  type JsonSchema,
-} from './schema';
+import { describeSchema, manifestSchema, objectBranches, resolveSchema, type JsonSchema } from './schema';
 import { nodeTypeName, type YNode, type YPair, type YScalar } from './yamlTree';
 
 const VERSION_SCHEMA = manifestSchema.properties?.['version'];
@@ -19,13 +13,33 @@ export function validateStructure(root: YNode | null, out: ManifestDiagnostic[],
     out.push({
       severity: 'error',
       code: 'missing-required',
-      message: 'The manifest is empty. Start with `version: 1`, then declare datasets, pipelines and environments.',
+      message:
+        'The manifest is empty. Start with `version: 1`, then declare datasets, pipelines and environments.',
       start: 0,
       end: Math.min(textLength, 1),
     });
     return;
   }
-  validateNode(root, manifestSchema, [], null, out);
+  validateNode(root, manifestSchema, undefined, null, out);
+}
+
+/**
+ * A path into the tree as a linked list: validation visits every node on each
+ * keystroke, and most paths are only turned into words when something is wrong.
+ */
+interface TreePath {
+  readonly parent: TreePath | undefined;
+  readonly segment: string;
+}
+
+function child(path: TreePath | undefined, segment: string): TreePath {
+  return { parent: path, segment };
+}
+
+function segments(path: TreePath | undefined): string[] {
+  const result: string[] = [];
+  for (let at = path; at; at = at.parent) result.push(at.segment);
+  return result.reverse();
 }
 
 /** Where a path points, in words: "stage `train`", "environment `production`", "the manifest". */
@@ -94,7 +108,7 @@ function firstSentence(text: string | undefined): string {
 function validateNode(
   node: YNode | null,
   schema: JsonSchema,
-  path: readonly string[],
+  path: TreePath | undefined,
   /** The pair this node is the value of, for ranges when the node is empty. */
   owner: YPair | null,
   out: ManifestDiagnostic[],
@@ -128,8 +142,8 @@ function validateNode(
       code: 'wrong-type',
       message:
         node === null
-          ? `${label} in ${describePath(path.slice(0, -1))} is empty; it should be ${expectedType(resolved)}.`
-          : `${label} in ${describePath(path.slice(0, -1))} should be ${expectedType(resolved)}, not ${got}.`,
+          ? `${label} in ${describePath(segments(path?.parent))} is empty; it should be ${expectedType(resolved)}.`
+          : `${label} in ${describePath(segments(path?.parent))} should be ${expectedType(resolved)}, not ${got}.`,
       start,
       end,
       ...(fixes.length > 0 ? { fixes } : {}),
@@ -142,7 +156,7 @@ function validateNode(
     validateScalar(node, resolved, schema, path, label, out);
   } else if (node.kind === 'seq' && resolved.items) {
     node.items.forEach((item, index) => {
-      validateNode(item, resolved.items!, [...path, String(index)], owner, out);
+      validateNode(item, resolved.items!, child(path, String(index)), owner, out);
     });
   } else if (node.kind === 'map') {
     validateMap(node, resolved, path, owner, out);
@@ -165,11 +179,11 @@ function validateScalar(
   node: YScalar,
   resolved: JsonSchema,
   schema: JsonSchema,
-  path: readonly string[],
+  path: TreePath | undefined,
   label: string,
   out: ManifestDiagnostic[],
 ): void {
-  const where = describePath(path.slice(0, -1));
+  const where = (): string => describePath(segments(path?.parent));
   if (resolved.enum && !resolved.enum.includes(node.value as string | number | boolean)) {
     if (schema === VERSION_SCHEMA || resolved === VERSION_SCHEMA) {
       out.push(unsupportedVersion(node, node.start, node.end));
@@ -178,7 +192,7 @@ function validateScalar(
     out.push({
       severity: 'error',
       code: 'invalid-value',
-      message: `${label} in ${where} must be ${expectedType(resolved)}, not \`${String(node.value)}\`.`,
+      message: `${label} in ${where()} must be ${expectedType(resolved)}, not \`${String(node.value)}\`.`,
       start: node.start,
       end: node.end,
     });
@@ -189,7 +203,7 @@ function validateScalar(
       out.push({
         severity: 'error',
         code: 'invalid-value',
-        message: `${label} in ${where} must not be empty: ${firstSentence(describeSchema(schema)).toLowerCase()}.`,
+        message: `${label} in ${where()} must not be empty: ${firstSentence(describeSchema(schema)).toLowerCase()}.`,
         start: node.start,
         end: Math.max(node.end, node.start + 1),
       });
@@ -197,7 +211,7 @@ function validateScalar(
       out.push({
         severity: 'error',
         code: 'invalid-value',
-        message: `${label} in ${where} should look like \`FILE#key\` (for example \`metrics.json#accuracy\`), not \`${node.value}\`.`,
+        message: `${label} in ${where()} should look like \`FILE#key\` (for example \`metrics.json#accuracy\`), not \`${node.value}\`.`,
         start: node.start,
         end: node.end,
       });
@@ -208,7 +222,7 @@ function validateScalar(
       out.push({
         severity: 'error',
         code: 'invalid-value',
-        message: `${label} in ${where} must be at least ${resolved.minimum}, not ${node.value}.`,
+        message: `${label} in ${where()} must be at least ${resolved.minimum}, not ${node.value}.`,
         start: node.start,
         end: node.end,
       });
@@ -217,7 +231,7 @@ function validateScalar(
       out.push({
         severity: 'error',
         code: 'invalid-value',
-        message: `${label} in ${where} must be more than ${resolved.exclusiveMinimum}, not ${node.value}.`,
+        message: `${label} in ${where()} must be more than ${resolved.exclusiveMinimum}, not ${node.value}.`,
         start: node.start,
         end: node.end,
       });
@@ -228,7 +242,7 @@ function validateScalar(
 function validateMap(
   node: Extract<YNode, { kind: 'map' }>,
   resolved: JsonSchema,
-  path: readonly string[],
+  path: TreePath | undefined,
   owner: YPair | null,
   out: ManifestDiagnostic[],
 ): void {
@@ -242,7 +256,7 @@ function validateMap(
       out.push({
         severity: 'error',
         code: 'duplicate-key',
-        message: `\`${key}\` appears twice in ${describePath(path)}; YAML keeps only the first. Remove or rename one.`,
+        message: `\`${key}\` appears twice in ${describePath(segments(path))}; YAML keeps only the first. Remove or rename one.`,
         start: pair.key.start,
         end: pair.key.end,
       });
@@ -251,12 +265,12 @@ function validateMap(
     seen.set(key, pair);
     const declared = Object.prototype.hasOwnProperty.call(properties, key) ? properties[key] : undefined;
     if (declared) {
-      validateNode(pair.value, declared, [...path, key], pair, out);
+      validateNode(pair.value, declared, child(path, key), pair, out);
       continue;
     }
     if (typeof resolved.additionalProperties === 'object') {
       if (resolved.propertyNames) validateName(pair.key, resolved.propertyNames, path, out);
-      validateNode(pair.value, resolved.additionalProperties, [...path, key], pair, out);
+      validateNode(pair.value, resolved.additionalProperties, child(path, key), pair, out);
       continue;
     }
     const suggestion = closestName(
@@ -267,8 +281,8 @@ function validateMap(
       severity: 'error',
       code: 'unknown-key',
       message: suggestion
-        ? `Unknown key \`${key}\` in ${describePath(path)}. Did you mean \`${suggestion}\`?`
-        : `Unknown key \`${key}\` in ${describePath(path)}. Allowed here: ${allowed.map((k) => `\`${k}\``).join(', ')}.`,
+        ? `Unknown key \`${key}\` in ${describePath(segments(path))}. Did you mean \`${suggestion}\`?`
+        : `Unknown key \`${key}\` in ${describePath(segments(path))}. Allowed here: ${allowed.map((k) => `\`${k}\``).join(', ')}.`,
       start: pair.key.start,
       end: pair.key.end,
       ...(suggestion
@@ -291,19 +305,24 @@ function validateMap(
     out.push({
       severity: 'error',
       code: 'missing-required',
-      message: `${capitalize(describePath(path))} needs \`${required}\`${doc ? ` (${doc.charAt(0).toLowerCase()}${doc.slice(1)})` : ''}.`,
+      message: `${capitalize(describePath(segments(path)))} needs \`${required}\`${doc ? ` (${doc.charAt(0).toLowerCase()}${doc.slice(1)})` : ''}.`,
       start: anchor.start,
       end: anchor.kind === 'map' ? anchor.start + 1 : anchor.end,
     });
   }
 }
 
-function validateName(key: YScalar, schema: JsonSchema, path: readonly string[], out: ManifestDiagnostic[]): void {
+function validateName(
+  key: YScalar,
+  schema: JsonSchema,
+  path: TreePath | undefined,
+  out: ManifestDiagnostic[],
+): void {
   const resolved = resolveSchema(schema);
   const name = String(key.value);
   if (!resolved.pattern || new RegExp(resolved.pattern, 'u').test(name)) return;
-  const kind = describePath([...path, name]).split(' ')[0] ?? 'name';
-  const reserved = name === 'workspace' && path[0] === 'environments';
+  const kind = describePath(segments(child(path, name))).split(' ')[0] ?? 'name';
+  const reserved = name === 'workspace' && segments(path)[0] === 'environments';
   out.push({
     severity: 'error',
     code: 'invalid-name',
@@ -318,20 +337,20 @@ function validateName(key: YScalar, schema: JsonSchema, path: readonly string[],
 function validateOneOf(
   node: YNode | null,
   resolved: JsonSchema,
-  path: readonly string[],
+  path: TreePath | undefined,
   owner: YPair | null,
   out: ManifestDiagnostic[],
 ): void {
   const branches = (resolved.oneOf ?? []).map(resolveSchema);
   const fitting = branches.filter((branch) => matchesType(node, branch.type));
-  const where = describePath(path.slice(0, -1));
+  const where = (): string => describePath(segments(path?.parent));
   const start = node?.start ?? owner?.key.start ?? 0;
   const end = node?.end ?? owner?.key.end ?? 0;
   if (fitting.length === 0) {
     out.push({
       severity: 'error',
       code: 'wrong-type',
-      message: `This entry in ${where} should be ${expectedType(resolved)}, not ${nodeTypeName(node)}.`,
+      message: `This entry in ${where()} should be ${expectedType(resolved)}, not ${nodeTypeName(node)}.`,
       start,
       end,
     });
@@ -344,7 +363,9 @@ function validateOneOf(
   // Several object branches: the keys only one branch requires tell them apart (`run` or `metric`).
   const present = new Set(node.pairs.map((pair) => String(pair.key.value)));
   const distinctive = objectBranches(resolved).map((branch) =>
-    (branch.required ?? []).filter((key) => branches.every((other) => other === branch || !other.required?.includes(key))),
+    (branch.required ?? []).filter((key) =>
+      branches.every((other) => other === branch || !other.required?.includes(key)),
+    ),
   );
   const chosen = fitting.filter((_, index) => distinctive[index]!.some((key) => present.has(key)));
   const alternatives = (joiner: string): string =>
@@ -355,7 +376,7 @@ function validateOneOf(
     out.push({
       severity: 'error',
       code: 'missing-required',
-      message: `This entry in ${where} needs ${alternatives(' or ')}.`,
+      message: `This entry in ${where()} needs ${alternatives(' or ')}.`,
       start: node.start,
       end: node.pairs[0]?.key.end ?? node.start + 1,
     });
@@ -363,7 +384,7 @@ function validateOneOf(
     out.push({
       severity: 'error',
       code: 'invalid-value',
-      message: `This entry in ${where} has both ${alternatives(' and ')}; keep one: each entry is one or the other.`,
+      message: `This entry in ${where()} has both ${alternatives(' and ')}; keep one: each entry is one or the other.`,
       start: node.start,
       end: node.pairs[0]?.key.end ?? node.start + 1,
     });

@@ -35,14 +35,16 @@ export class SymbolIndex {
         ...(scope === undefined ? {} : { scope }),
       });
     };
-    for (const dataset of manifest.datasets.values()) def('dataset', dataset.name, dataset.nameStart, dataset.nameEnd);
+    for (const dataset of manifest.datasets.values())
+      def('dataset', dataset.name, dataset.nameStart, dataset.nameEnd);
     for (const pipeline of manifest.pipelines.values()) {
       def('pipeline', pipeline.name, pipeline.nameStart, pipeline.nameEnd);
       for (const stage of pipeline.stages.values()) {
         def('stage', stage.name, stage.nameStart, stage.nameEnd, pipeline.name);
         for (const dataset of stage.datasets) ref('dataset', dataset);
         for (const need of stage.needs) ref('stage', need, pipeline.name);
-        for (const metrics of stage.metrics) def('metrics-file', metrics.value, metrics.start, metrics.end, pipeline.name);
+        for (const metrics of stage.metrics)
+          def('metrics-file', metrics.value, metrics.start, metrics.end, pipeline.name);
       }
       for (const check of pipeline.checks) {
         const file = check.metric ? metricFile(text, check.metric) : undefined;
@@ -85,6 +87,7 @@ export class SymbolIndex {
 function matches(o: Occurrence, target: Occurrence): boolean {
   if (o.kind !== target.kind || o.name !== target.name) return false;
   // A metrics file referenced by a gate (no scope) matches the file in any pipeline.
-  if (o.kind === 'metrics-file') return o.scope === undefined || target.scope === undefined || o.scope === target.scope;
+  if (o.kind === 'metrics-file')
+    return o.scope === undefined || target.scope === undefined || o.scope === target.scope;
   return o.scope === target.scope;
 }

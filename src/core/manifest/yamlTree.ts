@@ -81,9 +81,7 @@ export function fromYamlDocument(
           ? v
           : typeof v === 'bigint'
             ? Number(v)
-            : v === null || v === undefined
-              ? null
-              : String(v as string);
+            : null; // the YAML 1.2 core schema has no other scalar types
       return { kind: 'scalar', start: base + s, end: base + e, value };
     }
     if (isMap(node)) {
@@ -142,7 +140,7 @@ function yamlMessage(message: string): string {
 }
 
 function shiftTo(node: YNode, start: number, end: number): YNode {
-  return { ...node, start, end } as YNode;
+  return { ...node, start, end };
 }
 
 /** A copy of `node` with every offset moved by `delta`. Nodes are never mutated. */
@@ -229,7 +227,10 @@ function findIndexByOffset(items: readonly { start: number; end: number }[], off
   return -1;
 }
 
-function findByOffset<T extends { start: number; end: number }>(items: readonly T[], offset: number): T | undefined {
+function findByOffset<T extends { start: number; end: number }>(
+  items: readonly T[],
+  offset: number,
+): T | undefined {
   const index = findIndexByOffset(items, offset);
   return index >= 0 ? items[index] : undefined;
 }
