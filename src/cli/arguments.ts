@@ -69,7 +69,8 @@ export function parseArguments(
     const next = argv[index + 1];
     const separate = next !== undefined && (!next.startsWith('-') || next === '-') ? next : undefined;
     const value = equals === -1 ? separate : argument.slice(equals + 1);
-    if (value === undefined || value === '') throw usage(`${written} needs a value (${spec.valueName}).`, command);
+    if (value === undefined || value === '')
+      throw usage(`${written} needs a value (${spec.valueName}).`, command);
     if (equals === -1) index++;
     given.set(spec.name, value);
   }

@@ -29,7 +29,8 @@ export const COMMANDS: readonly Command[] = [initCommand, validateCommand, lspCo
 
 export function findCommand(name: string): Command {
   const command = COMMANDS.find((candidate) => candidate.name === name);
-  if (!command) throw new SluiceError(`Unknown command '${name}'.`, 'usage', "Run 'sluice help' for the list.");
+  if (!command)
+    throw new SluiceError(`Unknown command '${name}'.`, 'usage', "Run 'sluice help' for the list.");
   return command;
 }
 
@@ -58,7 +59,9 @@ export function commandHelp(command: Command): string {
     '',
     command.summary + '.',
     // Indented details are list items: kept on their own line, right under the paragraph before.
-    ...command.details.flatMap((paragraph) => (paragraph.startsWith('  ') ? [paragraph] : ['', wrap(paragraph)])),
+    ...command.details.flatMap((paragraph) =>
+      paragraph.startsWith('  ') ? [paragraph] : ['', wrap(paragraph)],
+    ),
     '',
     'Flags:',
     ...flags.map((flag, index) => `  ${spelled[index]!.padEnd(width)}${flag.description}`),

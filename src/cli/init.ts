@@ -18,7 +18,11 @@ export const initCommand: Command = {
     ...EXAMPLES.map((example) => `  ${example.name}  ${example.description}`),
   ],
   flags: [
-    { name: 'example', valueName: 'NAME', description: 'Create this example workspace instead of a starter manifest.' },
+    {
+      name: 'example',
+      valueName: 'NAME',
+      description: 'Create this example workspace instead of a starter manifest.',
+    },
     { name: 'force', description: `Replace an existing ${MANIFEST_FILE} with the starter one.` },
   ],
   maxPositionals: 1,

@@ -24,7 +24,11 @@ export const lspCommand: Command = {
   maxPositionals: 0,
   run(args) {
     if (args.has('stdio') === args.has('node-ipc')) {
-      throw new SluiceError('The language server needs exactly one transport: --stdio or --node-ipc.', 'usage', "Run 'sluice help lsp'.");
+      throw new SluiceError(
+        'The language server needs exactly one transport: --stdio or --node-ipc.',
+        'usage',
+        "Run 'sluice help lsp'.",
+      );
     }
     runLanguageServer();
     return 0;

@@ -33,7 +33,8 @@ export const validateCommand: Command = {
       console.log(JSON.stringify({ file: analysis.file, diagnostics }));
     } else {
       const shown = displayPath(analysis.file);
-      for (const d of diagnostics) console.log(`${shown}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`);
+      for (const d of diagnostics)
+        console.log(`${shown}:${d.line}:${d.column}: ${d.severity} ${d.code}: ${d.message}`);
       console.log(`${shown}: ${summary(diagnostics)}`);
     }
     return diagnostics.some((d) => d.severity === 'error') ? 1 : 0;
@@ -56,7 +57,8 @@ function printable(diagnostic: ManifestDiagnostic, lineIndex: LineIndex): Printe
 
 function summary(diagnostics: readonly PrintedDiagnostic[]): string {
   if (diagnostics.length === 0) return 'no problems';
-  const count = (severity: PrintedDiagnostic['severity']) => diagnostics.filter((d) => d.severity === severity).length;
+  const count = (severity: PrintedDiagnostic['severity']) =>
+    diagnostics.filter((d) => d.severity === severity).length;
   const parts = [plural(count('error'), 'error'), plural(count('warning'), 'warning')];
   const information = count('information');
   if (information > 0) parts.push(`${information} information`);

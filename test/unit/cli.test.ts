@@ -29,7 +29,8 @@ function assertOneLineError(result: CliResult, exitCode: number, ...mentions: st
   assert.equal(lines.length, 1, `one stderr line, got:\n${result.stderr}`);
   assert.match(lines[0]!, /^sluice: \S/);
   assert.doesNotMatch(result.stderr, /^\s+at /m);
-  for (const mention of mentions) assert.ok(lines[0]!.includes(mention), `"${lines[0]!}" mentions ${mention}`);
+  for (const mention of mentions)
+    assert.ok(lines[0]!.includes(mention), `"${lines[0]!}" mentions ${mention}`);
 }
 
 /** Line 2 has an unknown key; line 8 names a dataset that is not declared. */
@@ -59,15 +60,15 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('sluice help and version', () => {
-  test('--version prints the version of package.json', () => {
+void describe('sluice help and version', () => {
+  void test('--version prints the version of package.json', () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
     const result = sluice(['--version'], dir);
     assert.equal(result.status, 0);
     assert.equal(result.stdout.trim(), `sluice ${version}`);
   });
 
-  test('help lists exactly the commands that exist', () => {
+  void test('help lists exactly the commands that exist', () => {
     const result = sluice(['help'], dir);
     assert.equal(result.status, 0);
     const listed = result.stdout
@@ -79,7 +80,7 @@ describe('sluice help and version', () => {
     assert.deepEqual(sluice(['--help'], dir).stdout, result.stdout);
   });
 
-  test('each command explains itself with help COMMAND or --help', () => {
+  void test('each command explains itself with help COMMAND or --help', () => {
     const viaHelp = sluice(['help', 'validate'], dir);
     assert.equal(viaHelp.status, 0);
     assert.match(viaHelp.stdout, /^Usage: sluice validate \[FILE\] \[--json\]/);
@@ -90,7 +91,7 @@ describe('sluice help and version', () => {
     assert.match(sluice(['init', '-h'], dir).stdout, /--example NAME[\s\S]*churn/);
   });
 
-  test('no command shows the overview on stderr and exits 2', () => {
+  void test('no command shows the overview on stderr and exits 2', () => {
     const result = sluice([], dir);
     assert.equal(result.status, 2);
     assert.equal(result.stdout, '');
@@ -98,32 +99,32 @@ describe('sluice help and version', () => {
   });
 });
 
-describe('sluice usage errors', () => {
-  test('an unknown command is named, with a pointer to help, exit 2', () => {
+void describe('sluice usage errors', () => {
+  void test('an unknown command is named, with a pointer to help, exit 2', () => {
     const result = sluice(['snapshot'], dir);
     assertOneLineError(result, 2, "'snapshot'", 'sluice help');
     assert.equal(result.stdout, '');
   });
 
-  test('an unknown flag is named, with a pointer to help, exit 2', () => {
+  void test('an unknown flag is named, with a pointer to help, exit 2', () => {
     assertOneLineError(sluice(['validate', '--bogus'], dir), 2, '--bogus', 'sluice help validate');
     assertOneLineError(sluice(['--bogus', 'validate'], dir), 2, '--bogus', 'sluice help');
     assertOneLineError(sluice(['validate', '--json=yes'], dir), 2, '--json');
   });
 
-  test('a missing flag value or an extra argument is a usage error', () => {
+  void test('a missing flag value or an extra argument is a usage error', () => {
     assertOneLineError(sluice(['init', '--example'], dir), 2, '--example', 'NAME');
     assertOneLineError(sluice(['init', '--example', '--force'], dir), 2, '--example');
     assertOneLineError(sluice(['validate', 'a.yaml', 'b.yaml'], dir), 2, "'b.yaml'");
   });
 
-  test('help for an unknown command is a usage error', () => {
+  void test('help for an unknown command is a usage error', () => {
     assertOneLineError(sluice(['help', 'frobnicate'], dir), 2, "'frobnicate'");
   });
 });
 
-describe('sluice validate', () => {
-  test('--json prints exactly the diagnostics contract, 1-based, and exits 1 on errors', () => {
+void describe('sluice validate', () => {
+  void test('--json prints exactly the diagnostics contract, 1-based, and exits 1 on errors', () => {
     writeFileSync(join(dir, 'sluice.yaml'), BROKEN_MANIFEST);
     const result = sluice(['validate', '--json'], dir);
     assert.equal(result.status, 1, result.stderr);
@@ -150,7 +151,7 @@ describe('sluice validate', () => {
     for (const diagnostic of output.diagnostics) assert.equal(typeof diagnostic['message'], 'string');
   });
 
-  test('text output is FILE:LINE:COL: SEVERITY CODE: message, then a summary', () => {
+  void test('text output is FILE:LINE:COL: SEVERITY CODE: message, then a summary', () => {
     writeFileSync(join(dir, 'sluice.yaml'), BROKEN_MANIFEST);
     const result = sluice(['validate'], dir);
     assert.equal(result.status, 1);
@@ -161,7 +162,7 @@ describe('sluice validate', () => {
     assert.equal(lines[2], 'sluice.yaml: 2 errors, 0 warnings');
   });
 
-  test('warnings alone exit 0', () => {
+  void test('warnings alone exit 0', () => {
     writeFileSync(join(dir, 'manifest.yaml'), WARNING_ONLY_MANIFEST);
     const json = sluice(['validate', 'manifest.yaml', '--json'], dir);
     assert.equal(json.status, 0, json.stdout);
@@ -173,7 +174,7 @@ describe('sluice validate', () => {
     assert.match(text.stdout, /^manifest\.yaml:3:3: warning unused-dataset: /);
   });
 
-  test('a YAML syntax error is an error diagnostic, not a crash', () => {
+  void test('a YAML syntax error is an error diagnostic, not a crash', () => {
     writeFileSync(join(dir, 'sluice.yaml'), 'version: 1\npipelines: [unclosed\n');
     const result = sluice(['validate', '--json'], dir);
     assert.equal(result.status, 1);
@@ -181,7 +182,7 @@ describe('sluice validate', () => {
     assert.ok(diagnostics.some((diagnostic) => diagnostic.code === 'yaml-syntax'));
   });
 
-  test('a folder means the sluice.yaml inside it', () => {
+  void test('a folder means the sluice.yaml inside it', () => {
     mkdirSync(join(dir, 'project'));
     writeFileSync(join(dir, 'project', 'sluice.yaml'), 'version: 1\nname: tiny\n');
     const result = sluice(['validate', 'project'], dir);
@@ -189,7 +190,7 @@ describe('sluice validate', () => {
     assert.equal(result.stdout, `${join('project', 'sluice.yaml')}: no problems\n`);
   });
 
-  test('a missing file, a folder without a manifest, or an unreadable one: one line, exit 2', () => {
+  void test('a missing file, a folder without a manifest, or an unreadable one: one line, exit 2', () => {
     assertOneLineError(sluice(['validate', 'nowhere.yaml'], dir), 2, 'nowhere.yaml');
     assertOneLineError(sluice(['validate'], dir), 2, 'sluice.yaml');
     mkdirSync(join(dir, 'empty'));
@@ -200,46 +201,52 @@ describe('sluice validate', () => {
   });
 });
 
-describe('sluice lsp', () => {
-  test('without a transport it is a usage error', () => {
+void describe('sluice lsp', () => {
+  void test('without a transport it is a usage error', () => {
     assertOneLineError(sluice(['lsp'], dir), 2, '--stdio');
     assertOneLineError(sluice(['lsp', '--stdio', '--node-ipc'], dir), 2, '--stdio');
   });
 
-  test('--stdio answers initialize and exits after shutdown and exit', { timeout: 30_000 }, async (t) => {
-    const server = spawn(process.execPath, [CLI, 'lsp', '--stdio'], { cwd: dir, stdio: 'pipe' });
-    t.after(() => server.kill());
-    const send = (message: object) => {
-      const body = JSON.stringify({ jsonrpc: '2.0', ...message });
-      server.stdin.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
-    };
-    const responses = new Map<number, Record<string, unknown>>();
-    let buffer = Buffer.alloc(0);
-    const received = new Promise<void>((resolve) => {
-      server.stdout.on('data', (chunk: Buffer) => {
-        buffer = Buffer.concat([buffer, chunk]);
-        for (;;) {
-          const headerEnd = buffer.indexOf('\r\n\r\n');
-          if (headerEnd === -1) return;
-          const length = Number(/Content-Length: (\d+)/i.exec(buffer.subarray(0, headerEnd).toString())?.[1]);
-          if (buffer.length < headerEnd + 4 + length) return;
-          const message = JSON.parse(buffer.subarray(headerEnd + 4, headerEnd + 4 + length).toString()) as {
-            id?: number;
-          };
-          buffer = buffer.subarray(headerEnd + 4 + length);
-          if (typeof message.id === 'number') responses.set(message.id, message);
-          if (responses.has(2)) resolve();
-        }
+  void test(
+    '--stdio answers initialize and exits after shutdown and exit',
+    { timeout: 30_000 },
+    async (t) => {
+      const server = spawn(process.execPath, [CLI, 'lsp', '--stdio'], { cwd: dir, stdio: 'pipe' });
+      t.after(() => server.kill());
+      const send = (message: object) => {
+        const body = JSON.stringify({ jsonrpc: '2.0', ...message });
+        server.stdin.write(`Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      };
+      const responses = new Map<number, Record<string, unknown>>();
+      let buffer = Buffer.alloc(0);
+      const received = new Promise<void>((resolve) => {
+        server.stdout.on('data', (chunk: Buffer) => {
+          buffer = Buffer.concat([buffer, chunk]);
+          for (;;) {
+            const headerEnd = buffer.indexOf('\r\n\r\n');
+            if (headerEnd === -1) return;
+            const length = Number(
+              /Content-Length: (\d+)/i.exec(buffer.subarray(0, headerEnd).toString())?.[1],
+            );
+            if (buffer.length < headerEnd + 4 + length) return;
+            const message = JSON.parse(buffer.subarray(headerEnd + 4, headerEnd + 4 + length).toString()) as {
+              id?: number;
+            };
+            buffer = buffer.subarray(headerEnd + 4 + length);
+            if (typeof message.id === 'number') responses.set(message.id, message);
+            if (responses.has(2)) resolve();
+          }
+        });
       });
-    });
-    const exited = new Promise<number | null>((resolve) => server.on('exit', resolve));
-    send({ id: 1, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {} } });
-    send({ method: 'initialized', params: {} });
-    send({ id: 2, method: 'shutdown' });
-    await received;
-    send({ method: 'exit' });
-    const initialize = responses.get(1) as { result?: { capabilities?: object } };
-    assert.equal(typeof initialize.result?.capabilities, 'object');
-    assert.equal(await exited, 0);
-  });
+      const exited = new Promise<number | null>((resolve) => server.on('exit', resolve));
+      send({ id: 1, method: 'initialize', params: { processId: null, rootUri: null, capabilities: {} } });
+      send({ method: 'initialized', params: {} });
+      send({ id: 2, method: 'shutdown' });
+      await received;
+      send({ method: 'exit' });
+      const initialize = responses.get(1) as { result?: { capabilities?: object } };
+      assert.equal(typeof initialize.result?.capabilities, 'object');
+      assert.equal(await exited, 0);
+    },
+  );
 });

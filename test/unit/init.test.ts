@@ -36,15 +36,20 @@ let bareGitEnv: NodeJS.ProcessEnv;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'sluice-init-'));
   mkdirSync(join(dir, 'home'));
+  // Identity variables would hide the missing identity this environment is for.
+  const identity = new Set([
+    'GIT_AUTHOR_NAME',
+    'GIT_AUTHOR_EMAIL',
+    'GIT_COMMITTER_NAME',
+    'GIT_COMMITTER_EMAIL',
+    'EMAIL',
+  ]);
   bareGitEnv = {
-    ...process.env,
+    ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !identity.has(name))),
     HOME: join(dir, 'home'),
     GIT_CONFIG_GLOBAL: join(dir, 'home', 'no-gitconfig'),
     GIT_CONFIG_NOSYSTEM: '1',
   };
-  for (const name of ['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL', 'EMAIL']) {
-    delete bareGitEnv[name];
-  }
 });
 
 afterEach(() => {
@@ -79,7 +84,8 @@ function assertOneLineError(result: RunResult, ...mentions: string[]): void {
   const lines = result.stderr.trimEnd().split('\n');
   assert.equal(lines.length, 1, result.stderr);
   assert.match(lines[0]!, /^sluice: \S/);
-  for (const mention of mentions) assert.ok(lines[0]!.includes(mention), `"${lines[0]!}" mentions ${mention}`);
+  for (const mention of mentions)
+    assert.ok(lines[0]!.includes(mention), `"${lines[0]!}" mentions ${mention}`);
 }
 
 function validateJson(file: string): { status: number | null; diagnostics: unknown[] } {
@@ -95,8 +101,8 @@ function filesUnder(root: string): string[] {
   });
 }
 
-describe('sluice init (starter manifest)', () => {
-  test('writes a sluice.yaml that validates with no diagnostics', () => {
+void describe('sluice init (starter manifest)', () => {
+  void test('writes a sluice.yaml that validates with no diagnostics', () => {
     const project = join(dir, 'project');
     mkdirSync(project);
     const result = sluice(['init'], project);
@@ -107,13 +113,13 @@ describe('sluice init (starter manifest)', () => {
     assert.deepEqual(readdirSync(project), ['sluice.yaml'], 'no temporary files left behind');
   });
 
-  test('creates DIR when it does not exist', () => {
+  void test('creates DIR when it does not exist', () => {
     const result = sluice(['init', join('new', 'nested')]);
     assert.equal(result.status, 0, result.stderr);
     assert.ok(existsSync(join(dir, 'new', 'nested', 'sluice.yaml')));
   });
 
-  test('refuses to replace an existing manifest unless --force is given', () => {
+  void test('refuses to replace an existing manifest unless --force is given', () => {
     const manifest = join(dir, 'sluice.yaml');
     writeFileSync(manifest, 'version: 1\nname: mine\n');
     assertOneLineError(sluice(['init']), 'already exists', '--force');
@@ -124,19 +130,19 @@ describe('sluice init (starter manifest)', () => {
     assert.match(readFileSync(manifest, 'utf8'), /pipelines:/);
   });
 
-  test('a DIR that is a file is a usage error', () => {
+  void test('a DIR that is a file is a usage error', () => {
     writeFileSync(join(dir, 'plain'), 'not a folder');
     assertOneLineError(sluice(['init', 'plain']), 'plain');
   });
 });
 
-describe('sluice init --example', () => {
-  test('an unknown example is refused, naming the ones that exist, and creates nothing', () => {
+void describe('sluice init --example', () => {
+  void test('an unknown example is refused, naming the ones that exist, and creates nothing', () => {
     assertOneLineError(sluice(['init', '--example', 'fraud', 'out']), "'fraud'", 'churn');
     assert.equal(existsSync(join(dir, 'out')), false);
   });
 
-  test('a folder that is not empty is refused and left untouched, even with --force', () => {
+  void test('a folder that is not empty is refused and left untouched, even with --force', () => {
     const target = join(dir, 'busy');
     mkdirSync(target);
     writeFileSync(join(target, 'notes.txt'), 'mine');
@@ -145,7 +151,7 @@ describe('sluice init --example', () => {
     assert.equal(readFileSync(join(target, 'notes.txt'), 'utf8'), 'mine');
   });
 
-  test('churn: a committed git repository, small data, a manifest with no diagnostics', () => {
+  void test('churn: a committed git repository, small data, a manifest with no diagnostics', () => {
     const workspace = join(dir, 'churn');
     const result = sluice(['init', '--example', 'churn', workspace], dir, bareGitEnv);
     assert.equal(result.status, 0, result.stderr);
@@ -168,11 +174,13 @@ describe('sluice init --example', () => {
     assert.deepEqual(validateJson(join(workspace, 'sluice.yaml')), { status: 0, diagnostics: [] });
   });
 
-  test('churn: the stages and checks run with node and reach accuracy >= 0.8; hooks gate a release', () => {
+  void test('churn: the stages and checks run with node and reach accuracy >= 0.8; hooks gate a release', () => {
     const workspace = join(dir, 'churn');
     assert.equal(sluice(['init', '--example', 'churn', workspace]).status, 0);
     const manifest = parse(readFileSync(join(workspace, 'sluice.yaml'), 'utf8')) as {
-      pipelines: { train: { stages: Record<string, { run: string }>; checks: { run?: string; min?: number }[] } };
+      pipelines: {
+        train: { stages: Record<string, { run: string }>; checks: { run?: string; min?: number }[] };
+      };
       environments: { production: { deploy: { path: string; run: string }; health: { run: string } } };
     };
     const { stages, checks } = manifest.pipelines.train;
@@ -213,15 +221,18 @@ describe('sluice init --example', () => {
     assert.equal(shell(health.run, workspace, brokenEnv).status, 1);
   });
 
-  test('churn: the same data on every run, so results are reproducible', () => {
+  void test('churn: the same data on every run, so results are reproducible', () => {
     assert.equal(sluice(['init', '--example', 'churn', 'a']).status, 0);
     assert.equal(sluice(['init', '--example', 'churn', 'b']).status, 0);
     const contents = (root: string) =>
-      filesUnder(join(dir, root, 'data')).map((file) => [file.slice(join(dir, root).length), readFileSync(file)]);
+      filesUnder(join(dir, root, 'data')).map((file) => [
+        file.slice(join(dir, root).length),
+        readFileSync(file),
+      ]);
     assert.deepEqual(contents('a'), contents('b'));
   });
 
-  test('an existing empty folder is fine, and . works', () => {
+  void test('an existing empty folder is fine, and . works', () => {
     const target = join(dir, 'empty');
     mkdirSync(target);
     const result = sluice(['init', '--example', 'churn', '.'], target);

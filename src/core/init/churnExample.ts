@@ -390,7 +390,8 @@ try {
 
 export const CHURN_EXAMPLE = {
   name: 'churn',
-  description: 'predict churn from click events: two datasets, a two-stage pipeline, checks, staging and production',
+  description:
+    'predict churn from click events: two datasets, a two-stage pipeline, checks, staging and production',
   files(): WorkspaceFile[] {
     return [
       { path: MANIFEST_FILE, content: MANIFEST },

@@ -21,7 +21,8 @@ const FALLBACK_IDENTITY = { name: 'Sluice example', email: 'sluice-example@local
 export async function commitNewRepository(dir: string, message: string): Promise<string> {
   await git(dir, ['init', '--quiet']);
   if (!(await hasConfig(dir, 'user.name'))) await git(dir, ['config', 'user.name', FALLBACK_IDENTITY.name]);
-  if (!(await hasConfig(dir, 'user.email'))) await git(dir, ['config', 'user.email', FALLBACK_IDENTITY.email]);
+  if (!(await hasConfig(dir, 'user.email')))
+    await git(dir, ['config', 'user.email', FALLBACK_IDENTITY.email]);
   await git(dir, ['add', '--all']);
   // This first commit is Sluice's, not the user's work: the user's hooks and
   // signing setup are not meant for it and must not make it fail or prompt.
@@ -43,8 +44,9 @@ async function hasConfig(dir: string, key: string): Promise<boolean> {
 }
 
 function git(cwd: string, args: readonly string[]): Promise<string> {
-  const env = { ...process.env };
-  for (const name of REPOSITORY_VARIABLES) delete env[name];
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([name]) => !REPOSITORY_VARIABLES.includes(name)),
+  );
   return new Promise((resolve, reject) => {
     execFile('git', args, { cwd, env, encoding: 'utf8' }, (error, stdout, stderr) => {
       if (!error) {
@@ -52,7 +54,9 @@ function git(cwd: string, args: readonly string[]): Promise<string> {
         return;
       }
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
-        reject(new SluiceError('git is not installed or not on PATH.', 'failed', 'Install git and try again.'));
+        reject(
+          new SluiceError('git is not installed or not on PATH.', 'failed', 'Install git and try again.'),
+        );
         return;
       }
       const reason = stderr.trim().split('\n')[0] || error.message;

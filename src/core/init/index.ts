@@ -54,7 +54,11 @@ function writeStarterManifest(root: string, force: boolean): InitResult {
   const manifest = join(root, MANIFEST_FILE);
   try {
     if (existsSync(root) && !statSync(root).isDirectory()) {
-      throw new SluiceError(`${root} is a file, not a folder.`, 'usage', 'Pass the folder to create the manifest in.');
+      throw new SluiceError(
+        `${root} is a file, not a folder.`,
+        'usage',
+        'Pass the folder to create the manifest in.',
+      );
     }
     const exists = pathExists(manifest);
     if (exists && !force) {
@@ -69,7 +73,8 @@ function writeStarterManifest(root: string, force: boolean): InitResult {
 }
 
 async function createExample(root: string, example: Example): Promise<InitResult> {
-  const existed = existsSync(root);
+  // A dangling link counts as existing: it is the user's, and the cleanup below must not remove it.
+  const existed = pathExists(root);
   if (existed && !isEmptyFolder(root)) {
     throw new SluiceError(
       `${root} is not an empty folder.`,
@@ -83,7 +88,12 @@ async function createExample(root: string, example: Example): Promise<InitResult
     mkdirSync(root, { recursive: true });
     for (const file of files) writeWorkspaceFile(root, file, { replace: false });
     const commit = await commitNewRepository(root, `Sluice ${example.name} example`);
-    return { dir: root, files: files.map((file) => file.path), replaced: false, example: { name: example.name, commit } };
+    return {
+      dir: root,
+      files: files.map((file) => file.path),
+      replaced: false,
+      example: { name: example.name, commit },
+    };
   } catch (error) {
     // The folder was new or empty, so everything in it is ours: leave it as we found it.
     if (existed) {
