@@ -9,6 +9,8 @@ export interface FlagSpec {
   /** Shown in help as the value's placeholder; a flag without one is a switch. */
   readonly valueName?: string;
   readonly description: string;
+  /** A one-letter alias, written `-m`. */
+  readonly short?: string;
 }
 
 export class ParsedArguments {
@@ -58,7 +60,9 @@ export function parseArguments(
     }
     const equals = argument.indexOf('=');
     const written = equals === -1 ? argument : argument.slice(0, equals);
-    const spec = argument.startsWith('--') ? flags.find((flag) => `--${flag.name}` === written) : undefined;
+    const spec = argument.startsWith('--')
+      ? flags.find((flag) => `--${flag.name}` === written)
+      : flags.find((flag) => flag.short !== undefined && `-${flag.short}` === written);
     if (!spec) throw usage(`Unknown flag ${written} for '${command}'.`, command);
     if (spec.valueName === undefined) {
       if (equals !== -1) throw usage(`${written} takes no value.`, command);

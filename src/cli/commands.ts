@@ -6,6 +6,12 @@ import type { Command } from './command';
 import { initCommand } from './init';
 import { lspCommand } from './lsp';
 import { validateCommand } from './validate';
+import { snapshotCommand } from './snapshot';
+import { logCommand } from './log';
+import { diffCommand } from './diff';
+import { restoreCommand } from './restore';
+import { fsckCommand } from './fsck';
+import { gcCommand } from './gc';
 
 const helpCommand: Command = {
   name: 'help',
@@ -25,7 +31,18 @@ const helpCommand: Command = {
   },
 };
 
-export const COMMANDS: readonly Command[] = [initCommand, validateCommand, lspCommand, helpCommand];
+export const COMMANDS: readonly Command[] = [
+  initCommand,
+  validateCommand,
+  snapshotCommand,
+  logCommand,
+  diffCommand,
+  restoreCommand,
+  fsckCommand,
+  gcCommand,
+  lspCommand,
+  helpCommand,
+];
 
 export function findCommand(name: string): Command {
   const command = COMMANDS.find((candidate) => candidate.name === name);
@@ -52,7 +69,10 @@ export function overview(): string {
 
 export function commandHelp(command: Command): string {
   const flags: FlagSpec[] = [...command.flags, { name: 'help', description: 'Show this help.' }];
-  const spelled = flags.map((flag) => `--${flag.name}${flag.valueName ? ` ${flag.valueName}` : ''}`);
+  const spelled = flags.map(
+    (flag) =>
+      `${flag.short ? `-${flag.short}, ` : ''}--${flag.name}${flag.valueName ? ` ${flag.valueName}` : ''}`,
+  );
   const width = Math.max(...spelled.map((flag) => flag.length)) + 2;
   return [
     `Usage: sluice ${command.name} ${command.usage}`.trimEnd(),

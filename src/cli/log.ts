@@ -1,0 +1,44 @@
+// `sluice log DATASET [--json]`: the snapshots of a dataset, newest first.
+import { listSnapshots } from '../core/snapshots/snapshots';
+import { openWorkspace } from '../core/workspace';
+import { JSON_FLAG, type Command } from './command';
+import { formatAge, formatBytes } from './format';
+import { requirePositional } from './positionals';
+
+export const logCommand: Command = {
+  name: 'log',
+  usage: 'DATASET [--json]',
+  summary: 'Show the snapshot history of a dataset, newest first',
+  details: [],
+  flags: [JSON_FLAG],
+  maxPositionals: 1,
+  async run(args) {
+    const name = requirePositional(args, 0, 'DATASET', 'log');
+    const workspace = await openWorkspace('.');
+    const snapshots = await listSnapshots(workspace, name);
+    if (args.has('json')) {
+      console.log(
+        JSON.stringify({
+          dataset: name,
+          snapshots: snapshots.map((s) => ({
+            id: s.id,
+            parent: s.parent,
+            message: s.message,
+            time: s.time,
+            author: s.author,
+            files: s.files,
+            bytes: s.bytes,
+          })),
+        }),
+      );
+      return 0;
+    }
+    if (snapshots.length === 0) console.log(`${name}: no snapshot yet. Run 'sluice snapshot ${name}'.`);
+    for (const s of snapshots) {
+      console.log(
+        `${s.id.slice(0, 12)}  ${formatAge(s.time)}  ${s.files} files, ${formatBytes(s.bytes)}  ${s.message}`,
+      );
+    }
+    return 0;
+  },
+};

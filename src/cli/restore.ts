@@ -1,0 +1,40 @@
+// `sluice restore DATASET SNAPSHOT [--force] [--json]`: put a snapshot's files back on disk.
+import { restoreDataset } from '../core/snapshots/restore';
+import { openWorkspace } from '../core/workspace';
+import { JSON_FLAG, type Command } from './command';
+import { requirePositional } from './positionals';
+
+export const restoreCommand: Command = {
+  name: 'restore',
+  usage: 'DATASET SNAPSHOT [--force] [--json]',
+  summary: "Put a snapshot's files back on disk",
+  details: [
+    'Refuses to overwrite or delete a file whose current content is in no snapshot. With --force, ' +
+      'the current files are snapshotted first, so nothing is lost.',
+  ],
+  flags: [{ name: 'force', description: 'Snapshot unsaved changes first, then restore.' }, JSON_FLAG],
+  maxPositionals: 2,
+  async run(args) {
+    const name = requirePositional(args, 0, 'DATASET', 'restore');
+    const id = requirePositional(args, 1, 'SNAPSHOT', 'restore');
+    const workspace = await openWorkspace('.');
+    const result = await restoreDataset(workspace, name, id, { force: args.has('force') });
+    if (args.has('json')) {
+      console.log(
+        JSON.stringify({
+          dataset: result.dataset,
+          id: result.id,
+          written: result.written,
+          removed: result.removed,
+          saved: result.savedAs ?? null,
+        }),
+      );
+      return 0;
+    }
+    if (result.savedAs) console.log(`Saved the current files as snapshot ${result.savedAs.slice(0, 12)}.`);
+    console.log(
+      `${name}: restored ${result.id.slice(0, 12)} (${result.written} written, ${result.removed} removed).`,
+    );
+    return 0;
+  },
+};

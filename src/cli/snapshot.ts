@@ -1,0 +1,65 @@
+// `sluice snapshot [DATASET…] [-m MSG] [--json]`: record snapshots of the datasets that changed.
+import { SluiceError } from '../core/errors';
+import { snapshotDataset, type SnapshotResult } from '../core/snapshots/snapshots';
+import { openWorkspace } from '../core/workspace';
+import { JSON_FLAG, type Command } from './command';
+import { formatBytes } from './format';
+
+export const snapshotCommand: Command = {
+  name: 'snapshot',
+  usage: '[DATASET…] [-m MESSAGE] [--json]',
+  summary: 'Record snapshots of the datasets that changed',
+  details: [
+    'Without DATASET, every dataset of the manifest. Only new and changed files are read; a dataset ' +
+      'that did not change gets no new snapshot.',
+  ],
+  flags: [
+    { name: 'message', short: 'm', valueName: 'MESSAGE', description: 'Describe the snapshot.' },
+    JSON_FLAG,
+  ],
+  maxPositionals: Infinity,
+  async run(args) {
+    const workspace = await openWorkspace('.');
+    const names =
+      args.positionals.length > 0 ? [...args.positionals] : [...workspace.manifest.datasets.keys()];
+    if (names.length === 0) {
+      throw new SluiceError(
+        'The manifest declares no dataset.',
+        'usage',
+        'Add one under `datasets:` in sluice.yaml.',
+      );
+    }
+    const results: SnapshotResult[] = [];
+    for (const name of names)
+      results.push(await snapshotDataset(workspace, name, args.value('message') ?? ''));
+    if (args.has('json')) {
+      console.log(
+        JSON.stringify({
+          snapshots: results.map((r) => ({
+            dataset: r.dataset,
+            id: r.id ?? null,
+            parent: r.parent,
+            changed: r.id !== undefined,
+            files: r.files,
+            bytes: r.bytes,
+            added: r.added.length,
+            modified: r.modified.length,
+            removed: r.removed.length,
+            hashed: r.scan.hashed,
+          })),
+        }),
+      );
+      return 0;
+    }
+    for (const r of results) {
+      const size = `${r.files} file${r.files === 1 ? '' : 's'}, ${formatBytes(r.bytes)}`;
+      if (r.id === undefined) console.log(`${r.dataset}: unchanged (${size})`);
+      else {
+        console.log(
+          `${r.dataset}: snapshot ${r.id.slice(0, 12)} (${size}; +${r.added.length} ~${r.modified.length} -${r.removed.length})`,
+        );
+      }
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,23 @@
+// The one way Sluice writes a file that matters: a temporary file beside the
+// target, fsync, rename(2). Readers see the old content or the new, never half.
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+export function writeFileAtomic(target: string, content: string | Buffer, mode = 0o644): void {
+  mkdirSync(dirname(target), { recursive: true });
+  const temporary = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  const descriptor = openSync(temporary, 'wx', mode);
+  try {
+    try {
+      writeSync(descriptor, typeof content === 'string' ? Buffer.from(content) : content);
+      fsyncSync(descriptor);
+    } finally {
+      closeSync(descriptor);
+    }
+    renameSync(temporary, target);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+}

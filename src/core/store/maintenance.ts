@@ -1,0 +1,109 @@
+// fsck and gc over the object store. What is reachable is computed from every
+// record under refs/sluice/, so gc can never remove a blob any history needs.
+import { statSync } from 'node:fs';
+import { SluiceError } from '../errors';
+import { DATASET_REFS, readRecords } from '../snapshots/snapshots';
+import type { Workspace } from '../workspace';
+
+export interface Reference {
+  readonly hash: string;
+  /** Where the blob is used, in words: `dataset events, snapshot 1a2b3c4d5e6f, path part-0.csv`. */
+  readonly usedBy: string;
+}
+
+/** Every blob any record reaches, with one place that uses it. */
+export async function reachableBlobs(workspace: Workspace): Promise<Map<string, string>> {
+  const reachable = new Map<string, string>();
+  const refs = await workspace.git.listRefs(DATASET_REFS.replace(/\/$/, ''));
+  for (const [ref] of refs) {
+    const dataset = ref.slice(DATASET_REFS.length);
+    const history = await workspace.git.history(ref);
+    const records = await readRecords(
+      workspace,
+      history.map((commit) => commit.id),
+    );
+    records.forEach((record, index) => {
+      const snapshot =
+        /Sluice-Snapshot: ([0-9a-f]+)/.exec(history[index]!.message)?.[1] ?? history[index]!.id;
+      for (const entry of record.files) {
+        if (entry.type === 'file' && !reachable.has(entry.sha256)) {
+          reachable.set(
+            entry.sha256,
+            `dataset ${dataset}, snapshot ${snapshot.slice(0, 12)}, ${entry.path || record.path}`,
+          );
+        }
+      }
+    });
+  }
+  return reachable;
+}
+
+export interface FsckResult {
+  readonly damaged: string[];
+  readonly missing: Reference[];
+  readonly checked: number;
+}
+
+/** Re-hashes every blob, and looks for every blob a record needs. */
+export async function fsck(workspace: Workspace): Promise<FsckResult> {
+  const damaged: string[] = [];
+  let checked = 0;
+  for (const hash of workspace.store.list()) {
+    checked++;
+    let intact: boolean;
+    try {
+      intact = workspace.store.verify(hash);
+    } catch {
+      intact = false; // unreadable counts as damaged
+    }
+    if (!intact) damaged.push(hash);
+  }
+  const missing: Reference[] = [];
+  for (const [hash, usedBy] of await reachableBlobs(workspace)) {
+    if (!workspace.store.has(hash)) missing.push({ hash, usedBy });
+  }
+  return { damaged, missing, checked };
+}
+
+export interface GcResult {
+  readonly removed: number;
+  readonly bytes: number;
+  readonly kept: number;
+  readonly dryRun: boolean;
+}
+
+/** Blobs and temporary files younger than this may belong to a writer still running. */
+const DEFAULT_MIN_AGE_MS = 60 * 60 * 1000;
+
+/** Removes blobs no record reaches (and old temporary files). */
+export async function gc(
+  workspace: Workspace,
+  options: { dryRun: boolean; minAgeMs?: number },
+): Promise<GcResult> {
+  const minAge = options.minAgeMs ?? DEFAULT_MIN_AGE_MS;
+  const reachable = await reachableBlobs(workspace);
+  let removed = 0;
+  let bytes = 0;
+  let kept = 0;
+  for (const hash of workspace.store.list()) {
+    if (reachable.has(hash)) {
+      kept++;
+      continue;
+    }
+    try {
+      // A blob written within the grace period may belong to a snapshot whose ref is not updated yet.
+      const stat = statSync(workspace.store.pathOf(hash));
+      if (Date.now() - stat.mtimeMs < minAge) {
+        kept++;
+        continue;
+      }
+      removed++;
+      bytes += stat.size;
+      if (!options.dryRun) workspace.store.remove(hash);
+    } catch (error) {
+      throw new SluiceError(`Cannot remove blob ${hash}: ${(error as Error).message}`, 'failed');
+    }
+  }
+  if (!options.dryRun) workspace.store.removeStaleTemporaries(minAge);
+  return { removed, bytes, kept, dryRun: options.dryRun };
+}

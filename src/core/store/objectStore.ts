@@ -1,0 +1,178 @@
+// The data plane: content-addressed blobs under .sluice/objects/sha256/ab/cdef…
+// Every blob is written to a temporary file, fsynced, made read-only and
+// renamed into place, so a blob that exists is always complete.
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  copyFileSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
+
+export const SHA256 = /^[0-9a-f]{64}$/;
+
+export class ObjectStore {
+  readonly objects: string;
+  readonly scratch: string;
+
+  constructor(readonly root: string) {
+    this.objects = join(root, 'objects', 'sha256');
+    this.scratch = join(root, 'tmp');
+  }
+
+  pathOf(hash: string): string {
+    return join(this.objects, hash.slice(0, 2), hash.slice(2));
+  }
+
+  has(hash: string): boolean {
+    return existsSync(this.pathOf(hash));
+  }
+
+  /** A fresh temporary file name on the store's disk, so renames into place are atomic. */
+  temporaryPath(): string {
+    mkdirSync(this.scratch, { recursive: true });
+    return join(this.scratch, `blob-${process.pid}-${randomBytes(8).toString('hex')}`);
+  }
+
+  /**
+   * Moves a complete, fsynced temporary file into place as blob `hash`. When
+   * the blob already exists (another snapshot had the same bytes) the
+   * temporary file is dropped instead.
+   */
+  adopt(temporary: string, hash: string): void {
+    const target = this.pathOf(hash);
+    if (existsSync(target)) {
+      rmSync(temporary, { force: true });
+      return;
+    }
+    chmodSync(temporary, 0o444);
+    mkdirSync(dirname(target), { recursive: true });
+    renameSync(temporary, target);
+  }
+
+  /** Copies a file into the store (hashing as it reads) and returns its hash. */
+  importFile(path: string): { hash: string; size: number } {
+    const temporary = this.temporaryPath();
+    const hash = createHash('sha256');
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    const input = openSync(path, 'r');
+    const output = openSync(temporary, 'wx', 0o644);
+    let size = 0;
+    try {
+      for (;;) {
+        const read = readSync(input, buffer, 0, buffer.length, null);
+        if (read === 0) break;
+        hash.update(buffer.subarray(0, read));
+        writeSync(output, buffer, 0, read);
+        size += read;
+      }
+      fsyncSync(output);
+    } finally {
+      closeSync(input);
+      closeSync(output);
+    }
+    const digest = hash.digest('hex');
+    this.adopt(temporary, digest);
+    return { hash: digest, size };
+  }
+
+  /**
+   * Writes blob `hash` to `target` atomically: a copy (a reflink where the
+   * file system can) into a temporary file beside it, fsync, then rename. Never
+   * a hard link, which would let an edit in place change the stored blob.
+   */
+  materialize(hash: string, target: string, mode: number): void {
+    const temporary = join(dirname(target), `.sluice-restore-${randomBytes(6).toString('hex')}`);
+    try {
+      copyFileSync(this.pathOf(hash), temporary, constants.COPYFILE_FICLONE);
+      chmodSync(temporary, mode);
+      const descriptor = openSync(temporary, 'r');
+      try {
+        fsyncSync(descriptor);
+      } finally {
+        closeSync(descriptor);
+      }
+      renameSync(temporary, target);
+    } catch (error) {
+      rmSync(temporary, { force: true });
+      throw error;
+    }
+  }
+
+  /** Every blob hash in the store. */
+  *list(): Generator<string> {
+    let fans: string[];
+    try {
+      fans = readdirSync(this.objects);
+    } catch {
+      return;
+    }
+    for (const fan of fans) {
+      if (!/^[0-9a-f]{2}$/.test(fan)) continue;
+      for (const rest of readdirSync(join(this.objects, fan))) {
+        const hash = fan + rest;
+        if (SHA256.test(hash)) yield hash;
+      }
+    }
+  }
+
+  /** Re-reads a blob and tells whether its content still has its name's hash. */
+  verify(hash: string): boolean {
+    const digest = createHash('sha256');
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    const descriptor = openSync(this.pathOf(hash), 'r');
+    try {
+      for (;;) {
+        const read = readSync(descriptor, buffer, 0, buffer.length, null);
+        if (read === 0) break;
+        digest.update(buffer.subarray(0, read));
+      }
+    } finally {
+      closeSync(descriptor);
+    }
+    return digest.digest('hex') === hash;
+  }
+
+  /** Removes a blob; returns its size. */
+  remove(hash: string): number {
+    const path = this.pathOf(hash);
+    const size = statSync(path).size;
+    rmSync(path, { force: true });
+    return size;
+  }
+
+  /** Removes temporary files older than `ageMs`, left by interrupted writers. */
+  removeStaleTemporaries(ageMs: number): number {
+    let removed = 0;
+    let names: string[];
+    try {
+      names = readdirSync(this.scratch);
+    } catch {
+      return 0;
+    }
+    const now = Date.now();
+    for (const name of names) {
+      const path = join(this.scratch, name);
+      try {
+        if (now - statSync(path).mtimeMs > ageMs) {
+          rmSync(path, { force: true });
+          removed++;
+        }
+      } catch {
+        // Gone already: another process cleaned it.
+      }
+    }
+    return removed;
+  }
+}
