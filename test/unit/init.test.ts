@@ -159,7 +159,7 @@ void describe('sluice init --example', () => {
 
     assert.equal(git(workspace, 'rev-list', '--count', 'HEAD'), '1');
     assert.equal(git(workspace, 'status', '--porcelain'), '', 'everything is committed or ignored');
-    assert.equal(git(workspace, 'log', '-1', '--format=%an'), 'Sluice example', 'fallback identity');
+    assert.equal(git(workspace, 'log', '-1', '--format=%an'), 'Sluice', 'fallback identity');
     assert.ok(git(workspace, 'ls-files').split('\n').includes('sluice.yaml'));
     assert.match(readFileSync(join(workspace, '.gitignore'), 'utf8'), /^\.sluice\/$/m);
 

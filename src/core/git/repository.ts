@@ -61,7 +61,36 @@ export class GitRepository {
       maxConcurrentProcesses: 4,
       trimmed: true,
       allowEnvironment: ALLOWED_GIT_VARIABLES,
+      // The user's own choice of config file (GIT_CONFIG_GLOBAL) is theirs to make.
+      unsafe: { allowUnsafeConfigPaths: true },
     }).env(env);
+  }
+
+  /** Throws a clear error when git cannot be run at all. */
+  static async requireGit(): Promise<void> {
+    try {
+      await simpleGit().raw(['--version']);
+    } catch {
+      throw new SluiceError('git is not installed or not on PATH.', 'failed', 'Install git and try again.');
+    }
+  }
+
+  /**
+   * Makes `root` a new repository with every file committed (for example
+   * workspaces); returns the commit id. Sets a local identity only when git has none.
+   */
+  async initializeWithEverything(message: string): Promise<string> {
+    await this.git.raw(['init', '--quiet']);
+    const identity = await this.identity();
+    if (identity.fallback) {
+      await this.git.raw(['config', 'user.name', identity.name]);
+      await this.git.raw(['config', 'user.email', identity.email]);
+    }
+    await this.git.raw(['add', '--all']);
+    // This first commit is Sluice's, not the user's work: the user's hooks and
+    // signing setup are not meant for it and must not make it fail or prompt.
+    await this.git.raw(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '--message', message]);
+    return this.git.raw(['rev-parse', 'HEAD']);
   }
 
   /** Throws a clear error when `root` is not inside a git work tree. */
@@ -172,9 +201,9 @@ export class GitRepository {
       });
   }
 
-  private cachedIdentity: { name: string; email: string } | undefined;
+  private cachedIdentity: { name: string; email: string; fallback: boolean } | undefined;
 
-  private async identity(): Promise<{ name: string; email: string }> {
+  private async identity(): Promise<{ name: string; email: string; fallback: boolean }> {
     if (this.cachedIdentity) return this.cachedIdentity;
     const read = async (key: string): Promise<string | undefined> => {
       try {
@@ -183,9 +212,12 @@ export class GitRepository {
         return undefined;
       }
     };
+    const name = process.env['GIT_AUTHOR_NAME'] ?? (await read('user.name'));
+    const email = process.env['GIT_AUTHOR_EMAIL'] ?? (await read('user.email'));
     this.cachedIdentity = {
-      name: process.env['GIT_AUTHOR_NAME'] ?? (await read('user.name')) ?? FALLBACK_IDENTITY.name,
-      email: process.env['GIT_AUTHOR_EMAIL'] ?? (await read('user.email')) ?? FALLBACK_IDENTITY.email,
+      name: name ?? FALLBACK_IDENTITY.name,
+      email: email ?? FALLBACK_IDENTITY.email,
+      fallback: name === undefined || email === undefined,
     };
     return this.cachedIdentity;
   }

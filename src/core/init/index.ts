@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { SluiceError } from '../errors';
 import { MANIFEST_FILE } from '../manifest';
 import { CHURN_EXAMPLE } from './churnExample';
-import { commitNewRepository, requireGit } from './gitRepository';
+import { GitRepository } from '../git/repository';
 import { STARTER_MANIFEST } from './starterManifest';
 import { writeWorkspaceFile, type WorkspaceFile } from './workspaceFile';
 
@@ -82,12 +82,14 @@ async function createExample(root: string, example: Example): Promise<InitResult
       'An example needs a new or empty folder; pass another DIR.',
     );
   }
-  await requireGit();
+  await GitRepository.requireGit();
   const files = example.files();
   try {
     mkdirSync(root, { recursive: true });
     for (const file of files) writeWorkspaceFile(root, file, { replace: false });
-    const commit = await commitNewRepository(root, `Sluice ${example.name} example`);
+    const commit = await new GitRepository(root, join(root, '.git', 'sluice-tmp')).initializeWithEverything(
+      `Sluice ${example.name} example`,
+    );
     return {
       dir: root,
       files: files.map((file) => file.path),
