@@ -61,5 +61,6 @@ export async function openWorkspace(start: string): Promise<Workspace> {
   const store = new ObjectStore(sluiceDir);
   const git = new GitRepository(root, store.scratch);
   await git.requireRepository();
+  await git.ignoreLocally(SLUICE_DIR);
   return { root, manifest: analysis.manifest, analysis, sluiceDir, store, git };
 }

@@ -2,8 +2,8 @@
 // chains under refs/sluice/, and every ref update is a compare-and-swap. This
 // is the one place that runs git, through simple-git's plumbing calls.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { SluiceError } from '../errors';
 
@@ -91,6 +91,19 @@ export class GitRepository {
     // signing setup are not meant for it and must not make it fail or prompt.
     await this.git.raw(['commit', '--quiet', '--no-verify', '--no-gpg-sign', '--message', message]);
     return this.git.raw(['rev-parse', 'HEAD']);
+  }
+
+  /**
+   * Makes git ignore `path` (relative to root) if nothing ignores it yet, in
+   * the repository's own exclude file: the user's .gitignore is left alone.
+   */
+  async ignoreLocally(path: string): Promise<void> {
+    // check-ignore prints the path when something ignores it (simple-git does not fail on its exit 1).
+    if ((await this.git.raw(['check-ignore', path])) !== '') return;
+    const prefix = await this.git.raw(['rev-parse', '--show-prefix']);
+    const exclude = resolve(this.root, await this.git.raw(['rev-parse', '--git-path', 'info/exclude']));
+    mkdirSync(dirname(exclude), { recursive: true });
+    appendFileSync(exclude, `\n# Sluice's cache of data blobs\n/${prefix}${path}/\n`);
   }
 
   /** Throws a clear error when `root` is not inside a git work tree. */
