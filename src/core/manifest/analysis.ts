@@ -72,7 +72,9 @@ function analyze(
   parser: IncrementalYamlParser,
   options: AnalyzeOptions,
 ): ManifestAnalysis {
-  const parsed = parser.parse(text);
+  // YAML 1.2 ends lines at a lone \r too, but the `yaml` package does not: make
+  // it see a \n there. Same length, so every offset stays valid for `text`.
+  const parsed = parser.parse(text.includes('\r') ? text.replace(/\r(?!\n)/g, '\n') : text);
   const lineIndex = new LineIndex(text);
   const diagnostics: ManifestDiagnostic[] = parsed.problems.map((problem) => ({
     severity: 'error',

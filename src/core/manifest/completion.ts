@@ -1,12 +1,11 @@
 // Completion for the manifest. The context (which key or value the cursor is
 // in) is read from the text by indentation, not from the parse tree: while a
 // user types, the line under the cursor is usually not valid YAML yet.
-import { normalizeRelative, type FileProbe } from '../paths';
+import { lexicalEscape, normalizeRelative, type FileProbe } from '../paths';
 import type { ManifestAnalysis } from './analysis';
 import type { LineIndex } from './diagnostics';
 import type { Manifest } from './model';
 import {
-  declaredProperties,
   describeSchema,
   isNameMap,
   objectBranches,
@@ -224,8 +223,18 @@ function keyItems(
   replace: { replaceStart: number; replaceEnd: number },
 ): CompletionItem[] {
   const items: CompletionItem[] = [];
-  const required = new Set(objectBranches(schema).flatMap((branch) => branch.required ?? []));
-  for (const [key, property] of declaredProperties(schema)) {
+  // Of several forms (a command check or a metric check), only those the keys
+  // already written still allow.
+  const branches = objectBranches(schema).filter((branch) =>
+    [...context.present].every((key) => Object.prototype.hasOwnProperty.call(branch.properties ?? {}, key)),
+  );
+  const required = new Set(branches.flatMap((branch) => branch.required ?? []));
+  const properties = new Map<string, JsonSchema>();
+  for (const branch of branches) {
+    for (const [key, property] of Object.entries(branch.properties ?? {}))
+      if (!properties.has(key)) properties.set(key, property);
+  }
+  for (const [key, property] of properties) {
     if (context.present.has(key)) continue;
     const resolved = resolveSchema(property);
     const documentation = describeSchema(property);
@@ -455,6 +464,8 @@ function pathItems(
   // Complete the last path component inside the folder typed so far.
   const slash = partial.lastIndexOf('/');
   const folder = slash === -1 ? '' : partial.slice(0, slash);
+  // Nothing outside the workspace may be named, so nothing outside is offered.
+  if (lexicalEscape(partial) || (folder !== '' && lexicalEscape(folder))) return [];
   const start = replace.replaceStart + slash + 1;
   return probe
     .list(folder)

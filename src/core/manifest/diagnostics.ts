@@ -63,18 +63,27 @@ export interface Position {
   readonly character: number;
 }
 
-/** Converts between offsets and line/character positions of one text. */
+/**
+ * Converts between offsets and line/character positions of one text. Lines
+ * end at `\n`, `\r\n` or a lone `\r`, as LSP counts them.
+ */
 export class LineIndex {
+  /** Offset where each line starts. */
   private readonly starts: number[];
+  /** Offset where each line's content ends (before its line break). */
+  private readonly ends: number[];
 
   constructor(private readonly text: string) {
     const starts = [0];
-    let at = text.indexOf('\n');
-    while (at !== -1) {
-      starts.push(at + 1);
-      at = text.indexOf('\n', at + 1);
+    const ends: number[] = [];
+    const breaks = /\r\n|\r|\n/g;
+    for (let match = breaks.exec(text); match; match = breaks.exec(text)) {
+      ends.push(match.index);
+      starts.push(match.index + match[0].length);
     }
+    ends.push(text.length);
     this.starts = starts;
+    this.ends = ends;
   }
 
   get lineCount(): number {
@@ -90,14 +99,14 @@ export class LineIndex {
       if (this.starts[mid]! <= clamped) lo = mid;
       else hi = mid - 1;
     }
-    return { line: lo, character: clamped - this.starts[lo]! };
+    // An offset inside a line break (between \r and \n) is the end of the line.
+    return { line: lo, character: Math.min(clamped, this.ends[lo]!) - this.starts[lo]! };
   }
 
   offset(position: Position): number {
     if (position.line >= this.starts.length) return this.text.length;
-    const start = this.starts[Math.max(0, position.line)]!;
-    const next = this.starts[position.line + 1] ?? this.text.length + 1;
-    return Math.min(start + Math.max(0, position.character), next - 1, this.text.length);
+    const line = Math.max(0, position.line);
+    return Math.min(this.starts[line]! + Math.max(0, position.character), this.ends[line]!);
   }
 
   lineStart(line: number): number {
@@ -106,8 +115,7 @@ export class LineIndex {
 
   /** The text of a line, without its line break. */
   lineText(line: number): string {
-    const start = this.lineStart(line);
-    const end = this.starts[line + 1] ?? this.text.length + 1;
-    return this.text.slice(start, end - 1).replace(/\r$/, '');
+    if (line >= this.starts.length) return '';
+    return this.text.slice(this.starts[line], this.ends[line]);
   }
 }

@@ -172,7 +172,10 @@ export function rename(analysis: ManifestAnalysis, offset: number, newName: stri
   const clash = analysis.symbols.occurrences.find(
     (o) => o.definition && o.kind === occurrence.kind && o.name === newName && o.scope === occurrence.scope,
   );
-  if (clash) throw new RenameRefused(`A ${occurrence.kind} named \`${newName}\` already exists.`);
+  if (clash) {
+    const article = /^[aeiou]/.test(occurrence.kind) ? 'An' : 'A';
+    throw new RenameRefused(`${article} ${occurrence.kind} named \`${newName}\` already exists.`);
+  }
   return analysis.symbols
     .sameSymbol(occurrence)
     .map((o) => ({ ...contentSpan(analysis.text, o), newText: newName }));

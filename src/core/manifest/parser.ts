@@ -145,8 +145,20 @@ export class IncrementalYamlParser {
 
 function parseChunk(source: string): ChunkResult {
   const problems: SyntaxProblem[] = [];
-  const doc = parseDocument(source, { uniqueKeys: false, prettyErrors: false, version: '1.2' });
-  const root = fromYamlDocument(doc, 0, problems);
+  let root: YNode | null;
+  try {
+    const doc = parseDocument(source, { uniqueKeys: false, prettyErrors: false, version: '1.2' });
+    root = fromYamlDocument(doc, 0, problems);
+  } catch (error) {
+    // The `yaml` package recurses per nesting level; absurd nesting exhausts the stack.
+    problems.push({
+      code: 'yaml-syntax',
+      message: `This YAML cannot be read: ${error instanceof Error ? error.message : String(error)}.`,
+      start: 0,
+      end: Math.min(1, source.length),
+    });
+    root = null;
+  }
   return { root, problems, risky: NEEDS_WHOLE_PARSE.test(source) };
 }
 
@@ -185,14 +197,21 @@ function lineText(lines: Lines, i: number, indent: number): string {
 
 function cutTopLevel(lines: Lines): Segment[] | null {
   const count = lines.starts.length - 1;
-  return cutBlock(lines, 0, count, 0);
+  return cutBlock(lines, 0, count, 0, 0);
 }
+
+/**
+ * Manifests are cut at most this many levels down (top level, pipelines,
+ * a pipeline, its stages): deeper cutting gains nothing, and bounding it
+ * keeps cutting linear even in absurdly deep input.
+ */
+const MAX_CUT_DEPTH = 4;
 
 /**
  * Cuts lines [from, to), the entries of a block mapping indented by `indent`,
  * into segments. Returns null when the lines are not plainly such a mapping.
  */
-function cutBlock(lines: Lines, from: number, to: number, indent: number): Segment[] | null {
+function cutBlock(lines: Lines, from: number, to: number, indent: number, depth: number): Segment[] | null {
   const entryStarts: number[] = [];
   for (let i = from; i < to; i++) {
     const lineIndent = indentOf(lines, i);
@@ -214,7 +233,9 @@ function cutBlock(lines: Lines, from: number, to: number, indent: number): Segme
     const entryFrom = entryStarts[e]!;
     const entryTo = entryStarts[e + 1] ?? to;
     const children =
-      entryTo - entryFrom > SPLIT_LINES ? cutChildren(lines, entryFrom, entryTo, indent) : null;
+      entryTo - entryFrom > SPLIT_LINES && depth < MAX_CUT_DEPTH
+        ? cutChildren(lines, entryFrom, entryTo, indent, depth + 1)
+        : null;
     if (children) {
       if (groupFrom < entryFrom) segments.push({ kind: 'leaf', from: groupFrom, to: entryFrom });
       segments.push({ kind: 'parent', keyLine: entryFrom, to: entryTo, children });
@@ -234,10 +255,16 @@ function cutBlock(lines: Lines, from: number, to: number, indent: number): Segme
 }
 
 /** Cuts a large `key:` entry whose value is a block mapping into its children. */
-function cutChildren(lines: Lines, keyLine: number, to: number, indent: number): Segment[] | null {
+function cutChildren(
+  lines: Lines,
+  keyLine: number,
+  to: number,
+  indent: number,
+  depth: number,
+): Segment[] | null {
   if (!EMPTY_VALUE_KEY_LINE.test(lineText(lines, keyLine, indent))) return null;
   let childIndent = -1;
   for (let i = keyLine + 1; i < to && childIndent === -1; i++) childIndent = indentOf(lines, i);
   if (childIndent <= indent) return null;
-  return cutBlock(lines, keyLine + 1, to, childIndent);
+  return cutBlock(lines, keyLine + 1, to, childIndent, depth);
 }

@@ -79,17 +79,6 @@ export function objectBranches(schema: JsonSchema): JsonSchema[] {
   return resolved.type === 'object' ? [resolved] : [];
 }
 
-/** Keys an object schema declares (a union over `oneOf` branches), with their schemas. */
-export function declaredProperties(schema: JsonSchema): Map<string, JsonSchema> {
-  const result = new Map<string, JsonSchema>();
-  for (const branch of objectBranches(schema)) {
-    for (const [key, value] of Object.entries(branch.properties ?? {})) {
-      if (!result.has(key)) result.set(key, value);
-    }
-  }
-  return result;
-}
-
 /** True when an object schema is a map of user-chosen names (datasets, stages, …). */
 export function isNameMap(schema: JsonSchema): boolean {
   const resolved = resolveSchema(schema);

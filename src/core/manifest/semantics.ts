@@ -60,6 +60,8 @@ function unknownReference(
   what: string,
   candidates: readonly string[],
   extraFixes: readonly QuickFix[] = [],
+  /** Where the name was looked for, for example " in pipeline `train`". */
+  scope = '',
 ): ManifestDiagnostic {
   const suggestion = closestName(ref.value, candidates);
   const fixes: QuickFix[] = [];
@@ -82,8 +84,8 @@ function unknownReference(
     severity: 'error',
     code,
     message: suggestion
-      ? `Unknown ${what} \`${ref.value}\`. Did you mean \`${suggestion}\`?`
-      : `Unknown ${what} \`${ref.value}\`. ${known}`,
+      ? `Unknown ${what} \`${ref.value}\`${scope}. Did you mean \`${suggestion}\`?`
+      : `Unknown ${what} \`${ref.value}\`${scope}. ${known}`,
     start: ref.start,
     end: ref.end,
     ...(fixes.length > 0 ? { fixes } : {}),
@@ -96,8 +98,10 @@ function addDatasetFix(context: SemanticContext, name: string): QuickFix {
   const entry = `  ${name}:\n    path: data/${name}\n`;
   const section = manifest.datasetsSection;
   if (section) {
-    // After the last line of the section.
-    const lineEnd = text.indexOf('\n', section.end);
+    // After the section's last line that is not blank.
+    let last = section.end;
+    while (last > section.start && /\s/.test(text.charAt(last - 1))) last--;
+    const lineEnd = text.indexOf('\n', last);
     const at = lineEnd === -1 ? text.length : lineEnd + 1;
     const prefix = lineEnd === -1 ? '\n' : '';
     return { title: `Add dataset \`${name}\``, edits: [{ start: at, end: at, newText: prefix + entry }] };
@@ -130,13 +134,16 @@ export function checkReferences(context: SemanticContext, out: ManifestDiagnosti
       }
       for (const ref of stage.needs) {
         if (!pipeline.stages.has(ref.value)) {
-          const diagnostic = unknownReference(
-            'unknown-stage',
-            ref,
-            `stage in pipeline \`${pipeline.name}\``,
-            stageNames,
+          out.push(
+            unknownReference(
+              'unknown-stage',
+              ref,
+              'stage',
+              stageNames,
+              [],
+              ` in pipeline \`${pipeline.name}\``,
+            ),
           );
-          out.push(diagnostic);
         }
       }
     }

@@ -137,6 +137,16 @@ function validateNode(
       });
     }
     const got = nodeTypeName(node);
+    if (!owner) {
+      out.push({
+        severity: 'error',
+        code: 'wrong-type',
+        message: `The manifest should be a mapping of keys (\`version: 1\`, \`datasets:\`, \`pipelines:\`, …), not ${got}.`,
+        start,
+        end,
+      });
+      return;
+    }
     out.push({
       severity: 'error',
       code: 'wrong-type',
@@ -164,11 +174,14 @@ function validateNode(
 }
 
 function unsupportedVersion(node: YNode | null, start: number, end: number): ManifestDiagnostic {
+  const empty = node === null || (node.kind === 'scalar' && node.value === null);
   const written = node?.kind === 'scalar' ? String(node.value) : nodeTypeName(node);
   return {
     severity: 'error',
     code: 'unsupported-version',
-    message: `This Sluice understands manifest version 1, not ${written}. Write \`version: 1\`.`,
+    message: empty
+      ? '`version` is empty. Write `version: 1`.'
+      : `This Sluice understands manifest version 1, not ${written}. Write \`version: 1\`.`,
     start,
     end,
     fixes: [{ title: 'Use version 1', edits: [{ start, end, newText: '1' }], preferred: true }],

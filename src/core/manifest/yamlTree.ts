@@ -53,6 +53,11 @@ export function nodeTypeName(node: YNode | null): string {
   return 'a number';
 }
 
+/** How many values aliases may expand to, in all, in one document. */
+const MAX_ALIAS_NODES = 10_000;
+/** How deep the tree may nest; deeper input is reported, not followed (it would exhaust the stack). */
+const MAX_DEPTH = 100;
+
 /** Converts a parsed `yaml` document into a YNode tree, adding `base` to every offset. */
 export function fromYamlDocument(
   doc: Document.Parsed,
@@ -60,13 +65,49 @@ export function fromYamlDocument(
   problems: SyntaxProblem[],
 ): YNode | null {
   const seen = new Set<YamlNode>();
+  // Aliases are expanded into copies; a few hundred bytes of aliases of aliases
+  // would otherwise stand for millions of nodes ("billion laughs").
+  let aliasBudget = MAX_ALIAS_NODES;
+  let insideAlias = 0;
+  let depth = 0;
+  let reported = false;
+  const tooMuch = (message: string, at: { range?: readonly number[] | null }): null => {
+    if (!reported) {
+      reported = true;
+      const start = base + (at.range?.[0] ?? 0);
+      problems.push({ code: 'yaml-syntax', message, start, end: start + 1 });
+    }
+    return null;
+  };
   const convert = (node: unknown): YNode | null => {
     if (node === null || node === undefined) return null;
+    if (insideAlias > 0 && --aliasBudget < 0) {
+      return tooMuch(
+        `Aliases here expand to more than ${MAX_ALIAS_NODES} values; write the values out.`,
+        node as YamlNode,
+      );
+    }
+    if (depth >= MAX_DEPTH) {
+      return tooMuch(
+        `The YAML nests more than ${MAX_DEPTH} levels deep; a manifest never needs that.`,
+        node as YamlNode,
+      );
+    }
+    depth++;
+    try {
+      return convertNode(node);
+    } finally {
+      depth--;
+    }
+  };
+  const convertNode = (node: unknown): YNode | null => {
     if (isAlias(node)) {
       const target = node.resolve(doc);
       if (!target || seen.has(target)) return null; // a recursive alias resolves to nothing
       seen.add(target);
+      insideAlias++;
       const resolved = convert(target);
+      insideAlias--;
       seen.delete(target);
       if (!resolved) return null;
       // An alias stands where it is written: keep its own position.
@@ -123,6 +164,17 @@ export function fromYamlDocument(
     return null;
   };
   for (const error of doc.errors) {
+    // The `yaml` parser reports running out of stack once per level it unwinds.
+    if (error.message.includes('Maximum call stack size exceeded')) {
+      if (problems.some((p) => p.message.startsWith('The YAML nests'))) continue;
+      problems.push({
+        code: 'yaml-syntax',
+        message: `The YAML nests more than ${MAX_DEPTH} levels deep; a manifest never needs that.`,
+        start: base + error.pos[0],
+        end: base + error.pos[0] + 1,
+      });
+      continue;
+    }
     problems.push({
       code: 'yaml-syntax',
       message: yamlMessage(error.message),
