@@ -654,9 +654,13 @@ function verdict(results: readonly ServerResult[]): string | undefined {
   const theirs = results.find((result) => result.size === 5000 && result.server === 'yaml-language-server');
   if (ours === undefined || theirs === undefined) return undefined;
   const ratio = ours.median.diagnosticsMs / theirs.median.diagnosticsMs;
+  // Judged on completion right after the edit, as when typing; idle is shown too.
   const completion = ours.median.completionAfterEditMs;
   const met = ratio <= 0.2 && completion < 50;
-  return `target at 5,000 stages (diagnostics <= 1/5 of yaml-language-server, completion < 50 ms): ${met ? 'met' : 'MISSED'} (ratio ${ratio.toFixed(3)}, completion ${completion.toFixed(1)} ms)`;
+  return (
+    `target at 5,000 stages (diagnostics <= 1/5 of yaml-language-server, completion < 50 ms): ${met ? 'met' : 'MISSED'} ` +
+    `(ratio ${ratio.toFixed(3)}, completion ${completion.toFixed(1)} ms after the edit, ${ours.median.completionIdleMs.toFixed(1)} ms idle)`
+  );
 }
 
 async function main(): Promise<void> {

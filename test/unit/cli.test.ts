@@ -1,37 +1,12 @@
 // The `sluice` command as a user meets it: the built dist/cli.js, run in temp
 // folders. Exit codes, output formats and one-line errors are the contract.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
-
-// This file runs from out/test/unit/; the repository root is three levels up.
-const ROOT = join(__dirname, '../../..');
-const CLI = join(ROOT, 'dist/cli.js');
-
-interface CliResult {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function sluice(args: readonly string[], cwd: string): CliResult {
-  const result = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 30_000 });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-/** The failure contract: one line on stderr, prefixed `sluice:`, and no stack trace. */
-function assertOneLineError(result: CliResult, exitCode: number, ...mentions: string[]): void {
-  assert.equal(result.status, exitCode, `exit code; stderr: ${result.stderr}`);
-  const lines = result.stderr.trimEnd().split('\n');
-  assert.equal(lines.length, 1, `one stderr line, got:\n${result.stderr}`);
-  assert.match(lines[0]!, /^sluice: \S/);
-  assert.doesNotMatch(result.stderr, /^\s+at /m);
-  for (const mention of mentions)
-    assert.ok(lines[0]!.includes(mention), `"${lines[0]!}" mentions ${mention}`);
-}
+import { assertOneLineError, CLI, ROOT, sluice } from '../support/workspace';
 
 /** Line 2 has an unknown key; line 8 names a dataset that is not declared. */
 const BROKEN_MANIFEST = [

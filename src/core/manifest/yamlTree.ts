@@ -84,13 +84,13 @@ export function fromYamlDocument(
     if (insideAlias > 0 && --aliasBudget < 0) {
       return tooMuch(
         `Aliases here expand to more than ${MAX_ALIAS_NODES} values; write the values out.`,
-        node as YamlNode,
+        node,
       );
     }
     if (depth >= MAX_DEPTH) {
       return tooMuch(
         `The YAML nests more than ${MAX_DEPTH} levels deep; a manifest never needs that.`,
-        node as YamlNode,
+        node,
       );
     }
     depth++;
