@@ -88,10 +88,7 @@ export function fromYamlDocument(
       );
     }
     if (depth >= MAX_DEPTH) {
-      return tooMuch(
-        `The YAML nests more than ${MAX_DEPTH} levels deep; a manifest never needs that.`,
-        node,
-      );
+      return tooMuch(`The YAML nests more than ${MAX_DEPTH} levels deep; a manifest never needs that.`, node);
     }
     depth++;
     try {
