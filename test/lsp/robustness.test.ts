@@ -79,7 +79,7 @@ void describe('robustness', () => {
       count: 300,
       cliCount: 20,
       timeoutMs: 10_000,
-      avoidKnownBugs: true,
+      avoidKnownBugs: false,
     });
     assert.equal(report.documents, 300);
     assert.equal(report.cliRuns, 20);

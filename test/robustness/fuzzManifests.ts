@@ -1160,7 +1160,8 @@ export function cliProblems(
   const errors = diagnostics.filter((d) => d.severity === 'error').length;
   if (status === 0 && errors > 0) problems.push(`exit 0 with ${errors} errors`);
   if (status === 1 && errors === 0) problems.push('exit 1 without an error');
-  const lines = text.split('\n');
+  // The CLI counts lines as LSP does (\n, \r\n or a lone \r).
+  const lines = linesOf(text);
   for (const d of diagnostics) {
     if (!CODES.has(d.code)) problems.push(`unknown code ${d.code}`);
     if (typeof d.message !== 'string' || d.message === '') problems.push(`${d.code}: empty message`);

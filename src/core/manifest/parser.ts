@@ -26,6 +26,9 @@ interface ChunkResult {
   readonly risky: boolean;
 }
 
+/** Flow collections nested deeper than this are refused before parsing. */
+const MAX_FLOW_DEPTH = 64;
+
 /** Entries bigger than this many lines are cut into their children. */
 const SPLIT_LINES = 48;
 /** Small sibling entries are grouped into chunks of about this many lines. */
@@ -143,8 +146,37 @@ export class IncrementalYamlParser {
   }
 }
 
+/**
+ * Where flow brackets (`[`, `{`) first nest deeper than `limit`, or -1. The
+ * `yaml` parser recurses per level and runs out of stack at a depth that
+ * depends on the process; refusing earlier gives every face the same answer.
+ * Brackets inside quotes or comments count too: that only makes the check stricter.
+ */
+function tooDeepFlow(source: string, limit: number): number {
+  let depth = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source.charCodeAt(i);
+    if (c === 91 /* [ */ || c === 123 /* { */) {
+      if (++depth > limit) return i;
+    } else if ((c === 93 /* ] */ || c === 125) /* } */ && depth > 0) {
+      depth--;
+    }
+  }
+  return -1;
+}
+
 function parseChunk(source: string): ChunkResult {
   const problems: SyntaxProblem[] = [];
+  const deep = tooDeepFlow(source, MAX_FLOW_DEPTH);
+  if (deep !== -1) {
+    problems.push({
+      code: 'yaml-syntax',
+      message: `Brackets nest more than ${MAX_FLOW_DEPTH} levels deep here; a manifest never needs that.`,
+      start: deep,
+      end: deep + 1,
+    });
+    return { root: null, problems, risky: false };
+  }
   let root: YNode | null;
   try {
     const doc = parseDocument(source, { uniqueKeys: false, prettyErrors: false, version: '1.2' });
