@@ -79,7 +79,6 @@ void describe('robustness', () => {
       count: 300,
       cliCount: 20,
       timeoutMs: 10_000,
-      avoidKnownBugs: false,
     });
     assert.equal(report.documents, 300);
     assert.equal(report.cliRuns, 20);

@@ -1,5 +1,5 @@
 // `npm run fuzz -- [--count 5000] [--seed 1] [--cli-count N] [--from I] [--timeout MS]
-//                  [--max-failures 20] [--show 10] [--alias-bombs] [--avoid-known-bugs]`:
+//                  [--max-failures 20] [--show 10] [--alias-bombs]`:
 // random and mutated manifests through one long-lived language server (as
 // successive versions of one document, edited incrementally) and a sample
 // through `sluice validate --json`. Prints a summary; exits 1 on any failure,
@@ -36,7 +36,6 @@ async function main(): Promise<number> {
       'max-failures': { type: 'string', default: '20' },
       show: { type: 'string', default: '10' },
       'alias-bombs': { type: 'boolean', default: false },
-      'avoid-known-bugs': { type: 'boolean', default: false },
     },
   });
   const count = Number(values.count);
@@ -64,12 +63,11 @@ async function main(): Promise<number> {
     timeoutMs,
     maxFailures,
     aliasBombs: values['alias-bombs'],
-    avoidKnownBugs: values['avoid-known-bugs'],
     progress: (message) => {
       console.log(`  ${message}`);
     },
   });
-  const flags = `${values['alias-bombs'] ? ' --alias-bombs' : ''}${values['avoid-known-bugs'] ? ' --avoid-known-bugs' : ''}`;
+  const flags = values['alias-bombs'] ? ' --alias-bombs' : '';
   for (const failure of report.failures.slice(0, show)) printFailure(seed, failure, flags);
   if (report.failures.length > 0) {
     // Kinds of problem: the first line of each, numbers and quoted text left out.
