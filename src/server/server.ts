@@ -82,6 +82,16 @@ export function startServer(connection: Connection): void {
     return entry.probe;
   }
 
+  /** The line index of a document version, made once per version (completion asks on every keystroke). */
+  const lineIndexes = new Map<string, { version: number; lines: LineIndex }>();
+  function linesOf(document: TextDocument): LineIndex {
+    const cached = lineIndexes.get(document.uri);
+    if (cached?.version === document.version) return cached.lines;
+    const lines = new LineIndex(document.getText());
+    lineIndexes.set(document.uri, { version: document.version, lines });
+    return lines;
+  }
+
   function manifestFor(uri: string): ManifestDocument {
     let manifest = manifests.get(uri);
     if (!manifest) {
@@ -99,17 +109,46 @@ export function startServer(connection: Connection): void {
     return manifestFor(uri).update(document.getText(), document.version);
   }
 
+  /**
+   * Analyzes the document's latest text one step per event-loop turn, so that
+   * requests arriving meanwhile (completion while typing) are answered between
+   * steps, then publishes, unless a newer version arrived: diagnostics are
+   * never published for a stale version.
+   */
   function publish(uri: string): void {
-    pending.delete(uri);
     const document = documents.get(uri);
-    if (!document) return;
-    const analysis = manifestFor(uri).update(document.getText(), document.version);
-    // Analysis is synchronous, so no newer version can have arrived meanwhile.
-    void connection.sendDiagnostics({
-      uri,
-      version: document.version,
-      diagnostics: analysis.diagnostics.map((d) => toLspDiagnostic(d, analysis.lineIndex)),
-    });
+    if (!document) {
+      pending.delete(uri);
+      return;
+    }
+    const version = document.version;
+    const steps = manifestFor(uri).updateInSteps(document.getText(), version);
+    const step = (): void => {
+      try {
+        const next = steps.next();
+        if (!next.done) {
+          setImmediate(step);
+          return;
+        }
+        pending.delete(uri);
+        const current = documents.get(uri);
+        if (!current) return;
+        if (current.version !== version) {
+          schedule(uri);
+          return;
+        }
+        const analysis = next.value;
+        void connection.sendDiagnostics({
+          uri,
+          version,
+          diagnostics: analysis.diagnostics.map((d) => toLspDiagnostic(d, analysis.lineIndex)),
+        });
+      } catch (error) {
+        pending.delete(uri);
+        connection.console.error(`Sluice: diagnostics failed: ${describeError(error)}`);
+      }
+    };
+    step();
   }
 
   function schedule(uri: string): void {
@@ -117,9 +156,7 @@ export function startServer(connection: Connection): void {
     pending.add(uri);
     // Coalesces a burst of changes into one analysis of the latest text.
     setImmediate(() => {
-      guard('diagnostics', () => {
-        publish(uri);
-      });
+      publish(uri);
     });
   }
 
@@ -177,6 +214,7 @@ export function startServer(connection: Connection): void {
   });
   documents.onDidClose((event) => {
     manifests.delete(event.document.uri);
+    lineIndexes.delete(event.document.uri);
     pending.delete(event.document.uri);
     void connection.sendDiagnostics({ uri: event.document.uri, diagnostics: [] });
   });
@@ -190,7 +228,7 @@ export function startServer(connection: Connection): void {
         // Names come from the last analysis, even if a keystroke behind: completion must stay instant.
         const manifest = manifestFor(params.textDocument.uri);
         const analysis = manifest.analysis ?? manifest.update(document.getText(), document.version);
-        const lines = new LineIndex(document.getText());
+        const lines = linesOf(document);
         const offset = lines.offset(params.position);
         return complete(analysis, lines, offset).map((item): CompletionItem => ({
           label: item.label,

@@ -43,12 +43,26 @@ export class ManifestDocument {
 
   /** The analysis of `text`, reusing the previous one when nothing changed. */
   update(text: string, version?: number): ManifestAnalysis {
+    const steps = this.updateInSteps(text, version);
+    for (;;) {
+      const step = steps.next();
+      if (step.done) return step.value;
+    }
+  }
+
+  /**
+   * The same analysis, in steps of a few tens of milliseconds on the largest
+   * manifests: a server runs one step per turn of its event loop, so requests
+   * such as completion are answered between steps instead of after them all.
+   */
+  *updateInSteps(text: string, version?: number): Generator<void, ManifestAnalysis> {
     if (this.last?.text === text) {
       if (this.last.version !== version) this.last = { ...this.last, version };
       return this.last;
     }
-    this.last = analyze(text, version, this.parser, this.options);
-    return this.last;
+    const analysis = yield* analyzeInSteps(text, version, this.parser, this.options);
+    this.last = analysis;
+    return analysis;
   }
 
   /** Drops the last analysis, so the next update re-checks even unchanged text (files changed on disk). */
@@ -63,15 +77,15 @@ export class ManifestDocument {
 
 /** Analyzes a manifest text once. */
 export function analyzeManifest(text: string, options: AnalyzeOptions = {}): ManifestAnalysis {
-  return analyze(text, undefined, new IncrementalYamlParser(), options);
+  return new ManifestDocument(options).update(text);
 }
 
-function analyze(
+function* analyzeInSteps(
   text: string,
   version: number | undefined,
   parser: IncrementalYamlParser,
   options: AnalyzeOptions,
-): ManifestAnalysis {
+): Generator<void, ManifestAnalysis> {
   // YAML 1.2 ends lines at a lone \r too, but the `yaml` package does not: make
   // it see a \n there. Same length, so every offset stays valid for `text`.
   const parsed = parser.parse(text.includes('\r') ? text.replace(/\r(?!\n)/g, '\n') : text);
@@ -83,9 +97,11 @@ function analyze(
     start: problem.start,
     end: problem.end,
   }));
+  yield;
   validateStructure(parsed.root, diagnostics, text.length);
+  yield;
   const manifest = readModel(parsed.root);
-  checkSemantics(
+  yield* checkSemantics(
     { text, manifest, probe: options.probe, lineOf: (offset) => lineIndex.position(offset).line + 1 },
     diagnostics,
   );

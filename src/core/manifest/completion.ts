@@ -97,6 +97,9 @@ function enclosingPath(
   // Right after a list item, a key at the item's own indentation may own the list.
   let afterItem = startsItem;
   for (let i = line - 1; i >= 0 && (limit > 0 || afterItem || collecting); i--) {
+    // Most lines above are deeper than the current level: skip them without a regex.
+    const indent = lines.indentation(i);
+    if (indent === -1 || indent > limit) continue;
     const info = describeLine(lines.lineText(i));
     if (!info) continue;
     if (
@@ -142,6 +145,8 @@ function enclosingPath(
 /** Siblings below the cursor count as present too. */
 function collectBelow(lines: LineIndex, line: number, column: number, present: Set<string>): void {
   for (let i = line + 1; i < lines.lineCount; i++) {
+    const indent = lines.indentation(i);
+    if (indent === -1 || indent > column) continue;
     const info = describeLine(lines.lineText(i));
     if (!info) continue;
     if (info.indent < column) return;

@@ -113,6 +113,16 @@ export class LineIndex {
     return this.starts[line] ?? this.text.length;
   }
 
+  /** Leading spaces of a line, or -1 when it is blank or only a comment. */
+  indentation(line: number): number {
+    const start = this.starts[line] ?? this.text.length;
+    const end = this.ends[line] ?? this.text.length;
+    let at = start;
+    while (at < end && this.text.charCodeAt(at) === 32) at++;
+    if (at >= end || this.text.charCodeAt(at) === 35 /* # */) return -1;
+    return at - start;
+  }
+
   /** The text of a line, without its line break. */
   lineText(line: number): string {
     if (line >= this.starts.length) return '';

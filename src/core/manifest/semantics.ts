@@ -18,11 +18,15 @@ export interface SemanticContext {
   readonly lineOf: (offset: number) => number;
 }
 
-export function checkSemantics(context: SemanticContext, out: ManifestDiagnostic[]): void {
+/** Runs every check; yields between the larger ones (see ManifestDocument.updateInSteps). */
+export function* checkSemantics(context: SemanticContext, out: ManifestDiagnostic[]): Generator<void> {
   checkReferences(context, out);
-  checkStageCycles(context, out);
   checkEnvironmentCycles(context, out);
+  yield;
+  checkStageCycles(context, out);
+  yield;
   checkOutputs(context, out);
+  yield;
   checkPaths(context, out);
   checkParams(context, out);
   checkUsage(context, out);
@@ -114,7 +118,7 @@ function addDatasetFix(context: SemanticContext, name: string): QuickFix {
   };
 }
 
-export function checkReferences(context: SemanticContext, out: ManifestDiagnostic[]): void {
+function checkReferences(context: SemanticContext, out: ManifestDiagnostic[]): void {
   const { manifest, text } = context;
   const datasetNames = [...manifest.datasets.keys()];
   const pipelineNames = [...manifest.pipelines.keys()];
@@ -225,7 +229,7 @@ function unknownMetricFile(file: Located, pipeline: PipelineDecl, known: Set<str
   };
 }
 
-export function checkStageCycles(context: SemanticContext, out: ManifestDiagnostic[]): void {
+function checkStageCycles(context: SemanticContext, out: ManifestDiagnostic[]): void {
   for (const pipeline of context.manifest.pipelines.values()) {
     const graph = dependencyGraph(pipeline);
     for (const cycle of graph.cycles) {
@@ -251,7 +255,7 @@ function describeEdge(edge: StageEdge): string {
     : `\`${edge.from}\` reads \`${edge.at.value}\`, which \`${edge.to}\` writes`;
 }
 
-export function checkEnvironmentCycles(context: SemanticContext, out: ManifestDiagnostic[]): void {
+function checkEnvironmentCycles(context: SemanticContext, out: ManifestDiagnostic[]): void {
   const { environments } = context.manifest;
   const reported = new Set<string>();
   for (const start of environments.values()) {
@@ -285,11 +289,16 @@ interface Output {
   readonly stage: StageDecl;
 }
 
-export function checkOutputs(context: SemanticContext, out: ManifestDiagnostic[]): void {
+function checkOutputs(context: SemanticContext, out: ManifestDiagnostic[]): void {
   const { manifest } = context;
   const byPath = new Map<string, Output>();
   /** Every folder above an output, with one output below it. */
   const below = new Map<string, Output>();
+  const datasetPaths = [...manifest.datasets.values()].flatMap((dataset) =>
+    dataset.path && !lexicalEscape(dataset.path.value)
+      ? [{ dataset, datasetPath: normalizeRelative(dataset.path.value) }]
+      : [],
+  );
   const describe = (o: Output): string =>
     `stage \`${o.stage.pipeline}.${o.stage.name}\` (line ${context.lineOf(o.located.start)})`;
   for (const pipeline of manifest.pipelines.values()) {
@@ -324,9 +333,7 @@ export function checkOutputs(context: SemanticContext, out: ManifestDiagnostic[]
         }
         if (!same) byPath.set(path, output);
         for (const folder of ancestors(path)) if (!below.has(folder)) below.set(folder, output);
-        for (const dataset of manifest.datasets.values()) {
-          if (!dataset.path || lexicalEscape(dataset.path.value)) continue;
-          const datasetPath = normalizeRelative(dataset.path.value);
+        for (const { dataset, datasetPath } of datasetPaths) {
           if (isWithin(path, datasetPath) || isWithin(datasetPath, path)) {
             out.push({
               severity: 'error',
@@ -381,7 +388,7 @@ function* manifestPaths(manifest: Manifest, text: string): Generator<{ located: 
   }
 }
 
-export function checkPaths(context: SemanticContext, out: ManifestDiagnostic[]): void {
+function checkPaths(context: SemanticContext, out: ManifestDiagnostic[]): void {
   const { manifest, probe, text } = context;
   for (const { located, role } of manifestPaths(manifest, text)) {
     const escape = lexicalEscape(located.value);
@@ -443,7 +450,7 @@ function parsedParams(text: string): unknown {
   return paramsCache.values;
 }
 
-export function checkParams(context: SemanticContext, out: ManifestDiagnostic[]): void {
+function checkParams(context: SemanticContext, out: ManifestDiagnostic[]): void {
   const { manifest, probe } = context;
   const reads: Located[] = [];
   for (const pipeline of manifest.pipelines.values()) {
@@ -506,7 +513,7 @@ export function lookupDotted(
   return { found: true, value: current, parent: undefined };
 }
 
-export function checkUsage(context: SemanticContext, out: ManifestDiagnostic[]): void {
+function checkUsage(context: SemanticContext, out: ManifestDiagnostic[]): void {
   const { manifest } = context;
   const used = new Set<string>();
   for (const pipeline of manifest.pipelines.values()) {

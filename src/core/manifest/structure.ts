@@ -121,7 +121,8 @@ function validateNode(
   const at = node ?? owner?.key;
   const start = at?.start ?? 0;
   const end = at?.end ?? 0;
-  const label = owner ? `\`${String(owner.key.value)}\`` : 'The manifest';
+  // Words for messages are only made when there is something to say.
+  const label = (): string => (owner ? `\`${String(owner.key.value)}\`` : 'The manifest');
 
   if (!matchesType(node, resolved.type)) {
     if (schema === VERSION_SCHEMA || resolved === VERSION_SCHEMA) {
@@ -152,8 +153,8 @@ function validateNode(
       code: 'wrong-type',
       message:
         node === null
-          ? `${label} in ${describePath(segments(path?.parent))} is empty; it should be ${expectedType(resolved)}.`
-          : `${label} in ${describePath(segments(path?.parent))} should be ${expectedType(resolved)}, not ${got}.`,
+          ? `${label()} in ${describePath(segments(path?.parent))} is empty; it should be ${expectedType(resolved)}.`
+          : `${label()} in ${describePath(segments(path?.parent))} should be ${expectedType(resolved)}, not ${got}.`,
       start,
       end,
       ...(fixes.length > 0 ? { fixes } : {}),
@@ -193,7 +194,7 @@ function validateScalar(
   resolved: JsonSchema,
   schema: JsonSchema,
   path: TreePath | undefined,
-  label: string,
+  label: () => string,
   out: ManifestDiagnostic[],
 ): void {
   const where = (): string => describePath(segments(path?.parent));
@@ -205,7 +206,7 @@ function validateScalar(
     out.push({
       severity: 'error',
       code: 'invalid-value',
-      message: `${label} in ${where()} must be ${expectedType(resolved)}, not \`${String(node.value)}\`.`,
+      message: `${label()} in ${where()} must be ${expectedType(resolved)}, not \`${String(node.value)}\`.`,
       start: node.start,
       end: node.end,
     });
@@ -216,7 +217,7 @@ function validateScalar(
       out.push({
         severity: 'error',
         code: 'invalid-value',
-        message: `${label} in ${where()} must not be empty: ${firstSentence(describeSchema(schema)).toLowerCase()}.`,
+        message: `${label()} in ${where()} must not be empty: ${firstSentence(describeSchema(schema)).toLowerCase()}.`,
         start: node.start,
         end: Math.max(node.end, node.start + 1),
       });
@@ -224,7 +225,7 @@ function validateScalar(
       out.push({
         severity: 'error',
         code: 'invalid-value',
-        message: `${label} in ${where()} should look like \`FILE#key\` (for example \`metrics.json#accuracy\`), not \`${node.value}\`.`,
+        message: `${label()} in ${where()} should look like \`FILE#key\` (for example \`metrics.json#accuracy\`), not \`${node.value}\`.`,
         start: node.start,
         end: node.end,
       });
@@ -235,7 +236,7 @@ function validateScalar(
       out.push({
         severity: 'error',
         code: 'invalid-value',
-        message: `${label} in ${where()} must be at least ${resolved.minimum}, not ${node.value}.`,
+        message: `${label()} in ${where()} must be at least ${resolved.minimum}, not ${node.value}.`,
         start: node.start,
         end: node.end,
       });
@@ -244,7 +245,7 @@ function validateScalar(
       out.push({
         severity: 'error',
         code: 'invalid-value',
-        message: `${label} in ${where()} must be more than ${resolved.exclusiveMinimum}, not ${node.value}.`,
+        message: `${label()} in ${where()} must be more than ${resolved.exclusiveMinimum}, not ${node.value}.`,
         start: node.start,
         end: node.end,
       });
