@@ -1,6 +1,6 @@
 // `sluice snapshot [DATASET…] [-m MSG] [--json]`: record snapshots of the datasets that changed.
 import { SluiceError } from '../core/errors';
-import { snapshotDataset, type SnapshotResult } from '../core/snapshots/snapshots';
+import { requireDataset, snapshotDataset, type SnapshotResult } from '../core/snapshots/snapshots';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
 import { formatBytes } from './format';
@@ -29,6 +29,8 @@ export const snapshotCommand: Command = {
         'Add one under `datasets:` in sluice.yaml.',
       );
     }
+    // Every name is checked before anything is written.
+    for (const name of names) requireDataset(workspace, name);
     const results: SnapshotResult[] = [];
     for (const name of names)
       results.push(await snapshotDataset(workspace, name, args.value('message') ?? ''));

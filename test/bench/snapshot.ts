@@ -5,7 +5,9 @@
 //    over the same files (the hashing limit), `git annex add` (SHA256E backend,
 //    fresh repository and copy of the files each run) and git-lfs `git add` +
 //    `git commit` (fresh repository each run). Target: sluice at least 0.9 of
-//    openssl's throughput and faster than both peers.
+//    openssl's throughput and faster than both peers. Two diagnostics: `sluice
+//    diff` with the stat cache removed (the same hashing, no copy into the
+//    store) and `cp -a` + `sync` (what a durable copy of the files costs here).
 // 2. 100,000 small files in 1,000 folders, committed to git: `sluice snapshot`
 //    with nothing changed against `git status --porcelain`. Target: within 1.5×.
 // 3. The same tree after rewriting 10 files: `sluice snapshot` against the
@@ -14,7 +16,7 @@
 //   npm run bench:snapshot -- [--runs 5] [--quick] [--only big,small] [--cpu-prof DIR] [--keep]
 //
 // Every command is a child process timed by wall clock, one at a time (the
-// machine is small and shared), with the tools' order rotated from run to run;
+// machine is small and shared), with the tools' order varied from run to run;
 // medians are reported. Nothing is dropped from the page cache: every tool reads
 // warm files. `sync` runs before each timed command so no earlier writeback
 // competes with it. `--quick` is a smoke version (64 MiB in 1,000 files, 10,000
@@ -22,7 +24,7 @@
 // (`node --cpu-prof`, every thread) and prints the functions with the most self
 // time. Results go to out/bench-snapshot.json.
 import { spawnSync } from 'node:child_process';
-import { createCipheriv } from 'node:crypto';
+import { createCipheriv, createHash } from 'node:crypto';
 import {
   cpSync,
   mkdirSync,
@@ -155,8 +157,6 @@ function writeSmallFixture(dataDir: string, scale: Scale): Fixture {
 // ---------------------------------------------------------------------------
 // Running and timing commands
 
-const SIMPLE_GIT_REFUSES = new Set(['editor', 'visual', 'pager', 'ssh_askpass', 'prefix']);
-
 /** Git, git-annex and git-lfs see only the benchmark's own configuration. */
 let childEnv: NodeJS.ProcessEnv = {};
 
@@ -182,10 +182,6 @@ function makeEnvironment(home: string): void {
   const env: NodeJS.ProcessEnv = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (name.startsWith('GIT_') || name.startsWith('XDG_')) continue;
-    // simple-git 4 refuses to run git when these are passed to it, and sluice
-    // passes its whole environment: with any of them set (npm sets EDITOR),
-    // every sluice command fails with "… is not a git repository".
-    if (SIMPLE_GIT_REFUSES.has(name.toLowerCase())) continue;
     env[name] = value;
   }
   childEnv = { ...env, HOME: home, GIT_CONFIG_NOSYSTEM: '1', LC_ALL: 'C' };
@@ -212,6 +208,20 @@ function run(command: string, args: readonly string[], cwd: string, input?: stri
     throw new Error(`\`${command} ${args.join(' ')}\` in ${cwd} exited ${String(result.status)}: ${detail}`);
   }
   return { ms, stdout: result.stdout };
+}
+
+/** Which build was measured: the commit, whether the tree had changes, and the CLI bundle's digest. */
+function codeUnderTest(): { commit: string | null; uncommittedChanges: boolean; cliSha256: string } {
+  const head = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: repoRoot, encoding: 'utf8' });
+  const status = spawnSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+    cwd: repoRoot,
+    encoding: 'utf8',
+  });
+  return {
+    commit: head.status === 0 ? head.stdout.trim() : null,
+    uncommittedChanges: status.stdout.trim() !== '',
+    cliSha256: createHash('sha256').update(readFileSync(cliPath)).digest('hex'),
+  };
 }
 
 function available(command: string, args: readonly string[]): string | undefined {
@@ -270,9 +280,14 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
-function rotate<T>(items: readonly T[], by: number): T[] {
-  const shift = by % items.length;
-  return [...items.slice(shift), ...items.slice(0, shift)];
+/**
+ * The order of the contenders in run `run`: rotated, and reversed every other
+ * run, so each one runs in every position and after different neighbours.
+ */
+function orderFor<T>(items: readonly T[], run: number): T[] {
+  const shift = Math.floor(run / 2) % items.length;
+  const rotated = [...items.slice(shift), ...items.slice(0, shift)];
+  return run % 2 === 0 ? rotated : rotated.reverse();
 }
 
 // ---------------------------------------------------------------------------
@@ -504,6 +519,22 @@ function benchBig(
     },
   ];
 
+  // Diagnostic: what a durable copy of these files costs on this disk, the
+  // floor under any tool that stores the bytes (sluice fsyncs every blob).
+  const copyDir = join(root, 'copy');
+  contenders.push({
+    name: 'copy',
+    label: 'cp -a + sync (durable copy, diagnostic)',
+    prepare: () => {
+      rmSync(copyDir, { recursive: true, force: true });
+      sync();
+    },
+    measure: () => run('cp', ['-a', dataDir, copyDir], root).ms + run('sync', [], root).ms,
+    cleanup: () => {
+      rmSync(copyDir, { recursive: true, force: true });
+    },
+  });
+
   if (tools.annex) {
     const annexDir = (i: number): string => join(root, `annex-${i}`);
     contenders.push({
@@ -564,7 +595,7 @@ function benchBig(
   const samplesMs: Record<string, number[]> = {};
   for (const contender of contenders) samplesMs[contender.name] = [];
   for (let i = 0; i < runs; i++) {
-    for (const contender of rotate(contenders, i)) {
+    for (const contender of orderFor(contenders, i)) {
       contender.prepare(i);
       const ms = contender.measure(i);
       contender.cleanup(i);
@@ -625,7 +656,7 @@ function benchBig(
 
   const labels: Record<string, string> = { sluiceHashOnly: '  sluice diff, hash only (diagnostic)' };
   for (const contender of contenders) labels[contender.name] = contender.label;
-  const order = ['openssl', 'opensslParallel', 'sluice', 'sluiceHashOnly', 'annex', 'lfs'];
+  const order = ['openssl', 'opensslParallel', 'sluice', 'sluiceHashOnly', 'copy', 'annex', 'lfs'];
   console.log(
     `\nFirst snapshot: ${scale.bigFiles} files, ${fixed(fixture.bytes / MiB, 0)} MiB ` +
       `(median of ${runs}; page cache warm)`,
@@ -733,7 +764,7 @@ function benchSmall(root: string, scale: Scale, runs: number, cpuProf: string | 
     cli: () => sluice(workspace, ['--version']).ms,
   };
   for (let i = 0; i < runs; i++) {
-    for (const which of rotate(['sluice', 'gitStatus', 'node', 'cli'] as const, i))
+    for (const which of orderFor(['sluice', 'gitStatus', 'node', 'cli'] as const, i))
       noChange[which].push(measures[which]());
     console.log(
       `  run ${i + 1}/${runs}  nothing changed: sluice snapshot ${fixed(noChange.sluice[i]! / 1000, 3)} s, ` +
@@ -891,9 +922,9 @@ function main(): void {
     process.exit(130);
   });
   try {
-    // At most: the files, sluice's copy, a git-annex copy, a git-lfs copy and its store.
+    // At most: the files, sluice's copy, a plain copy, a git-annex copy, a git-lfs copy and its store.
     const needed =
-      (only.has('big') ? 5 * scale.bigBytes : 0) + (only.has('small') ? 64 * scale.smallFiles * 1024 : 0);
+      (only.has('big') ? 6 * scale.bigBytes : 0) + (only.has('small') ? 64 * scale.smallFiles * 1024 : 0);
     const fs = statfsSync(root);
     const free = fs.bavail * fs.bsize;
     if (free < needed * 1.2) {
@@ -920,6 +951,7 @@ function main(): void {
       `sluice snapshot benchmark: ${machine.threads} threads of ${machine.cpu}, ${machine.memoryGiB} GiB, ` +
         `load ${machine.loadAverageAtStart.join(' ')}; ${runs} runs; fixtures in ${root}`,
     );
+    const codeAtStart = codeUnderTest();
     const big = only.has('big')
       ? benchBig(
           root,
@@ -931,8 +963,13 @@ function main(): void {
       : undefined;
     if (big && !values.keep) removeTree(join(root, 'big'));
     const small = only.has('small') ? benchSmall(root, scale, runs, cpuProf) : undefined;
+    const code = codeUnderTest();
+    // Others may rebuild dist/ while this runs; then the runs measured two builds.
+    if (code.cliSha256 !== codeAtStart.cliSha256)
+      console.log('\nWARNING: dist/cli.js changed during the benchmark; the runs mix two builds.');
     const report = {
       date: new Date().toISOString(),
+      code: { ...code, cliChangedDuringRun: code.cliSha256 !== codeAtStart.cliSha256 },
       quick: values.quick,
       runs,
       machine: { ...machine, loadAverageAtEnd: loadavg().map((value) => round(value, 2)) },

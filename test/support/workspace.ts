@@ -19,7 +19,8 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { restoreDataset } from '../../src/core/snapshots/restore';
-import { snapshotDataset } from '../../src/core/snapshots/snapshots';
+import { fsck } from '../../src/core/store/maintenance';
+import { snapshotDataset, type SnapshotResult } from '../../src/core/snapshots/snapshots';
 import { openWorkspace } from '../../src/core/workspace';
 
 // Bundled tests run from out/test/<level>/; the repository root is three levels up.
@@ -126,7 +127,16 @@ export async function recordSnapshot(
   dataset: string,
   message = '',
 ): Promise<string | undefined> {
-  return (await snapshotDataset(await openWorkspace(root), dataset, message)).id;
+  return (await snapshotInProcess(root, dataset, message)).id;
+}
+
+/** The engine's whole answer to a snapshot, in-process (`sluice snapshot --json` prints from it). */
+export async function snapshotInProcess(
+  root: string,
+  dataset: string,
+  message = '',
+): Promise<SnapshotResult> {
+  return snapshotDataset(await openWorkspace(root), dataset, message);
 }
 
 /** Restores in-process (see recordSnapshot); throws what the CLI would print. */
@@ -435,6 +445,13 @@ export function assertFsckClean(root: string): void {
   const result = sluice(['fsck', '--json'], root);
   assert.equal(result.status, 0, `fsck: ${result.stdout}${result.stderr}`);
   const report = JSON.parse(result.stdout) as { damaged: unknown[]; missing: unknown[] };
+  assert.deepEqual(report.damaged, [], 'no damaged blob');
+  assert.deepEqual(report.missing, [], 'no missing blob');
+}
+
+/** The same check in-process (the engine's fsck, which `sluice fsck` prints), where the CLI face is not the point. */
+export async function assertFsckCleanInProcess(root: string): Promise<void> {
+  const report = await fsck(await openWorkspace(root));
   assert.deepEqual(report.damaged, [], 'no damaged blob');
   assert.deepEqual(report.missing, [], 'no missing blob');
 }

@@ -51,7 +51,18 @@ void describe('sluice help and version', () => {
       .split('\n\n')[0]!
       .split('\n')
       .map((line) => line.trim().split(' ')[0]);
-    assert.deepEqual(listed, ['init', 'validate', 'lsp', 'help']);
+    assert.deepEqual(listed, [
+      'init',
+      'validate',
+      'snapshot',
+      'log',
+      'diff',
+      'restore',
+      'fsck',
+      'gc',
+      'lsp',
+      'help',
+    ]);
     assert.deepEqual(sluice(['--help'], dir).stdout, result.stdout);
   });
 
@@ -76,8 +87,8 @@ void describe('sluice help and version', () => {
 
 void describe('sluice usage errors', () => {
   void test('an unknown command is named, with a pointer to help, exit 2', () => {
-    const result = sluice(['snapshot'], dir);
-    assertOneLineError(result, 2, "'snapshot'", 'sluice help');
+    const result = sluice(['deploy-everything'], dir);
+    assertOneLineError(result, 2, "'deploy-everything'", 'sluice help');
     assert.equal(result.stdout, '');
   });
 

@@ -21,6 +21,7 @@ import { dirname, join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import {
   assertFsckClean,
+  assertFsckCleanInProcess,
   assertOneLineError,
   assertSameTree,
   blobPath,
@@ -38,6 +39,7 @@ import {
   removeTree,
   restoreSnapshot,
   sha256,
+  snapshotInProcess,
   sluice,
   sluiceAsync,
   sluiceJson,
@@ -110,7 +112,7 @@ type SnapshotResult = SnapshotJson['snapshots'][number];
 const SNAPSHOT_ID = /^[0-9a-f]{64}$/;
 const EVENTS_REF = 'refs/sluice/datasets/events';
 
-/** A fresh workspace, removed when the test ends (tests of a suite run side by side). */
+/** A fresh workspace, removed when the test ends. */
 function workspace(t: TestContext, datasets: Readonly<Record<string, string>>): string {
   const root = createWorkspace(datasets, 'sluice-snap-');
   t.after(() => {
@@ -126,9 +128,6 @@ function tempFolder(t: TestContext, prefix: string): string {
   });
   return dir;
 }
-
-/** Independent tests of one suite run two at a time: most of their time is process start-up and fsync. */
-const SIDE_BY_SIDE = { concurrency: 2 };
 
 function snapshot(root: string, ...args: string[]): SnapshotJson['snapshots'] {
   return (sluiceJson(['snapshot', ...args], root) as SnapshotJson).snapshots;
@@ -183,7 +182,7 @@ function replaceTree(base: string, entries: Tree): void {
   writeTree(base, entries);
 }
 
-void describe('snapshot, diff and restore', SIDE_BY_SIDE, () => {
+void describe('snapshot, diff and restore', () => {
   void test('a folder and a file dataset: snapshot, change, add, delete, snapshot, diff, restore byte for byte', (t) => {
     const root = workspace(t, { events: 'data/events', users: 'data/users.csv' });
     const events = join(root, 'data/events');
@@ -287,44 +286,45 @@ void describe('snapshot, diff and restore', SIDE_BY_SIDE, () => {
     assertFsckClean(root);
   });
 
-  void test('an unchanged dataset costs no read: `hashed` is 0 and no snapshot is recorded', (t) => {
+  void test('an unchanged dataset costs no read: `hashed` is 0 and no snapshot is recorded', async (t) => {
     const root = workspace(t, { events: 'data/events' });
     const events = join(root, 'data/events');
     writeTree(
       events,
       tree(Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`part-${i}.csv`, `row ${i}\n`]))),
     );
-    const first = snapshotOne(root, 'events');
-    assert.deepEqual([first.changed, first.hashed, first.files], [true, 40, 40]);
+    const first = await snapshotInProcess(root, 'events');
+    assert.deepEqual([first.files, first.scan.hashed], [40, 40]);
     const second = snapshotOne(root, 'events');
     assert.deepEqual([second.changed, second.hashed, second.id], [false, 0, null]);
     assert.equal(second.parent, first.id);
     assert.equal(readChain(root, EVENTS_REF).length, 1);
 
     writeFileSync(join(events, 'part-7.csv'), 'row 7, edited\n');
-    const third = snapshotOne(root, 'events');
+    const third = await snapshotInProcess(root, 'events');
+    assert.ok(third.id, 'an edit is recorded');
     assert.deepEqual(
-      [third.changed, third.hashed, third.modified],
-      [true, 1, 1],
+      [third.scan.hashed, third.modified],
+      [1, ['part-7.csv']],
       'only the edited file is read',
     );
   });
 
-  void test('a touched file is re-read but records nothing; new bytes behind an old mtime are still seen', (t) => {
+  void test('a touched file is re-read but records nothing; new bytes behind an old mtime are still seen', async (t) => {
     const root = workspace(t, { events: 'data/events' });
     const events = join(root, 'data/events');
     writeTree(events, tree({ 'a.csv': 'aaaa\n', 'b.csv': 'bbbb\n', 'c.csv': 'cccc\n' }));
     // Whole seconds, so the times can be set back exactly.
     const past = new Date(Math.floor(Date.now() / 1000) * 1000 - 60_000);
     for (const name of ['a.csv', 'b.csv', 'c.csv']) utimesSync(join(events, name), past, past);
-    snapshotOne(root, 'events');
+    await recordSnapshot(root, 'events');
 
     const later = new Date(past.getTime() + 30_000);
     utimesSync(join(events, 'a.csv'), later, later);
-    const afterTouch = snapshotOne(root, 'events');
+    const afterTouch = await snapshotInProcess(root, 'events');
     assert.deepEqual(
-      [afterTouch.hashed, afterTouch.changed],
-      [1, false],
+      [afterTouch.scan.hashed, afterTouch.id],
+      [1, undefined],
       'touching re-hashes, records nothing',
     );
     assert.equal(readChain(root, EVENTS_REF).length, 1);
@@ -334,28 +334,21 @@ void describe('snapshot, diff and restore', SIDE_BY_SIDE, () => {
     writeFileSync(sneaky, 'BBBB\n');
     utimesSync(sneaky, past, past);
     assert.equal(statSync(sneaky).mtimeMs, past.getTime());
-    const afterEdit = snapshotOne(root, 'events');
-    assert.deepEqual([afterEdit.changed, afterEdit.modified, afterEdit.hashed], [true, 1, 1]);
+    const afterEdit = await snapshotInProcess(root, 'events');
+    assert.ok(afterEdit.id, 'the new bytes are recorded');
+    assert.deepEqual([afterEdit.modified, afterEdit.scan.hashed], [['b.csv'], 1]);
     const [tip] = readChain(root, EVENTS_REF);
     assert.equal(tip!.record.files.find((f) => f.path === 'b.csv')?.sha256, sha256('BBBB\n'));
   });
 
-  void test(
-    'a dataset that is one file is not re-read when unchanged',
-    {
-      todo:
-        "bug: StatCache.load skips the entry of path '' (`first <= 0`), which is a one-file dataset's " +
-        'only entry, so such a dataset is re-hashed on every snapshot (hashed: 1, never 0)',
-    },
-    (t) => {
-      const root = workspace(t, { users: 'data/users.csv' });
-      mkdirSync(join(root, 'data'));
-      writeFileSync(join(root, 'data/users.csv'), 'id,plan\n1,free\n');
-      snapshotOne(root, 'users');
-      const second = snapshotOne(root, 'users');
-      assert.deepEqual([second.changed, second.hashed], [false, 0]);
-    },
-  );
+  void test('a dataset that is one file is not re-read when unchanged', (t) => {
+    const root = workspace(t, { users: 'data/users.csv' });
+    mkdirSync(join(root, 'data'));
+    writeFileSync(join(root, 'data/users.csv'), 'id,plan\n1,free\n');
+    snapshotOne(root, 'users');
+    const second = snapshotOne(root, 'users');
+    assert.deepEqual([second.changed, second.hashed], [false, 0]);
+  });
 
   void test('empty folders, unusual names and permission bits come back exactly', async (t) => {
     const datasetPath = 'data/my data é';
@@ -387,8 +380,8 @@ void describe('snapshot, diff and restore', SIDE_BY_SIDE, () => {
       [...contents.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
       'the record holds every name exactly',
     );
-    const second = snapshotOne(root, 'odd');
-    assert.deepEqual([second.changed, second.hashed], [false, 0], 'the stat cache keeps odd names too');
+    const second = await snapshotInProcess(root, 'odd');
+    assert.deepEqual([second.id, second.scan.hashed], [undefined, 0], 'the stat cache keeps odd names too');
 
     removeTree(base);
     sluiceJson(['restore', 'odd', first.id!], root);
@@ -406,7 +399,7 @@ void describe('snapshot, diff and restore', SIDE_BY_SIDE, () => {
     await restoreSnapshot(root, 'odd', changed);
     assert.equal(readFileSync(readOnly, 'utf8'), 'touched after all\n');
     assert.equal(statSync(readOnly).mode & 0o777, 0o444);
-    assertFsckClean(root);
+    await assertFsckCleanInProcess(root);
   });
 
   void test('links are recorded as links and never followed, in or out of the workspace', async (t) => {
@@ -461,55 +454,39 @@ void describe('snapshot, diff and restore', SIDE_BY_SIDE, () => {
     assert.equal(readTree(outside).size, 3, 'nothing written outside');
     await restoreSnapshot(root, 'linked', viaLink);
     assert.ok(lstatSync(join(base, 'sub')).isSymbolicLink(), 'and a link again when the snapshot has one');
-    assertFsckClean(root);
+    await assertFsckCleanInProcess(root);
   });
 
-  void test(
-    'an empty folder comes back with its recorded mode, whatever the umask',
-    {
-      todo:
-        'bug: restore creates empty folders with mkdirSync(path, { mode }), which the umask narrows: a 0775 ' +
-        'folder comes back 0755 under umask 022, and the next snapshot records a change nobody made',
-    },
-    async (t) => {
-      const root = workspace(t, { shared: 'data/shared' });
-      const base = join(root, 'data/shared');
-      const contents = tree({ 'group-writable': { type: 'dir', mode: 0o775 }, 'a.txt': 'a\n' });
-      writeTree(base, contents);
-      const first = (await recordSnapshot(root, 'shared'))!;
-      removeTree(base);
-      const umask = process.umask(0o022);
-      try {
-        await restoreSnapshot(root, 'shared', first);
-      } finally {
-        process.umask(umask);
-      }
-      assertSameTree(readTree(base), contents);
-      assert.equal(await recordSnapshot(root, 'shared'), undefined, 'nothing changed since the snapshot');
-    },
-  );
+  void test('an empty folder comes back with its recorded mode, whatever the umask', async (t) => {
+    const root = workspace(t, { shared: 'data/shared' });
+    const base = join(root, 'data/shared');
+    const contents = tree({ 'group-writable': { type: 'dir', mode: 0o775 }, 'a.txt': 'a\n' });
+    writeTree(base, contents);
+    const first = (await recordSnapshot(root, 'shared'))!;
+    removeTree(base);
+    const umask = process.umask(0o022);
+    try {
+      await restoreSnapshot(root, 'shared', first);
+    } finally {
+      process.umask(umask);
+    }
+    assertSameTree(readTree(base), contents);
+    assert.equal(await recordSnapshot(root, 'shared'), undefined, 'nothing changed since the snapshot');
+  });
 
-  void test(
-    'a one-file dataset is restored even when its folder is gone',
-    {
-      todo:
-        'bug: restore of a one-file dataset whose parent folder is missing fails with ' +
-        '"internal error: ENOENT … copyfile … .sluice-restore-…" (exit 1) instead of recreating the folder',
-    },
-    async (t) => {
-      const root = workspace(t, { users: 'data/raw/users.csv' });
-      mkdirSync(join(root, 'data/raw'), { recursive: true });
-      writeFileSync(join(root, 'data/raw/users.csv'), 'id\n1\n');
-      const first = (await recordSnapshot(root, 'users'))!;
-      removeTree(join(root, 'data'));
-      const result = sluice(['restore', 'users', first], root);
-      assert.equal(result.status, 0, result.stderr);
-      assert.equal(readFileSync(join(root, 'data/raw/users.csv'), 'utf8'), 'id\n1\n');
-    },
-  );
+  void test('a one-file dataset is restored even when its folder is gone', async (t) => {
+    const root = workspace(t, { users: 'data/raw/users.csv' });
+    mkdirSync(join(root, 'data/raw'), { recursive: true });
+    writeFileSync(join(root, 'data/raw/users.csv'), 'id\n1\n');
+    const first = (await recordSnapshot(root, 'users'))!;
+    removeTree(join(root, 'data'));
+    const result = sluice(['restore', 'users', first], root);
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(readFileSync(join(root, 'data/raw/users.csv'), 'utf8'), 'id\n1\n');
+  });
 });
 
-void describe('restore never loses data', SIDE_BY_SIDE, () => {
+void describe('restore never loses data', () => {
   void test('unsaved bytes are refused without --force; with it they are saved first and stay retrievable', async (t) => {
     const root = workspace(t, { events: 'data/events' });
     const events = join(root, 'data/events');
@@ -545,7 +522,7 @@ void describe('restore never loses data', SIDE_BY_SIDE, () => {
     // The forced-away bytes are reachable from a snapshot: gc may not take them.
     const collected = sluiceJson(['gc', '--min-age', '0'], root) as GcJson;
     assert.equal(collected.removed, 0);
-    assertFsckClean(root);
+    await assertFsckCleanInProcess(root);
     await restoreSnapshot(root, 'events', forced.saved!.slice(0, 10));
     assertSameTree(readTree(events), unsaved);
   });
@@ -579,7 +556,7 @@ void describe('restore never loses data', SIDE_BY_SIDE, () => {
   });
 });
 
-void describe('fsck and gc', SIDE_BY_SIDE, () => {
+void describe('fsck and gc', () => {
   void test('fsck reports a damaged and a missing blob and exits 1', async (t) => {
     const root = workspace(t, { events: 'data/events' });
     const events = join(root, 'data/events');
@@ -648,7 +625,7 @@ void describe('fsck and gc', SIDE_BY_SIDE, () => {
   });
 });
 
-void describe('bad input: exit 2, one line, no stack trace', SIDE_BY_SIDE, () => {
+void describe('bad input: exit 2, one line, no stack trace', () => {
   void test('an unknown dataset, a malformed, short or unknown id, a missing argument', async (t) => {
     const root = workspace(t, { events: 'data/events' });
     writeTree(join(root, 'data/events'), tree({ 'a.csv': 'a\n' }));
@@ -709,43 +686,25 @@ void describe('bad input: exit 2, one line, no stack trace', SIDE_BY_SIDE, () =>
     assertOneLineError(restored, 1, 'sluice snapshot events');
   });
 
-  void test(
-    'an unknown dataset among known ones records nothing',
-    {
-      todo:
-        'bug: `sluice snapshot events nope` records a snapshot of events, then fails on nope with exit 2: ' +
-        'a usage error after a write (names are checked one at a time, inside the loop)',
-    },
-    (t) => {
-      const root = workspace(t, { events: 'data/events' });
-      writeTree(join(root, 'data/events'), tree({ 'a.csv': 'a\n' }));
-      assertOneLineError(sluice(['snapshot', 'events', 'nope'], root), 2, "'nope'");
-      assert.equal(git(root, 'for-each-ref', 'refs/sluice'), '', 'a usage error writes nothing');
-    },
-  );
+  void test('an unknown dataset among known ones records nothing', (t) => {
+    const root = workspace(t, { events: 'data/events' });
+    writeTree(join(root, 'data/events'), tree({ 'a.csv': 'a\n' }));
+    assertOneLineError(sluice(['snapshot', 'events', 'nope'], root), 2, "'nope'");
+    assert.equal(git(root, 'for-each-ref', 'refs/sluice'), '', 'a usage error writes nothing');
+  });
 });
 
 void describe('the environment', () => {
-  void test(
-    'git-backed commands work whatever EDITOR, VISUAL, PAGER, PREFIX or SSH_ASKPASS say',
-    {
-      todo:
-        'bug: GitRepository hands all of process.env to simple-git 4, which refuses EDITOR, VISUAL, PAGER, ' +
-        'PREFIX and SSH_ASKPASS ("Use of "EDITOR" is not permitted without enabling allowUnsafeEditor"); ' +
-        'requireRepository reports that as "… is not a git repository" (exit 2), `init --example` as an ' +
-        'internal error. npm sets EDITOR, so under `npm test` every git-backed CLI test fails this way',
-    },
-    async (t) => {
-      const root = workspace(t, { events: 'data/events' });
-      writeTree(join(root, 'data/events'), tree({ 'a.csv': 'a\n' }));
-      const results = await Promise.all(
-        REFUSED_BY_SIMPLE_GIT.map((name) =>
-          sluiceAsync(['log', 'events', '--json'], root, { ...process.env, [name]: 'vi' }),
-        ),
-      );
-      results.forEach((result, i) => {
-        assert.equal(result.status, 0, `with ${REFUSED_BY_SIMPLE_GIT[i]!} set: ${result.stderr}`);
-      });
-    },
-  );
+  void test('git-backed commands work whatever EDITOR, VISUAL, PAGER, PREFIX or SSH_ASKPASS say', async (t) => {
+    const root = workspace(t, { events: 'data/events' });
+    writeTree(join(root, 'data/events'), tree({ 'a.csv': 'a\n' }));
+    const results = await Promise.all(
+      REFUSED_BY_SIMPLE_GIT.map((name) =>
+        sluiceAsync(['log', 'events', '--json'], root, { ...process.env, [name]: 'vi' }),
+      ),
+    );
+    results.forEach((result, i) => {
+      assert.equal(result.status, 0, `with ${REFUSED_BY_SIMPLE_GIT[i]!} set: ${result.stderr}`);
+    });
+  });
 });

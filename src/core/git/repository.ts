@@ -25,12 +25,31 @@ const ALLOWED_GIT_VARIABLES = [
   'GIT_CONFIG_NOSYSTEM',
 ];
 
+/**
+ * Other variables git needs (finding itself, the user's config, the locale).
+ * Only these are passed on: simple-git refuses to run git with variables
+ * that could run other programs (EDITOR, PAGER, SSH_ASKPASS, …), which many
+ * shells set.
+ */
+const PASSED_VARIABLES = [
+  'PATH',
+  'HOME',
+  'XDG_CONFIG_HOME',
+  'LANG',
+  'LANGUAGE',
+  'LC_ALL',
+  'LC_CTYPE',
+  'TMPDIR',
+  'USER',
+  'LOGNAME',
+  'SystemRoot',
+];
+
 function gitEnvironment(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (value === undefined) continue;
-    if (name.toUpperCase().startsWith('GIT_') && !ALLOWED_GIT_VARIABLES.includes(name)) continue;
-    env[name] = value;
+  for (const name of [...PASSED_VARIABLES, ...ALLOWED_GIT_VARIABLES]) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
   }
   return { ...env, ...extra };
 }

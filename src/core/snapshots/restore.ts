@@ -1,10 +1,10 @@
 // Restore: put a snapshot's files back on disk. Nothing is ever lost: a file
 // whose current bytes are in no snapshot of the dataset is not overwritten or
 // deleted, unless forced, and then the current state is snapshotted first.
-import { lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, renameSync, symlinkSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SluiceError } from '../errors';
+import { moveIntoPlace } from '../store/objectStore';
 import type { Workspace } from '../workspace';
 import { requireInside, type FileEntry } from './scan';
 import {
@@ -93,6 +93,8 @@ export async function restoreDataset(
     removed++;
   }
   const targetByPath = new Map(target.map((entry) => [entry.path, entry]));
+  const cache = StatCache.load(join(workspace.sluiceDir, 'state', 'stat', name));
+  const started = BigInt(Date.now()) * 1_000_000n;
   let written = 0;
   for (const path of [...changes.added, ...changes.modified].sort()) {
     const entry = targetByPath.get(path)!;
@@ -100,30 +102,22 @@ export async function restoreDataset(
     clearWayTo(absolute, destination);
     if (entry.type === 'dir') {
       if (existsAsNonFolder(destination)) rmSync(destination, { force: true });
-      mkdirSync(destination, { recursive: true, mode: entry.mode });
+      mkdirSync(destination, { recursive: true });
+      chmodSync(destination, entry.mode); // mkdir's mode is narrowed by the umask
     } else if (entry.type === 'file') {
       if (isFolder(destination)) rmSync(destination, { recursive: true, force: true });
       workspace.store.materialize(entry.sha256, destination, entry.mode);
+      // Just written, so its hash is known: the next snapshot need not read it.
+      cache.remember(entry.path, lstatSync(destination, { bigint: true }), entry.sha256);
     } else {
       if (isFolder(destination)) rmSync(destination, { recursive: true, force: true });
-      const temporary = join(dirname(destination), `.sluice-link-${randomBytes(6).toString('hex')}`);
+      const temporary = workspace.store.temporaryPath();
       symlinkSync(entry.target, temporary);
-      renameSync(temporary, destination);
+      moveIntoPlace(temporary, destination);
     }
     written++;
   }
   removeEmptyFolders(absolute, new Set(target.filter((e) => e.type === 'dir').map((e) => e.path)));
-  // Files just written are known: record them, so the next snapshot need not read them.
-  const cache = StatCache.load(join(workspace.sluiceDir, 'state', 'stat', name));
-  const started = BigInt(Date.now()) * 1_000_000n;
-  for (const entry of target) {
-    if (entry.type !== 'file') continue;
-    try {
-      cache.remember(entry.path, lstatSync(pathOf(entry.path), { bigint: true }), entry.sha256);
-    } catch {
-      // Removed meanwhile by someone else: the next scan will see it.
-    }
-  }
   cache.save(started);
   return { dataset: name, id: snapshot.id, written, removed, savedAs };
 }
@@ -164,6 +158,8 @@ function existsAsNonFolder(path: string): boolean {
 
 /** Makes sure every folder above `destination` (inside the dataset) is a real folder. */
 function clearWayTo(datasetRoot: string, destination: string): void {
+  // The folder holding the dataset may be gone too.
+  mkdirSync(dirname(datasetRoot), { recursive: true });
   const parents: string[] = [];
   for (let dir = dirname(destination); dir.length > datasetRoot.length; dir = dirname(dir))
     parents.unshift(dir);

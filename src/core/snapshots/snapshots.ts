@@ -2,6 +2,7 @@
 // dataset under refs/sluice/datasets/. Write order: blobs, then the record,
 // then the ref by compare-and-swap, so a crash leaves the old state or the new.
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError } from '../errors';
 import type { DatasetDecl } from '../manifest/model';
@@ -251,6 +252,13 @@ export async function snapshotDataset(
 ): Promise<SnapshotResult> {
   const dataset = requireDataset(workspace, name);
   const absolute = requireInside(workspace.root, dataset.path.value, `Dataset '${name}'`);
+  if (!existsSync(absolute)) {
+    throw new SluiceError(
+      `Dataset '${name}' has nothing at ${dataset.path.value}: the path does not exist.`,
+      'failed',
+      `Put the data there, fix the path in sluice.yaml, or restore a snapshot (sluice log ${name}).`,
+    );
+  }
   const cache = statCacheFor(workspace, name);
   const scanStartNs = nowNs();
   const { entries, stats } = await scanDataset(absolute, cache, workspace.store);

@@ -48,7 +48,8 @@ export class StatCache {
       const line = lines[i]!;
       const first = line.indexOf('\t');
       const second = line.indexOf('\t', first + 1);
-      if (first <= 0 || second <= first) continue;
+      // A one-file dataset's only path is '' (the dataset itself), so the first field may be empty.
+      if (first < 0 || second <= first) continue;
       const field = line.slice(0, first);
       const path = field.startsWith('"') ? (JSON.parse(field) as string) : field;
       cache.entries.set(path, [line.slice(first + 1, second), line.slice(second + 1)]);

@@ -16,6 +16,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  utimesSync,
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -54,6 +55,10 @@ export class ObjectStore {
     const target = this.pathOf(hash);
     if (existsSync(target)) {
       rmSync(temporary, { force: true });
+      // Freshly used again: gc keeps young blobs, so it cannot remove this one
+      // between now and the moment the new record is written.
+      const now = new Date();
+      utimesSync(target, now, now);
       return;
     }
     chmodSync(temporary, 0o444);
@@ -93,7 +98,9 @@ export class ObjectStore {
    * a hard link, which would let an edit in place change the stored blob.
    */
   materialize(hash: string, target: string, mode: number): void {
-    const temporary = join(dirname(target), `.sluice-restore-${randomBytes(6).toString('hex')}`);
+    // The temporary copy lives in the store's scratch folder, not beside the
+    // target: a crash must not leave a stray file inside a dataset.
+    const temporary = this.temporaryPath();
     try {
       copyFileSync(this.pathOf(hash), temporary, constants.COPYFILE_FICLONE);
       chmodSync(temporary, mode);
@@ -103,7 +110,7 @@ export class ObjectStore {
       } finally {
         closeSync(descriptor);
       }
-      renameSync(temporary, target);
+      moveIntoPlace(temporary, target);
     } catch (error) {
       rmSync(temporary, { force: true });
       throw error;
@@ -174,5 +181,25 @@ export class ObjectStore {
       }
     }
     return removed;
+  }
+}
+
+/**
+ * rename(2) into place; when the target is on another file system (a dataset
+ * on a mount), copy beside it first, then rename there.
+ */
+export function moveIntoPlace(temporary: string, target: string): void {
+  try {
+    renameSync(temporary, target);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    const beside = join(dirname(target), `.sluice-${randomBytes(6).toString('hex')}`);
+    try {
+      copyFileSync(temporary, beside);
+      renameSync(beside, target);
+    } finally {
+      rmSync(beside, { force: true });
+      rmSync(temporary, { force: true });
+    }
   }
 }
