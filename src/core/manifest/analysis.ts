@@ -98,7 +98,7 @@ function* analyzeInSteps(
     end: problem.end,
   }));
   yield;
-  validateStructure(parsed.root, diagnostics, text.length);
+  yield* validateStructure(parsed.root, diagnostics, text.length);
   yield;
   const manifest = readModel(parsed.root);
   yield* checkSemantics(

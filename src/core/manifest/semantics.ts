@@ -28,6 +28,7 @@ export function* checkSemantics(context: SemanticContext, out: ManifestDiagnosti
   checkOutputs(context, out);
   yield;
   checkPaths(context, out);
+  yield;
   checkParams(context, out);
   checkUsage(context, out);
 }

@@ -8,7 +8,11 @@ import { nodeTypeName, type YNode, type YPair, type YScalar } from './yamlTree';
 const VERSION_SCHEMA = manifestSchema.properties?.['version'];
 
 /** Validates the whole tree; an empty document is reported once. */
-export function validateStructure(root: YNode | null, out: ManifestDiagnostic[], textLength: number): void {
+export function* validateStructure(
+  root: YNode | null,
+  out: ManifestDiagnostic[],
+  textLength: number,
+): Generator<void> {
   if (root === null) {
     out.push({
       severity: 'error',
@@ -20,7 +24,31 @@ export function validateStructure(root: YNode | null, out: ManifestDiagnostic[],
     });
     return;
   }
-  validateNode(root, manifestSchema, undefined, null, out);
+  yield* validateInSteps(root, manifestSchema, undefined, null, out, 2);
+}
+
+/**
+ * Validates the top `levels` levels of mappings child by child, yielding after
+ * each child of the deepest of them (each pipeline, each environment…): a
+ * 5,000-stage manifest is checked in slices, not in one long block.
+ */
+function* validateInSteps(
+  node: YNode | null,
+  schema: JsonSchema,
+  path: TreePath | undefined,
+  owner: YPair | null,
+  out: ManifestDiagnostic[],
+  levels: number,
+): Generator<void> {
+  const resolved = resolveSchema(schema);
+  if (levels === 0 || node?.kind !== 'map' || resolved.oneOf || resolved.type !== 'object') {
+    validateNode(node, schema, path, owner, out);
+    return;
+  }
+  for (const entry of mapEntries(node, resolved, path, owner, out)) {
+    yield* validateInSteps(entry.value, entry.schema, entry.path, entry.pair, out, levels - 1);
+    if (levels === 1) yield;
+  }
 }
 
 /**
@@ -260,6 +288,22 @@ function validateMap(
   owner: YPair | null,
   out: ManifestDiagnostic[],
 ): void {
+  for (const entry of mapEntries(node, resolved, path, owner, out)) {
+    validateNode(entry.value, entry.schema, entry.path, entry.pair, out);
+  }
+}
+
+/**
+ * Checks a mapping's own keys (duplicates, unknown, required, names) and
+ * hands out each value with the schema it must satisfy, for the caller to validate.
+ */
+function* mapEntries(
+  node: Extract<YNode, { kind: 'map' }>,
+  resolved: JsonSchema,
+  path: TreePath | undefined,
+  owner: YPair | null,
+  out: ManifestDiagnostic[],
+): Generator<{ value: YNode | null; schema: JsonSchema; path: TreePath; pair: YPair }> {
   const seen = new Map<string, YPair>();
   const properties = resolved.properties ?? {};
   const allowed = Object.keys(properties);
@@ -279,12 +323,12 @@ function validateMap(
     seen.set(key, pair);
     const declared = Object.prototype.hasOwnProperty.call(properties, key) ? properties[key] : undefined;
     if (declared) {
-      validateNode(pair.value, declared, child(path, key), pair, out);
+      yield { value: pair.value, schema: declared, path: child(path, key), pair };
       continue;
     }
     if (typeof resolved.additionalProperties === 'object') {
       if (resolved.propertyNames) validateName(pair.key, resolved.propertyNames, path, out);
-      validateNode(pair.value, resolved.additionalProperties, child(path, key), pair, out);
+      yield { value: pair.value, schema: resolved.additionalProperties, path: child(path, key), pair };
       continue;
     }
     const suggestion = closestName(
