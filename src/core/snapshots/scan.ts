@@ -60,8 +60,10 @@ export async function scanDataset(
   const hashes = new Array<string | undefined>(files.length);
   const toHash: { index: number; path: string; size: number; copyTo: string | undefined }[] = [];
   files.forEach((file, index) => {
+    // A remembered hash is trusted without asking the store: that would cost a
+    // stat per file. The snapshot checks the blobs of what is new (snapshots.ts).
     const known = cache.lookup(file.path, file.stat);
-    if (known !== undefined && (!store || store.has(known))) hashes[index] = known;
+    if (known !== undefined) hashes[index] = known;
     else {
       toHash.push({
         index,

@@ -284,6 +284,7 @@ export async function snapshotDataset(
       };
     }
     const previous = head ? await readRecord(workspace, head) : undefined;
+    restoreMissingBlobs(workspace, absolute, entries, previous);
     const record: SnapshotRecord = {
       format: 1,
       dataset: name,
@@ -316,6 +317,33 @@ export async function snapshotDataset(
       scan: stats,
       ...compareFiles(previous?.files ?? [], entries),
     };
+  }
+}
+
+/**
+ * The stat cache says which hash a file has, not that the store still holds
+ * the bytes (a blob may have been lost since). Before a record refers to a
+ * blob its parent did not, the blob must exist: read the file into the store
+ * again if it does not.
+ */
+function restoreMissingBlobs(
+  workspace: Workspace,
+  absolute: string,
+  entries: readonly FileEntry[],
+  previous: SnapshotRecord | undefined,
+): void {
+  const before = new Set(previous?.files.flatMap((entry) => (entry.type === 'file' ? [entry.sha256] : [])));
+  for (const entry of entries) {
+    if (entry.type !== 'file' || before.has(entry.sha256) || workspace.store.has(entry.sha256)) continue;
+    const path = entry.path === '' ? absolute : join(absolute, entry.path);
+    const stored = workspace.store.importFile(path);
+    if (stored.hash !== entry.sha256) {
+      throw new SluiceError(
+        `${path} changed while it was being read.`,
+        'failed',
+        'Let whatever writes it finish, then snapshot again.',
+      );
+    }
   }
 }
 
