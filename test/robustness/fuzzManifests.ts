@@ -38,27 +38,16 @@ import {
   TimeoutError,
 } from '../lsp/support/lspClient';
 import { generateManifest } from '../support/generateManifest';
+import { seededRandom } from '../../src/core/seededRandom';
 
 // ---------------------------------------------------------------------------
 // Randomness
-
-/** mulberry32: a tiny, fast 32-bit PRNG; the same seed gives the same sequence everywhere. */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export class Random {
   private readonly next: () => number;
 
   constructor(seed: number) {
-    this.next = mulberry32(seed);
+    this.next = seededRandom(seed);
   }
 
   /** In [0, 1). */

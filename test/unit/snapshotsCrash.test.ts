@@ -33,6 +33,7 @@ import {
   type Tree,
   type TreeEntry,
 } from '../support/workspace';
+import { seededRandom } from '../../src/core/seededRandom';
 
 clearVariablesRefusedBySimpleGit();
 
@@ -41,20 +42,8 @@ const WRITERS = Number(process.env['SLUICE_CONCURRENT_WRITERS'] ?? 4);
 const ROUNDS = Number(process.env['SLUICE_CONCURRENT_ROUNDS'] ?? 1);
 const SEED = Number(process.env['SLUICE_CRASH_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 const REF = 'refs/sluice/datasets/d';
-/** Temp files restore writes beside their targets. */
+/** Names restore's temporary files once had beside their targets: none may ever appear in a dataset. */
 const RESTORE_TEMPORARY = /^\.sluice-(restore|link)-/;
-
-/** mulberry32: a small seeded generator, so a failing run can be replayed with SLUICE_CRASH_SEED. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const made: string[] = [];
 after(() => {
@@ -124,7 +113,7 @@ function hashesOf(entries: Tree): Map<string, string | undefined> {
 void describe('SIGKILL at random points', () => {
   void test(`during snapshot (${TRIALS} trials): refs, records and blobs stay consistent`, async (t) => {
     t.diagnostic(`seed ${SEED} (SLUICE_CRASH_SEED=${SEED} replays it)`);
-    const random = generator(SEED);
+    const random = seededRandom(SEED);
     const root = workspace();
     const base = join(root, 'data/d');
     const model = dataset('v0');
@@ -205,7 +194,7 @@ void describe('SIGKILL at random points', () => {
 
   void test(`during restore (${TRIALS} trials): each file is the old or the new version, whole`, async (t) => {
     t.diagnostic(`seed ${SEED} (SLUICE_CRASH_SEED=${SEED} replays it)`);
-    const random = generator(SEED + 1);
+    const random = seededRandom(SEED + 1);
     const root = workspace();
     const base = join(root, 'data/d');
 

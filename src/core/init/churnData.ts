@@ -2,6 +2,7 @@
 // events. Generated from a fixed seed, so every `sluice init --example churn`
 // writes the same bytes and the example's accuracy is the same everywhere.
 import type { WorkspaceFile } from './workspaceFile';
+import { seededRandom } from '../seededRandom';
 
 const USER_COUNT = 160;
 const SEED = 20240101;
@@ -9,18 +10,6 @@ const WINDOW_START = Date.UTC(2024, 0, 1);
 const WINDOW_DAYS = 91;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const PLANS = ['basic', 'pro', 'team'] as const;
-
-/** A small seeded generator (mulberry32): the same seed gives the same sequence on every platform. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface ClickEvent {
   readonly time: number;
