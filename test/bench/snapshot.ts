@@ -39,6 +39,7 @@ import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { seededRandom } from '../../src/core/seededRandom';
 
 // Bundled to out/test/bench/snapshot.js, three levels below the repository root.
 const repoRoot = resolve(__dirname, '..', '..', '..');
@@ -78,18 +79,6 @@ const QUICK: Scale = {
 // ---------------------------------------------------------------------------
 // Deterministic fixtures
 
-/** mulberry32: a tiny seeded generator, so every machine builds the same sizes. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const KEY = Buffer.from('sluice-bench-key'); // 16 bytes: AES-128
 let zeros = Buffer.alloc(0);
 
@@ -109,7 +98,7 @@ function content(stream: number, index: number, version: number, size: number): 
 
 /** Sizes uniform in [2%, 198%] of the mean, scaled so they add up to exactly `total`. */
 function bigSizes(count: number, total: number): number[] {
-  const random = generator(3);
+  const random = seededRandom(3);
   const weights = Array.from({ length: count }, () => 0.02 + 1.96 * random());
   const sum = weights.reduce((a, b) => a + b, 0);
   const sizes = weights.map((weight) => Math.floor((total * weight) / sum));
@@ -141,7 +130,7 @@ function writeBigFixture(dataDir: string, scale: Scale): Fixture {
 }
 
 function writeSmallFixture(dataDir: string, scale: Scale): Fixture {
-  const random = generator(5);
+  const random = seededRandom(5);
   const sizes = Array.from({ length: scale.smallFiles }, () =>
     Math.round(scale.smallMean * (0.5 + random())),
   );
