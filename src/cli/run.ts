@@ -84,6 +84,7 @@ export const runCommand: Command = {
             name: c.name,
             outcome: c.outcome,
             detail: c.detail,
+            cached: c.cached,
           })),
           metrics: report.metrics,
           cancelled: report.cancelled,
@@ -113,8 +114,10 @@ function printReport(report: RunReport): void {
         : '';
     console.log(`${stage.result.padEnd(8)} ${stage.pipeline}.${stage.stage}${detail}`);
   }
-  for (const check of report.checks)
-    console.log(`${check.outcome.padEnd(12)} check ${check.name}: ${check.detail}`);
+  for (const check of report.checks) {
+    const again = check.cached ? ' (nothing it judges changed since it last ran)' : '';
+    console.log(`${check.outcome.padEnd(12)} check ${check.name}: ${check.detail}${again}`);
+  }
   const summary = (['ran', 'restored', 'skipped', 'failed', 'not-run'] as const)
     .filter((result) => counts.has(result))
     .map((result) => `${counts.get(result)!} ${result === 'skipped' ? 'up to date' : result}`);

@@ -53,9 +53,10 @@ export async function openWorkspace(start: string): Promise<Workspace> {
   const store = new ObjectStore(sluiceDir);
   const git = new GitRepository(root, store.scratch);
   requireGitWorkTree(root);
+  // The first time only (before anything creates .sluice/): afterwards it is ignored already.
+  const firstUse = !existsSync(sluiceDir);
   const manifest = readCleanManifest(file, join(sluiceDir, 'state', 'manifest-model.json'));
-  // The first time only: afterwards .sluice/ exists and is ignored already.
-  if (!existsSync(sluiceDir)) await git.ignoreLocally(SLUICE_DIR);
+  if (firstUse) await git.ignoreLocally(SLUICE_DIR);
   return { root, manifestFile: file, manifest, sluiceDir, store, git };
 }
 

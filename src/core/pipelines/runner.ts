@@ -214,7 +214,15 @@ class Runner {
         list.push(stage);
       }
     }
+    // Ready stages start in plan order: with one job, a run reads like the manifest.
+    const position = new Map(stages.map((stage, index) => [stage.id, index]));
     const ready = stages.filter((stage) => waitingOn.get(stage.id) === 0);
+    const makeReady = (stage: StagePlan): void => {
+      const at = position.get(stage.id)!;
+      let index = ready.length;
+      while (index > 0 && position.get(ready[index - 1]!.id)! > at) index--;
+      ready.splice(index, 0, stage);
+    };
     const running = new Map<string, Promise<void>>();
     const settle = (stage: StagePlan, outcome: StageOutcome): void => {
       this.outcomes.set(stage.id, outcome);
@@ -229,7 +237,7 @@ class Runner {
         }
         const left = waitingOn.get(next.id)! - 1;
         waitingOn.set(next.id, left);
-        if (left === 0) ready.push(next);
+        if (left === 0) makeReady(next);
       }
     };
     while (ready.length > 0 || running.size > 0) {
@@ -312,6 +320,7 @@ class Runner {
       }
       const cached = context.runCache.read(signature);
       if (cached && blobsPresent(cached, context.workspace.store)) {
+        this.clearOutputs(stage, newRunId());
         restoreOutputs(context.workspace.root, cached, context.workspace.store, context.fingerprints);
         context.state.succeeded(stage.id, {
           signature,
@@ -335,24 +344,30 @@ class Runner {
     return this.execute(stage, signature, inputs);
   }
 
-  private async execute(stage: StagePlan, signature: string, inputs: StageInputs): Promise<StageOutcome> {
+  /** Clears a stage's outputs before they are rewritten; bytes no run produced are kept in the trash. */
+  private clearOutputs(stage: StagePlan, runId: string): void {
     const { context } = this;
-    const root = context.workspace.root;
-    const runId = newRunId();
     const saved = clearOutputs(
-      root,
+      context.workspace.root,
       stage.outs,
       context.state.get(stage.id)?.success?.outs,
       context.fingerprints,
       join(context.workspace.sluiceDir, 'trash', runId),
     );
-    this.options.events?.stageStarted?.(stage, runId);
     for (const path of saved) {
       this.options.events?.stageOutput?.(
         stage,
         `sluice: an output held bytes no run produced; they were moved to ${path}\n`,
       );
     }
+  }
+
+  private async execute(stage: StagePlan, signature: string, inputs: StageInputs): Promise<StageOutcome> {
+    const { context } = this;
+    const root = context.workspace.root;
+    const runId = newRunId();
+    this.options.events?.stageStarted?.(stage, runId);
+    this.clearOutputs(stage, runId);
     const result = await runCommand({
       command: stage.run,
       cwd: root,
