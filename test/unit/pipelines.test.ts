@@ -29,7 +29,8 @@ clearVariablesRefusedBySimpleGit();
 /**
  * A stage command: `node tools/stage.js NAME OUT [INPUT…]` writes OUT from its
  * inputs, and appends "NAME start|end TIME" to $TRACE. $SLEEP_MS slows it,
- * $FAIL_STAGE=NAME makes it exit 3.
+ * $FAIL_STAGE=NAME makes it exit 3, and $MEET (a folder) makes it wait up to
+ * $WAIT_MS for another stage to start, tracing "met" or "alone".
  */
 const STAGE_SCRIPT = `
 const fs = require('node:fs');
@@ -37,8 +38,16 @@ const path = require('node:path');
 const [name, out, ...inputs] = process.argv.slice(2);
 const trace = (what) => fs.appendFileSync(process.env.TRACE, name + ' ' + what + ' ' + Date.now() + '\\n');
 trace('start');
+const pause = (ms) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 const sleep = Number(process.env.SLEEP_MS || 0);
-if (sleep) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, sleep);
+if (sleep) pause(sleep);
+if (process.env.MEET) {
+  // Waits (up to WAIT_MS) for another stage to arrive: two stages meet only if they run at once.
+  fs.writeFileSync(path.join(process.env.MEET, name), '');
+  const until = Date.now() + Number(process.env.WAIT_MS);
+  while (fs.readdirSync(process.env.MEET).length < 2 && Date.now() < until) pause(10);
+  trace(fs.readdirSync(process.env.MEET).length >= 2 ? 'met' : 'alone');
+}
 if (process.env.FAIL_STAGE === name) { console.error(name + ' fails on purpose'); process.exit(3); }
 const content = [name, ...inputs.map((input) => fs.readFileSync(input, 'utf8'))].join('|');
 fs.mkdirSync(path.dirname(out), { recursive: true });
@@ -273,24 +282,27 @@ void describe('sluice run', () => {
 
   void test('independent stages run at the same time', (t) => {
     const ws = workspace(t);
-    const intervals = (): Map<string, [number, number]> => {
-      const spans = new Map<string, [number, number]>();
-      for (const line of readFileSync(ws.trace, 'utf8').split('\n').filter(Boolean)) {
-        const [name, what, time] = line.split(' ');
-        const span = spans.get(name!) ?? [0, 0];
-        span[what === 'start' ? 0 : 1] = Number(time);
-        spans.set(name!, span);
-      }
-      return spans;
+    const meetings = (): string[] =>
+      readFileSync(ws.trace, 'utf8')
+        .split('\n')
+        .filter((line) => / (met|alone) /.test(line))
+        .map((line) => line.split(' ').slice(0, 2).join(' '))
+        .sort();
+    const room = (): string => {
+      const dir = mkdtempSync(join(tmpdir(), 'sluice-meet-'));
+      t.after(() => {
+        removeTree(dir);
+      });
+      return dir;
     };
-    ws.runJson(['main.a', 'main.c', '-j', '2'], 0, { SLEEP_MS: '1000' });
-    const [a, c] = [intervals().get('a')!, intervals().get('c')!];
-    assert.ok(a[0] < c[1] && c[0] < a[1], `a ${a.join('–')} and c ${c.join('–')} overlap`);
-    // The same with one job does not overlap: the test can tell the two apart.
+    // With two jobs, a and c wait for each other, however slow the machine is.
+    ws.runJson(['main.a', 'main.c', '-j', '2'], 0, { MEET: room(), WAIT_MS: '30000' });
+    assert.deepEqual(meetings(), ['a met', 'c met']);
+    // With one job, the first waits alone (c only finds a's mark afterwards):
+    // the test tells the two apart.
     writeFileSync(ws.trace, '');
-    ws.runJson(['main.a', 'main.c', '-j', '1', '--force'], 0, { SLEEP_MS: '300' });
-    const [a1, c1] = [intervals().get('a')!, intervals().get('c')!];
-    assert.ok(a1[1] <= c1[0] || c1[1] <= a1[0], 'one at a time with -j 1');
+    ws.runJson(['main.a', 'main.c', '-j', '1', '--force'], 0, { MEET: room(), WAIT_MS: '300' });
+    assert.deepEqual(meetings(), ['a alone', 'c met']);
   });
 
   void test('a stage target brings what it depends on, and nothing else', (t) => {

@@ -28,7 +28,10 @@ export type TreeEntry =
  */
 const RACY_MS = 50;
 
-const FORMAT = 'sluice-fingerprints 1';
+const HEADER = 'sluice-fingerprints 2';
+
+/** Paths with a tab, a newline or a leading quote are written JSON-quoted. */
+const NEEDS_QUOTES = /[\t\n\r]|^"/;
 
 function identity(stat: Stats): string {
   return `${stat.ino}:${stat.mtimeMs}:${stat.ctimeMs}:${stat.size}`;
@@ -95,13 +98,24 @@ export class Fingerprints {
     } catch {
       return fingerprints;
     }
-    try {
-      const parsed = JSON.parse(text) as { format?: string; files?: Record<string, [string, string]> };
-      if (parsed.format === FORMAT && parsed.files) {
-        for (const [path, value] of Object.entries(parsed.files)) fingerprints.known.set(path, value);
+    // One line per file: `path <tab> stat identity <tab> sha256`.
+    const lines = text.split('\n');
+    if (lines[0] !== HEADER) return fingerprints;
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
+      const second = line.lastIndexOf('\t');
+      const first = line.lastIndexOf('\t', second - 1);
+      if (first <= 0) continue;
+      const field = line.slice(0, first);
+      let path = field;
+      if (field.startsWith('"')) {
+        try {
+          path = JSON.parse(field) as string;
+        } catch {
+          continue;
+        }
       }
-    } catch {
-      // A damaged cache only costs reading the files again.
+      fingerprints.known.set(path, [line.slice(first + 1, second), line.slice(second + 1)]);
     }
     return fingerprints;
   }
@@ -148,7 +162,11 @@ export class Fingerprints {
 
   save(): void {
     if (!this.dirty) return;
-    writeFileAtomic(this.file, JSON.stringify({ format: FORMAT, files: Object.fromEntries(this.known) }));
+    const lines = [HEADER];
+    for (const [path, [key, sha256]] of this.known) {
+      lines.push(`${NEEDS_QUOTES.test(path) ? JSON.stringify(path) : path}\t${key}\t${sha256}`);
+    }
+    writeFileAtomic(this.file, lines.join('\n') + '\n');
     this.dirty = false;
   }
 

@@ -301,9 +301,8 @@ class Runner {
       return failed(stage, `dep ${missingDeps.join(', ')} does not exist`, undefined, undefined);
     }
     const signature = signatureOf(inputs);
-    const record = context.state.get(stage.id);
     if (this.options.force !== true) {
-      const success = record?.success;
+      const success = context.state.lastSuccess(stage.id);
       if (
         success?.signature === signature &&
         stage.outs.every((out) => context.fingerprints.of(out) === success.outs[out])

@@ -50,50 +50,112 @@ export interface StageRecord {
   readonly failure?: StageFailure;
 }
 
-const FORMAT = 'sluice-stages 1';
+const HEADER = 'sluice-stages 2';
+
+/** What deciding "up to date" needs of a stage's last success, without its whole record. */
+export interface SuccessSummary {
+  readonly signature: string;
+  readonly outs: Readonly<Record<string, string>>;
+  readonly runId: string | undefined;
+}
+
+/**
+ * A stage's line in the file, kept as text until needed: a no-op run of
+ * 5,000 stages reads every summary but no whole record.
+ */
+interface Line {
+  summary: string;
+  record: string;
+  parsedSummary?: SuccessSummary | null;
+  parsedRecord?: StageRecord;
+}
 
 export function signatureOf(inputs: StageInputs): string {
   return createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
 }
 
 export class PipelineState {
-  private readonly records = new Map<string, StageRecord>();
+  private readonly lines = new Map<string, Line>();
   private readonly checks = new Map<string, CheckRecord>();
   private dirty = false;
 
   private constructor(private readonly file: string) {}
 
+  /**
+   * The file: a header line, then one line per stage, `S <tab> id <tab>
+   * success summary JSON <tab> record JSON`, and per check `C <tab> id as JSON <tab>
+   * record JSON`.
+   */
   static load(file: string): PipelineState {
     const state = new PipelineState(file);
+    let text: string;
     try {
-      const parsed = JSON.parse(readFileSync(file, 'utf8')) as {
-        format?: string;
-        stages?: Record<string, StageRecord>;
-        checks?: Record<string, CheckRecord>;
-      };
-      if (parsed.format === FORMAT && parsed.stages) {
-        for (const [id, record] of Object.entries(parsed.stages)) state.records.set(id, record);
-        for (const [id, record] of Object.entries(parsed.checks ?? {})) state.checks.set(id, record);
-      }
+      text = readFileSync(file, 'utf8');
     } catch {
-      // Missing or damaged: every stage is looked up in the run cache instead.
+      return state; // every stage is looked up in the run cache instead
+    }
+    const lines = text.split('\n');
+    if (lines[0] !== HEADER) return state;
+    for (let i = 1; i < lines.length; i++) {
+      const fields = lines[i]!.split('\t');
+      if (fields[0] === 'S' && fields.length === 4) {
+        state.lines.set(fields[1]!, { summary: fields[2]!, record: fields[3]! });
+      } else if (fields[0] === 'C' && fields.length === 3) {
+        try {
+          state.checks.set(JSON.parse(fields[1]!) as string, JSON.parse(fields[2]!) as CheckRecord);
+        } catch {
+          // A damaged line only costs running that check again.
+        }
+      }
     }
     return state;
   }
 
   get(id: string): StageRecord | undefined {
-    return this.records.get(id);
+    const line = this.lines.get(id);
+    if (!line) return undefined;
+    try {
+      line.parsedRecord ??= JSON.parse(line.record) as StageRecord;
+    } catch {
+      line.parsedRecord = {};
+    }
+    return line.parsedRecord;
+  }
+
+  /** The signature and outputs of the last success, read without the rest of the record. */
+  lastSuccess(id: string): SuccessSummary | undefined {
+    const line = this.lines.get(id);
+    if (!line) return undefined;
+    if (line.parsedSummary === undefined) {
+      try {
+        line.parsedSummary = JSON.parse(line.summary) as SuccessSummary | null;
+      } catch {
+        line.parsedSummary = null;
+      }
+    }
+    return line.parsedSummary ?? undefined;
   }
 
   succeeded(id: string, success: StageSuccess): void {
-    this.records.set(id, { success });
-    this.dirty = true;
+    this.set(id, { success });
   }
 
   /** A failure keeps the last success: its outputs are still in the cache and may come back. */
   failed(id: string, failure: StageFailure): void {
-    const success = this.records.get(id)?.success;
-    this.records.set(id, success ? { success, failure } : { failure });
+    const success = this.get(id)?.success;
+    this.set(id, success ? { success, failure } : { failure });
+  }
+
+  private set(id: string, record: StageRecord): void {
+    const summary: SuccessSummary | null = record.success
+      ? { signature: record.success.signature, outs: record.success.outs, runId: record.success.runId }
+      : null;
+    this.lines.set(id, {
+      summary: JSON.stringify(summary),
+      record: JSON.stringify(record),
+      parsedSummary: summary,
+      parsedRecord: record,
+    });
     this.dirty = true;
   }
 
@@ -108,20 +170,14 @@ export class PipelineState {
     this.dirty = true;
   }
 
-  get changed(): boolean {
-    return this.dirty;
-  }
-
   save(): void {
     if (!this.dirty) return;
-    writeFileAtomic(
-      this.file,
-      JSON.stringify({
-        format: FORMAT,
-        stages: Object.fromEntries(this.records),
-        checks: Object.fromEntries(this.checks),
-      }),
-    );
+    // JSON never holds a raw tab or newline, so neither can break a line.
+    const lines = [HEADER];
+    for (const [id, line] of this.lines) lines.push(`S\t${id}\t${line.summary}\t${line.record}`);
+    // Check names are free text: the id is JSON-quoted.
+    for (const [id, record] of this.checks) lines.push(`C\t${JSON.stringify(id)}\t${JSON.stringify(record)}`);
+    writeFileAtomic(this.file, lines.join('\n') + '\n');
     this.dirty = false;
   }
 }

@@ -40,38 +40,41 @@ function statusOf(
   states: ReadonlyMap<string, StageState>,
 ): StageStatus {
   const base = { pipeline: stage.pipeline, stage: stage.name };
-  const record = context.state.get(stage.id);
   const blocked = stage.upstream.filter((name) => states.get(name) !== 'up-to-date');
   if (blocked.length > 0) {
     // Its inputs are not known until those run: it will run after them.
+    const record = context.state.get(stage.id);
     const reasons = blocked.map((name) => `upstream stage ${name} is ${states.get(name) ?? 'stale'}`);
     const state = record?.success ? 'stale' : record?.failure ? 'failed' : 'never-run';
     return { ...base, state, reasons, signature: undefined };
   }
   const { inputs, missingDeps, missingParams } = readInputs(context, stage, signatures);
   const signature = signatureOf(inputs);
+  // The common case first, from the summary alone: same inputs as the last success.
+  const last = context.state.lastSuccess(stage.id);
+  if (last?.signature === signature) {
+    const reasons: string[] = [];
+    for (const out of stage.outs) {
+      const now = context.fingerprints.of(out);
+      if (now === undefined) reasons.push(`output ${out} is missing`);
+      else if (last.outs[out] !== now) reasons.push(`output ${out} was modified`);
+    }
+    return { ...base, state: reasons.length > 0 ? 'stale' : 'up-to-date', reasons, signature };
+  }
   const problems = [
     ...missingDeps.map((dep) => `dep ${dep} does not exist`),
     ...missingParams.map((key) => `param ${key} is not in ${context.plan.paramsFile ?? 'the params file'}`),
   ];
-  if (record?.failure?.signature === signature && record.success?.signature !== signature) {
+  const record = context.state.get(stage.id);
+  if (record?.failure?.signature === signature) {
     return { ...base, state: 'failed', reasons: [record.failure.reason, ...problems], signature };
   }
   const success = record?.success;
   if (!success) return { ...base, state: 'never-run', reasons: problems, signature };
-  if (success.signature !== signature) {
-    return {
-      ...base,
-      state: 'stale',
-      reasons: [...describeChanges(success.inputs, inputs), ...problems],
-      signature,
-    };
-  }
-  const reasons: string[] = [];
-  for (const out of stage.outs) {
-    const now = context.fingerprints.of(out);
-    if (now === undefined) reasons.push(`output ${out} is missing`);
-    else if (success.outs[out] !== now) reasons.push(`output ${out} was modified`);
-  }
-  return { ...base, state: reasons.length > 0 ? 'stale' : 'up-to-date', reasons, signature };
+  return {
+    ...base,
+    state: 'stale',
+    reasons: [...describeChanges(success.inputs, inputs), ...problems],
+    signature,
+  };
 }
