@@ -75,10 +75,10 @@ function requireDesktopCode(): void {
   }
 }
 
-function openInDesktop(vsix: string): number {
+function openInDesktop(vsix: string, fresh: boolean): number {
   const install = spawnSync('code', ['--install-extension', vsix, '--force'], { stdio: 'inherit' });
   if (install.status !== 0) throw new SluiceError(`code --install-extension ${vsix} failed.`, 'failed');
-  prepareWorkspace(false);
+  prepareWorkspace(fresh);
   // Detached: the editor outlives this command.
   spawn('code', [WORKSPACE], { detached: true, stdio: 'ignore' }).unref();
   console.log(`Opened ${WORKSPACE} in VS Code with Sluice installed.`);
@@ -122,5 +122,5 @@ runTool('demo', async () => {
   const options = parseOptions(process.argv.slice(2));
   if (options.desktop) requireDesktopCode();
   const vsix = packageExtension();
-  return options.desktop ? openInDesktop(vsix) : serveInBrowser(vsix, options);
+  return options.desktop ? openInDesktop(vsix, options.fresh) : serveInBrowser(vsix, options);
 });

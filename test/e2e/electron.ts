@@ -45,7 +45,8 @@ runTool('test:electron', async () => {
       }
     }
     const result = JSON.parse(readFileSync(resultFile, 'utf8')) as SuiteResult;
-    for (const line of result.report) console.log(line);
+    // Mocha's own reporter printed the run live on VS Code's output; the failures are repeated last.
+    for (const failure of result.failures) console.log(`not ok - ${failure.title}: ${failure.message}`);
     console.log(
       `extension host (electron): ${String(result.passed)} passed, ${String(result.failed)} failed`,
     );

@@ -18,10 +18,20 @@ void describe('The Sluice language in the editor (UI)', () => {
     await session.close();
   });
 
-  void it('opens sluice.yaml in the Sluice language mode', async () => {
+  void it('shows the example in the Explorer and opens sluice.yaml in the Sluice language mode', async () => {
     const { workbench } = session;
+    await workbench.step('explorer', async () => {
+      await workbench.openViewContainer('Explorer');
+      const labels = await workbench.treeLabels('Explorer');
+      for (const name of ['checks', 'data', 'src', 'params.yaml', 'sluice.yaml']) {
+        assert.ok(labels.includes(name), `the Explorer lists ${name}: ${labels.join(', ')}`);
+      }
+    });
     await workbench.step('manifest-open', async () => {
-      await workbench.openFile('sluice.yaml');
+      await workbench.treeItem('Explorer', 'sluice.yaml').click();
+      await workbench.page
+        .locator('.tab.active[aria-label^="sluice.yaml"]')
+        .waitFor({ timeout: UI_TIMEOUT_MS });
       await workbench.statusBarItem(/^Sluice$/).waitFor({ timeout: UI_TIMEOUT_MS });
     });
   });
@@ -54,5 +64,21 @@ void describe('The Sluice language in the editor (UI)', () => {
     await workbench.page.keyboard.press('Escape');
     // Exactly the datasets: the language server answered, not the editor's word-based fallback.
     assert.deepEqual([...offered].sort(), ['events', 'users']);
+  });
+
+  void it('runs Sluice: Restart Language Server from the palette, after which the manifest is still checked', async () => {
+    const { workbench, manifestPath } = session;
+    const use = positionOf(manifestPath, 'datasets: [events, users]', 'users');
+    await workbench.step('server-restarted', () => workbench.runCommand('Sluice: Restart Language Server'));
+    await workbench.openFile('sluice.yaml');
+    await workbench.replaceWordAt(use.line, use.column, 'usrs');
+    await workbench.step('problems-after-restart', () =>
+      workbench.waitForProblems([
+        { severity: 'Error', message: 'Unknown dataset `usrs`', ...use },
+        { severity: 'Warning', message: 'No stage reads dataset `users`' },
+      ]),
+    );
+    await workbench.replaceWordAt(use.line, use.column, 'users');
+    await workbench.waitForProblems([]);
   });
 });

@@ -173,16 +173,20 @@ export class Workbench {
     return parseProblems(await labels());
   }
 
-  /** Opens a view container from the activity bar by its title, such as 'Explorer' or 'Sluice'. */
+  /** Opens a view container from the activity bar by its title, such as 'Explorer' or 'Sluice' (never closes it). */
   async openViewContainer(title: string): Promise<void> {
-    const icon = this.page.locator(`.part.activitybar .action-item a[aria-label^="${title}"]`);
-    await icon.waitFor({ timeout: UI_TIMEOUT_MS });
-    if ((await icon.getAttribute('aria-expanded')) !== 'true') await icon.click();
+    const item = this.page.locator('.part.activitybar li.action-item', {
+      has: this.page.locator(`a[aria-label^="${title}"]`),
+    });
+    await item.waitFor({ timeout: UI_TIMEOUT_MS });
+    // Clicking the open container's icon would close the side bar.
+    if ((await item.getAttribute('aria-expanded')) !== 'true') await item.click();
     await this.page
-      .locator('.part.sidebar .composite.title')
-      .getByText(title, { exact: false })
-      .first()
+      .locator('.part.activitybar li.action-item[aria-expanded="true"]', {
+        has: this.page.locator(`a[aria-label^="${title}"]`),
+      })
       .waitFor({ timeout: UI_TIMEOUT_MS });
+    await this.page.locator('.part.sidebar').waitFor({ state: 'visible', timeout: UI_TIMEOUT_MS });
   }
 
   /** A view (one section of the side bar) by its title. */
