@@ -90,6 +90,11 @@ export function ensureCodeServer(): string {
       );
     }
     rmSync(downloads, { recursive: true, force: true });
+    if (existsSync(COMPLETE_MARKER)) {
+      // Another process finished the same install meanwhile; its copy may be in use.
+      rmSync(staging, { recursive: true, force: true });
+      return ENTRY;
+    }
     rmSync(INSTALL_DIR, { recursive: true, force: true });
     // mkdtemp made it private; it is an ordinary install folder.
     chmodSync(staging, 0o755);
@@ -222,13 +227,18 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
       resolve(null);
     });
   });
-  let output = '';
+  // Read until the line that names the port; after that the output only goes to the log.
+  let startOutput: string | undefined = '';
   const listening = new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer): void => {
       log.write(chunk);
-      output += chunk.toString('utf8');
-      const address = /HTTP server listening on http:\/\/(127\.0\.0\.1:\d+)\//.exec(output)?.[1];
-      if (address !== undefined) resolve(address);
+      if (startOutput === undefined) return;
+      startOutput += chunk.toString('utf8');
+      const address = /HTTP server listening on http:\/\/(127\.0\.0\.1:\d+)\//.exec(startOutput)?.[1];
+      if (address !== undefined) {
+        startOutput = undefined;
+        resolve(address);
+      }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
@@ -249,7 +259,7 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
     stopGroup('SIGKILL');
     await exited;
     process.off('exit', killOnExit);
-    log.end();
+    await new Promise<void>((resolve) => log.end(resolve));
   };
 
   try {

@@ -9,6 +9,7 @@
 // `--fresh` recreates the example; `--port N` serves on port N (default: a free one).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SluiceError } from '../../src/core/errors';
@@ -85,6 +86,17 @@ function openInDesktop(vsix: string, fresh: boolean): number {
   return 0;
 }
 
+/**
+ * The editor's HOME is a folder of its own (VS Code writes there); git in it
+ * should still know who the user is, so snapshots and releases name them.
+ */
+function userGitConfig(): Record<string, string> {
+  const config = join(homedir(), '.gitconfig');
+  return existsSync(config) && process.env['GIT_CONFIG_GLOBAL'] === undefined
+    ? { GIT_CONFIG_GLOBAL: config }
+    : {};
+}
+
 async function serveInBrowser(vsix: string, options: DemoOptions): Promise<number> {
   prepareWorkspace(options.fresh);
   const profile = createEditorProfile(join(DEMO_DIR, 'editor'));
@@ -93,6 +105,7 @@ async function serveInBrowser(vsix: string, options: DemoOptions): Promise<numbe
   const server = await startCodeServer({
     profile,
     workspaceTrust: false,
+    env: userGitConfig(),
     ...(options.port === undefined ? {} : { port: options.port }),
   });
   // Readable rather than fully encoded: code-server takes the path as it is.

@@ -34,10 +34,18 @@ async function runSuite(filters: readonly string[]): Promise<SuiteResult> {
     throw new SluiceError(`${SUITE_ENTRY} is missing.`, 'failed', 'Run `npm run build:tests` first.');
   }
   const scratch = createScratchFolder('sluice-exthost-');
-  const resultFile = join(scratch.path, 'result.json');
-  const workbenchLog = join(scratch.path, 'workbench.log');
-  const profile = createEditorProfile(join(scratch.path, 'editor'), TEST_SETTINGS);
-  const workspace = createExampleWorkspace(join(scratch.path, 'churn'));
+  try {
+    return await runSuiteIn(scratch.path, filters);
+  } finally {
+    scratch.remove();
+  }
+}
+
+async function runSuiteIn(scratch: string, filters: readonly string[]): Promise<SuiteResult> {
+  const resultFile = join(scratch, 'result.json');
+  const workbenchLog = join(scratch, 'workbench.log');
+  const profile = createEditorProfile(join(scratch, 'editor'), TEST_SETTINGS);
+  const workspace = createExampleWorkspace(join(scratch, 'churn'));
   let ok = false;
   const server = await startCodeServer({
     profile,
@@ -85,7 +93,6 @@ async function runSuite(filters: readonly string[]): Promise<SuiteResult> {
   } finally {
     await server.stop();
     if (!ok) keepLogs(workbenchLog, server.logFile);
-    scratch.remove();
   }
 }
 

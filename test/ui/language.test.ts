@@ -2,24 +2,16 @@
 // the manifest opens as Sluice, completion offers the declared datasets, and a
 // mistake shows in the Problems panel on its line until it is fixed.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { openExampleInEditor, type EditorSession } from './support/editorSession';
+import { describe, it } from 'node:test';
+import { editorSessionForSuite } from './support/editorSession';
 import { positionOf } from './support/textPosition';
 import { UI_TIMEOUT_MS } from './support/workbench';
 
 void describe('The Sluice language in the editor (UI)', () => {
-  let session: EditorSession;
-
-  before(async () => {
-    session = await openExampleInEditor({ scenario: 'language', trust: 'trusted' });
-  });
-
-  after(async () => {
-    await session.close();
-  });
+  const session = editorSessionForSuite({ scenario: 'language', trust: 'trusted' });
 
   void it('shows the example in the Explorer and opens sluice.yaml in the Sluice language mode', async () => {
-    const { workbench } = session;
+    const { workbench } = session();
     await workbench.step('explorer', async () => {
       await workbench.openViewContainer('Explorer');
       const labels = await workbench.treeLabels('Explorer');
@@ -37,7 +29,7 @@ void describe('The Sluice language in the editor (UI)', () => {
   });
 
   void it('shows a misspelt dataset in the Problems panel on its line, and clears it when fixed', async () => {
-    const { workbench, manifestPath } = session;
+    const { workbench, manifestPath } = session();
     const use = positionOf(manifestPath, 'datasets: [events, users]', 'events');
     const declaration = positionOf(manifestPath, '  events:', 'events');
     await workbench.openFile('sluice.yaml');
@@ -56,7 +48,7 @@ void describe('The Sluice language in the editor (UI)', () => {
   });
 
   void it('offers the declared datasets as completions in a stage dataset list', async () => {
-    const { workbench, manifestPath } = session;
+    const { workbench, manifestPath } = session();
     const use = positionOf(manifestPath, 'datasets: [events, users]', 'events');
     await workbench.openFile('sluice.yaml');
     await workbench.goTo(use.line, use.column);
@@ -67,7 +59,7 @@ void describe('The Sluice language in the editor (UI)', () => {
   });
 
   void it('runs Sluice: Restart Language Server from the palette, after which the manifest is still checked', async () => {
-    const { workbench, manifestPath } = session;
+    const { workbench, manifestPath } = session();
     const use = positionOf(manifestPath, 'datasets: [events, users]', 'users');
     await workbench.step('server-restarted', () => workbench.runCommand('Sluice: Restart Language Server'));
     await workbench.openFile('sluice.yaml');

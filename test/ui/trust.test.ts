@@ -3,29 +3,21 @@
 // package.json declares untrusted workspaces supported): the manifest is still
 // checked, while nothing of the user's runs.
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { openExampleInEditor, type EditorSession } from './support/editorSession';
+import { describe, it } from 'node:test';
+import { editorSessionForSuite } from './support/editorSession';
 import { positionOf } from './support/textPosition';
 import { UI_TIMEOUT_MS } from './support/workbench';
 
 void describe('The example opened untrusted, in Restricted Mode (UI)', () => {
-  let session: EditorSession;
-
-  before(async () => {
-    session = await openExampleInEditor({ scenario: 'restricted-mode', trust: 'prompt' });
-  });
-
-  after(async () => {
-    await session.close();
-  });
+  const session = editorSessionForSuite({ scenario: 'restricted-mode', trust: 'prompt' });
 
   void it('asks whether to trust the folder, and after "No" says it is in Restricted Mode', async () => {
-    const { workbench } = session;
+    const { workbench } = session();
     const dialog = await workbench.step('trust-asked', () => workbench.dialog());
     assert.match(await dialog.innerText(), /Do you trust the authors of the files in this folder\?/);
     assert.match(
       await dialog.innerText(),
-      new RegExp(session.workspace.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
+      new RegExp(session().workspace.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')),
     );
 
     await workbench.step('restricted-mode', async () => {
@@ -38,7 +30,7 @@ void describe('The example opened untrusted, in Restricted Mode (UI)', () => {
   });
 
   void it('still reports manifest problems in Restricted Mode, where the language server only reads', async () => {
-    const { workbench, manifestPath } = session;
+    const { workbench, manifestPath } = session();
     const use = positionOf(manifestPath, 'datasets: [events, users]', 'users');
     await workbench.openFile('sluice.yaml');
     await workbench.step('dataset-misspelt', () => workbench.replaceWordAt(use.line, use.column, 'usrs'));
