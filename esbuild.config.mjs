@@ -46,7 +46,20 @@ const tests = {
   entryPoints: testEntries('test'),
   outdir: 'out/test',
   outbase: 'test',
-  external: ['vscode', 'yaml-language-server', 'ajv'],
+  // Loaded from node_modules at run time: `vscode` is the extension host's own
+  // module, and `mocha` must be one instance shared by test/extension/index.ts
+  // and every extension-host test file (each bundle would carry its own
+  // otherwise, and describe/it would register nowhere). The others are big
+  // tools used as they are.
+  external: [
+    'vscode',
+    'mocha',
+    'yaml-language-server',
+    'ajv',
+    'playwright-core',
+    '@vscode/test-electron',
+    'yauzl',
+  ],
   sourcemap: 'inline',
 };
 

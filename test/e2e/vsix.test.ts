@@ -1,0 +1,90 @@
+// The VSIX `npm run package` builds: what VS Code needs and nothing else,
+// bundled and small. test/run.mjs packages before this level runs; run alone,
+// the test packages first.
+import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { packageJson, ROOT, vsixPath } from './paths';
+import { packageExtension, readVsix } from './vsix';
+
+/** A ceiling, not a target: today's VSIX is about 350 KB, all three bundles included. */
+const MAX_VSIX_BYTES = 1024 * 1024;
+
+function filesUnder(folder: string): string[] {
+  return readdirSync(join(ROOT, folder), { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(ROOT.length + 1));
+}
+
+interface Manifest {
+  readonly version: string;
+  readonly main: string;
+  readonly contributes: {
+    readonly languages: readonly { readonly configuration: string }[];
+    readonly grammars: readonly { readonly path: string }[];
+    readonly yamlValidation: readonly { readonly url: string }[];
+  };
+}
+
+void describe('The VSIX from npm run package', () => {
+  let vsix: string;
+  let files: Map<string, Buffer>;
+
+  before(async () => {
+    vsix = vsixPath();
+    try {
+      statSync(vsix);
+    } catch {
+      packageExtension();
+    }
+    files = await readVsix(vsix);
+  });
+
+  void test('holds exactly the bundles, the schema, media, grammars, package.json, README and LICENSE', () => {
+    const extension = [
+      'package.json',
+      'readme.md',
+      'LICENSE.txt',
+      'dist/extension.js',
+      'dist/server.js',
+      'dist/cli.js',
+      'dist/sluice.schema.json',
+      ...filesUnder('media'),
+      ...filesUnder('syntaxes'),
+    ].map((path) => `extension/${path}`);
+    assert.deepEqual(
+      [...files.keys()].sort(),
+      ['[Content_Types].xml', 'extension.vsixmanifest', ...extension].sort(),
+    );
+  });
+
+  void test('has minified bundles without source maps', () => {
+    for (const bundle of ['dist/extension.js', 'dist/server.js', 'dist/cli.js']) {
+      const text = files.get(`extension/${bundle}`)!.toString('utf8');
+      assert.doesNotMatch(text, /sourceMappingURL/, `${bundle} points at no source map`);
+      // esbuild's readable output heads each module with a `// src/…` comment; minified output has none.
+      assert.doesNotMatch(text, /^\/\/ (src|node_modules)\//m, `${bundle} is minified`);
+    }
+  });
+
+  void test('is the version package.json says, and holds every file its package.json names', () => {
+    const manifest = JSON.parse(files.get('extension/package.json')!.toString('utf8')) as Manifest;
+    assert.equal(manifest.version, packageJson().version);
+    const named = [
+      manifest.main,
+      ...manifest.contributes.languages.map((language) => language.configuration),
+      ...manifest.contributes.grammars.map((grammar) => grammar.path),
+      ...manifest.contributes.yamlValidation.map((validation) => validation.url),
+    ].map((path) => `extension/${path.replace(/^\.\//, '')}`);
+    assert.deepEqual(
+      named.filter((path) => !files.has(path)),
+      [],
+    );
+  });
+
+  void test(`is small (under ${String(MAX_VSIX_BYTES / 1024)} KiB)`, () => {
+    const { size } = statSync(vsix);
+    assert.ok(size < MAX_VSIX_BYTES, `${vsix} is ${String(size)} bytes`);
+  });
+});
