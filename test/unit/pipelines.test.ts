@@ -359,13 +359,13 @@ pipelines:
         outs: [done.txt]
 `,
     );
-    // The stage starts a grandchild, writes both pids, then waits for it.
+    // The stage starts a grandchild, writes both pids, then would write its output a minute later.
     ws.write(
       'tools/spawner.js',
       `const { spawn } = require('node:child_process');
 const child = spawn('sleep', ['60'], { stdio: 'ignore' });
 require('fs').writeFileSync('pids.txt', process.pid + ' ' + child.pid);
-child.on('exit', () => require('fs').writeFileSync('done.txt', 'done'));`,
+setTimeout(() => require('fs').writeFileSync('done.txt', 'done'), 60000);`,
     );
     const running = startSluice(['run', '--json'], ws.root);
     t.after(() => {
