@@ -46,7 +46,8 @@ const tests = {
   entryPoints: testEntries('test'),
   outdir: 'out/test',
   outbase: 'test',
-  external: ['vscode', 'yaml-language-server', 'ajv'],
+  // mocha is the extension-host runner's own copy: the suites must register with it, not a bundled one.
+  external: ['vscode', 'yaml-language-server', 'ajv', 'mocha'],
   sourcemap: 'inline',
 };
 

@@ -88,8 +88,17 @@ async function isGitRepository(root: string): Promise<boolean> {
   }
 }
 
-/** What the views show when no folder has a readable workspace: the welcome content's context key. */
-export type WorkspaceSummary = 'noFolder' | 'noManifest' | 'invalidManifest' | 'noGit' | 'failed' | 'ready';
+/** The values of the context key the welcome content reads (`sluice.workspaceState`). */
+export const WORKSPACE_SUMMARIES = [
+  'noFolder',
+  'noManifest',
+  'invalidManifest',
+  'noGit',
+  'failed',
+  'ready',
+] as const;
+
+export type WorkspaceSummary = (typeof WORKSPACE_SUMMARIES)[number];
 
 /**
  * One state for the whole window. Any folder the views can show makes it

@@ -13,7 +13,7 @@ import { displayedPath, type FileChange } from './nodes';
 /** Where the bytes of one side of a file diff come from. */
 export type DiffSide =
   | { readonly kind: 'blob'; readonly sha256: string; readonly size: number }
-  | { readonly kind: 'disk'; readonly absolutePath: string; readonly size: number }
+  | { readonly kind: 'disk'; readonly absolutePath: string; readonly size: number; readonly sha256: string }
   | { readonly kind: 'link'; readonly target: string }
   | { readonly kind: 'folder' }
   | { readonly kind: 'absent' };
@@ -42,7 +42,8 @@ function sideOf(entry: FileEntry | undefined, diskRoot: string | undefined, path
   if (entry.type === 'dir') return { kind: 'folder' };
   if (entry.type === 'link') return { kind: 'link', target: entry.target };
   if (diskRoot !== undefined) {
-    return { kind: 'disk', absolutePath: path === '' ? diskRoot : join(diskRoot, path), size: entry.size };
+    const absolutePath = path === '' ? diskRoot : join(diskRoot, path);
+    return { kind: 'disk', absolutePath, size: entry.size, sha256: entry.sha256 };
   }
   return { kind: 'blob', sha256: entry.sha256, size: entry.size };
 }
@@ -126,9 +127,8 @@ const CHANGE_LETTER = { added: 'A', modified: 'M', removed: 'D' } as const;
 function describeSide(side: DiffSide): string {
   switch (side.kind) {
     case 'blob':
-      return `${formatBytes(side.size)} (sha256 ${side.sha256.slice(0, 12)})`;
     case 'disk':
-      return formatBytes(side.size);
+      return `${formatBytes(side.size)} (sha256 ${side.sha256.slice(0, 12)})`;
     case 'link':
       return `link to ${side.target}`;
     case 'folder':

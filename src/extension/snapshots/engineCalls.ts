@@ -101,10 +101,13 @@ export function describeRestorePlan(
   const counted = (count: number, verb: string): string =>
     `${verb} ${count} ${count === 1 ? 'file' : 'files'}`;
   const summary = [
-    counted(plan.overwritten.length, 'overwrites'),
-    counted(plan.removed.length, 'removes'),
-    counted(plan.written.length, 'writes'),
-  ].join(', ');
+    [plan.overwritten.length, 'overwrites'] as const,
+    [plan.removed.length, 'removes'] as const,
+    [plan.written.length, 'writes'] as const,
+  ]
+    .filter(([count]) => count > 0)
+    .map(([count, verb]) => counted(count, verb))
+    .join(', ');
   const section = (title: string, paths: readonly string[]): string[] => {
     if (paths.length === 0) return [];
     const shown = paths.slice(0, listed).map((path) => `  ${show(path)}`);

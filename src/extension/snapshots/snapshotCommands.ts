@@ -70,7 +70,7 @@ export function snapshotCommands(
     const byWorkspace = new Map<string, DatasetNode[]>();
     for (const node of datasets) byWorkspace.set(node.root, [...(byWorkspace.get(node.root) ?? []), node]);
     const results: SnapshotResult[] = [];
-    await operations.run('Snapshot', async (signal, report) => {
+    await operations.run('Recording snapshots', async (signal, report) => {
       for (const nodes of byWorkspace.values()) {
         const workspace = view.workspaceOf(nodes[0]!);
         const names = nodes.map((node) => node.dataset.name);

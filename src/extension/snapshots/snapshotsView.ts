@@ -108,6 +108,10 @@ export class SnapshotsView
     item.id = view.id;
     if (view.description !== undefined) item.description = view.description;
     item.tooltip = view.tooltip;
+    // Without it, screen readers read the tooltip, which for most elements does not start with their name.
+    item.accessibilityInformation = {
+      label: view.description === undefined ? view.label : `${view.label}, ${view.description}`,
+    };
     item.contextValue = view.contextValue;
     item.iconPath = new vscode.ThemeIcon(
       view.icon.id,
