@@ -1,5 +1,6 @@
 // The snapshot engine's writing calls as the extension makes them: with an
 // AbortSignal, and with the one refusal the UI answers with a button. No vscode import.
+import { setImmediate } from 'node:timers/promises';
 import { SluiceError } from '../../core/errors';
 import { restoreDataset, type RestoreResult } from '../../core/snapshots/restore';
 import { snapshotDataset, type SnapshotResult } from '../../core/snapshots/snapshots';
@@ -37,6 +38,9 @@ export async function snapshotAll(
 ): Promise<SnapshotResult[]> {
   const results: SnapshotResult[] = [];
   for (const [index, name] of names.entries()) {
+    // One turn of the event loop first: a Cancel pressed while the engine held the
+    // thread is still a message waiting to be read, and must be seen before the next dataset starts.
+    await setImmediate();
     throwIfCancelled(signal, results);
     onStart(name, index);
     try {
