@@ -12,6 +12,9 @@ import { diffCommand } from './diff';
 import { restoreCommand } from './restore';
 import { fsckCommand } from './fsck';
 import { gcCommand } from './gc';
+import { runCommand } from './run';
+import { statusCommand } from './status';
+import { logsCommand } from './logs';
 
 const helpCommand: Command = {
   name: 'help',
@@ -38,6 +41,9 @@ export const COMMANDS: readonly Command[] = [
   logCommand,
   diffCommand,
   restoreCommand,
+  statusCommand,
+  runCommand,
+  logsCommand,
   fsckCommand,
   gcCommand,
   lspCommand,

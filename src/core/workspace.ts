@@ -1,9 +1,10 @@
 // A Sluice workspace: the folder holding sluice.yaml, its valid manifest, the
 // git repository that keeps the records, and the .sluice/ cache.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SluiceError } from './errors';
-import { MANIFEST_FILE, readManifestFile, type ManifestAnalysis } from './manifest';
+import { MANIFEST_FILE, readManifestFile } from './manifest';
+import { cachedModel, manifestDigest, rememberModel } from './manifest/modelCache';
 import type { Manifest } from './manifest/model';
 import { GitRepository } from './git/repository';
 import { ObjectStore } from './store/objectStore';
@@ -12,8 +13,9 @@ export const SLUICE_DIR = '.sluice';
 
 export interface Workspace {
   readonly root: string;
+  /** The absolute path of sluice.yaml. */
+  readonly manifestFile: string;
   readonly manifest: Manifest;
-  readonly analysis: ManifestAnalysis;
   /** Absolute path of .sluice/. */
   readonly sluiceDir: string;
   readonly store: ObjectStore;
@@ -34,7 +36,8 @@ export function findManifest(start: string): string | undefined {
 
 /**
  * Opens the workspace around `start`. A manifest with errors stops here, with
- * its first error, before anything runs or is written.
+ * its first error, before anything runs or is written. Opening spawns no
+ * process: a no-op command on an unchanged workspace costs a few file reads.
  */
 export async function openWorkspace(start: string): Promise<Workspace> {
   const file = findManifest(start);
@@ -44,6 +47,27 @@ export async function openWorkspace(start: string): Promise<Workspace> {
       'usage',
       'Run `sluice init` to create one.',
     );
+  }
+  const root = dirname(file);
+  const sluiceDir = join(root, SLUICE_DIR);
+  const store = new ObjectStore(sluiceDir);
+  const git = new GitRepository(root, store.scratch);
+  requireGitWorkTree(root);
+  // The first time only (before anything creates .sluice/): afterwards it is ignored already.
+  const firstUse = !existsSync(sluiceDir);
+  const manifest = readCleanManifest(file, join(sluiceDir, 'state', 'manifest-model.json'));
+  if (firstUse) await git.ignoreLocally(SLUICE_DIR);
+  return { root, manifestFile: file, manifest, sluiceDir, store, git };
+}
+
+function readCleanManifest(file: string, cacheFile: string): Manifest {
+  let digest: string | undefined;
+  try {
+    digest = manifestDigest(readFileSync(file, 'utf8'));
+    const cached = cachedModel(cacheFile, digest);
+    if (cached) return cached;
+  } catch {
+    // Unreadable: the full read below says why.
   }
   const analysis = readManifestFile(file);
   const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
@@ -56,11 +80,28 @@ export async function openWorkspace(start: string): Promise<Workspace> {
       'Run `sluice validate` to see every problem.',
     );
   }
-  const root = dirname(file);
-  const sluiceDir = join(root, SLUICE_DIR);
-  const store = new ObjectStore(sluiceDir);
-  const git = new GitRepository(root, store.scratch);
-  await git.requireRepository();
-  await git.ignoreLocally(SLUICE_DIR);
-  return { root, manifest: analysis.manifest, analysis, sluiceDir, store, git };
+  try {
+    rememberModel(cacheFile, manifestDigest(analysis.text), analysis.manifest);
+  } catch {
+    // A read-only .sluice/ only costs the next command the same analysis.
+  }
+  return analysis.manifest;
+}
+
+/**
+ * Sluice keeps its records in git refs. Looking for `.git` (a folder, or a
+ * file in a linked worktree) costs a few stats where `git rev-parse` costs a
+ * process; git itself is asked when a record is read or written.
+ */
+function requireGitWorkTree(root: string): void {
+  if (process.env['GIT_DIR'] !== undefined) return;
+  for (let dir = root; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, '.git'))) return;
+    if (dirname(dir) === dir) break;
+  }
+  throw new SluiceError(
+    `${root} is not a git repository.`,
+    'usage',
+    'Run `git init` there first: Sluice keeps its records in git refs.',
+  );
 }

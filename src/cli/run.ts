@@ -1,0 +1,126 @@
+// `sluice run [PIPELINE|PIPELINE.STAGE…] [--force] [-j N] [--json]`: run the stale stages.
+import { SluiceError } from '../core/errors';
+import { openPipelines } from '../core/pipelines/context';
+import { runPipelines, type RunReport, type StageOutcome } from '../core/pipelines/runner';
+import { openWorkspace } from '../core/workspace';
+import { JSON_FLAG, type Command } from './command';
+
+export const runCommand: Command = {
+  name: 'run',
+  usage: '[PIPELINE|PIPELINE.STAGE…] [--force] [-j N] [--no-checks] [--json]',
+  summary: 'Run the stale stages, then the checks',
+  details: [
+    'Without a target, every pipeline. A stage target also runs what it depends on. Stages that are up ' +
+      'to date are skipped; a stage whose inputs ran before gets its outputs back from the cache ' +
+      '(restored). Independent stages run in parallel. A failed stage stops what depends on it; the ' +
+      'rest goes on. The checks of each pipeline run when all its stages succeeded.',
+    'Stage output streams to stderr as it comes (prefixed with the stage), and is kept for ' +
+      '`sluice logs PIPELINE.STAGE`. Ctrl-C stops every running command and its children.',
+    'Exit code 1 when a stage or a check failed.',
+  ],
+  flags: [
+    { name: 'force', description: 'Run every selected stage, even those up to date.' },
+    {
+      name: 'jobs',
+      short: 'j',
+      valueName: 'N',
+      description: 'Stages at once (default: the number of cores).',
+    },
+    { name: 'no-checks', description: 'Do not run the checks.' },
+    JSON_FLAG,
+  ],
+  maxPositionals: Infinity,
+  async run(args) {
+    const jobsText = args.value('jobs');
+    const jobs = jobsText === undefined ? undefined : Number(jobsText);
+    if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) {
+      throw new SluiceError(`-j needs a whole number of at least 1, not '${jobsText}'.`, 'usage');
+    }
+    const context = openPipelines(await openWorkspace('.'));
+    const json = args.has('json');
+    const controller = new AbortController();
+    const interrupt = (): void => {
+      process.stderr.write('sluice: stopping the running stages…\n');
+      controller.abort();
+    };
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+    const width = Math.max(
+      0,
+      ...[...context.plan.pipelines.values()].flatMap((p) => p.stages.map((s) => s.id.length)),
+    );
+    let report: RunReport;
+    try {
+      report = await runPipelines(context, {
+        targets: args.positionals,
+        force: args.has('force'),
+        checks: !args.has('no-checks'),
+        signal: controller.signal,
+        ...(jobs === undefined ? {} : { jobs }),
+        events: {
+          stageStarted: (stage) => process.stderr.write(`▶ ${stage.id}: ${stage.run}\n`),
+          stageOutput: (stage, text) =>
+            process.stderr.write(prefixLines(`${stage.id.padEnd(width)} │ `, text)),
+          checkOutput: (check, text) => process.stderr.write(prefixLines(`check ${check.name} │ `, text)),
+        },
+      });
+    } finally {
+      process.removeListener('SIGINT', interrupt);
+      process.removeListener('SIGTERM', interrupt);
+    }
+    if (json) {
+      console.log(
+        JSON.stringify({
+          stages: report.stages.map((s) => ({
+            pipeline: s.pipeline,
+            stage: s.stage,
+            result: s.result,
+            reason: s.reason ?? null,
+            runId: s.runId ?? null,
+            durationMs: s.durationMs ?? null,
+          })),
+          checks: report.checks.map((c) => ({
+            pipeline: c.pipeline,
+            name: c.name,
+            outcome: c.outcome,
+            detail: c.detail,
+            cached: c.cached,
+          })),
+          metrics: report.metrics,
+          cancelled: report.cancelled,
+        }),
+      );
+    } else printReport(report);
+    if (report.cancelled) return 130;
+    const failed =
+      report.stages.some((s) => s.result === 'failed') || report.checks.some((c) => c.outcome === 'fail');
+    return failed ? 1 : 0;
+  },
+};
+
+function prefixLines(prefix: string, text: string): string {
+  return text.replace(/^(?=.)/gm, prefix).replace(/([^\n])$/, '$1\n');
+}
+
+function printReport(report: RunReport): void {
+  const counts = new Map<StageOutcome['result'], number>();
+  for (const stage of report.stages) {
+    counts.set(stage.result, (counts.get(stage.result) ?? 0) + 1);
+    if (stage.result === 'skipped') continue;
+    const detail = stage.reason
+      ? ` (${stage.reason})`
+      : stage.durationMs !== undefined
+        ? ` in ${(stage.durationMs / 1000).toFixed(1)} s`
+        : '';
+    console.log(`${stage.result.padEnd(8)} ${stage.pipeline}.${stage.stage}${detail}`);
+  }
+  for (const check of report.checks) {
+    const again = check.cached ? ' (nothing it judges changed since it last ran)' : '';
+    console.log(`${check.outcome.padEnd(12)} check ${check.name}: ${check.detail}${again}`);
+  }
+  const summary = (['ran', 'restored', 'skipped', 'failed', 'not-run'] as const)
+    .filter((result) => counts.has(result))
+    .map((result) => `${counts.get(result)!} ${result === 'skipped' ? 'up to date' : result}`);
+  console.log(summary.length > 0 ? summary.join(', ') + '.' : 'No stages to run.');
+  if (report.cancelled) console.log('Cancelled.');
+}

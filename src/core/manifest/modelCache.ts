@@ -1,0 +1,80 @@
+// A clean manifest's model, remembered by the digest of its text. Analysing a
+// 1,000-stage manifest takes a second (YAML parsing and the checks); commands
+// such as a no-op `sluice run` must not pay that when sluice.yaml did not change.
+// Only manifests without errors are remembered, so a cached model is always
+// one the full analysis accepted. Checks that read the disk (links leading out
+// of the workspace) are made again where paths are used: the runner and the
+// snapshot scanner refuse such paths themselves.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../fs/atomicWrite';
+import type { Manifest, PipelineDecl, StageDecl } from './model';
+
+/** Bump when the model's shape changes, so an older cache is never read as the new shape. */
+const MODEL_FORMAT = 2;
+
+interface CacheFile {
+  readonly format: number;
+  readonly digest: string;
+  readonly manifest: EncodedManifest;
+}
+
+/** The model with its Maps (names in manifest order) as entry lists, which JSON keeps. */
+type EncodedManifest = Omit<Manifest, 'datasets' | 'pipelines' | 'environments'> & {
+  readonly datasets: [string, unknown][];
+  readonly pipelines: [string, Omit<PipelineDecl, 'stages'> & { stages: [string, StageDecl][] }][];
+  readonly environments: [string, unknown][];
+};
+
+export function manifestDigest(text: string): string {
+  return createHash('sha256').update(`sluice-model-${MODEL_FORMAT}\0`).update(text).digest('hex');
+}
+
+/** The remembered model of a manifest whose text has `digest`, if any. */
+export function cachedModel(cacheFile: string, digest: string): Manifest | undefined {
+  let text: string;
+  try {
+    text = readFileSync(cacheFile, 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    // No reviver: calling one per value costs more than the parse itself.
+    const parsed = JSON.parse(text) as CacheFile;
+    if (parsed.format !== MODEL_FORMAT || parsed.digest !== digest) return undefined;
+    return decode(parsed.manifest);
+  } catch {
+    return undefined; // a damaged cache is only a slower start
+  }
+}
+
+export function rememberModel(cacheFile: string, digest: string, manifest: Manifest): void {
+  const content: CacheFile = { format: MODEL_FORMAT, digest, manifest: encode(manifest) };
+  writeFileAtomic(cacheFile, JSON.stringify(content));
+}
+
+function encode(manifest: Manifest): EncodedManifest {
+  return {
+    ...manifest,
+    datasets: [...manifest.datasets],
+    pipelines: [...manifest.pipelines].map(([name, pipeline]) => [
+      name,
+      { ...pipeline, stages: [...pipeline.stages] },
+    ]),
+    environments: [...manifest.environments],
+  };
+}
+
+function decode(encoded: EncodedManifest): Manifest {
+  return {
+    ...encoded,
+    datasets: new Map(encoded.datasets) as Manifest['datasets'],
+    pipelines: new Map(
+      encoded.pipelines.map(([name, pipeline]): [string, PipelineDecl] => [
+        name,
+        { ...pipeline, stages: new Map(pipeline.stages) },
+      ]),
+    ),
+    environments: new Map(encoded.environments) as Manifest['environments'],
+  };
+}

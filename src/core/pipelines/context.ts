@@ -1,0 +1,88 @@
+// Everything `run` and `status` share about a workspace's pipelines: the
+// plan, the remembered fingerprints and stage records, the run cache and the
+// logs, and how a stage's inputs are read from disk.
+import { join } from 'node:path';
+import type { Workspace } from '../workspace';
+import { Fingerprints } from './fingerprint';
+import { RunLogs } from './logs';
+import { RunCache } from './outputs';
+import { planWorkspace, type StagePlan, type WorkspacePlan } from './plan';
+import { PipelineState, type StageInputs } from './state';
+import { readValues, valueAt } from './values';
+
+export interface PipelineContext {
+  readonly workspace: Workspace;
+  readonly plan: WorkspacePlan;
+  readonly fingerprints: Fingerprints;
+  readonly state: PipelineState;
+  readonly runCache: RunCache;
+  readonly logs: RunLogs;
+  /** The params file's content, read once per command. */
+  params(): unknown;
+  /** Writes what was learnt (fingerprints, stage records). */
+  save(): void;
+}
+
+export function openPipelines(workspace: Workspace): PipelineContext {
+  const stateDir = join(workspace.sluiceDir, 'state');
+  const fingerprints = Fingerprints.load(workspace.root, join(stateDir, 'fingerprints.json'));
+  const state = PipelineState.load(join(stateDir, 'stages.json'));
+  const plan = planWorkspace(workspace.manifest);
+  let params: { value: unknown } | undefined;
+  return {
+    workspace,
+    plan,
+    fingerprints,
+    state,
+    runCache: new RunCache(join(workspace.sluiceDir, 'runs')),
+    logs: new RunLogs(join(workspace.sluiceDir, 'logs')),
+    params() {
+      params ??= {
+        value: plan.paramsFile === undefined ? undefined : readValues(workspace.root, plan.paramsFile),
+      };
+      return params.value;
+    },
+    save() {
+      state.save();
+      fingerprints.save();
+    },
+  };
+}
+
+export interface InputsReading {
+  readonly inputs: StageInputs;
+  /** Deps that do not exist (no stage writes them either, or they would be upstream outputs). */
+  readonly missingDeps: readonly string[];
+  readonly missingParams: readonly string[];
+}
+
+/** Reads a stage's inputs from disk, given the signatures its upstream stages have now. */
+export function readInputs(
+  context: PipelineContext,
+  stage: StagePlan,
+  upstreamSignatures: ReadonlyMap<string, string>,
+): InputsReading {
+  const deps: Record<string, string | null> = {};
+  const missingDeps: string[] = [];
+  for (const dep of stage.deps) {
+    const fingerprint = context.fingerprints.of(dep) ?? null;
+    if (fingerprint === null) missingDeps.push(dep);
+    deps[dep] = fingerprint;
+  }
+  const datasets: Record<string, string | null> = {};
+  for (const dataset of stage.datasets)
+    datasets[dataset.name] = context.fingerprints.of(dataset.path) ?? null;
+  const params: Record<string, unknown> = {};
+  const missingParams: string[] = [];
+  if (stage.params.length > 0) {
+    const document = context.params();
+    for (const key of stage.params) {
+      const value = valueAt(document, key);
+      if (value === undefined) missingParams.push(key);
+      params[key] = value ?? null;
+    }
+  }
+  const upstream: Record<string, string> = {};
+  for (const name of stage.upstream) upstream[name] = upstreamSignatures.get(name) ?? '';
+  return { inputs: { run: stage.run, deps, datasets, params, upstream }, missingDeps, missingParams };
+}

@@ -1,0 +1,221 @@
+// Content fingerprints of workspace paths (a file, a folder, a link), which
+// is what decides whether a stage is stale. File hashes are remembered with
+// the file's stat identity (inode, mtime, ctime, size), so an unchanged path
+// costs a stat per file, not a read.
+import { createHash } from 'node:crypto';
+import {
+  closeSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  readSync,
+  type Stats,
+} from 'node:fs';
+import { join } from 'node:path';
+import { writeFileAtomic } from '../fs/atomicWrite';
+
+/** One entry of a folder, as fingerprints and the output cache both describe it. */
+export type TreeEntry =
+  | { readonly path: string; readonly type: 'file'; readonly sha256: string; readonly mode: number }
+  | { readonly path: string; readonly type: 'link'; readonly target: string }
+  | { readonly path: string; readonly type: 'dir'; readonly mode: number };
+
+/**
+ * A file modified this recently may be modified again within the same tick of
+ * the file system's clock, keeping its identity: its hash is not remembered.
+ */
+const RACY_MS = 50;
+
+const HEADER = 'sluice-fingerprints 2';
+
+/** Paths with a tab, a newline or a leading quote are written JSON-quoted. */
+const NEEDS_QUOTES = /[\t\n\r]|^"/;
+
+function identity(stat: Stats): string {
+  return `${stat.ino}:${stat.mtimeMs}:${stat.ctimeMs}:${stat.size}`;
+}
+
+/** The fingerprint of a single file: its hash, and whether it is executable (a script's mode matters). */
+function fileFingerprint(sha256: string, mode: number): string {
+  return `file:${sha256}${mode & 0o111 ? '+x' : ''}`;
+}
+
+/** The fingerprint of a folder: a digest of its entries, sorted, so it names its whole content. */
+export function treeFingerprint(entries: readonly TreeEntry[]): string {
+  const digest = createHash('sha256');
+  for (const entry of [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
+    const value =
+      entry.type === 'file'
+        ? fileFingerprint(entry.sha256, entry.mode)
+        : entry.type === 'link'
+          ? `link:${entry.target}`
+          : 'dir';
+    digest.update(`${entry.path}\0${value}\n`);
+  }
+  return `tree:${digest.digest('hex')}`;
+}
+
+export function entryFingerprint(entry: TreeEntry): string {
+  if (entry.type === 'file') return fileFingerprint(entry.sha256, entry.mode);
+  return entry.type === 'link' ? `link:${entry.target}` : treeFingerprint([]);
+}
+
+export function hashFile(path: string): string {
+  const digest = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  const descriptor = openSync(path, 'r');
+  try {
+    for (;;) {
+      const read = readSync(descriptor, buffer, 0, buffer.length, null);
+      if (read === 0) break;
+      digest.update(buffer.subarray(0, read));
+    }
+  } finally {
+    closeSync(descriptor);
+  }
+  return digest.digest('hex');
+}
+
+export class Fingerprints {
+  /** Workspace-relative file path → [stat identity, sha256]. */
+  private readonly known = new Map<string, readonly [string, string]>();
+  /** Fingerprints computed during this command, by path: each path is read once. */
+  private readonly computed = new Map<string, string | undefined>();
+  private dirty = false;
+
+  private constructor(
+    private readonly root: string,
+    private readonly file: string,
+  ) {}
+
+  static load(root: string, file: string): Fingerprints {
+    const fingerprints = new Fingerprints(root, file);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return fingerprints;
+    }
+    // One line per file: `path <tab> stat identity <tab> sha256`.
+    const lines = text.split('\n');
+    if (lines[0] !== HEADER) return fingerprints;
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]!;
+      const second = line.lastIndexOf('\t');
+      const first = line.lastIndexOf('\t', second - 1);
+      if (first <= 0) continue;
+      const field = line.slice(0, first);
+      let path = field;
+      if (field.startsWith('"')) {
+        try {
+          path = JSON.parse(field) as string;
+        } catch {
+          continue;
+        }
+      }
+      fingerprints.known.set(path, [line.slice(first + 1, second), line.slice(second + 1)]);
+    }
+    return fingerprints;
+  }
+
+  /** The fingerprint of a workspace path, or undefined when nothing is there. */
+  of(path: string): string | undefined {
+    if (this.computed.has(path)) return this.computed.get(path);
+    const value = this.compute(path);
+    this.computed.set(path, value);
+    return value;
+  }
+
+  /** Every entry below a folder (or the one entry of a file), hashing what the cache does not know. */
+  entries(path: string): TreeEntry[] | undefined {
+    let stat: Stats;
+    try {
+      stat = lstatSync(join(this.root, path));
+    } catch {
+      return undefined;
+    }
+    if (stat.isDirectory()) {
+      const entries: TreeEntry[] = [];
+      this.walk(path, '', entries);
+      return entries;
+    }
+    const entry = this.entryOf(path, '', stat);
+    return entry ? [entry] : [];
+  }
+
+  /** Records a hash just computed elsewhere (while copying a file into the store). */
+  remember(path: string, stat: Stats, sha256: string): void {
+    this.computed.delete(path);
+    if (Date.now() - stat.mtimeMs < RACY_MS) return;
+    this.known.set(path, [identity(stat), sha256]);
+    this.dirty = true;
+  }
+
+  /** Forgets what was computed for `path` during this command (a stage just rewrote it). */
+  invalidate(path: string): void {
+    for (const key of this.computed.keys()) {
+      if (key === path || key.startsWith(`${path}/`) || path.startsWith(`${key}/`)) this.computed.delete(key);
+    }
+  }
+
+  save(): void {
+    if (!this.dirty) return;
+    const lines = [HEADER];
+    for (const [path, [key, sha256]] of this.known) {
+      lines.push(`${NEEDS_QUOTES.test(path) ? JSON.stringify(path) : path}\t${key}\t${sha256}`);
+    }
+    writeFileAtomic(this.file, lines.join('\n') + '\n');
+    this.dirty = false;
+  }
+
+  private compute(path: string): string | undefined {
+    let stat: Stats;
+    try {
+      stat = lstatSync(join(this.root, path));
+    } catch {
+      return undefined;
+    }
+    if (stat.isDirectory()) {
+      const entries: TreeEntry[] = [];
+      this.walk(path, '', entries);
+      return treeFingerprint(entries);
+    }
+    const entry = this.entryOf(path, '', stat);
+    return entry ? entryFingerprint(entry) : undefined;
+  }
+
+  private walk(base: string, relative: string, into: TreeEntry[]): void {
+    const folder = relative === '' ? base : `${base}/${relative}`;
+    for (const name of readdirSync(join(this.root, folder))) {
+      const child = relative === '' ? name : `${relative}/${name}`;
+      const workspacePath = `${base}/${child}`;
+      const stat = lstatSync(join(this.root, workspacePath));
+      if (stat.isDirectory()) {
+        into.push({ path: child, type: 'dir', mode: stat.mode & 0o777 });
+        this.walk(base, child, into);
+        continue;
+      }
+      const entry = this.entryOf(workspacePath, child, stat);
+      if (entry) into.push(entry);
+    }
+  }
+
+  /** A file or link as an entry named `name`; sockets and devices are not content. */
+  private entryOf(workspacePath: string, name: string, stat: Stats): TreeEntry | undefined {
+    if (stat.isSymbolicLink()) {
+      return { path: name, type: 'link', target: readlinkSync(join(this.root, workspacePath)) };
+    }
+    if (!stat.isFile()) return undefined;
+    const known = this.known.get(workspacePath);
+    const key = identity(stat);
+    let sha256: string;
+    if (known?.[0] === key) sha256 = known[1];
+    else {
+      sha256 = hashFile(join(this.root, workspacePath));
+      this.remember(workspacePath, stat, sha256);
+    }
+    return { path: name, type: 'file', sha256, mode: stat.mode & 0o777 };
+  }
+}

@@ -1,0 +1,159 @@
+// What the runner works from: each pipeline's stages in an order where every
+// stage comes after what it depends on, with paths normalized and references
+// resolved. The manifest was validated before (no cycles, no unknown names,
+// no path leaving the workspace), so building the plan cannot fail.
+import { dependencyGraph } from '../manifest/graph';
+import type { CheckDecl, Manifest, PipelineDecl, StageDecl } from '../manifest/model';
+import { normalizeRelative } from '../paths';
+import { SluiceError } from '../errors';
+
+export interface StagePlan {
+  /** `pipeline.stage`, how the CLI and the logs name a stage. */
+  readonly id: string;
+  readonly pipeline: string;
+  readonly name: string;
+  readonly run: string;
+  /** Workspace-relative paths the stage reads. */
+  readonly deps: readonly string[];
+  /** Datasets the stage reads, with their workspace-relative paths. */
+  readonly datasets: readonly { readonly name: string; readonly path: string }[];
+  /** Dotted keys into the params file. */
+  readonly params: readonly string[];
+  /** Everything the stage writes: `outs`, then `metrics`. */
+  readonly outs: readonly string[];
+  readonly metrics: readonly string[];
+  /** Stages of the same pipeline this one runs after (by `needs` or by reading their outputs). */
+  readonly upstream: readonly string[];
+  /** Offset of the stage's name in sluice.yaml, for "reveal in manifest". */
+  readonly offset: number;
+}
+
+export type CheckPlan = {
+  readonly name: string;
+  readonly pipeline: string;
+  readonly offset: number;
+} & (
+  | { readonly kind: 'command'; readonly run: string; readonly timeoutSeconds: number | undefined }
+  | {
+      readonly kind: 'metric';
+      readonly file: string;
+      readonly key: string;
+      readonly min: number | undefined;
+      readonly max: number | undefined;
+    }
+);
+
+export interface PipelinePlan {
+  readonly name: string;
+  /** Topological: every stage after the stages it depends on, otherwise in manifest order. */
+  readonly stages: readonly StagePlan[];
+  readonly checks: readonly CheckPlan[];
+}
+
+export interface WorkspacePlan {
+  readonly paramsFile: string | undefined;
+  readonly pipelines: ReadonlyMap<string, PipelinePlan>;
+}
+
+export function planWorkspace(manifest: Manifest): WorkspacePlan {
+  const pipelines = new Map<string, PipelinePlan>();
+  for (const pipeline of manifest.pipelines.values())
+    pipelines.set(pipeline.name, planPipeline(manifest, pipeline));
+  const params = manifest.params?.value;
+  return { paramsFile: params === undefined ? undefined : normalizeRelative(params), pipelines };
+}
+
+function planPipeline(manifest: Manifest, pipeline: PipelineDecl): PipelinePlan {
+  const graph = dependencyGraph(pipeline);
+  const stages = new Map<string, StagePlan>();
+  for (const stage of pipeline.stages.values()) {
+    const upstream = (graph.dependsOn.get(stage.name) ?? []).map((edge) => edge.to);
+    stages.set(stage.name, planStage(manifest, pipeline.name, stage, upstream));
+  }
+  return {
+    name: pipeline.name,
+    stages: topologicalOrder(stages),
+    checks: pipeline.checks.flatMap((check, index) => planCheck(pipeline.name, check, index)),
+  };
+}
+
+function planStage(manifest: Manifest, pipeline: string, stage: StageDecl, upstream: string[]): StagePlan {
+  const paths = (items: StageDecl['deps']) => unique(items.map((item) => normalizeRelative(item.value)));
+  const metrics = paths(stage.metrics);
+  return {
+    id: `${pipeline}.${stage.name}`,
+    pipeline,
+    name: stage.name,
+    run: stage.run?.value ?? '',
+    deps: paths(stage.deps),
+    datasets: unique(stage.datasets.map((item) => item.value)).flatMap((name) => {
+      const path = manifest.datasets.get(name)?.path?.value;
+      return path === undefined ? [] : [{ name, path: normalizeRelative(path) }];
+    }),
+    params: unique(stage.params.map((item) => item.value)),
+    outs: unique([...paths(stage.outs), ...metrics]),
+    metrics,
+    upstream,
+    offset: stage.nameStart,
+  };
+}
+
+function planCheck(pipeline: string, check: CheckDecl, index: number): CheckPlan[] {
+  const name = check.name?.value ?? `check ${index + 1}`;
+  const common = { name, pipeline, offset: check.start };
+  if (check.run) return [{ ...common, kind: 'command', run: check.run.value, timeoutSeconds: check.timeout }];
+  if (check.metric) {
+    const { file, key } = splitMetric(check.metric.value);
+    return [{ ...common, kind: 'metric', file, key, min: check.min, max: check.max }];
+  }
+  return [];
+}
+
+/** `metrics.json#scores.accuracy` → the file and the dotted key. */
+export function splitMetric(reference: string): { file: string; key: string } {
+  const hash = reference.indexOf('#');
+  if (hash < 0) {
+    throw new SluiceError(`Metric '${reference}' names no key.`, 'manifest', 'Write it as FILE#dotted.key.');
+  }
+  return { file: normalizeRelative(reference.slice(0, hash)), key: reference.slice(hash + 1) };
+}
+
+function unique<T>(items: readonly T[]): T[] {
+  return [...new Set(items)];
+}
+
+/**
+ * Depth-first, upstream before downstream, starting from each stage in
+ * manifest order: linear in stages and edges, and the order stays close to
+ * the manifest's, which is what people expect to see in logs.
+ */
+function topologicalOrder(stages: ReadonlyMap<string, StagePlan>): StagePlan[] {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const order: StagePlan[] = [];
+  for (const root of stages.values()) {
+    if (state.has(root.name)) continue;
+    const stack: { stage: StagePlan; next: number }[] = [{ stage: root, next: 0 }];
+    state.set(root.name, 'visiting');
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!;
+      const up = top.stage.upstream[top.next++];
+      if (up === undefined) {
+        stack.pop();
+        state.set(top.stage.name, 'done');
+        order.push(top.stage);
+        continue;
+      }
+      const seen = state.get(up);
+      if (seen === 'visiting') {
+        // Validation rejects cycles; reaching here means the model and the check disagree.
+        throw new SluiceError('The stages form a cycle.', 'manifest', 'Run `sluice validate` to see it.');
+      }
+      const next = stages.get(up);
+      if (seen === undefined && next) {
+        state.set(up, 'visiting');
+        stack.push({ stage: next, next: 0 });
+      }
+    }
+  }
+  return order;
+}

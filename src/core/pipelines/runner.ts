@@ -1,0 +1,468 @@
+// `sluice run`: stale stages only, in dependency order, independent ones in
+// parallel. A stage whose signature ran before gets its outputs back from the
+// cache instead of running. A failure stops what depends on it, and lets
+// independent branches finish. Cancelling kills every running command's
+// process group, and no stage that did not finish is recorded as successful.
+import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { SluiceError } from '../errors';
+import { runCheck, type CheckResult } from './checks';
+import { readInputs, type PipelineContext } from './context';
+import { RunLock } from './lock';
+import { newRunId } from './logs';
+import { blobsPresent, captureOutputs, clearOutputs, outputFingerprint, restoreOutputs } from './outputs';
+import type { CheckPlan, StagePlan } from './plan';
+import { describeExit, runCommand } from './process';
+import { signatureOf, type StageInputs } from './state';
+import { numericLeaves, readValues } from './values';
+
+export type StageResult = 'ran' | 'skipped' | 'restored' | 'failed' | 'not-run';
+
+export interface StageOutcome {
+  readonly pipeline: string;
+  readonly stage: string;
+  readonly result: StageResult;
+  /** Why it failed or did not run. */
+  readonly reason: string | undefined;
+  readonly runId: string | undefined;
+  readonly durationMs: number | undefined;
+}
+
+export interface RunEvents {
+  readonly stageStarted?: (stage: StagePlan, runId: string) => void;
+  readonly stageOutput?: (stage: StagePlan, text: string) => void;
+  readonly stageFinished?: (stage: StagePlan, outcome: StageOutcome) => void;
+  readonly checkOutput?: (check: CheckPlan, text: string) => void;
+  readonly checkFinished?: (check: CheckPlan, result: CheckResult) => void;
+}
+
+export interface RunOptions {
+  /** Pipelines (`train`) or stages (`train.prepare`, which brings its upstream); none means all. */
+  readonly targets?: readonly string[];
+  /** Run even what is up to date. */
+  readonly force?: boolean;
+  /** Stages at once; the default is the number of cores. */
+  readonly jobs?: number;
+  readonly signal?: AbortSignal;
+  /** Run the checks of every pipeline run whole and without failure (default true). */
+  readonly checks?: boolean;
+  readonly events?: RunEvents;
+}
+
+export interface RunReport {
+  readonly stages: readonly StageOutcome[];
+  readonly checks: readonly CheckResult[];
+  /** Metrics files of the stages run, as dotted key → number. */
+  readonly metrics: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  readonly cancelled: boolean;
+}
+
+interface Selection {
+  readonly stages: readonly StagePlan[];
+  /** Pipelines selected whole: their checks run. */
+  readonly wholePipelines: readonly string[];
+}
+
+export function selectStages(context: PipelineContext, targets: readonly string[]): Selection {
+  const pipelines = context.plan.pipelines;
+  if (targets.length === 0)
+    return {
+      stages: [...pipelines.values()].flatMap((p) => p.stages),
+      wholePipelines: [...pipelines.keys()],
+    };
+  const chosen = new Set<string>();
+  const whole: string[] = [];
+  for (const target of targets) {
+    const pipeline = pipelines.get(target);
+    if (pipeline) {
+      whole.push(target);
+      for (const stage of pipeline.stages) chosen.add(stage.id);
+      continue;
+    }
+    const dot = target.indexOf('.');
+    const owner = dot > 0 ? pipelines.get(target.slice(0, dot)) : undefined;
+    const stage = owner?.stages.find((candidate) => candidate.name === target.slice(dot + 1));
+    if (!owner || !stage) {
+      throw new SluiceError(
+        `No pipeline or stage named '${target}'.`,
+        'usage',
+        `Pipelines: ${[...pipelines.keys()].join(', ') || '(none)'}; name a stage as PIPELINE.STAGE.`,
+      );
+    }
+    // A stage brings what it depends on, as `make target` does.
+    const byName = new Map(owner.stages.map((candidate) => [candidate.name, candidate]));
+    const pending = [stage];
+    while (pending.length > 0) {
+      const next = pending.pop()!;
+      if (chosen.has(next.id)) continue;
+      chosen.add(next.id);
+      for (const up of next.upstream) pending.push(byName.get(up)!);
+    }
+  }
+  const stages = [...pipelines.values()].flatMap((p) => p.stages).filter((stage) => chosen.has(stage.id));
+  return { stages, wholePipelines: whole };
+}
+
+export async function runPipelines(context: PipelineContext, options: RunOptions = {}): Promise<RunReport> {
+  const selection = selectStages(context, options.targets ?? []);
+  const lock = RunLock.acquire(join(context.workspace.sluiceDir, 'state', 'run.lock'));
+  try {
+    const runner = new Runner(context, options);
+    const stages = await runner.run(selection.stages);
+    const checks: CheckResult[] = [];
+    if (options.checks !== false && !runner.cancelled) {
+      for (const name of selection.wholePipelines) {
+        const pipeline = context.plan.pipelines.get(name)!;
+        const clean = stages.every(
+          (s) =>
+            s.pipeline !== name || s.result === 'ran' || s.result === 'skipped' || s.result === 'restored',
+        );
+        if (!clean) continue;
+        // What the checks judge: the outputs of these very runs. Unless --force,
+        // a check whose judgement cannot have changed is not run again.
+        const signatures = runner.signaturesFor(name);
+        for (const check of pipeline.checks) {
+          if (options.signal?.aborted) break;
+          const id = `${name}#${check.name}`;
+          const key = createHash('sha256')
+            .update(JSON.stringify([check, signatures]))
+            .digest('hex');
+          const known = options.force === true ? undefined : context.state.checkResult(id, key);
+          const result: CheckResult = known
+            ? {
+                pipeline: name,
+                name: check.name,
+                outcome: known.outcome,
+                detail: known.detail,
+                runId: known.runId,
+                cached: true,
+              }
+            : await runCheck(context, check, {
+                signal: options.signal,
+                onOutput: options.events?.checkOutput,
+              });
+          if (!known && !options.signal?.aborted) {
+            context.state.checked(id, {
+              key,
+              outcome: result.outcome,
+              detail: result.detail,
+              runId: result.runId,
+            });
+          }
+          options.events?.checkFinished?.(check, result);
+          checks.push(result);
+        }
+      }
+    }
+    return {
+      stages,
+      checks,
+      metrics: readMetrics(context, selection.stages),
+      cancelled: runner.cancelled || options.signal?.aborted === true,
+    };
+  } finally {
+    context.save();
+    lock.release();
+  }
+}
+
+function readMetrics(
+  context: PipelineContext,
+  stages: readonly StagePlan[],
+): Record<string, Record<string, number>> {
+  const metrics: Record<string, Record<string, number>> = {};
+  for (const file of new Set(stages.flatMap((stage) => stage.metrics))) {
+    try {
+      const document = readValues(context.workspace.root, file);
+      if (document !== undefined) metrics[file] = numericLeaves(document);
+    } catch {
+      // A metrics file that does not parse is reported by the check that reads it.
+    }
+  }
+  return metrics;
+}
+
+/** How often, at most, stage records are written while a long run goes on. */
+const SAVE_INTERVAL_MS = 500;
+
+class Runner {
+  cancelled = false;
+  private readonly outcomes = new Map<string, StageOutcome>();
+  /** Signatures of stages that finished well in this run, per pipeline. */
+  private readonly signatures = new Map<string, Map<string, string>>();
+  private lastSave = performance.now();
+
+  constructor(
+    private readonly context: PipelineContext,
+    private readonly options: RunOptions,
+  ) {}
+
+  async run(stages: readonly StagePlan[]): Promise<StageOutcome[]> {
+    const jobs = Math.max(1, this.options.jobs ?? availableParallelism());
+    const selected = new Set(stages.map((stage) => stage.id));
+    const waitingOn = new Map<string, number>();
+    const downstream = new Map<string, StagePlan[]>();
+    for (const stage of stages) {
+      const upstream = stage.upstream
+        .map((name) => `${stage.pipeline}.${name}`)
+        .filter((id) => selected.has(id));
+      waitingOn.set(stage.id, upstream.length);
+      for (const id of upstream) {
+        let list = downstream.get(id);
+        if (!list) downstream.set(id, (list = []));
+        list.push(stage);
+      }
+    }
+    // Ready stages start in plan order: with one job, a run reads like the manifest.
+    const position = new Map(stages.map((stage, index) => [stage.id, index]));
+    const ready = stages.filter((stage) => waitingOn.get(stage.id) === 0);
+    const makeReady = (stage: StagePlan): void => {
+      const at = position.get(stage.id)!;
+      let index = ready.length;
+      while (index > 0 && position.get(ready[index - 1]!.id)! > at) index--;
+      ready.splice(index, 0, stage);
+    };
+    const running = new Map<string, Promise<void>>();
+    const settle = (stage: StagePlan, outcome: StageOutcome): void => {
+      this.outcomes.set(stage.id, outcome);
+      this.options.events?.stageFinished?.(stage, outcome);
+      const good = outcome.result === 'ran' || outcome.result === 'skipped' || outcome.result === 'restored';
+      for (const next of downstream.get(stage.id) ?? []) {
+        if (this.outcomes.has(next.id)) continue;
+        if (!good) {
+          const why = outcome.result === 'failed' ? 'failed' : 'did not run';
+          settle(next, notRun(next, `upstream stage ${stage.name} ${why}`));
+          continue;
+        }
+        const left = waitingOn.get(next.id)! - 1;
+        waitingOn.set(next.id, left);
+        if (left === 0) makeReady(next);
+      }
+    };
+    while (ready.length > 0 || running.size > 0) {
+      if (this.options.signal?.aborted) this.cancelled = true;
+      while (ready.length > 0 && running.size < jobs && !this.cancelled) {
+        const stage = ready.shift()!;
+        if (this.outcomes.has(stage.id)) continue;
+        const task = this.process(stage).then(
+          (outcome) => {
+            running.delete(stage.id);
+            settle(stage, outcome);
+            this.saveNowAndThen();
+          },
+          (error: unknown) => {
+            running.delete(stage.id);
+            settle(stage, failed(stage, (error as Error).message, undefined, undefined));
+          },
+        );
+        running.set(stage.id, task);
+      }
+      if (running.size === 0) break;
+      await Promise.race(running.values());
+    }
+    for (const stage of stages) {
+      if (!this.outcomes.has(stage.id)) this.outcomes.set(stage.id, notRun(stage, 'cancelled'));
+    }
+    return stages.map((stage) => this.outcomes.get(stage.id)!);
+  }
+
+  private saveNowAndThen(): void {
+    if (performance.now() - this.lastSave < SAVE_INTERVAL_MS) return;
+    this.context.state.save();
+    this.lastSave = performance.now();
+  }
+
+  /** The signatures of a pipeline's stages after this run, in name order. */
+  signaturesFor(pipeline: string): [string, string][] {
+    const signatures = this.signaturesOf(pipeline);
+    return [...signatures].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  private signaturesOf(pipeline: string): Map<string, string> {
+    let map = this.signatures.get(pipeline);
+    if (!map) this.signatures.set(pipeline, (map = new Map<string, string>()));
+    return map;
+  }
+
+  private async process(stage: StagePlan): Promise<StageOutcome> {
+    const { context } = this;
+    const signatures = this.signaturesOf(stage.pipeline);
+    const { inputs, missingDeps, missingParams } = readInputs(context, stage, signatures);
+    if (missingParams.length > 0) {
+      return failed(
+        stage,
+        `param ${missingParams.join(', ')} is not in ${context.plan.paramsFile ?? 'the params file (the manifest names none)'}`,
+        undefined,
+        undefined,
+      );
+    }
+    if (missingDeps.length > 0) {
+      return failed(stage, `dep ${missingDeps.join(', ')} does not exist`, undefined, undefined);
+    }
+    const signature = signatureOf(inputs);
+    if (this.options.force !== true) {
+      const success = context.state.lastSuccess(stage.id);
+      if (
+        success?.signature === signature &&
+        stage.outs.every((out) => context.fingerprints.of(out) === success.outs[out])
+      ) {
+        signatures.set(stage.name, signature);
+        return {
+          pipeline: stage.pipeline,
+          stage: stage.name,
+          result: 'skipped',
+          reason: undefined,
+          runId: success.runId,
+          durationMs: undefined,
+        };
+      }
+      const cached = context.runCache.read(signature);
+      if (cached && blobsPresent(cached, context.workspace.store)) {
+        this.clearOutputs(stage, newRunId());
+        restoreOutputs(context.workspace.root, cached, context.workspace.store, context.fingerprints);
+        context.state.succeeded(stage.id, {
+          signature,
+          inputs,
+          outs: Object.fromEntries(cached.outs.map((out) => [out.path, outputFingerprint(out)])),
+          runId: undefined,
+          finishedAt: new Date().toISOString(),
+          restored: true,
+        });
+        signatures.set(stage.name, signature);
+        return {
+          pipeline: stage.pipeline,
+          stage: stage.name,
+          result: 'restored',
+          reason: undefined,
+          runId: undefined,
+          durationMs: undefined,
+        };
+      }
+    }
+    return this.execute(stage, signature, inputs);
+  }
+
+  /** Clears a stage's outputs before they are rewritten; bytes no run produced are kept in the trash. */
+  private clearOutputs(stage: StagePlan, runId: string): void {
+    const { context } = this;
+    const saved = clearOutputs(
+      context.workspace.root,
+      stage.outs,
+      context.state.get(stage.id)?.success?.outs,
+      context.fingerprints,
+      join(context.workspace.sluiceDir, 'trash', runId),
+    );
+    for (const path of saved) {
+      this.options.events?.stageOutput?.(
+        stage,
+        `sluice: an output held bytes no run produced; they were moved to ${path}\n`,
+      );
+    }
+  }
+
+  private async execute(stage: StagePlan, signature: string, inputs: StageInputs): Promise<StageOutcome> {
+    const { context } = this;
+    const root = context.workspace.root;
+    const runId = newRunId();
+    this.options.events?.stageStarted?.(stage, runId);
+    this.clearOutputs(stage, runId);
+    const result = await runCommand({
+      command: stage.run,
+      cwd: root,
+      env: {
+        SLUICE_PIPELINE: stage.pipeline,
+        SLUICE_STAGE: stage.name,
+        SLUICE_WORKSPACE: root,
+        SLUICE_PARAMS: JSON.stringify(inputs.params),
+      },
+      logFile: context.logs.logFile(stage.pipeline, stage.name, runId),
+      onOutput: (text) => this.options.events?.stageOutput?.(stage, text),
+      signal: this.options.signal,
+    });
+    let outcome: StageOutcome;
+    if (result.cancelled) {
+      this.cancelled = true;
+      outcome = failed(stage, 'cancelled', runId, result.durationMs);
+    } else if (result.exitCode !== 0) {
+      outcome = failed(stage, describeExit(result), runId, result.durationMs);
+      context.state.failed(stage.id, {
+        signature,
+        runId,
+        finishedAt: new Date().toISOString(),
+        reason: outcome.reason!,
+      });
+    } else {
+      try {
+        const outs = captureOutputs(
+          root,
+          stage.id,
+          stage.outs,
+          context.workspace.store,
+          context.fingerprints,
+        );
+        context.runCache.write(signature, stage.id, outs);
+        context.state.succeeded(stage.id, {
+          signature,
+          inputs,
+          outs: Object.fromEntries(outs.map((out) => [out.path, outputFingerprint(out)])),
+          runId,
+          finishedAt: new Date().toISOString(),
+          restored: false,
+        });
+        this.signaturesOf(stage.pipeline).set(stage.name, signature);
+        outcome = {
+          pipeline: stage.pipeline,
+          stage: stage.name,
+          result: 'ran',
+          reason: undefined,
+          runId,
+          durationMs: result.durationMs,
+        };
+      } catch (error) {
+        if (!(error instanceof SluiceError)) throw error;
+        outcome = failed(stage, error.message, runId, result.durationMs);
+        context.state.failed(stage.id, {
+          signature,
+          runId,
+          finishedAt: new Date().toISOString(),
+          reason: error.message,
+        });
+      }
+    }
+    context.logs.record({
+      runId,
+      pipeline: stage.pipeline,
+      stage: stage.name,
+      command: stage.run,
+      signature,
+      startedAt: result.startedAt.toISOString(),
+      durationMs: result.durationMs,
+      exitCode: result.exitCode,
+      signal: result.signal,
+      result: outcome.result,
+      reason: outcome.reason,
+    });
+    return outcome;
+  }
+}
+
+function failed(
+  stage: StagePlan,
+  reason: string,
+  runId: string | undefined,
+  durationMs: number | undefined,
+): StageOutcome {
+  return { pipeline: stage.pipeline, stage: stage.name, result: 'failed', reason, runId, durationMs };
+}
+
+function notRun(stage: StagePlan, reason: string): StageOutcome {
+  return {
+    pipeline: stage.pipeline,
+    stage: stage.name,
+    result: 'not-run',
+    reason,
+    runId: undefined,
+    durationMs: undefined,
+  };
+}

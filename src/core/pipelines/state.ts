@@ -1,0 +1,210 @@
+// What the runner remembers about each stage: the inputs and outputs of its
+// last successful run, and its last failure. One file for the workspace,
+// so a no-op `sluice run` reads one file, not one per stage. It is an index:
+// the run cache (.sluice/runs/) holds every successful run on its own, so
+// losing this file costs restores from the cache, never a wrong result.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../fs/atomicWrite';
+
+/** Everything a stage's result depends on. Its digest is the run's signature. */
+export interface StageInputs {
+  readonly run: string;
+  /** Dep path → fingerprint (null: missing). */
+  readonly deps: Readonly<Record<string, string | null>>;
+  /** Dataset name → fingerprint of its files on disk (null: missing). */
+  readonly datasets: Readonly<Record<string, string | null>>;
+  /** Dotted key → value from the params file (null: missing). */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** Upstream stage → the signature of its current outputs' run. */
+  readonly upstream: Readonly<Record<string, string>>;
+}
+
+export interface StageSuccess {
+  readonly signature: string;
+  readonly inputs: StageInputs;
+  /** Output path → fingerprint, as the run left them. */
+  readonly outs: Readonly<Record<string, string>>;
+  readonly runId: string | undefined;
+  readonly finishedAt: string;
+  readonly restored: boolean;
+}
+
+export interface StageFailure {
+  readonly signature: string;
+  readonly runId: string | undefined;
+  readonly finishedAt: string;
+  readonly reason: string;
+}
+
+/** A check's last result, and the key of what it judged (its definition and the stages' signatures). */
+export interface CheckRecord {
+  readonly key: string;
+  readonly outcome: 'pass' | 'fail' | 'inconclusive';
+  readonly detail: string;
+  readonly runId: string | undefined;
+}
+
+export interface StageRecord {
+  readonly success?: StageSuccess;
+  readonly failure?: StageFailure;
+}
+
+const HEADER = 'sluice-stages 2';
+
+/** What deciding "up to date" needs of a stage's last success, without its whole record. */
+export interface SuccessSummary {
+  readonly signature: string;
+  readonly outs: Readonly<Record<string, string>>;
+  readonly runId: string | undefined;
+}
+
+/**
+ * A stage's line in the file, kept as text until needed: a no-op run of
+ * 5,000 stages reads every summary but no whole record.
+ */
+interface Line {
+  summary: string;
+  record: string;
+  parsedSummary?: SuccessSummary | null;
+  parsedRecord?: StageRecord;
+}
+
+export function signatureOf(inputs: StageInputs): string {
+  return createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
+}
+
+export class PipelineState {
+  private readonly lines = new Map<string, Line>();
+  private readonly checks = new Map<string, CheckRecord>();
+  private dirty = false;
+
+  private constructor(private readonly file: string) {}
+
+  /**
+   * The file: a header line, then one line per stage, `S <tab> id <tab>
+   * success summary JSON <tab> record JSON`, and per check `C <tab> id as JSON <tab>
+   * record JSON`.
+   */
+  static load(file: string): PipelineState {
+    const state = new PipelineState(file);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      return state; // every stage is looked up in the run cache instead
+    }
+    const lines = text.split('\n');
+    if (lines[0] !== HEADER) return state;
+    for (let i = 1; i < lines.length; i++) {
+      const fields = lines[i]!.split('\t');
+      if (fields[0] === 'S' && fields.length === 4) {
+        state.lines.set(fields[1]!, { summary: fields[2]!, record: fields[3]! });
+      } else if (fields[0] === 'C' && fields.length === 3) {
+        try {
+          state.checks.set(JSON.parse(fields[1]!) as string, JSON.parse(fields[2]!) as CheckRecord);
+        } catch {
+          // A damaged line only costs running that check again.
+        }
+      }
+    }
+    return state;
+  }
+
+  get(id: string): StageRecord | undefined {
+    const line = this.lines.get(id);
+    if (!line) return undefined;
+    try {
+      line.parsedRecord ??= JSON.parse(line.record) as StageRecord;
+    } catch {
+      line.parsedRecord = {};
+    }
+    return line.parsedRecord;
+  }
+
+  /** The signature and outputs of the last success, read without the rest of the record. */
+  lastSuccess(id: string): SuccessSummary | undefined {
+    const line = this.lines.get(id);
+    if (!line) return undefined;
+    if (line.parsedSummary === undefined) {
+      try {
+        line.parsedSummary = JSON.parse(line.summary) as SuccessSummary | null;
+      } catch {
+        line.parsedSummary = null;
+      }
+    }
+    return line.parsedSummary ?? undefined;
+  }
+
+  succeeded(id: string, success: StageSuccess): void {
+    this.set(id, { success });
+  }
+
+  /** A failure keeps the last success: its outputs are still in the cache and may come back. */
+  failed(id: string, failure: StageFailure): void {
+    const success = this.get(id)?.success;
+    this.set(id, success ? { success, failure } : { failure });
+  }
+
+  private set(id: string, record: StageRecord): void {
+    const summary: SuccessSummary | null = record.success
+      ? { signature: record.success.signature, outs: record.success.outs, runId: record.success.runId }
+      : null;
+    this.lines.set(id, {
+      summary: JSON.stringify(summary),
+      record: JSON.stringify(record),
+      parsedSummary: summary,
+      parsedRecord: record,
+    });
+    this.dirty = true;
+  }
+
+  /** The last result of check `id` (`pipeline#name`), when it judged exactly `key`. */
+  checkResult(id: string, key: string): CheckRecord | undefined {
+    const record = this.checks.get(id);
+    return record?.key === key ? record : undefined;
+  }
+
+  checked(id: string, record: CheckRecord): void {
+    this.checks.set(id, record);
+    this.dirty = true;
+  }
+
+  save(): void {
+    if (!this.dirty) return;
+    // JSON never holds a raw tab or newline, so neither can break a line.
+    const lines = [HEADER];
+    for (const [id, line] of this.lines) lines.push(`S\t${id}\t${line.summary}\t${line.record}`);
+    // Check names are free text: the id is JSON-quoted.
+    for (const [id, record] of this.checks) lines.push(`C\t${JSON.stringify(id)}\t${JSON.stringify(record)}`);
+    writeFileAtomic(this.file, lines.join('\n') + '\n');
+    this.dirty = false;
+  }
+}
+
+/** Why a stage's inputs differ from those of its last successful run, in words. */
+export function describeChanges(before: StageInputs, now: StageInputs): string[] {
+  const reasons: string[] = [];
+  if (before.run !== now.run) reasons.push('its command changed');
+  const compare = (
+    what: string,
+    old: Readonly<Record<string, unknown>>,
+    current: Readonly<Record<string, unknown>>,
+  ) => {
+    for (const [key, value] of Object.entries(current)) {
+      if (!(key in old)) reasons.push(`${what} ${key} was added`);
+      else if (JSON.stringify(old[key]) !== JSON.stringify(value)) {
+        if (value === null) reasons.push(`${what} ${key} is missing`);
+        else if (what === 'param')
+          reasons.push(`param ${key} changed (${JSON.stringify(old[key])} → ${JSON.stringify(value)})`);
+        else reasons.push(`${what} ${key} changed`);
+      }
+    }
+    for (const key of Object.keys(old)) if (!(key in current)) reasons.push(`${what} ${key} was removed`);
+  };
+  compare('dep', before.deps, now.deps);
+  compare('dataset', before.datasets, now.datasets);
+  compare('param', before.params, now.params);
+  compare('upstream stage', before.upstream, now.upstream);
+  return reasons;
+}

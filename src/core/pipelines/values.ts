@@ -1,0 +1,49 @@
+// Params and metrics files: JSON or YAML documents whose values stages and
+// checks name by dotted key (`train.epochs`, `metrics.json#scores.f1`).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { SluiceError } from '../errors';
+
+/** Reads a JSON or YAML file (JSON is YAML); undefined when it does not exist. */
+export function readValues(root: string, path: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(join(root, path), 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new SluiceError(`Cannot read ${path}: ${(error as Error).message}`, 'failed');
+  }
+  try {
+    return path.endsWith('.json') ? (JSON.parse(text) as unknown) : (parse(text) as unknown);
+  } catch (error) {
+    const reason = (error as Error).message.split('\n')[0] ?? '';
+    throw new SluiceError(
+      `${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${reason}`,
+      'failed',
+      'Fix the file and run again.',
+    );
+  }
+}
+
+/** The value at a dotted key, or undefined when some part of the key is missing. */
+export function valueAt(document: unknown, dottedKey: string): unknown {
+  let value: unknown = document;
+  for (const part of dottedKey.split('.')) {
+    if (typeof value !== 'object' || value === null || !(part in value)) return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
+/** Every number in a metrics document, by dotted key: what `run` and releases report. */
+export function numericLeaves(document: unknown, prefix = ''): Record<string, number> {
+  const result: Record<string, number> = {};
+  if (typeof document === 'number' && prefix !== '') result[prefix] = document;
+  else if (typeof document === 'object' && document !== null && !Array.isArray(document)) {
+    for (const [key, value] of Object.entries(document as Record<string, unknown>)) {
+      Object.assign(result, numericLeaves(value, prefix === '' ? key : `${prefix}.${key}`));
+    }
+  }
+  return result;
+}
