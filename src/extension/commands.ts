@@ -1,34 +1,132 @@
 // Every command goes through one registration loop: the `sluice.` prefix is
-// added here, and one wrapper turns a failure into a message with a next step
-// and a line in the log, so no handler has to catch for the user's sake.
+// added here; commands that write are refused in Restricted Mode, with the
+// reason and a way to trust the folder; the views refresh after every command
+// that writes; and one wrapper turns a failure into a message with the next
+// step as a button and a line in the log, so no handler has to catch for the user's sake.
 import * as vscode from 'vscode';
-import { describeError } from '../core/errors';
+import { describeError, SluiceError } from '../core/errors';
+import { OperationCancelled } from './cancellation';
 
-/** Handlers by command name, without the `sluice.` prefix (package.json lists the full ids). */
-export type CommandTable = Readonly<Record<string, (...args: unknown[]) => unknown>>;
+export type CommandHandler = (...args: unknown[]) => unknown;
 
-const COMMAND_PREFIX = 'sluice.';
+export interface CommandSpec {
+  readonly run: CommandHandler;
+  /**
+   * For commands that write to the workspace or run programs: what the command
+   * does, in a few words ("record snapshots"). In Restricted Mode such a command
+   * does not run and says why; after it runs, the views refresh.
+   */
+  readonly writes?: string;
+}
+
+/** Commands by name, without the `sluice.` prefix (package.json lists the full ids). */
+export type CommandTable = Readonly<Record<string, CommandHandler | CommandSpec>>;
+
+export const COMMAND_PREFIX = 'sluice.';
+
+/** A button offered with a failure message. */
+export interface NextStep {
+  readonly title: string;
+  run(): unknown;
+}
+
+/** A failure whose next steps the handler knows best (for example "Snapshot and Restore"). */
+export class FailureWithNextSteps extends Error {
+  constructor(
+    message: string,
+    readonly nextSteps: readonly NextStep[],
+  ) {
+    super(message);
+    this.name = 'FailureWithNextSteps';
+  }
+}
+
+export interface CommandContext {
+  readonly log: vscode.LogOutputChannel;
+  /** Refreshes the views; awaited after every command that writes, so its promise settles on a fresh view. */
+  readonly refresh: () => Promise<void>;
+}
+
 const SHOW_LOG = 'Show Log';
+const MANAGE_TRUST = 'Manage Workspace Trust';
 
-export function registerCommands(table: CommandTable, log: vscode.LogOutputChannel): vscode.Disposable[] {
-  return Object.entries(table).map(([name, handler]) => {
+export function registerCommands(table: CommandTable, context: CommandContext): vscode.Disposable[] {
+  return Object.entries(table).map(([name, entry]) => {
+    const spec: CommandSpec = typeof entry === 'function' ? { run: entry } : entry;
     const id = COMMAND_PREFIX + name;
     return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
-      try {
-        return await handler(...args);
-      } catch (error) {
-        reportFailure(id, error, log);
+      if (spec.writes !== undefined && !vscode.workspace.isTrusted) {
+        explainRestrictedMode(spec.writes, context.log);
         return undefined;
+      }
+      try {
+        return await spec.run(...args);
+      } catch (error) {
+        if (error instanceof OperationCancelled) reportCancel(id, error, context.log);
+        else reportFailure(id, args, error, context.log);
+        return undefined;
+      } finally {
+        if (spec.writes !== undefined) await refreshQuietly(context);
       }
     });
   });
 }
 
-function reportFailure(id: string, error: unknown, log: vscode.LogOutputChannel): void {
+function explainRestrictedMode(action: string, log: vscode.LogOutputChannel): void {
+  const message =
+    `Sluice does not ${action} in Restricted Mode: in a folder you have not trusted it writes nothing ` +
+    'and runs no program, git included.';
+  log.warn(message);
+  // Not awaited, here and below: the command settles now, whether or not the user ever answers.
+  void vscode.window.showWarningMessage(message, MANAGE_TRUST).then((choice) => {
+    if (choice === MANAGE_TRUST) void vscode.commands.executeCommand('workbench.trust.manage');
+  });
+}
+
+function reportCancel(id: string, cancel: OperationCancelled, log: vscode.LogOutputChannel): void {
+  log.info(`${id}: ${cancel.message}`);
+  void vscode.window.showInformationMessage(`Sluice: ${cancel.message}`);
+}
+
+function reportFailure(id: string, args: unknown[], error: unknown, log: vscode.LogOutputChannel): void {
   log.error(`${id} failed: ${describeError(error)}`);
   if (error instanceof Error && error.stack !== undefined) log.debug(error.stack);
-  // Not awaited: the command settles now, whether or not the user ever answers.
-  void vscode.window.showErrorMessage(`Sluice: ${describeError(error)}`, SHOW_LOG).then((choice) => {
+  const steps = nextStepsFor(error, () => vscode.commands.executeCommand(id, ...args));
+  const buttons = [...steps.map((step) => step.title), SHOW_LOG];
+  void vscode.window.showErrorMessage(`Sluice: ${failureMessage(error)}`, ...buttons).then((choice) => {
     if (choice === SHOW_LOG) log.show(true);
+    else steps.find((step) => step.title === choice)?.run();
   });
+}
+
+/** The engine's hints speak of the CLI; where the editor has a button for the next step, the button replaces them. */
+function failureMessage(error: unknown): string {
+  if (error instanceof FailureWithNextSteps) return error.message;
+  if (error instanceof SluiceError && (error.kind === 'manifest' || error.kind === 'conflict')) {
+    return error.message;
+  }
+  return describeError(error);
+}
+
+function nextStepsFor(error: unknown, retry: () => unknown): readonly NextStep[] {
+  if (error instanceof FailureWithNextSteps) return error.nextSteps;
+  if (error instanceof SluiceError && error.kind === 'manifest') {
+    return [
+      {
+        title: 'Show Problems',
+        run: () => vscode.commands.executeCommand('workbench.actions.view.problems'),
+      },
+    ];
+  }
+  // Another process moved a ref first: running the same command again is the whole fix.
+  if (error instanceof SluiceError && error.kind === 'conflict') return [{ title: 'Retry', run: retry }];
+  return [];
+}
+
+async function refreshQuietly(context: CommandContext): Promise<void> {
+  try {
+    await context.refresh();
+  } catch (error) {
+    context.log.error(`Refreshing the views failed: ${describeError(error)}`);
+  }
 }

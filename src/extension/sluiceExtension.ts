@@ -4,11 +4,24 @@ import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { registerCommands, type CommandTable } from './commands';
 import { ManifestLanguageServer } from './languageServer';
+import { LongOperations } from './progress';
+import type { SnapshotsNode } from './snapshots/nodes';
+import { snapshotCommands } from './snapshots/snapshotCommands';
+import { SnapshotContent } from './snapshots/snapshotContent';
+import { SnapshotsView } from './snapshots/snapshotsView';
+import { workspaceCommands } from './workspaceCommands';
+import { SluiceWorkspaces } from './workspaces';
 
 /** What `activate` returns to other extensions and to the extension-host tests. */
 export interface SluiceApi {
   /** The current language client; a restart replaces it. */
   readonly languageClient: LanguageClient;
+  /** The Data Snapshots view's data: its elements are what the tree shows. */
+  readonly snapshotsView: vscode.TreeDataProvider<SnapshotsNode>;
+  /** Re-reads every folder and resolves when the views have reloaded. */
+  refresh(): Promise<void>;
+  /** Resolves when no file event is waiting to be turned into a refresh. */
+  whenIdle(): Promise<void>;
 }
 
 export class SluiceExtension {
@@ -21,15 +34,27 @@ export class SluiceExtension {
     const languageServer = new ManifestLanguageServer(context.asAbsolutePath('dist/server.js'), log);
     this.#languageServer = languageServer;
 
+    const workspaces = this.#own(new SluiceWorkspaces(log));
+    const snapshotsView = this.#own(new SnapshotsView(workspaces));
+    workspaces.addConsumer(snapshotsView);
+    const operations = new LongOperations(log, workspaces);
+    const content = this.#own(new SnapshotContent());
+
     const commands: CommandTable = {
       restartLanguageServer: () => languageServer.restart(),
+      ...workspaceCommands(workspaces, log),
+      ...snapshotCommands(snapshotsView, operations, content),
     };
-    this.#disposables.push(...registerCommands(commands, log));
+    this.#disposables.push(...registerCommands(commands, { log, refresh: () => workspaces.refreshAll() }));
+    void workspaces.start();
 
     this.api = {
       get languageClient() {
         return languageServer.client;
       },
+      snapshotsView,
+      refresh: () => workspaces.refreshAll(),
+      whenIdle: () => workspaces.whenIdle(),
     };
   }
 

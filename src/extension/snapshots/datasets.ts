@@ -1,0 +1,151 @@
+// What the Data Snapshots view knows of each dataset, read through the engine's
+// own calls (the ones `sluice log` and `sluice diff` make). No vscode import:
+// the view's data is tested on real repositories without an editor.
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeError } from '../../core/errors';
+import type { Manifest } from '../../core/manifest/model';
+import type { FileEntry } from '../../core/snapshots/scan';
+import {
+  compareFiles,
+  listSnapshots,
+  readDisk,
+  readRecords,
+  requireDataset,
+  type Changes,
+  type SnapshotSummary,
+} from '../../core/snapshots/snapshots';
+import type { Workspace } from '../../core/workspace';
+
+/** Two file lists of a dataset and what changed from the first to the second. */
+export interface Comparison {
+  readonly before: readonly FileEntry[];
+  readonly after: readonly FileEntry[];
+  readonly changes: Changes;
+}
+
+export type DiskState =
+  | (Comparison & {
+      readonly kind: 'read';
+      /** False when nothing is at the dataset's path (every snapshotted file then counts as removed). */
+      readonly exists: boolean;
+    })
+  | { readonly kind: 'failed'; readonly message: string };
+
+export type DatasetHistory =
+  /** Restricted Mode: the history is in git, which is not run there. */
+  | { readonly kind: 'unread' }
+  | { readonly kind: 'failed'; readonly message: string }
+  | {
+      readonly kind: 'read';
+      /** Newest first. */
+      readonly snapshots: readonly SnapshotSummary[];
+      /** The disk compared with the latest snapshot (with nothing, before the first). */
+      readonly disk: DiskState;
+    };
+
+export interface DatasetState {
+  readonly name: string;
+  /** As written in the manifest, relative to the workspace root. */
+  readonly path: string;
+  readonly absolutePath: string;
+  readonly description: string | undefined;
+  readonly history: DatasetHistory;
+}
+
+/** Every dataset of the workspace, one after the other (each scan already hashes on several threads). */
+export async function loadDatasets(workspace: Workspace): Promise<DatasetState[]> {
+  const states: DatasetState[] = [];
+  for (const name of workspace.manifest.datasets.keys()) states.push(await loadDataset(workspace, name));
+  return states;
+}
+
+/**
+ * One dataset: its snapshots and its changes on disk since the latest. A
+ * failure is kept in the state, so one unreadable dataset does not hide the others.
+ */
+export async function loadDataset(workspace: Workspace, name: string): Promise<DatasetState> {
+  const declared = requireDataset(workspace, name);
+  const base = {
+    name,
+    path: declared.path.value,
+    absolutePath: join(workspace.root, declared.path.value),
+    description: declared.description,
+  };
+  let snapshots: SnapshotSummary[];
+  let latestFiles: readonly FileEntry[];
+  try {
+    snapshots = await listSnapshots(workspace, name);
+    // The list is already read, so the latest record is one `git show` (diffDataset would list again).
+    const latest = snapshots[0];
+    latestFiles = latest ? (await readRecords(workspace, [latest.commit]))[0]!.files : [];
+  } catch (error) {
+    return { ...base, history: { kind: 'failed', message: describeError(error) } };
+  }
+  let disk: DiskState;
+  try {
+    const files = await readDisk(workspace, name);
+    disk = {
+      kind: 'read',
+      exists: pathExists(base.absolutePath),
+      before: latestFiles,
+      after: files,
+      changes: compareFiles(latestFiles, files),
+    };
+  } catch (error) {
+    disk = { kind: 'failed', message: describeError(error) };
+  }
+  return { ...base, history: { kind: 'read', snapshots, disk } };
+}
+
+/** Restricted Mode's datasets: what the manifest declares, without their history. */
+export function declaredDatasets(manifest: Manifest, root: string): DatasetState[] {
+  return [...manifest.datasets.values()].flatMap((dataset) =>
+    dataset.path === undefined
+      ? []
+      : [
+          {
+            name: dataset.name,
+            path: dataset.path.value,
+            absolutePath: join(root, dataset.path.value),
+            description: dataset.description,
+            history: { kind: 'unread' } as const,
+          },
+        ],
+  );
+}
+
+/** A snapshot compared with the one before it (with nothing, for the first). */
+export async function compareWithPrevious(
+  workspace: Workspace,
+  snapshot: SnapshotSummary,
+  previous: SnapshotSummary | undefined,
+): Promise<Comparison> {
+  const commits = previous ? [snapshot.commit, previous.commit] : [snapshot.commit];
+  const [record, previousRecord] = await readRecords(workspace, commits);
+  const before = previousRecord?.files ?? [];
+  const after = record!.files;
+  return { before, after, changes: compareFiles(before, after) };
+}
+
+/** A snapshot compared with the disk now: what restoring it would write and remove. */
+export async function compareWithDisk(
+  workspace: Workspace,
+  name: string,
+  snapshot: SnapshotSummary,
+): Promise<Comparison> {
+  const [record] = await readRecords(workspace, [snapshot.commit]);
+  const before = record!.files;
+  const after = await readDisk(workspace, name);
+  return { before, after, changes: compareFiles(before, after) };
+}
+
+/** True for anything at `path`, a dangling link included. */
+function pathExists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,326 @@
+// The Data Snapshots commands: snapshot one dataset or all, diff a snapshot with
+// the one before it or with the disk, restore one, reveal a dataset, copy an id.
+// Each calls the engine's own functions in-process, as the CLI does.
+import { existsSync } from 'node:fs';
+import * as vscode from 'vscode';
+import { formatAge } from '../../cli/format';
+import { SluiceError } from '../../core/errors';
+import type { RestoreResult } from '../../core/snapshots/restore';
+import type { SnapshotResult } from '../../core/snapshots/snapshots';
+import { FailureWithNextSteps, type CommandTable } from '../commands';
+import type { LongOperations } from '../progress';
+import { compareWithDisk, type Comparison } from './datasets';
+import { isTextDiff, planFileDiffs, summarizeDiff, type FileDiff } from './diffPlan';
+import {
+  describeRestorePlan,
+  isUnsavedDataRefusal,
+  restoreCancellable,
+  restorePlan,
+  snapshotAll,
+} from './engineCalls';
+import {
+  datasetOf,
+  displayedPath,
+  fileChanges,
+  firstLine,
+  shortId,
+  type ChangesNode,
+  type DatasetNode,
+  type FileNode,
+  type SnapshotNode,
+  type SnapshotsNode,
+} from './nodes';
+import type { SnapshotContent } from './snapshotContent';
+import type { SnapshotsView } from './snapshotsView';
+
+/** Files opened in one multi-file diff editor; the summary lists the rest. */
+const TEXT_DIFFS_LIMIT = 100;
+
+/** Options a keybinding, another extension or a test may pass instead of answering prompts. */
+export interface SnapshotOptions {
+  /** The snapshot message; without one, an input box asks (empty means "Snapshot of NAME"). */
+  readonly message?: string;
+}
+
+export interface RestoreOptions {
+  /** Skip the modal confirmation (like the CLI, which asks nothing). */
+  readonly confirmed?: boolean;
+  /** Snapshot unsaved files first, then restore (the CLI's --force). */
+  readonly force?: boolean;
+}
+
+export function snapshotCommands(
+  view: SnapshotsView,
+  operations: LongOperations,
+  content: SnapshotContent,
+): CommandTable {
+  const snapshot = async (
+    datasets: readonly DatasetNode[],
+    options: SnapshotOptions | undefined,
+  ): Promise<SnapshotResult[] | undefined> => {
+    const defaultMessage = datasets.length === 1 ? `Snapshot of ${datasets[0]!.dataset.name}` : undefined;
+    const message =
+      options?.message ??
+      (await vscode.window.showInputBox({
+        title: datasets.length === 1 ? `Snapshot ${datasets[0]!.dataset.name}` : 'Snapshot Datasets',
+        prompt: 'Describe the snapshot (optional)',
+        placeHolder: defaultMessage ?? 'Snapshot of each dataset',
+      }));
+    if (message === undefined) return undefined; // the input box was dismissed
+    const byWorkspace = new Map<string, DatasetNode[]>();
+    for (const node of datasets) byWorkspace.set(node.root, [...(byWorkspace.get(node.root) ?? []), node]);
+    const results: SnapshotResult[] = [];
+    await operations.run('Recording snapshots', async (signal, report) => {
+      for (const nodes of byWorkspace.values()) {
+        const workspace = view.workspaceOf(nodes[0]!);
+        const names = nodes.map((node) => node.dataset.name);
+        results.push(
+          ...(await snapshotAll(workspace, names, message, signal, (name, index) => {
+            report(`${name} (${results.length + index + 1} of ${datasets.length})`);
+          })),
+        );
+      }
+    });
+    void vscode.window.showInformationMessage(`Sluice: ${describeSnapshotResults(results)}`);
+    return results;
+  };
+
+  return {
+    snapshotDataset: {
+      writes: 'record snapshots',
+      run: (node, options) => snapshot([requireNode(node, 'dataset')], snapshotOptions(options)),
+    },
+    snapshotDatasets: {
+      writes: 'record snapshots',
+      run: async (options) => {
+        const datasets = await allDatasets(view);
+        if (datasets.length === 0) {
+          throw new SluiceError(
+            'No dataset to snapshot: no folder has a readable sluice.yaml that declares one.',
+            'usage',
+          );
+        }
+        return snapshot(datasets, snapshotOptions(options));
+      },
+    },
+    diffWithPrevious: async (node) => {
+      const target = requireNode(node, 'snapshot', 'file');
+      const snapshotNode = target.kind === 'file' ? requireSnapshotParent(target) : target;
+      const { snapshot: current, previous } = snapshotNode;
+      const comparison = await view.comparePrevious(view.workspaceOf(snapshotNode.parent), current, previous);
+      const from = previous ? shortId(previous.id) : 'nothing';
+      await showDiff(snapshotNode.parent, comparison, target, `${from} ↔ ${shortId(current.id)}`, undefined);
+    },
+    diffWithDisk: async (node) => {
+      const target = requireNode(node, 'snapshot', 'changes', 'file');
+      const source: SnapshotNode | ChangesNode = target.kind === 'file' ? target.parent : target;
+      const dataset = datasetOf(source);
+      const comparison = await diskComparison(view, source);
+      const from = source.kind === 'snapshot' ? shortId(source.snapshot.id) : latestLabel(dataset);
+      await showDiff(dataset, comparison, target, `${from} ↔ disk`, dataset.dataset.absolutePath);
+    },
+    restoreSnapshot: {
+      writes: 'restore snapshots',
+      run: (node, options) =>
+        restore(view, operations, requireNode(node, 'snapshot'), restoreOptions(options)),
+    },
+    revealDataset: async (node) => {
+      const { dataset } = requireNode(node, 'dataset');
+      if (!existsSync(dataset.absolutePath)) {
+        throw new SluiceError(
+          `Nothing is at ${dataset.path}, the path of dataset '${dataset.name}'.`,
+          'failed',
+          'Restore one of its snapshots, or fix the path in sluice.yaml.',
+        );
+      }
+      await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(dataset.absolutePath));
+    },
+    copySnapshotId: async (node) => {
+      await vscode.env.clipboard.writeText(requireNode(node, 'snapshot').snapshot.id);
+    },
+  };
+
+  /** Opens text files in the diff editor (one, or the multi-file changes editor) and the rest in a summary. */
+  async function showDiff(
+    dataset: DatasetNode,
+    comparison: Comparison,
+    target: SnapshotsNode,
+    sides: string,
+    diskRoot: string | undefined,
+  ): Promise<void> {
+    const { name, path } = dataset.dataset;
+    const changes = target.kind === 'file' ? [target.file] : fileChanges(comparison);
+    const title = `${name}: ${sides}`;
+    if (changes.length === 0) {
+      void vscode.window.showInformationMessage(`Sluice: no changes in ${name} (${sides}).`);
+      return;
+    }
+    const diffs = planFileDiffs(changes, diskRoot);
+    const text: FileDiff[] = [];
+    for (const diff of diffs) {
+      if (text.length < TEXT_DIFFS_LIMIT && (await isTextDiff(dataset.root, diff))) text.push(diff);
+    }
+    const uriOf = (diff: FileDiff, side: 'before' | 'after'): vscode.Uri =>
+      content.sideUri(dataset.root, displayedPath(path, diff.file.path), diff[side]);
+    if (text.length === 1 && diffs.length === 1) {
+      const only = text[0]!;
+      const label = displayedPath(path, only.file.path);
+      await vscode.commands.executeCommand(
+        'vscode.diff',
+        uriOf(only, 'before'),
+        uriOf(only, 'after'),
+        `${label} (${sides})`,
+      );
+      return;
+    }
+    if (text.length > 0) {
+      await vscode.commands.executeCommand(
+        'vscode.changes',
+        title,
+        text.map((diff) => [uriOf(diff, 'after'), uriOf(diff, 'before'), uriOf(diff, 'after')]),
+      );
+    }
+    if (text.length < diffs.length) {
+      const shown = new Set(text.map((diff) => diff.file.path));
+      await content.showSummary(title, summarizeDiff(title, path, diffs, shown));
+    }
+  }
+}
+
+async function restore(
+  view: SnapshotsView,
+  operations: LongOperations,
+  node: SnapshotNode,
+  options: RestoreOptions,
+): Promise<RestoreResult | undefined> {
+  const { dataset } = node.parent;
+  const workspace = view.workspaceOf(node.parent);
+  const id = shortId(node.snapshot.id);
+  const force = options.force ?? false;
+  if (options.confirmed !== true) {
+    const comparison = await vscode.window.withProgress({ location: { viewId: 'sluice.snapshots' } }, () =>
+      compareWithDisk(workspace, dataset.name, node.snapshot),
+    );
+    const plan = restorePlan(comparison);
+    if (plan.overwritten.length + plan.removed.length + plan.written.length === 0) {
+      void vscode.window.showInformationMessage(`Sluice: ${dataset.name} already matches snapshot ${id}.`);
+      return undefined;
+    }
+    const { summary, detail } = describeRestorePlan(plan, (path) => displayedPath(dataset.path, path));
+    const age = formatAge(node.snapshot.time);
+    const choice = await vscode.window.showWarningMessage(
+      `Restore ${dataset.name} to snapshot ${id} ("${firstLine(node.snapshot.message)}", ${age})?`,
+      { modal: true, detail: `${summary}\n\n${detail}` },
+      'Restore',
+    );
+    if (choice !== 'Restore') return undefined;
+  }
+  let result: RestoreResult;
+  try {
+    result = await operations.run(`Restoring ${dataset.name} to ${id}`, (signal) =>
+      restoreCancellable(workspace, dataset.name, node.snapshot.id, { force, signal }),
+    );
+  } catch (error) {
+    if (!force && isUnsavedDataRefusal(error)) {
+      throw new FailureWithNextSteps(
+        `${error.message} "Snapshot and Restore" records them as a snapshot first, so nothing is lost.`,
+        [
+          {
+            title: 'Snapshot and Restore',
+            run: () =>
+              vscode.commands.executeCommand('sluice.restoreSnapshot', node, {
+                confirmed: true,
+                force: true,
+              }),
+          },
+        ],
+      );
+    }
+    throw error;
+  }
+  const saved =
+    result.savedAs === undefined
+      ? ''
+      : ` The files it replaced are saved as snapshot ${shortId(result.savedAs)}.`;
+  void vscode.window.showInformationMessage(
+    `Sluice: restored ${dataset.name} to ${id} (${result.written} written, ${result.removed} removed).${saved}`,
+  );
+  return result;
+}
+
+/** Snapshot → disk: for a snapshot, read now; for "changes on disk", what the view last read. */
+async function diskComparison(view: SnapshotsView, source: SnapshotNode | ChangesNode): Promise<Comparison> {
+  const dataset = source.parent;
+  if (source.kind === 'snapshot') {
+    return compareWithDisk(view.workspaceOf(dataset), dataset.dataset.name, source.snapshot);
+  }
+  const { history } = dataset.dataset;
+  if (history.kind !== 'read' || history.disk.kind !== 'read') {
+    throw new SluiceError(
+      `The files of ${dataset.dataset.name} could not be read; see its tooltip.`,
+      'failed',
+    );
+  }
+  return history.disk;
+}
+
+function latestLabel(dataset: DatasetNode): string {
+  const { history } = dataset.dataset;
+  const latest = history.kind === 'read' ? history.snapshots[0] : undefined;
+  return latest ? shortId(latest.id) : 'nothing';
+}
+
+/** Every dataset the view shows, in every folder. */
+async function allDatasets(view: SnapshotsView): Promise<DatasetNode[]> {
+  const datasets: DatasetNode[] = [];
+  for (const node of await view.getChildren()) {
+    if (node.kind === 'dataset') datasets.push(node);
+    if (node.kind === 'folder') {
+      for (const child of await view.getChildren(node)) if (child.kind === 'dataset') datasets.push(child);
+    }
+  }
+  return datasets;
+}
+
+function describeSnapshotResults(results: readonly SnapshotResult[]): string {
+  const recorded = results.filter((result) => result.id !== undefined);
+  const unchanged = results.filter((result) => result.id === undefined).map((result) => result.dataset);
+  const parts = [
+    ...(recorded.length > 0
+      ? [`recorded ${recorded.map((result) => `${result.dataset} ${shortId(result.id!)}`).join(', ')}`]
+      : []),
+    ...(unchanged.length > 0 ? [`unchanged: ${unchanged.join(', ')}`] : []),
+  ];
+  return `${parts.join('; ')}.`;
+}
+
+function requireSnapshotParent(node: FileNode): SnapshotNode {
+  if (node.parent.kind !== 'snapshot') throw new Error('This file is a change on disk: use Diff with Disk.');
+  return node.parent;
+}
+
+type NodeOf<K extends SnapshotsNode['kind']> = Extract<SnapshotsNode, { kind: K }>;
+
+/** The view element a menu passed; the commands that take one are hidden from the palette. */
+function requireNode<K extends SnapshotsNode['kind']>(value: unknown, ...kinds: K[]): NodeOf<K> {
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    kinds.some((kind) => (value as { kind?: unknown }).kind === kind)
+  ) {
+    return value as NodeOf<K>;
+  }
+  throw new Error('Run this command on an item of the Data Snapshots view.');
+}
+
+function snapshotOptions(value: unknown): SnapshotOptions | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const message = (value as { message?: unknown }).message;
+  return typeof message === 'string' ? { message } : undefined;
+}
+
+function restoreOptions(value: unknown): RestoreOptions {
+  if (typeof value !== 'object' || value === null) return {};
+  const { confirmed, force } = value as { confirmed?: unknown; force?: unknown };
+  return { confirmed: confirmed === true, force: force === true };
+}
