@@ -1,0 +1,119 @@
+// Comparing two contents (two snapshots, or a snapshot and the disk) folder
+// by folder: only folders whose digests differ are opened, so the cost
+// follows the size of the change, not of the dataset.
+import type { Folder } from './folder';
+import { childPath, sameFileEntry, toFileEntry, type FileEntry, type ListingEntry } from './listing';
+import type { ContentSource } from './records';
+import type { Slicer } from './slices';
+
+export interface ContentChanges {
+  /** Entries only in `to`, as they are there. */
+  readonly added: FileEntry[];
+  /** Entries in both with different content. */
+  readonly modified: { readonly before: FileEntry; readonly after: FileEntry }[];
+  /** Entries only in `from`, as they were there. */
+  readonly removed: FileEntry[];
+}
+
+export interface Changes {
+  readonly added: string[];
+  readonly modified: string[];
+  readonly removed: string[];
+}
+
+export function changedPaths(changes: ContentChanges): Changes {
+  return {
+    added: changes.added.map((entry) => entry.path),
+    modified: changes.modified.map((change) => change.after.path),
+    removed: changes.removed.map((entry) => entry.path),
+  };
+}
+
+/** The disk's content as a scan found it. */
+export class DiskContent implements ContentSource {
+  constructor(private readonly folders: ReadonlyMap<string, Folder>) {}
+
+  digest(path: string): string | undefined {
+    const folder = this.folders.get(path);
+    // An empty folder is a line of its parent's listing, not a folder of the content (except the root).
+    return folder && (folder.count > 0 || path === '') ? folder.digest : undefined;
+  }
+
+  entries(paths: readonly string[]): Promise<Map<string, ListingEntry[]>> {
+    const result = new Map<string, ListingEntry[]>();
+    for (const path of paths) {
+      const folder = this.folders.get(path);
+      if (folder) result.set(path, folder.entries(this.folders));
+    }
+    return Promise.resolve(result);
+  }
+}
+
+/** No content at all: what there was before a dataset's first snapshot. */
+export const NO_CONTENT: ContentSource = {
+  digest: () => undefined,
+  entries: () => Promise.resolve(new Map()),
+};
+
+const byPath = (a: { path: string }, b: { path: string }): number =>
+  a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+
+/** What changed from `from` to `to`, sorted by path. */
+export async function compareContent(
+  from: ContentSource,
+  to: ContentSource,
+  slicer: Slicer,
+): Promise<ContentChanges> {
+  const changes: ContentChanges = { added: [], modified: [], removed: [] };
+  let level = [''];
+  if (from.digest('') !== undefined && from.digest('') === to.digest('')) return changes;
+  while (level.length > 0) {
+    const [before, after] = await Promise.all([
+      from.entries(level.filter((path) => from.digest(path) !== undefined)),
+      to.entries(level.filter((path) => to.digest(path) !== undefined)),
+    ]);
+    const next: string[] = [];
+    for (const folder of level) {
+      const old = new Map((before.get(folder) ?? []).map((entry) => [entry.name, entry]));
+      for (const entry of after.get(folder) ?? []) {
+        const previous = old.get(entry.name);
+        old.delete(entry.name);
+        compareEntry(folder, previous, entry, changes, next, from, to);
+      }
+      for (const entry of old.values()) compareEntry(folder, entry, undefined, changes, next, from, to);
+      await slicer.maybeYield();
+    }
+    level = next;
+  }
+  changes.added.sort(byPath);
+  changes.removed.sort(byPath);
+  changes.modified.sort((a, b) => byPath(a.after, b.after));
+  return changes;
+}
+
+function compareEntry(
+  folder: string,
+  before: ListingEntry | undefined,
+  after: ListingEntry | undefined,
+  changes: ContentChanges,
+  next: string[],
+  from: ContentSource,
+  to: ContentSource,
+): void {
+  const name = (before ?? after)!.name;
+  const path = childPath(folder, name);
+  const beforeFolder = before?.type === 'folder';
+  const afterFolder = after?.type === 'folder';
+  // A folder on either side is opened at the next level when its content differs;
+  // its own entries are compared there.
+  if (beforeFolder || afterFolder) {
+    if (from.digest(path) !== to.digest(path)) next.push(path);
+    if (beforeFolder && afterFolder) return;
+  }
+  const oldEntry = before && !beforeFolder ? toFileEntry(folder, before) : undefined;
+  const newEntry = after && !afterFolder ? toFileEntry(folder, after) : undefined;
+  if (oldEntry && newEntry) {
+    if (!sameFileEntry(oldEntry, newEntry)) changes.modified.push({ before: oldEntry, after: newEntry });
+  } else if (newEntry) changes.added.push(newEntry);
+  else if (oldEntry) changes.removed.push(oldEntry);
+}
