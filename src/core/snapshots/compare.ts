@@ -2,7 +2,7 @@
 // by folder: only folders whose digests differ are opened, so the cost
 // follows the size of the change, not of the dataset.
 import type { Folder } from './folder';
-import { childPath, sameFileEntry, toFileEntry, type FileEntry, type ListingEntry } from './listing';
+import { sameFileEntry, toFileEntry, type FileEntry, type ListingEntry } from './listing';
 import type { ContentSource } from './records';
 import type { Slicer } from './slices';
 
@@ -33,6 +33,10 @@ export function changedPaths(changes: ContentChanges): Changes {
 export class DiskContent implements ContentSource {
   constructor(private readonly folders: ReadonlyMap<string, Folder>) {}
 
+  *paths(): Iterable<string> {
+    for (const [path, folder] of this.folders) if (folder.count > 0 || path === '') yield path;
+  }
+
   digest(path: string): string | undefined {
     const folder = this.folders.get(path);
     // An empty folder is a line of its parent's listing, not a folder of the content (except the root).
@@ -51,6 +55,7 @@ export class DiskContent implements ContentSource {
 
 /** No content at all: what there was before a dataset's first snapshot. */
 export const NO_CONTENT: ContentSource = {
+  paths: () => [],
   digest: () => undefined,
   entries: () => Promise.resolve(new Map()),
 };
@@ -58,32 +63,36 @@ export const NO_CONTENT: ContentSource = {
 const byPath = (a: { path: string }, b: { path: string }): number =>
   a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
 
-/** What changed from `from` to `to`, sorted by path. */
+/**
+ * What changed from `from` to `to`, sorted by path. The folders to open are
+ * known from the digests alone, so each side's listings are read at once.
+ */
 export async function compareContent(
   from: ContentSource,
   to: ContentSource,
   slicer: Slicer,
 ): Promise<ContentChanges> {
   const changes: ContentChanges = { added: [], modified: [], removed: [] };
-  let level = [''];
-  if (from.digest('') !== undefined && from.digest('') === to.digest('')) return changes;
-  while (level.length > 0) {
-    const [before, after] = await Promise.all([
-      from.entries(level.filter((path) => from.digest(path) !== undefined)),
-      to.entries(level.filter((path) => to.digest(path) !== undefined)),
-    ]);
-    const next: string[] = [];
-    for (const folder of level) {
-      const old = new Map((before.get(folder) ?? []).map((entry) => [entry.name, entry]));
-      for (const entry of after.get(folder) ?? []) {
-        const previous = old.get(entry.name);
-        old.delete(entry.name);
-        compareEntry(folder, previous, entry, changes, next, from, to);
-      }
-      for (const entry of old.values()) compareEntry(folder, entry, undefined, changes, next, from, to);
-      await slicer.maybeYield();
+  const differing = new Set<string>();
+  for (const source of [from, to]) {
+    for (const path of source.paths()) if (from.digest(path) !== to.digest(path)) differing.add(path);
+  }
+  if (differing.size === 0 && from.digest('') !== undefined) return changes;
+  differing.add(''); // before a first snapshot, neither side may have a root yet
+  const folders = [...differing];
+  const [before, after] = await Promise.all([
+    from.entries(folders.filter((path) => from.digest(path) !== undefined)),
+    to.entries(folders.filter((path) => to.digest(path) !== undefined)),
+  ]);
+  for (const folder of folders) {
+    const old = new Map((before.get(folder) ?? []).map((entry) => [entry.name, entry]));
+    for (const entry of after.get(folder) ?? []) {
+      const previous = old.get(entry.name);
+      old.delete(entry.name);
+      compareEntry(folder, previous, entry, changes);
     }
-    level = next;
+    for (const entry of old.values()) compareEntry(folder, entry, undefined, changes);
+    await slicer.maybeYield();
   }
   changes.added.sort(byPath);
   changes.removed.sort(byPath);
@@ -91,27 +100,15 @@ export async function compareContent(
   return changes;
 }
 
+/** One name of one folder; a subfolder's own entries are compared where that folder is. */
 function compareEntry(
   folder: string,
   before: ListingEntry | undefined,
   after: ListingEntry | undefined,
   changes: ContentChanges,
-  next: string[],
-  from: ContentSource,
-  to: ContentSource,
 ): void {
-  const name = (before ?? after)!.name;
-  const path = childPath(folder, name);
-  const beforeFolder = before?.type === 'folder';
-  const afterFolder = after?.type === 'folder';
-  // A folder on either side is opened at the next level when its content differs;
-  // its own entries are compared there.
-  if (beforeFolder || afterFolder) {
-    if (from.digest(path) !== to.digest(path)) next.push(path);
-    if (beforeFolder && afterFolder) return;
-  }
-  const oldEntry = before && !beforeFolder ? toFileEntry(folder, before) : undefined;
-  const newEntry = after && !afterFolder ? toFileEntry(folder, after) : undefined;
+  const oldEntry = before ? toFileEntry(folder, before) : undefined;
+  const newEntry = after ? toFileEntry(folder, after) : undefined;
   if (oldEntry && newEntry) {
     if (!sameFileEntry(oldEntry, newEntry)) changes.modified.push({ before: oldEntry, after: newEntry });
   } else if (newEntry) changes.added.push(newEntry);

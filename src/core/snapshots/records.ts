@@ -149,6 +149,8 @@ export async function readHead(git: GitRepository, ref: string): Promise<Snapsho
 
 /** A snapshot's (or the disk's) content, folder by folder, as compare.ts walks it. */
 export interface ContentSource {
+  /** Every folder that holds something (and the root). */
+  paths(): Iterable<string>;
   /** The digest of the folder at `path`, or undefined when there is no such folder (holding something). */
   digest(path: string): string | undefined;
   /** The entries of the folders `paths` (each one that `digest` knows). */
@@ -209,8 +211,18 @@ export class RecordedContent implements ContentSource {
     return new RecordedContent(git, complete, undefined);
   }
 
+  paths(): Iterable<string> {
+    if (!this.legacy) return this.folders.keys();
+    // Folders of the first format are worked out from the files: an empty one is an entry, not a folder.
+    return [...this.legacy].flatMap(([path, folder]) =>
+      folder.entries.length > 0 || path === '' ? [path] : [],
+    );
+  }
+
   digest(path: string): string | undefined {
-    return this.legacy ? this.legacy.get(path)?.digest : this.folders.get(path)?.digest;
+    if (!this.legacy) return this.folders.get(path)?.digest;
+    const folder = this.legacy.get(path);
+    return folder && (folder.entries.length > 0 || path === '') ? folder.digest : undefined;
   }
 
   async entries(paths: readonly string[]): Promise<Map<string, ListingEntry[]>> {

@@ -9,20 +9,12 @@ import { SluiceError } from '../errors';
 import { moveIntoPlace } from '../store/objectStore';
 import type { Workspace } from '../workspace';
 import { compareContent, DiskContent, type ContentChanges } from './compare';
-import { DatasetState } from './datasetState';
 import type { Folder } from './folder';
 import { parentOf, type FileEntry } from './listing';
 import { datasetRef, recordedEntries, RecordedContent } from './records';
 import { requireInside } from './scan';
 import { asError, Slicer } from './slices';
-import {
-  requireDataset,
-  readSnapshot,
-  scanDisk,
-  snapshotDataset,
-  statePathFor,
-  type OperationOptions,
-} from './snapshots';
+import { requireDataset, readSnapshot, scanDisk, snapshotDataset, type OperationOptions } from './snapshots';
 
 export interface RestoreResult {
   readonly dataset: string;
@@ -57,7 +49,7 @@ export async function restoreDataset(
   const target = await RecordedContent.read(workspace.git, snapshot.commit);
   const scanOptions = { store: false, slicer, threads: options.threads };
   let disk = await scanDisk(workspace, name, scanOptions);
-  let changes = await compareContent(new DiskContent(disk.folders), target, slicer);
+  let changes = await compareContent(new DiskContent(disk.scan.folders), target, slicer);
 
   const missing = [...changes.added, ...changes.modified.map((change) => change.after)].filter(
     (entry) => entry.type === 'file' && !workspace.store.has(entry.sha256),
@@ -94,7 +86,7 @@ export async function restoreDataset(
     );
     savedAs = saved.id;
     disk = await scanDisk(workspace, name, scanOptions);
-    changes = await compareContent(new DiskContent(disk.folders), target, slicer);
+    changes = await compareContent(new DiskContent(disk.scan.folders), target, slicer);
   }
 
   if (changes.added.length + changes.modified.length + changes.removed.length === 0)
@@ -102,8 +94,7 @@ export async function restoreDataset(
   const { written, removed } = await applyChanges(workspace, absolute, changes, slicer);
   // Folders the restore wrote into are read afresh next time: its files are
   // new to the stat cache (and within its racy window anyway).
-  const state = new DatasetState(statePathFor(workspace, name), new Map(), 0);
-  await state.save(withoutTouched(disk.folders, changes), disk.identitiesTakenAtMs);
+  await disk.state.update({ set: [], remove: touchedFolders(disk.scan.folders, changes) }, disk.takenAtMs);
   return { dataset: name, id: snapshot.id, written, removed, savedAs };
 }
 
@@ -164,8 +155,8 @@ async function applyChanges(
   return { written, removed };
 }
 
-/** The scanned folders, less those the restore wrote into (and everything under what it changed). */
-function withoutTouched(folders: ReadonlyMap<string, Folder>, changes: ContentChanges): Map<string, Folder> {
+/** The scanned folders the restore wrote into (and everything under what it changed). */
+function touchedFolders(folders: ReadonlyMap<string, Folder>, changes: ContentChanges): string[] {
   const parents = new Set<string>();
   const changed = new Set<string>();
   for (const entry of [
@@ -182,9 +173,7 @@ function withoutTouched(folders: ReadonlyMap<string, Folder>, changes: ContentCh
       if (at === '') return false;
     }
   };
-  const kept = new Map<string, Folder>();
-  for (const [path, folder] of folders) if (!parents.has(path) && !underChanged(path)) kept.set(path, folder);
-  return kept;
+  return [...folders.keys()].filter((path) => parents.has(path) || underChanged(path));
 }
 
 /** Entries whose exact content appears in no snapshot of the dataset. */

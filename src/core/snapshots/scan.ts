@@ -28,7 +28,7 @@ import {
   type HashJob,
   type HashResult,
 } from '../store/workerJobs';
-import type { DatasetState } from './datasetState';
+import type { DatasetState, StateChanges } from './datasetState';
 import { Folder, HASH_BYTES } from './folder';
 import { childPath, depthOf } from './listing';
 import { asError, type Slicer } from './slices';
@@ -47,8 +47,12 @@ export interface DatasetScan {
   /** The root listing's digest: equal digests mean equal content. */
   readonly digest: string;
   readonly stats: ScanStats;
-  /** Whether anything differs from the stat cache the scan started from (then it is worth saving). */
-  readonly stateChanged: boolean;
+  /** What differs from the stat cache the scan started from: what to save. */
+  readonly stateChanges: StateChanges;
+}
+
+export function hasChanges(changes: StateChanges): boolean {
+  return changes.set.length + changes.remove.length > 0;
 }
 
 export interface ScanOptions {
@@ -86,7 +90,7 @@ export async function scanDataset(
     const compared = await compareWithState(reads, state, slicer);
     const hashed = await hashChanged(absolute, compared.jobs, pool, threads, options);
     for (const { folder, index, result } of hashed.results) folder.setHash(index, result.hash);
-    const digest = await computeDigests(compared.folders, state, slicer);
+    const digestChanged = await computeDigests(compared.folders, state, slicer);
     let files = 0;
     let bytes = 0;
     for (const folder of compared.folders.values()) {
@@ -96,13 +100,15 @@ export async function scanDataset(
         bytes += folder.ids[i * ID_FIELDS + ID_SIZE]!;
       }
     }
-    const stateChanged =
-      compared.changed || hashed.results.length > 0 || compared.folders.size !== state.folders.size;
+    const set: Folder[] = [];
+    for (const [path, folder] of compared.folders)
+      if (compared.changed.has(path) || digestChanged.has(path)) set.push(folder);
+    const remove = [...state.folders.keys()].filter((path) => !compared.folders.has(path));
     return {
       folders: compared.folders,
-      digest,
+      digest: compared.folders.get('')!.digest,
       stats: { files, bytes, hashed: hashed.results.length, hashedBytes: hashed.bytes },
-      stateChanged,
+      stateChanges: { set, remove },
     };
   } finally {
     await pool.close();
@@ -241,11 +247,11 @@ async function compareWithState(
   reads: readonly FolderRead[],
   state: DatasetState,
   slicer: Slicer,
-): Promise<{ folders: Map<string, Folder>; jobs: PendingHash[]; changed: boolean }> {
+): Promise<{ folders: Map<string, Folder>; jobs: PendingHash[]; changed: Set<string> }> {
   const folders = new Map<string, Folder>();
   const jobs: PendingHash[] = [];
   const racyAfter = state.racyAfterMs;
-  let changed = false;
+  const changed = new Set<string>();
   for (const read of reads) {
     const cached = state.folders.get(read.path);
     if (cached && sameEntries(read, cached, racyAfter)) {
@@ -263,7 +269,7 @@ async function compareWithState(
         ),
       );
     } else {
-      changed = true;
+      changed.add(read.path);
       const folder = Folder.fromRead(read);
       folders.set(read.path, folder);
       const byName = cached ? indexByName(cached) : undefined;
@@ -435,13 +441,14 @@ function batchesOf(pending: readonly PendingHash[], bytes: number, files: number
 
 /**
  * Every folder's listing digest, deepest first. A folder that matched the
- * cache keeps its cached digest unless a subfolder's digest changed.
+ * cache keeps its cached digest unless a subfolder's digest changed. Returns
+ * the folders whose digest differs from the cached one.
  */
 async function computeDigests(
   folders: Map<string, Folder>,
   state: DatasetState,
   slicer: Slicer,
-): Promise<string> {
+): Promise<Set<string>> {
   const paths = [...folders.keys()].sort((a, b) => depthOf(b) - depthOf(a));
   const changed = new Set<string>();
   for (const path of paths) {
@@ -457,7 +464,7 @@ async function computeDigests(
     }
     await slicer.maybeYield();
   }
-  return folders.get('')!.digest;
+  return changed;
 }
 
 /**

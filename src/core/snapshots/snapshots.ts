@@ -29,7 +29,7 @@ import {
   type SnapshotHeader,
   type SnapshotSummary,
 } from './records';
-import { requireInside, scanDataset, type DatasetScan, type ScanStats } from './scan';
+import { hasChanges, requireInside, scanDataset, type DatasetScan, type ScanStats } from './scan';
 import { Slicer } from './slices';
 
 export { DATASET_REFS, datasetRef, type SnapshotSummary } from './records';
@@ -149,7 +149,7 @@ export async function scanDisk(
   workspace: Workspace,
   name: string,
   options: { store: boolean; slicer: Slicer; threads?: number | undefined },
-): Promise<DatasetScan & { readonly identitiesTakenAtMs: number }> {
+): Promise<{ readonly scan: DatasetScan; readonly state: DatasetState; readonly takenAtMs: number }> {
   const { absolute } = datasetPath(workspace, name);
   const state = DatasetState.load(statePathFor(workspace, name));
   // Before the first stat: anything changed after this is within the racy window next time.
@@ -159,9 +159,8 @@ export async function scanDisk(
     slicer: options.slicer,
     ...(options.threads === undefined ? {} : { threads: options.threads }),
   });
-  if (!scan.stateChanged) return { ...scan, identitiesTakenAtMs: state.writtenAtMs };
-  await state.save(scan.folders, takenAtMs);
-  return { ...scan, identitiesTakenAtMs: takenAtMs };
+  if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, takenAtMs);
+  return { scan, state, takenAtMs };
 }
 
 /** Records a snapshot of one dataset, if it changed. Retries when another writer got there first. */
@@ -210,7 +209,7 @@ export async function snapshotDataset(
         ? await RecordedContent.read(workspace.git, head.commit)
         : undefined;
     if (head && (head.content === scan.digest || previous?.digest('') === scan.digest)) {
-      if (scan.stateChanged) await state.save(scan.folders, takenAtMs);
+      if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, takenAtMs);
       return result(undefined, head.id, { added: [], modified: [], removed: [] });
     }
     const changes = await compareContent(previous ?? NO_CONTENT, new DiskContent(scan.folders), slicer);
@@ -245,7 +244,7 @@ export async function snapshotDataset(
       if (error instanceof SluiceError && error.kind === 'conflict' && attempt < 20) continue;
       throw error;
     }
-    if (scan.stateChanged) await state.save(scan.folders, takenAtMs);
+    if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, takenAtMs);
     return result(id, header.parent, changedPaths(changes));
   }
 }
@@ -284,7 +283,7 @@ export async function diffDataset(
   const source = await readSnapshot(workspace, name, from ?? 'latest');
   const before = await RecordedContent.read(workspace.git, source.commit);
   if (to === undefined) {
-    const scan = await scanDisk(workspace, name, { store: false, slicer, threads: options.threads });
+    const { scan } = await scanDisk(workspace, name, { store: false, slicer, threads: options.threads });
     const changes = await compareContent(before, new DiskContent(scan.folders), slicer);
     return { ...changedPaths(changes), from: source.id, to: 'disk' };
   }
