@@ -94,10 +94,48 @@ export async function compareContent(
     for (const entry of old.values()) compareEntry(folder, entry, undefined, changes);
     await slicer.maybeYield();
   }
-  changes.added.sort(byPath);
-  changes.removed.sort(byPath);
-  changes.modified.sort((a, b) => byPath(a.after, b.after));
-  return changes;
+  return {
+    added: await sortInSlices(changes.added, byPath, slicer),
+    modified: await sortInSlices(changes.modified, (a, b) => byPath(a.after, b.after), slicer),
+    removed: await sortInSlices(changes.removed, byPath, slicer),
+  };
+}
+
+/** Sorts runs of a few thousand items at a time, then merges them, with turns of the event loop between. */
+export async function sortInSlices<T>(
+  items: T[],
+  compare: (a: T, b: T) => number,
+  slicer: Slicer,
+): Promise<T[]> {
+  const RUN = 4096;
+  if (items.length <= RUN) return items.sort(compare);
+  let runs: T[][] = [];
+  for (let at = 0; at < items.length; at += RUN) {
+    runs.push(items.slice(at, at + RUN).sort(compare));
+    await slicer.maybeYield();
+  }
+  while (runs.length > 1) {
+    const merged: T[][] = [];
+    for (let r = 0; r < runs.length; r += 2) {
+      const left = runs[r]!;
+      const right = runs[r + 1];
+      if (!right) {
+        merged.push(left);
+        continue;
+      }
+      const out: T[] = [];
+      let i = 0;
+      let j = 0;
+      while (i < left.length || j < right.length) {
+        if (j >= right.length || (i < left.length && compare(left[i]!, right[j]!) <= 0)) out.push(left[i++]!);
+        else out.push(right[j++]!);
+        if ((out.length & 4095) === 0) await slicer.maybeYield();
+      }
+      merged.push(out);
+    }
+    runs = merged;
+  }
+  return runs[0]!;
 }
 
 /** One name of one folder; a subfolder's own entries are compared where that folder is. */

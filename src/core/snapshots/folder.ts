@@ -11,18 +11,21 @@ import {
   KIND_LINK,
   type FolderRead,
 } from '../store/workerJobs';
+import { createHash } from 'node:crypto';
+import type { Slicer } from './slices';
 import {
   childPath,
-  digestOf,
   emptyFolderLine,
   fileLine,
   folderLine,
   linkLine,
-  type FileEntry,
   type ListingEntry,
 } from './listing';
 
 export const HASH_BYTES = 32;
+
+/** Entries of a listing built between two turns of the event loop. */
+const LISTING_SLICE = 4096;
 
 export class Folder {
   private nameArray: string[] | undefined;
@@ -90,14 +93,16 @@ export class Folder {
   }
 
   /**
-   * The listing text: one line per entry. Subfolders come from `folders`
-   * (their digests must be computed already); every file's hash must be known.
+   * The listing text of entries [from, to): one line per entry. Subfolders come
+   * from `folders` (their digests must be computed already); every file's hash
+   * must be known.
    */
-  listing(folders: ReadonlyMap<string, Folder>): string {
+  listing(folders: ReadonlyMap<string, Folder>, from = 0, to = this.count): string {
     const names = this.nameList();
     let text = '';
     let link = 0;
-    for (let i = 0; i < this.count; i++) {
+    for (let i = 0; i < from; i++) if (this.kinds[i] === KIND_LINK) link++;
+    for (let i = from; i < to; i++) {
       const name = names[i]!;
       const kind = this.kinds[i];
       if (kind === KIND_FILE) {
@@ -115,9 +120,14 @@ export class Folder {
     return text;
   }
 
-  /** Computes and keeps this folder's digest from its listing. */
-  computeDigest(folders: ReadonlyMap<string, Folder>): string {
-    this.digest = digestOf(this.listing(folders));
+  /** Computes and keeps this folder's digest, a slice of entries at a time. */
+  async computeDigest(folders: ReadonlyMap<string, Folder>, slicer: Slicer): Promise<string> {
+    const hash = createHash('sha256');
+    for (let from = 0; from < this.count; from += LISTING_SLICE) {
+      hash.update(this.listing(folders, from, Math.min(this.count, from + LISTING_SLICE)));
+      await slicer.maybeYield();
+    }
+    this.digest = hash.digest('hex');
     return this.digest;
   }
 
@@ -147,19 +157,4 @@ export class Folder {
     }
     return entries;
   }
-}
-
-/** Every entry under `root` (files, links, empty folders) as flat snapshot entries, sorted by path. */
-export function flattenFolders(folders: ReadonlyMap<string, Folder>): FileEntry[] {
-  const entries: FileEntry[] = [];
-  for (const folder of folders.values()) {
-    for (const entry of folder.entries(folders)) {
-      const path = childPath(folder.path, entry.name);
-      if (entry.type === 'file')
-        entries.push({ path, type: 'file', size: entry.size, sha256: entry.sha256, mode: entry.mode });
-      else if (entry.type === 'link') entries.push({ path, type: 'link', target: entry.target });
-      else if (entry.type === 'empty') entries.push({ path, type: 'dir', mode: entry.mode });
-    }
-  }
-  return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

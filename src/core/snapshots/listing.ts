@@ -39,9 +39,6 @@ export function digestOf(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** The digest of a folder with nothing in it. */
-export const EMPTY_LISTING_DIGEST = digestOf('');
-
 /** The path of `name` inside the folder at `folder` ('' is the dataset itself). */
 export function childPath(folder: string, name: string): string {
   return folder === '' ? name : `${folder}/${name}`;

@@ -239,23 +239,6 @@ export class RecordedContent implements ContentSource {
     wanted.forEach((path, i) => result.set(path, listings[i]!));
     return result;
   }
-
-  /** Every entry of the snapshot, sorted by path. */
-  async allEntries(): Promise<FileEntry[]> {
-    const paths = this.legacy ? [...this.legacy.keys()] : [...this.folders.keys()];
-    const byFolder = await this.entries(paths);
-    const entries: FileEntry[] = [];
-    for (const [folder, list] of byFolder) {
-      for (const entry of list) {
-        const path = childPath(folder, entry.name);
-        if (entry.type === 'file')
-          entries.push({ path, type: 'file', size: entry.size, sha256: entry.sha256, mode: entry.mode });
-        else if (entry.type === 'link') entries.push({ path, type: 'link', target: entry.target });
-        else if (entry.type === 'empty') entries.push({ path, type: 'dir', mode: entry.mode });
-      }
-    }
-    return entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  }
 }
 
 /** Listing blobs by id, parsed, in one git call. */

@@ -24,9 +24,11 @@ import {
   readFolders,
   type FolderRead,
   type FolderReadError,
+  type FolderSplit,
   type HashFailure,
   type HashJob,
   type HashResult,
+  type ReadUnit,
 } from '../store/workerJobs';
 import type { DatasetState, StateChanges } from './datasetState';
 import { Folder, HASH_BYTES } from './folder';
@@ -63,8 +65,10 @@ export interface ScanOptions {
   readonly threads?: number;
 }
 
-/** Folders per request to a worker: enough to cover the round trip, few enough to share the work. */
-const FOLDERS_PER_REQUEST = 16;
+/** Units (folders or chunks) per request to a worker: enough to cover the round trip, few enough to share the work. */
+const UNITS_PER_REQUEST = 16;
+/** A folder with more entries than this is read in chunks of this many, by whichever threads are free. */
+const ENTRIES_PER_UNIT = 2048;
 /** The main thread reads alone this long before helpers are worth starting. */
 const HELPERS_AFTER_MS = 15;
 /** Hashing below these amounts stays on the main thread: a worker costs more to start. */
@@ -146,6 +150,11 @@ async function readDatasetFolders(
   return [{ path: '', names: '', count: 1, kinds: new Uint8Array([kind]), ids, targets }];
 }
 
+/**
+ * Reads every folder under `root`. Work is handed out in units (a folder, or
+ * a chunk of a large folder's entries); the main thread takes units too, one
+ * slice at a time, and helpers join when the walk proves long enough.
+ */
 async function readTree(
   root: string,
   pool: WorkerPool,
@@ -153,19 +162,46 @@ async function readTree(
   slicer: Slicer,
 ): Promise<FolderRead[]> {
   const reads: FolderRead[] = [];
-  const queue: string[] = [''];
+  const queue: ReadUnit[] = [{ path: '' }];
+  /** Large folders being read in chunks: each chunk's result, in order, until all are in. */
+  const assembling = new Map<string, (FolderRead | undefined)[]>();
+  const chunkIndex = new Map<readonly string[], number>();
   let inFlight = 0;
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
-  const accept = (results: readonly (FolderRead | FolderReadError)[]): void => {
-    for (const result of results) {
+  const accept = (
+    results: readonly (FolderRead | FolderReadError | FolderSplit)[],
+    units: readonly ReadUnit[],
+  ): void => {
+    results.forEach((result, i) => {
       if ('error' in result) throw folderError(root, result);
-      reads.push(result);
-      if (!result.kinds.includes(KIND_FOLDER)) continue;
-      const names = result.names.split('\0');
-      for (let i = 0; i < result.count; i++)
-        if (result.kinds[i] === KIND_FOLDER) queue.push(childPath(result.path, names[i]!));
-    }
+      if ('split' in result) {
+        const chunks: string[][] = [];
+        for (let at = 0; at < result.split.length; at += ENTRIES_PER_UNIT)
+          chunks.push(result.split.slice(at, at + ENTRIES_PER_UNIT));
+        assembling.set(result.path, new Array<FolderRead | undefined>(chunks.length));
+        chunks.forEach((names, index) => {
+          chunkIndex.set(names, index);
+          queue.push({ path: result.path, names });
+        });
+        return;
+      }
+      const unit = units[i]!;
+      let read: FolderRead = result;
+      if (unit.names !== undefined) {
+        const parts = assembling.get(unit.path)!;
+        parts[chunkIndex.get(unit.names)!] = result;
+        chunkIndex.delete(unit.names);
+        if (parts.includes(undefined)) return;
+        assembling.delete(unit.path);
+        read = joinChunks(parts as FolderRead[]);
+      }
+      reads.push(read);
+      if (!read.kinds.includes(KIND_FOLDER)) return;
+      const names = read.names.split('\0');
+      for (let k = 0; k < read.count; k++)
+        if (read.kinds[k] === KIND_FOLDER) queue.push({ path: childPath(read.path, names[k]!) });
+    });
   };
   const started = performance.now();
   while (queue.length > 0 || inFlight > 0) {
@@ -181,13 +217,13 @@ async function readTree(
     // Keep every helper two requests deep, so none waits for the main thread between them.
     for (let worker = pool.idleWorker(2); worker && queue.length > 1; worker = pool.idleWorker(2)) {
       const share = Math.ceil(queue.length / (pool.size + 1));
-      const batch = queue.splice(-Math.min(FOLDERS_PER_REQUEST, share));
+      const batch = queue.splice(-Math.min(UNITS_PER_REQUEST, share));
       inFlight++;
-      pool.readFolders(worker, root, batch).then(
+      pool.readFolders(worker, root, batch, ENTRIES_PER_UNIT).then(
         (results) => {
           inFlight--;
           try {
-            accept(results);
+            accept(results, batch);
           } catch (error) {
             failure ??= asError(error);
           }
@@ -201,8 +237,10 @@ async function readTree(
       );
     }
     if (queue.length > 0) {
-      do accept(readFolders(fs, root, [queue.pop()!]));
-      while (queue.length > 0 && !slicer.due);
+      do {
+        const unit = queue.pop()!;
+        accept(readFolders(fs, root, [unit], ENTRIES_PER_UNIT), [unit]);
+      } while (queue.length > 0 && !slicer.due);
       await slicer.yield();
     } else if (inFlight > 0) {
       await slicer.race(
@@ -215,6 +253,30 @@ async function readTree(
   }
   if (failure !== undefined) throw failure;
   return reads;
+}
+
+/** One folder from the reads of its chunks, in order. */
+function joinChunks(parts: readonly FolderRead[]): FolderRead {
+  const count = parts.reduce((sum, part) => sum + part.count, 0);
+  const kinds = new Uint8Array(count);
+  const ids = new Float64Array(count * ID_FIELDS);
+  let at = 0;
+  for (const part of parts) {
+    kinds.set(part.kinds, at);
+    ids.set(part.ids, at * ID_FIELDS);
+    at += part.count;
+  }
+  return {
+    path: parts[0]!.path,
+    names: parts
+      .filter((part) => part.count > 0)
+      .map((part) => part.names)
+      .join('\0'),
+    count,
+    kinds,
+    ids,
+    targets: parts.flatMap((part) => part.targets),
+  };
 }
 
 function folderError(root: string, failed: FolderReadError): SluiceError {
@@ -275,6 +337,7 @@ async function compareWithState(
       const byName = cached ? indexByName(cached) : undefined;
       const names = folder.nameList();
       for (let i = 0; i < read.count; i++) {
+        if ((i & 4095) === 4095) await slicer.maybeYield();
         if (read.kinds[i] !== KIND_FILE) continue;
         const j = byName?.get(names[i]!);
         if (cached && j !== undefined && sameEntry(read, i, cached, j, racyAfter)) {
@@ -459,7 +522,7 @@ async function computeDigests(
       folder.digest === cached?.digest &&
       folder.subfolders().every((child) => !changed.has(child));
     if (!keep) {
-      folder.computeDigest(folders);
+      await folder.computeDigest(folders, slicer);
       if (folder.digest !== cached?.digest) changed.add(path);
     }
     await slicer.maybeYield();

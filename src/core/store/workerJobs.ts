@@ -37,25 +37,49 @@ export interface FolderReadError {
   readonly error: { readonly message: string; readonly code: string | undefined };
 }
 
+/** A folder too large to read in one piece: its sorted names, to be read in chunks (`names` of a ReadUnit). */
+export interface FolderSplit {
+  readonly path: string;
+  readonly split: string[];
+}
+
+/** A folder to read: all of it, or only the entries `names` (a chunk of a large folder, in order). */
+export interface ReadUnit {
+  readonly path: string;
+  readonly names?: readonly string[];
+}
+
 type FsModule = typeof import('node:fs');
 
 /**
- * Reads the folders `paths` (relative to `root`): every entry's name, kind and
- * stat identity. An entry that vanishes between the listing and its lstat is
- * left out, as if the listing had come a moment later.
+ * Reads folders (relative to `root`): every entry's name, kind and stat
+ * identity. A whole folder with more than `chunk` entries comes back split:
+ * its names only, to be read in chunks by several threads. An entry that
+ * vanishes between the listing and its lstat is left out, as if the listing
+ * had come a moment later.
  */
 export function readFolders(
   fs: FsModule,
   root: string,
-  paths: readonly string[],
-): (FolderRead | FolderReadError)[] {
-  const results: (FolderRead | FolderReadError)[] = [];
-  for (const path of paths) {
+  units: readonly ReadUnit[],
+  chunk: number,
+): (FolderRead | FolderReadError | FolderSplit)[] {
+  const results: (FolderRead | FolderReadError | FolderSplit)[] = [];
+  for (const unit of units) {
+    const path = unit.path;
     const dir = path === '' ? root : `${root}/${path}`;
     try {
-      const all = fs.readdirSync(dir);
-      // One canonical order (UTF-16 code units), whatever order the file system lists in.
-      all.sort();
+      let all = unit.names;
+      if (all === undefined) {
+        const listed = fs.readdirSync(dir);
+        // One canonical order (UTF-16 code units), whatever order the file system lists in.
+        listed.sort();
+        if (listed.length > chunk) {
+          results.push({ path, split: listed });
+          continue;
+        }
+        all = listed;
+      }
       const kinds = new Uint8Array(all.length);
       const ids = new Float64Array(all.length * 5);
       const names: string[] = [];

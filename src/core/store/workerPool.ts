@@ -9,9 +9,11 @@ import {
   readFolders,
   type FolderRead,
   type FolderReadError,
+  type FolderSplit,
   type HashFailure,
   type HashJob,
   type HashResult,
+  type ReadUnit,
 } from './workerJobs';
 
 // The workers run the very functions the main thread runs, from their source
@@ -26,7 +28,7 @@ const buffer = Buffer.allocUnsafe(1 << 20);
 parentPort.on('message', async (request) => {
   try {
     if (request.kind === 'read') {
-      const folders = readFolders(fs, request.root, request.paths);
+      const folders = readFolders(fs, request.root, request.units, request.chunk);
       const transfer = [];
       for (const folder of folders) if (folder.ids) transfer.push(folder.ids.buffer, folder.kinds.buffer);
       parentPort.postMessage({ id: request.id, folders }, transfer);
@@ -40,12 +42,17 @@ parentPort.on('message', async (request) => {
 `;
 
 type Request =
-  | { readonly kind: 'read'; readonly root: string; readonly paths: readonly string[] }
+  | {
+      readonly kind: 'read';
+      readonly root: string;
+      readonly units: readonly ReadUnit[];
+      readonly chunk: number;
+    }
   | { readonly kind: 'hash'; readonly objects: string; readonly jobs: readonly HashJob[] };
 
 interface Reply {
   readonly id: number;
-  readonly folders?: (FolderRead | FolderReadError)[];
+  readonly folders?: (FolderRead | FolderReadError | FolderSplit)[];
   readonly hashed?: HashResult[] | HashFailure;
   readonly failed?: { readonly message: string; readonly code: string | undefined };
 }
@@ -132,9 +139,10 @@ export class WorkerPool {
   async readFolders(
     worker: PooledWorker,
     root: string,
-    paths: readonly string[],
-  ): Promise<(FolderRead | FolderReadError)[]> {
-    const reply = await worker.send({ kind: 'read', root, paths });
+    units: readonly ReadUnit[],
+    chunk: number,
+  ): Promise<(FolderRead | FolderReadError | FolderSplit)[]> {
+    const reply = await worker.send({ kind: 'read', root, units, chunk });
     return reply.folders ?? [];
   }
 
