@@ -369,6 +369,52 @@ export class GitRepository {
     }
   }
 
+  /** The commit HEAD points at. */
+  async headCommit(): Promise<string> {
+    try {
+      return await this.git.raw(['rev-parse', '--verify', 'HEAD^{commit}']);
+    } catch {
+      throw new SluiceError(`${this.root} has no commit yet.`, 'failed', 'Commit your code first.');
+    }
+  }
+
+  /** Paths with uncommitted changes (tracked or not, ignored files aside), as `git status` lists them. */
+  async uncommittedPaths(): Promise<string[]> {
+    const output = await this.client(gitEnvironment(), { trimmed: false }).raw([
+      'status',
+      '--porcelain=v1',
+      '-z',
+      '--untracked-files=normal',
+    ]);
+    return output
+      .split('\0')
+      .filter((entry) => entry.length > 3)
+      .map((entry) => entry.slice(3));
+  }
+
+  /** The workspace folder's path inside the repository ('' at its top, else ending in '/'). */
+  async prefix(): Promise<string> {
+    return (
+      await this.client(gitEnvironment(), { trimmed: false }).raw(['rev-parse', '--show-prefix'])
+    ).trim();
+  }
+
+  /** Checks out `commit` into a new linked worktree at `path`, with a detached HEAD. */
+  async addWorktree(path: string, commit: string): Promise<void> {
+    await this.git.raw(['worktree', 'add', '--detach', '--quiet', path, commit]);
+  }
+
+  /** Removes a linked worktree and forgets it, whatever it holds. */
+  async removeWorktree(path: string): Promise<void> {
+    try {
+      await this.git.raw(['worktree', 'remove', '--force', '--force', path]);
+    } catch {
+      // Half made, or its files already gone: remove what is left, and git's note of it.
+      rmSync(path, { recursive: true, force: true });
+      await this.git.raw(['worktree', 'prune']);
+    }
+  }
+
   /** The commit chain of a ref, newest first: id, parent and full message. */
   async history(ref: string, limit?: number): Promise<CommitInfo[]> {
     if ((await this.resolveRef(ref)) === undefined) return [];
