@@ -2,6 +2,7 @@
 // record under refs/sluice/, so gc can never remove a blob any history needs.
 import { statSync } from 'node:fs';
 import { SluiceError } from '../errors';
+import { listReleaseIds, readReleases } from '../environments/releases';
 import { DATASET_REFS, recordedEntries } from '../snapshots/records';
 import type { Workspace } from '../workspace';
 
@@ -25,6 +26,13 @@ export async function reachableBlobs(workspace: Workspace): Promise<Map<string, 
         );
       }
     }
+  }
+  // Every release record (each one any environment history names among them) keeps its outputs.
+  for (const release of await readReleases(workspace.git, await listReleaseIds(workspace.git))) {
+    for (const output of release.outputs)
+      for (const entry of output.entries)
+        if (entry.type === 'file' && !reachable.has(entry.sha256))
+          reachable.set(entry.sha256, `release ${release.id.slice(0, 12)}, output ${output.path}`);
   }
   return reachable;
 }
