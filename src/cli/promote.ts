@@ -49,7 +49,9 @@ export const promoteCommand: Command = {
         throw new SluiceError('Promotion cancelled; nothing changed.', 'failed');
       }
     }
-    const result = await promote(workspace, plan, { onOutput: (text) => process.stderr.write(text) });
+    const result = await promote(workspace, plan, {
+      ...(args.has('json') ? {} : { onOutput: (text: string) => process.stderr.write(text) }),
+    });
     return printDeployment(result, json);
   },
 };

@@ -21,7 +21,7 @@ export const rollbackCommand: Command = {
     const workspace = await openWorkspace('.');
     const result = await rollback(workspace, name, {
       to: args.value('to'),
-      onOutput: (text) => process.stderr.write(text),
+      ...(args.has('json') ? {} : { onOutput: (text: string) => process.stderr.write(text) }),
     });
     return printDeployment(result, args.has('json'));
   },
