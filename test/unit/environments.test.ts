@@ -90,9 +90,12 @@ function expectedOutputs(root: string): Map<string, string> {
   const run = sluice(['run', '--json'], root);
   assert.equal(run.status, 0, run.stderr);
   const expected = new Map<string, string>();
-  for (const out of ['data/prepared', 'models']) {
+  for (const out of ['data/prepared', 'models', 'metrics.json']) {
     for (const [path, entry] of readTree(join(root, out)))
-      expected.set(`${out}/${path}`, entry.type === 'file' ? sha256(entry.content) : entry.type);
+      expected.set(
+        path === '' ? out : `${out}/${path}`,
+        entry.type === 'file' ? sha256(entry.content) : entry.type,
+      );
   }
   return expected;
 }
