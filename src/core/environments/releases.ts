@@ -105,7 +105,9 @@ export async function readReleases(git: GitRepository, ids: readonly string[]): 
     if (!object) {
       throw new SluiceError(`Release ${id.slice(0, 12)} has no record.`, 'failed', 'Run `sluice fsck`.');
     }
-    const content = JSON.parse(object.content.toString('utf8')) as ReleaseContent;
+    const content = JSON.parse(object.content.toString('utf8')) as Omit<ReleaseContent, 'format'> & {
+      format: unknown;
+    };
     if (content.format !== FORMAT) {
       throw new SluiceError(
         `Release ${id.slice(0, 12)} has an unknown format (${String(content.format)}).`,
@@ -113,7 +115,7 @@ export async function readReleases(git: GitRepository, ids: readonly string[]): 
         'Update Sluice.',
       );
     }
-    return { id, ...content };
+    return { id, ...content, format: FORMAT };
   });
 }
 
