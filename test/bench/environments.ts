@@ -13,7 +13,7 @@
 // `cp -r` of the release folder. Every timed command is a child process, timed
 // spawn to exit. Medians; results go to out/bench-environments.json.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -124,14 +124,14 @@ for (const mib of sizes) {
       copy.push(run('cp', ['-r', join(root, 'deploy/production/releases', a), target], root));
       rmSync(target, { recursive: true, force: true });
     }
-    const placement = readFileSync(join(root, 'deploy/production/current/out/part-0.bin')).length;
+    const { nlink } = statSync(join(root, 'deploy/production/current/out/part-0.bin'));
     const row = {
       mib,
       promoteWritingReleaseMs: Math.round(promoteFirst[0]!),
       promoteMs: Math.round(median(promote)),
       rollbackMs: Math.round(median(rollback)),
       copyMs: Math.round(median(copy)),
-      bytesPerFile: placement,
+      hardLinked: nlink > 1,
     };
     results.push(row);
     console.log(JSON.stringify(row));
