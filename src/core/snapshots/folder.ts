@@ -13,14 +13,7 @@ import {
 } from '../store/workerJobs';
 import { createHash } from 'node:crypto';
 import type { Slicer } from './slices';
-import {
-  childPath,
-  emptyFolderLine,
-  fileLine,
-  folderLine,
-  linkLine,
-  type ListingEntry,
-} from './listing';
+import { childPath, emptyFolderLine, fileLine, folderLine, linkLine, type ListingEntry } from './listing';
 
 export const HASH_BYTES = 32;
 
