@@ -31,7 +31,10 @@ export function changedPaths(changes: ContentChanges): Changes {
 
 /** The disk's content as a scan found it. */
 export class DiskContent implements ContentSource {
-  constructor(private readonly folders: ReadonlyMap<string, Folder>) {}
+  constructor(
+    private readonly folders: ReadonlyMap<string, Folder>,
+    private readonly slicer: Slicer,
+  ) {}
 
   *paths(): Iterable<string> {
     for (const [path, folder] of this.folders) if (folder.count > 0 || path === '') yield path;
@@ -43,13 +46,14 @@ export class DiskContent implements ContentSource {
     return folder && (folder.count > 0 || path === '') ? folder.digest : undefined;
   }
 
-  entries(paths: readonly string[]): Promise<Map<string, ListingEntry[]>> {
+  async entries(paths: readonly string[]): Promise<Map<string, ListingEntry[]>> {
     const result = new Map<string, ListingEntry[]>();
     for (const path of paths) {
       const folder = this.folders.get(path);
       if (folder) result.set(path, folder.entries(this.folders));
+      await this.slicer.maybeYield();
     }
-    return Promise.resolve(result);
+    return result;
   }
 }
 

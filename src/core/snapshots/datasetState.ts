@@ -12,16 +12,19 @@
 // everything after it: the cache is then older, which costs re-reading files,
 // never a wrong hash.
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, rmSync, statSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { rmSync, statSync } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
 import { writeFileAtomicAsync } from '../fs/atomicWrite';
 import { ID_FIELDS } from '../store/workerJobs';
 import { Folder, HASH_BYTES } from './folder';
+import { CancelledError, type Slicer } from './slices';
 
 const BASE_MAGIC = Buffer.from('sluice-state 2\n\0');
 const BASE_HEADER_BYTES = 40;
 const LOG_MAGIC = 0x474f4c53; // "SLOG"
 const LOG_HEADER_BYTES = 48;
+/** The log may grow to a quarter of the base, or this much for a small base, before it is folded in. */
+const LOG_FLOOR_BYTES = 64 << 10;
 
 /**
  * Files modified this close to when the cache was written may have changed
@@ -65,11 +68,11 @@ export class DatasetState {
   }
 
   /** The cache in `file`; an empty one when it is missing, unreadable or of another format. */
-  static load(file: string): DatasetState {
+  static async load(file: string, slicer: Slicer): Promise<DatasetState> {
     const state = new DatasetState(file, new Map(), 0, Buffer.alloc(8), 0, 0);
     let base: Buffer;
     try {
-      base = aligned(readFileSync(file));
+      base = aligned(await readFile(file));
     } catch {
       return state;
     }
@@ -77,21 +80,22 @@ export class DatasetState {
       if (base.length < BASE_HEADER_BYTES || !base.subarray(0, BASE_MAGIC.length).equals(BASE_MAGIC))
         throw new Error('format');
       state.writtenAt = base.readDoubleLE(16);
-      decodeFolders(base, BASE_HEADER_BYTES, base.readUInt32LE(24), state.current);
+      await decodeFolders(base, BASE_HEADER_BYTES, base.readUInt32LE(24), state.current, slicer);
       state.generation = Buffer.from(base.subarray(32, 40));
       state.baseBytes = base.length;
-    } catch {
+    } catch (error) {
+      if (error instanceof CancelledError) throw error;
       return new DatasetState(file, new Map(), 0, Buffer.alloc(8), 0, 0); // damaged or foreign: start afresh
     }
-    state.logBytes = state.replayLog();
+    state.logBytes = await state.replayLog(slicer);
     return state;
   }
 
   /** Applies the log's whole records; returns how many bytes of it are valid. */
-  private replayLog(): number {
+  private async replayLog(slicer: Slicer): Promise<number> {
     let log: Buffer;
     try {
-      log = aligned(readFileSync(`${this.file}.log`));
+      log = aligned(await readFile(`${this.file}.log`));
     } catch {
       return 0;
     }
@@ -108,12 +112,13 @@ export class DatasetState {
       if (!digest.equals(log.subarray(at + 16, at + 48))) break;
       try {
         const changes = new Map<string, Folder>();
-        const end = decodeFolders(log, body + 16, log.readUInt32LE(body + 8), changes);
+        const end = await decodeFolders(log, body + 16, log.readUInt32LE(body + 8), changes, slicer);
         const removed = decodePaths(log, end, log.readUInt32LE(body + 12));
         for (const path of removed) this.current.delete(path);
         for (const [path, folder] of changes) this.current.set(path, folder);
         this.writtenAt = log.readDoubleLE(body);
-      } catch {
+      } catch (error) {
+        if (error instanceof CancelledError) throw error;
         break;
       }
       at = body + length;
@@ -125,18 +130,21 @@ export class DatasetState {
    * Records what a scan that started at `takenAtMs` learnt: appended to the
    * log, or folded into a new base when the log has grown large.
    */
-  async update(changes: StateChanges, takenAtMs: number): Promise<void> {
+  async update(changes: StateChanges, takenAtMs: number, slicer: Slicer): Promise<void> {
     for (const path of changes.remove) this.current.delete(path);
     for (const folder of changes.set) this.current.set(folder.path, folder);
     this.writtenAt = takenAtMs;
-    const record = encodeLogRecord(changes, takenAtMs, this.generation);
-    if (this.baseBytes > 0 && this.logBytes + record.length <= Math.max(1 << 20, this.baseBytes / 4)) {
+    const prepared = prepare(changes.set);
+    const removed = changes.remove.map((path) => Buffer.from(path));
+    const recordBytes = logRecordBytes(prepared.bytes, removed);
+    if (this.baseBytes > 0 && this.logBytes + recordBytes <= Math.max(LOG_FLOOR_BYTES, this.baseBytes / 4)) {
+      const record = await encodeLogRecord(prepared, removed, takenAtMs, this.generation, slicer);
       await appendDurably(`${this.file}.log`, record, this.logBytes);
       this.logBytes += record.length;
       return;
     }
     this.generation = randomBytes(8);
-    const base = encodeBase(this.current, takenAtMs, this.generation);
+    const base = await encodeBase(this.current, takenAtMs, this.generation, slicer);
     await writeFileAtomicAsync(this.file, base);
     this.baseBytes = base.length;
     // The old log names the old generation: ignored from now on, and removed.
@@ -195,8 +203,14 @@ function prepare(folders: Iterable<Folder>): { parts: EncodedFolder[]; bytes: nu
 }
 
 /** Writes folder records at `at` (8-aligned); returns the offset after them. */
-function encodeFolders(data: Buffer, at: number, parts: readonly EncodedFolder[]): number {
+async function encodeFolders(
+  data: Buffer,
+  at: number,
+  parts: readonly EncodedFolder[],
+  slicer: Slicer,
+): Promise<number> {
   for (const { folder, path, names, targets } of parts) {
+    await slicer.maybeYield();
     data.writeUInt32LE(path.length, at);
     data.writeUInt32LE(folder.count, at + 4);
     data.writeUInt32LE(names.length, at + 8);
@@ -220,8 +234,15 @@ function encodeFolders(data: Buffer, at: number, parts: readonly EncodedFolder[]
 const UNKNOWN_DIGEST = '0'.repeat(64);
 
 /** Reads `count` folder records from `at` into `into`; returns the offset after them. */
-function decodeFolders(data: Buffer, at: number, count: number, into: Map<string, Folder>): number {
+async function decodeFolders(
+  data: Buffer,
+  at: number,
+  count: number,
+  into: Map<string, Folder>,
+  slicer: Slicer,
+): Promise<number> {
   for (let f = 0; f < count; f++) {
+    if ((f & 63) === 63) await slicer.maybeYield();
     if (at + 16 > data.length) throw new Error('truncated');
     const pathBytes = data.readUInt32LE(at);
     const entries = data.readUInt32LE(at + 4);
@@ -258,28 +279,41 @@ function decodePaths(data: Buffer, at: number, count: number): string[] {
   return paths;
 }
 
-function encodeBase(folders: ReadonlyMap<string, Folder>, takenAtMs: number, generation: Buffer): Buffer {
+async function encodeBase(
+  folders: ReadonlyMap<string, Folder>,
+  takenAtMs: number,
+  generation: Buffer,
+  slicer: Slicer,
+): Promise<Buffer> {
   const { parts, bytes } = prepare(folders.values());
   const data = Buffer.alloc(BASE_HEADER_BYTES + bytes);
   BASE_MAGIC.copy(data, 0);
   data.writeDoubleLE(takenAtMs, 16);
   data.writeUInt32LE(parts.length, 24);
   generation.copy(data, 32);
-  encodeFolders(data, BASE_HEADER_BYTES, parts);
+  await encodeFolders(data, BASE_HEADER_BYTES, parts, slicer);
   return data;
 }
 
-function encodeLogRecord(changes: StateChanges, takenAtMs: number, generation: Buffer): Buffer {
-  const { parts, bytes } = prepare(changes.set);
-  const removed = changes.remove.map((path) => Buffer.from(path));
+function logRecordBytes(folderBytes: number, removed: readonly Buffer[]): number {
   const removedBytes = removed.reduce((sum, path) => sum + 4 + path.length, 0);
-  const length = align8(16 + bytes + removedBytes);
-  const data = Buffer.alloc(LOG_HEADER_BYTES + length);
+  return LOG_HEADER_BYTES + align8(16 + folderBytes + removedBytes);
+}
+
+async function encodeLogRecord(
+  { parts, bytes }: { parts: EncodedFolder[]; bytes: number },
+  removed: readonly Buffer[],
+  takenAtMs: number,
+  generation: Buffer,
+  slicer: Slicer,
+): Promise<Buffer> {
+  const data = Buffer.alloc(logRecordBytes(bytes, removed));
+  const length = data.length - LOG_HEADER_BYTES;
   const body = LOG_HEADER_BYTES;
   data.writeDoubleLE(takenAtMs, body);
   data.writeUInt32LE(parts.length, body + 8);
   data.writeUInt32LE(removed.length, body + 12);
-  let at = encodeFolders(data, body + 16, parts);
+  let at = await encodeFolders(data, body + 16, parts, slicer);
   for (const path of removed) {
     data.writeUInt32LE(path.length, at);
     at += 4 + path.copy(data, at + 4);

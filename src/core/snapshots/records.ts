@@ -19,6 +19,7 @@ import { SluiceError } from '../errors';
 import { FILE_MODE, TREE_MODE, type GitRepository } from '../git/repository';
 import { KIND_FOLDER } from '../store/workerJobs';
 import { Folder } from './folder';
+import type { Slicer } from './slices';
 import {
   childPath,
   depthOf,
@@ -173,10 +174,11 @@ export class RecordedContent implements ContentSource {
     private readonly legacy: ReadonlyMap<string, { entries: ListingEntry[]; digest: string }> | undefined,
   ) {}
 
-  static async read(git: GitRepository, commit: string): Promise<RecordedContent> {
+  static async read(git: GitRepository, commit: string, slicer: Slicer): Promise<RecordedContent> {
     const folders = new Map<string, { digest?: string; listing?: string; tree?: string }>();
     let header: string | undefined;
     for (const entry of await git.listTree(commit)) {
+      await slicer.maybeYield();
       if (entry.path === HEADER_FILE) header = entry.id;
       if (entry.path !== DATA_FOLDER && !entry.path.startsWith(`${DATA_FOLDER}/`)) continue;
       if (entry.type === 'tree') {

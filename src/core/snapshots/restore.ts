@@ -46,10 +46,10 @@ export async function restoreDataset(
   const absolute = requireInside(workspace.root, dataset.path.value, `Dataset '${name}'`);
   const slicer = new Slicer(options.signal, `Restore of '${name}'`);
   const snapshot = await readSnapshot(workspace, name, idOrPrefix);
-  const target = await RecordedContent.read(workspace.git, snapshot.commit);
+  const target = await RecordedContent.read(workspace.git, snapshot.commit, slicer);
   const scanOptions = { store: false, slicer, threads: options.threads };
   let disk = await scanDisk(workspace, name, scanOptions);
-  let changes = await compareContent(new DiskContent(disk.scan.folders), target, slicer);
+  let changes = await compareContent(new DiskContent(disk.scan.folders, slicer), target, slicer);
 
   const missing = [...changes.added, ...changes.modified.map((change) => change.after)].filter(
     (entry) => entry.type === 'file' && !workspace.store.has(entry.sha256),
@@ -86,7 +86,7 @@ export async function restoreDataset(
     );
     savedAs = saved.id;
     disk = await scanDisk(workspace, name, scanOptions);
-    changes = await compareContent(new DiskContent(disk.scan.folders), target, slicer);
+    changes = await compareContent(new DiskContent(disk.scan.folders, slicer), target, slicer);
   }
 
   if (changes.added.length + changes.modified.length + changes.removed.length === 0)
@@ -94,7 +94,9 @@ export async function restoreDataset(
   const { written, removed } = await applyChanges(workspace, absolute, changes, slicer);
   // Folders the restore wrote into are read afresh next time: its files are
   // new to the stat cache (and within its racy window anyway).
-  await disk.state.update({ set: [], remove: touchedFolders(disk.scan.folders, changes) }, disk.takenAtMs);
+  // Restored: from here on a cancellation no longer applies.
+  const touched = touchedFolders(disk.scan.folders, changes);
+  await disk.state.update({ set: [], remove: touched }, disk.takenAtMs, new Slicer(undefined, ''));
   return { dataset: name, id: snapshot.id, written, removed, savedAs };
 }
 

@@ -25,9 +25,10 @@ import {
   type FolderRead,
   type FolderReadError,
   type FolderSplit,
+  HASHED_NUMBERS,
+  type HashedFiles,
   type HashFailure,
   type HashJob,
-  type HashResult,
   type ReadUnit,
 } from '../store/workerJobs';
 import type { DatasetState, StateChanges } from './datasetState';
@@ -92,8 +93,7 @@ export async function scanDataset(
   try {
     const reads = await readDatasetFolders(absolute, pool, threads, slicer);
     const compared = await compareWithState(reads, state, slicer);
-    const hashed = await hashChanged(absolute, compared.jobs, pool, threads, options);
-    for (const { folder, index, result } of hashed.results) folder.setHash(index, result.hash);
+    const hashedBytes = await hashChanged(absolute, compared.jobs, pool, threads, options);
     const digestChanged = await computeDigests(compared.folders, state, slicer);
     let files = 0;
     let bytes = 0;
@@ -111,7 +111,7 @@ export async function scanDataset(
     return {
       folders: compared.folders,
       digest: compared.folders.get('')!.digest,
-      stats: { files, bytes, hashed: hashed.results.length, hashedBytes: hashed.bytes },
+      stats: { files, bytes, hashed: compared.jobs.length, hashedBytes },
       stateChanges: { set, remove },
     };
   } finally {
@@ -388,46 +388,73 @@ function sameEntry(read: FolderRead, i: number, cached: Folder, j: number, racyA
 // ---------------------------------------------------------------------------
 // Hashing
 
-interface Hashed {
-  readonly folder: Folder;
-  readonly index: number;
-  readonly result: HashResult;
-}
-
+/**
+ * Hashes the files of `pending` (copying them into the store, if any), on
+ * worker threads when there are enough of them, and puts each hash into its
+ * folder. Returns how many bytes were read.
+ */
 async function hashChanged(
   root: string,
   pending: readonly PendingHash[],
   pool: WorkerPool,
   threads: number,
   options: ScanOptions,
-): Promise<{ results: Hashed[]; bytes: number }> {
-  if (pending.length === 0) return { results: [], bytes: 0 };
+): Promise<number> {
+  if (pending.length === 0) return 0;
   const { store, slicer } = options;
   const prefix = store
     ? `${store.scratchFolder()}/blob-${process.pid}-${randomBytes(6).toString('hex')}-`
     : '';
-  const jobs: HashJob[] = pending.map((job, n) => ({
-    path: job.path === '' ? root : `${root}/${job.path}`,
-    temporary: store ? `${prefix}${n}` : undefined,
-  }));
   const objects = store?.objects ?? '';
+  const jobsOf = (start: number, end: number): HashJob[] =>
+    pending.slice(start, end).map((job, offset) => ({
+      path: job.path === '' ? root : `${root}/${job.path}`,
+      temporary: store ? `${prefix}${start + offset}` : undefined,
+    }));
   let total = 0;
   for (const job of pending) total += job.folder.size(job.index);
+  let bytes = 0;
+  /** Puts a batch's hashes into their folders, after checking no file changed while it was read. */
+  const collect = (start: number, outcome: HashedFiles | HashFailure): void => {
+    if (!('digests' in outcome)) {
+      const { message, path, writing } = outcome.error;
+      if (writing) {
+        throw new SluiceError(
+          `Cannot write into the cache: ${message}`,
+          'failed',
+          `Check the free space and permissions of ${store?.root ?? 'the cache'}.`,
+        );
+      }
+      throw new SluiceError(`Cannot read ${path}: ${message}`, 'failed', 'Check its permissions.');
+    }
+    const count = outcome.numbers.length / HASHED_NUMBERS;
+    for (let k = 0; k < count; k++) {
+      const { folder, index, path } = pending[start + k]!;
+      const at = index * ID_FIELDS;
+      const size = outcome.numbers[k * HASHED_NUMBERS]!;
+      const mtimeAfter = outcome.numbers[k * HASHED_NUMBERS + 1];
+      const sizeAfter = outcome.numbers[k * HASHED_NUMBERS + 2];
+      if (mtimeAfter !== folder.ids[at + ID_MTIME] || sizeAfter !== folder.ids[at + ID_SIZE]) {
+        throw new SluiceError(
+          `${path === '' ? root : join(root, path)} changed while it was being read.`,
+          'failed',
+          'Let whatever writes it finish, then try again.',
+        );
+      }
+      folder.hashes.set(outcome.digests.subarray(k * HASH_BYTES, (k + 1) * HASH_BYTES), index * HASH_BYTES);
+      bytes += size;
+    }
+  };
 
-  const results = new Array<HashResult>(jobs.length);
   try {
-    const batches = batchesOf(pending, HASH_REQUEST_BYTES, HASH_REQUEST_FILES);
-    if (threads <= 1 || (total < MAIN_THREAD_HASH_BYTES && jobs.length < MAIN_THREAD_HASH_FILES)) {
+    if (threads <= 1 || (total < MAIN_THREAD_HASH_BYTES && pending.length < MAIN_THREAD_HASH_FILES)) {
       const buffer = Buffer.allocUnsafe(1 << 20);
       for (const [start, end] of batchesOf(pending, 1 << 20, 32)) {
-        collect(
-          results,
-          start,
-          await slicer.race(hashFiles(fs, createHash, buffer, objects, jobs.slice(start, end))),
-        );
+        collect(start, await slicer.race(hashFiles(fs, createHash, buffer, objects, jobsOf(start, end))));
         await slicer.maybeYield();
       }
     } else {
+      const batches = batchesOf(pending, HASH_REQUEST_BYTES, HASH_REQUEST_FILES);
       pool.grow(threads);
       let next = 0;
       let failure: Error | undefined;
@@ -436,7 +463,7 @@ async function hashChanged(
           const worker = pool.idleWorker(Infinity, false)!;
           const [start, end] = batches[next++]!;
           try {
-            collect(results, start, await pool.hashFiles(worker, objects, jobs.slice(start, end)));
+            collect(start, await pool.hashFiles(worker, objects, jobsOf(start, end)));
           } catch (error) {
             failure ??= asError(error);
           }
@@ -447,39 +474,14 @@ async function hashChanged(
       if (failure !== undefined) throw failure;
     }
   } catch (error) {
-    // Cancelled or failed: the temporary files of this scan go (the workers are stopped by the caller).
+    // Cancelled or failed: the temporary files of this scan go (the workers are stopped first).
     await pool.close();
-    for (const job of jobs) if (job.temporary !== undefined) fs.rmSync(job.temporary, { force: true });
+    if (store) for (let n = 0; n < pending.length; n++) fs.rmSync(`${prefix}${n}`, { force: true });
     if (error instanceof WorkerFailure)
       throw new SluiceError(`Cannot hash files: ${error.message}`, 'failed');
     throw error;
   }
-
-  let bytes = 0;
-  const hashed: Hashed[] = [];
-  pending.forEach((job, n) => {
-    const result = results[n]!;
-    const { folder, index } = job;
-    const at = index * ID_FIELDS;
-    if (result.mtimeMs !== folder.ids[at + ID_MTIME] || result.sizeAfter !== folder.ids[at + ID_SIZE]) {
-      throw new SluiceError(
-        `${jobs[n]!.path} changed while it was being read.`,
-        'failed',
-        'Let whatever writes it finish, then try again.',
-      );
-    }
-    bytes += result.size;
-    hashed.push({ folder, index, result });
-  });
-  return { results: hashed, bytes };
-
-  function collect(into: HashResult[], start: number, outcome: HashResult[] | HashFailure): void {
-    if (!Array.isArray(outcome)) {
-      const { message, path } = outcome.error;
-      throw new SluiceError(`Cannot read ${path}: ${message}`, 'failed', 'Check its permissions.');
-    }
-    outcome.forEach((result, offset) => (into[start + offset] = result));
-  }
+  return bytes;
 }
 
 /** [start, end) ranges of `pending` of about `bytes` bytes or `files` files each. */

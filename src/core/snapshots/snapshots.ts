@@ -151,7 +151,7 @@ export async function scanDisk(
   options: { store: boolean; slicer: Slicer; threads?: number | undefined },
 ): Promise<{ readonly scan: DatasetScan; readonly state: DatasetState; readonly takenAtMs: number }> {
   const { absolute } = datasetPath(workspace, name);
-  const state = DatasetState.load(statePathFor(workspace, name));
+  const state = await DatasetState.load(statePathFor(workspace, name), options.slicer);
   // Before the first stat: anything changed after this is within the racy window next time.
   const takenAtMs = Date.now();
   const scan = await scanDataset(absolute, state, {
@@ -159,7 +159,7 @@ export async function scanDisk(
     slicer: options.slicer,
     ...(options.threads === undefined ? {} : { threads: options.threads }),
   });
-  if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, takenAtMs);
+  if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, takenAtMs, options.slicer);
   return { scan, state, takenAtMs };
 }
 
@@ -180,7 +180,7 @@ export async function snapshotDataset(
   }
   const slicer = new Slicer(options.signal, `Snapshot of '${name}'`);
   const ref = datasetRef(name);
-  const state = DatasetState.load(statePathFor(workspace, name));
+  const state = await DatasetState.load(statePathFor(workspace, name), slicer);
   const takenAtMs = Date.now();
   // The latest snapshot is read while the disk is scanned.
   const headRead = readHead(workspace.git, ref);
@@ -206,13 +206,17 @@ export async function snapshotDataset(
     // of the first format names a digest of its file list; its content is worked out instead.)
     const previous =
       head && head.content !== scan.digest
-        ? await RecordedContent.read(workspace.git, head.commit)
+        ? await RecordedContent.read(workspace.git, head.commit, slicer)
         : undefined;
     if (head && (head.content === scan.digest || previous?.digest('') === scan.digest)) {
-      if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, takenAtMs);
+      if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, takenAtMs, slicer);
       return result(undefined, head.id, { added: [], modified: [], removed: [] });
     }
-    const changes = await compareContent(previous ?? NO_CONTENT, new DiskContent(scan.folders), slicer);
+    const changes = await compareContent(
+      previous ?? NO_CONTENT,
+      new DiskContent(scan.folders, slicer),
+      slicer,
+    );
     ensureBlobs(workspace, absolute, changes);
     author ??= await workspace.git.actor();
     const header: SnapshotHeader = {
@@ -244,7 +248,9 @@ export async function snapshotDataset(
       if (error instanceof SluiceError && error.kind === 'conflict' && attempt < 20) continue;
       throw error;
     }
-    if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, takenAtMs);
+    // Recorded: from here on a cancellation no longer applies.
+    if (hasChanges(scan.stateChanges))
+      await state.update(scan.stateChanges, takenAtMs, new Slicer(undefined, ''));
     return result(id, header.parent, changedPaths(changes));
   }
 }
@@ -281,14 +287,14 @@ export async function diffDataset(
 ): Promise<Changes & { from: string; to: string }> {
   const slicer = new Slicer(options.signal, `Diff of '${name}'`);
   const source = await readSnapshot(workspace, name, from ?? 'latest');
-  const before = await RecordedContent.read(workspace.git, source.commit);
+  const before = await RecordedContent.read(workspace.git, source.commit, slicer);
   if (to === undefined) {
     const { scan } = await scanDisk(workspace, name, { store: false, slicer, threads: options.threads });
-    const changes = await compareContent(before, new DiskContent(scan.folders), slicer);
+    const changes = await compareContent(before, new DiskContent(scan.folders, slicer), slicer);
     return { ...changedPaths(changes), from: source.id, to: 'disk' };
   }
   const target = await readSnapshot(workspace, name, to);
-  const after = await RecordedContent.read(workspace.git, target.commit);
+  const after = await RecordedContent.read(workspace.git, target.commit, slicer);
   const changes = await compareContent(before, after, slicer);
   return { ...changedPaths(changes), from: source.id, to: target.id };
 }

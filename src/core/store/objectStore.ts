@@ -41,14 +41,9 @@ export class ObjectStore {
     return existsSync(this.pathOf(hash));
   }
 
-  private scratchMade = false;
-
-  /** The folder for temporary files, on the store's disk so renames into place are atomic. */
+  /** The folder for temporary files (made if missing), on the store's disk so renames into place are atomic. */
   scratchFolder(): string {
-    if (!this.scratchMade) {
-      mkdirSync(this.scratch, { recursive: true });
-      this.scratchMade = true;
-    }
+    mkdirSync(this.scratch, { recursive: true });
     return this.scratch;
   }
 

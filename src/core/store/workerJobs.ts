@@ -126,16 +126,26 @@ export interface HashJob {
   readonly temporary: string | undefined;
 }
 
-export interface HashResult {
-  readonly hash: string;
-  readonly size: number;
-  /** Modification time (ms) and size seen after reading, to detect a file changing underneath. */
-  readonly mtimeMs: number;
-  readonly sizeAfter: number;
+/**
+ * The results of a list of hash jobs, packed (no object per file): 32 bytes
+ * of sha256 per job, and per job the bytes read, then the modification time
+ * (ms) and size seen after reading, to detect a file changing underneath.
+ */
+export interface HashedFiles {
+  readonly digests: Uint8Array;
+  readonly numbers: Float64Array;
 }
 
+export const HASHED_NUMBERS = 3;
+
 export interface HashFailure {
-  readonly error: { readonly message: string; readonly code: string | undefined; readonly path: string };
+  readonly error: {
+    readonly message: string;
+    readonly code: string | undefined;
+    readonly path: string;
+    /** Whether reading the file failed, or writing its copy into the store. */
+    readonly writing: boolean;
+  };
 }
 
 /**
@@ -154,13 +164,23 @@ export async function hashFiles(
   buffer: Buffer,
   objects: string,
   jobs: readonly HashJob[],
-): Promise<HashResult[] | HashFailure> {
-  const results: HashResult[] = [];
+): Promise<HashedFiles | HashFailure> {
+  const digests = new Uint8Array(jobs.length * 32);
+  const numbers = new Float64Array(jobs.length * 3);
+  let done = 0;
+  const record = (digest: Buffer, size: number, after: { mtimeMs: number; size: number }): string => {
+    digests.set(digest, done * 32);
+    numbers[done * 3] = size;
+    numbers[done * 3 + 1] = after.mtimeMs;
+    numbers[done * 3 + 2] = after.size;
+    done++;
+    return digest.toString('hex');
+  };
   const pending = new Set<Promise<void>>();
   let failure: HashFailure | undefined;
-  const fail = (error: unknown, path: string): void => {
+  const fail = (error: unknown, path: string, writing: boolean): void => {
     const { message, code } = error as { message: string; code?: string };
-    failure ??= { error: { message, code, path } };
+    failure ??= { error: { message, code, path, writing } };
   };
   const madeFolders = new Set<string>();
   /** Moves a complete temporary file into place as blob `hash`, or drops it if the store has the blob. */
@@ -182,7 +202,7 @@ export async function hashFiles(
     fs.renameSync(temporary, target);
   };
   /** fsyncs and closes `descriptor` in the background, then adopts the file. */
-  const flushThenAdopt = (descriptor: number, temporary: string, hash: string, path: string): void => {
+  const flushThenAdopt = (descriptor: number, temporary: string, hash: string): void => {
     const flushed = new Promise<void>((resolve) => {
       fs.fsync(descriptor, (syncError) => {
         fs.close(descriptor, (closeError) => {
@@ -191,7 +211,7 @@ export async function hashFiles(
             if (error) throw error;
             adopt(temporary, hash);
           } catch (error) {
-            fail(error, path);
+            fail(error, temporary, true);
             fs.rmSync(temporary, { force: true });
           }
           resolve();
@@ -208,6 +228,7 @@ export async function hashFiles(
     while (pending.size >= 64) await Promise.race(pending);
     let input: number | undefined;
     let output: number | undefined;
+    let writing = false;
     try {
       input = fs.openSync(job.path, 'r');
       const hash = createHash('sha256');
@@ -217,39 +238,44 @@ export async function hashFiles(
         // The whole file fits in the buffer: hash it, and write it only if the store lacks it.
         hash.update(buffer.subarray(0, read));
         size = read;
-        const digest = hash.digest('hex');
-        const after = fs.fstatSync(input);
-        results.push({ hash: digest, size, mtimeMs: after.mtimeMs, sizeAfter: after.size });
+        const digest = record(hash.digest(), size, fs.fstatSync(input));
         if (job.temporary !== undefined) {
           const target = `${objects}/${digest.slice(0, 2)}/${digest.slice(2)}`;
           if (fs.existsSync(target)) {
             const now = new Date();
             fs.utimesSync(target, now, now);
           } else {
+            writing = true;
             output = fs.openSync(job.temporary, 'wx', 0o444);
             fs.writeSync(output, buffer, 0, read);
-            flushThenAdopt(output, job.temporary, digest, job.path);
+            flushThenAdopt(output, job.temporary, digest);
             output = undefined;
           }
         }
         continue;
       }
-      if (job.temporary !== undefined) output = fs.openSync(job.temporary, 'wx', 0o444);
+      if (job.temporary !== undefined) {
+        writing = true;
+        output = fs.openSync(job.temporary, 'wx', 0o444);
+        writing = false;
+      }
       while (read > 0) {
         hash.update(buffer.subarray(0, read));
-        if (output !== undefined) fs.writeSync(output, buffer, 0, read);
+        if (output !== undefined) {
+          writing = true;
+          fs.writeSync(output, buffer, 0, read);
+          writing = false;
+        }
         size += read;
         read = fs.readSync(input, buffer, 0, buffer.length, null);
       }
-      const digest = hash.digest('hex');
-      const after = fs.fstatSync(input);
-      results.push({ hash: digest, size, mtimeMs: after.mtimeMs, sizeAfter: after.size });
+      const digest = record(hash.digest(), size, fs.fstatSync(input));
       if (output !== undefined && job.temporary !== undefined) {
-        flushThenAdopt(output, job.temporary, digest, job.path);
+        flushThenAdopt(output, job.temporary, digest);
         output = undefined;
       }
     } catch (error) {
-      fail(error, job.path);
+      fail(error, writing ? (job.temporary ?? job.path) : job.path, writing);
       if (output !== undefined) {
         fs.closeSync(output);
         if (job.temporary !== undefined) fs.rmSync(job.temporary, { force: true });
@@ -259,5 +285,5 @@ export async function hashFiles(
     }
   }
   await Promise.all(pending);
-  return failure ?? results;
+  return failure ?? { digests, numbers };
 }

@@ -12,7 +12,7 @@ import {
   type FolderSplit,
   type HashFailure,
   type HashJob,
-  type HashResult,
+  type HashedFiles,
   type ReadUnit,
 } from './workerJobs';
 
@@ -33,7 +33,8 @@ parentPort.on('message', async (request) => {
       for (const folder of folders) if (folder.ids) transfer.push(folder.ids.buffer, folder.kinds.buffer);
       parentPort.postMessage({ id: request.id, folders }, transfer);
     } else {
-      parentPort.postMessage({ id: request.id, hashed: await hashFiles(fs, createHash, buffer, request.objects, request.jobs) });
+      const hashed = await hashFiles(fs, createHash, buffer, request.objects, request.jobs);
+      parentPort.postMessage({ id: request.id, hashed }, hashed.digests ? [hashed.digests.buffer, hashed.numbers.buffer] : []);
     }
   } catch (error) {
     parentPort.postMessage({ id: request.id, failed: { message: String(error && error.message), code: error && error.code } });
@@ -53,7 +54,7 @@ type Request =
 interface Reply {
   readonly id: number;
   readonly folders?: (FolderRead | FolderReadError | FolderSplit)[];
-  readonly hashed?: HashResult[] | HashFailure;
+  readonly hashed?: HashedFiles | HashFailure;
   readonly failed?: { readonly message: string; readonly code: string | undefined };
 }
 
@@ -150,9 +151,10 @@ export class WorkerPool {
     worker: PooledWorker,
     objects: string,
     jobs: readonly HashJob[],
-  ): Promise<HashResult[] | HashFailure> {
+  ): Promise<HashedFiles | HashFailure> {
     const reply = await worker.send({ kind: 'hash', objects, jobs });
-    return reply.hashed ?? [];
+    if (!reply.hashed) throw new WorkerFailure('a worker answered without results', undefined);
+    return reply.hashed;
   }
 
   /** Stops every worker; work in flight is abandoned (its temporary files are the caller's to remove). */
