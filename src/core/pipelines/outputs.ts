@@ -150,12 +150,12 @@ function captureFolder(
 }
 
 /** Puts a cached run's outputs back in place of whatever is there now. */
-export function restoreOutputs(
+export async function restoreOutputs(
   root: string,
   run: CachedRun,
   store: ObjectStore,
   fingerprints: Fingerprints,
-): void {
+): Promise<void> {
   for (const out of run.outs) {
     const absolute = join(root, out.path);
     rmSync(absolute, { recursive: true, force: true });
@@ -167,12 +167,12 @@ export function restoreOutputs(
         const target = join(absolute, entry.path);
         if (entry.type === 'dir') mkdirSync(target, { recursive: true, mode: entry.mode });
         else if (entry.type === 'link') symlinkSync(entry.target, target);
-        else store.materialize(entry.sha256, target, entry.mode);
+        else await store.materialize(entry.sha256, target, entry.mode);
       }
     } else {
       const entry = out.entries[0]!;
       if (entry.type === 'link') symlinkSync(entry.target, absolute);
-      else if (entry.type === 'file') store.materialize(entry.sha256, absolute, entry.mode);
+      else if (entry.type === 'file') await store.materialize(entry.sha256, absolute, entry.mode);
     }
     fingerprints.invalidate(out.path);
   }

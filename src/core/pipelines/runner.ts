@@ -320,7 +320,7 @@ class Runner {
       const cached = context.runCache.read(signature);
       if (cached && blobsPresent(cached, context.workspace.store)) {
         this.clearOutputs(stage, newRunId());
-        restoreOutputs(context.workspace.root, cached, context.workspace.store, context.fingerprints);
+        await restoreOutputs(context.workspace.root, cached, context.workspace.store, context.fingerprints);
         context.state.succeeded(stage.id, {
           signature,
           inputs,

@@ -1,22 +1,20 @@
 // Restore: put a snapshot's files back on disk. Nothing is ever lost: a file
 // whose current bytes are in no snapshot of the dataset is not overwritten or
 // deleted, unless forced, and then the current state is snapshotted first.
+// Each file is replaced atomically (written beside the store, fsynced, renamed
+// into place), several at a time so their fsyncs overlap.
 import { chmodSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SluiceError } from '../errors';
 import { moveIntoPlace } from '../store/objectStore';
 import type { Workspace } from '../workspace';
-import { requireInside, type FileEntry } from './scan';
-import {
-  compareFiles,
-  datasetRef,
-  readDisk,
-  readRecords,
-  readSnapshot,
-  requireDataset,
-  snapshotDataset,
-} from './snapshots';
-import { StatCache } from './statCache';
+import { compareContent, DiskContent, type ContentChanges } from './compare';
+import type { Folder } from './folder';
+import { parentOf, type FileEntry } from './listing';
+import { datasetRef, recordedEntries, RecordedContent } from './records';
+import { requireInside } from './scan';
+import { asError, Slicer } from './slices';
+import { requireDataset, readSnapshot, scanDisk, snapshotDataset, type OperationOptions } from './snapshots';
 
 export interface RestoreResult {
   readonly dataset: string;
@@ -27,6 +25,9 @@ export interface RestoreResult {
   /** The snapshot taken of the disk before restoring (with force), if one was needed. */
   readonly savedAs: string | undefined;
 }
+
+/** Files copied out of the store at once: enough for their fsyncs to share journal commits. */
+const PARALLEL_WRITES = 16;
 
 /** Identity of an entry's content, to ask "is this exact thing in some snapshot?". */
 function contentKey(entry: FileEntry): string {
@@ -39,13 +40,20 @@ export async function restoreDataset(
   workspace: Workspace,
   name: string,
   idOrPrefix: string,
-  options: { force: boolean },
+  options: { force: boolean } & OperationOptions,
 ): Promise<RestoreResult> {
   const dataset = requireDataset(workspace, name);
   const absolute = requireInside(workspace.root, dataset.path.value, `Dataset '${name}'`);
+  const slicer = new Slicer(options.signal, `Restore of '${name}'`);
   const snapshot = await readSnapshot(workspace, name, idOrPrefix);
-  const target = snapshot.record.files;
-  const missing = target.filter((entry) => entry.type === 'file' && !workspace.store.has(entry.sha256));
+  const target = await RecordedContent.read(workspace.git, snapshot.commit, slicer);
+  const scanOptions = { store: false, slicer, threads: options.threads };
+  let disk = await scanDisk(workspace, name, scanOptions);
+  let changes = await compareContent(new DiskContent(disk.scan.folders, slicer), target, slicer);
+
+  const missing = [...changes.added, ...changes.modified.map((change) => change.after)].filter(
+    (entry) => entry.type === 'file' && !workspace.store.has(entry.sha256),
+  );
   if (missing.length > 0) {
     throw new SluiceError(
       `Snapshot ${snapshot.id.slice(0, 12)} needs ${missing.length} blob(s) the cache does not have (first: ${missing[0]!.path || dataset.path.value}).`,
@@ -53,15 +61,10 @@ export async function restoreDataset(
       'Run `sluice fsck` to see what is missing.',
     );
   }
-  let current = await readDisk(workspace, name);
-  let changes = compareFiles(current, target);
-  const touched = [...changes.modified, ...changes.removed];
-  const currentByPath = new Map(current.map((entry) => [entry.path, entry]));
-  const atRisk = await unsavedEntries(
-    workspace,
-    name,
-    touched.map((path) => currentByPath.get(path)!),
-  );
+  const atRisk = await unsavedEntries(workspace, name, [
+    ...changes.modified.map((change) => change.before),
+    ...changes.removed,
+  ]);
   let savedAs: string | undefined;
   if (atRisk.length > 0) {
     if (!options.force) {
@@ -79,26 +82,47 @@ export async function restoreDataset(
       workspace,
       name,
       `Saved before restoring ${snapshot.id.slice(0, 12)}`,
+      options,
     );
     savedAs = saved.id;
-    current = await readDisk(workspace, name);
-    changes = compareFiles(current, target);
+    disk = await scanDisk(workspace, name, scanOptions);
+    changes = await compareContent(new DiskContent(disk.scan.folders, slicer), target, slicer);
   }
 
+  if (changes.added.length + changes.modified.length + changes.removed.length === 0)
+    return { dataset: name, id: snapshot.id, written: 0, removed: 0, savedAs };
+  const { written, removed } = await applyChanges(workspace, absolute, changes, slicer);
+  // Folders the restore wrote into are read afresh next time: its files are
+  // new to the stat cache (and within its racy window anyway).
+  // Restored: from here on a cancellation no longer applies.
+  const touched = touchedFolders(disk.scan.folders, changes);
+  await disk.state.update({ set: [], remove: touched }, disk.takenAtMs, new Slicer(undefined, ''));
+  return { dataset: name, id: snapshot.id, written, removed, savedAs };
+}
+
+async function applyChanges(
+  workspace: Workspace,
+  absolute: string,
+  changes: ContentChanges,
+  slicer: Slicer,
+): Promise<{ written: number; removed: number }> {
   const pathOf = (relative: string): string => (relative === '' ? absolute : join(absolute, relative));
   let removed = 0;
   // Deepest first, so folders are empty by the time they go.
-  for (const path of [...changes.removed].sort().reverse()) {
-    rmSync(pathOf(path), { recursive: true, force: true });
+  for (const entry of [...changes.removed].sort((a, b) => (a.path < b.path ? 1 : a.path > b.path ? -1 : 0))) {
+    rmSync(pathOf(entry.path), { recursive: true, force: true });
     removed++;
+    await slicer.maybeYield();
   }
-  const targetByPath = new Map(target.map((entry) => [entry.path, entry]));
-  const cache = StatCache.load(join(workspace.sluiceDir, 'state', 'stat', name));
-  const started = BigInt(Date.now()) * 1_000_000n;
+  const toWrite = [...changes.added, ...changes.modified.map((change) => change.after)].sort((a, b) =>
+    a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
+  );
+  const writing = new Set<Promise<void>>();
+  let failure: Error | undefined;
   let written = 0;
-  for (const path of [...changes.added, ...changes.modified].sort()) {
-    const entry = targetByPath.get(path)!;
-    const destination = pathOf(path);
+  for (const entry of toWrite) {
+    if (failure !== undefined) break;
+    const destination = pathOf(entry.path);
     clearWayTo(absolute, destination);
     if (entry.type === 'dir') {
       if (existsAsNonFolder(destination)) rmSync(destination, { force: true });
@@ -106,9 +130,14 @@ export async function restoreDataset(
       chmodSync(destination, entry.mode); // mkdir's mode is narrowed by the umask
     } else if (entry.type === 'file') {
       if (isFolder(destination)) rmSync(destination, { recursive: true, force: true });
-      workspace.store.materialize(entry.sha256, destination, entry.mode);
-      // Just written, so its hash is known: the next snapshot need not read it.
-      cache.remember(entry.path, lstatSync(destination, { bigint: true }), entry.sha256);
+      while (writing.size >= PARALLEL_WRITES) await Promise.race(writing);
+      const copy = workspace.store
+        .materialize(entry.sha256, destination, entry.mode)
+        .catch((error: unknown) => {
+          failure ??= asError(error);
+        });
+      writing.add(copy);
+      void copy.then(() => writing.delete(copy));
     } else {
       if (isFolder(destination)) rmSync(destination, { recursive: true, force: true });
       const temporary = workspace.store.temporaryPath();
@@ -116,10 +145,37 @@ export async function restoreDataset(
       moveIntoPlace(temporary, destination);
     }
     written++;
+    // A cancellation lets the copies in flight finish: each file is whole, old or new.
+    if (slicer.due) {
+      await Promise.all(writing);
+      await slicer.yield();
+    }
   }
-  removeEmptyFolders(absolute, new Set(target.filter((e) => e.type === 'dir').map((e) => e.path)));
-  cache.save(started);
-  return { dataset: name, id: snapshot.id, written, removed, savedAs };
+  await Promise.all(writing);
+  if (failure !== undefined) throw failure;
+  removeEmptyFolders(absolute, changes);
+  return { written, removed };
+}
+
+/** The scanned folders the restore wrote into (and everything under what it changed). */
+function touchedFolders(folders: ReadonlyMap<string, Folder>, changes: ContentChanges): string[] {
+  const parents = new Set<string>();
+  const changed = new Set<string>();
+  for (const entry of [
+    ...changes.added,
+    ...changes.removed,
+    ...changes.modified.map((change) => change.after),
+  ]) {
+    parents.add(parentOf(entry.path));
+    changed.add(entry.path);
+  }
+  const underChanged = (path: string): boolean => {
+    for (let at = path; ; at = parentOf(at)) {
+      if (changed.has(at)) return true;
+      if (at === '') return false;
+    }
+  };
+  return [...folders.keys()].filter((path) => parents.has(path) || underChanged(path));
 }
 
 /** Entries whose exact content appears in no snapshot of the dataset. */
@@ -130,13 +186,12 @@ async function unsavedEntries(
 ): Promise<FileEntry[]> {
   const candidates = entries.filter((entry) => entry.type !== 'dir');
   if (candidates.length === 0) return [];
-  const history = await workspace.git.history(datasetRef(name));
-  const records = await readRecords(
-    workspace,
-    history.map((commit) => commit.id),
-  );
+  const wanted = new Set(candidates.map(contentKey));
   const known = new Set<string>();
-  for (const record of records) for (const entry of record.files) known.add(contentKey(entry));
+  for (const { entry } of await recordedEntries(workspace.git, datasetRef(name))) {
+    const key = contentKey(entry);
+    if (wanted.has(key)) known.add(key);
+  }
   return candidates.filter((entry) => !known.has(contentKey(entry)));
 }
 
@@ -171,25 +226,23 @@ function clearWayTo(datasetRoot: string, destination: string): void {
 }
 
 /** Removes folders left empty by the restore, except those the snapshot has as empty folders. */
-function removeEmptyFolders(root: string, keep: ReadonlySet<string>): void {
-  const visit = (dir: string, relative: string): boolean => {
-    let names: string[];
+function removeEmptyFolders(root: string, changes: ContentChanges): void {
+  // Only where something was removed can a folder have become empty.
+  const candidates = new Set<string>();
+  for (const entry of [...changes.removed, ...changes.modified.map((change) => change.before)]) {
+    for (let at = parentOf(entry.path); at !== ''; at = parentOf(at)) candidates.add(at);
+  }
+  const keep = new Set<string>();
+  for (const entry of [...changes.added, ...changes.modified.map((change) => change.after)])
+    if (entry.type === 'dir') keep.add(entry.path);
+  // Deepest first, so a parent emptied by its child's removal goes too.
+  for (const relative of [...candidates].sort((a, b) => b.length - a.length)) {
+    if (keep.has(relative)) continue;
+    const dir = join(root, relative);
     try {
-      if (!lstatSync(dir).isDirectory()) return false;
-      names = readdirSync(dir);
+      if (lstatSync(dir).isDirectory() && readdirSync(dir).length === 0) rmdirSync(dir);
     } catch {
-      return false;
+      // Gone already, or not a folder: nothing to remove.
     }
-    let empty = true;
-    for (const name of names) {
-      const childRelative = relative === '' ? name : `${relative}/${name}`;
-      if (!visit(join(dir, name), childRelative)) empty = false;
-    }
-    if (empty && relative !== '' && !keep.has(relative)) {
-      rmdirSync(dir);
-      return true;
-    }
-    return false;
-  };
-  visit(root, '');
+  }
 }

@@ -1,24 +1,40 @@
-// Reading a dataset from disk: every file, link and empty folder, with the
-// hash of every file. Hashes come from the stat cache when a file's identity
-// is unchanged; the rest are hashed in parallel (and copied into the store).
-import { lstatSync, readdirSync, readlinkSync, realpathSync, type BigIntStats } from 'node:fs';
+// Reading a dataset from disk: every folder's entries with their stat
+// identities, the hash of every file, and every folder's listing digest.
+// A file whose identity matches the stat cache is not read; a folder whose
+// entries all match keeps its digest without building anything. Folders are
+// read by the main thread in short slices and, when the dataset is large, by
+// worker threads beside it; files are hashed (and copied into the store) on
+// worker threads when there are enough of them.
+import { createHash, randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { SluiceError } from '../errors';
-import { hashFiles, HashError } from '../store/hashPool';
 import type { ObjectStore } from '../store/objectStore';
-import type { StatCache } from './statCache';
-
-/** One entry of a snapshot; `path` is relative to the dataset path ('' when the dataset is one file). */
-export type FileEntry =
-  | {
-      readonly path: string;
-      readonly type: 'file';
-      readonly size: number;
-      readonly sha256: string;
-      readonly mode: number;
-    }
-  | { readonly path: string; readonly type: 'link'; readonly target: string }
-  | { readonly path: string; readonly type: 'dir'; readonly mode: number };
+import { usefulThreads, WorkerFailure, WorkerPool } from '../store/workerPool';
+import {
+  hashFiles,
+  ID_CTIME,
+  ID_FIELDS,
+  ID_MODE,
+  ID_MTIME,
+  ID_SIZE,
+  KIND_FILE,
+  KIND_FOLDER,
+  KIND_LINK,
+  readFolders,
+  type FolderRead,
+  type FolderReadError,
+  type FolderSplit,
+  HASHED_NUMBERS,
+  type HashedFiles,
+  type HashFailure,
+  type HashJob,
+  type ReadUnit,
+} from '../store/workerJobs';
+import type { DatasetState, StateChanges } from './datasetState';
+import { Folder, HASH_BYTES } from './folder';
+import { childPath, depthOf } from './listing';
+import { asError, type Slicer } from './slices';
 
 export interface ScanStats {
   readonly files: number;
@@ -28,119 +44,492 @@ export interface ScanStats {
   readonly hashedBytes: number;
 }
 
-interface Found {
-  readonly path: string;
-  readonly stat: BigIntStats;
+export interface DatasetScan {
+  /** Every folder of the dataset by path ('' is the root, also for a dataset that is one file). */
+  readonly folders: ReadonlyMap<string, Folder>;
+  /** The root listing's digest: equal digests mean equal content. */
+  readonly digest: string;
+  readonly stats: ScanStats;
+  /** What differs from the stat cache the scan started from: what to save. */
+  readonly stateChanges: StateChanges;
 }
 
-/** Permission bits kept in snapshots: read-only and executable files come back as they were. */
-const MODE_BITS = 0o777;
+export function hasChanges(changes: StateChanges): boolean {
+  return changes.set.length + changes.remove.length > 0;
+}
+
+export interface ScanOptions {
+  /** Bytes not yet in the store are copied into it while hashing; without a store files are only hashed. */
+  readonly store: ObjectStore | undefined;
+  readonly slicer: Slicer;
+  /** Threads to use, the main thread included (default: one per core, at most four). */
+  readonly threads?: number;
+}
+
+/** Units (folders or chunks) per request to a worker: enough to cover the round trip, few enough to share the work. */
+const UNITS_PER_REQUEST = 16;
+/** A folder with more entries than this is read in chunks of this many, by whichever threads are free. */
+const ENTRIES_PER_UNIT = 2048;
+/** The main thread reads alone this long before helpers are worth starting. */
+const HELPERS_AFTER_MS = 15;
+/** Hashing below these amounts stays on the main thread: a worker costs more to start. */
+const MAIN_THREAD_HASH_BYTES = 4 << 20;
+const MAIN_THREAD_HASH_FILES = 256;
+const HASH_REQUEST_BYTES = 16 << 20;
+const HASH_REQUEST_FILES = 256;
 
 /**
- * Lists and hashes the dataset at `absolute` (a file or a folder). With
- * `store`, bytes not yet in the store are copied into it while hashing.
+ * Reads and hashes the dataset at `absolute` (a folder, a file or a link),
+ * against the stat cache `state`.
  */
 export async function scanDataset(
   absolute: string,
-  cache: StatCache,
-  store: ObjectStore | undefined,
-): Promise<{ entries: FileEntry[]; stats: ScanStats }> {
-  let top: BigIntStats;
+  state: DatasetState,
+  options: ScanOptions,
+): Promise<DatasetScan> {
+  const { slicer } = options;
+  const threads = options.threads ?? usefulThreads();
+  const pool = new WorkerPool(threads);
   try {
-    top = lstatSync(absolute, { bigint: true });
-  } catch {
-    return { entries: [], stats: { files: 0, bytes: 0, hashed: 0, hashedBytes: 0 } };
+    const reads = await readDatasetFolders(absolute, pool, threads, slicer);
+    const compared = await compareWithState(reads, state, slicer);
+    const hashedBytes = await hashChanged(absolute, compared.jobs, pool, threads, options);
+    const digestChanged = await computeDigests(compared.folders, state, slicer);
+    let files = 0;
+    let bytes = 0;
+    for (const folder of compared.folders.values()) {
+      for (let i = 0; i < folder.count; i++) {
+        if (folder.kinds[i] !== KIND_FILE) continue;
+        files++;
+        bytes += folder.ids[i * ID_FIELDS + ID_SIZE]!;
+      }
+    }
+    const set: Folder[] = [];
+    for (const [path, folder] of compared.folders)
+      if (compared.changed.has(path) || digestChanged.has(path)) set.push(folder);
+    const remove = [...state.folders.keys()].filter((path) => !compared.folders.has(path));
+    return {
+      folders: compared.folders,
+      digest: compared.folders.get('')!.digest,
+      stats: { files, bytes, hashed: compared.jobs.length, hashedBytes },
+      stateChanges: { set, remove },
+    };
+  } finally {
+    await pool.close();
   }
-  const files: Found[] = [];
-  const others: FileEntry[] = [];
-  if (top.isDirectory()) walk(absolute, '', files, others);
-  else if (top.isSymbolicLink()) others.push({ path: '', type: 'link', target: readlinkSync(absolute) });
-  else if (top.isFile()) files.push({ path: '', stat: top });
-
-  const hashes = new Array<string | undefined>(files.length);
-  const toHash: { index: number; path: string; size: number; copyTo: string | undefined }[] = [];
-  files.forEach((file, index) => {
-    // A remembered hash is trusted without asking the store: that would cost a
-    // stat per file. The snapshot checks the blobs of what is new (snapshots.ts).
-    const known = cache.lookup(file.path, file.stat);
-    if (known !== undefined) hashes[index] = known;
-    else {
-      toHash.push({
-        index,
-        path: file.path === '' ? absolute : join(absolute, file.path),
-        size: Number(file.stat.size),
-        copyTo: store ? store.temporaryPath() : undefined,
-      });
-    }
-  });
-  let results;
-  try {
-    results = await hashFiles(toHash);
-  } catch (error) {
-    if (error instanceof HashError) {
-      throw new SluiceError(
-        `Cannot read ${error.path ?? 'a file'}: ${error.message}`,
-        'failed',
-        'Check its permissions.',
-      );
-    }
-    throw error;
-  }
-  let hashedBytes = 0;
-  results.forEach((result, i) => {
-    const job = toHash[i]!;
-    const file = files[job.index]!;
-    if (result.mtimeNs !== file.stat.mtimeNs.toString() || result.sizeAfter !== Number(file.stat.size)) {
-      throw new SluiceError(
-        `${job.path} changed while it was being read.`,
-        'failed',
-        'Let whatever writes it finish, then snapshot again.',
-      );
-    }
-    if (job.copyTo && store) store.adopt(job.copyTo, result.hash);
-    hashes[job.index] = result.hash;
-    hashedBytes += result.size;
-    cache.remember(file.path, file.stat, result.hash);
-  });
-
-  let bytes = 0;
-  const entries: FileEntry[] = [...others];
-  files.forEach((file, index) => {
-    const size = Number(file.stat.size);
-    bytes += size;
-    entries.push({
-      path: file.path,
-      type: 'file',
-      size,
-      sha256: hashes[index]!,
-      mode: Number(file.stat.mode) & MODE_BITS,
-    });
-  });
-  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  cache.retainOnly(new Set(files.map((file) => file.path)));
-  return { entries, stats: { files: files.length, bytes, hashed: toHash.length, hashedBytes } };
 }
 
-function walk(absolute: string, prefix: string, files: Found[], others: FileEntry[]): void {
-  const stack = [prefix];
-  while (stack.length > 0) {
-    const relativeDir = stack.pop()!;
-    const dir = relativeDir === '' ? absolute : join(absolute, relativeDir);
-    const names = readdirSync(dir);
-    if (names.length === 0 && relativeDir !== '') {
-      // Empty folders are part of a dataset too.
-      others.push({ path: relativeDir, type: 'dir', mode: lstatSync(dir).mode & MODE_BITS });
+// ---------------------------------------------------------------------------
+// Reading folders
+
+/** Every folder under `absolute` (or the one entry `absolute` is), read from disk. */
+async function readDatasetFolders(
+  absolute: string,
+  pool: WorkerPool,
+  threads: number,
+  slicer: Slicer,
+): Promise<FolderRead[]> {
+  const top = fs.lstatSync(absolute, { throwIfNoEntry: false });
+  if (top === undefined)
+    return [
+      { path: '', names: '', count: 0, kinds: new Uint8Array(0), ids: new Float64Array(0), targets: [] },
+    ];
+  if (top.isDirectory()) return readTree(absolute, pool, threads, slicer);
+  // A dataset that is one file (or a link) is a root holding one entry named ''.
+  let kind: number;
+  const targets: string[] = [];
+  if (top.isFile()) kind = KIND_FILE;
+  else if (top.isSymbolicLink()) {
+    kind = KIND_LINK;
+    targets.push(fs.readlinkSync(absolute));
+  } else
+    return [
+      { path: '', names: '', count: 0, kinds: new Uint8Array(0), ids: new Float64Array(0), targets: [] },
+    ];
+  const ids = new Float64Array([top.ino, top.size, top.mtimeMs, top.ctimeMs, top.mode]);
+  return [{ path: '', names: '', count: 1, kinds: new Uint8Array([kind]), ids, targets }];
+}
+
+/**
+ * Reads every folder under `root`. Work is handed out in units (a folder, or
+ * a chunk of a large folder's entries); the main thread takes units too, one
+ * slice at a time, and helpers join when the walk proves long enough.
+ */
+async function readTree(
+  root: string,
+  pool: WorkerPool,
+  threads: number,
+  slicer: Slicer,
+): Promise<FolderRead[]> {
+  const reads: FolderRead[] = [];
+  const queue: ReadUnit[] = [{ path: '' }];
+  /** Large folders being read in chunks: each chunk's result, in order, until all are in. */
+  const assembling = new Map<string, (FolderRead | undefined)[]>();
+  const chunkIndex = new Map<readonly string[], number>();
+  let inFlight = 0;
+  let failure: Error | undefined;
+  let wake: (() => void) | undefined;
+  const accept = (
+    results: readonly (FolderRead | FolderReadError | FolderSplit)[],
+    units: readonly ReadUnit[],
+  ): void => {
+    results.forEach((result, i) => {
+      if ('error' in result) throw folderError(root, result);
+      if ('split' in result) {
+        const chunks: string[][] = [];
+        for (let at = 0; at < result.split.length; at += ENTRIES_PER_UNIT)
+          chunks.push(result.split.slice(at, at + ENTRIES_PER_UNIT));
+        assembling.set(result.path, new Array<FolderRead | undefined>(chunks.length));
+        chunks.forEach((names, index) => {
+          chunkIndex.set(names, index);
+          queue.push({ path: result.path, names });
+        });
+        return;
+      }
+      const unit = units[i]!;
+      let read: FolderRead = result;
+      if (unit.names !== undefined) {
+        const parts = assembling.get(unit.path)!;
+        parts[chunkIndex.get(unit.names)!] = result;
+        chunkIndex.delete(unit.names);
+        if (parts.includes(undefined)) return;
+        assembling.delete(unit.path);
+        read = joinChunks(parts as FolderRead[]);
+      }
+      reads.push(read);
+      if (!read.kinds.includes(KIND_FOLDER)) return;
+      const names = read.names.split('\0');
+      for (let k = 0; k < read.count; k++)
+        if (read.kinds[k] === KIND_FOLDER) queue.push({ path: childPath(read.path, names[k]!) });
+    });
+  };
+  const started = performance.now();
+  while (queue.length > 0 || inFlight > 0) {
+    if (failure !== undefined) throw failure;
+    const helpers = threads - 1;
+    if (
+      pool.size === 0 &&
+      helpers > 0 &&
+      queue.length >= 4 &&
+      performance.now() - started >= HELPERS_AFTER_MS
+    )
+      pool.grow(helpers);
+    // Keep every helper two requests deep, so none waits for the main thread between them.
+    for (let worker = pool.idleWorker(2); worker && queue.length > 1; worker = pool.idleWorker(2)) {
+      const share = Math.ceil(queue.length / (pool.size + 1));
+      const batch = queue.splice(-Math.min(UNITS_PER_REQUEST, share));
+      inFlight++;
+      pool.readFolders(worker, root, batch, ENTRIES_PER_UNIT).then(
+        (results) => {
+          inFlight--;
+          try {
+            accept(results, batch);
+          } catch (error) {
+            failure ??= asError(error);
+          }
+          wake?.();
+        },
+        (error: unknown) => {
+          inFlight--;
+          failure ??= asError(error);
+          wake?.();
+        },
+      );
     }
-    for (const name of names) {
-      const path = relativeDir === '' ? name : `${relativeDir}/${name}`;
-      const stat = lstatSync(join(dir, name), { bigint: true });
-      if (stat.isDirectory()) stack.push(path);
-      else if (stat.isFile()) files.push({ path, stat });
-      else if (stat.isSymbolicLink())
-        others.push({ path, type: 'link', target: readlinkSync(join(dir, name)) });
-      // Sockets, FIFOs and devices are not data: skipped.
+    if (queue.length > 0) {
+      do {
+        const unit = queue.pop()!;
+        accept(readFolders(fs, root, [unit], ENTRIES_PER_UNIT), [unit]);
+      } while (queue.length > 0 && !slicer.due);
+      await slicer.yield();
+    } else if (inFlight > 0) {
+      await slicer.race(
+        new Promise<void>((resolve) => {
+          wake = resolve;
+        }),
+      );
+      wake = undefined;
     }
   }
+  if (failure !== undefined) throw failure;
+  return reads;
+}
+
+/** One folder from the reads of its chunks, in order. */
+function joinChunks(parts: readonly FolderRead[]): FolderRead {
+  const count = parts.reduce((sum, part) => sum + part.count, 0);
+  const kinds = new Uint8Array(count);
+  const ids = new Float64Array(count * ID_FIELDS);
+  let at = 0;
+  for (const part of parts) {
+    kinds.set(part.kinds, at);
+    ids.set(part.ids, at * ID_FIELDS);
+    at += part.count;
+  }
+  return {
+    path: parts[0]!.path,
+    names: parts
+      .filter((part) => part.count > 0)
+      .map((part) => part.names)
+      .join('\0'),
+    count,
+    kinds,
+    ids,
+    targets: parts.flatMap((part) => part.targets),
+  };
+}
+
+function folderError(root: string, failed: FolderReadError): SluiceError {
+  const path = failed.path === '' ? root : join(root, failed.path);
+  if (failed.error.code === 'ENOENT' || failed.error.code === 'ENOTDIR') {
+    return new SluiceError(
+      `${path} changed while it was being read.`,
+      'failed',
+      'Let whatever writes it finish, then try again.',
+    );
+  }
+  return new SluiceError(`Cannot read ${path}: ${failed.error.message}`, 'failed', 'Check its permissions.');
+}
+
+// ---------------------------------------------------------------------------
+// Comparing with the stat cache
+
+interface PendingHash {
+  readonly folder: Folder;
+  readonly index: number;
+  readonly path: string;
+}
+
+/**
+ * Each folder read, with the hashes the cache vouches for. A folder whose
+ * entries all match the cache shares its cached hashes; in the others, each
+ * file with an unchanged identity keeps its hash and the rest are to be hashed.
+ */
+async function compareWithState(
+  reads: readonly FolderRead[],
+  state: DatasetState,
+  slicer: Slicer,
+): Promise<{ folders: Map<string, Folder>; jobs: PendingHash[]; changed: Set<string> }> {
+  const folders = new Map<string, Folder>();
+  const jobs: PendingHash[] = [];
+  const racyAfter = state.racyAfterMs;
+  const changed = new Set<string>();
+  for (const read of reads) {
+    const cached = state.folders.get(read.path);
+    if (cached && sameEntries(read, cached, racyAfter)) {
+      folders.set(
+        read.path,
+        new Folder(
+          read.path,
+          read.names,
+          read.count,
+          read.kinds,
+          read.ids,
+          read.targets,
+          cached.hashes,
+          cached.digest,
+        ),
+      );
+    } else {
+      changed.add(read.path);
+      const folder = Folder.fromRead(read);
+      folders.set(read.path, folder);
+      const byName = cached ? indexByName(cached) : undefined;
+      const names = folder.nameList();
+      for (let i = 0; i < read.count; i++) {
+        if ((i & 4095) === 4095) await slicer.maybeYield();
+        if (read.kinds[i] !== KIND_FILE) continue;
+        const j = byName?.get(names[i]!);
+        if (cached && j !== undefined && sameEntry(read, i, cached, j, racyAfter)) {
+          folder.hashes.set(cached.hashes.subarray(j * HASH_BYTES, (j + 1) * HASH_BYTES), i * HASH_BYTES);
+          if (folder.hashAt(i) !== undefined) continue;
+        }
+        jobs.push({ folder, index: i, path: childPath(read.path, names[i]!) });
+      }
+    }
+    await slicer.maybeYield();
+  }
+  return { folders, jobs, changed };
+}
+
+function indexByName(folder: Folder): Map<string, number> {
+  const map = new Map<string, number>();
+  folder.nameList().forEach((name, index) => map.set(name, index));
+  return map;
+}
+
+/** Same names, kinds, identities and link targets, and no entry changed within the racy window. */
+function sameEntries(read: FolderRead, cached: Folder, racyAfter: number): boolean {
+  if (read.count !== cached.count || read.names !== cached.names) return false;
+  for (let i = 0; i < read.count; i++) {
+    if (read.kinds[i] !== cached.kinds[i]) return false;
+    const at = i * ID_FIELDS;
+    if (read.kinds[i] === KIND_FOLDER) {
+      // A subfolder's own times change with its contents, which its own entry covers.
+      if (read.ids[at + ID_MODE] !== cached.ids[at + ID_MODE]) return false;
+      continue;
+    }
+    for (let k = 0; k < ID_FIELDS; k++) if (read.ids[at + k] !== cached.ids[at + k]) return false;
+    if (read.ids[at + ID_MTIME]! >= racyAfter || read.ids[at + ID_CTIME]! >= racyAfter) return false;
+  }
+  if (read.targets.length !== cached.targets.length) return false;
+  for (let i = 0; i < read.targets.length; i++) if (read.targets[i] !== cached.targets[i]) return false;
+  return true;
+}
+
+function sameEntry(read: FolderRead, i: number, cached: Folder, j: number, racyAfter: number): boolean {
+  if (cached.kinds[j] !== read.kinds[i]) return false;
+  const a = i * ID_FIELDS;
+  const b = j * ID_FIELDS;
+  for (let k = 0; k < ID_FIELDS; k++) if (read.ids[a + k] !== cached.ids[b + k]) return false;
+  return read.ids[a + ID_MTIME]! < racyAfter && read.ids[a + ID_CTIME]! < racyAfter;
+}
+
+// ---------------------------------------------------------------------------
+// Hashing
+
+/**
+ * Hashes the files of `pending` (copying them into the store, if any), on
+ * worker threads when there are enough of them, and puts each hash into its
+ * folder. Returns how many bytes were read.
+ */
+async function hashChanged(
+  root: string,
+  pending: readonly PendingHash[],
+  pool: WorkerPool,
+  threads: number,
+  options: ScanOptions,
+): Promise<number> {
+  if (pending.length === 0) return 0;
+  const { store, slicer } = options;
+  const prefix = store
+    ? `${store.scratchFolder()}/blob-${process.pid}-${randomBytes(6).toString('hex')}-`
+    : '';
+  const objects = store?.objects ?? '';
+  const jobsOf = (start: number, end: number): HashJob[] =>
+    pending.slice(start, end).map((job, offset) => ({
+      path: job.path === '' ? root : `${root}/${job.path}`,
+      temporary: store ? `${prefix}${start + offset}` : undefined,
+    }));
+  let total = 0;
+  for (const job of pending) total += job.folder.size(job.index);
+  let bytes = 0;
+  /** Puts a batch's hashes into their folders, after checking no file changed while it was read. */
+  const collect = (start: number, outcome: HashedFiles | HashFailure): void => {
+    if (!('digests' in outcome)) {
+      const { message, path, writing } = outcome.error;
+      if (writing) {
+        throw new SluiceError(
+          `Cannot write into the cache: ${message}`,
+          'failed',
+          `Check the free space and permissions of ${store?.root ?? 'the cache'}.`,
+        );
+      }
+      throw new SluiceError(`Cannot read ${path}: ${message}`, 'failed', 'Check its permissions.');
+    }
+    const count = outcome.numbers.length / HASHED_NUMBERS;
+    for (let k = 0; k < count; k++) {
+      const { folder, index, path } = pending[start + k]!;
+      const at = index * ID_FIELDS;
+      const size = outcome.numbers[k * HASHED_NUMBERS]!;
+      const mtimeAfter = outcome.numbers[k * HASHED_NUMBERS + 1];
+      const sizeAfter = outcome.numbers[k * HASHED_NUMBERS + 2];
+      if (mtimeAfter !== folder.ids[at + ID_MTIME] || sizeAfter !== folder.ids[at + ID_SIZE]) {
+        throw new SluiceError(
+          `${path === '' ? root : join(root, path)} changed while it was being read.`,
+          'failed',
+          'Let whatever writes it finish, then try again.',
+        );
+      }
+      folder.hashes.set(outcome.digests.subarray(k * HASH_BYTES, (k + 1) * HASH_BYTES), index * HASH_BYTES);
+      bytes += size;
+    }
+  };
+
+  try {
+    if (threads <= 1 || (total < MAIN_THREAD_HASH_BYTES && pending.length < MAIN_THREAD_HASH_FILES)) {
+      const buffer = Buffer.allocUnsafe(1 << 20);
+      for (const [start, end] of batchesOf(pending, 1 << 20, 32)) {
+        collect(start, await slicer.race(hashFiles(fs, createHash, buffer, objects, jobsOf(start, end))));
+        await slicer.maybeYield();
+      }
+    } else {
+      const batches = batchesOf(pending, HASH_REQUEST_BYTES, HASH_REQUEST_FILES);
+      pool.grow(threads);
+      let next = 0;
+      let failure: Error | undefined;
+      const runWorker = async (): Promise<void> => {
+        while (next < batches.length && failure === undefined) {
+          const worker = pool.idleWorker(Infinity, false)!;
+          const [start, end] = batches[next++]!;
+          try {
+            collect(start, await pool.hashFiles(worker, objects, jobsOf(start, end)));
+          } catch (error) {
+            failure ??= asError(error);
+          }
+        }
+      };
+      // Two requests per worker in flight, so a worker flushing one batch's blobs is already reading the next.
+      await slicer.race(Promise.all(Array.from({ length: pool.size * 2 }, runWorker)));
+      if (failure !== undefined) throw failure;
+    }
+  } catch (error) {
+    // Cancelled or failed: the temporary files of this scan go (the workers are stopped first).
+    await pool.close();
+    if (store) for (let n = 0; n < pending.length; n++) fs.rmSync(`${prefix}${n}`, { force: true });
+    if (error instanceof WorkerFailure)
+      throw new SluiceError(`Cannot hash files: ${error.message}`, 'failed');
+    throw error;
+  }
+  return bytes;
+}
+
+/** [start, end) ranges of `pending` of about `bytes` bytes or `files` files each. */
+function batchesOf(pending: readonly PendingHash[], bytes: number, files: number): [number, number][] {
+  const batches: [number, number][] = [];
+  let start = 0;
+  let size = 0;
+  for (let n = 0; n < pending.length; n++) {
+    size += pending[n]!.folder.size(pending[n]!.index);
+    if (size >= bytes || n + 1 - start >= files) {
+      batches.push([start, n + 1]);
+      start = n + 1;
+      size = 0;
+    }
+  }
+  if (start < pending.length) batches.push([start, pending.length]);
+  return batches;
+}
+
+// ---------------------------------------------------------------------------
+// Digests
+
+/**
+ * Every folder's listing digest, deepest first. A folder that matched the
+ * cache keeps its cached digest unless a subfolder's digest changed. Returns
+ * the folders whose digest differs from the cached one.
+ */
+async function computeDigests(
+  folders: Map<string, Folder>,
+  state: DatasetState,
+  slicer: Slicer,
+): Promise<Set<string>> {
+  const paths = [...folders.keys()].sort((a, b) => depthOf(b) - depthOf(a));
+  const changed = new Set<string>();
+  for (const path of paths) {
+    const folder = folders.get(path)!;
+    const cached = state.folders.get(path);
+    const keep =
+      folder.digest !== '' &&
+      folder.digest === cached?.digest &&
+      folder.subfolders().every((child) => !changed.has(child));
+    if (!keep) {
+      await folder.computeDigest(folders, slicer);
+      if (folder.digest !== cached?.digest) changed.add(path);
+    }
+    await slicer.maybeYield();
+  }
+  return changed;
 }
 
 /**
@@ -151,11 +540,11 @@ export function requireInside(root: string, path: string, what: string): string 
   const absolute = join(root, path);
   let real: string;
   try {
-    real = realpathSync(absolute);
+    real = fs.realpathSync(absolute);
   } catch {
     return absolute; // does not exist (yet): nothing to escape through
   }
-  const rel = relative(realpathSync(root), real);
+  const rel = relative(fs.realpathSync(root), real);
   if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
     throw new SluiceError(
       `${what} (${path}) leads outside the workspace through a link.`,

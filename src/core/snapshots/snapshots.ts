@@ -1,121 +1,46 @@
 // Snapshots: immutable records of a dataset's files, one commit chain per
-// dataset under refs/sluice/datasets/. Write order: blobs, then the record,
-// then the ref by compare-and-swap, so a crash leaves the old state or the new.
-import { createHash } from 'node:crypto';
+// dataset under refs/sluice/datasets/ (records.ts). Write order: blobs, then
+// the record, then the ref by compare-and-swap, so a crash leaves the old
+// state or the new. A snapshot of an unchanged dataset costs a stat per file
+// and one git call; a snapshot after a change writes objects for the changed
+// folders only.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError } from '../errors';
 import type { DatasetDecl } from '../manifest/model';
 import type { Workspace } from '../workspace';
-import { requireInside, scanDataset, type FileEntry, type ScanStats } from './scan';
-import { StatCache } from './statCache';
+import {
+  changedPaths,
+  compareContent,
+  DiskContent,
+  NO_CONTENT,
+  type Changes,
+  type ContentChanges,
+} from './compare';
+import { DatasetState } from './datasetState';
+import {
+  datasetRef,
+  commitMessage,
+  readHead,
+  RecordedContent,
+  snapshotId,
+  writeRecord,
+  parseSummary,
+  type SnapshotHeader,
+  type SnapshotSummary,
+} from './records';
+import { hasChanges, requireInside, scanDataset, type DatasetScan, type ScanStats } from './scan';
+import { Slicer } from './slices';
 
-export const DATASET_REFS = 'refs/sluice/datasets/';
-const RECORD_FILE = 'snapshot.json';
+export { DATASET_REFS, datasetRef, type SnapshotSummary } from './records';
+export type { Changes } from './compare';
 
-export function datasetRef(name: string): string {
-  return `${DATASET_REFS}${name}`;
-}
-
-export interface SnapshotRecord {
-  readonly format: 1;
-  readonly dataset: string;
-  /** The dataset's path in the workspace when the snapshot was taken. */
-  readonly path: string;
-  readonly parent: string | null;
-  readonly message: string;
-  readonly author: string;
-  readonly time: string;
-  readonly files: readonly FileEntry[];
-}
-
-/** What `log` shows of a snapshot, read from its commit alone. */
-export interface SnapshotSummary {
-  readonly id: string;
-  readonly parent: string | null;
-  readonly message: string;
-  readonly time: string;
-  readonly author: string;
-  readonly files: number;
-  readonly bytes: number;
-  /** The commit holding the record. */
-  readonly commit: string;
-}
-
-export interface Snapshot extends SnapshotSummary {
-  readonly record: SnapshotRecord;
-}
-
-export interface Changes {
-  readonly added: string[];
-  readonly modified: string[];
-  readonly removed: string[];
-}
-
-/** Wall-clock time in ns (ms precision), never later than file times written after it. */
-function nowNs(): bigint {
-  return BigInt(Date.now()) * 1_000_000n;
-}
-
-/** The snapshot id: a digest of the record's content. */
-export function snapshotId(record: SnapshotRecord): string {
-  return createHash('sha256').update(JSON.stringify(record)).digest('hex');
-}
-
-/** A digest of just the file list: equal lists mean nothing changed. */
-function contentDigest(files: readonly FileEntry[]): string {
-  return createHash('sha256').update(JSON.stringify(files)).digest('hex');
-}
-
-const TRAILERS = [
-  'Sluice-Snapshot',
-  'Sluice-Content',
-  'Sluice-Files',
-  'Sluice-Bytes',
-  'Sluice-Time',
-  'Sluice-Author',
-];
-
-function commitMessage(id: string, record: SnapshotRecord, content: string, bytes: number): string {
-  const values = [
-    id,
-    content,
-    record.files.filter((f) => f.type === 'file').length,
-    bytes,
-    record.time,
-    record.author,
-  ];
-  return `${record.message}\n\n${TRAILERS.map((name, i) => `${name}: ${String(values[i])}`).join('\n')}`;
-}
-
-function parseSummary(commit: string, message: string): SnapshotSummary & { content: string } {
-  const trailers = new Map<string, string>();
-  const lines = message.split('\n');
-  let bodyEnd = lines.length;
-  for (let i = lines.length - 1; i >= 0; i--) {
-    const match = /^(Sluice-[A-Za-z]+): (.*)$/.exec(lines[i]!);
-    if (!match) break;
-    trailers.set(match[1]!, match[2]!);
-    bodyEnd = i;
-  }
-  const id = trailers.get('Sluice-Snapshot');
-  if (!id)
-    throw new SluiceError(
-      `Commit ${commit} is not a Sluice snapshot record.`,
-      'failed',
-      'Run `sluice fsck`.',
-    );
-  return {
-    id,
-    parent: null,
-    message: lines.slice(0, bodyEnd).join('\n').trim(),
-    time: trailers.get('Sluice-Time') ?? '',
-    author: trailers.get('Sluice-Author') ?? '',
-    files: Number(trailers.get('Sluice-Files') ?? 0),
-    bytes: Number(trailers.get('Sluice-Bytes') ?? 0),
-    commit,
-    content: trailers.get('Sluice-Content') ?? '',
-  };
+/** Options every long snapshot operation takes. */
+export interface OperationOptions {
+  /** Stops the operation cleanly: nothing half-written, no ref moved; it throws a CancelledError. */
+  readonly signal?: AbortSignal;
+  /** Threads to use, the main thread included (default: one per core, at most four). */
+  readonly threads?: number;
 }
 
 export function requireDataset(
@@ -135,8 +60,8 @@ export function requireDataset(
   return dataset as DatasetDecl & { path: { value: string } };
 }
 
-function statCacheFor(workspace: Workspace, name: string): StatCache {
-  return StatCache.load(join(workspace.sluiceDir, 'state', 'stat', name));
+export function statePathFor(workspace: Workspace, name: string): string {
+  return join(workspace.sluiceDir, 'state', 'stat', name);
 }
 
 /** Newest first. */
@@ -148,43 +73,20 @@ export async function listSnapshots(
   requireDataset(workspace, name);
   const commits = await workspace.git.history(datasetRef(name), limit);
   const summaries = commits.map((commit) => parseSummary(commit.id, commit.message));
-  return summaries.map(({ content: _content, ...summary }, index) => ({
-    ...summary,
-    parent: summaries[index + 1]?.id ?? null,
-  }));
+  return summaries.map((summary, index) => ({ ...summary, parent: summaries[index + 1]?.id ?? null }));
 }
 
-async function readRecord(workspace: Workspace, commit: string): Promise<SnapshotRecord> {
-  const [record] = await readRecords(workspace, [commit]);
-  return record!;
-}
-
-/** Several records in as few git calls as possible. */
-export async function readRecords(
-  workspace: Workspace,
-  commits: readonly string[],
-): Promise<SnapshotRecord[]> {
-  const records: SnapshotRecord[] = [];
-  for (let i = 0; i < commits.length; i += 200) {
-    const paths = commits.slice(i, i + 200).map((commit) => `${commit}:${RECORD_FILE}`);
-    const text = await workspace.git.readBlobs(paths);
-    for (const line of text.split('\n'))
-      if (line.trim() !== '') records.push(JSON.parse(line) as SnapshotRecord);
-  }
-  return records;
-}
-
-/** The snapshot `idOrPrefix` of a dataset (a unique prefix of at least 4 characters will do). */
+/** The snapshot `idOrPrefix` of a dataset ('latest', or a unique prefix of at least 4 characters). */
 export async function readSnapshot(
   workspace: Workspace,
   name: string,
   idOrPrefix: string,
-): Promise<Snapshot> {
+): Promise<SnapshotSummary> {
   const all = await listSnapshots(workspace, name);
   if (idOrPrefix === 'latest') {
     const latest = all[0];
     if (!latest) throw noSnapshots(name);
-    return { ...latest, record: await readRecord(workspace, latest.commit) };
+    return latest;
   }
   if (!/^[0-9a-f]{4,64}$/.test(idOrPrefix)) {
     throw new SluiceError(
@@ -208,8 +110,7 @@ export async function readSnapshot(
       'Give more characters.',
     );
   }
-  const summary = matches[0]!;
-  return { ...summary, record: await readRecord(workspace, summary.commit) };
+  return matches[0]!;
 }
 
 function noSnapshots(name: string): SluiceError {
@@ -218,20 +119,6 @@ function noSnapshots(name: string): SluiceError {
     'failed',
     `Run \`sluice snapshot ${name}\` first.`,
   );
-}
-
-export function compareFiles(from: readonly FileEntry[], to: readonly FileEntry[]): Changes {
-  const before = new Map(from.map((entry) => [entry.path, entry]));
-  const changes: Changes = { added: [], modified: [], removed: [] };
-  const seen = new Set<string>();
-  for (const entry of to) {
-    seen.add(entry.path);
-    const old = before.get(entry.path);
-    if (!old) changes.added.push(entry.path);
-    else if (JSON.stringify(old) !== JSON.stringify(entry)) changes.modified.push(entry.path);
-  }
-  for (const entry of from) if (!seen.has(entry.path)) changes.removed.push(entry.path);
-  return changes;
 }
 
 export interface SnapshotResult extends Changes {
@@ -244,14 +131,46 @@ export interface SnapshotResult extends Changes {
   readonly scan: ScanStats;
 }
 
+/** The dataset's folder on disk, checked to be inside the workspace. */
+function datasetPath(
+  workspace: Workspace,
+  name: string,
+): { dataset: DatasetDecl & { path: { value: string } }; absolute: string } {
+  const dataset = requireDataset(workspace, name);
+  return { dataset, absolute: requireInside(workspace.root, dataset.path.value, `Dataset '${name}'`) };
+}
+
+/**
+ * Reads the dataset as it is on disk now, hashing only what the stat cache
+ * cannot vouch for (with the store, new bytes are copied into it), and saves
+ * the cache if it learnt anything.
+ */
+export async function scanDisk(
+  workspace: Workspace,
+  name: string,
+  options: { store: boolean; slicer: Slicer; threads?: number | undefined },
+): Promise<{ readonly scan: DatasetScan; readonly state: DatasetState; readonly takenAtMs: number }> {
+  const { absolute } = datasetPath(workspace, name);
+  const state = await DatasetState.load(statePathFor(workspace, name), options.slicer);
+  // Before the first stat: anything changed after this is within the racy window next time.
+  const takenAtMs = Date.now();
+  const scan = await scanDataset(absolute, state, {
+    store: options.store ? workspace.store : undefined,
+    slicer: options.slicer,
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+  });
+  if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, takenAtMs, options.slicer);
+  return { scan, state, takenAtMs };
+}
+
 /** Records a snapshot of one dataset, if it changed. Retries when another writer got there first. */
 export async function snapshotDataset(
   workspace: Workspace,
   name: string,
   message: string,
+  options: OperationOptions = {},
 ): Promise<SnapshotResult> {
-  const dataset = requireDataset(workspace, name);
-  const absolute = requireInside(workspace.root, dataset.path.value, `Dataset '${name}'`);
+  const { dataset, absolute } = datasetPath(workspace, name);
   if (!existsSync(absolute)) {
     throw new SluiceError(
       `Dataset '${name}' has nothing at ${dataset.path.value}: the path does not exist.`,
@@ -259,82 +178,93 @@ export async function snapshotDataset(
       `Put the data there, fix the path in sluice.yaml, or restore a snapshot (sluice log ${name}).`,
     );
   }
-  const cache = statCacheFor(workspace, name);
-  const scanStartNs = nowNs();
-  const { entries, stats } = await scanDataset(absolute, cache, workspace.store);
-  const content = contentDigest(entries);
+  const slicer = new Slicer(options.signal, `Snapshot of '${name}'`);
   const ref = datasetRef(name);
-  const author = await workspace.git.actor();
+  const state = await DatasetState.load(statePathFor(workspace, name), slicer);
+  const takenAtMs = Date.now();
+  // The latest snapshot is read while the disk is scanned.
+  const headRead = readHead(workspace.git, ref);
+  headRead.catch(() => undefined); // awaited below; a scan failure must not leave it unhandled
+  const scan = await scanDataset(absolute, state, {
+    store: workspace.store,
+    slicer,
+    ...(options.threads === undefined ? {} : { threads: options.threads }),
+  });
+  const result = (id: string | undefined, parent: string | null, changes: Changes): SnapshotResult => ({
+    dataset: name,
+    id,
+    parent,
+    files: scan.stats.files,
+    bytes: scan.stats.bytes,
+    scan: scan.stats,
+    ...changes,
+  });
+  let author: string | undefined;
   for (let attempt = 0; ; attempt++) {
-    const head = await workspace.git.resolveRef(ref);
-    const latest = head ? (await workspace.git.history(ref, 1))[0] : undefined;
-    const latestSummary = latest ? parseSummary(latest.id, latest.message) : undefined;
-    if (latestSummary?.content === content) {
-      cache.save(scanStartNs);
-      return {
-        dataset: name,
-        id: undefined,
-        parent: latestSummary.id,
-        files: stats.files,
-        bytes: stats.bytes,
-        scan: stats,
-        added: [],
-        modified: [],
-        removed: [],
-      };
+    const head = attempt === 0 ? await headRead : await readHead(workspace.git, ref);
+    // The commit names its content's digest: nothing more to read when nothing changed. (A record
+    // of the first format names a digest of its file list; its content is worked out instead.)
+    const previous =
+      head && head.content !== scan.digest
+        ? await RecordedContent.read(workspace.git, head.commit, slicer)
+        : undefined;
+    if (head && (head.content === scan.digest || previous?.digest('') === scan.digest)) {
+      if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, takenAtMs, slicer);
+      return result(undefined, head.id, { added: [], modified: [], removed: [] });
     }
-    const previous = head ? await readRecord(workspace, head) : undefined;
-    restoreMissingBlobs(workspace, absolute, entries, previous);
-    const record: SnapshotRecord = {
-      format: 1,
+    const changes = await compareContent(
+      previous ?? NO_CONTENT,
+      new DiskContent(scan.folders, slicer),
+      slicer,
+    );
+    ensureBlobs(workspace, absolute, changes);
+    author ??= await workspace.git.actor();
+    const header: SnapshotHeader = {
+      format: 2,
       dataset: name,
       path: dataset.path.value,
-      parent: latestSummary?.id ?? null,
+      parent: head?.id ?? null,
       message: message || `Snapshot of ${name}`,
       author,
       time: new Date().toISOString(),
-      files: entries,
+      content: scan.digest,
+      files: scan.stats.files,
+      bytes: scan.stats.bytes,
     };
-    const id = snapshotId(record);
-    // One line per record, so several can be read back in one `git show`.
-    const blob = await workspace.git.writeBlob(`${JSON.stringify(record)}\n`);
-    const tree = await workspace.git.writeTree(new Map([[RECORD_FILE, blob]]));
-    const commit = await workspace.git.commit(tree, head, commitMessage(id, record, content, stats.bytes));
+    const id = snapshotId(header);
+    // The last point where a cancellation stops everything: after it the record is written and the ref moved.
+    slicer.check();
+    const commit = await writeRecord(
+      workspace.git,
+      header,
+      commitMessage(id, header),
+      scan.folders,
+      head ? { commit: head.commit, content: previous } : undefined,
+    );
     try {
-      await workspace.git.compareAndSwap(ref, commit, head, `Dataset '${name}'`);
+      await workspace.git.compareAndSwap(ref, commit, head?.commit, `Dataset '${name}'`);
     } catch (error) {
       // Another process recorded a snapshot meanwhile: ours goes on top of it.
       if (error instanceof SluiceError && error.kind === 'conflict' && attempt < 20) continue;
       throw error;
     }
-    cache.save(scanStartNs);
-    return {
-      dataset: name,
-      id,
-      parent: record.parent,
-      files: stats.files,
-      bytes: stats.bytes,
-      scan: stats,
-      ...compareFiles(previous?.files ?? [], entries),
-    };
+    // Recorded: from here on a cancellation no longer applies.
+    if (hasChanges(scan.stateChanges))
+      await state.update(scan.stateChanges, takenAtMs, new Slicer(undefined, ''));
+    return result(id, header.parent, changedPaths(changes));
   }
 }
 
 /**
  * The stat cache says which hash a file has, not that the store still holds
- * the bytes (a blob may have been lost since). Before a record refers to a
- * blob its parent did not, the blob must exist: read the file into the store
- * again if it does not.
+ * the bytes (a blob may have been lost since, or the hash came from a diff,
+ * which stores nothing). Before a record refers to a blob its parent did not,
+ * the blob must exist: read the file into the store again if it does not.
  */
-function restoreMissingBlobs(
-  workspace: Workspace,
-  absolute: string,
-  entries: readonly FileEntry[],
-  previous: SnapshotRecord | undefined,
-): void {
-  const before = new Set(previous?.files.flatMap((entry) => (entry.type === 'file' ? [entry.sha256] : [])));
+function ensureBlobs(workspace: Workspace, absolute: string, changes: ContentChanges): void {
+  const entries = [...changes.added, ...changes.modified.map((change) => change.after)];
   for (const entry of entries) {
-    if (entry.type !== 'file' || before.has(entry.sha256) || workspace.store.has(entry.sha256)) continue;
+    if (entry.type !== 'file' || workspace.store.has(entry.sha256)) continue;
     const path = entry.path === '' ? absolute : join(absolute, entry.path);
     const stored = workspace.store.importFile(path);
     if (stored.hash !== entry.sha256) {
@@ -347,32 +277,24 @@ function restoreMissingBlobs(
   }
 }
 
-/** Reads the dataset as it is on disk now (hashing only what changed). */
-export async function readDisk(workspace: Workspace, name: string): Promise<FileEntry[]> {
-  const dataset = requireDataset(workspace, name);
-  const absolute = requireInside(workspace.root, dataset.path.value, `Dataset '${name}'`);
-  const cache = statCacheFor(workspace, name);
-  const scanStartNs = nowNs();
-  const { entries } = await scanDataset(absolute, cache, undefined);
-  cache.save(scanStartNs);
-  return entries;
-}
-
 /** Changes from snapshot FROM (default: the latest) to TO (default: the disk). */
 export async function diffDataset(
   workspace: Workspace,
   name: string,
   from: string | undefined,
   to: string | undefined,
+  options: OperationOptions = {},
 ): Promise<Changes & { from: string; to: string }> {
+  const slicer = new Slicer(options.signal, `Diff of '${name}'`);
   const source = await readSnapshot(workspace, name, from ?? 'latest');
+  const before = await RecordedContent.read(workspace.git, source.commit, slicer);
   if (to === undefined) {
-    return {
-      ...compareFiles(source.record.files, await readDisk(workspace, name)),
-      from: source.id,
-      to: 'disk',
-    };
+    const { scan } = await scanDisk(workspace, name, { store: false, slicer, threads: options.threads });
+    const changes = await compareContent(before, new DiskContent(scan.folders, slicer), slicer);
+    return { ...changedPaths(changes), from: source.id, to: 'disk' };
   }
   const target = await readSnapshot(workspace, name, to);
-  return { ...compareFiles(source.record.files, target.record.files), from: source.id, to: target.id };
+  const after = await RecordedContent.read(workspace.git, target.commit, slicer);
+  const changes = await compareContent(before, after, slicer);
+  return { ...changedPaths(changes), from: source.id, to: target.id };
 }

@@ -2,7 +2,8 @@
 // record under refs/sluice/, so gc can never remove a blob any history needs.
 import { statSync } from 'node:fs';
 import { SluiceError } from '../errors';
-import { DATASET_REFS, readRecords } from '../snapshots/snapshots';
+import { listReleaseIds, readReleases } from '../environments/releases';
+import { DATASET_REFS, recordedEntries } from '../snapshots/records';
 import type { Workspace } from '../workspace';
 
 export interface Reference {
@@ -17,23 +18,21 @@ export async function reachableBlobs(workspace: Workspace): Promise<Map<string, 
   const refs = await workspace.git.listRefs(DATASET_REFS.replace(/\/$/, ''));
   for (const [ref] of refs) {
     const dataset = ref.slice(DATASET_REFS.length);
-    const history = await workspace.git.history(ref);
-    const records = await readRecords(
-      workspace,
-      history.map((commit) => commit.id),
-    );
-    records.forEach((record, index) => {
-      const snapshot =
-        /Sluice-Snapshot: ([0-9a-f]+)/.exec(history[index]!.message)?.[1] ?? history[index]!.id;
-      for (const entry of record.files) {
-        if (entry.type === 'file' && !reachable.has(entry.sha256)) {
-          reachable.set(
-            entry.sha256,
-            `dataset ${dataset}, snapshot ${snapshot.slice(0, 12)}, ${entry.path || record.path}`,
-          );
-        }
+    for (const { snapshot, entry } of await recordedEntries(workspace.git, ref)) {
+      if (entry.type === 'file' && !reachable.has(entry.sha256)) {
+        reachable.set(
+          entry.sha256,
+          `dataset ${dataset}, snapshot ${snapshot.slice(0, 12)}, ${entry.path || 'the dataset file'}`,
+        );
       }
-    });
+    }
+  }
+  // Every release record (each one any environment history names among them) keeps its outputs.
+  for (const release of await readReleases(workspace.git, await listReleaseIds(workspace.git))) {
+    for (const output of release.outputs)
+      for (const entry of output.entries)
+        if (entry.type === 'file' && !reachable.has(entry.sha256))
+          reachable.set(entry.sha256, `release ${release.id.slice(0, 12)}, output ${output.path}`);
   }
   return reachable;
 }

@@ -19,6 +19,7 @@ import {
   utimesSync,
   writeSync,
 } from 'node:fs';
+import { chmod, copyFile, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 export const SHA256 = /^[0-9a-f]{64}$/;
@@ -40,10 +41,15 @@ export class ObjectStore {
     return existsSync(this.pathOf(hash));
   }
 
-  /** A fresh temporary file name on the store's disk, so renames into place are atomic. */
-  temporaryPath(): string {
+  /** The folder for temporary files (made if missing), on the store's disk so renames into place are atomic. */
+  scratchFolder(): string {
     mkdirSync(this.scratch, { recursive: true });
-    return join(this.scratch, `blob-${process.pid}-${randomBytes(8).toString('hex')}`);
+    return this.scratch;
+  }
+
+  /** A fresh temporary file name in the scratch folder. */
+  temporaryPath(): string {
+    return join(this.scratchFolder(), `blob-${process.pid}-${randomBytes(8).toString('hex')}`);
   }
 
   /**
@@ -94,25 +100,25 @@ export class ObjectStore {
 
   /**
    * Writes blob `hash` to `target` atomically: a copy (a reflink where the
-   * file system can) into a temporary file beside it, fsync, then rename. Never
-   * a hard link, which would let an edit in place change the stored blob.
+   * file system can) into a temporary file, fsync, then rename. Never a hard
+   * link, which would let an edit in place change the stored blob.
    */
-  materialize(hash: string, target: string, mode: number): void {
+  async materialize(hash: string, target: string, mode: number): Promise<void> {
     // The temporary copy lives in the store's scratch folder, not beside the
     // target: a crash must not leave a stray file inside a dataset.
     const temporary = this.temporaryPath();
     try {
-      copyFileSync(this.pathOf(hash), temporary, constants.COPYFILE_FICLONE);
-      chmodSync(temporary, mode);
-      const descriptor = openSync(temporary, 'r');
+      await copyFile(this.pathOf(hash), temporary, constants.COPYFILE_FICLONE);
+      await chmod(temporary, mode);
+      const file = await open(temporary, 'r');
       try {
-        fsyncSync(descriptor);
+        await file.sync();
       } finally {
-        closeSync(descriptor);
+        await file.close();
       }
       moveIntoPlace(temporary, target);
     } catch (error) {
-      rmSync(temporary, { force: true });
+      await rm(temporary, { force: true });
       throw error;
     }
   }

@@ -1,0 +1,30 @@
+// `sluice envs [--json]`: environments, where they are fed from, and what is live.
+import { listEnvironments } from '../core/environments/promotion';
+import { openWorkspace } from '../core/workspace';
+import { JSON_FLAG, type Command } from './command';
+
+export const envsCommand: Command = {
+  name: 'envs',
+  usage: '[--json]',
+  summary: 'List the environments and the release live in each',
+  details: [],
+  flags: [JSON_FLAG],
+  maxPositionals: 0,
+  async run(args) {
+    const environments = await listEnvironments(await openWorkspace('.'));
+    if (args.has('json')) {
+      console.log(JSON.stringify({ environments }));
+      return 0;
+    }
+    if (environments.length === 0) console.log('No environments are declared in sluice.yaml.');
+    const width = Math.max(0, ...environments.map((environment) => environment.name.length)) + 2;
+    for (const environment of environments) {
+      const live =
+        environment.release === null
+          ? '(nothing live)'
+          : `${environment.release.slice(0, 12)} since ${environment.deployedAt ?? '?'}`;
+      console.log(`${environment.name.padEnd(width)}from ${(environment.from ?? '?').padEnd(10)} ${live}`);
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,46 @@
+// `sluice history ENV [--json]`: an environment's deployments, newest first.
+import { requireEnvironment } from '../core/environments/deploy';
+import { readHistory } from '../core/environments/history';
+import { openWorkspace } from '../core/workspace';
+import { JSON_FLAG, type Command } from './command';
+import { requirePositional } from './positionals';
+
+export const historyCommand: Command = {
+  name: 'history',
+  usage: 'ENV [--json]',
+  summary: "Show an environment's deployments, newest first",
+  details: [
+    'Each deployment: the release, the action (stage, promote, rollback, auto-rollback), when, who and why.',
+  ],
+  flags: [JSON_FLAG],
+  maxPositionals: 1,
+  async run(args) {
+    const name = requirePositional(args, 0, 'ENV', 'history');
+    const workspace = await openWorkspace('.');
+    requireEnvironment(workspace, name);
+    const deployments = await readHistory(workspace.git, name);
+    if (args.has('json')) {
+      console.log(
+        JSON.stringify({
+          environment: name,
+          deployments: deployments.map(({ release, action, time, actor, reason }) => ({
+            release,
+            action,
+            time,
+            actor,
+            reason,
+          })),
+        }),
+      );
+      return 0;
+    }
+    if (deployments.length === 0) console.log(`Nothing was deployed to ${name} yet.`);
+    for (const deployment of deployments) {
+      const why = deployment.reason === null ? '' : `  (${deployment.reason})`;
+      console.log(
+        `${deployment.time}  ${deployment.action.padEnd(13)} ${deployment.release.slice(0, 12)}  ${deployment.actor}${why}`,
+      );
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,80 @@
+// `sluice stage [PIPELINE] [--json]`: build and check a release on a clean copy; deploy it if it passes.
+import { stageRelease } from '../core/environments/staging';
+import { openWorkspace } from '../core/workspace';
+import { JSON_FLAG, type Command } from './command';
+
+export const stageCommand: Command = {
+  name: 'stage',
+  usage: '[PIPELINE] [--json]',
+  summary: 'Build and check a release on a clean copy; deploy it to the first environment if it passes',
+  details: [
+    'The release is built from the committed code (a clean git worktree: uncommitted changes are not in ' +
+      'it) and the latest snapshot of every dataset. The pipeline and its checks run there, sharing the ' +
+      'run cache, so unchanged stages are restored. The release is recorded whatever the outcome; the ' +
+      'environment fed from the workspace receives it only if every stage and check passed.',
+    'Exit code 1 when a stage or a check failed.',
+  ],
+  flags: [JSON_FLAG],
+  maxPositionals: 1,
+  async run(args) {
+    const workspace = await openWorkspace('.');
+    const controller = new AbortController();
+    const interrupt = (): void => {
+      process.stderr.write('sluice: stopping the stage…\n');
+      controller.abort();
+    };
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
+    let result;
+    try {
+      result = await stageRelease(workspace, {
+        pipeline: args.positionals[0],
+        signal: controller.signal,
+        onWarning: (text) => process.stderr.write(`sluice: warning: ${text}\n`),
+        onOutput: (text) => process.stderr.write(text),
+        events: {
+          stageStarted: (stage) => process.stderr.write(`▶ ${stage.id}: ${stage.run}\n`),
+          stageOutput: (_stage, text) => process.stderr.write(text),
+          checkOutput: (_check, text) => process.stderr.write(text),
+        },
+      });
+    } finally {
+      process.removeListener('SIGINT', interrupt);
+      process.removeListener('SIGTERM', interrupt);
+    }
+    const { release, deployment } = result;
+    if (args.has('json')) {
+      console.log(
+        JSON.stringify({
+          release: {
+            id: release.id,
+            code: release.code,
+            snapshots: release.snapshots,
+            checks: release.checks.map((check) => ({
+              name: check.name,
+              outcome: check.outcome,
+              detail: check.detail,
+            })),
+            metrics: release.metrics,
+            failures: release.failures,
+          },
+          deployed: deployment !== undefined && deployment.failure === undefined,
+          environment: result.environment,
+          failure: deployment?.failure ?? null,
+        }),
+      );
+    } else {
+      for (const failure of release.failures) console.log(`failed       ${failure}`);
+      for (const check of release.checks)
+        console.log(`${check.outcome.padEnd(12)} check ${check.name}: ${check.detail}`);
+      console.log(`Release ${release.id.slice(0, 12)} (code ${release.code.slice(0, 12)}).`);
+      if (!result.passed) console.log(`Not deployed to ${result.environment}: it did not pass.`);
+      else if (deployment?.failure !== undefined)
+        console.log(
+          `Deploying to ${result.environment} failed: ${deployment.failure}.${deployment.rolledBack ? ' Rolled back.' : ''}`,
+        );
+      else console.log(`Deployed to ${result.environment}.`);
+    }
+    return result.passed && deployment?.failure === undefined ? 0 : 1;
+  },
+};

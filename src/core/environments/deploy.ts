@@ -1,0 +1,270 @@
+// Deploying a release into an environment: write releases/<id>/ under the
+// environment's deploy.path, record the deployment (compare-and-swap), swap
+// `current` with rename(2), then run the deploy hook and the health check;
+// when either fails, roll back at once and record why. Order of writes: the
+// release folder, then the history, then the link, so a crash leaves `current`
+// on a complete release; the next deployment puts it back in line with the history.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { isAbsolute, join, normalize, relative, sep } from 'node:path';
+import { SluiceError } from '../errors';
+import type { EnvironmentDecl } from '../manifest/model';
+import { newRunId } from '../pipelines/logs';
+import { describeExit, runCommand } from '../pipelines/process';
+import type { Workspace } from '../workspace';
+import { appendDeployment, readHead, type DeploymentAction, type RecordedDeployment } from './history';
+import { Placer, type PlacementMethod } from './placement';
+import { readRelease, type Release } from './releases';
+
+export const CURRENT_LINK = 'current';
+export const RELEASES_FOLDER = 'releases';
+
+export interface DeployResult {
+  readonly environment: string;
+  /** What is live after the command. */
+  readonly release: string;
+  /** What was live before it (null: nothing). */
+  readonly previous: string | null;
+  readonly action: DeploymentAction;
+  /** Set when the hook or the health check failed. */
+  readonly failure: string | undefined;
+  /** True when the failure rolled the environment back to `previous`. */
+  readonly rolledBack: boolean;
+  readonly placement: PlacementMethod | undefined;
+}
+
+export function requireEnvironment(workspace: Workspace, name: string): EnvironmentDecl {
+  const environment = workspace.manifest.environments.get(name);
+  if (!environment) {
+    const known = [...workspace.manifest.environments.keys()];
+    throw new SluiceError(
+      `Unknown environment '${name}'.`,
+      'usage',
+      known.length > 0
+        ? `Environments: ${known.join(', ')}.`
+        : 'Declare one under `environments:` in sluice.yaml.',
+    );
+  }
+  return environment;
+}
+
+/** The absolute deploy folder of an environment, or undefined when it deploys nowhere. */
+export function deployFolder(workspace: Workspace, name: string): string | undefined {
+  const path = requireEnvironment(workspace, name).deploy?.path?.value;
+  if (path === undefined) return undefined;
+  const absolute = normalize(join(workspace.root, path));
+  const inside = relative(workspace.root, absolute);
+  if (isAbsolute(path) || inside === '' || inside === '..' || inside.startsWith(`..${sep}`)) {
+    throw new SluiceError(
+      `deploy.path '${path}' of environment ${name} leaves the workspace.`,
+      'manifest',
+      'Give a folder inside the workspace.',
+    );
+  }
+  return absolute;
+}
+
+/** The release `current` points at in a deploy folder, if any. */
+export function linkedRelease(folder: string): string | undefined {
+  try {
+    const target = readlinkSync(join(folder, CURRENT_LINK));
+    const prefix = `${RELEASES_FOLDER}/`;
+    return target.startsWith(prefix) ? target.slice(prefix.length) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes releases/<id>/ (once: a folder there is complete, being renamed into place whole). */
+export function materializeRelease(
+  workspace: Workspace,
+  folder: string,
+  release: Release,
+  placer: Placer,
+): void {
+  const final = join(folder, RELEASES_FOLDER, release.id);
+  if (existsSync(final)) return;
+  const partial = join(
+    folder,
+    RELEASES_FOLDER,
+    `.partial-${release.id.slice(0, 12)}-${randomBytes(4).toString('hex')}`,
+  );
+  try {
+    for (const output of release.outputs)
+      for (const entry of output.entries)
+        if (entry.type === 'file' && !workspace.store.has(entry.sha256)) {
+          throw new SluiceError(
+            `Release ${release.id.slice(0, 12)} needs a blob the cache does not have (${output.path}).`,
+            'failed',
+            'Run `sluice fsck` to see what is missing.',
+          );
+        }
+    placer.placeOutputs(partial, release.outputs);
+    try {
+      renameSync(partial, final);
+    } catch (error) {
+      // Another deployment wrote the same release first: theirs is as good.
+      if (!existsSync(final)) throw error;
+    }
+  } finally {
+    rmSync(partial, { recursive: true, force: true });
+  }
+}
+
+/** Points `current` at releases/<id> by renaming a fresh link over it: never a moment without one. */
+export function swapCurrent(folder: string, id: string): void {
+  const fresh = join(folder, `.${CURRENT_LINK}-${randomBytes(6).toString('hex')}`);
+  symlinkSync(`${RELEASES_FOLDER}/${id}`, fresh);
+  try {
+    renameSync(fresh, join(folder, CURRENT_LINK));
+  } catch (error) {
+    rmSync(fresh, { force: true });
+    throw error;
+  }
+}
+
+/**
+ * Makes `current` show what the history says is live. Called after every
+ * swap: of two deployments racing, the last to swap leaves the history's head.
+ */
+export async function alignCurrent(workspace: Workspace, name: string, placer: Placer): Promise<void> {
+  const folder = deployFolder(workspace, name);
+  if (folder === undefined) return;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const head = await readHead(workspace.git, name);
+    if (head === undefined || linkedRelease(folder) === head.release) return;
+    materializeRelease(workspace, folder, await readRelease(workspace.git, head.release), placer);
+    swapCurrent(folder, head.release);
+  }
+}
+
+export interface DeployOptions {
+  readonly action: DeploymentAction;
+  /** The history's head the caller judged against (undefined: the environment is new). */
+  readonly expected: RecordedDeployment | undefined;
+  readonly reason: string | null;
+  readonly signal?: AbortSignal | undefined;
+  /** Live lines of the hook and the health check. */
+  readonly onOutput?: ((text: string) => void) | undefined;
+}
+
+export async function deployRelease(
+  workspace: Workspace,
+  name: string,
+  release: Release,
+  options: DeployOptions,
+): Promise<DeployResult> {
+  const environment = requireEnvironment(workspace, name);
+  const folder = deployFolder(workspace, name);
+  const placer = new Placer(workspace.store);
+  const actor = await workspace.git.actor();
+  if (folder !== undefined) materializeRelease(workspace, folder, release, placer);
+  const commit = await appendDeployment(
+    workspace.git,
+    name,
+    {
+      release: release.id,
+      action: options.action,
+      time: new Date().toISOString(),
+      actor,
+      reason: options.reason,
+    },
+    options.expected?.commit,
+  );
+  const previous = options.expected?.release ?? null;
+  const result = {
+    environment: name,
+    release: release.id,
+    previous,
+    action: options.action,
+    failure: undefined,
+    rolledBack: false,
+    placement: placer.placement,
+  };
+  if (folder === undefined) return result;
+  swapCurrent(folder, release.id);
+  await alignCurrent(workspace, name, placer);
+
+  const failure = await runHooks(workspace, name, environment, release, folder, options);
+  if (failure === undefined) return { ...result, placement: placer.placement };
+  const mayRollBack =
+    environment.health?.rollbackOnFailure !== false &&
+    options.action !== 'rollback' &&
+    options.action !== 'auto-rollback';
+  if (!mayRollBack || previous === null) return { ...result, failure, placement: placer.placement };
+  const before = await readRelease(workspace.git, previous);
+  materializeRelease(workspace, folder, before, placer);
+  await appendDeployment(
+    workspace.git,
+    name,
+    { release: previous, action: 'auto-rollback', time: new Date().toISOString(), actor, reason: failure },
+    commit,
+  );
+  swapCurrent(folder, previous);
+  await alignCurrent(workspace, name, placer);
+  // The hook hears of the release live again; its own failure now changes nothing more.
+  await runHook(workspace, name, environment.deploy?.run?.value, 'deploy', before, folder, options);
+  return { ...result, release: previous, failure, rolledBack: true, placement: placer.placement };
+}
+
+/** Runs deploy.run, then health.run; returns why one failed, or undefined. */
+async function runHooks(
+  workspace: Workspace,
+  name: string,
+  environment: EnvironmentDecl,
+  release: Release,
+  folder: string,
+  options: DeployOptions,
+): Promise<string | undefined> {
+  const hook = await runHook(
+    workspace,
+    name,
+    environment.deploy?.run?.value,
+    'deploy',
+    release,
+    folder,
+    options,
+  );
+  if (hook !== undefined) return hook;
+  const timeout = environment.health?.timeout;
+  return runHook(
+    workspace,
+    name,
+    environment.health?.run?.value,
+    'health',
+    release,
+    folder,
+    options,
+    timeout,
+  );
+}
+
+async function runHook(
+  workspace: Workspace,
+  name: string,
+  command: string | undefined,
+  kind: 'deploy' | 'health',
+  release: Release,
+  folder: string,
+  options: DeployOptions,
+  timeoutSeconds?: number,
+): Promise<string | undefined> {
+  if (command === undefined) return undefined;
+  const result = await runCommand({
+    command,
+    cwd: workspace.root,
+    env: {
+      SLUICE_ENV: name,
+      SLUICE_RELEASE: release.id,
+      SLUICE_RELEASE_DIR: join(folder, RELEASES_FOLDER, release.id),
+      SLUICE_CODE_COMMIT: release.code,
+    },
+    logFile: join(workspace.sluiceDir, 'logs', '@environments', name, `${newRunId()}-${kind}.log`),
+    ...(options.onOutput ? { onOutput: options.onOutput } : {}),
+    signal: options.signal,
+    timeoutMs: timeoutSeconds === undefined ? undefined : timeoutSeconds * 1000,
+  });
+  if (result.exitCode === 0 && !result.timedOut && !result.cancelled) return undefined;
+  const what = kind === 'deploy' ? 'the deploy hook' : 'the health check';
+  return `${what} (${command}) failed: ${describeExit(result)}`;
+}

@@ -1,0 +1,124 @@
+// Releases: immutable records of what a pipeline produced from one code commit
+// and one set of dataset snapshots. A release is a JSON blob in a root commit
+// under refs/sluice/releases/<id>, its id the digest of its content, so the
+// same record is never written twice and never changes.
+import { createHash } from 'node:crypto';
+import { SluiceError } from '../errors';
+import { FILE_MODE, type GitRepository } from '../git/repository';
+import type { CachedOutput } from '../pipelines/outputs';
+
+export const RELEASE_REFS = 'refs/sluice/releases/';
+const RELEASE_FILE = 'release.json';
+const FORMAT = 'sluice-release 1';
+
+export type CheckOutcome = 'pass' | 'fail' | 'inconclusive';
+
+export interface ReleaseCheck {
+  readonly name: string;
+  readonly outcome: CheckOutcome;
+  readonly detail: string;
+}
+
+export interface ReleaseContent {
+  readonly format: typeof FORMAT;
+  readonly pipeline: string;
+  /** The code commit the pipeline ran at. */
+  readonly code: string;
+  /** Dataset name → snapshot id. */
+  readonly snapshots: Readonly<Record<string, string>>;
+  /** The stage outputs, as blobs in the object store. */
+  readonly outputs: readonly CachedOutput[];
+  /** Dotted param key → value, for every param a stage reads. */
+  readonly params: Readonly<Record<string, unknown>>;
+  /** Metrics file → dotted key → number. */
+  readonly metrics: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  readonly checks: readonly ReleaseCheck[];
+  /** Stages that failed or did not run ("train.prepare: exit code 1"): such a release never deploys. */
+  readonly failures: readonly string[];
+  readonly time: string;
+  readonly actor: string;
+}
+
+export interface Release extends ReleaseContent {
+  readonly id: string;
+}
+
+export function releaseId(content: ReleaseContent): string {
+  return createHash('sha256').update(JSON.stringify(content)).digest('hex');
+}
+
+export function releaseRef(id: string): string {
+  return `${RELEASE_REFS}${id}`;
+}
+
+/** True when every stage succeeded and every check passed. */
+export function releasePassed(release: ReleaseContent): boolean {
+  return release.failures.length === 0 && release.checks.every((check) => check.outcome === 'pass');
+}
+
+/** Writes a release record (blob, tree, commit, then its ref) and returns it with its id. */
+export async function writeRelease(git: GitRepository, content: ReleaseContent): Promise<Release> {
+  const id = releaseId(content);
+  const [blob] = await git.writeBlobs([`${JSON.stringify(content, null, 2)}\n`]);
+  const [tree] = await git.writeTrees([new Map([[RELEASE_FILE, [FILE_MODE, blob!] as const]])]);
+  const commit = await git.commit(tree!, undefined, `release ${id}\n\nSluice-Release: ${id}`);
+  const ref = releaseRef(id);
+  if ((await git.resolveRef(ref)) === undefined) {
+    try {
+      await git.compareAndSwap(ref, commit, undefined, `Release ${id.slice(0, 12)}`);
+    } catch (error) {
+      // The same content written at the same moment by another process: the same release.
+      if (!(error instanceof SluiceError) || error.kind !== 'conflict') throw error;
+    }
+  }
+  return { id, ...content };
+}
+
+/** Every release id recorded. */
+export async function listReleaseIds(git: GitRepository): Promise<string[]> {
+  const refs = await git.listRefs(RELEASE_REFS.replace(/\/$/, ''));
+  return [...refs.keys()].map((ref) => ref.slice(RELEASE_REFS.length));
+}
+
+/** Full ids for ids or unique prefixes of at least 4 characters. */
+export async function resolveReleaseId(git: GitRepository, idOrPrefix: string): Promise<string> {
+  if (!/^[0-9a-f]{4,64}$/.test(idOrPrefix)) {
+    throw new SluiceError(
+      `'${idOrPrefix}' is not a release id.`,
+      'usage',
+      'Run `sluice history ENV` for the ids.',
+    );
+  }
+  const matches = (await listReleaseIds(git)).filter((id) => id.startsWith(idOrPrefix));
+  if (matches.length === 0)
+    throw new SluiceError(`No release ${idOrPrefix}.`, 'failed', 'Run `sluice history ENV` for the ids.');
+  if (matches.length > 1)
+    throw new SluiceError(`Release id ${idOrPrefix} is ambiguous.`, 'usage', 'Give more characters.');
+  return matches[0]!;
+}
+
+/** Reads release records by full id, in one git call. */
+export async function readReleases(git: GitRepository, ids: readonly string[]): Promise<Release[]> {
+  const objects = await git.readObjects(ids.map((id) => `${releaseRef(id)}:${RELEASE_FILE}`));
+  return ids.map((id, index) => {
+    const object = objects[index];
+    if (!object) {
+      throw new SluiceError(`Release ${id.slice(0, 12)} has no record.`, 'failed', 'Run `sluice fsck`.');
+    }
+    const content = JSON.parse(object.content.toString('utf8')) as Omit<ReleaseContent, 'format'> & {
+      format: unknown;
+    };
+    if (content.format !== FORMAT) {
+      throw new SluiceError(
+        `Release ${id.slice(0, 12)} has an unknown format (${String(content.format)}).`,
+        'failed',
+        'Update Sluice.',
+      );
+    }
+    return { id, ...content, format: FORMAT };
+  });
+}
+
+export async function readRelease(git: GitRepository, id: string): Promise<Release> {
+  return (await readReleases(git, [id]))[0]!;
+}

@@ -1,0 +1,491 @@
+// The snapshot engine in-process: the record format (listings per folder,
+// unchanged folders sharing git objects, first-format records still read),
+// the stat cache (racy window, its log of changed folders), worker threads,
+// cancellation, and a scan of 100,000 files sharing the event loop.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { Session } from 'node:inspector';
+import { join } from 'node:path';
+import { describe, test, type TestContext } from 'node:test';
+import { restoreDataset } from '../../src/core/snapshots/restore';
+import { CancelledError } from '../../src/core/snapshots/slices';
+import { diffDataset, listSnapshots, snapshotDataset } from '../../src/core/snapshots/snapshots';
+import { formatListing, parseListing, type ListingEntry } from '../../src/core/snapshots/listing';
+import { fsck, gc } from '../../src/core/store/maintenance';
+import { openWorkspace, type Workspace } from '../../src/core/workspace';
+import {
+  assertFsckCleanInProcess,
+  assertSameTree,
+  clearVariablesRefusedBySimpleGit,
+  createWorkspace,
+  git,
+  noise,
+  readChain,
+  readTree,
+  removeTree,
+  sha256,
+  tree,
+  writeTree,
+  type Tree,
+} from '../support/workspace';
+
+clearVariablesRefusedBySimpleGit();
+
+const REF = 'refs/sluice/datasets/d';
+
+function workspace(t: TestContext): { root: string; base: string } {
+  const root = createWorkspace({ d: 'data/d' }, 'sluice-engine-');
+  t.after(() => {
+    removeTree(root);
+  });
+  return { root, base: join(root, 'data/d') };
+}
+
+/** `folders` folders of `files` small files each, named so that versions differ where asked. */
+function manyFiles(folders: number, files: number, version = (_: number, __: number): string => 'v0'): Tree {
+  const entries: [string, string][] = [];
+  for (let f = 0; f < folders; f++)
+    for (let i = 0; i < files; i++) entries.push([`f${f}/x${i}.csv`, `${f},${i},${version(f, i)}\n`]);
+  return tree(Object.fromEntries(entries));
+}
+
+/** The tree and blob ids of a commit's record, by path under data/. */
+function recordObjects(root: string, commit: string): Map<string, string> {
+  const objects = new Map<string, string>();
+  for (const line of git(root, 'ls-tree', '-r', '-t', commit, 'data').split('\n')) {
+    const [meta, path] = line.split('\t') as [string, string];
+    objects.set(path, meta.split(' ')[2]!);
+  }
+  return objects;
+}
+
+void describe('the record format', () => {
+  void test('listings keep every kind of entry and any name exactly', () => {
+    const entries: ListingEntry[] = [
+      { name: 'plain.csv', type: 'file', size: 12, mode: 0o644, sha256: sha256('plain') },
+      { name: 'tab\there "quoted" \\ back', type: 'file', size: 0, mode: 0o444, sha256: sha256('') },
+      { name: 'new\nline ünïcödé 数据', type: 'link', target: '../target\twith\ttabs' },
+      { name: 'empty', type: 'empty', mode: 0o700 },
+      { name: 'sub', type: 'folder', digest: sha256('sub') },
+      { name: '', type: 'file', size: 3, mode: 0o755, sha256: sha256('one') },
+    ];
+    const text = formatListing(entries);
+    assert.equal(text.split('\n').length, entries.length + 1, 'one line per entry, whatever the names hold');
+    const sorted = [...entries].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    assert.deepEqual(parseListing(text), sorted);
+    assert.equal(formatListing(parseListing(text)), text, 'the same text again: the digest is stable');
+  });
+
+  void test('a change rewrites only its folder and the folders above; the rest keeps its git objects', async (t) => {
+    const { root, base } = workspace(t);
+    writeTree(base, manyFiles(3, 4));
+    writeTree(base, tree({ 'f2/deep/er/z.csv': 'z\n', 'top.csv': 'top\n' }));
+    const ws = await openWorkspace(root);
+    const first = await snapshotDataset(ws, 'd', 'first');
+    writeFileSync(join(base, 'f2/deep/er/z.csv'), 'z changed\n');
+    const second = await snapshotDataset(ws, 'd', 'second');
+    assert.deepEqual([second.modified, second.added, second.removed], [['f2/deep/er/z.csv'], [], []]);
+
+    const [after, before] = readChain(root, REF); // checks every digest on the way
+    assert.deepEqual([after!.id, before!.id], [second.id, first.id]);
+    const old = recordObjects(root, before!.commit);
+    const now = recordObjects(root, after!.commit);
+    for (const path of ['data/d-f0', 'data/d-f1'])
+      assert.equal(now.get(path), old.get(path), `${path} keeps its tree`);
+    for (const path of ['data', 'data/d-f2', 'data/d-f2/d-deep', 'data/d-f2/d-deep/d-er'])
+      assert.notEqual(now.get(path), old.get(path), `${path} is new`);
+    const f2Listing = (objects: Map<string, string>): string =>
+      [...objects.keys()].find((path) => /^data\/d-f2\/listing-/.test(path))!;
+    assert.notEqual(f2Listing(now), f2Listing(old), 'the folder above names the new digest of the one below');
+  });
+
+  void test('a record of the first format is still read: log, diff, snapshot, restore, fsck and gc', async (t) => {
+    const { root, base } = workspace(t);
+    const contents = tree({ 'a.csv': 'a\n', 'sub/b.csv': 'b\n', 'sub/empty': { type: 'dir', mode: 0o755 } });
+    writeTree(base, contents);
+    // Blobs in the store, as the first format's snapshot would have left them.
+    const ws = await openWorkspace(root);
+    for (const path of ['a.csv', 'sub/b.csv']) ws.store.importFile(join(base, path));
+    const record = {
+      format: 1,
+      dataset: 'd',
+      path: 'data/d',
+      parent: null,
+      message: 'old format',
+      author: 'Sluice Test <test@sluice.invalid>',
+      time: new Date().toISOString(),
+      files: [
+        { path: 'a.csv', type: 'file', size: 2, sha256: sha256('a\n'), mode: 0o644 },
+        { path: 'sub/b.csv', type: 'file', size: 2, sha256: sha256('b\n'), mode: 0o644 },
+        { path: 'sub/empty', type: 'dir', mode: 0o755 },
+      ],
+    };
+    const text = JSON.stringify(record);
+    const id = sha256(text);
+    const blob = gitWithInput(root, `${text}\n`, 'hash-object', '-w', '--stdin');
+    const treeId = gitWithInput(root, `100644 blob ${blob}\tsnapshot.json\n`, 'mktree');
+    const message = `old format\n\nSluice-Snapshot: ${id}\nSluice-Content: ${sha256(JSON.stringify(record.files))}\nSluice-Files: 2\nSluice-Bytes: 4`;
+    git(root, 'update-ref', REF, git(root, 'commit-tree', treeId, '-m', message));
+
+    const history = await listSnapshots(ws, 'd');
+    assert.deepEqual(
+      history.map((s) => [s.id, s.message, s.files]),
+      [[id, 'old format', 2]],
+    );
+    assert.deepEqual(await diffDataset(ws, 'd', undefined, undefined), {
+      added: [],
+      modified: [],
+      removed: [],
+      from: id,
+      to: 'disk',
+    });
+    const unchanged = await snapshotDataset(ws, 'd', '');
+    assert.deepEqual([unchanged.id, unchanged.parent], [undefined, id], 'the same content: nothing recorded');
+    writeFileSync(join(base, 'a.csv'), 'a, new\n');
+    const next = await snapshotDataset(ws, 'd', 'on top of the old format');
+    assert.deepEqual([next.parent, next.modified, next.added], [id, ['a.csv'], []]);
+    await restoreDataset(ws, 'd', id, { force: false });
+    assertSameTree(readTree(base), contents);
+    await assertFsckCleanInProcess(root);
+    assert.equal((await gc(ws, { dryRun: false, minAgeMs: 0 })).removed, 0, 'both formats keep their blobs');
+  });
+});
+
+/** Runs git with `input` on its stdin; its trimmed output. */
+function gitWithInput(root: string, input: string, ...args: string[]): string {
+  const result = spawnSync('git', args, { cwd: root, input, encoding: 'utf8' });
+  assert.equal(result.status, 0, result.stderr);
+  return result.stdout.trim();
+}
+
+void describe('the stat cache', () => {
+  void test('a same-size rewrite within the timestamp tick of a snapshot is seen (the racy window)', async (t) => {
+    const { root, base } = workspace(t);
+    mkdirSync(base, { recursive: true });
+    const file = join(base, 'a.csv');
+    const ws = await openWorkspace(root);
+    writeFileSync(file, 'AAAA\n');
+    const written = statSync(file);
+    await snapshotDataset(ws, 'd', 'right after the write');
+    // Same size, same mtime: within one clock tick even the ctime can stay the same.
+    writeFileSync(file, 'BBBB\n');
+    utimesSync(file, written.atime, written.mtime);
+    const after = await snapshotDataset(ws, 'd', '');
+    assert.ok(after.id, 'the new bytes are recorded');
+    assert.equal(readChain(root, REF)[0]!.record.files[0]!.sha256, sha256('BBBB\n'));
+  });
+
+  void test('a file changed around the time of a scan is read again by the next one, then trusted', async (t) => {
+    const { root, base } = workspace(t);
+    mkdirSync(base, { recursive: true });
+    const ws = await openWorkspace(root);
+    const past = new Date(Date.now() - 60_000);
+    writeFileSync(join(base, 'old.csv'), 'old\n');
+    utimesSync(join(base, 'old.csv'), past, past);
+    // A modification time a second ahead stands for "changed in the same clock tick as the scan",
+    // however long the machine takes to get to the scan.
+    const soon = new Date(Date.now() + 1000);
+    writeFileSync(join(base, 'a.csv'), 'a\n');
+    utimesSync(join(base, 'a.csv'), soon, soon);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await snapshotDataset(ws, 'd', '');
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, soon.getTime() + 30 - Date.now())));
+    const second = await snapshotDataset(ws, 'd', '');
+    assert.equal(second.scan.hashed, 1, 'a.csv is within the window of the first scan: not trusted');
+    const third = await snapshotDataset(ws, 'd', '');
+    assert.equal(third.scan.hashed, 0, 'read again after it: now it is');
+  });
+
+  void test('a small change appends to the log; a torn record is ignored; a long log folds into a new base', async (t) => {
+    const { root, base } = workspace(t);
+    writeTree(base, manyFiles(20, 10));
+    const ws = await openWorkspace(root);
+    const stateFile = join(root, '.sluice/state/stat/d');
+    const log = `${stateFile}.log`;
+    await snapshotDataset(ws, 'd', '');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await snapshotDataset(ws, 'd', ''); // the racy entries of the first, read again
+    const baseBefore = readFileSync(stateFile);
+    const logBefore = existsSync(log) ? statSync(log).size : 0;
+
+    writeFileSync(join(base, 'f3/x1.csv'), 'changed\n');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    const changed = await snapshotDataset(ws, 'd', '');
+    assert.deepEqual([changed.modified, changed.scan.hashed], [['f3/x1.csv'], 1]);
+    assert.ok(readFileSync(stateFile).equals(baseBefore), 'the base is not rewritten for one file');
+    assert.ok(statSync(log).size > logBefore, 'the changed folder is appended to the log');
+    assert.ok(statSync(log).size < baseBefore.length, 'and only it');
+    const trusted = await snapshotDataset(ws, 'd', '');
+    assert.equal(trusted.scan.hashed, 0, 'the log is read back');
+
+    // A record cut short (a crash while appending): ignored, so the cache is older and re-reads, never wrong.
+    truncateSync(log, statSync(log).size - 5);
+    const afterTear = await snapshotDataset(ws, 'd', '');
+    assert.deepEqual(
+      [afterTear.id, afterTear.scan.hashed],
+      [undefined, 1],
+      'the changed file read again, nothing recorded',
+    );
+    appendFileSync(log, 'garbage after the records');
+    assert.equal((await snapshotDataset(ws, 'd', '')).id, undefined);
+
+    for (let round = 0; round < 40; round++) {
+      writeFileSync(join(base, `f${round % 20}/x${round % 10}.csv`), `round ${round}\n`);
+      await snapshotDataset(ws, 'd', '');
+    }
+    assert.ok(!readFileSync(stateFile).equals(baseBefore), 'the log was folded into a new base');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await snapshotDataset(ws, 'd', '');
+    const settled = await snapshotDataset(ws, 'd', '');
+    assert.deepEqual([settled.id, settled.scan.hashed], [undefined, 0]);
+    const [tip] = readChain(root, REF);
+    assert.deepEqual(new Map(tip!.record.files.map((f) => [f.path, f.sha256])), hashes(readTree(base)));
+  });
+});
+
+function hashes(entries: Tree): Map<string, string | undefined> {
+  return new Map(
+    [...entries].map(([path, entry]) => [path, entry.type === 'file' ? sha256(entry.content) : undefined]),
+  );
+}
+
+void describe('threads', () => {
+  void test('one thread or four, a large folder in chunks or whole: the same content', async (t) => {
+    const { root, base } = workspace(t);
+    const contents = new Map(manyFiles(20, 20));
+    // More than one chunk of entries: read in pieces, possibly by different threads.
+    for (let i = 0; i < 3000; i++)
+      contents.set(`flat/${i}.txt`, { type: 'file', content: Buffer.from(`${i}\n`), mode: 0o644 });
+    contents.set('flat/big.bin', { type: 'file', content: noise(3 << 20, 'big'), mode: 0o644 });
+    contents.set('flat/link', { type: 'link', target: 'big.bin' });
+    writeTree(base, contents);
+    const ws = await openWorkspace(root);
+    const four = await snapshotDataset(ws, 'd', '', { threads: 4 });
+    assert.deepEqual([four.files, four.scan.hashed], [contents.size - 1, contents.size - 1]);
+    assert.deepEqual(
+      new Map(readChain(root, REF)[0]!.record.files.map((f) => [f.path, f.sha256])),
+      hashes(contents),
+    );
+    for (const threads of [1, 4]) {
+      removeTree(join(root, '.sluice/state'));
+      const diff = await diffDataset(ws, 'd', undefined, undefined, { threads });
+      assert.deepEqual([diff.added, diff.modified, diff.removed], [[], [], []], `${threads} thread(s)`);
+    }
+    await assertFsckCleanInProcess(root);
+  });
+});
+
+/** Every temporary file Sluice left in its scratch folder. */
+function scratch(root: string): string[] {
+  try {
+    return readdirSync(join(root, '.sluice/tmp'));
+  } catch {
+    return [];
+  }
+}
+
+void describe('cancelling', () => {
+  void test('a snapshot stops cleanly at any point: no ref moved, no temporary file, the store intact', async (t) => {
+    const { root, base } = workspace(t);
+    const contents = new Map(manyFiles(20, 20));
+    for (let i = 0; i < 8; i++)
+      contents.set(`large-${i}.bin`, { type: 'file', content: noise(2 << 20, `${i}`), mode: 0o644 });
+    writeTree(base, contents);
+    const ws = await openWorkspace(root);
+
+    const before = new AbortController();
+    before.abort();
+    await assert.rejects(snapshotDataset(ws, 'd', '', { signal: before.signal }), CancelledError);
+
+    let cancelled = 0;
+    for (const delay of [1, 5, 20, 60, 150]) {
+      removeTree(join(root, '.sluice'));
+      const controller = new AbortController();
+      const timer = setTimeout(() => {
+        controller.abort();
+      }, delay);
+      try {
+        await snapshotDataset(ws, 'd', '', { signal: controller.signal, threads: 2 });
+        // Finished before the signal: then it is a whole snapshot.
+        assert.equal(readChain(root, REF).length, 1);
+        git(root, 'update-ref', '-d', REF);
+      } catch (error) {
+        assert.ok(error instanceof CancelledError, `cancelled, not ${String(error)}`);
+        assert.match(error.message, /Snapshot of 'd' was cancelled/);
+        cancelled++;
+        assert.equal(readChain(root, REF).length, 0, `no ref moved (cancelled after ${delay} ms)`);
+      } finally {
+        clearTimeout(timer);
+      }
+      assert.deepEqual(scratch(root), [], `no temporary file left (cancelled after ${delay} ms)`);
+      const report = await fsck(ws);
+      assert.deepEqual([report.damaged, report.missing], [[], []]);
+    }
+    assert.ok(cancelled > 0, 'at least one snapshot was stopped midway');
+    const done = await snapshotDataset(ws, 'd', 'after the cancellations');
+    assert.equal(done.files, contents.size);
+  });
+
+  void test('a diff stops; a restore stops with every file whole, old or new', async (t) => {
+    const { root, base } = workspace(t);
+    const versionA = manyFiles(10, 20, () => 'A');
+    const versionB = manyFiles(10, 20, (f) => (f % 2 === 0 ? 'B' : 'A'));
+    writeTree(base, versionA);
+    const ws = await openWorkspace(root);
+    const a = (await snapshotDataset(ws, 'd', 'A')).id!;
+    writeTree(base, versionB);
+    const b = (await snapshotDataset(ws, 'd', 'B')).id!;
+
+    const aborted = AbortSignal.abort();
+    await assert.rejects(diffDataset(ws, 'd', undefined, undefined, { signal: aborted }), CancelledError);
+    await assert.rejects(restoreDataset(ws, 'd', a, { force: false, signal: aborted }), CancelledError);
+    assertSameTree(readTree(base), versionB, 'nothing restored');
+
+    // Cancelled at points spread over an uncancelled restore's run, so some stop while files are written.
+    await restoreDataset(ws, 'd', a, { force: false });
+    await restoreDataset(ws, 'd', b, { force: false });
+    const started = performance.now();
+    await restoreDataset(ws, 'd', a, { force: false });
+    const whole = performance.now() - started;
+    let cancelled = 0;
+    const delays = [0.2, 0.4, 0.6, 0.8, 0.95].map((share) => Math.round(share * whole));
+    for (const delay of delays) {
+      await restoreDataset(ws, 'd', b, { force: false });
+      const controller = new AbortController();
+      const timer = setTimeout(() => {
+        controller.abort();
+      }, delay);
+      try {
+        await restoreDataset(ws, 'd', a, { force: false, signal: controller.signal });
+        assertSameTree(readTree(base), versionA, 'a restore that finished');
+      } catch (error) {
+        assert.ok(error instanceof CancelledError, String(error));
+        cancelled++;
+      } finally {
+        clearTimeout(timer);
+      }
+      for (const [path, entry] of readTree(base)) {
+        const want = [versionA.get(path), versionB.get(path)];
+        assert.ok(
+          want.some((w) => w?.type === 'file' && entry.type === 'file' && w.content.equals(entry.content)),
+          `${path} is A's or B's, whole (cancelled after ${delay} ms)`,
+        );
+      }
+      assert.deepEqual(scratch(root), [], 'no temporary file left');
+    }
+    t.diagnostic(
+      `${cancelled} of ${delays.length} restores cancelled (a whole one took ${Math.round(whole)} ms)`,
+    );
+    await restoreDataset(ws, 'd', a, { force: false });
+    assertSameTree(readTree(base), versionA);
+  });
+});
+
+void describe('the event loop', () => {
+  const FILES = Number(process.env['SLUICE_YIELD_FILES'] ?? 100_000);
+
+  interface Profile {
+    readonly nodes: { readonly id: number; readonly callFrame: { readonly functionName: string } }[];
+    readonly startTime: number;
+    readonly samples: number[];
+    readonly timeDeltas: number[];
+  }
+
+  /**
+   * While `run` runs, a 1 ms timer notes every gap between its turns, and the
+   * CPU profiler samples the main thread. A gap counts by the main thread's
+   * own work in it (samples that are not idle): on a busy machine the process
+   * also waits for a core, which is no stretch of ours. Returns the largest
+   * such amount of work in one gap (ms), and the longest gap itself.
+   */
+  async function longestStretch(run: () => Promise<unknown>): Promise<{ busy: number; gap: number }> {
+    const session = new Session();
+    session.connect();
+    const post = <T>(method: string, params?: object): Promise<T> =>
+      new Promise((resolve, reject) => {
+        session.post(method, params, (error, result) => {
+          if (error) reject(error);
+          else resolve(result as T);
+        });
+      });
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 500 });
+    await post('Profiler.start');
+    const gaps: [number, number][] = [];
+    const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
+    let last = nowUs();
+    const timer = setInterval(() => {
+      const now = nowUs();
+      if (now - last > 10_000) gaps.push([last, now]);
+      last = now;
+    }, 1);
+    try {
+      await run();
+    } finally {
+      clearInterval(timer);
+    }
+    gaps.push([last, nowUs()]);
+    const { profile } = await post<{ profile: Profile }>('Profiler.stop');
+    session.disconnect();
+    const idle = new Set(
+      profile.nodes
+        .filter((node) => ['(idle)', '(program)'].includes(node.callFrame.functionName))
+        .map((node) => node.id),
+    );
+    let at = profile.startTime;
+    const busyAt: number[] = [];
+    profile.samples.forEach((id, i) => {
+      at += profile.timeDeltas[i]!;
+      if (!idle.has(id)) busyAt.push(at);
+    });
+    let busy = 0;
+    let gap = 0;
+    for (const [from, to] of gaps) {
+      gap = Math.max(gap, (to - from) / 1000);
+      busy = Math.max(busy, (busyAt.filter((t) => t >= from && t <= to).length * 500) / 1000);
+    }
+    return { busy, gap };
+  }
+
+  void test(`a scan of ${FILES.toLocaleString('en')} files never holds the event loop for 50 ms`, async (t) => {
+    const { root, base } = workspace(t);
+    mkdirSync(base, { recursive: true });
+    writeFileSync(join(base, 'seed.csv'), 'seed\n');
+    const ws: Workspace = await openWorkspace(root);
+    await snapshotDataset(ws, 'd', 'one file');
+    const folders = Math.ceil(FILES / 100);
+    for (let f = 0; f < folders; f++) {
+      mkdirSync(join(base, `f${f}`));
+      for (let i = 0; i < 100 && f * 100 + i < FILES; i++)
+        writeFileSync(join(base, `f${f}`, `${i}.csv`), `${f},${i}\n`);
+    }
+    // The first diff hashes every file (on worker threads) and saves the stat cache; the second
+    // finds every file in it, as an unchanged snapshot does.
+    const runs: [string, () => Promise<unknown>][] = [
+      ['first diff', () => diffDataset(ws, 'd', undefined, undefined)],
+      ['diff again', () => diffDataset(ws, 'd', undefined, undefined)],
+    ];
+    for (const [what, run] of runs) {
+      const { busy, gap } = await longestStretch(run);
+      t.diagnostic(
+        `${what}: longest stretch of work ${busy.toFixed(0)} ms (longest pause ${gap.toFixed(0)} ms)`,
+      );
+      assert.ok(
+        busy < 50,
+        `${what}: the main thread worked ${busy.toFixed(0)} ms without a turn of the event loop`,
+      );
+    }
+    assert.equal((await diffDataset(ws, 'd', undefined, undefined)).added.length, FILES);
+  });
+});
