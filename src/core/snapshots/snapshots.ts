@@ -33,7 +33,8 @@ import { hasChanges, requireInside, scanDataset, type DatasetScan, type ScanStat
 import { Slicer } from './slices';
 
 export { DATASET_REFS, datasetRef, type SnapshotSummary } from './records';
-export type { Changes } from './compare';
+export type { Changes, ContentChanges } from './compare';
+export type { FileEntry } from './listing';
 
 /** Options every long snapshot operation takes. */
 export interface OperationOptions {
@@ -297,4 +298,33 @@ export async function diffDataset(
   const after = await RecordedContent.read(workspace.git, target.commit, slicer);
   const changes = await compareContent(before, after, slicer);
   return { ...changedPaths(changes), from: source.id, to: target.id };
+}
+
+/**
+ * What changed from one snapshot (or nothing, before the first) to another,
+ * entry by entry (sizes, hashes, modes): what the editor's views and diffs show.
+ */
+export async function compareSnapshots(
+  workspace: Workspace,
+  from: SnapshotSummary | undefined,
+  to: SnapshotSummary,
+  options: OperationOptions = {},
+): Promise<ContentChanges> {
+  const slicer = new Slicer(options.signal, `Comparison of snapshot ${to.id.slice(0, 12)}`);
+  const before = from ? await RecordedContent.read(workspace.git, from.commit, slicer) : NO_CONTENT;
+  return compareContent(before, await RecordedContent.read(workspace.git, to.commit, slicer), slicer);
+}
+
+/** The same from a snapshot (or nothing, before the first) to the dataset's files on disk now. */
+export async function compareWithDiskContent(
+  workspace: Workspace,
+  name: string,
+  from: SnapshotSummary | undefined,
+  options: OperationOptions = {},
+): Promise<ContentChanges> {
+  requireDataset(workspace, name);
+  const slicer = new Slicer(options.signal, `Comparison of '${name}' with the disk`);
+  const before = from ? await RecordedContent.read(workspace.git, from.commit, slicer) : NO_CONTENT;
+  const { scan } = await scanDisk(workspace, name, { store: false, slicer, threads: options.threads });
+  return compareContent(before, new DiskContent(scan.folders, slicer), slicer);
 }

@@ -5,23 +5,39 @@ import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeError } from '../../core/errors';
 import type { Manifest } from '../../core/manifest/model';
-import type { FileEntry } from '../../core/snapshots/scan';
 import {
-  compareFiles,
+  compareSnapshots,
+  compareWithDiskContent,
   listSnapshots,
-  readDisk,
-  readRecords,
   requireDataset,
   type Changes,
+  type ContentChanges,
+  type FileEntry,
   type SnapshotSummary,
 } from '../../core/snapshots/snapshots';
 import type { Workspace } from '../../core/workspace';
 
-/** Two file lists of a dataset and what changed from the first to the second. */
+/**
+ * What changed from one content of a dataset to another: the changed paths,
+ * and the entries behind them on each side (only the changed ones: the
+ * engine compares folder by folder and never lists what is the same).
+ */
 export interface Comparison {
   readonly before: readonly FileEntry[];
   readonly after: readonly FileEntry[];
   readonly changes: Changes;
+}
+
+function comparisonOf(changes: ContentChanges): Comparison {
+  return {
+    before: [...changes.removed, ...changes.modified.map((change) => change.before)],
+    after: [...changes.added, ...changes.modified.map((change) => change.after)],
+    changes: {
+      added: changes.added.map((entry) => entry.path),
+      modified: changes.modified.map((change) => change.after.path),
+      removed: changes.removed.map((entry) => entry.path),
+    },
+  };
 }
 
 export type DiskState =
@@ -73,25 +89,15 @@ export async function loadDataset(workspace: Workspace, name: string): Promise<D
     description: declared.description,
   };
   let snapshots: SnapshotSummary[];
-  let latestFiles: readonly FileEntry[];
   try {
     snapshots = await listSnapshots(workspace, name);
-    // The list is already read, so the latest record is one `git show` (diffDataset would list again).
-    const latest = snapshots[0];
-    latestFiles = latest ? (await readRecords(workspace, [latest.commit]))[0]!.files : [];
   } catch (error) {
     return { ...base, history: { kind: 'failed', message: describeError(error) } };
   }
   let disk: DiskState;
   try {
-    const files = await readDisk(workspace, name);
-    disk = {
-      kind: 'read',
-      exists: pathExists(base.absolutePath),
-      before: latestFiles,
-      after: files,
-      changes: compareFiles(latestFiles, files),
-    };
+    const comparison = comparisonOf(await compareWithDiskContent(workspace, name, snapshots[0]));
+    disk = { kind: 'read', exists: pathExists(base.absolutePath), ...comparison };
   } catch (error) {
     disk = { kind: 'failed', message: describeError(error) };
   }
@@ -121,11 +127,7 @@ export async function compareWithPrevious(
   snapshot: SnapshotSummary,
   previous: SnapshotSummary | undefined,
 ): Promise<Comparison> {
-  const commits = previous ? [snapshot.commit, previous.commit] : [snapshot.commit];
-  const [record, previousRecord] = await readRecords(workspace, commits);
-  const before = previousRecord?.files ?? [];
-  const after = record!.files;
-  return { before, after, changes: compareFiles(before, after) };
+  return comparisonOf(await compareSnapshots(workspace, previous, snapshot));
 }
 
 /** A snapshot compared with the disk now: what restoring it would write and remove. */
@@ -134,10 +136,7 @@ export async function compareWithDisk(
   name: string,
   snapshot: SnapshotSummary,
 ): Promise<Comparison> {
-  const [record] = await readRecords(workspace, [snapshot.commit]);
-  const before = record!.files;
-  const after = await readDisk(workspace, name);
-  return { before, after, changes: compareFiles(before, after) };
+  return comparisonOf(await compareWithDiskContent(workspace, name, snapshot));
 }
 
 /** True for anything at `path`, a dangling link included. */

@@ -5,7 +5,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatBytes } from '../../cli/format';
-import type { FileEntry } from '../../core/snapshots/scan';
+import type { FileEntry } from '../../core/snapshots/snapshots';
 import { ObjectStore } from '../../core/store/objectStore';
 import { SLUICE_DIR } from '../../core/workspace';
 import { displayedPath, type FileChange } from './nodes';
