@@ -3,12 +3,16 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { registerCommands, type CommandTable } from './commands';
+import { environmentCommands } from './environments/environmentCommands';
+import type { EnvironmentsNode } from './environments/model';
+import { EnvironmentsView } from './environments/environmentsView';
 import { ManifestLanguageServer } from './languageServer';
 import { LongOperations } from './progress';
 import type { SnapshotsNode } from './snapshots/nodes';
 import { snapshotCommands } from './snapshots/snapshotCommands';
 import { SnapshotContent } from './snapshots/snapshotContent';
 import { SnapshotsView } from './snapshots/snapshotsView';
+import { SluiceStatusBar } from './statusBar';
 import { workspaceCommands } from './workspaceCommands';
 import { SluiceWorkspaces } from './workspaces';
 
@@ -18,6 +22,10 @@ export interface SluiceApi {
   readonly languageClient: LanguageClient;
   /** The Data Snapshots view's data: its elements are what the tree shows. */
   readonly snapshotsView: vscode.TreeDataProvider<SnapshotsNode>;
+  /** The Environments view's data. */
+  readonly environmentsView: vscode.TreeDataProvider<EnvironmentsNode>;
+  /** The status bar item's text now (what is live where, or the spinner). */
+  readonly statusBarText: () => string;
   /** Re-reads every folder and resolves when the views have reloaded. */
   refresh(): Promise<void>;
   /** Resolves when no file event is waiting to be turned into a refresh. */
@@ -37,13 +45,22 @@ export class SluiceExtension {
     const workspaces = this.#own(new SluiceWorkspaces(log));
     const snapshotsView = this.#own(new SnapshotsView(workspaces));
     workspaces.addConsumer(snapshotsView);
-    const operations = new LongOperations(log, workspaces);
+    const environmentsView = this.#own(new EnvironmentsView(workspaces));
+    workspaces.addConsumer(environmentsView);
+    const statusBar = this.#own(new SluiceStatusBar(workspaces));
+    this.#own(
+      environmentsView.onDidReload((folders) => {
+        statusBar.show(folders);
+      }),
+    );
+    const operations = new LongOperations(log, statusBar);
     const content = this.#own(new SnapshotContent());
 
     const commands: CommandTable = {
       restartLanguageServer: () => languageServer.restart(),
       ...workspaceCommands(workspaces, log),
       ...snapshotCommands(snapshotsView, operations, content),
+      ...environmentCommands(environmentsView, operations, content, log),
     };
     this.#disposables.push(...registerCommands(commands, { log, refresh: () => workspaces.refreshAll() }));
     void workspaces.start();
@@ -53,6 +70,8 @@ export class SluiceExtension {
         return languageServer.client;
       },
       snapshotsView,
+      environmentsView,
+      statusBarText: () => statusBar.text,
       refresh: () => workspaces.refreshAll(),
       whenIdle: () => workspaces.whenIdle(),
     };

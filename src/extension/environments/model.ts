@@ -1,0 +1,472 @@
+// The Environments view's elements and how each looks, the status bar's text,
+// and the words of a comparison between two releases: plain data built from
+// the engine's records. No vscode import, so all of it is unit-tested.
+import { basename } from 'node:path';
+import { formatAge } from '../../cli/format';
+import type { RecordedDeployment } from '../../core/environments/history';
+import type { Release } from '../../core/environments/releases';
+import type { Manifest } from '../../core/manifest/model';
+import type { FolderState } from '../folders';
+
+/**
+ * Why an untrusted folder shows no releases: they are in git, and git is not
+ * run there (see RESTRICTED_MODE_REASON in folders.ts for the reason behind it).
+ */
+export const ENVIRONMENTS_RESTRICTED_REASON =
+  'Restricted Mode: Sluice lists the environments but reads no releases, because reading them runs git, ' +
+  "and a repository's own settings can make git run programs. Trust this folder to see what is live.";
+
+/** The developer's own environment: `from: workspace` names it. */
+export const WORKSPACE_ENVIRONMENT = 'workspace';
+
+export type EnvironmentHistory =
+  /** Restricted Mode: not read. */
+  | { readonly kind: 'unread' }
+  | { readonly kind: 'failed'; readonly message: string }
+  | {
+      readonly kind: 'read';
+      /** Newest first; the first is live. */
+      readonly deployments: readonly RecordedDeployment[];
+      /** The release of the first deployment. */
+      readonly live: Release | undefined;
+    };
+
+export interface EnvironmentState {
+  readonly name: string;
+  /** `workspace`, another environment, or undefined when the manifest gives none. */
+  readonly from: string | undefined;
+  readonly description: string | undefined;
+  /** True when no environment is promoted from this one (production): changing it needs a confirmation. */
+  readonly final: boolean;
+  readonly history: EnvironmentHistory;
+}
+
+/** A folder as the view has read it. */
+export interface FolderEnvironments {
+  readonly state: FolderState;
+  /** The checked-out commit, when git could be read. */
+  readonly head: string | undefined;
+  /** In promotion order. */
+  readonly environments: readonly EnvironmentState[];
+}
+
+/**
+ * Environments in promotion order: those fed from the workspace first, then
+ * those fed from them, and so on; ties keep the manifest's order, and
+ * environments no chain reaches (a missing or unknown `from`, a cycle) come last.
+ */
+export function promotionOrder(manifest: Manifest): string[] {
+  const declared = [...manifest.environments];
+  const depth = new Map<string, number>();
+  for (let level = 0, frontier = [WORKSPACE_ENVIRONMENT]; frontier.length > 0; level++) {
+    const next: string[] = [];
+    for (const [name, environment] of declared) {
+      const from = environment.from?.value;
+      if (from !== undefined && frontier.includes(from) && !depth.has(name)) {
+        depth.set(name, level);
+        next.push(name);
+      }
+    }
+    frontier = next;
+  }
+  const rank = (name: string): number => depth.get(name) ?? Number.MAX_SAFE_INTEGER;
+  return declared.map(([name]) => name).sort((a, b) => rank(a) - rank(b));
+}
+
+/** The environments of a manifest as Restricted Mode shows them: declared, nothing read. */
+export function declaredEnvironments(
+  manifest: Manifest,
+  history: (name: string) => EnvironmentHistory = () => ({ kind: 'unread' }),
+): EnvironmentState[] {
+  const upstreams = new Set(
+    [...manifest.environments.values()].flatMap((environment) => environment.from?.value ?? []),
+  );
+  return promotionOrder(manifest).map((name) => {
+    const environment = manifest.environments.get(name)!;
+    return {
+      name,
+      from: environment.from?.value,
+      description: environment.description,
+      final: !upstreams.has(name),
+      history: history(name),
+    };
+  });
+}
+
+export interface FolderNode {
+  readonly kind: 'folder';
+  readonly folder: FolderEnvironments;
+}
+
+/** The developer's working tree, the start of every chain. */
+export interface WorkspaceNode {
+  readonly kind: 'workspace';
+  readonly parent: FolderNode | undefined;
+  readonly root: string;
+  readonly head: string | undefined;
+}
+
+export interface EnvironmentNode {
+  readonly kind: 'environment';
+  readonly parent: FolderNode | undefined;
+  readonly root: string;
+  readonly environment: EnvironmentState;
+}
+
+export interface ReleaseNode {
+  readonly kind: 'release';
+  readonly parent: EnvironmentNode;
+  readonly release: Release;
+}
+
+export type ReleaseDetail =
+  | { readonly kind: 'code'; readonly commit: string }
+  | { readonly kind: 'snapshot'; readonly dataset: string; readonly id: string }
+  | { readonly kind: 'metric'; readonly name: string; readonly value: number }
+  | { readonly kind: 'check'; readonly name: string; readonly outcome: string; readonly detail: string }
+  | { readonly kind: 'failure'; readonly text: string };
+
+export interface DetailNode {
+  readonly kind: 'detail';
+  readonly parent: ReleaseNode;
+  readonly detail: ReleaseDetail;
+}
+
+export interface HistoryNode {
+  readonly kind: 'history';
+  readonly parent: EnvironmentNode;
+  readonly deployments: readonly RecordedDeployment[];
+}
+
+export interface DeploymentNode {
+  readonly kind: 'deployment';
+  readonly parent: HistoryNode;
+  readonly deployment: RecordedDeployment;
+  readonly live: boolean;
+}
+
+export type EnvironmentsNode =
+  FolderNode | WorkspaceNode | EnvironmentNode | ReleaseNode | DetailNode | HistoryNode | DeploymentNode;
+
+/** One folder: the workspace and its environments. Several: one node per folder with a manifest. */
+export function rootNodes(folders: readonly FolderEnvironments[]): EnvironmentsNode[] {
+  const shown = folders.filter(
+    (folder) => folder.state.kind === 'ready' || folder.state.kind === 'restricted',
+  );
+  if (folders.length === 1) return shown.length === 1 ? folderChildren(shown[0]!, undefined) : [];
+  return folders
+    .filter((folder) => folder.state.kind !== 'noManifest')
+    .map((folder): FolderNode => ({ kind: 'folder', folder }));
+}
+
+export function folderChildren(
+  folder: FolderEnvironments,
+  parent: FolderNode | undefined,
+): EnvironmentsNode[] {
+  const { state } = folder;
+  if (state.kind !== 'ready' && state.kind !== 'restricted') return [];
+  return [
+    { kind: 'workspace', parent, root: state.root, head: folder.head },
+    ...folder.environments.map((environment): EnvironmentNode => ({
+      kind: 'environment',
+      parent,
+      root: state.root,
+      environment,
+    })),
+  ];
+}
+
+/** The live release, then the history. */
+export function environmentChildren(node: EnvironmentNode): (ReleaseNode | HistoryNode)[] {
+  const { history } = node.environment;
+  if (history.kind !== 'read' || history.deployments.length === 0) return [];
+  return [
+    ...(history.live ? [{ kind: 'release' as const, parent: node, release: history.live }] : []),
+    { kind: 'history', parent: node, deployments: history.deployments },
+  ];
+}
+
+export function releaseChildren(node: ReleaseNode): DetailNode[] {
+  const { release } = node;
+  const details: ReleaseDetail[] = [
+    { kind: 'code', commit: release.code },
+    ...Object.entries(release.snapshots).map(([dataset, id]) => ({ kind: 'snapshot' as const, dataset, id })),
+    ...metricEntries(release).map(([name, value]) => ({ kind: 'metric' as const, name, value })),
+    ...release.checks.map((check) => ({ kind: 'check' as const, ...check })),
+    ...release.failures.map((text) => ({ kind: 'failure' as const, text })),
+  ];
+  return details.map((detail) => ({ kind: 'detail', parent: node, detail }));
+}
+
+export function historyChildren(node: HistoryNode): DeploymentNode[] {
+  return node.deployments.map((deployment, index) => ({
+    kind: 'deployment',
+    parent: node,
+    deployment,
+    live: index === 0,
+  }));
+}
+
+export function parentOf(node: EnvironmentsNode): EnvironmentsNode | undefined {
+  return node.kind === 'folder' ? undefined : node.parent;
+}
+
+/** `metrics.json#accuracy` → value, in file then key order. */
+export function metricEntries(release: Release): [string, number][] {
+  return Object.entries(release.metrics).flatMap(([file, values]) =>
+    Object.entries(values).map(([key, value]): [string, number] => [`${file}#${key}`, value]),
+  );
+}
+
+/** How a release is named in the editor: the first 7 characters of its id, as git shortens commits. */
+export function shortRelease(id: string): string {
+  return id.slice(0, 7);
+}
+
+/** How an element looks: the tree provider turns this into a TreeItem as is. */
+export interface ItemView {
+  readonly id: string;
+  readonly label: string;
+  readonly description: string | undefined;
+  readonly tooltip: string;
+  /** Drives the menus in package.json (`viewItem =~ …`). */
+  readonly contextValue: string;
+  readonly collapsible: 'none' | 'collapsed' | 'expanded';
+  readonly icon: { readonly id: string; readonly color?: string };
+}
+
+const PASS_COLOR = 'testing.iconPassed';
+const FAIL_COLOR = 'testing.iconFailed';
+const WARN_COLOR = 'problemsWarningIcon.foreground';
+
+export function describeNode(node: EnvironmentsNode, now: number = Date.now()): ItemView {
+  switch (node.kind) {
+    case 'folder': {
+      const { state } = node.folder;
+      const readable = state.kind === 'ready' || state.kind === 'restricted';
+      return {
+        id: JSON.stringify(['folder', state.folder]),
+        label: basename(state.folder),
+        description: readable ? undefined : 'message' in state ? 'cannot be read' : 'no sluice.yaml',
+        tooltip: 'message' in state ? `${state.folder}\n${state.message}` : state.folder,
+        contextValue: `folder.${state.kind}`,
+        collapsible: readable ? 'expanded' : 'none',
+        icon: readable ? { id: 'root-folder' } : { id: 'warning', color: WARN_COLOR },
+      };
+    }
+    case 'workspace':
+      return {
+        id: JSON.stringify([node.root, 'workspace']),
+        label: WORKSPACE_ENVIRONMENT,
+        description: node.head === undefined ? 'your working tree' : `code ${node.head.slice(0, 7)}`,
+        tooltip:
+          'Your working tree: its code is what is checked out, its data what is on disk. ' +
+          'Stage Release builds a release from its committed code and latest snapshots.',
+        contextValue: 'workspace',
+        collapsible: 'none',
+        icon: { id: 'home' },
+      };
+    case 'environment':
+      return describeEnvironment(node, now);
+    case 'release': {
+      const { release } = node;
+      const passed = release.failures.length === 0 && release.checks.every((c) => c.outcome === 'pass');
+      return {
+        id: JSON.stringify([node.parent.root, node.parent.environment.name, 'release']),
+        label: `Live release ${shortRelease(release.id)}`,
+        description: `code ${release.code.slice(0, 7)} · ${formatAge(release.time, now)}`,
+        tooltip: [
+          `Release ${release.id}`,
+          `Pipeline ${release.pipeline}, built ${release.time} by ${release.actor}`,
+          `Code commit ${release.code}`,
+        ].join('\n'),
+        contextValue: 'release',
+        collapsible: 'collapsed',
+        icon: { id: 'package', ...(passed ? {} : { color: FAIL_COLOR }) },
+      };
+    }
+    case 'detail':
+      return describeDetail(node);
+    case 'history':
+      return {
+        id: JSON.stringify([node.parent.root, node.parent.environment.name, 'history']),
+        label: 'History',
+        description: `${node.deployments.length} ${node.deployments.length === 1 ? 'deployment' : 'deployments'}`,
+        tooltip: `Every deployment to ${node.parent.environment.name}, newest first. History is never rewritten.`,
+        contextValue: 'history',
+        collapsible: 'collapsed',
+        icon: { id: 'history' },
+      };
+    case 'deployment':
+      return describeDeployment(node, now);
+  }
+}
+
+const ACTION_ICONS: Record<RecordedDeployment['action'], { id: string; color?: string }> = {
+  stage: { id: 'beaker' },
+  promote: { id: 'arrow-up' },
+  rollback: { id: 'discard' },
+  'auto-rollback': { id: 'warning', color: WARN_COLOR },
+};
+
+function describeEnvironment(node: EnvironmentNode, now: number): ItemView {
+  const { environment } = node;
+  const { history } = environment;
+  const from = environment.from === undefined ? 'no upstream' : `from ${environment.from}`;
+  const lines = [
+    environment.description ? `${environment.name}: ${environment.description}` : environment.name,
+    environment.from === undefined ? 'No `from:` in sluice.yaml.' : `Fed from ${environment.from}.`,
+  ];
+  let description: string;
+  let icon: ItemView['icon'] = { id: 'server-environment' };
+  const menus: string[] = [];
+  if (environment.from !== undefined && environment.from !== WORKSPACE_ENVIRONMENT) menus.push('promote');
+  if (environment.from === WORKSPACE_ENVIRONMENT) menus.push('stage');
+  if (environment.final) menus.push('final');
+  if (history.kind === 'unread') {
+    description = `${from} · not read`;
+    lines.push(ENVIRONMENTS_RESTRICTED_REASON);
+  } else if (history.kind === 'failed') {
+    description = `${from} · cannot be read`;
+    lines.push(history.message);
+    icon = { id: 'warning', color: WARN_COLOR };
+  } else {
+    const head = history.deployments[0];
+    description =
+      head === undefined
+        ? `nothing live · ${from}`
+        : `${shortRelease(head.release)} · ${head.action} ${formatAge(head.time, now)}`;
+    if (head !== undefined) {
+      lines.push(`Live: release ${head.release} (${head.action} by ${head.actor}, ${head.time}).`);
+      if (history.deployments.some((deployment) => deployment.release !== head.release))
+        menus.push('rollback');
+      if (head.action === 'auto-rollback') icon = { id: 'server-environment', color: WARN_COLOR };
+    } else lines.push('Nothing is live here yet.');
+  }
+  return {
+    id: JSON.stringify([node.root, 'environment', environment.name]),
+    label: environment.name,
+    description,
+    tooltip: lines.join('\n'),
+    contextValue: ['environment', ...menus].join(' '),
+    collapsible: history.kind === 'read' && history.deployments.length > 0 ? 'expanded' : 'none',
+    icon,
+  };
+}
+
+function describeDetail(node: DetailNode): ItemView {
+  const { detail } = node;
+  const base = [node.parent.parent.root, node.parent.parent.environment.name, 'release'];
+  const look = (
+    key: string,
+    label: string,
+    description: string,
+    tooltip: string,
+    icon: ItemView['icon'],
+  ): ItemView => ({
+    id: JSON.stringify([...base, detail.kind, key]),
+    label,
+    description,
+    tooltip,
+    contextValue: `detail.${detail.kind}`,
+    collapsible: 'none',
+    icon,
+  });
+  switch (detail.kind) {
+    case 'code':
+      return look('', 'code', detail.commit.slice(0, 7), `Code commit ${detail.commit}`, {
+        id: 'git-commit',
+      });
+    case 'snapshot':
+      return look(
+        detail.dataset,
+        detail.dataset,
+        `snapshot ${detail.id.slice(0, 12)}`,
+        `Dataset ${detail.dataset}: snapshot ${detail.id}`,
+        { id: 'database' },
+      );
+    case 'metric':
+      return look(detail.name, detail.name, formatNumber(detail.value), `${detail.name} = ${detail.value}`, {
+        id: 'graph-line',
+      });
+    case 'check':
+      return look(
+        detail.name,
+        detail.name,
+        `${detail.outcome} · ${detail.detail}`,
+        `Check ${detail.name}: ${detail.outcome} (${detail.detail})`,
+        detail.outcome === 'pass'
+          ? { id: 'pass', color: PASS_COLOR }
+          : detail.outcome === 'fail'
+            ? { id: 'error', color: FAIL_COLOR }
+            : { id: 'question', color: WARN_COLOR },
+      );
+    case 'failure':
+      return look(detail.text, detail.text, 'failed', detail.text, { id: 'error', color: FAIL_COLOR });
+  }
+}
+
+function describeDeployment(node: DeploymentNode, now: number): ItemView {
+  const { deployment } = node;
+  const environment = node.parent.parent.environment.name;
+  const why = deployment.reason ?? (deployment.action === 'stage' ? 'all checks passed' : undefined);
+  return {
+    id: JSON.stringify([node.parent.parent.root, environment, 'deployment', deployment.commit]),
+    label: `${deployment.action} ${shortRelease(deployment.release)}`,
+    description: [deployment.actor, formatAge(deployment.time, now), ...(node.live ? ['live'] : [])].join(
+      ' · ',
+    ),
+    tooltip: [
+      `${deployment.action} of release ${deployment.release} to ${environment}`,
+      `by ${deployment.actor}, ${deployment.time}`,
+      ...(why === undefined ? [] : [`why: ${why}`]),
+    ].join('\n'),
+    contextValue: node.live ? 'deployment.live' : 'deployment',
+    collapsible: 'none',
+    icon: ACTION_ICONS[deployment.action],
+  };
+}
+
+export function formatNumber(value: number): string {
+  return String(Number(value.toPrecision(6)));
+}
+
+/**
+ * The status bar's text: what is live where, the last environment of the
+ * chain first (`production 1a2b3c4 · staging 5d6e7f8`); undefined when the
+ * window has no environment to show. Several folders: the first that has one.
+ */
+export function statusText(folders: readonly FolderEnvironments[]): string | undefined {
+  for (const folder of folders) {
+    const read = folder.environments.filter((environment) => environment.history.kind === 'read');
+    if (read.length === 0) continue;
+    return [...read]
+      .reverse()
+      .map((environment) => {
+        const head = environment.history.kind === 'read' ? environment.history.deployments[0] : undefined;
+        return `${environment.name} ${head === undefined ? '—' : shortRelease(head.release)}`;
+      })
+      .join(' · ');
+  }
+  return undefined;
+}
+
+/** The status bar's tooltip: every folder's environments with their live release, in promotion order. */
+export function statusTooltip(folders: readonly FolderEnvironments[]): string {
+  const lines = folders.flatMap((folder) => {
+    const heading = folders.length > 1 ? [`${basename(folder.state.folder)}:`] : [];
+    return [
+      ...heading,
+      ...folder.environments.map((environment) => {
+        const { history } = environment;
+        if (history.kind === 'unread') return `${environment.name}: not read in Restricted Mode`;
+        if (history.kind === 'failed') return `${environment.name}: cannot be read`;
+        const head = history.deployments[0];
+        return head === undefined
+          ? `${environment.name}: nothing live`
+          : `${environment.name}: ${shortRelease(head.release)} (${head.action} by ${head.actor})`;
+      }),
+    ];
+  });
+  return [...lines, 'Click to open the Environments view.'].join('\n');
+}

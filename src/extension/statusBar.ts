@@ -1,0 +1,58 @@
+// The status bar item: what is live where (`production 1a2b3c4 · staging 5d6e7f8`),
+// a spinner while a Sluice operation runs, and a click that opens the Environments view.
+import * as vscode from 'vscode';
+import { statusText, statusTooltip, type FolderEnvironments } from './environments/model';
+import type { PausesRefresh } from './progress';
+
+export class SluiceStatusBar implements PausesRefresh, vscode.Disposable {
+  readonly #item = vscode.window.createStatusBarItem('sluice.status', vscode.StatusBarAlignment.Left, 10);
+  #live: string | undefined;
+  #running = 0;
+
+  constructor(private readonly refresher: PausesRefresh) {
+    this.#item.name = 'Sluice Environments';
+    this.#item.command = 'sluice.environments.focus';
+    this.#item.tooltip = 'Click to open the Environments view.';
+  }
+
+  /** What is live changed (the Environments view reloaded). */
+  show(folders: readonly FolderEnvironments[]): void {
+    this.#live = statusText(folders);
+    this.#item.tooltip = statusTooltip(folders);
+    this.#render();
+  }
+
+  /** The spinner turns while any long operation runs; refreshes wait for it as before. */
+  async whileBusy<T>(work: () => Promise<T>): Promise<T> {
+    this.#running++;
+    this.#render();
+    try {
+      return await this.refresher.whileBusy(work);
+    } finally {
+      this.#running--;
+      this.#render();
+    }
+  }
+
+  /** The text shown now (tests read it through the extension's API). */
+  get text(): string {
+    return this.#item.text;
+  }
+
+  dispose(): void {
+    this.#item.dispose();
+  }
+
+  #render(): void {
+    if (this.#running > 0) {
+      this.#item.text = `$(sync~spin) ${this.#live ?? 'Sluice'}`;
+      this.#item.show();
+    } else if (this.#live !== undefined) {
+      this.#item.text = `$(rocket) ${this.#live}`;
+      this.#item.show();
+    } else {
+      this.#item.text = '';
+      this.#item.hide();
+    }
+  }
+}
