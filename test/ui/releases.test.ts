@@ -40,10 +40,15 @@ void describe('Releases: stage, promote and roll back (UI)', () => {
     });
     await workbench.step('snapshot', async () => {
       await workbench.runCommand('Sluice: Snapshot Datasets');
-      await workbench.page.locator('.quick-input-widget input').press('Enter');
+      // The message box follows the palette: answer it (empty: the default message) once it shows.
+      const message = workbench.page.locator(
+        '.quick-input-widget input[placeholder="Snapshot of each dataset"]',
+      );
+      await message.waitFor({ timeout: UI_TIMEOUT_MS });
+      await message.press('Enter');
+      await workbench.treeItem('Data Snapshots', /^events, data\/raw\/events/).click();
       await workbench
-        .notification(/Recorded|snapshot/i)
-        .first()
+        .treeItem('Data Snapshots', /^Changes on disk, none/)
         .waitFor({ timeout: UI_TIMEOUT_MS });
       assert.match(git('rev-parse', 'refs/sluice/datasets/events'), /^[0-9a-f]{40}$/);
     });
