@@ -4,6 +4,11 @@ import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { registerCommands, type CommandTable } from './commands';
 import { ManifestLanguageServer } from './languageServer';
+import { PipelineGraphs } from './pipelines/graph/graphPanels';
+import { pipelineCommands, revealStageByName } from './pipelines/pipelineCommands';
+import type { PipelinesNode } from './pipelines/pipelineNodes';
+import { PipelinesView } from './pipelines/pipelinesView';
+import { StageLogs } from './pipelines/stageLogs';
 import { LongOperations } from './progress';
 import type { SnapshotsNode } from './snapshots/nodes';
 import { snapshotCommands } from './snapshots/snapshotCommands';
@@ -18,6 +23,10 @@ export interface SluiceApi {
   readonly languageClient: LanguageClient;
   /** The Data Snapshots view's data: its elements are what the tree shows. */
   readonly snapshotsView: vscode.TreeDataProvider<SnapshotsNode>;
+  /** The Pipelines view's data: its elements are what the tree shows. */
+  readonly pipelinesView: vscode.TreeDataProvider<PipelinesNode>;
+  /** The open pipeline graphs, as last sent to their webviews. */
+  readonly pipelineGraphs: Pick<PipelineGraphs, 'shownGraphs'>;
   /** Re-reads every folder and resolves when the views have reloaded. */
   refresh(): Promise<void>;
   /** Resolves when no file event is waiting to be turned into a refresh. */
@@ -37,6 +46,14 @@ export class SluiceExtension {
     const workspaces = this.#own(new SluiceWorkspaces(log));
     const snapshotsView = this.#own(new SnapshotsView(workspaces));
     workspaces.addConsumer(snapshotsView);
+    const pipelinesView = this.#own(new PipelinesView(workspaces));
+    workspaces.addConsumer(pipelinesView);
+    const stageLogs = this.#own(new StageLogs((root) => pipelinesView.workspaceAt(root)));
+    const graphs = this.#own(
+      new PipelineGraphs(context.extensionUri, pipelinesView, (root, pipeline, stage) =>
+        revealStageByName(pipelinesView, root, pipeline, stage),
+      ),
+    );
     const operations = new LongOperations(log, workspaces);
     const content = this.#own(new SnapshotContent());
 
@@ -44,6 +61,7 @@ export class SluiceExtension {
       restartLanguageServer: () => languageServer.restart(),
       ...workspaceCommands(workspaces, log),
       ...snapshotCommands(snapshotsView, operations, content),
+      ...pipelineCommands({ view: pipelinesView, operations, log, logs: stageLogs, graphs }),
     };
     this.#disposables.push(...registerCommands(commands, { log, refresh: () => workspaces.refreshAll() }));
     void workspaces.start();
@@ -53,6 +71,8 @@ export class SluiceExtension {
         return languageServer.client;
       },
       snapshotsView,
+      pipelinesView,
+      pipelineGraphs: graphs,
       refresh: () => workspaces.refreshAll(),
       whenIdle: () => workspaces.whenIdle(),
     };
