@@ -22,6 +22,7 @@ import {
   stageNodes,
   summarizeStages,
   type FolderPipelines,
+  type NodeLook,
   type PipelineNode,
   type RunProgress,
   type StageNode,
@@ -49,17 +50,20 @@ async function read(root: string, trusted = true): Promise<{ state: FolderState;
 function onlyPipeline(view: FolderPipelines): PipelineNode {
   const nodes = rootNodes([view]);
   assert.equal(nodes.length, 1, 'one folder: its pipelines are the top of the tree');
-  const [node] = nodes;
-  assert.equal(node?.kind, 'pipeline');
-  return node as PipelineNode;
+  const node = nodes[0];
+  assert.ok(node?.kind === 'pipeline', 'the top node is a pipeline');
+  return node;
 }
 
 function stages(node: PipelineNode, progress: Record<string, RunProgress> = {}): StageNode[] {
   return stageNodes(node, (_root, id) => progress[id]);
 }
 
-function looks(node: PipelineNode, progress: Record<string, RunProgress> = {}) {
-  return stages(node, progress).map((stage) => describeNode(stage));
+/** The looks of the example's two stages, prepare then train. */
+function looks(node: PipelineNode, progress: Record<string, RunProgress> = {}): [NodeLook, NodeLook] {
+  const [prepare, train, ...more] = stages(node, progress).map((stage) => describeNode(stage));
+  assert.ok(prepare && train && more.length === 0, 'the example has two stages');
+  return [prepare, train];
 }
 
 async function runAll(root: string): Promise<void> {
@@ -86,15 +90,15 @@ void describe('Pipelines view model', () => {
     assert.equal(pipelineLook.collapsible, 'expanded');
 
     const [prepare, train] = looks(pipeline);
-    assert.equal(prepare?.label, 'prepare');
-    assert.equal(prepare?.description, 'never run');
-    assert.deepEqual(prepare?.icon, { id: 'circle-large-outline', color: 'testing.iconUnset' });
-    assert.equal(prepare?.contextValue, 'stage');
-    assert.match(prepare?.tooltip ?? '', /^train\.prepare: never run\n/);
-    assert.match(prepare?.tooltip ?? '', /\$ node src\/prepare\.js/);
-    assert.equal(train?.label, 'train');
-    assert.match(train?.tooltip ?? '', /after prepare/);
-    assert.match(train?.tooltip ?? '', /writes models\/model\.json, metrics\.json/);
+    assert.equal(prepare.label, 'prepare');
+    assert.equal(prepare.description, 'never run');
+    assert.deepEqual(prepare.icon, { id: 'circle-large-outline', color: 'testing.iconUnset' });
+    assert.equal(prepare.contextValue, 'stage');
+    assert.match(prepare.tooltip, /^train\.prepare: never run\n/);
+    assert.match(prepare.tooltip, /\$ node src\/prepare\.js/);
+    assert.equal(train.label, 'train');
+    assert.match(train.tooltip, /after prepare/);
+    assert.match(train.tooltip, /writes models\/model\.json, metrics\.json/);
 
     // Reveal in Manifest selects the stage's name: the offset points at it.
     const manifest = readFileSync(join(root, 'sluice.yaml'), 'utf8');
@@ -120,10 +124,10 @@ void describe('Pipelines view model', () => {
     writeFileSync(params, readFileSync(params, 'utf8').replace('epochs: 400', 'epochs: 50'));
     const edited = onlyPipeline((await read(root)).view);
     const [prepare, train] = looks(edited);
-    assert.equal(prepare?.description, 'up to date');
-    assert.equal(train?.description, 'stale');
-    assert.deepEqual(train?.icon, { id: 'history', color: 'list.warningForeground' });
-    assert.match(train?.tooltip ?? '', /• param train\.epochs changed \(400 → 50\)/);
+    assert.equal(prepare.description, 'up to date');
+    assert.equal(train.description, 'stale');
+    assert.deepEqual(train.icon, { id: 'history', color: 'list.warningForeground' });
+    assert.match(train.tooltip, /• param train\.epochs changed \(400 → 50\)/);
     assert.equal(describeNode(edited).description, '1 stale, 1 up to date');
   });
 
@@ -134,10 +138,10 @@ void describe('Pipelines view model', () => {
     const report = await runPipelines(openPipelines(await openWorkspace(root)), { jobs: 1 });
     assert.equal(report.stages.find((stage) => stage.stage === 'prepare')?.result, 'failed');
     const [prepare, train] = looks(onlyPipeline((await read(root)).view));
-    assert.equal(prepare?.description, 'failed');
-    assert.deepEqual(prepare?.icon, { id: 'error', color: 'testing.iconFailed' });
-    assert.match(prepare?.tooltip ?? '', /exit code 3/);
-    assert.match(train?.tooltip ?? '', /upstream stage prepare is failed/);
+    assert.equal(prepare.description, 'failed');
+    assert.deepEqual(prepare.icon, { id: 'error', color: 'testing.iconFailed' });
+    assert.match(prepare.tooltip, /exit code 3/);
+    assert.match(train.tooltip, /upstream stage prepare is failed/);
   });
 
   void test('while a run goes on, a running stage spins and offers no Run; a finished one shows its result', async (t) => {
@@ -147,10 +151,10 @@ void describe('Pipelines view model', () => {
       'train.prepare': { kind: 'finished', result: 'ran' },
       'train.train': { kind: 'running' },
     });
-    assert.equal(prepare?.description, 'up to date');
-    assert.equal(train?.description, 'running');
-    assert.deepEqual(train?.icon, { id: 'loading~spin', color: undefined });
-    assert.equal(train?.contextValue, 'stage.running');
+    assert.equal(prepare.description, 'up to date');
+    assert.equal(train.description, 'running');
+    assert.deepEqual(train.icon, { id: 'loading~spin', color: undefined });
+    assert.equal(train.contextValue, 'stage.running');
 
     const stage = pipeline.pipeline.stages[0]!;
     assert.equal(shownState(stage, undefined), 'never-run');
