@@ -13,8 +13,13 @@ import { UI_TIMEOUT_MS, type Workbench } from './support/workbench';
 
 const VIEW = 'Pipelines';
 
+/** A stage's row (level 2: under its pipeline, whose row may read the same, such as "train, up to date"). */
 function stageRow(workbench: Workbench, name: string, state: string): Locator {
-  return workbench.treeItem(VIEW, new RegExp(`^${name}, ${state}$`));
+  return workbench.view(VIEW).getByRole('treeitem', { name: new RegExp(`^${name}, ${state}$`), level: 2 });
+}
+
+function pipelineRow(workbench: Workbench, name: string, summary: string): Locator {
+  return workbench.view(VIEW).getByRole('treeitem', { name: new RegExp(`^${name}, ${summary}$`), level: 1 });
 }
 
 /** The frame of the graph's page (webviews nest their page in iframes), once it has drawn a node. */
@@ -45,20 +50,21 @@ void describe('The Pipelines view (UI)', () => {
       await workbench.openViewContainer('Sluice');
       await stageRow(workbench, 'prepare', 'never run').waitFor({ timeout: UI_TIMEOUT_MS });
       await stageRow(workbench, 'train', 'never run').waitFor({ timeout: UI_TIMEOUT_MS });
-      await workbench.treeItem(VIEW, /^train, 2 never run$/).waitFor({ timeout: UI_TIMEOUT_MS });
+      await pipelineRow(workbench, 'train', '2 never run').waitFor({ timeout: UI_TIMEOUT_MS });
     });
   });
 
   void it('runs the pipeline from the view: outputs on disk, every stage up to date, a message with the counts', async () => {
     const { workbench, workspace } = session();
     await workbench.step('run-from-view', async () => {
-      const row = workbench.treeItem(VIEW, /^train, 2 never run$/);
+      const row = pipelineRow(workbench, 'train', '2 never run');
       await row.hover();
       await row.locator('.action-label[aria-label="Run Pipeline"]').click();
     });
     await workbench.step('stages-up-to-date', async () => {
       await stageRow(workbench, 'prepare', 'up to date').waitFor({ timeout: UI_TIMEOUT_MS });
       await stageRow(workbench, 'train', 'up to date').waitFor({ timeout: UI_TIMEOUT_MS });
+      await pipelineRow(workbench, 'train', 'up to date').waitFor({ timeout: UI_TIMEOUT_MS });
       await workbench
         .notification(/train: 2 ran, 0 restored, 0 up to date, 0 failed, checks 2\/2 passed/)
         .waitFor({ timeout: UI_TIMEOUT_MS });
