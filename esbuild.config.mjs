@@ -1,6 +1,6 @@
-// Bundles the three entries (extension, language server, CLI) into dist/, and
-// the test files into out/test/. Type checking is separate (`npm run typecheck`):
-// esbuild only strips types.
+// Bundles the three entries (extension, language server, CLI) and the pipeline
+// graph's webview script into dist/, and the test files into out/test/. Type
+// checking is separate (`npm run typecheck`): esbuild only strips types.
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,6 +30,23 @@ const product = {
   outdir: 'dist',
   external: ['vscode'],
   banner: { js: '#!/usr/bin/env node' },
+};
+
+/**
+ * The pipeline graph's page script, with dagre inside: a webview loads only
+ * local files under its Content-Security-Policy, so nothing comes from a CDN.
+ * @type {import('esbuild').BuildOptions}
+ */
+const webview = {
+  bundle: true,
+  platform: 'browser',
+  target: 'es2022',
+  format: 'iife',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+  entryPoints: { pipelineGraph: 'src/extension/pipelines/graph/webview.ts' },
+  outdir: 'dist',
 };
 
 function testEntries(dir) {
@@ -67,7 +84,7 @@ const tests = {
 mkdirSync('dist', { recursive: true });
 copyFileSync('src/core/manifest/sluice.schema.json', 'dist/sluice.schema.json');
 
-const builds = withTests ? [product, tests] : [product];
+const builds = withTests ? [product, webview, tests] : [product, webview];
 if (watch) {
   for (const options of builds) await (await esbuild.context(options)).watch();
 } else {

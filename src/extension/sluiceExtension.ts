@@ -7,6 +7,11 @@ import { environmentCommands } from './environments/environmentCommands';
 import type { EnvironmentsNode } from './environments/model';
 import { EnvironmentsView } from './environments/environmentsView';
 import { ManifestLanguageServer } from './languageServer';
+import { PipelineGraphs } from './pipelines/graph/graphPanels';
+import { pipelineCommands, revealStageByName } from './pipelines/pipelineCommands';
+import type { PipelinesNode } from './pipelines/pipelineNodes';
+import { PipelinesView } from './pipelines/pipelinesView';
+import { StageLogs } from './pipelines/stageLogs';
 import { LongOperations } from './progress';
 import type { SnapshotsNode } from './snapshots/nodes';
 import { snapshotCommands } from './snapshots/snapshotCommands';
@@ -26,6 +31,10 @@ export interface SluiceApi {
   readonly environmentsView: vscode.TreeDataProvider<EnvironmentsNode>;
   /** The status bar item's text now (what is live where, or the spinner). */
   readonly statusBarText: () => string;
+  /** The Pipelines view's data: its elements are what the tree shows. */
+  readonly pipelinesView: vscode.TreeDataProvider<PipelinesNode>;
+  /** The open pipeline graphs, as last sent to their webviews. */
+  readonly pipelineGraphs: Pick<PipelineGraphs, 'shownGraphs'>;
   /** Re-reads every folder and resolves when the views have reloaded. */
   refresh(): Promise<void>;
   /** Resolves when no file event is waiting to be turned into a refresh. */
@@ -45,6 +54,14 @@ export class SluiceExtension {
     const workspaces = this.#own(new SluiceWorkspaces(log));
     const snapshotsView = this.#own(new SnapshotsView(workspaces));
     workspaces.addConsumer(snapshotsView);
+    const pipelinesView = this.#own(new PipelinesView(workspaces));
+    workspaces.addConsumer(pipelinesView);
+    const stageLogs = this.#own(new StageLogs((root) => pipelinesView.workspaceAt(root)));
+    const graphs = this.#own(
+      new PipelineGraphs(context.extensionUri, pipelinesView, (root, pipeline, stage) =>
+        revealStageByName(pipelinesView, root, pipeline, stage),
+      ),
+    );
     const environmentsView = this.#own(new EnvironmentsView(workspaces));
     workspaces.addConsumer(environmentsView);
     const statusBar = this.#own(new SluiceStatusBar(workspaces));
@@ -61,6 +78,7 @@ export class SluiceExtension {
       ...workspaceCommands(workspaces, log),
       ...snapshotCommands(snapshotsView, operations, content),
       ...environmentCommands(environmentsView, operations, content, log),
+      ...pipelineCommands({ view: pipelinesView, operations, log, logs: stageLogs, graphs }),
     };
     this.#disposables.push(...registerCommands(commands, { log, refresh: () => workspaces.refreshAll() }));
     void workspaces.start();
@@ -72,6 +90,8 @@ export class SluiceExtension {
       snapshotsView,
       environmentsView,
       statusBarText: () => statusBar.text,
+      pipelinesView,
+      pipelineGraphs: graphs,
       refresh: () => workspaces.refreshAll(),
       whenIdle: () => workspaces.whenIdle(),
     };

@@ -1,0 +1,330 @@
+// The Pipelines commands: run a pipeline or a stage (stale stages only, or
+// forced), show a stage's last log, reveal a stage in sluice.yaml, open its
+// outputs, show a pipeline's graph. Runs call the engine's runPipelines
+// in-process, as `sluice run` does: output streams to the Sluice log, progress
+// has a Cancel that aborts the runner (it kills the stages' process groups),
+// and a message ends the run with its counts.
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import * as vscode from 'vscode';
+import { SluiceError } from '../../core/errors';
+import { openPipelines } from '../../core/pipelines/context';
+import { runPipelines, type RunReport, type StageOutcome } from '../../core/pipelines/runner';
+import { OperationCancelled } from '../cancellation';
+import type { CommandTable } from '../commands';
+import type { LongOperations } from '../progress';
+import type { PipelineGraphs } from './graph/graphPanels';
+import type { PipelineNode, PipelinesNode, StageNode } from './pipelineNodes';
+import type { PipelinesView } from './pipelinesView';
+import type { StageLogs } from './stageLogs';
+
+/** Options a keybinding, another extension or a test may pass to Run Pipeline. */
+export interface RunPipelineOptions {
+  /** The pipeline's name; without it, the only pipeline, or a quick pick. */
+  readonly pipeline?: string;
+  /** Run every stage, even those up to date. */
+  readonly force?: boolean;
+  /** Aborts the run, as the progress notification's Cancel does. */
+  readonly signal?: AbortSignal;
+}
+
+export interface PipelineParts {
+  readonly view: PipelinesView;
+  readonly operations: LongOperations;
+  readonly log: vscode.LogOutputChannel;
+  readonly logs: StageLogs;
+  readonly graphs: PipelineGraphs;
+}
+
+const RUN = 'run pipelines';
+
+export function pipelineCommands(parts: PipelineParts): CommandTable {
+  const { view } = parts;
+  return {
+    runPipeline: {
+      writes: RUN,
+      run: async (arg) => {
+        if (isNode(arg, 'pipeline')) return runTargets(parts, arg, [arg.pipeline.name], false, undefined);
+        const options = (arg ?? {}) as RunPipelineOptions;
+        const node = await pickPipeline(view, options.pipeline, 'Run which pipeline?');
+        if (node === undefined) return undefined;
+        return runTargets(parts, node, [node.pipeline.name], options.force === true, options.signal);
+      },
+    },
+    forceRunPipeline: {
+      writes: RUN,
+      run: async (arg) => {
+        const node = isNode(arg, 'pipeline')
+          ? arg
+          : await pickPipeline(view, undefined, 'Force run which pipeline?');
+        return node && runTargets(parts, node, [node.pipeline.name], true, undefined);
+      },
+    },
+    runStage: {
+      writes: RUN,
+      run: (arg) => {
+        const node = requireStage(arg);
+        return runTargets(parts, node.parent, [node.stage.id], false, undefined);
+      },
+    },
+    forceRunStage: {
+      writes: RUN,
+      run: (arg) => {
+        const node = requireStage(arg);
+        return runTargets(parts, node.parent, [node.stage.id], true, undefined);
+      },
+    },
+    showStageLog: (arg) => {
+      const node = requireStage(arg);
+      return parts.logs.show(node.parent.root, node.stage.pipeline, node.stage.name);
+    },
+    revealStageInManifest: (arg) => {
+      const node = requireStage(arg);
+      return revealStage(node.parent.manifestFile, node.stage.offset, node.stage.name);
+    },
+    openStageOutputs: (arg) => openOutputs(requireStage(arg)),
+    showPipelineGraph: async (arg) => {
+      const node = isNode(arg, 'pipeline')
+        ? arg
+        : await pickPipeline(view, undefined, 'Show the graph of which pipeline?');
+      return node && parts.graphs.show(node);
+    },
+  };
+}
+
+/** Reveals a stage by name, for the graph's clicks. */
+export async function revealStageByName(
+  view: PipelinesView,
+  root: string,
+  pipeline: string,
+  stage: string,
+): Promise<vscode.TextEditor | undefined> {
+  const node = view.findPipeline(root, pipeline);
+  const found = node?.pipeline.stages.find((candidate) => candidate.name === stage);
+  if (node === undefined || found === undefined) return undefined;
+  return revealStage(node.manifestFile, found.offset, found.name);
+}
+
+function isNode<K extends PipelinesNode['kind']>(
+  value: unknown,
+  kind: K,
+): value is Extract<PipelinesNode, { kind: K }> {
+  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === kind;
+}
+
+function requireStage(arg: unknown): StageNode {
+  if (!isNode(arg, 'stage')) {
+    throw new SluiceError('Choose a stage in the Pipelines view first.', 'usage');
+  }
+  return arg;
+}
+
+async function pickPipeline(
+  view: PipelinesView,
+  name: string | undefined,
+  placeHolder: string,
+): Promise<PipelineNode | undefined> {
+  await view.getChildren();
+  const all = view.pipelines();
+  if (name !== undefined) {
+    const named = all.find((node) => node.pipeline.name === name);
+    if (named === undefined) {
+      throw new SluiceError(
+        `No pipeline named '${name}'.`,
+        'usage',
+        `Pipelines: ${all.map((node) => node.pipeline.name).join(', ') || '(none)'}.`,
+      );
+    }
+    return named;
+  }
+  if (all.length === 0) {
+    throw new SluiceError(
+      'No pipeline is declared in sluice.yaml.',
+      'usage',
+      'Declare one under `pipelines:`.',
+    );
+  }
+  if (all.length === 1) return all[0];
+  const several = new Set(all.map((node) => node.root)).size > 1;
+  const picked = await vscode.window.showQuickPick(
+    all.map((node) => ({
+      label: node.pipeline.name,
+      ...(several ? { description: node.root } : {}),
+      detail: node.pipeline.stages.map((stage) => stage.name).join(' → '),
+      node,
+    })),
+    { placeHolder },
+  );
+  return picked?.node;
+}
+
+async function runTargets(
+  parts: PipelineParts,
+  node: PipelineNode,
+  targets: readonly string[],
+  force: boolean,
+  callerSignal: AbortSignal | undefined,
+): Promise<RunReport> {
+  const { view, log } = parts;
+  const root = node.root;
+  const workspace = view.workspaceAt(root);
+  const what = targets.join(', ');
+  const title = `${force ? 'Force running' : 'Running'} ${what}`;
+  view.runStarted(root);
+  let report: RunReport;
+  try {
+    report = await parts.operations.run(title, async (signal, progress) => {
+      const aborted = callerSignal === undefined ? signal : AbortSignal.any([signal, callerSignal]);
+      const output = new LineBuffers(log);
+      const context = openPipelines(workspace);
+      try {
+        return await runPipelines(context, {
+          targets,
+          force,
+          signal: aborted,
+          events: {
+            stageStarted: (stage) => {
+              log.info(`▶ ${stage.id}: ${stage.run}`);
+              progress(stage.name);
+              view.stageProgress(root, stage.id, { kind: 'running' });
+            },
+            stageOutput: (stage, text) => {
+              output.write(stage.id, text);
+            },
+            stageFinished: (stage, outcome) => {
+              output.flush(stage.id);
+              log.info(describeOutcome(outcome));
+              view.stageProgress(root, stage.id, { kind: 'finished', result: outcome.result });
+            },
+            checkOutput: (check, text) => {
+              output.write(`check ${check.name}`, text);
+            },
+            checkFinished: (check, result) => {
+              output.flush(`check ${check.name}`);
+              log.info(`${result.outcome} check ${check.name}: ${result.detail}`);
+            },
+          },
+        });
+      } finally {
+        output.flushAll();
+      }
+    });
+  } finally {
+    view.runEnded(root);
+    parts.logs.refresh();
+  }
+  const summary = summarizeRun(report);
+  log.info(`${what}: ${summary}`);
+  if (report.cancelled) throw new OperationCancelled(`The run of ${what} was cancelled (${summary}).`);
+  announce(parts, node, what, report, summary);
+  return report;
+}
+
+/** The end of a run, with the failed stage's log a click away. */
+function announce(
+  parts: PipelineParts,
+  node: PipelineNode,
+  what: string,
+  report: RunReport,
+  summary: string,
+): void {
+  const failedStage = report.stages.find((stage) => stage.result === 'failed');
+  const failedChecks = report.checks.filter((check) => check.outcome === 'fail');
+  if (failedStage === undefined && failedChecks.length === 0) {
+    void vscode.window.showInformationMessage(`Sluice: ${what}: ${summary}`);
+    return;
+  }
+  const SHOW_LOG = 'Show Log';
+  const checks = failedChecks.map((check) => `check ${check.name} failed: ${check.detail}`);
+  const message = `Sluice: ${what}: ${[summary, ...checks].join('; ')}`;
+  void vscode.window.showErrorMessage(message, SHOW_LOG).then((choice) => {
+    if (choice !== SHOW_LOG) return;
+    if (failedStage) void parts.logs.show(node.root, failedStage.pipeline, failedStage.stage);
+    else parts.log.show(true);
+  });
+}
+
+/** "2 ran, 1 restored, 0 skipped, 1 failed", with checks when any ran. */
+export function summarizeRun(report: RunReport): string {
+  const count = (result: StageOutcome['result']): number =>
+    report.stages.filter((stage) => stage.result === result).length;
+  const parts = [
+    `${String(count('ran'))} ran`,
+    `${String(count('restored'))} restored`,
+    `${String(count('skipped'))} up to date`,
+    `${String(count('failed'))} failed`,
+  ];
+  const notRun = count('not-run');
+  if (notRun > 0) parts.push(`${String(notRun)} not run`);
+  if (report.checks.length > 0) {
+    const passed = report.checks.filter((check) => check.outcome === 'pass').length;
+    parts.push(`checks ${String(passed)}/${String(report.checks.length)} passed`);
+  }
+  return parts.join(', ');
+}
+
+function describeOutcome(outcome: StageOutcome): string {
+  const detail =
+    outcome.reason !== undefined
+      ? ` (${outcome.reason})`
+      : outcome.durationMs !== undefined
+        ? ` in ${(outcome.durationMs / 1000).toFixed(1)} s`
+        : '';
+  return `${outcome.result} ${outcome.pipeline}.${outcome.stage}${detail}`;
+}
+
+/** Output arrives in chunks; the log gets whole lines, each prefixed with its stage. */
+class LineBuffers {
+  readonly #partial = new Map<string, string>();
+
+  constructor(private readonly log: vscode.LogOutputChannel) {}
+
+  write(source: string, text: string): void {
+    const lines = ((this.#partial.get(source) ?? '') + text).split(/\r?\n/);
+    this.#partial.set(source, lines.pop() ?? '');
+    for (const line of lines) this.log.info(`${source} │ ${line}`);
+  }
+
+  flush(source: string): void {
+    const rest = this.#partial.get(source);
+    if (rest !== undefined && rest !== '') this.log.info(`${source} │ ${rest}`);
+    this.#partial.delete(source);
+  }
+
+  flushAll(): void {
+    for (const source of [...this.#partial.keys()]) this.flush(source);
+  }
+}
+
+async function revealStage(manifestFile: string, offset: number, name: string): Promise<vscode.TextEditor> {
+  const document = await vscode.workspace.openTextDocument(vscode.Uri.file(manifestFile));
+  const start = document.positionAt(offset);
+  const range = new vscode.Range(start, document.positionAt(offset + name.length));
+  const editor = await vscode.window.showTextDocument(document, { selection: range });
+  editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  return editor;
+}
+
+/** One output: a file opens, a folder is revealed in the Explorer. Several: pick one. */
+async function openOutputs(node: StageNode): Promise<unknown> {
+  const { stage } = node;
+  if (stage.outs.length === 0) {
+    throw new SluiceError(`Stage ${stage.id} declares no outputs.`, 'usage');
+  }
+  const present = stage.outs.filter((out) => existsSync(join(node.parent.root, out)));
+  if (present.length === 0) {
+    throw new SluiceError(
+      `Stage ${stage.id} has not written ${stage.outs.join(', ')} yet.`,
+      'failed',
+      'Run it first.',
+    );
+  }
+  const chosen =
+    present.length === 1
+      ? present[0]
+      : await vscode.window.showQuickPick(present, { placeHolder: `Open which output of ${stage.id}?` });
+  if (chosen === undefined) return undefined;
+  const uri = vscode.Uri.file(join(node.parent.root, chosen));
+  if (statSync(uri.fsPath).isDirectory()) return vscode.commands.executeCommand('revealInExplorer', uri);
+  return vscode.commands.executeCommand('vscode.open', uri);
+}

@@ -1,0 +1,97 @@
+// Reads what the Pipelines view shows for one folder: the plan's pipelines and
+// each stage's state, through the engine's own stageStatuses (what `sluice
+// status` prints). No vscode import. In Restricted Mode only files are read:
+// the manifest, the stage records and fingerprints in .sluice/state/, and the
+// deps and outs to hash them; no git and no stage command.
+import { join } from 'node:path';
+import { describeError } from '../../core/errors';
+import { GitRepository } from '../../core/git/repository';
+import type { Manifest } from '../../core/manifest/model';
+import { openPipelines, type PipelineContext } from '../../core/pipelines/context';
+import { stageStatuses } from '../../core/pipelines/status';
+import { ObjectStore } from '../../core/store/objectStore';
+import { SLUICE_DIR, type Workspace } from '../../core/workspace';
+import type { FolderState } from '../folders';
+import type { FolderPipelines, PipelineView, StageView } from './pipelineNodes';
+
+/**
+ * The pipelines of a folder with their states now. Trusted, the fingerprints
+ * learnt are saved, so the next read of unchanged files costs a stat each;
+ * untrusted, nothing is written.
+ */
+export function readFolderPipelines(state: FolderState): FolderPipelines {
+  if (state.kind !== 'ready' && state.kind !== 'restricted') {
+    return { state, pipelines: [], problem: undefined };
+  }
+  const trusted = state.kind === 'ready';
+  const workspace = trusted
+    ? state.workspace
+    : readOnlyWorkspace(state.root, state.manifestFile, state.manifest);
+  try {
+    const context = openPipelines(workspace);
+    const pipelines = pipelineViews(context);
+    // Only the fingerprint cache: the stage records are the runner's to write.
+    if (trusted) context.fingerprints.save();
+    return { state, pipelines, problem: undefined };
+  } catch (error) {
+    return { state, pipelines: planOnly(workspace), problem: describeError(error) };
+  }
+}
+
+/** Each pipeline's stages in plan order, with the state `sluice status` would print. */
+export function pipelineViews(context: PipelineContext): PipelineView[] {
+  const statuses = new Map(
+    stageStatuses(context).map((status) => [`${status.pipeline}.${status.stage}`, status]),
+  );
+  return [...context.plan.pipelines.values()].map((pipeline) => ({
+    name: pipeline.name,
+    stages: pipeline.stages.map((stage): StageView => {
+      const status = statuses.get(stage.id);
+      return {
+        id: stage.id,
+        pipeline: stage.pipeline,
+        name: stage.name,
+        run: stage.run,
+        state: status?.state ?? 'never-run',
+        reasons: status?.reasons ?? [],
+        upstream: stage.upstream,
+        outs: stage.outs,
+        offset: stage.offset,
+      };
+    }),
+  }));
+}
+
+/** When the states cannot be read (an unreadable record, say), the stages are still listed. */
+function planOnly(workspace: Workspace): PipelineView[] {
+  try {
+    const context = openPipelines(workspace);
+    return [...context.plan.pipelines.values()].map((pipeline) => ({
+      name: pipeline.name,
+      stages: pipeline.stages.map((stage) => ({
+        id: stage.id,
+        pipeline: stage.pipeline,
+        name: stage.name,
+        run: stage.run,
+        state: 'never-run' as const,
+        reasons: [],
+        upstream: stage.upstream,
+        outs: stage.outs,
+        offset: stage.offset,
+      })),
+    }));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A Workspace for reading only, built without openWorkspace (which runs git to
+ * ignore .sluice/ on first use). Constructing the store and the git client runs
+ * nothing; the pipelines code reads neither.
+ */
+export function readOnlyWorkspace(root: string, manifestFile: string, manifest: Manifest): Workspace {
+  const sluiceDir = join(root, SLUICE_DIR);
+  const store = new ObjectStore(sluiceDir);
+  return { root, manifestFile, manifest, sluiceDir, store, git: new GitRepository(root, store.scratch) };
+}

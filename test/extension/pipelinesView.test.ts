@@ -1,0 +1,238 @@
+// The Pipelines view and its commands inside a real VS Code (code-server
+// offline, @vscode/test-electron online), run by mocha in the extension host,
+// on a fresh `sluice init --example churn` opened trusted. Each step checks the
+// effect where it lands: the view's items, the outputs and records on disk, the
+// editor that opens, the graph the webview was sent, and processes that must be
+// gone after a cancel. (Restricted Mode needs an untrusted window: the UI
+// scenario test/ui/pipelines.test.ts checks that nothing runs there.)
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'mocha';
+import * as vscode from 'vscode';
+import type { RunReport } from '../../src/core/pipelines/runner';
+import type { PipelineNode, PipelinesNode, StageNode } from '../../src/extension/pipelines/pipelineNodes';
+import type { SluiceApi } from '../../src/extension/sluiceExtension';
+import { activatedApi } from './support/sluiceExtension';
+import { waitFor } from './support/waitFor';
+import { revertAndCloseEditors, workspaceFolder } from './support/workspace';
+
+let api: SluiceApi;
+let root: string;
+
+async function children(node?: PipelinesNode): Promise<PipelinesNode[]> {
+  return (await api.pipelinesView.getChildren(node)) ?? [];
+}
+
+async function pipeline(name: string): Promise<PipelineNode | undefined> {
+  return (await children()).find(
+    (node): node is PipelineNode => node.kind === 'pipeline' && node.pipeline.name === name,
+  );
+}
+
+async function stage(pipelineName: string, name: string): Promise<StageNode> {
+  const owner = await pipeline(pipelineName);
+  assert.ok(owner, `the view lists pipeline ${pipelineName}`);
+  const found = (await children(owner)).find(
+    (node): node is StageNode => node.kind === 'stage' && node.stage.name === name,
+  );
+  assert.ok(found, `pipeline ${pipelineName} lists stage ${name}`);
+  return found;
+}
+
+/** Each stage of a pipeline as "name: description" (the state word the tree shows). */
+async function stageStates(pipelineName: string): Promise<string[]> {
+  const owner = await pipeline(pipelineName);
+  if (owner === undefined) return [];
+  const nodes = await children(owner);
+  return Promise.all(
+    nodes.map(async (node) => {
+      const item = await api.pipelinesView.getTreeItem(node);
+      return `${labelOf(item)}: ${String(item.description)}`;
+    }),
+  );
+}
+
+async function untilStates(pipelineName: string, expected: readonly string[]): Promise<void> {
+  await waitFor(`pipeline ${pipelineName} to show ${expected.join(', ')}`, async () => {
+    const states = await stageStates(pipelineName);
+    return JSON.stringify(states) === JSON.stringify(expected) ? states : false;
+  });
+}
+
+function labelOf(item: vscode.TreeItem): string {
+  return typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('Pipelines view', () => {
+  before(async () => {
+    api = await activatedApi();
+    root = workspaceFolder().uri.fsPath;
+    assert.ok(vscode.workspace.isTrusted, 'these tests need a trusted workspace');
+    await api.refresh();
+  });
+
+  after(async () => {
+    await revertAndCloseEditors();
+  });
+
+  it('lists pipeline train with prepare and train, never run', async () => {
+    const train = await pipeline('train');
+    assert.ok(train, 'pipeline train is listed');
+    const item = await api.pipelinesView.getTreeItem(train);
+    assert.equal(item.contextValue, 'pipeline');
+    assert.equal(item.description, '2 never run');
+    await untilStates('train', ['prepare: never run', 'train: never run']);
+    const prepare = await api.pipelinesView.getTreeItem(await stage('train', 'prepare'));
+    assert.equal(prepare.contextValue, 'stage');
+    assert.equal((prepare.iconPath as vscode.ThemeIcon).id, 'circle-large-outline');
+  });
+
+  it('Run Pipeline runs the stale stages: outputs on disk, every stage up to date, the log kept', async () => {
+    const report = await vscode.commands.executeCommand<RunReport | undefined>('sluice.runPipeline', {
+      pipeline: 'train',
+    });
+    assert.ok(report, 'the command returns the run report');
+    assert.deepEqual(
+      report.stages.map((s) => `${s.stage} ${s.result}`),
+      ['prepare ran', 'train ran'],
+    );
+    assert.deepEqual(
+      report.checks.map((check) => `${check.name} ${check.outcome}`),
+      ['enough rows pass', 'accuracy floor pass'],
+    );
+    for (const out of ['data/prepared', 'models/model.json', 'metrics.json'])
+      assert.ok(existsSync(join(root, out)), `${out} was written`);
+    await untilStates('train', ['prepare: up to date', 'train: up to date']);
+
+    const editor = await vscode.commands.executeCommand<vscode.TextEditor>(
+      'sluice.showStageLog',
+      await stage('train', 'train'),
+    );
+    assert.equal(editor.document.uri.scheme, 'sluice-stage-log');
+    assert.match(editor.document.getText(), /train: accuracy [\d.]+ on \d+ test users/);
+    assert.match(editor.document.getText(), /— ran at .* exit code 0\n$/);
+  });
+
+  it('a changed param makes train stale; Force Run of a stage runs it and what it depends on, not what follows', async () => {
+    const params = join(root, 'params.yaml');
+    const original = readFileSync(params, 'utf8');
+    try {
+      writeFileSync(params, original.replace('epochs: 400', 'epochs: 50'));
+      await untilStates('train', ['prepare: up to date', 'train: stale']);
+      const tooltip = (await api.pipelinesView.getTreeItem(await stage('train', 'train'))).tooltip;
+      assert.ok(typeof tooltip === 'string');
+      assert.match(tooltip, /param train\.epochs changed \(400 → 50\)/);
+    } finally {
+      writeFileSync(params, original);
+    }
+    await untilStates('train', ['prepare: up to date', 'train: up to date']);
+
+    const report = await vscode.commands.executeCommand<RunReport>(
+      'sluice.forceRunStage',
+      await stage('train', 'prepare'),
+    );
+    assert.deepEqual(
+      report.stages.map((s) => `${s.stage} ${s.result}`),
+      ['prepare ran'],
+    );
+    // The same inputs gave the same outputs: what reads them stays up to date.
+    await untilStates('train', ['prepare: up to date', 'train: up to date']);
+  });
+
+  it('Reveal in Manifest selects the stage name in sluice.yaml', async () => {
+    const editor = await vscode.commands.executeCommand<vscode.TextEditor>(
+      'sluice.revealStageInManifest',
+      await stage('train', 'prepare'),
+    );
+    assert.equal(editor.document.uri.fsPath, join(root, 'sluice.yaml'));
+    assert.equal(editor.document.getText(editor.selection), 'prepare');
+    assert.match(editor.document.lineAt(editor.selection.start.line).text, /^ {6}prepare:/);
+  });
+
+  it('Show Pipeline Graph opens a webview whose script asks for the graph: every stage coloured by state', async () => {
+    const train = await pipeline('train');
+    assert.ok(train);
+    const panel = await vscode.commands.executeCommand<vscode.WebviewPanel>(
+      'sluice.showPipelineGraph',
+      train,
+    );
+    assert.equal(panel.title, 'Pipeline train');
+    assert.match(
+      panel.webview.html,
+      /Content-Security-Policy" content="default-src 'none'; style-src [^;]+; script-src 'nonce-/,
+    );
+    // The graph is sent when the page's script says it is ready: it loaded under the policy.
+    const graph = await waitFor('the graph page to receive the graph', () =>
+      api.pipelineGraphs.shownGraphs().find((shown) => shown.pipeline === 'train'),
+    );
+    assert.deepEqual(
+      graph.nodes.map((node) => `${node.id} ${node.state}`),
+      ['prepare up-to-date', 'train up-to-date'],
+    );
+    assert.deepEqual(graph.edges, [{ from: 'prepare', to: 'train' }]);
+    panel.dispose();
+  });
+
+  describe('a slow pipeline', () => {
+    const manifestFile = (): string => join(root, 'sluice.yaml');
+    let manifest: string;
+
+    before(async () => {
+      manifest = readFileSync(manifestFile(), 'utf8');
+      // The stage records its pid and its child's, then waits: only a kill ends it.
+      writeFileSync(
+        join(root, 'slow.js'),
+        [
+          "const { spawn } = require('node:child_process');",
+          "const child = spawn('sleep', ['120'], { stdio: 'ignore' });",
+          "require('node:fs').writeFileSync('slow.pids', `${process.pid} ${child.pid}`);",
+          'setTimeout(() => {}, 120000);',
+          '',
+        ].join('\n'),
+      );
+      const slow =
+        '  slow:\n    stages:\n      wait:\n        run: node slow.js\n        deps: [slow.js]\n        outs: [slow.out]\n';
+      writeFileSync(manifestFile(), manifest.replace('\nenvironments:', `${slow}\nenvironments:`));
+      await waitFor('pipeline slow to be listed', () => pipeline('slow'));
+    });
+
+    after(async () => {
+      writeFileSync(manifestFile(), manifest);
+      for (const file of ['slow.js', 'slow.pids', 'slow.out']) rmSync(join(root, file), { force: true });
+      await api.refresh();
+    });
+
+    it('Cancel stops the stage and everything it started, and records no success', async () => {
+      const controller = new AbortController();
+      const run = vscode.commands.executeCommand('sluice.runPipeline', {
+        pipeline: 'slow',
+        signal: controller.signal,
+      });
+      const pids = await waitFor('the slow stage to start', () => {
+        try {
+          return readFileSync(join(root, 'slow.pids'), 'utf8').split(' ').map(Number);
+        } catch {
+          return undefined;
+        }
+      });
+      await untilStates('slow', ['wait: running']);
+      controller.abort();
+      // A cancelled command resolves with nothing (the wrapper reports the cancel), not a report.
+      assert.equal(await run, undefined);
+      await waitFor('the stage and its child to be gone', () => pids.every((pid) => !isAlive(pid)), 5000);
+      await untilStates('slow', ['wait: never run']);
+      assert.ok(!existsSync(join(root, 'slow.out')));
+      assert.ok(!existsSync(join(root, '.sluice/state/run.lock')), 'the run lock is released');
+    });
+  });
+});
