@@ -6,17 +6,17 @@
 // environment receives it only when everything passed. The worktree goes
 // away afterwards, also after a failure or a cancel.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, lstatSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { SluiceError } from '../errors';
 import { openPipelines } from '../pipelines/context';
 import { runPipelines, type RunEvents, type StageOutcome } from '../pipelines/runner';
 import type { CachedOutput } from '../pipelines/outputs';
 import { valueAt } from '../pipelines/values';
-import { restoreDataset } from '../snapshots/restore';
-import { readSnapshot, requireDataset } from '../snapshots/snapshots';
+import { compareSnapshots, readSnapshot, requireDataset, type FileEntry } from '../snapshots/snapshots';
 import { openWorkspace, type Workspace } from '../workspace';
 import { deployRelease, type DeployResult } from './deploy';
+import { Placer } from './placement';
 import { readHead } from './history';
 import { firstEnvironment } from './promotion';
 import { releasePassed, writeRelease, type Release, type ReleaseCheck } from './releases';
@@ -91,12 +91,18 @@ export async function stageRelease(workspace: Workspace, options: StageOptions =
     const opened = await openWorkspace(join(worktree, prefix));
     // The worktree's own .sluice/ keeps state, logs and lock; blobs come from and go to the developer's store.
     const clean: Workspace = { ...opened, store: workspace.store };
+    // Datasets come from the cache as read-only files: reflinks, else hard
+    // links, else copies (probed once). Nothing is read back or re-hashed.
+    const placer = new Placer(workspace.store);
     for (const [name, id] of Object.entries(snapshots)) {
-      await restoreDataset(clean, name, id, {
-        force: true,
-        ...(options.signal ? { signal: options.signal } : {}),
-      });
-      makeReadOnly(join(clean.root, requireDataset(clean, name).path.value));
+      const snapshot = await readSnapshot(workspace, name, id);
+      const { added: entries } = await compareSnapshots(
+        workspace,
+        undefined,
+        snapshot,
+        options.signal ? { signal: options.signal } : {},
+      );
+      placeDataset(join(clean.root, requireDataset(clean, name).path.value), entries, placer);
     }
     const context = openPipelines(clean, { runCacheDir: join(workspace.sluiceDir, 'runs') });
     const report = await runPipelines(context, {
@@ -159,17 +165,21 @@ export async function stageRelease(workspace: Workspace, options: StageOptions =
   return { release, passed, environment, deployment, stages: built.stages, cancelled: false };
 }
 
-/** Datasets are inputs: a stage that writes into one fails loudly instead of changing the release's data. */
-function makeReadOnly(path: string): void {
-  let stat;
-  try {
-    stat = lstatSync(path);
-  } catch {
-    return;
-  }
-  if (stat.isDirectory()) {
-    for (const name of readdirSync(path)) makeReadOnly(join(path, name));
-  } else if (stat.isFile()) {
-    chmodSync(path, stat.mode & 0o555);
+/**
+ * Writes a snapshot's entries at `base` (the dataset's path: a folder, or the
+ * file itself for the entry ''), replacing whatever the checkout put there.
+ * Files are read-only: a stage that writes into a dataset fails loudly
+ * instead of changing the release's data.
+ */
+function placeDataset(base: string, entries: readonly FileEntry[], placer: Placer): void {
+  rmSync(base, { recursive: true, force: true });
+  mkdirSync(entries.some((entry) => entry.path === '') ? dirname(base) : base, { recursive: true });
+  // Parents before children.
+  for (const entry of [...entries].sort((a, b) => a.path.length - b.path.length)) {
+    const target = entry.path === '' ? base : join(base, entry.path);
+    mkdirSync(dirname(target), { recursive: true });
+    if (entry.type === 'dir') mkdirSync(target, { recursive: true, mode: entry.mode | 0o700 });
+    else if (entry.type === 'link') symlinkSync(entry.target, target);
+    else placer.place(entry.sha256, target, entry.mode);
   }
 }
