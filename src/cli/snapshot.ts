@@ -1,6 +1,7 @@
 // `sluice snapshot [DATASET…] [-m MSG] [--json]`: record snapshots of the datasets that changed.
 import { SluiceError } from '../core/errors';
 import { requireDataset, snapshotDataset, type SnapshotResult } from '../core/snapshots/snapshots';
+import { prestartWorkers } from '../core/store/workerPool';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
 import { formatBytes } from './format';
@@ -19,6 +20,8 @@ export const snapshotCommand: Command = {
   ],
   maxPositionals: Infinity,
   async run(args) {
+    // Threads for reading and hashing start now, while the manifest is read and git is asked.
+    prestartWorkers();
     const workspace = await openWorkspace('.');
     const names =
       args.positionals.length > 0 ? [...args.positionals] : [...workspace.manifest.datasets.keys()];

@@ -70,8 +70,12 @@ export interface ScanOptions {
 const UNITS_PER_REQUEST = 16;
 /** A folder with more entries than this is read in chunks of this many, by whichever threads are free. */
 const ENTRIES_PER_UNIT = 2048;
-/** The main thread reads alone this long before helpers are worth starting. */
-const HELPERS_AFTER_MS = 15;
+/**
+ * Helpers are started once the main thread, reading alone, can tell that the
+ * rest of the walk would take it longer than this (a worker costs 50 to
+ * 150 ms of a core to start). Workers already started are used at once.
+ */
+const HELPERS_WORTH_MS = 150;
 /** Hashing below these amounts stays on the main thread: a worker costs more to start. */
 const MAIN_THREAD_HASH_BYTES = 4 << 20;
 const MAIN_THREAD_HASH_FILES = 256;
@@ -203,17 +207,16 @@ async function readTree(
         if (read.kinds[k] === KIND_FOLDER) queue.push({ path: childPath(read.path, names[k]!) });
     });
   };
+  const helpers = threads - 1;
+  pool.adoptPrestarted(helpers);
   const started = performance.now();
+  let unitsRead = 0;
   while (queue.length > 0 || inFlight > 0) {
     if (failure !== undefined) throw failure;
-    const helpers = threads - 1;
-    if (
-      pool.size === 0 &&
-      helpers > 0 &&
-      queue.length >= 4 &&
-      performance.now() - started >= HELPERS_AFTER_MS
-    )
-      pool.grow(helpers);
+    if (pool.size === 0 && helpers > 0 && unitsRead > 0) {
+      const perUnitMs = (performance.now() - started) / unitsRead;
+      if (perUnitMs * queue.length > HELPERS_WORTH_MS) pool.grow(helpers);
+    }
     // Keep every helper two requests deep, so none waits for the main thread between them.
     for (let worker = pool.idleWorker(2); worker && queue.length > 1; worker = pool.idleWorker(2)) {
       const share = Math.ceil(queue.length / (pool.size + 1));
@@ -240,6 +243,7 @@ async function readTree(
       do {
         const unit = queue.pop()!;
         accept(readFolders(fs, root, [unit], ENTRIES_PER_UNIT), [unit]);
+        unitsRead++;
       } while (queue.length > 0 && !slicer.due);
       await slicer.yield();
     } else if (inFlight > 0) {
