@@ -199,11 +199,16 @@ export async function snapshotDataset(
     scan: scan.stats,
     ...changes,
   });
-  let author: string | undefined;
+  // Who records: asked of git only once something is to be recorded, beside the reads that needs.
+  let author: Promise<string> | undefined;
   for (let attempt = 0; ; attempt++) {
     const head = attempt === 0 ? await headRead : await readHead(workspace.git, ref);
     // The commit names its content's digest: nothing more to read when nothing changed. (A record
     // of the first format names a digest of its file list; its content is worked out instead.)
+    if (head?.content !== scan.digest && !author) {
+      author = workspace.git.actor();
+      author.catch(() => undefined); // awaited below; until then a failure must not count as unhandled
+    }
     const previous =
       head && head.content !== scan.digest
         ? await RecordedContent.read(workspace.git, head.commit, slicer)
@@ -218,14 +223,14 @@ export async function snapshotDataset(
       slicer,
     );
     ensureBlobs(workspace, absolute, changes);
-    author ??= await workspace.git.actor();
+    author ??= workspace.git.actor();
     const header: SnapshotHeader = {
       format: 2,
       dataset: name,
       path: dataset.path.value,
       parent: head?.id ?? null,
       message: message || `Snapshot of ${name}`,
-      author,
+      author: await author,
       time: new Date().toISOString(),
       content: scan.digest,
       files: scan.stats.files,
