@@ -4,6 +4,7 @@ import { requireDataset, snapshotDataset, type SnapshotResult } from '../core/sn
 import { prestartWorkers } from '../core/store/workerPool';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
+import { abortOnInterrupt } from './interrupt';
 import { formatBytes } from './format';
 
 export const snapshotCommand: Command = {
@@ -34,9 +35,10 @@ export const snapshotCommand: Command = {
     }
     // Every name is checked before anything is written.
     for (const name of names) requireDataset(workspace, name);
+    const signal = abortOnInterrupt();
     const results: SnapshotResult[] = [];
     for (const name of names)
-      results.push(await snapshotDataset(workspace, name, args.value('message') ?? ''));
+      results.push(await snapshotDataset(workspace, name, args.value('message') ?? '', { signal }));
     if (args.has('json')) {
       console.log(
         JSON.stringify({

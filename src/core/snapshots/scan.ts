@@ -410,6 +410,7 @@ async function hashChanged(
     ? `${store.scratchFolder()}/blob-${process.pid}-${randomBytes(6).toString('hex')}-`
     : '';
   const objects = store?.objects ?? '';
+  if (store && pending.length >= 256) store.makeFanOut();
   const jobsOf = (start: number, end: number): HashJob[] =>
     pending.slice(start, end).map((job, offset) => ({
       path: job.path === '' ? root : `${root}/${job.path}`,
