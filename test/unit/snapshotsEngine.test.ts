@@ -8,6 +8,7 @@ import {
   appendFileSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   readFileSync,
   statSync,
@@ -16,10 +17,14 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { Session } from 'node:inspector';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
+import { DatasetState } from '../../src/core/snapshots/datasetState';
+import { Folder } from '../../src/core/snapshots/folder';
 import { restoreDataset } from '../../src/core/snapshots/restore';
-import { CancelledError } from '../../src/core/snapshots/slices';
+import { KIND_FILE } from '../../src/core/store/workerJobs';
+import { CancelledError, Slicer } from '../../src/core/snapshots/slices';
 import { diffDataset, listSnapshots, snapshotDataset } from '../../src/core/snapshots/snapshots';
 import { formatListing, parseListing, type ListingEntry } from '../../src/core/snapshots/listing';
 import { fsck, gc } from '../../src/core/store/maintenance';
@@ -251,6 +256,54 @@ void describe('the stat cache', () => {
     assert.deepEqual([settled.id, settled.scan.hashed], [undefined, 0]);
     const [tip] = readChain(root, REF);
     assert.deepEqual(new Map(tip!.record.files.map((f) => [f.path, f.sha256])), hashes(readTree(base)));
+  });
+});
+
+void describe('the stat cache, two processes at once', () => {
+  void test('what survives is whole, each folder keeps its own scan time, and a record for a replaced base is ignored', async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), 'sluice-state-'));
+    t.after(() => {
+      removeTree(dir);
+    });
+    const file = join(dir, 'state');
+    const slicer = new Slicer(undefined, 'test');
+    const folder = (path: string, takenAtMs: number, hashByte: number): Folder =>
+      new Folder(
+        path,
+        'x.csv',
+        1,
+        Uint8Array.of(KIND_FILE),
+        Float64Array.of(1, 10, takenAtMs - 5, takenAtMs - 5, 0o100644),
+        [],
+        new Uint8Array(32).fill(hashByte),
+        '',
+        takenAtMs,
+      );
+    await (await DatasetState.load(file, slicer)).update({ set: [folder('', 1000, 1)], remove: [] }, slicer);
+
+    // Both read the cache, then both append: the second cuts off the first's record.
+    const a = await DatasetState.load(file, slicer);
+    const b = await DatasetState.load(file, slicer);
+    await a.update({ set: [folder('a', 2000, 2)], remove: [] }, slicer);
+    await b.update({ set: [folder('b', 3000, 3)], remove: [] }, slicer);
+    const after = await DatasetState.load(file, slicer);
+    assert.deepEqual([...after.folders.keys()].sort(), ['', 'b'], "a's findings are lost, not mixed in");
+    assert.deepEqual(
+      [after.folders.get('')!.takenAtMs, after.folders.get('b')!.takenAtMs],
+      [1000, 3000],
+      'each folder is judged by the time of the scan that saw it',
+    );
+    assert.equal(after.folders.get('b')!.hashAt(0), '03'.repeat(32));
+
+    // One folds a long record into a new base while the other still holds the old one.
+    const c = await DatasetState.load(file, slicer);
+    const d = await DatasetState.load(file, slicer);
+    const many = Array.from({ length: 2000 }, (_, i) => folder(`f${i}`, 4000, 4));
+    await c.update({ set: many, remove: [] }, slicer);
+    await d.update({ set: [folder('d', 5000, 5)], remove: [] }, slicer);
+    const last = await DatasetState.load(file, slicer);
+    assert.equal(last.folders.size, 2002, 'the new base: the root, b and the 2,000 folders');
+    assert.ok(!last.folders.has('d'), 'the record made against the old base is ignored');
   });
 });
 

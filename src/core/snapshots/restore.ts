@@ -96,7 +96,7 @@ export async function restoreDataset(
   // new to the stat cache (and within its racy window anyway).
   // Restored: from here on a cancellation no longer applies.
   const touched = touchedFolders(disk.scan.folders, changes);
-  await disk.state.update({ set: [], remove: touched }, disk.takenAtMs, new Slicer(undefined, ''));
+  await disk.state.update({ set: [], remove: touched }, new Slicer(undefined, ''));
   return { dataset: name, id: snapshot.id, written, removed, savedAs };
 }
 

@@ -31,7 +31,7 @@ import {
   type HashJob,
   type ReadUnit,
 } from '../store/workerJobs';
-import type { DatasetState, StateChanges } from './datasetState';
+import { RACY_WINDOW_MS, type DatasetState, type StateChanges } from './datasetState';
 import { Folder, HASH_BYTES } from './folder';
 import { childPath, depthOf } from './listing';
 import { asError, type Slicer } from './slices';
@@ -61,6 +61,8 @@ export function hasChanges(changes: StateChanges): boolean {
 export interface ScanOptions {
   /** Bytes not yet in the store are copied into it while hashing; without a store files are only hashed. */
   readonly store: ObjectStore | undefined;
+  /** When the scan started (ms, Date.now()), taken before the first stat: the stamp of its identities. */
+  readonly takenAtMs: number;
   readonly slicer: Slicer;
   /** Threads to use, the main thread included (default: one per core, at most four). */
   readonly threads?: number;
@@ -96,7 +98,7 @@ export async function scanDataset(
   const pool = new WorkerPool(threads);
   try {
     const reads = await readDatasetFolders(absolute, pool, threads, slicer);
-    const compared = await compareWithState(reads, state, slicer);
+    const compared = await compareWithState(reads, state, options.takenAtMs, slicer);
     const hashedBytes = await hashChanged(absolute, compared.jobs, pool, threads, options);
     const digestChanged = await computeDigests(compared.folders, state, slicer);
     let files = 0;
@@ -312,14 +314,17 @@ interface PendingHash {
 async function compareWithState(
   reads: readonly FolderRead[],
   state: DatasetState,
+  takenAtMs: number,
   slicer: Slicer,
 ): Promise<{ folders: Map<string, Folder>; jobs: PendingHash[]; changed: Set<string> }> {
   const folders = new Map<string, Folder>();
   const jobs: PendingHash[] = [];
-  const racyAfter = state.racyAfterMs;
   const changed = new Set<string>();
   for (const read of reads) {
     const cached = state.folders.get(read.path);
+    const racyAfter = cached ? cached.takenAtMs - RACY_WINDOW_MS : 0;
+    // A folder found unchanged is stamped with this scan's time: none of its entries is
+    // within its old stamp's racy window, so none is within the new one's.
     if (cached && sameEntries(read, cached, racyAfter)) {
       folders.set(
         read.path,
@@ -332,11 +337,12 @@ async function compareWithState(
           read.targets,
           cached.hashes,
           cached.digest,
+          takenAtMs,
         ),
       );
     } else {
       changed.add(read.path);
-      const folder = Folder.fromRead(read);
+      const folder = Folder.fromRead(read, takenAtMs);
       folders.set(read.path, folder);
       const byName = cached ? indexByName(cached) : undefined;
       const names = folder.nameList();

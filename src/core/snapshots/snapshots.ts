@@ -149,18 +149,18 @@ export async function scanDisk(
   workspace: Workspace,
   name: string,
   options: { store: boolean; slicer: Slicer; threads?: number | undefined },
-): Promise<{ readonly scan: DatasetScan; readonly state: DatasetState; readonly takenAtMs: number }> {
+): Promise<{ readonly scan: DatasetScan; readonly state: DatasetState }> {
   const { absolute } = datasetPath(workspace, name);
   const state = await DatasetState.load(statePathFor(workspace, name), options.slicer);
-  // Before the first stat: anything changed after this is within the racy window next time.
-  const takenAtMs = Date.now();
   const scan = await scanDataset(absolute, state, {
     store: options.store ? workspace.store : undefined,
+    // Before the first stat: anything changed after this is within the racy window next time.
+    takenAtMs: Date.now(),
     slicer: options.slicer,
     ...(options.threads === undefined ? {} : { threads: options.threads }),
   });
-  if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, takenAtMs, options.slicer);
-  return { scan, state, takenAtMs };
+  if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, options.slicer);
+  return { scan, state };
 }
 
 /** Records a snapshot of one dataset, if it changed. Retries when another writer got there first. */
@@ -181,12 +181,12 @@ export async function snapshotDataset(
   const slicer = new Slicer(options.signal, `Snapshot of '${name}'`);
   const ref = datasetRef(name);
   const state = await DatasetState.load(statePathFor(workspace, name), slicer);
-  const takenAtMs = Date.now();
   // The latest snapshot is read while the disk is scanned.
   const headRead = readHead(workspace.git, ref);
   headRead.catch(() => undefined); // awaited below; a scan failure must not leave it unhandled
   const scan = await scanDataset(absolute, state, {
     store: workspace.store,
+    takenAtMs: Date.now(),
     slicer,
     ...(options.threads === undefined ? {} : { threads: options.threads }),
   });
@@ -214,7 +214,7 @@ export async function snapshotDataset(
         ? await RecordedContent.read(workspace.git, head.commit, slicer)
         : undefined;
     if (head && (head.content === scan.digest || previous?.digest('') === scan.digest)) {
-      if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, takenAtMs, slicer);
+      if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, slicer);
       return result(undefined, head.id, { added: [], modified: [], removed: [] });
     }
     const changes = await compareContent(
@@ -254,8 +254,7 @@ export async function snapshotDataset(
       throw error;
     }
     // Recorded: from here on a cancellation no longer applies.
-    if (hasChanges(scan.stateChanges))
-      await state.update(scan.stateChanges, takenAtMs, new Slicer(undefined, ''));
+    if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, new Slicer(undefined, ''));
     return result(id, header.parent, changedPaths(changes));
   }
 }
