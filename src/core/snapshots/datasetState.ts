@@ -19,7 +19,7 @@ import { ID_FIELDS } from '../store/workerJobs';
 import { Folder, HASH_BYTES } from './folder';
 import { CancelledError, type Slicer } from './slices';
 
-const BASE_MAGIC = Buffer.from('sluice-state 3\n\0');
+const BASE_MAGIC = Buffer.from('sluice-state 4\n\0');
 const BASE_HEADER_BYTES = 40;
 const LOG_MAGIC = 0x474f4c53; // "SLOG"
 const LOG_HEADER_BYTES = 48;
@@ -200,7 +200,7 @@ function prepare(folders: Iterable<Folder>): { parts: EncodedFolder[]; bytes: nu
         part.path.length +
         part.names.length +
         part.targets.length +
-        64 +
+        128 +
         folder.count,
     );
     bytes += folder.count * (ID_FIELDS * 8 + HASH_BYTES);
@@ -226,8 +226,11 @@ async function encodeFolders(
     at += path.copy(data, at);
     at += names.copy(data, at);
     at += targets.copy(data, at);
-    // 64 characters: the digest, or zeros when it is not known.
+    // 64 characters: the digest, or zeros when it is not known; then the git tree id, if any, NUL-padded.
     at += data.write(folder.digest.padEnd(64, '0'), at, 64, 'latin1');
+    data.fill(0, at, at + 64);
+    data.write(folder.tree, at, 64, 'latin1');
+    at += 64;
     data.set(folder.kinds.subarray(0, folder.count), at);
     at = align8(at + folder.count);
     data.set(new Uint8Array(folder.ids.buffer, folder.ids.byteOffset, folder.count * ID_FIELDS * 8), at);
@@ -257,11 +260,12 @@ async function decodeFolders(
     const targetBytes = data.readUInt32LE(at + 12);
     const takenAtMs = data.readDoubleLE(at + 16);
     at += FOLDER_HEADER_BYTES;
-    if (at + pathBytes + nameBytes + targetBytes + 64 + entries > data.length) throw new Error('truncated');
+    if (at + pathBytes + nameBytes + targetBytes + 128 + entries > data.length) throw new Error('truncated');
     const path = data.toString('utf8', at, (at += pathBytes));
     const names = data.toString('utf8', at, (at += nameBytes));
     const targetText = data.toString('utf8', at, (at += targetBytes));
     const digestText = data.toString('latin1', at, (at += 64));
+    const treeText = data.toString('latin1', at, (at += 64));
     const kinds = new Uint8Array(data.buffer, data.byteOffset + at, entries);
     at = align8(at + entries);
     const idsEnd = at + entries * ID_FIELDS * 8;
@@ -272,7 +276,8 @@ async function decodeFolders(
     at = hashesEnd;
     const targets = targetBytes === 0 ? [] : targetText.split('\0');
     const digest = digestText === UNKNOWN_DIGEST ? '' : digestText;
-    into.set(path, new Folder(path, names, entries, kinds, ids, targets, hashes, digest, takenAtMs));
+    const tree = treeText.replace(/\0+$/, '');
+    into.set(path, new Folder(path, names, entries, kinds, ids, targets, hashes, digest, takenAtMs, tree));
   }
   return at;
 }

@@ -44,6 +44,12 @@ export class Folder {
      * clock tick, so it is not trusted next time.
      */
     readonly takenAtMs: number,
+    /**
+     * The git tree that records this folder (records.ts), once a snapshot has
+     * written it; '' until then. A tree id follows from the digest alone, so
+     * it stays right for as long as the digest does.
+     */
+    public tree = '',
   ) {}
 
   static fromRead(read: FolderRead, takenAtMs: number): Folder {

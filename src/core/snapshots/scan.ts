@@ -338,6 +338,7 @@ async function compareWithState(
           cached.hashes,
           cached.digest,
           takenAtMs,
+          cached.tree,
         ),
       );
     } else {
@@ -536,7 +537,10 @@ async function computeDigests(
       folder.subfolders().every((child) => !changed.has(child));
     if (!keep) {
       await folder.computeDigest(folders, slicer);
-      if (folder.digest !== cached?.digest) changed.add(path);
+      if (folder.digest !== cached?.digest) {
+        changed.add(path);
+        folder.tree = '';
+      } else folder.tree = cached.tree;
     }
     await slicer.maybeYield();
   }

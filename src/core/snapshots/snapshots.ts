@@ -26,6 +26,7 @@ import {
   snapshotId,
   writeRecord,
   parseSummary,
+  type ContentSource,
   type SnapshotHeader,
   type SnapshotSummary,
 } from './records';
@@ -199,31 +200,36 @@ export async function snapshotDataset(
     scan: scan.stats,
     ...changes,
   });
+  // The cache's content before this scan: when it is the latest snapshot's, what changed since
+  // that snapshot is known without reading the snapshot back from git.
+  const cachedFolders = state.folders;
+  const cachedDigest = cachedFolders.get('')?.digest;
   // Who records: asked of git only once something is to be recorded, beside the reads that needs.
   let author: Promise<string> | undefined;
   for (let attempt = 0; ; attempt++) {
     const head = attempt === 0 ? await headRead : await readHead(workspace.git, ref);
-    // The commit names its content's digest: nothing more to read when nothing changed. (A record
-    // of the first format names a digest of its file list; its content is worked out instead.)
-    if (head?.content !== scan.digest && !author) {
-      author = workspace.git.actor();
-      author.catch(() => undefined); // awaited below; until then a failure must not count as unhandled
-    }
-    const previous =
-      head && head.content !== scan.digest
-        ? await RecordedContent.read(workspace.git, head.commit, slicer)
-        : undefined;
-    if (head && (head.content === scan.digest || previous?.digest('') === scan.digest)) {
+    // The commit names its content's digest: nothing more to read when nothing changed.
+    if (head?.content === scan.digest) {
       if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, slicer);
       return result(undefined, head.id, { added: [], modified: [], removed: [] });
     }
-    const changes = await compareContent(
-      previous ?? NO_CONTENT,
-      new DiskContent(scan.folders, slicer),
-      slicer,
-    );
+    if (!author) {
+      author = workspace.git.actor();
+      author.catch(() => undefined); // awaited below; until then a failure must not count as unhandled
+    }
+    let previous: ContentSource = NO_CONTENT;
+    if (head && head.content === cachedDigest) previous = new DiskContent(cachedFolders, slicer);
+    else if (head) {
+      const recorded = await RecordedContent.read(workspace.git, head.commit, slicer);
+      // A record of the first format names a digest of its file list: its content is compared instead.
+      if (recorded.digest('') === scan.digest) {
+        if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, slicer);
+        return result(undefined, head.id, { added: [], modified: [], removed: [] });
+      }
+      previous = recorded;
+    }
+    const changes = await compareContent(previous, new DiskContent(scan.folders, slicer), slicer);
     ensureBlobs(workspace, absolute, changes);
-    author ??= workspace.git.actor();
     const header: SnapshotHeader = {
       format: 2,
       dataset: name,
@@ -239,12 +245,12 @@ export async function snapshotDataset(
     const id = snapshotId(header);
     // The last point where a cancellation stops everything: after it the record is written and the ref moved.
     slicer.check();
-    const commit = await writeRecord(
+    const { commit, written } = await writeRecord(
       workspace.git,
       header,
       commitMessage(id, header),
       scan.folders,
-      head ? { commit: head.commit, content: previous } : undefined,
+      head?.commit,
     );
     try {
       await workspace.git.compareAndSwap(ref, commit, head?.commit, `Dataset '${name}'`);
@@ -253,8 +259,10 @@ export async function snapshotDataset(
       if (error instanceof SluiceError && error.kind === 'conflict' && attempt < 20) continue;
       throw error;
     }
-    // Recorded: from here on a cancellation no longer applies.
-    if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, new Slicer(undefined, ''));
+    // Recorded: from here on a cancellation no longer applies. The cache keeps the trees just
+    // written, so the next snapshot refers to them instead of writing them again.
+    const set = new Set([...scan.stateChanges.set, ...written]);
+    await state.update({ set: [...set], remove: scan.stateChanges.remove }, new Slicer(undefined, ''));
     return result(id, header.parent, changedPaths(changes));
   }
 }
