@@ -2,6 +2,7 @@
 import { diffDataset } from '../core/snapshots/snapshots';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
+import { abortOnInterrupt } from './interrupt';
 import { requirePositional } from './positionals';
 
 export const diffCommand: Command = {
@@ -14,7 +15,9 @@ export const diffCommand: Command = {
   async run(args) {
     const name = requirePositional(args, 0, 'DATASET', 'diff');
     const workspace = await openWorkspace('.');
-    const diff = await diffDataset(workspace, name, args.positionals[1], args.positionals[2]);
+    const diff = await diffDataset(workspace, name, args.positionals[1], args.positionals[2], {
+      signal: abortOnInterrupt(),
+    });
     if (args.has('json')) {
       console.log(
         JSON.stringify({

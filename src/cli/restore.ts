@@ -2,6 +2,7 @@
 import { restoreDataset } from '../core/snapshots/restore';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
+import { abortOnInterrupt } from './interrupt';
 import { requirePositional } from './positionals';
 
 export const restoreCommand: Command = {
@@ -18,7 +19,10 @@ export const restoreCommand: Command = {
     const name = requirePositional(args, 0, 'DATASET', 'restore');
     const id = requirePositional(args, 1, 'SNAPSHOT', 'restore');
     const workspace = await openWorkspace('.');
-    const result = await restoreDataset(workspace, name, id, { force: args.has('force') });
+    const result = await restoreDataset(workspace, name, id, {
+      force: args.has('force'),
+      signal: abortOnInterrupt(),
+    });
     if (args.has('json')) {
       console.log(
         JSON.stringify({

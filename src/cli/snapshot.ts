@@ -1,8 +1,10 @@
 // `sluice snapshot [DATASET…] [-m MSG] [--json]`: record snapshots of the datasets that changed.
 import { SluiceError } from '../core/errors';
 import { requireDataset, snapshotDataset, type SnapshotResult } from '../core/snapshots/snapshots';
+import { prestartWorkers } from '../core/store/workerPool';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
+import { abortOnInterrupt } from './interrupt';
 import { formatBytes } from './format';
 
 export const snapshotCommand: Command = {
@@ -19,6 +21,8 @@ export const snapshotCommand: Command = {
   ],
   maxPositionals: Infinity,
   async run(args) {
+    // Threads for reading and hashing start now, while the manifest is read and git is asked.
+    prestartWorkers();
     const workspace = await openWorkspace('.');
     const names =
       args.positionals.length > 0 ? [...args.positionals] : [...workspace.manifest.datasets.keys()];
@@ -31,9 +35,10 @@ export const snapshotCommand: Command = {
     }
     // Every name is checked before anything is written.
     for (const name of names) requireDataset(workspace, name);
+    const signal = abortOnInterrupt();
     const results: SnapshotResult[] = [];
     for (const name of names)
-      results.push(await snapshotDataset(workspace, name, args.value('message') ?? ''));
+      results.push(await snapshotDataset(workspace, name, args.value('message') ?? '', { signal }));
     if (args.has('json')) {
       console.log(
         JSON.stringify({

@@ -9,6 +9,7 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -40,6 +41,7 @@ import {
   restoreSnapshot,
   sha256,
   snapshotInProcess,
+  startSluice,
   sluice,
   sluiceAsync,
   sluiceJson,
@@ -694,6 +696,32 @@ void describe('bad input: exit 2, one line, no stack trace', () => {
     writeTree(join(root, 'data/events'), tree({ 'a.csv': 'a\n' }));
     assertOneLineError(sluice(['snapshot', 'events', 'nope'], root), 2, "'nope'");
     assert.equal(git(root, 'for-each-ref', 'refs/sluice'), '', 'a usage error writes nothing');
+  });
+});
+
+void describe('Ctrl-C', () => {
+  void test('interrupting a snapshot stops it cleanly: one line, exit 1, no ref, no temporary file', async (t) => {
+    const root = workspace(t, { events: 'data/events' });
+    const events = join(root, 'data/events');
+    const contents = new Map<string, string | Buffer>();
+    for (let i = 0; i < 24; i++) contents.set(`large-${i}.bin`, noise(2 << 20, `large ${i}`));
+    writeTree(events, tree(Object.fromEntries(contents)));
+    const running = startSluice(['snapshot', 'events', '--json'], root);
+    // Interrupt once blobs are being written.
+    const objects = join(root, '.sluice', 'objects', 'sha256');
+    const deadline = Date.now() + 30_000;
+    while (!existsSync(objects) && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    running.child.kill('SIGINT');
+    const outcome = await running.done;
+    if (outcome.status === 0) {
+      t.diagnostic('the snapshot finished before the interrupt arrived');
+      return;
+    }
+    assertOneLineError(outcome, 1, 'cancelled');
+    assert.equal(git(root, 'for-each-ref', 'refs/sluice'), '', 'no ref moved');
+    assert.deepEqual(readdirSync(join(root, '.sluice', 'tmp')), [], 'no temporary file left');
+    assertFsckClean(root);
   });
 });
 

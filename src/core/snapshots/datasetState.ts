@@ -19,16 +19,21 @@ import { ID_FIELDS } from '../store/workerJobs';
 import { Folder, HASH_BYTES } from './folder';
 import { CancelledError, type Slicer } from './slices';
 
-const BASE_MAGIC = Buffer.from('sluice-state 2\n\0');
+const BASE_MAGIC = Buffer.from('sluice-state 4\n\0');
 const BASE_HEADER_BYTES = 40;
 const LOG_MAGIC = 0x474f4c53; // "SLOG"
 const LOG_HEADER_BYTES = 48;
+/** A folder record starts with four counts (u32) and its scan's time (f64). */
+const FOLDER_HEADER_BYTES = 24;
 /** The log may grow to a quarter of the base, or this much for a small base, before it is folded in. */
 const LOG_FLOOR_BYTES = 64 << 10;
 
 /**
- * Files modified this close to when the cache was written may have changed
- * again within the same timestamp tick ("racy" entries): they are re-hashed.
+ * Files modified this close to (or after) the start of the scan that took
+ * their identities may have changed again within the same clock tick ("racy"
+ * entries): they are hashed again. Each folder keeps the time of its scan, so
+ * folders saved by different scans (two processes at once) are each judged
+ * by their own.
  */
 export const RACY_WINDOW_MS = 10;
 
@@ -46,7 +51,6 @@ export class DatasetState {
   private constructor(
     private readonly file: string,
     private readonly current: Map<string, Folder>,
-    private writtenAt: number,
     /** Identifies the base file; log records name it, so a log left beside another base is ignored. */
     private generation: Buffer,
     private baseBytes: number,
@@ -57,19 +61,9 @@ export class DatasetState {
     return this.current;
   }
 
-  /** When the identities were taken (ms): entries changed since the window before this are not trusted. */
-  get writtenAtMs(): number {
-    return this.writtenAt;
-  }
-
-  /** File stat identities `racyAfterMs` or later are not trusted. */
-  get racyAfterMs(): number {
-    return this.writtenAt - RACY_WINDOW_MS;
-  }
-
   /** The cache in `file`; an empty one when it is missing, unreadable or of another format. */
   static async load(file: string, slicer: Slicer): Promise<DatasetState> {
-    const state = new DatasetState(file, new Map(), 0, Buffer.alloc(8), 0, 0);
+    const state = new DatasetState(file, new Map(), Buffer.alloc(8), 0, 0);
     let base: Buffer;
     try {
       base = aligned(await readFile(file));
@@ -79,13 +73,12 @@ export class DatasetState {
     try {
       if (base.length < BASE_HEADER_BYTES || !base.subarray(0, BASE_MAGIC.length).equals(BASE_MAGIC))
         throw new Error('format');
-      state.writtenAt = base.readDoubleLE(16);
       await decodeFolders(base, BASE_HEADER_BYTES, base.readUInt32LE(24), state.current, slicer);
       state.generation = Buffer.from(base.subarray(32, 40));
       state.baseBytes = base.length;
     } catch (error) {
       if (error instanceof CancelledError) throw error;
-      return new DatasetState(file, new Map(), 0, Buffer.alloc(8), 0, 0); // damaged or foreign: start afresh
+      return new DatasetState(file, new Map(), Buffer.alloc(8), 0, 0); // damaged or foreign: start afresh
     }
     state.logBytes = await state.replayLog(slicer);
     return state;
@@ -116,7 +109,6 @@ export class DatasetState {
         const removed = decodePaths(log, end, log.readUInt32LE(body + 12));
         for (const path of removed) this.current.delete(path);
         for (const [path, folder] of changes) this.current.set(path, folder);
-        this.writtenAt = log.readDoubleLE(body);
       } catch (error) {
         if (error instanceof CancelledError) throw error;
         break;
@@ -127,24 +119,22 @@ export class DatasetState {
   }
 
   /**
-   * Records what a scan that started at `takenAtMs` learnt: appended to the
-   * log, or folded into a new base when the log has grown large.
+   * Records what a scan learnt: appended to the log, or folded into a new base
+   * when the log has grown large.
    */
-  async update(changes: StateChanges, takenAtMs: number, slicer: Slicer): Promise<void> {
+  async update(changes: StateChanges, slicer: Slicer): Promise<void> {
     for (const path of changes.remove) this.current.delete(path);
     for (const folder of changes.set) this.current.set(folder.path, folder);
-    this.writtenAt = takenAtMs;
     const prepared = prepare(changes.set);
     const removed = changes.remove.map((path) => Buffer.from(path));
     const recordBytes = logRecordBytes(prepared.bytes, removed);
     if (this.baseBytes > 0 && this.logBytes + recordBytes <= Math.max(LOG_FLOOR_BYTES, this.baseBytes / 4)) {
-      const record = await encodeLogRecord(prepared, removed, takenAtMs, this.generation, slicer);
-      await appendDurably(`${this.file}.log`, record, this.logBytes);
-      this.logBytes += record.length;
+      const record = await encodeLogRecord(prepared, removed, this.generation, slicer);
+      this.logBytes = await appendDurably(`${this.file}.log`, record, this.logBytes);
       return;
     }
     this.generation = randomBytes(8);
-    const base = await encodeBase(this.current, takenAtMs, this.generation, slicer);
+    const base = await encodeBase(this.current, this.generation, slicer);
     await writeFileAtomicAsync(this.file, base);
     this.baseBytes = base.length;
     // The old log names the old generation: ignored from now on, and removed.
@@ -153,22 +143,32 @@ export class DatasetState {
   }
 }
 
-/** The log's valid part is `validBytes` long: a torn record after it is cut off before appending. */
-async function appendDurably(file: string, record: Buffer, validBytes: number): Promise<void> {
+/**
+ * Appends `record` after the `validBytes` of the log this process read, and
+ * returns the log's valid length after it. What
+ * follows them (a torn record, or one another process appended since) is cut
+ * off: the cache then misses that process's findings, which costs re-reading
+ * files, never a wrong hash. A log shorter than that is not the one read (a
+ * new base replaced it): the record starts a new log, and the base's
+ * generation, which it does not name, makes it ignored.
+ */
+async function appendDurably(file: string, record: Buffer, validBytes: number): Promise<number> {
   let size = 0;
   try {
     size = statSync(file).size;
   } catch {
     // No log yet.
   }
+  const at = size < validBytes ? 0 : validBytes;
   const handle = await open(file, size === 0 ? 'w' : 'r+');
   try {
-    if (size !== validBytes) await handle.truncate(validBytes);
-    await handle.write(record, 0, record.length, validBytes);
+    if (size !== at) await handle.truncate(at);
+    await handle.write(record, 0, record.length, at);
     await handle.sync();
   } finally {
     await handle.close();
   }
+  return at + record.length;
 }
 
 /** Typed-array views need 8-byte alignment within their ArrayBuffer. */
@@ -195,7 +195,13 @@ function prepare(folders: Iterable<Folder>): { parts: EncodedFolder[]; bytes: nu
     };
     parts.push(part);
     bytes = align8(
-      bytes + 16 + part.path.length + part.names.length + part.targets.length + 64 + folder.count,
+      bytes +
+        FOLDER_HEADER_BYTES +
+        part.path.length +
+        part.names.length +
+        part.targets.length +
+        128 +
+        folder.count,
     );
     bytes += folder.count * (ID_FIELDS * 8 + HASH_BYTES);
   }
@@ -215,12 +221,16 @@ async function encodeFolders(
     data.writeUInt32LE(folder.count, at + 4);
     data.writeUInt32LE(names.length, at + 8);
     data.writeUInt32LE(targets.length, at + 12);
-    at += 16;
+    data.writeDoubleLE(folder.takenAtMs, at + 16);
+    at += FOLDER_HEADER_BYTES;
     at += path.copy(data, at);
     at += names.copy(data, at);
     at += targets.copy(data, at);
-    // 64 characters: the digest, or zeros when it is not known.
+    // 64 characters: the digest, or zeros when it is not known; then the git tree id, if any, NUL-padded.
     at += data.write(folder.digest.padEnd(64, '0'), at, 64, 'latin1');
+    data.fill(0, at, at + 64);
+    data.write(folder.tree, at, 64, 'latin1');
+    at += 64;
     data.set(folder.kinds.subarray(0, folder.count), at);
     at = align8(at + folder.count);
     data.set(new Uint8Array(folder.ids.buffer, folder.ids.byteOffset, folder.count * ID_FIELDS * 8), at);
@@ -243,17 +253,19 @@ async function decodeFolders(
 ): Promise<number> {
   for (let f = 0; f < count; f++) {
     if ((f & 63) === 63) await slicer.maybeYield();
-    if (at + 16 > data.length) throw new Error('truncated');
+    if (at + FOLDER_HEADER_BYTES > data.length) throw new Error('truncated');
     const pathBytes = data.readUInt32LE(at);
     const entries = data.readUInt32LE(at + 4);
     const nameBytes = data.readUInt32LE(at + 8);
     const targetBytes = data.readUInt32LE(at + 12);
-    at += 16;
-    if (at + pathBytes + nameBytes + targetBytes + 64 + entries > data.length) throw new Error('truncated');
+    const takenAtMs = data.readDoubleLE(at + 16);
+    at += FOLDER_HEADER_BYTES;
+    if (at + pathBytes + nameBytes + targetBytes + 128 + entries > data.length) throw new Error('truncated');
     const path = data.toString('utf8', at, (at += pathBytes));
     const names = data.toString('utf8', at, (at += nameBytes));
     const targetText = data.toString('utf8', at, (at += targetBytes));
     const digestText = data.toString('latin1', at, (at += 64));
+    const treeText = data.toString('latin1', at, (at += 64));
     const kinds = new Uint8Array(data.buffer, data.byteOffset + at, entries);
     at = align8(at + entries);
     const idsEnd = at + entries * ID_FIELDS * 8;
@@ -264,7 +276,8 @@ async function decodeFolders(
     at = hashesEnd;
     const targets = targetBytes === 0 ? [] : targetText.split('\0');
     const digest = digestText === UNKNOWN_DIGEST ? '' : digestText;
-    into.set(path, new Folder(path, names, entries, kinds, ids, targets, hashes, digest));
+    const tree = treeText.replace(/\0+$/, '');
+    into.set(path, new Folder(path, names, entries, kinds, ids, targets, hashes, digest, takenAtMs, tree));
   }
   return at;
 }
@@ -281,14 +294,12 @@ function decodePaths(data: Buffer, at: number, count: number): string[] {
 
 async function encodeBase(
   folders: ReadonlyMap<string, Folder>,
-  takenAtMs: number,
   generation: Buffer,
   slicer: Slicer,
 ): Promise<Buffer> {
   const { parts, bytes } = prepare(folders.values());
   const data = Buffer.alloc(BASE_HEADER_BYTES + bytes);
   BASE_MAGIC.copy(data, 0);
-  data.writeDoubleLE(takenAtMs, 16);
   data.writeUInt32LE(parts.length, 24);
   generation.copy(data, 32);
   await encodeFolders(data, BASE_HEADER_BYTES, parts, slicer);
@@ -303,14 +314,14 @@ function logRecordBytes(folderBytes: number, removed: readonly Buffer[]): number
 async function encodeLogRecord(
   { parts, bytes }: { parts: EncodedFolder[]; bytes: number },
   removed: readonly Buffer[],
-  takenAtMs: number,
   generation: Buffer,
   slicer: Slicer,
 ): Promise<Buffer> {
+  // Header: magic, body length, generation, sha256 of the body. Body: 8 bytes kept free, the number
+  // of folders and of removed paths, the folders (as in the base), the removed paths.
   const data = Buffer.alloc(logRecordBytes(bytes, removed));
   const length = data.length - LOG_HEADER_BYTES;
   const body = LOG_HEADER_BYTES;
-  data.writeDoubleLE(takenAtMs, body);
   data.writeUInt32LE(parts.length, body + 8);
   data.writeUInt32LE(removed.length, body + 12);
   let at = await encodeFolders(data, body + 16, parts, slicer);

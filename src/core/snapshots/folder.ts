@@ -38,10 +38,33 @@ export class Folder {
     readonly hashes: Uint8Array,
     /** The digest of this folder's listing; '' when not computed. */
     public digest: string,
+    /**
+     * When the scan that took these identities started (ms). An entry changed
+     * within the racy window before it may change again unseen within the same
+     * clock tick, so it is not trusted next time.
+     */
+    readonly takenAtMs: number,
+    /**
+     * The git tree that records this folder (records.ts), once a snapshot has
+     * written it; '' until then. A tree id follows from the digest alone, so
+     * it stays right for as long as the digest does.
+     */
+    public tree = '',
   ) {}
 
-  static fromRead(read: FolderRead, hashes: Uint8Array = new Uint8Array(read.count * HASH_BYTES)): Folder {
-    return new Folder(read.path, read.names, read.count, read.kinds, read.ids, read.targets, hashes, '');
+  static fromRead(read: FolderRead, takenAtMs: number): Folder {
+    const hashes = new Uint8Array(read.count * HASH_BYTES);
+    return new Folder(
+      read.path,
+      read.names,
+      read.count,
+      read.kinds,
+      read.ids,
+      read.targets,
+      hashes,
+      '',
+      takenAtMs,
+    );
   }
 
   nameList(): readonly string[] {

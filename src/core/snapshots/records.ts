@@ -356,27 +356,53 @@ export async function recordedEntries(
 
 /**
  * Writes the objects of a snapshot of `folders` (the disk's content, digests
- * computed) and its commit on top of `parent`; returns the commit. Folders
- * whose digest equals the parent record's at the same path keep its objects.
- * Nothing points at the commit yet: the caller moves the ref.
+ * computed) and its commit on top of `parent`; returns the commit. A folder
+ * whose git tree is known (Folder.tree: written by an earlier snapshot, for
+ * the same digest) is not written again, so a change writes the folders it
+ * touched and those above them; the trees written get their ids. Nothing
+ * points at the commit yet: the caller moves the ref.
  */
 export async function writeRecord(
   git: GitRepository,
   header: SnapshotHeader,
   message: string,
   folders: ReadonlyMap<string, Folder>,
-  parent: { readonly commit: string; readonly content: RecordedContent | undefined } | undefined,
-): Promise<string> {
-  const reusable = parent?.content?.folders;
-  // The folders to write: from the root down, stopping where the parent has the same digest.
+  parent: string | undefined,
+): Promise<{ readonly commit: string; readonly written: readonly Folder[] }> {
+  try {
+    return await writeObjects(git, header, message, folders, parent);
+  } catch (error) {
+    // git refuses a tree naming an object it does not have: a known tree was pruned since (or the
+    // repository replaced). Then every folder is written afresh, as for a first snapshot.
+    if (!(error instanceof MissingObject)) throw error;
+    for (const folder of folders.values()) folder.tree = '';
+    return writeObjects(git, header, message, folders, parent);
+  }
+}
+
+class MissingObject extends Error {}
+
+async function writeObjects(
+  git: GitRepository,
+  header: SnapshotHeader,
+  message: string,
+  folders: ReadonlyMap<string, Folder>,
+  parent: string | undefined,
+): Promise<{ readonly commit: string; readonly written: readonly Folder[] }> {
+  // The folders to write: from the root down, stopping at folders with a known tree.
   const toWrite: Folder[] = [];
-  const visit = (path: string): void => {
-    const folder = folders.get(path)!;
-    if (path !== '' && reusable?.get(path)?.digest === folder.digest) return;
+  const visit = (folder: Folder): void => {
+    if (folder.tree !== '') return;
     toWrite.push(folder);
-    for (const child of folder.subfolders()) if (folders.get(child)!.count > 0) visit(child);
+    const names = folder.nameList();
+    for (let i = 0; i < folder.count; i++) {
+      if (folder.kinds[i] !== KIND_FOLDER) continue;
+      const child = folders.get(childPath(folder.path, names[i]!))!;
+      // An empty folder is a line of its parent's listing, not a tree.
+      if (child.count > 0) visit(child);
+    }
   };
-  visit('');
+  visit(folders.get('')!);
   const headerText = JSON.stringify(header);
   const blobIds = await git.writeBlobs([
     `${headerText}\n`,
@@ -397,10 +423,9 @@ export async function writeRecord(
     const names = folder.nameList();
     for (let i = 0; i < folder.count; i++) {
       if (folder.kinds[i] !== KIND_FOLDER) continue;
-      const child = childPath(folder.path, names[i]!);
-      if (folders.get(child)!.count === 0) continue; // an empty folder is a line of the listing, not a tree
-      const id = treeIds.get(child) ?? reusable?.get(child)?.tree;
-      if (id === undefined) throw new Error(`no tree for ${child}`);
+      const child = folders.get(childPath(folder.path, names[i]!))!;
+      if (child.count === 0) continue;
+      const id = treeIds.get(child.path) ?? child.tree;
       entries.set(`${SUBFOLDER_PREFIX}${names[i]!}`, [TREE_MODE, id]);
     }
     const id = treeId(entries, algorithm);
@@ -408,18 +433,27 @@ export async function writeRecord(
     trees.push(entries);
     expected.push(id);
   }
+  const rootTree = treeIds.get('') ?? folders.get('')!.tree;
   const top = new Map<string, readonly [string, string]>([
     [HEADER_FILE, [FILE_MODE, blobIds[0]!]],
-    [DATA_FOLDER, [TREE_MODE, treeIds.get('')!]],
+    [DATA_FOLDER, [TREE_MODE, rootTree]],
   ]);
   trees.push(top);
   expected.push(treeId(top, algorithm));
-  const written = await git.writeTrees(trees);
+  let written: string[];
+  try {
+    written = await git.writeTrees(trees);
+  } catch (error) {
+    if (/unavailable|missing/i.test(String(error))) throw new MissingObject(String(error));
+    throw error;
+  }
   written.forEach((id, i) => {
     if (id !== expected[i])
       throw new SluiceError(`git wrote tree ${id} where ${expected[i]!} was expected.`, 'failed');
   });
-  return git.commit(written[written.length - 1]!, parent?.commit, message);
+  for (const { folder } of order) folder.tree = treeIds.get(folder.path)!;
+  const commit = await git.commit(written[written.length - 1]!, parent, message);
+  return { commit, written: toWrite };
 }
 
 /** A tree's object id, as git computes it: entries sorted by name, folders as if they ended in '/'. */

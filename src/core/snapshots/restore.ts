@@ -92,11 +92,10 @@ export async function restoreDataset(
   if (changes.added.length + changes.modified.length + changes.removed.length === 0)
     return { dataset: name, id: snapshot.id, written: 0, removed: 0, savedAs };
   const { written, removed } = await applyChanges(workspace, absolute, changes, slicer);
-  // Folders the restore wrote into are read afresh next time: its files are
-  // new to the stat cache (and within its racy window anyway).
-  // Restored: from here on a cancellation no longer applies.
+  // Folders the restore wrote into are read afresh next time: its files are new to the stat
+  // cache (and within its racy window anyway). Restored by now: a cancellation no longer applies.
   const touched = touchedFolders(disk.scan.folders, changes);
-  await disk.state.update({ set: [], remove: touched }, disk.takenAtMs, new Slicer(undefined, ''));
+  await disk.state.update({ set: [], remove: touched }, new Slicer(undefined, ''));
   return { dataset: name, id: snapshot.id, written, removed, savedAs };
 }
 

@@ -31,7 +31,7 @@ import {
   type HashJob,
   type ReadUnit,
 } from '../store/workerJobs';
-import type { DatasetState, StateChanges } from './datasetState';
+import { RACY_WINDOW_MS, type DatasetState, type StateChanges } from './datasetState';
 import { Folder, HASH_BYTES } from './folder';
 import { childPath, depthOf } from './listing';
 import { asError, type Slicer } from './slices';
@@ -61,6 +61,8 @@ export function hasChanges(changes: StateChanges): boolean {
 export interface ScanOptions {
   /** Bytes not yet in the store are copied into it while hashing; without a store files are only hashed. */
   readonly store: ObjectStore | undefined;
+  /** When the scan started (ms, Date.now()), taken before the first stat: the stamp of its identities. */
+  readonly takenAtMs: number;
   readonly slicer: Slicer;
   /** Threads to use, the main thread included (default: one per core, at most four). */
   readonly threads?: number;
@@ -70,8 +72,12 @@ export interface ScanOptions {
 const UNITS_PER_REQUEST = 16;
 /** A folder with more entries than this is read in chunks of this many, by whichever threads are free. */
 const ENTRIES_PER_UNIT = 2048;
-/** The main thread reads alone this long before helpers are worth starting. */
-const HELPERS_AFTER_MS = 15;
+/**
+ * Helpers are started once the main thread, reading alone, can tell that the
+ * rest of the walk would take it longer than this (a worker costs 50 to
+ * 150 ms of a core to start). Workers already started are used at once.
+ */
+const HELPERS_WORTH_MS = 150;
 /** Hashing below these amounts stays on the main thread: a worker costs more to start. */
 const MAIN_THREAD_HASH_BYTES = 4 << 20;
 const MAIN_THREAD_HASH_FILES = 256;
@@ -92,7 +98,7 @@ export async function scanDataset(
   const pool = new WorkerPool(threads);
   try {
     const reads = await readDatasetFolders(absolute, pool, threads, slicer);
-    const compared = await compareWithState(reads, state, slicer);
+    const compared = await compareWithState(reads, state, options.takenAtMs, slicer);
     const hashedBytes = await hashChanged(absolute, compared.jobs, pool, threads, options);
     const digestChanged = await computeDigests(compared.folders, state, slicer);
     let files = 0;
@@ -203,17 +209,16 @@ async function readTree(
         if (read.kinds[k] === KIND_FOLDER) queue.push({ path: childPath(read.path, names[k]!) });
     });
   };
+  const helpers = threads - 1;
+  pool.adoptPrestarted(helpers);
   const started = performance.now();
+  let unitsRead = 0;
   while (queue.length > 0 || inFlight > 0) {
     if (failure !== undefined) throw failure;
-    const helpers = threads - 1;
-    if (
-      pool.size === 0 &&
-      helpers > 0 &&
-      queue.length >= 4 &&
-      performance.now() - started >= HELPERS_AFTER_MS
-    )
-      pool.grow(helpers);
+    if (pool.size === 0 && helpers > 0 && unitsRead > 0) {
+      const perUnitMs = (performance.now() - started) / unitsRead;
+      if (perUnitMs * queue.length > HELPERS_WORTH_MS) pool.grow(helpers);
+    }
     // Keep every helper two requests deep, so none waits for the main thread between them.
     for (let worker = pool.idleWorker(2); worker && queue.length > 1; worker = pool.idleWorker(2)) {
       const share = Math.ceil(queue.length / (pool.size + 1));
@@ -240,6 +245,7 @@ async function readTree(
       do {
         const unit = queue.pop()!;
         accept(readFolders(fs, root, [unit], ENTRIES_PER_UNIT), [unit]);
+        unitsRead++;
       } while (queue.length > 0 && !slicer.due);
       await slicer.yield();
     } else if (inFlight > 0) {
@@ -308,14 +314,17 @@ interface PendingHash {
 async function compareWithState(
   reads: readonly FolderRead[],
   state: DatasetState,
+  takenAtMs: number,
   slicer: Slicer,
 ): Promise<{ folders: Map<string, Folder>; jobs: PendingHash[]; changed: Set<string> }> {
   const folders = new Map<string, Folder>();
   const jobs: PendingHash[] = [];
-  const racyAfter = state.racyAfterMs;
   const changed = new Set<string>();
   for (const read of reads) {
     const cached = state.folders.get(read.path);
+    const racyAfter = cached ? cached.takenAtMs - RACY_WINDOW_MS : 0;
+    // A folder found unchanged is stamped with this scan's time: none of its entries is
+    // within its old stamp's racy window, so none is within the new one's.
     if (cached && sameEntries(read, cached, racyAfter)) {
       folders.set(
         read.path,
@@ -328,11 +337,13 @@ async function compareWithState(
           read.targets,
           cached.hashes,
           cached.digest,
+          takenAtMs,
+          cached.tree,
         ),
       );
     } else {
       changed.add(read.path);
-      const folder = Folder.fromRead(read);
+      const folder = Folder.fromRead(read, takenAtMs);
       folders.set(read.path, folder);
       const byName = cached ? indexByName(cached) : undefined;
       const names = folder.nameList();
@@ -406,6 +417,7 @@ async function hashChanged(
     ? `${store.scratchFolder()}/blob-${process.pid}-${randomBytes(6).toString('hex')}-`
     : '';
   const objects = store?.objects ?? '';
+  if (store && pending.length >= 256) store.makeFanOut();
   const jobsOf = (start: number, end: number): HashJob[] =>
     pending.slice(start, end).map((job, offset) => ({
       path: job.path === '' ? root : `${root}/${job.path}`,
@@ -525,7 +537,10 @@ async function computeDigests(
       folder.subfolders().every((child) => !changed.has(child));
     if (!keep) {
       await folder.computeDigest(folders, slicer);
-      if (folder.digest !== cached?.digest) changed.add(path);
+      if (folder.digest !== cached?.digest) {
+        changed.add(path);
+        folder.tree = '';
+      } else folder.tree = cached.tree;
     }
     await slicer.maybeYield();
   }

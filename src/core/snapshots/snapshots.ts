@@ -26,6 +26,7 @@ import {
   snapshotId,
   writeRecord,
   parseSummary,
+  type ContentSource,
   type SnapshotHeader,
   type SnapshotSummary,
 } from './records';
@@ -150,18 +151,18 @@ export async function scanDisk(
   workspace: Workspace,
   name: string,
   options: { store: boolean; slicer: Slicer; threads?: number | undefined },
-): Promise<{ readonly scan: DatasetScan; readonly state: DatasetState; readonly takenAtMs: number }> {
+): Promise<{ readonly scan: DatasetScan; readonly state: DatasetState }> {
   const { absolute } = datasetPath(workspace, name);
   const state = await DatasetState.load(statePathFor(workspace, name), options.slicer);
-  // Before the first stat: anything changed after this is within the racy window next time.
-  const takenAtMs = Date.now();
   const scan = await scanDataset(absolute, state, {
     store: options.store ? workspace.store : undefined,
+    // Before the first stat: anything changed after this is within the racy window next time.
+    takenAtMs: Date.now(),
     slicer: options.slicer,
     ...(options.threads === undefined ? {} : { threads: options.threads }),
   });
-  if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, takenAtMs, options.slicer);
-  return { scan, state, takenAtMs };
+  if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, options.slicer);
+  return { scan, state };
 }
 
 /** Records a snapshot of one dataset, if it changed. Retries when another writer got there first. */
@@ -182,12 +183,12 @@ export async function snapshotDataset(
   const slicer = new Slicer(options.signal, `Snapshot of '${name}'`);
   const ref = datasetRef(name);
   const state = await DatasetState.load(statePathFor(workspace, name), slicer);
-  const takenAtMs = Date.now();
   // The latest snapshot is read while the disk is scanned.
   const headRead = readHead(workspace.git, ref);
   headRead.catch(() => undefined); // awaited below; a scan failure must not leave it unhandled
   const scan = await scanDataset(absolute, state, {
     store: workspace.store,
+    takenAtMs: Date.now(),
     slicer,
     ...(options.threads === undefined ? {} : { threads: options.threads }),
   });
@@ -200,33 +201,43 @@ export async function snapshotDataset(
     scan: scan.stats,
     ...changes,
   });
-  let author: string | undefined;
+  // The cache's content before this scan: when it is the latest snapshot's, what changed since
+  // that snapshot is known without reading the snapshot back from git.
+  const cachedFolders = state.folders;
+  const cachedDigest = cachedFolders.get('')?.digest;
+  // Who records: asked of git only once something is to be recorded, beside the reads that needs.
+  let author: Promise<string> | undefined;
   for (let attempt = 0; ; attempt++) {
     const head = attempt === 0 ? await headRead : await readHead(workspace.git, ref);
-    // The commit names its content's digest: nothing more to read when nothing changed. (A record
-    // of the first format names a digest of its file list; its content is worked out instead.)
-    const previous =
-      head && head.content !== scan.digest
-        ? await RecordedContent.read(workspace.git, head.commit, slicer)
-        : undefined;
-    if (head && (head.content === scan.digest || previous?.digest('') === scan.digest)) {
-      if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, takenAtMs, slicer);
+    // The commit names its content's digest: nothing more to read when nothing changed.
+    if (head?.content === scan.digest) {
+      if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, slicer);
       return result(undefined, head.id, { added: [], modified: [], removed: [] });
     }
-    const changes = await compareContent(
-      previous ?? NO_CONTENT,
-      new DiskContent(scan.folders, slicer),
-      slicer,
-    );
+    if (!author) {
+      author = workspace.git.actor();
+      author.catch(() => undefined); // awaited below; until then a failure must not count as unhandled
+    }
+    let previous: ContentSource = NO_CONTENT;
+    if (head && head.content === cachedDigest) previous = new DiskContent(cachedFolders, slicer);
+    else if (head) {
+      const recorded = await RecordedContent.read(workspace.git, head.commit, slicer);
+      // A record of the first format names a digest of its file list: its content is compared instead.
+      if (recorded.digest('') === scan.digest) {
+        if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, slicer);
+        return result(undefined, head.id, { added: [], modified: [], removed: [] });
+      }
+      previous = recorded;
+    }
+    const changes = await compareContent(previous, new DiskContent(scan.folders, slicer), slicer);
     ensureBlobs(workspace, absolute, changes);
-    author ??= await workspace.git.actor();
     const header: SnapshotHeader = {
       format: 2,
       dataset: name,
       path: dataset.path.value,
       parent: head?.id ?? null,
       message: message || `Snapshot of ${name}`,
-      author,
+      author: await author,
       time: new Date().toISOString(),
       content: scan.digest,
       files: scan.stats.files,
@@ -235,12 +246,12 @@ export async function snapshotDataset(
     const id = snapshotId(header);
     // The last point where a cancellation stops everything: after it the record is written and the ref moved.
     slicer.check();
-    const commit = await writeRecord(
+    const { commit, written } = await writeRecord(
       workspace.git,
       header,
       commitMessage(id, header),
       scan.folders,
-      head ? { commit: head.commit, content: previous } : undefined,
+      head?.commit,
     );
     try {
       await workspace.git.compareAndSwap(ref, commit, head?.commit, `Dataset '${name}'`);
@@ -249,9 +260,10 @@ export async function snapshotDataset(
       if (error instanceof SluiceError && error.kind === 'conflict' && attempt < 20) continue;
       throw error;
     }
-    // Recorded: from here on a cancellation no longer applies.
-    if (hasChanges(scan.stateChanges))
-      await state.update(scan.stateChanges, takenAtMs, new Slicer(undefined, ''));
+    // Recorded: from here on a cancellation no longer applies. The cache keeps the trees just
+    // written, so the next snapshot refers to them instead of writing them again.
+    const set = new Set([...scan.stateChanges.set, ...written]);
+    await state.update({ set: [...set], remove: scan.stateChanges.remove }, new Slicer(undefined, ''));
     return result(id, header.parent, changedPaths(changes));
   }
 }

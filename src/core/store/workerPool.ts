@@ -112,7 +112,23 @@ class PooledWorker {
   }
 }
 
-/** A few worker threads, started on demand and stopped together. */
+/** Workers started ahead of need (prestartWorkers), waiting to join the next pool. */
+const prestarted: PooledWorker[] = [];
+
+/**
+ * Starts `count` workers now, so that they run by the time a scan wants
+ * them: a command calls this first thing, and the workers start while it
+ * reads the manifest and asks git. Idle, they do not keep the process alive.
+ */
+export function prestartWorkers(count = usefulThreads() - 1): void {
+  while (prestarted.length < count) {
+    const pooled = new PooledWorker();
+    pooled.worker.unref();
+    prestarted.push(pooled);
+  }
+}
+
+/** A few worker threads, started on demand (or taken from those prestarted) and stopped together. */
 export class WorkerPool {
   private readonly workers: PooledWorker[] = [];
 
@@ -122,8 +138,18 @@ export class WorkerPool {
     return this.workers.length;
   }
 
-  /** Starts workers until there are `count` (at most maxWorkers). */
+  /** Takes up to `count` prestarted workers, if there are any. */
+  adoptPrestarted(count: number): void {
+    while (this.workers.length < Math.min(count, this.maxWorkers) && prestarted.length > 0) {
+      const pooled = prestarted.pop()!;
+      pooled.worker.ref();
+      this.workers.push(pooled);
+    }
+  }
+
+  /** Starts workers until there are `count` (at most maxWorkers), prestarted ones first. */
   grow(count: number): void {
+    this.adoptPrestarted(count);
     while (this.workers.length < Math.min(count, this.maxWorkers)) this.workers.push(new PooledWorker());
   }
 
