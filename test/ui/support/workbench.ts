@@ -106,17 +106,29 @@ export class Workbench {
     await this.page.locator(`.tab.active[aria-label^="${name}"]`).waitFor({ timeout: UI_TIMEOUT_MS });
   }
 
-  /** Moves the cursor of the active editor to a 1-based line and column (Go to Line). */
+  /**
+   * Moves the cursor of the active editor to a 1-based line and column (Go to
+   * Line). Under load the widget can take the Enter before it has read what
+   * was typed, and then does nothing: the status bar tells, and it tries again.
+   */
   async goTo(line: number, column: number): Promise<void> {
-    await this.page.keyboard.press('Control+G');
-    await this.#quickInput()
-      .locator('input')
-      .fill(`:${String(line)}:${String(column)}`);
-    await this.page.keyboard.press('Enter');
-    await this.page
+    const position = this.page
       .locator('.part.statusbar')
-      .getByText(`Ln ${String(line)}, Col ${String(column)}`, { exact: true })
-      .waitFor({ timeout: UI_TIMEOUT_MS });
+      .getByText(`Ln ${String(line)}, Col ${String(column)}`, { exact: true });
+    for (let attempt = 1; ; attempt++) {
+      await this.page.keyboard.press('Control+G');
+      await this.#quickInput()
+        .locator('input')
+        .fill(`:${String(line)}:${String(column)}`);
+      await this.page.keyboard.press('Enter');
+      try {
+        await position.waitFor({ timeout: attempt < 3 ? UI_TIMEOUT_MS / 4 : UI_TIMEOUT_MS });
+        return;
+      } catch (error) {
+        if (attempt >= 3) throw error;
+        await this.page.keyboard.press('Escape');
+      }
+    }
   }
 
   /** Replaces the word at a 1-based line and column of the active editor with `text`, by typing. */
