@@ -128,23 +128,6 @@ export class Fingerprints {
     return value;
   }
 
-  /** Every entry below a folder (or the one entry of a file), hashing what the cache does not know. */
-  entries(path: string): TreeEntry[] | undefined {
-    let stat: Stats;
-    try {
-      stat = lstatSync(join(this.root, path));
-    } catch {
-      return undefined;
-    }
-    if (stat.isDirectory()) {
-      const entries: TreeEntry[] = [];
-      this.walk(path, '', entries);
-      return entries;
-    }
-    const entry = this.entryOf(path, '', stat);
-    return entry ? [entry] : [];
-  }
-
   /** Records a hash just computed elsewhere (while copying a file into the store). */
   remember(path: string, stat: Stats, sha256: string): void {
     this.computed.delete(path);
