@@ -15,6 +15,7 @@ import {
   hashFiles,
   ID_CTIME,
   ID_FIELDS,
+  ID_INO,
   ID_MODE,
   ID_MTIME,
   ID_SIZE,
@@ -97,7 +98,7 @@ export async function scanDataset(
   const threads = options.threads ?? usefulThreads();
   const pool = new WorkerPool(threads);
   try {
-    const reads = await readDatasetFolders(absolute, pool, threads, slicer);
+    const reads = await readDatasetFolders(absolute, state, pool, threads, slicer);
     const compared = await compareWithState(reads, state, options.takenAtMs, slicer);
     const hashedBytes = await hashChanged(absolute, compared.jobs, pool, threads, options);
     const digestChanged = await computeDigests(compared.folders, state, slicer);
@@ -131,6 +132,7 @@ export async function scanDataset(
 /** Every folder under `absolute` (or the one entry `absolute` is), read from disk. */
 async function readDatasetFolders(
   absolute: string,
+  state: DatasetState,
   pool: WorkerPool,
   threads: number,
   slicer: Slicer,
@@ -140,7 +142,7 @@ async function readDatasetFolders(
     return [
       { path: '', names: '', count: 0, kinds: new Uint8Array(0), ids: new Float64Array(0), targets: [] },
     ];
-  if (top.isDirectory()) return readTree(absolute, pool, threads, slicer);
+  if (top.isDirectory()) return readTree(absolute, state, pool, threads, slicer);
   // A dataset that is one file (or a link) is a root holding one entry named ''.
   let kind: number;
   const targets: string[] = [];
@@ -160,9 +162,15 @@ async function readDatasetFolders(
  * Reads every folder under `root`. Work is handed out in units (a folder, or
  * a chunk of a large folder's entries); the main thread takes units too, one
  * slice at a time, and helpers join when the walk proves long enough.
+ *
+ * A folder whose own stat identity (inode, mtime, ctime) is what the cache
+ * saw is not listed again: creating, removing or renaming an entry changes
+ * its folder's mtime, so the cached names are its names, and only each
+ * entry's lstat is needed (a folder changed within the racy window is listed).
  */
 async function readTree(
   root: string,
+  state: DatasetState,
   pool: WorkerPool,
   threads: number,
   slicer: Slicer,
@@ -175,6 +183,45 @@ async function readTree(
   let inFlight = 0;
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
+  /** Queues the entries `names` of the folder at `path` (sorted), in chunks if there are many. */
+  const queueNames = (path: string, names: readonly string[]): void => {
+    if (names.length <= ENTRIES_PER_UNIT) {
+      queue.push({ path, names });
+      return;
+    }
+    const chunks: string[][] = [];
+    for (let at = 0; at < names.length; at += ENTRIES_PER_UNIT)
+      chunks.push(names.slice(at, at + ENTRIES_PER_UNIT));
+    assembling.set(path, new Array<FolderRead | undefined>(chunks.length));
+    chunks.forEach((chunk, index) => {
+      chunkIndex.set(chunk, index);
+      queue.push({ path, names: chunk });
+    });
+  };
+  /** Queues the subfolders of `read`: by their cached names when their identity is unchanged. */
+  const queueSubfolders = (read: FolderRead): void => {
+    const names = read.names.split('\0');
+    const cachedParent = state.folders.get(read.path);
+    // Same names as cached: entry k is entry k there; else matched by name.
+    const cachedIndex =
+      cachedParent === undefined || cachedParent.names === read.names ? undefined : indexByName(cachedParent);
+    const racyAfter = cachedParent ? cachedParent.takenAtMs - RACY_WINDOW_MS : 0;
+    for (let k = 0; k < read.count; k++) {
+      if (read.kinds[k] !== KIND_FOLDER) continue;
+      const path = childPath(read.path, names[k]!);
+      const cached = state.folders.get(path);
+      const j = cachedIndex ? cachedIndex.get(names[k]!) : k;
+      if (
+        cachedParent &&
+        cached &&
+        cached.count > 0 &&
+        j !== undefined &&
+        sameFolderIdentity(read, k, cachedParent, j, racyAfter)
+      )
+        queueNames(path, cached.nameList());
+      else queue.push({ path });
+    }
+  };
   const accept = (
     results: readonly (FolderRead | FolderReadError | FolderSplit)[],
     units: readonly ReadUnit[],
@@ -182,19 +229,12 @@ async function readTree(
     results.forEach((result, i) => {
       if ('error' in result) throw folderError(root, result);
       if ('split' in result) {
-        const chunks: string[][] = [];
-        for (let at = 0; at < result.split.length; at += ENTRIES_PER_UNIT)
-          chunks.push(result.split.slice(at, at + ENTRIES_PER_UNIT));
-        assembling.set(result.path, new Array<FolderRead | undefined>(chunks.length));
-        chunks.forEach((names, index) => {
-          chunkIndex.set(names, index);
-          queue.push({ path: result.path, names });
-        });
+        queueNames(result.path, result.split);
         return;
       }
       const unit = units[i]!;
       let read: FolderRead = result;
-      if (unit.names !== undefined) {
+      if (unit.names !== undefined && chunkIndex.has(unit.names)) {
         const parts = assembling.get(unit.path)!;
         parts[chunkIndex.get(unit.names)!] = result;
         chunkIndex.delete(unit.names);
@@ -203,10 +243,7 @@ async function readTree(
         read = joinChunks(parts as FolderRead[]);
       }
       reads.push(read);
-      if (!read.kinds.includes(KIND_FOLDER)) return;
-      const names = read.names.split('\0');
-      for (let k = 0; k < read.count; k++)
-        if (read.kinds[k] === KIND_FOLDER) queue.push({ path: childPath(read.path, names[k]!) });
+      if (read.kinds.includes(KIND_FOLDER)) queueSubfolders(read);
     });
   };
   const helpers = threads - 1;
@@ -326,6 +363,9 @@ async function compareWithState(
     // A folder found unchanged is stamped with this scan's time: none of its entries is
     // within its old stamp's racy window, so none is within the new one's.
     if (cached && sameEntries(read, cached, racyAfter)) {
+      // Same content; if a subfolder's own times moved (an entry made and removed again), the
+      // cache learns them, or that subfolder would be listed again on every scan.
+      if (subfolderTimesMoved(read, cached)) changed.add(read.path);
       folders.set(
         read.path,
         new Folder(
@@ -386,6 +426,30 @@ function sameEntries(read: FolderRead, cached: Folder, racyAfter: number): boole
   if (read.targets.length !== cached.targets.length) return false;
   for (let i = 0; i < read.targets.length; i++) if (read.targets[i] !== cached.targets[i]) return false;
   return true;
+}
+
+function subfolderTimesMoved(read: FolderRead, cached: Folder): boolean {
+  for (let i = 0; i < read.count; i++) {
+    if (read.kinds[i] !== KIND_FOLDER) continue;
+    const at = i * ID_FIELDS;
+    for (const k of [ID_INO, ID_MTIME, ID_CTIME]) if (read.ids[at + k] !== cached.ids[at + k]) return true;
+  }
+  return false;
+}
+
+/** Whether subfolder entry `i` of `read` has the identity (inode, mtime, ctime) of entry `j` of `cached`, outside the racy window. */
+function sameFolderIdentity(
+  read: FolderRead,
+  i: number,
+  cached: Folder,
+  j: number,
+  racyAfter: number,
+): boolean {
+  if (cached.kinds[j] !== KIND_FOLDER) return false;
+  const a = i * ID_FIELDS;
+  const b = j * ID_FIELDS;
+  for (const k of [ID_INO, ID_MTIME, ID_CTIME]) if (read.ids[a + k] !== cached.ids[b + k]) return false;
+  return read.ids[a + ID_MTIME]! < racyAfter && read.ids[a + ID_CTIME]! < racyAfter;
 }
 
 function sameEntry(read: FolderRead, i: number, cached: Folder, j: number, racyAfter: number): boolean {
