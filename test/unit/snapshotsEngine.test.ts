@@ -9,7 +9,6 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -392,13 +391,11 @@ void describe('threads', () => {
   });
 });
 
-/** Every temporary file Sluice left in its scratch folder. */
+/** Every temporary file Sluice left in its scratch folder (and its subfolders). */
 function scratch(root: string): string[] {
-  try {
-    return readdirSync(join(root, '.sluice/tmp'));
-  } catch {
-    return [];
-  }
+  return [...readTree(join(root, '.sluice/tmp'))]
+    .filter(([, entry]) => entry.type !== 'dir')
+    .map(([path]) => path);
 }
 
 void describe('cancelling', () => {

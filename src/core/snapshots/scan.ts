@@ -7,7 +7,7 @@
 // worker threads when there are enough of them.
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { basename, isAbsolute, join, relative, sep } from 'node:path';
 import { SluiceError } from '../errors';
 import type { ObjectStore } from '../store/objectStore';
 import { usefulThreads, WorkerFailure, WorkerPool } from '../store/workerPool';
@@ -84,6 +84,11 @@ const MAIN_THREAD_HASH_BYTES = 4 << 20;
 const MAIN_THREAD_HASH_FILES = 256;
 const HASH_REQUEST_BYTES = 16 << 20;
 const HASH_REQUEST_FILES = 256;
+/** From this many new files (or bytes), blobs are flushed together rather than one by one. */
+const FLUSH_TOGETHER_FILES = 64;
+const FLUSH_TOGETHER_BYTES = 64 << 20;
+/** While many blobs are written, the file system is told to start writing them out every this many bytes. */
+const EARLY_FLUSH_BYTES = 128 << 20;
 
 /**
  * Reads and hashes the dataset at `absolute` (a folder, a file or a link),
@@ -481,15 +486,25 @@ async function hashChanged(
     ? `${store.scratchFolder()}/blob-${process.pid}-${randomBytes(6).toString('hex')}-`
     : '';
   const objects = store?.objects ?? '';
-  if (store && pending.length >= 256) store.makeFanOut();
+  // Many new blobs: folders made up front (not one by one amid the writes), temporary files spread out.
+  const shards = store && pending.length >= 256 ? store.scratchShards() : undefined;
+  if (shards) store?.makeFanOut();
+  const temporaryOf = (n: number): string =>
+    shards ? `${shards[n & 255]!}/${basename(prefix)}${n}` : `${prefix}${n}`;
   const jobsOf = (start: number, end: number): HashJob[] =>
     pending.slice(start, end).map((job, offset) => ({
       path: job.path === '' ? root : `${root}/${job.path}`,
-      temporary: store ? `${prefix}${start + offset}` : undefined,
+      temporary: store ? temporaryOf(start + offset) : undefined,
     }));
   let total = 0;
   for (const job of pending) total += job.folder.size(job.index);
+  // Many new blobs are made durable together after they are written (one flush of the file
+  // system); a few are fsynced one by one as they are written, which costs less than the flush.
+  const flushLater =
+    store !== undefined && (pending.length >= FLUSH_TOGETHER_FILES || total >= FLUSH_TOGETHER_BYTES);
+  const unflushed: { temporary: string; hash: string }[] = [];
   let bytes = 0;
+  let unflushedBytes = 0;
   /** Puts a batch's hashes into their folders, after checking no file changed while it was read. */
   const collect = (start: number, outcome: HashedFiles | HashFailure): void => {
     if (!('digests' in outcome)) {
@@ -517,8 +532,18 @@ async function hashChanged(
           'Let whatever writes it finish, then try again.',
         );
       }
-      folder.hashes.set(outcome.digests.subarray(k * HASH_BYTES, (k + 1) * HASH_BYTES), index * HASH_BYTES);
+      const digest = outcome.digests.subarray(k * HASH_BYTES, (k + 1) * HASH_BYTES);
+      folder.hashes.set(digest, index * HASH_BYTES);
+      if (outcome.unflushed[k] === 1) {
+        unflushed.push({ temporary: temporaryOf(start + k), hash: Buffer.from(digest).toString('hex') });
+        unflushedBytes += size;
+      }
       bytes += size;
+    }
+    // Give the disk a head start every so often, so it is not idle until the end.
+    if (unflushedBytes >= EARLY_FLUSH_BYTES) {
+      store?.flushSoon();
+      unflushedBytes = 0;
     }
   };
 
@@ -526,7 +551,8 @@ async function hashChanged(
     if (threads <= 1 || (total < MAIN_THREAD_HASH_BYTES && pending.length < MAIN_THREAD_HASH_FILES)) {
       const buffer = Buffer.allocUnsafe(1 << 20);
       for (const [start, end] of batchesOf(pending, 1 << 20, 32)) {
-        collect(start, await slicer.race(hashFiles(fs, createHash, buffer, objects, jobsOf(start, end))));
+        const jobs = jobsOf(start, end);
+        collect(start, await slicer.race(hashFiles(fs, createHash, buffer, objects, jobs, flushLater)));
         await slicer.maybeYield();
       }
     } else {
@@ -539,7 +565,7 @@ async function hashChanged(
           const worker = pool.idleWorker(Infinity, false)!;
           const [start, end] = batches[next++]!;
           try {
-            collect(start, await pool.hashFiles(worker, objects, jobsOf(start, end)));
+            collect(start, await pool.hashFiles(worker, objects, jobsOf(start, end), flushLater));
           } catch (error) {
             failure ??= asError(error);
           }
@@ -549,10 +575,11 @@ async function hashChanged(
       await slicer.race(Promise.all(Array.from({ length: pool.size * 2 }, runWorker)));
       if (failure !== undefined) throw failure;
     }
+    if (store) await store.adoptDurably(unflushed, () => slicer.maybeYield());
   } catch (error) {
     // Cancelled or failed: the temporary files of this scan go (the workers are stopped first).
     await pool.close();
-    if (store) for (let n = 0; n < pending.length; n++) fs.rmSync(`${prefix}${n}`, { force: true });
+    if (store) for (let n = 0; n < pending.length; n++) fs.rmSync(temporaryOf(n), { force: true });
     if (error instanceof WorkerFailure)
       throw new SluiceError(`Cannot hash files: ${error.message}`, 'failed');
     throw error;
