@@ -9,7 +9,6 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -720,7 +719,8 @@ void describe('Ctrl-C', () => {
     }
     assertOneLineError(outcome, 1, 'cancelled');
     assert.equal(git(root, 'for-each-ref', 'refs/sluice'), '', 'no ref moved');
-    assert.deepEqual(readdirSync(join(root, '.sluice', 'tmp')), [], 'no temporary file left');
+    const left = [...readTree(join(root, '.sluice', 'tmp'))].filter(([, entry]) => entry.type !== 'dir');
+    assert.deepEqual(left, [], 'no temporary file left');
     assertFsckClean(root);
   });
 });

@@ -9,8 +9,8 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
+  rmSync,
   statSync,
   truncateSync,
   utimesSync,
@@ -229,6 +229,41 @@ void describe('the stat cache', () => {
     assert.equal(third.scan.hashed, 0, 'read again after it: now it is');
   });
 
+  void test('a folder whose identity is unchanged is not listed again, yet every added or removed name is seen', async (t) => {
+    const { root, base } = workspace(t);
+    writeTree(base, manyFiles(3, 5));
+    const ws = await openWorkspace(root);
+    const pause = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 30));
+    await snapshotDataset(ws, 'd', '');
+    await pause();
+    await snapshotDataset(ws, 'd', '');
+    await pause();
+    // A name added, its folder's mtime then set back: the ctime still moved.
+    const folder = join(base, 'f1');
+    const before = statSync(folder);
+    writeFileSync(join(folder, 'new.csv'), 'new\n');
+    utimesSync(folder, before.atime, before.mtime);
+    await pause();
+    const added = await snapshotDataset(ws, 'd', '');
+    assert.deepEqual(added.added, ['f1/new.csv']);
+    // A name removed and another added in the same folder, then nothing: each seen once.
+    rmSync(join(base, 'f2/x0.csv'));
+    writeFileSync(join(base, 'f2/x9.csv'), 'x9\n');
+    await pause();
+    const changed = await snapshotDataset(ws, 'd', '');
+    assert.deepEqual([changed.added, changed.removed], [['f2/x9.csv'], ['f2/x0.csv']]);
+    await pause();
+    const settled = await snapshotDataset(ws, 'd', '');
+    assert.deepEqual([settled.id, settled.scan.hashed], [undefined, 0]);
+    // A file made and removed again moves its folder's times without changing its content.
+    writeFileSync(join(base, 'f0/tmp'), 'tmp\n');
+    rmSync(join(base, 'f0/tmp'));
+    await pause();
+    assert.equal((await snapshotDataset(ws, 'd', '')).id, undefined);
+    const [tip] = readChain(root, REF);
+    assert.deepEqual(new Map(tip!.record.files.map((f) => [f.path, f.sha256])), hashes(readTree(base)));
+  });
+
   void test('a small change appends to the log; a torn record is ignored; a long log folds into a new base', async (t) => {
     const { root, base } = workspace(t);
     writeTree(base, manyFiles(20, 10));
@@ -356,13 +391,11 @@ void describe('threads', () => {
   });
 });
 
-/** Every temporary file Sluice left in its scratch folder. */
+/** Every temporary file Sluice left in its scratch folder (and its subfolders). */
 function scratch(root: string): string[] {
-  try {
-    return readdirSync(join(root, '.sluice/tmp'));
-  } catch {
-    return [];
-  }
+  return [...readTree(join(root, '.sluice/tmp'))]
+    .filter(([, entry]) => entry.type !== 'dir')
+    .map(([path]) => path);
 }
 
 void describe('cancelling', () => {

@@ -7,7 +7,7 @@
 // worker threads when there are enough of them.
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import { isAbsolute, join, relative, sep } from 'node:path';
+import { basename, isAbsolute, join, relative, sep } from 'node:path';
 import { SluiceError } from '../errors';
 import type { ObjectStore } from '../store/objectStore';
 import { usefulThreads, WorkerFailure, WorkerPool } from '../store/workerPool';
@@ -15,6 +15,7 @@ import {
   hashFiles,
   ID_CTIME,
   ID_FIELDS,
+  ID_INO,
   ID_MODE,
   ID_MTIME,
   ID_SIZE,
@@ -83,6 +84,11 @@ const MAIN_THREAD_HASH_BYTES = 4 << 20;
 const MAIN_THREAD_HASH_FILES = 256;
 const HASH_REQUEST_BYTES = 16 << 20;
 const HASH_REQUEST_FILES = 256;
+/** From this many new files (or bytes), blobs are flushed together rather than one by one. */
+const FLUSH_TOGETHER_FILES = 64;
+const FLUSH_TOGETHER_BYTES = 64 << 20;
+/** While many blobs are written, the file system is told to start writing them out every this many bytes. */
+const EARLY_FLUSH_BYTES = 128 << 20;
 
 /**
  * Reads and hashes the dataset at `absolute` (a folder, a file or a link),
@@ -97,7 +103,7 @@ export async function scanDataset(
   const threads = options.threads ?? usefulThreads();
   const pool = new WorkerPool(threads);
   try {
-    const reads = await readDatasetFolders(absolute, pool, threads, slicer);
+    const reads = await readDatasetFolders(absolute, state, pool, threads, slicer);
     const compared = await compareWithState(reads, state, options.takenAtMs, slicer);
     const hashedBytes = await hashChanged(absolute, compared.jobs, pool, threads, options);
     const digestChanged = await computeDigests(compared.folders, state, slicer);
@@ -131,6 +137,7 @@ export async function scanDataset(
 /** Every folder under `absolute` (or the one entry `absolute` is), read from disk. */
 async function readDatasetFolders(
   absolute: string,
+  state: DatasetState,
   pool: WorkerPool,
   threads: number,
   slicer: Slicer,
@@ -140,7 +147,7 @@ async function readDatasetFolders(
     return [
       { path: '', names: '', count: 0, kinds: new Uint8Array(0), ids: new Float64Array(0), targets: [] },
     ];
-  if (top.isDirectory()) return readTree(absolute, pool, threads, slicer);
+  if (top.isDirectory()) return readTree(absolute, state, pool, threads, slicer);
   // A dataset that is one file (or a link) is a root holding one entry named ''.
   let kind: number;
   const targets: string[] = [];
@@ -160,9 +167,15 @@ async function readDatasetFolders(
  * Reads every folder under `root`. Work is handed out in units (a folder, or
  * a chunk of a large folder's entries); the main thread takes units too, one
  * slice at a time, and helpers join when the walk proves long enough.
+ *
+ * A folder whose own stat identity (inode, mtime, ctime) is what the cache
+ * saw is not listed again: creating, removing or renaming an entry changes
+ * its folder's mtime, so the cached names are its names, and only each
+ * entry's lstat is needed (a folder changed within the racy window is listed).
  */
 async function readTree(
   root: string,
+  state: DatasetState,
   pool: WorkerPool,
   threads: number,
   slicer: Slicer,
@@ -175,6 +188,45 @@ async function readTree(
   let inFlight = 0;
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
+  /** Queues the entries `names` of the folder at `path` (sorted), in chunks if there are many. */
+  const queueNames = (path: string, names: readonly string[]): void => {
+    if (names.length <= ENTRIES_PER_UNIT) {
+      queue.push({ path, names });
+      return;
+    }
+    const chunks: string[][] = [];
+    for (let at = 0; at < names.length; at += ENTRIES_PER_UNIT)
+      chunks.push(names.slice(at, at + ENTRIES_PER_UNIT));
+    assembling.set(path, new Array<FolderRead | undefined>(chunks.length));
+    chunks.forEach((chunk, index) => {
+      chunkIndex.set(chunk, index);
+      queue.push({ path, names: chunk });
+    });
+  };
+  /** Queues the subfolders of `read`: by their cached names when their identity is unchanged. */
+  const queueSubfolders = (read: FolderRead): void => {
+    const names = read.names.split('\0');
+    const cachedParent = state.folders.get(read.path);
+    // Same names as cached: entry k is entry k there; else matched by name.
+    const cachedIndex =
+      cachedParent === undefined || cachedParent.names === read.names ? undefined : indexByName(cachedParent);
+    const racyAfter = cachedParent ? cachedParent.takenAtMs - RACY_WINDOW_MS : 0;
+    for (let k = 0; k < read.count; k++) {
+      if (read.kinds[k] !== KIND_FOLDER) continue;
+      const path = childPath(read.path, names[k]!);
+      const cached = state.folders.get(path);
+      const j = cachedIndex ? cachedIndex.get(names[k]!) : k;
+      if (
+        cachedParent &&
+        cached &&
+        cached.count > 0 &&
+        j !== undefined &&
+        sameFolderIdentity(read, k, cachedParent, j, racyAfter)
+      )
+        queueNames(path, cached.nameList());
+      else queue.push({ path });
+    }
+  };
   const accept = (
     results: readonly (FolderRead | FolderReadError | FolderSplit)[],
     units: readonly ReadUnit[],
@@ -182,19 +234,12 @@ async function readTree(
     results.forEach((result, i) => {
       if ('error' in result) throw folderError(root, result);
       if ('split' in result) {
-        const chunks: string[][] = [];
-        for (let at = 0; at < result.split.length; at += ENTRIES_PER_UNIT)
-          chunks.push(result.split.slice(at, at + ENTRIES_PER_UNIT));
-        assembling.set(result.path, new Array<FolderRead | undefined>(chunks.length));
-        chunks.forEach((names, index) => {
-          chunkIndex.set(names, index);
-          queue.push({ path: result.path, names });
-        });
+        queueNames(result.path, result.split);
         return;
       }
       const unit = units[i]!;
       let read: FolderRead = result;
-      if (unit.names !== undefined) {
+      if (unit.names !== undefined && chunkIndex.has(unit.names)) {
         const parts = assembling.get(unit.path)!;
         parts[chunkIndex.get(unit.names)!] = result;
         chunkIndex.delete(unit.names);
@@ -203,10 +248,7 @@ async function readTree(
         read = joinChunks(parts as FolderRead[]);
       }
       reads.push(read);
-      if (!read.kinds.includes(KIND_FOLDER)) return;
-      const names = read.names.split('\0');
-      for (let k = 0; k < read.count; k++)
-        if (read.kinds[k] === KIND_FOLDER) queue.push({ path: childPath(read.path, names[k]!) });
+      if (read.kinds.includes(KIND_FOLDER)) queueSubfolders(read);
     });
   };
   const helpers = threads - 1;
@@ -326,6 +368,9 @@ async function compareWithState(
     // A folder found unchanged is stamped with this scan's time: none of its entries is
     // within its old stamp's racy window, so none is within the new one's.
     if (cached && sameEntries(read, cached, racyAfter)) {
+      // Same content; if a subfolder's own times moved (an entry made and removed again), the
+      // cache learns them, or that subfolder would be listed again on every scan.
+      if (subfolderTimesMoved(read, cached)) changed.add(read.path);
       folders.set(
         read.path,
         new Folder(
@@ -388,6 +433,30 @@ function sameEntries(read: FolderRead, cached: Folder, racyAfter: number): boole
   return true;
 }
 
+function subfolderTimesMoved(read: FolderRead, cached: Folder): boolean {
+  for (let i = 0; i < read.count; i++) {
+    if (read.kinds[i] !== KIND_FOLDER) continue;
+    const at = i * ID_FIELDS;
+    for (const k of [ID_INO, ID_MTIME, ID_CTIME]) if (read.ids[at + k] !== cached.ids[at + k]) return true;
+  }
+  return false;
+}
+
+/** Whether subfolder entry `i` of `read` has the identity (inode, mtime, ctime) of entry `j` of `cached`, outside the racy window. */
+function sameFolderIdentity(
+  read: FolderRead,
+  i: number,
+  cached: Folder,
+  j: number,
+  racyAfter: number,
+): boolean {
+  if (cached.kinds[j] !== KIND_FOLDER) return false;
+  const a = i * ID_FIELDS;
+  const b = j * ID_FIELDS;
+  for (const k of [ID_INO, ID_MTIME, ID_CTIME]) if (read.ids[a + k] !== cached.ids[b + k]) return false;
+  return read.ids[a + ID_MTIME]! < racyAfter && read.ids[a + ID_CTIME]! < racyAfter;
+}
+
 function sameEntry(read: FolderRead, i: number, cached: Folder, j: number, racyAfter: number): boolean {
   if (cached.kinds[j] !== read.kinds[i]) return false;
   const a = i * ID_FIELDS;
@@ -417,15 +486,25 @@ async function hashChanged(
     ? `${store.scratchFolder()}/blob-${process.pid}-${randomBytes(6).toString('hex')}-`
     : '';
   const objects = store?.objects ?? '';
-  if (store && pending.length >= 256) store.makeFanOut();
+  // Many new blobs: folders made up front (not one by one amid the writes), temporary files spread out.
+  const shards = store && pending.length >= 256 ? store.scratchShards() : undefined;
+  if (shards) store?.makeFanOut();
+  const temporaryOf = (n: number): string =>
+    shards ? `${shards[n & 255]!}/${basename(prefix)}${n}` : `${prefix}${n}`;
   const jobsOf = (start: number, end: number): HashJob[] =>
     pending.slice(start, end).map((job, offset) => ({
       path: job.path === '' ? root : `${root}/${job.path}`,
-      temporary: store ? `${prefix}${start + offset}` : undefined,
+      temporary: store ? temporaryOf(start + offset) : undefined,
     }));
   let total = 0;
   for (const job of pending) total += job.folder.size(job.index);
+  // Many new blobs are made durable together after they are written (one flush of the file
+  // system); a few are fsynced one by one as they are written, which costs less than the flush.
+  const flushLater =
+    store !== undefined && (pending.length >= FLUSH_TOGETHER_FILES || total >= FLUSH_TOGETHER_BYTES);
+  const unflushed: { temporary: string; hash: string }[] = [];
   let bytes = 0;
+  let unflushedBytes = 0;
   /** Puts a batch's hashes into their folders, after checking no file changed while it was read. */
   const collect = (start: number, outcome: HashedFiles | HashFailure): void => {
     if (!('digests' in outcome)) {
@@ -453,8 +532,18 @@ async function hashChanged(
           'Let whatever writes it finish, then try again.',
         );
       }
-      folder.hashes.set(outcome.digests.subarray(k * HASH_BYTES, (k + 1) * HASH_BYTES), index * HASH_BYTES);
+      const digest = outcome.digests.subarray(k * HASH_BYTES, (k + 1) * HASH_BYTES);
+      folder.hashes.set(digest, index * HASH_BYTES);
+      if (outcome.unflushed[k] === 1) {
+        unflushed.push({ temporary: temporaryOf(start + k), hash: Buffer.from(digest).toString('hex') });
+        unflushedBytes += size;
+      }
       bytes += size;
+    }
+    // Give the disk a head start every so often, so it is not idle until the end.
+    if (unflushedBytes >= EARLY_FLUSH_BYTES) {
+      store?.flushSoon();
+      unflushedBytes = 0;
     }
   };
 
@@ -462,7 +551,8 @@ async function hashChanged(
     if (threads <= 1 || (total < MAIN_THREAD_HASH_BYTES && pending.length < MAIN_THREAD_HASH_FILES)) {
       const buffer = Buffer.allocUnsafe(1 << 20);
       for (const [start, end] of batchesOf(pending, 1 << 20, 32)) {
-        collect(start, await slicer.race(hashFiles(fs, createHash, buffer, objects, jobsOf(start, end))));
+        const jobs = jobsOf(start, end);
+        collect(start, await slicer.race(hashFiles(fs, createHash, buffer, objects, jobs, flushLater)));
         await slicer.maybeYield();
       }
     } else {
@@ -475,7 +565,7 @@ async function hashChanged(
           const worker = pool.idleWorker(Infinity, false)!;
           const [start, end] = batches[next++]!;
           try {
-            collect(start, await pool.hashFiles(worker, objects, jobsOf(start, end)));
+            collect(start, await pool.hashFiles(worker, objects, jobsOf(start, end), flushLater));
           } catch (error) {
             failure ??= asError(error);
           }
@@ -485,10 +575,11 @@ async function hashChanged(
       await slicer.race(Promise.all(Array.from({ length: pool.size * 2 }, runWorker)));
       if (failure !== undefined) throw failure;
     }
+    if (store) await store.adoptDurably(unflushed, () => slicer.maybeYield());
   } catch (error) {
     // Cancelled or failed: the temporary files of this scan go (the workers are stopped first).
     await pool.close();
-    if (store) for (let n = 0; n < pending.length; n++) fs.rmSync(`${prefix}${n}`, { force: true });
+    if (store) for (let n = 0; n < pending.length; n++) fs.rmSync(temporaryOf(n), { force: true });
     if (error instanceof WorkerFailure)
       throw new SluiceError(`Cannot hash files: ${error.message}`, 'failed');
     throw error;

@@ -19,6 +19,7 @@ import {
   utimesSync,
   writeSync,
 } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { chmod, copyFile, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
@@ -57,6 +58,18 @@ export class ObjectStore {
       mkdirSync(join(this.objects, i.toString(16).padStart(2, '0')), { recursive: true });
   }
 
+  /**
+   * 256 scratch subfolders for the temporary files of many blobs: creating
+   * thousands of files in one folder from two threads makes each wait for the
+   * other (and for a folder index that keeps growing); spread out, a create
+   * costs a third as much here.
+   */
+  scratchShards(): string[] {
+    const shards = Array.from({ length: 256 }, (_, i) => join(this.scratch, i.toString(16).padStart(2, '0')));
+    for (const shard of shards) mkdirSync(shard, { recursive: true });
+    return shards;
+  }
+
   /** A fresh temporary file name in the scratch folder. */
   temporaryPath(): string {
     return join(this.scratchFolder(), `blob-${process.pid}-${randomBytes(8).toString('hex')}`);
@@ -80,6 +93,48 @@ export class ObjectStore {
     chmodSync(temporary, 0o444);
     mkdirSync(dirname(target), { recursive: true });
     renameSync(temporary, target);
+  }
+
+  /**
+   * Makes the temporary files `pending` durable all at once, then moves each
+   * into place as its blob (a blob that exists is still always complete). One
+   * flush of the file system replaces an fsync per file: on ext4 every fsync
+   * waits for a journal commit, and creating the next temporary file waits
+   * behind it, so for thousands of blobs one flush is several times faster.
+   * `maybeYield` gives the event loop its turns between renames.
+   */
+  async adoptDurably(
+    pending: readonly { readonly temporary: string; readonly hash: string }[],
+    maybeYield: () => Promise<void>,
+  ): Promise<void> {
+    if (pending.length === 0) return;
+    // A flush started before the last writes does not cover them: this one starts after it ends.
+    await this.earlyFlush;
+    await flushFiles(
+      this.scratch,
+      pending.map((file) => file.temporary),
+    );
+    for (const { temporary, hash } of pending) {
+      this.adopt(temporary, hash);
+      await maybeYield();
+    }
+  }
+
+  private earlyFlush: Promise<void> | undefined;
+
+  /**
+   * Starts writing what is written so far to the disk, without waiting (while
+   * blobs are still being written, so the disk works meanwhile): only a head
+   * start for adoptDurably's flush, which alone vouches for the blobs.
+   */
+  flushSoon(): void {
+    if (this.earlyFlush || process.platform !== 'linux') return;
+    this.earlyFlush = new Promise<void>((resolve) => {
+      execFile('sync', ['-f', this.scratch], () => {
+        this.earlyFlush = undefined;
+        resolve();
+      });
+    });
   }
 
   /** Copies a file into the store (hashing as it reads) and returns its hash. */
@@ -177,27 +232,67 @@ export class ObjectStore {
 
   /** Removes temporary files older than `ageMs`, left by interrupted writers. */
   removeStaleTemporaries(ageMs: number): number {
-    let removed = 0;
-    let names: string[];
-    try {
-      names = readdirSync(this.scratch);
-    } catch {
-      return 0;
-    }
     const now = Date.now();
-    for (const name of names) {
-      const path = join(this.scratch, name);
+    const sweep = (folder: string, depth: number): number => {
+      let removed = 0;
+      let names: string[];
       try {
-        if (now - statSync(path).mtimeMs > ageMs) {
-          rmSync(path, { force: true });
-          removed++;
-        }
+        names = readdirSync(folder);
       } catch {
-        // Gone already: another process cleaned it.
+        return 0;
+      }
+      for (const name of names) {
+        const path = join(folder, name);
+        try {
+          const stat = statSync(path);
+          // The scratch subfolders (scratchShards) stay; what is in them is swept like the rest.
+          if (stat.isDirectory()) {
+            if (depth === 0) removed += sweep(path, 1);
+          } else if (now - stat.mtimeMs > ageMs) {
+            rmSync(path, { force: true });
+            removed++;
+          }
+        } catch {
+          // Gone already: another process cleaned it.
+        }
+      }
+      return removed;
+    };
+    return sweep(this.scratch, 0);
+  }
+}
+
+/**
+ * Makes `files` durable (all on the file system of `folder`). On Linux, `sync
+ * -f` (syncfs(2), which Node does not offer) flushes that file system once;
+ * elsewhere, or if it cannot run, each file is fsynced, many at a time.
+ */
+async function flushFiles(folder: string, files: readonly string[]): Promise<void> {
+  if (process.platform === 'linux') {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        execFile('sync', ['-f', folder], (error) => {
+          if (error) reject(new Error(error.message));
+          else resolve();
+        });
+      });
+      return;
+    } catch {
+      // No coreutils sync with -f here: one fsync per file below.
+    }
+  }
+  let next = 0;
+  const flushOne = async (): Promise<void> => {
+    while (next < files.length) {
+      const file = await open(files[next++]!, 'r');
+      try {
+        await file.sync();
+      } finally {
+        await file.close();
       }
     }
-    return removed;
-  }
+  };
+  await Promise.all(Array.from({ length: 16 }, flushOne));
 }
 
 /**

@@ -134,6 +134,8 @@ export interface HashJob {
 export interface HashedFiles {
   readonly digests: Uint8Array;
   readonly numbers: Float64Array;
+  /** With flushing left to the caller: 1 for each job whose bytes wait in its temporary file. */
+  readonly unflushed: Uint8Array;
 }
 
 export const HASHED_NUMBERS = 3;
@@ -157,6 +159,9 @@ export interface HashFailure {
  * The fsyncs run in the background (libuv's thread pool), many at a time, so
  * the disk flushes one file while the next is read and the journal commits
  * several at once; the function returns when every blob is in place.
+ *
+ * With `flushLater`, the temporary files are only written and closed: the
+ * caller makes them durable all at once, then renames them (ObjectStore.adoptDurably).
  */
 export async function hashFiles(
   fs: FsModule,
@@ -164,9 +169,11 @@ export async function hashFiles(
   buffer: Buffer,
   objects: string,
   jobs: readonly HashJob[],
+  flushLater: boolean,
 ): Promise<HashedFiles | HashFailure> {
   const digests = new Uint8Array(jobs.length * 32);
   const numbers = new Float64Array(jobs.length * 3);
+  const unflushed = new Uint8Array(jobs.length);
   let done = 0;
   const record = (digest: Buffer, size: number, after: { mtimeMs: number; size: number }): string => {
     digests.set(digest, done * 32);
@@ -201,8 +208,13 @@ export async function hashFiles(
     }
     fs.renameSync(temporary, target);
   };
-  /** fsyncs and closes `descriptor` in the background, then adopts the file. */
+  /** fsyncs and closes `descriptor` in the background, then adopts the file (or leaves both to the caller). */
   const flushThenAdopt = (descriptor: number, temporary: string, hash: string): void => {
+    if (flushLater) {
+      fs.closeSync(descriptor);
+      unflushed[done - 1] = 1;
+      return;
+    }
     const flushed = new Promise<void>((resolve) => {
       fs.fsync(descriptor, (syncError) => {
         fs.close(descriptor, (closeError) => {
@@ -285,5 +297,5 @@ export async function hashFiles(
     }
   }
   await Promise.all(pending);
-  return failure ?? { digests, numbers };
+  return failure ?? { digests, numbers, unflushed };
 }

@@ -33,8 +33,9 @@ parentPort.on('message', async (request) => {
       for (const folder of folders) if (folder.ids) transfer.push(folder.ids.buffer, folder.kinds.buffer);
       parentPort.postMessage({ id: request.id, folders }, transfer);
     } else {
-      const hashed = await hashFiles(fs, createHash, buffer, request.objects, request.jobs);
-      parentPort.postMessage({ id: request.id, hashed }, hashed.digests ? [hashed.digests.buffer, hashed.numbers.buffer] : []);
+      const hashed = await hashFiles(fs, createHash, buffer, request.objects, request.jobs, request.flushLater);
+      const transfer = hashed.digests ? [hashed.digests.buffer, hashed.numbers.buffer, hashed.unflushed.buffer] : [];
+      parentPort.postMessage({ id: request.id, hashed }, transfer);
     }
   } catch (error) {
     parentPort.postMessage({ id: request.id, failed: { message: String(error && error.message), code: error && error.code } });
@@ -49,7 +50,12 @@ type Request =
       readonly units: readonly ReadUnit[];
       readonly chunk: number;
     }
-  | { readonly kind: 'hash'; readonly objects: string; readonly jobs: readonly HashJob[] };
+  | {
+      readonly kind: 'hash';
+      readonly objects: string;
+      readonly jobs: readonly HashJob[];
+      readonly flushLater: boolean;
+    };
 
 interface Reply {
   readonly id: number;
@@ -177,8 +183,9 @@ export class WorkerPool {
     worker: PooledWorker,
     objects: string,
     jobs: readonly HashJob[],
+    flushLater: boolean,
   ): Promise<HashedFiles | HashFailure> {
-    const reply = await worker.send({ kind: 'hash', objects, jobs });
+    const reply = await worker.send({ kind: 'hash', objects, jobs, flushLater });
     if (!reply.hashed) throw new WorkerFailure('a worker answered without results', undefined);
     return reply.hashed;
   }
