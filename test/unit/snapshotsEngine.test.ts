@@ -4,6 +4,7 @@
 // cancellation, and a scan of 100,000 files sharing the event loop.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import {
   appendFileSync,
   existsSync,
@@ -23,7 +24,7 @@ import { describe, test, type TestContext } from 'node:test';
 import { DatasetState } from '../../src/core/snapshots/datasetState';
 import { Folder } from '../../src/core/snapshots/folder';
 import { restoreDataset } from '../../src/core/snapshots/restore';
-import { KIND_FILE } from '../../src/core/store/workerJobs';
+import { KIND_FILE, readFolders } from '../../src/core/store/workerJobs';
 import { CancelledError, Slicer } from '../../src/core/snapshots/slices';
 import { diffDataset, listSnapshots, snapshotDataset } from '../../src/core/snapshots/snapshots';
 import { formatListing, parseListing, type ListingEntry } from '../../src/core/snapshots/listing';
@@ -388,6 +389,53 @@ void describe('threads', () => {
       assert.deepEqual([diff.added, diff.modified, diff.removed], [[], [], []], `${threads} thread(s)`);
     }
     await assertFsckCleanInProcess(root);
+  });
+});
+
+void describe('reading folders', () => {
+  void test("Node's stat binding and lstatSync read the same names, kinds and identities", (t) => {
+    const { base } = workspace(t);
+    writeTree(
+      base,
+      tree({
+        'a file.csv': 'a\n',
+        'ünïcode/ß.txt': 'b\n',
+        'read-only.txt': { type: 'file', content: Buffer.from('c\n'), mode: 0o444 },
+        'link to a': { type: 'link', target: 'a file.csv' },
+        empty: { type: 'dir', mode: 0o755 },
+      }),
+    );
+    spawnSync('mkfifo', [join(base, 'fifo')]);
+    const units = [{ path: '' }, { path: 'ünïcode' }, { path: 'empty' }];
+    let fastCalls = 0;
+    const counted = ((path: string, options?: fs.StatSyncOptions) => {
+      fastCalls++;
+      return fs.lstatSync(path, options);
+    }) as typeof fs.lstatSync;
+    const fast = readFolders({ ...fs, lstatSync: counted }, base, units, 100);
+    // On Node 20 (what Sluice runs on) the binding is trusted: lstatSync only checks it on the root.
+    if (process.versions.node.startsWith('20.')) assert.equal(fastCalls, 1);
+    // A root that lstatSync sees differently: the binding is not trusted, lstatSync reads everything.
+    let slowCalls = 0;
+    const lstatSync = ((path: string, options?: fs.StatSyncOptions) => {
+      slowCalls++;
+      const stat = fs.lstatSync(path, options);
+      if (path === base && stat) stat.ino = -1;
+      return stat;
+    }) as typeof fs.lstatSync;
+    const slow = readFolders({ ...fs, lstatSync }, base, units, 100);
+    assert.ok(slowCalls > 5, 'the fallback stats every entry itself');
+    assert.deepEqual(fast, slow);
+    const root = fast[0] as { names: string; kinds: Uint8Array };
+    // The FIFO is not data: left out either way.
+    assert.deepEqual(root.names.split('\0'), [
+      'a file.csv',
+      'empty',
+      'link to a',
+      'read-only.txt',
+      'ünïcode',
+    ]);
+    assert.deepEqual([...root.kinds], [1, 3, 2, 1, 3]);
   });
 });
 

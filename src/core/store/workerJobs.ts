@@ -64,6 +64,41 @@ export function readFolders(
   units: readonly ReadUnit[],
   chunk: number,
 ): (FolderRead | FolderReadError | FolderSplit)[] {
+  // Node 20's lstatSync builds a Stats object holding four Dates for every
+  // call, which here costs about as much as the system call (100,000 files:
+  // 0.40 s against 0.34 s through the binding below, and less garbage). Its
+  // native binding fills one shared array instead. That binding is internal,
+  // so it is used only where it agrees with lstatSync on the root; otherwise
+  // (another Node, another layout) lstatSync reads every entry.
+  // Layout of the array: mode 1, ino 7, size 8, mtime 12/13 and ctime 14/15 (seconds, nanoseconds).
+  let rawLstat: ((path: string) => Float64Array | undefined) | undefined;
+  try {
+    const binding = (process as unknown as { binding(name: string): Record<string, unknown> }).binding('fs');
+    const lstat = binding['lstat'];
+    if (typeof lstat === 'function') {
+      const probe = (path: string): Float64Array | undefined =>
+        (lstat as (...args: unknown[]) => Float64Array | undefined).call(
+          binding,
+          path,
+          false,
+          undefined,
+          false,
+        );
+      const expected = fs.lstatSync(root);
+      const got = probe(root);
+      if (
+        got instanceof Float64Array &&
+        got[1] === expected.mode &&
+        got[7] === expected.ino &&
+        got[8] === expected.size &&
+        got[12]! * 1e3 + got[13]! / 1e6 === expected.mtimeMs &&
+        got[14]! * 1e3 + got[15]! / 1e6 === expected.ctimeMs
+      )
+        rawLstat = probe;
+    }
+  } catch {
+    rawLstat = undefined;
+  }
   const results: (FolderRead | FolderReadError | FolderSplit)[] = [];
   for (const unit of units) {
     const path = unit.path;
@@ -86,22 +121,36 @@ export function readFolders(
       const targets: string[] = [];
       for (const name of all) {
         const full = `${dir}/${name}`;
-        const stat = fs.lstatSync(full, { throwIfNoEntry: false });
-        if (stat === undefined) continue;
-        let kind;
-        if (stat.isFile()) kind = 1;
-        else if (stat.isDirectory()) kind = 3;
-        else if (stat.isSymbolicLink()) {
-          kind = 2;
-          targets.push(fs.readlinkSync(full));
-        } else continue;
         const at = names.length;
+        let kind;
+        if (rawLstat) {
+          const values = rawLstat(full);
+          if (values === undefined) continue;
+          const type = values[1]! & 0o170000;
+          if (type === 0o100000) kind = 1;
+          else if (type === 0o040000) kind = 3;
+          else if (type === 0o120000) kind = 2;
+          else continue;
+          ids[at * 5] = values[7]!;
+          ids[at * 5 + 1] = values[8]!;
+          ids[at * 5 + 2] = values[12]! * 1e3 + values[13]! / 1e6;
+          ids[at * 5 + 3] = values[14]! * 1e3 + values[15]! / 1e6;
+          ids[at * 5 + 4] = values[1]!;
+        } else {
+          const stat = fs.lstatSync(full, { throwIfNoEntry: false });
+          if (stat === undefined) continue;
+          if (stat.isFile()) kind = 1;
+          else if (stat.isDirectory()) kind = 3;
+          else if (stat.isSymbolicLink()) kind = 2;
+          else continue;
+          ids[at * 5] = stat.ino;
+          ids[at * 5 + 1] = stat.size;
+          ids[at * 5 + 2] = stat.mtimeMs;
+          ids[at * 5 + 3] = stat.ctimeMs;
+          ids[at * 5 + 4] = stat.mode;
+        }
+        if (kind === 2) targets.push(fs.readlinkSync(full));
         kinds[at] = kind;
-        ids[at * 5] = stat.ino;
-        ids[at * 5 + 1] = stat.size;
-        ids[at * 5 + 2] = stat.mtimeMs;
-        ids[at * 5 + 3] = stat.ctimeMs;
-        ids[at * 5 + 4] = stat.mode;
         names.push(name);
       }
       results.push({
