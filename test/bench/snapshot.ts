@@ -7,7 +7,8 @@
 //    `git commit` (fresh repository each run). Target: sluice at least 0.9 of
 //    openssl's throughput and faster than both peers. Two diagnostics: `sluice
 //    diff` with the stat cache removed (the same hashing, no copy into the
-//    store) and `cp -a` + `sync` (what a durable copy of the files costs here).
+//    store), `cp -a` + `sync` (what a durable copy of the files costs here) and
+//    `dd` of as many bytes into one file with fdatasync (the disk's own limit).
 // 2. 100,000 small files in 1,000 folders, committed to git: `sluice snapshot`
 //    with nothing changed against `git status --porcelain`. Target: within 1.5×.
 // 3. The same tree after rewriting 10 files: `sluice snapshot` against the
@@ -17,9 +18,10 @@
 //
 // Every command is a child process timed by wall clock, one at a time (the
 // machine is small and shared), with the tools' order varied from run to run;
-// medians are reported. Nothing is dropped from the page cache: every tool reads
-// warm files. `sync` runs before each timed command so no earlier writeback
-// competes with it. `--quick` is a smoke version (64 MiB in 1,000 files, 10,000
+// medians are reported. Every tool reads warm files. `sync` runs before each
+// timed command so no earlier writeback competes with it; before the first
+// snapshot and its peers, as root, the page cache is also emptied and the
+// inputs read back in (settle() says why). `--quick` is a smoke version (64 MiB in 1,000 files, 10,000
 // small files). `--cpu-prof DIR` adds one profiled run of each sluice case
 // (`node --cpu-prof`, every thread) and prints the functions with the most self
 // time. Results go to out/bench-snapshot.json.
@@ -226,6 +228,29 @@ function available(command: string, args: readonly string[]): string | undefined
 /** Flushes dirty pages (e.g. a fresh copy) so their writeback does not land in the next measurement. */
 function sync(): void {
   run('sync', [], '/');
+}
+
+const DROP_CACHES = '/proc/sys/vm/drop_caches';
+
+/**
+ * Before a timed first snapshot (or its peers): the disk idle, and, where the
+ * benchmark may (as root), the page cache emptied and the files the tool will
+ * read (`warm`) read back in. A run right after the previous run's outputs
+ * were deleted otherwise pays for them twice on a VM with ext4: every file
+ * created makes ext4 look through the inode table blocks still in the cache
+ * for recently deleted inodes (up to 3 s of 6 here), and a cache full of
+ * earlier outputs makes fresh pages slower to get. Emptying the cache spares
+ * every tool alike; the inputs are read back so each starts from warm files.
+ */
+function settle(warm: string): void {
+  sync();
+  if (process.getuid?.() !== 0) return;
+  try {
+    writeFileSync(DROP_CACHES, '3\n');
+  } catch {
+    return; // A container may not let even root do this: the runs are then as they are.
+  }
+  run('sh', ['-c', 'find . -type f -print0 | xargs -0 cat > /dev/null'], warm);
 }
 
 function sluice(cwd: string, args: readonly string[], nodeFlags: readonly string[] = []): Ran {
@@ -496,7 +521,9 @@ function benchBig(
     {
       name: 'openssl',
       label: 'openssl dgst -sha256 (one process at a time)',
-      prepare: sync,
+      prepare: () => {
+        settle(dataDir);
+      },
       measure: () => {
         // xargs packs as many paths into each command line as fit, like a user would.
         const ran = run('xargs', ['-0', 'openssl', 'dgst', '-sha256'], dataDir, fileList);
@@ -508,7 +535,9 @@ function benchBig(
     {
       name: 'opensslParallel',
       label: `openssl dgst -sha256 (xargs -P ${threads})`,
-      prepare: sync,
+      prepare: () => {
+        settle(dataDir);
+      },
       measure: () => {
         const perCall = String(Math.max(1, Math.ceil(scale.bigFiles / (threads * 8))));
         const args = ['-0', '-P', String(threads), '-n', perCall, 'openssl', 'dgst', '-sha256'];
@@ -522,7 +551,7 @@ function benchBig(
       prepare: () => {
         rmSync(join(workspace, '.sluice'), { recursive: true, force: true });
         spawnSync('git', ['update-ref', '-d', 'refs/sluice/datasets/big'], { cwd: workspace, env: childEnv });
-        sync();
+        settle(dataDir);
       },
       measure: () => {
         const ms = snapshot(workspace, 'big', expected);
@@ -553,11 +582,31 @@ function benchBig(
     label: 'cp -a + sync (durable copy, diagnostic)',
     prepare: () => {
       rmSync(copyDir, { recursive: true, force: true });
-      sync();
+      settle(dataDir);
     },
     measure: () => run('cp', ['-a', dataDir, copyDir], root).ms + run('sync', [], root).ms,
     cleanup: () => {
       rmSync(copyDir, { recursive: true, force: true });
+    },
+  });
+
+  // Diagnostic: the disk's own limit for making this many bytes durable, one sequential file.
+  const ddFile = join(root, 'dd.bin');
+  contenders.push({
+    name: 'diskWrite',
+    label: 'dd + fdatasync (durable write, diagnostic)',
+    prepare: () => {
+      rmSync(ddFile, { force: true });
+      settle(dataDir);
+    },
+    measure: () =>
+      run(
+        'dd',
+        ['if=/dev/zero', `of=${ddFile}`, 'bs=1M', `count=${scale.bigBytes / MiB}`, 'conv=fdatasync'],
+        root,
+      ).ms,
+    cleanup: () => {
+      rmSync(ddFile, { force: true });
     },
   });
 
@@ -573,7 +622,7 @@ function benchBig(
         run('git', ['init', '--quiet'], dir);
         run('git', ['annex', 'init', '--quiet', 'bench'], dir);
         run('git', ['config', 'annex.backend', 'SHA256E'], dir);
-        sync();
+        settle(join(dir, 'data'));
       },
       measure: (i) => {
         const ms = run('git', ['annex', 'add', '--quiet', 'data'], annexDir(i)).ms;
@@ -603,7 +652,7 @@ function benchBig(
         run('git', ['init', '--quiet'], lfsDir);
         run('git', ['lfs', 'install', '--local'], lfsDir);
         run('git', ['lfs', 'track', '*.bin'], lfsDir);
-        sync();
+        settle(join(lfsDir, 'data'));
       },
       measure: (i) => {
         const added = run('git', ['add', '--all'], lfsDir);
@@ -680,7 +729,16 @@ function benchBig(
 
   const labels: Record<string, string> = { sluiceHashOnly: '  sluice diff, hash only (diagnostic)' };
   for (const contender of contenders) labels[contender.name] = contender.label;
-  const order = ['openssl', 'opensslParallel', 'sluice', 'sluiceHashOnly', 'copy', 'annex', 'lfs'];
+  const order = [
+    'openssl',
+    'opensslParallel',
+    'sluice',
+    'sluiceHashOnly',
+    'copy',
+    'diskWrite',
+    'annex',
+    'lfs',
+  ];
   console.log(
     `\nFirst snapshot: ${scale.bigFiles} files, ${fixed(fixture.bytes / MiB, 0)} MiB ` +
       `(median of ${runs}; page cache warm)`,
