@@ -25,7 +25,9 @@ const product = {
   entryPoints: {
     extension: 'src/extension/main.ts',
     server: 'src/server/main.ts',
-    cli: 'src/cli/main.ts',
+    // dist/cli.js (the `sluice` command) loads dist/cliMain.js with V8's code cache (start.ts).
+    cli: 'src/cli/start.ts',
+    cliMain: 'src/cli/main.ts',
   },
   outdir: 'dist',
   external: ['vscode'],

@@ -3,7 +3,7 @@
 // It is dist/server.js, the bundle the extension starts, loaded only when
 // asked for: every other command starts without it (about 40 ms sooner).
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { createRequire } from 'node:module';
 import { SluiceError } from '../core/errors';
 import type { Command } from './command';
 
@@ -25,7 +25,7 @@ export const lspCommand: Command = {
     },
   ],
   maxPositionals: 0,
-  async run(args) {
+  run(args) {
     if (args.has('stdio') === args.has('node-ipc')) {
       throw new SluiceError(
         'The language server needs exactly one transport: --stdio or --node-ipc.',
@@ -33,8 +33,9 @@ export const lspCommand: Command = {
         "Run 'sluice help lsp'.",
       );
     }
-    // dist/server.js starts the server as it loads; it sits beside this bundle (dist/cli.js).
-    await import(pathToFileURL(join(__dirname, 'server.js')).href);
-    return 0;
+    // dist/server.js starts the server as it loads; it sits beside this bundle (dist/cliMain.js).
+    // Required, not imported: start.ts runs this bundle as a vm script, which has no import().
+    createRequire(__filename)(join(__dirname, 'server.js'));
+    return Promise.resolve(0);
   },
 };

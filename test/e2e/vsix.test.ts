@@ -49,6 +49,7 @@ void describe('The VSIX from npm run package', () => {
       'dist/extension.js',
       'dist/server.js',
       'dist/cli.js',
+      'dist/cliMain.js',
       'dist/pipelineGraph.js',
       'dist/sluice.schema.json',
       ...filesUnder('media'),
@@ -61,7 +62,14 @@ void describe('The VSIX from npm run package', () => {
   });
 
   void test('has minified bundles without source maps', () => {
-    for (const bundle of ['dist/extension.js', 'dist/server.js', 'dist/cli.js', 'dist/pipelineGraph.js']) {
+    const bundles = [
+      'dist/extension.js',
+      'dist/server.js',
+      'dist/cli.js',
+      'dist/cliMain.js',
+      'dist/pipelineGraph.js',
+    ];
+    for (const bundle of bundles) {
       const text = files.get(`extension/${bundle}`)!.toString('utf8');
       assert.doesNotMatch(text, /sourceMappingURL/, `${bundle} points at no source map`);
       // esbuild's readable output heads each module with a `// src/…` comment; minified output has none.

@@ -1,8 +1,16 @@
 // The `sluice` command as a user meets it: the built dist/cli.js, run in temp
 // folders. Exit codes, output formats and one-line errors are the contract.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -90,6 +98,52 @@ void describe('sluice help and version', () => {
     assert.equal(result.status, 2);
     assert.equal(result.stdout, '');
     assert.match(result.stderr, /Usage: sluice COMMAND/);
+  });
+});
+
+void describe("the command's code cache", () => {
+  /** dist/cli.js and the bundle it loads, copied into a folder of their own. */
+  function install(): { cli: string; cache: string } {
+    const dist = join(dir, 'dist');
+    mkdirSync(dist);
+    for (const name of ['cli.js', 'cliMain.js']) copyFileSync(join(ROOT, 'dist', name), join(dist, name));
+    return { cli: join(dist, 'cli.js'), cache: join(dist, 'cliMain.js.cache') };
+  }
+  const version = (cli: string): string => {
+    const ran = spawnSync(process.execPath, [cli, '--version'], { encoding: 'utf8' });
+    assert.equal(ran.status, 0, ran.stderr);
+    assert.equal(ran.stderr, '');
+    return ran.stdout;
+  };
+
+  void test('the first run writes it, later runs use it, and a damaged or foreign one is replaced', () => {
+    const { cli, cache } = install();
+    const expected = version(CLI);
+    assert.equal(version(cli), expected);
+    const written = readFileSync(cache);
+    assert.ok(written.length > 1000, 'a cache was written');
+    assert.equal(version(cli), expected);
+    assert.deepEqual(readFileSync(cache), written, 'a cache V8 accepted is left as it is');
+    // Garbage after the right digest: V8 rejects it; the command runs and writes a good one.
+    const garbage = Buffer.concat([written.subarray(0, 32), Buffer.alloc(5000, 7)]);
+    writeFileSync(cache, garbage);
+    assert.equal(version(cli), expected);
+    assert.notDeepEqual(readFileSync(cache), garbage);
+    // A cache of another bundle (another digest) is not used, and is replaced.
+    writeFileSync(cache, Buffer.concat([Buffer.alloc(32), written.subarray(32)]));
+    assert.equal(version(cli), expected);
+    assert.deepEqual(readFileSync(cache).subarray(0, 32), written.subarray(0, 32));
+    assert.deepEqual(readdirSync(join(dir, 'dist')).sort(), ['cli.js', 'cliMain.js', 'cliMain.js.cache']);
+  });
+
+  void test('where no cache can be written, commands run all the same', () => {
+    const { cli, cache } = install();
+    // A folder in its place: writing the cache fails even for root (for whom read-only folders are not).
+    mkdirSync(cache);
+    assert.equal(version(cli), version(CLI));
+    assert.equal(version(cli), version(CLI));
+    assert.deepEqual(readdirSync(join(dir, 'dist')).sort(), ['cli.js', 'cliMain.js', 'cliMain.js.cache']);
+    assert.deepEqual(readdirSync(cache), []);
   });
 });
 

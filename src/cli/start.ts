@@ -1,0 +1,78 @@
+// The `sluice` command's entry point (dist/cli.js). It loads the command's
+// bundle (dist/cliMain.js, built from main.ts) with V8's code cache, the way
+// Python keeps compiled modules beside their sources: compiling 700 KB of
+// JavaScript again on every start is about a third of `sluice --version`
+// here. The cache (dist/cliMain.js.cache) is written by the first command
+// that finds none, or finds one made from another bundle or by another Node;
+// where dist/ cannot be written, every start compiles, as without it. The
+// bundle must not use import(): a vm script has no module loader for it.
+import { createHash } from 'node:crypto';
+import { openSync, readFileSync, renameSync, rmSync, writeSync, closeSync, fsyncSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { Script } from 'node:vm';
+
+const bundle = join(__dirname, 'cliMain.js');
+const cacheFile = `${bundle}.cache`;
+/** The cache starts with a digest of the bundle and of the Node that made it; V8 checks only the source's length. */
+const DIGEST_BYTES = 32;
+
+function loadBundle(): void {
+  let source: string;
+  try {
+    source = readFileSync(bundle, 'utf8');
+  } catch (error) {
+    process.stderr.write(`sluice: cannot read ${bundle}: ${(error as Error).message}. Reinstall Sluice.\n`);
+    process.exit(1);
+  }
+  const digest = createHash('sha256').update(process.version).update(process.arch).update(source).digest();
+  let cachedData: Buffer | undefined;
+  try {
+    const cache = readFileSync(cacheFile);
+    if (cache.subarray(0, DIGEST_BYTES).equals(digest)) cachedData = cache.subarray(DIGEST_BYTES);
+  } catch {
+    // No cache yet: this start compiles, and writes one when the command is done.
+  }
+  // A `#!` line is allowed only at the very start of a script, not inside the wrapper.
+  const body = source.startsWith('#!') ? `//${source.slice(2)}` : source;
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${body}\n})`, {
+    filename: bundle,
+    ...(cachedData ? { cachedData } : {}),
+  });
+  if (!cachedData || script.cachedDataRejected === true) {
+    // At exit the cache also holds the functions this command compiled on the way.
+    process.once('exit', () => {
+      writeCache(digest, script.createCachedData());
+    });
+  }
+  const module = { exports: {}, filename: bundle, id: bundle, loaded: false };
+  const wrapper = script.runInThisContext() as (
+    exports: unknown,
+    require: NodeJS.Require,
+    module: unknown,
+    filename: string,
+    dirname: string,
+  ) => void;
+  wrapper(module.exports, createRequire(bundle), module, bundle, __dirname);
+}
+
+/** Temporary file, fsync, rename: a reader finds the old cache, the new one or none, never half of one. */
+function writeCache(digest: Buffer, data: Buffer): void {
+  const temporary = `${cacheFile}.${process.pid}.tmp`;
+  try {
+    const descriptor = openSync(temporary, 'w');
+    try {
+      writeSync(descriptor, digest);
+      writeSync(descriptor, data);
+      fsyncSync(descriptor);
+    } finally {
+      closeSync(descriptor);
+    }
+    renameSync(temporary, cacheFile);
+  } catch {
+    // A read-only installation: starts compile, as they would without a cache.
+    rmSync(temporary, { force: true });
+  }
+}
+
+loadBundle();
