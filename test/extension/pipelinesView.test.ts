@@ -220,7 +220,11 @@ describe('Pipelines view', () => {
       });
       const pids = await waitFor('the slow stage to start', () => {
         try {
-          return readFileSync(join(root, 'slow.pids'), 'utf8').split(' ').map(Number);
+          // Both pids, or not yet: the file may be caught half written (and pid 0 is our own group).
+          const pids = readFileSync(join(root, 'slow.pids'), 'utf8').trim().split(' ').map(Number);
+          return pids.length === 2 && pids.every((pid) => Number.isInteger(pid) && pid > 0)
+            ? pids
+            : undefined;
         } catch {
           return undefined;
         }
