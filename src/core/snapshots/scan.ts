@@ -181,10 +181,6 @@ async function readTree(
   slicer: Slicer,
 ): Promise<FolderRead[]> {
   const reads: FolderRead[] = [];
-  // Paths from the working folder when the dataset is inside it (as it is for the CLI): the
-  // kernel resolves fewer folders per lstat. Threads share the working folder; it is read once.
-  const fromCwd = relative(process.cwd(), root);
-  const readRoot = fromCwd !== '' && !fromCwd.startsWith('..') && !isAbsolute(fromCwd) ? fromCwd : root;
   const queue: ReadUnit[] = [{ path: '' }];
   /** Large folders being read in chunks: each chunk's result, in order, until all are in. */
   const assembling = new Map<string, (FolderRead | undefined)[]>();
@@ -270,7 +266,7 @@ async function readTree(
       const share = Math.ceil(queue.length / (pool.size + 1));
       const batch = queue.splice(-Math.min(UNITS_PER_REQUEST, share));
       inFlight++;
-      pool.readFolders(worker, readRoot, batch, ENTRIES_PER_UNIT).then(
+      pool.readFolders(worker, root, batch, ENTRIES_PER_UNIT).then(
         (results) => {
           inFlight--;
           try {
@@ -290,7 +286,7 @@ async function readTree(
     if (queue.length > 0) {
       do {
         const unit = queue.pop()!;
-        accept(readFolders(fs, readRoot, [unit], ENTRIES_PER_UNIT), [unit]);
+        accept(readFolders(fs, root, [unit], ENTRIES_PER_UNIT), [unit]);
         unitsRead++;
       } while (queue.length > 0 && !slicer.due);
       await slicer.yield();
