@@ -1,16 +1,17 @@
 // The `sluice` command's entry point (dist/cli.js). It loads the command's
 // bundle (dist/cliMain.js, built from main.ts) with V8's code cache, the way
 // Python keeps compiled modules beside their sources: compiling 700 KB of
-// JavaScript again on every start is about a third of `sluice --version`
+// JavaScript again on every start is about a fifth of `sluice --version`
 // here. The cache (dist/cliMain.js.cache) is written by the first command
 // that finds none, or finds one made from another bundle or by another Node;
 // where dist/ cannot be written, every start compiles, as without it. The
 // bundle must not use import(): a vm script has no module loader for it.
 import { createHash } from 'node:crypto';
-import { openSync, readFileSync, renameSync, rmSync, writeSync, closeSync, fsyncSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
+import { writeFileAtomic } from '../core/fs/atomicWrite';
 
 const bundle = join(__dirname, 'cliMain.js');
 const cacheFile = `${bundle}.cache`;
@@ -56,22 +57,12 @@ function loadBundle(): void {
   wrapper(module.exports, createRequire(bundle), module, bundle, __dirname);
 }
 
-/** Temporary file, fsync, rename: a reader finds the old cache, the new one or none, never half of one. */
 function writeCache(digest: Buffer, data: Buffer): void {
-  const temporary = `${cacheFile}.${process.pid}.tmp`;
   try {
-    const descriptor = openSync(temporary, 'w');
-    try {
-      writeSync(descriptor, digest);
-      writeSync(descriptor, data);
-      fsyncSync(descriptor);
-    } finally {
-      closeSync(descriptor);
-    }
-    renameSync(temporary, cacheFile);
+    // Atomic: a reader finds the old cache, the new one or none, never half of one.
+    writeFileAtomic(cacheFile, Buffer.concat([digest, data]));
   } catch {
     // A read-only installation: starts compile, as they would without a cache.
-    rmSync(temporary, { force: true });
   }
 }
 
