@@ -1,6 +1,7 @@
 // The Environments view: keeps each folder's environments (reloaded when
 // SluiceWorkspaces says a folder or its refs changed) and turns the plain
 // elements of model.ts into TreeItems. All the looks are decided in model.ts.
+import { treeItemOf } from '../treeItems';
 import * as vscode from 'vscode';
 import type { Workspace } from '../../core/workspace';
 import type { FolderConsumer, SluiceWorkspaces, WorkspaceFolderState } from '../workspaces';
@@ -19,12 +20,6 @@ import {
 } from './model';
 
 export const ENVIRONMENTS_VIEW_ID = 'sluice.environments';
-
-const COLLAPSIBLE = {
-  none: vscode.TreeItemCollapsibleState.None,
-  collapsed: vscode.TreeItemCollapsibleState.Collapsed,
-  expanded: vscode.TreeItemCollapsibleState.Expanded,
-} as const;
 
 export class EnvironmentsView
   implements FolderConsumer, vscode.TreeDataProvider<EnvironmentsNode>, vscode.Disposable
@@ -75,20 +70,7 @@ export class EnvironmentsView
   }
 
   getTreeItem(element: EnvironmentsNode): vscode.TreeItem {
-    const view = describeNode(element);
-    const item = new vscode.TreeItem(view.label, COLLAPSIBLE[view.collapsible]);
-    item.id = view.id;
-    if (view.description !== undefined) item.description = view.description;
-    item.tooltip = view.tooltip;
-    item.accessibilityInformation = {
-      label: view.description === undefined ? view.label : `${view.label}, ${view.description}`,
-    };
-    item.contextValue = view.contextValue;
-    item.iconPath = new vscode.ThemeIcon(
-      view.icon.id,
-      view.icon.color === undefined ? undefined : new vscode.ThemeColor(view.icon.color),
-    );
-    return item;
+    return treeItemOf(describeNode(element));
   }
 
   getParent(element: EnvironmentsNode): EnvironmentsNode | undefined {

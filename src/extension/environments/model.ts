@@ -1,6 +1,7 @@
 // The Environments view's elements and how each looks, the status bar's text,
 // and the words of a comparison between two releases: plain data built from
 // the engine's records. No vscode import, so all of it is unit-tested.
+import type { ItemLook } from '../treeItems';
 import { basename } from 'node:path';
 import { formatAge } from '../../cli/format';
 import type { RecordedDeployment } from '../../core/environments/history';
@@ -224,16 +225,7 @@ export function shortRelease(id: string): string {
 }
 
 /** How an element looks: the tree provider turns this into a TreeItem as is. */
-export interface ItemView {
-  readonly id: string;
-  readonly label: string;
-  readonly description: string | undefined;
-  readonly tooltip: string;
-  /** Drives the menus in package.json (`viewItem =~ …`). */
-  readonly contextValue: string;
-  readonly collapsible: 'none' | 'collapsed' | 'expanded';
-  readonly icon: { readonly id: string; readonly color?: string };
-}
+export type ItemView = ItemLook;
 
 const PASS_COLOR = 'testing.iconPassed';
 const FAIL_COLOR = 'testing.iconFailed';

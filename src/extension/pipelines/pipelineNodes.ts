@@ -2,6 +2,7 @@
 // the engine's plan and stage states, and a description the tree provider only
 // copies into a TreeItem. No vscode import, so labels, icons, tooltips and
 // menus are unit-tested (test/unit/pipelineTreeModel.test.ts).
+import type { ItemLook } from '../treeItems';
 import type { StageState } from '../../core/pipelines/status';
 import type { StageResult } from '../../core/pipelines/runner';
 import type { FolderState } from '../folders';
@@ -66,16 +67,7 @@ export interface StageNode {
 export type PipelinesNode = FolderNode | PipelineNode | StageNode;
 
 /** How a node looks; the provider copies it into a TreeItem. */
-export interface NodeLook {
-  readonly id: string;
-  readonly label: string;
-  readonly description: string | undefined;
-  readonly tooltip: string;
-  /** Drives the menus in package.json (`viewItem == …`). */
-  readonly contextValue: string;
-  readonly icon: { readonly id: string; readonly color: string | undefined };
-  readonly collapsible: 'none' | 'collapsed' | 'expanded';
-}
+export type NodeLook = ItemLook;
 
 /** The shown state of a stage: the run's progress overrides what the files said before it. */
 export type ShownState = StageState | 'running';

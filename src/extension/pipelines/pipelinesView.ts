@@ -3,6 +3,7 @@
 // deps, outs or params change, and after every run) and what a run in progress
 // says about its stages. It turns the plain elements of pipelineNodes.ts into
 // TreeItems; all the looks are decided there.
+import { treeItemOf } from '../treeItems';
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
@@ -28,12 +29,6 @@ export const PIPELINES_VIEW_ID = 'sluice.pipelines';
 
 /** Quiet time before a burst of changes to deps and outs is acted on (as workspaces.ts waits). */
 const DEBOUNCE_MS = 300;
-
-const COLLAPSIBLE = {
-  none: vscode.TreeItemCollapsibleState.None,
-  collapsed: vscode.TreeItemCollapsibleState.Collapsed,
-  expanded: vscode.TreeItemCollapsibleState.Expanded,
-} as const;
 
 interface FolderEntry {
   view: FolderPipelines;
@@ -98,20 +93,7 @@ export class PipelinesView
   }
 
   getTreeItem(element: PipelinesNode): vscode.TreeItem {
-    const look = describeNode(element);
-    const item = new vscode.TreeItem(look.label, COLLAPSIBLE[look.collapsible]);
-    item.id = look.id;
-    if (look.description !== undefined) item.description = look.description;
-    item.tooltip = look.tooltip;
-    item.accessibilityInformation = {
-      label: look.description === undefined ? look.label : `${look.label}, ${look.description}`,
-    };
-    item.contextValue = look.contextValue;
-    item.iconPath = new vscode.ThemeIcon(
-      look.icon.id,
-      look.icon.color === undefined ? undefined : new vscode.ThemeColor(look.icon.color),
-    );
-    return item;
+    return treeItemOf(describeNode(element));
   }
 
   getParent(element: PipelinesNode): PipelinesNode | undefined {

@@ -1,6 +1,7 @@
 // The Data Snapshots view's elements and how each one looks: plain data built
 // from the engine's results, and a description the tree provider only copies
 // into a TreeItem. No vscode import, so labels, menus and icons are unit-tested.
+import type { ItemLook } from '../treeItems';
 import { basename, dirname } from 'node:path';
 import { formatAge, formatBytes } from '../../cli/format';
 import type { FileEntry } from '../../core/snapshots/snapshots';
@@ -146,17 +147,7 @@ export function parentOf(node: SnapshotsNode): SnapshotsNode | undefined {
 }
 
 /** How an element looks: the tree provider turns this into a TreeItem as is. */
-export interface ItemView {
-  /** Stable across refreshes, so expanded elements stay expanded. */
-  readonly id: string;
-  readonly label: string;
-  readonly description: string | undefined;
-  readonly tooltip: string;
-  /** Drives the menus in package.json (`viewItem == …`). */
-  readonly contextValue: string;
-  readonly collapsible: 'none' | 'collapsed' | 'expanded';
-  /** A codicon id, and a theme color id for it. */
-  readonly icon: { readonly id: string; readonly color?: string };
+export interface ItemView extends ItemLook {
   /** The command a click runs, with the element as its argument. */
   readonly openCommand?: string;
 }

@@ -1,6 +1,7 @@
 // The Data Snapshots view: keeps what each folder's datasets look like (reloaded
 // when SluiceWorkspaces says what changed) and turns the plain elements of
 // nodes.ts into TreeItems. All the looks are decided in nodes.ts.
+import { treeItemOf } from '../treeItems';
 import * as vscode from 'vscode';
 import type { SnapshotSummary } from '../../core/snapshots/snapshots';
 import type { Workspace } from '../../core/workspace';
@@ -31,12 +32,6 @@ export const SNAPSHOTS_VIEW_ID = 'sluice.snapshots';
 
 /** Snapshot comparisons kept (records never change, so a kept one is always right). */
 const KEPT_COMPARISONS = 100;
-
-const COLLAPSIBLE = {
-  none: vscode.TreeItemCollapsibleState.None,
-  collapsed: vscode.TreeItemCollapsibleState.Collapsed,
-  expanded: vscode.TreeItemCollapsibleState.Expanded,
-} as const;
 
 export class SnapshotsView
   implements FolderConsumer, vscode.TreeDataProvider<SnapshotsNode>, vscode.Disposable
@@ -104,19 +99,7 @@ export class SnapshotsView
 
   getTreeItem(element: SnapshotsNode): vscode.TreeItem {
     const view = describeNode(element);
-    const item = new vscode.TreeItem(view.label, COLLAPSIBLE[view.collapsible]);
-    item.id = view.id;
-    if (view.description !== undefined) item.description = view.description;
-    item.tooltip = view.tooltip;
-    // Without it, screen readers read the tooltip, which for most elements does not start with their name.
-    item.accessibilityInformation = {
-      label: view.description === undefined ? view.label : `${view.label}, ${view.description}`,
-    };
-    item.contextValue = view.contextValue;
-    item.iconPath = new vscode.ThemeIcon(
-      view.icon.id,
-      view.icon.color === undefined ? undefined : new vscode.ThemeColor(view.icon.color),
-    );
+    const item = treeItemOf(view);
     if (view.openCommand !== undefined) {
       item.command = { command: view.openCommand, title: 'Show the Change', arguments: [element] };
     }
