@@ -3,18 +3,10 @@
 // the file's stat identity (inode, mtime, ctime, size), so an unchanged path
 // costs a stat per file, not a read.
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  lstatSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  readSync,
-  type Stats,
-} from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomicWrite';
+import { hashFile } from '../fs/hashFile';
 
 /** One entry of a folder, as fingerprints and the output cache both describe it. */
 export type TreeEntry =
@@ -60,22 +52,6 @@ export function treeFingerprint(entries: readonly TreeEntry[]): string {
 export function entryFingerprint(entry: TreeEntry): string {
   if (entry.type === 'file') return fileFingerprint(entry.sha256, entry.mode);
   return entry.type === 'link' ? `link:${entry.target}` : treeFingerprint([]);
-}
-
-export function hashFile(path: string): string {
-  const digest = createHash('sha256');
-  const buffer = Buffer.allocUnsafe(1 << 20);
-  const descriptor = openSync(path, 'r');
-  try {
-    for (;;) {
-      const read = readSync(descriptor, buffer, 0, buffer.length, null);
-      if (read === 0) break;
-      digest.update(buffer.subarray(0, read));
-    }
-  } finally {
-    closeSync(descriptor);
-  }
-  return digest.digest('hex');
 }
 
 export class Fingerprints {

@@ -22,6 +22,7 @@ import {
 import { execFile } from 'node:child_process';
 import { chmod, copyFile, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { hashFile } from '../fs/hashFile';
 
 export const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -207,19 +208,7 @@ export class ObjectStore {
 
   /** Re-reads a blob and tells whether its content still has its name's hash. */
   verify(hash: string): boolean {
-    const digest = createHash('sha256');
-    const buffer = Buffer.allocUnsafe(1 << 20);
-    const descriptor = openSync(this.pathOf(hash), 'r');
-    try {
-      for (;;) {
-        const read = readSync(descriptor, buffer, 0, buffer.length, null);
-        if (read === 0) break;
-        digest.update(buffer.subarray(0, read));
-      }
-    } finally {
-      closeSync(descriptor);
-    }
-    return digest.digest('hex') === hash;
+    return hashFile(this.pathOf(hash)) === hash;
   }
 
   /** Removes a blob; returns its size. */
