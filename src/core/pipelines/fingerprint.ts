@@ -134,15 +134,32 @@ export class Fingerprints {
     try {
       stat = lstatSync(join(this.root, path));
     } catch {
+      // Gone: what was remembered of it (and of anything under it) is forgotten.
+      this.forgetUnder(path, new Set());
       return undefined;
     }
     if (stat.isDirectory()) {
       const entries: TreeEntry[] = [];
       this.walk(path, '', entries);
+      // Files deleted from the folder since they were remembered are forgotten, so the cache
+      // holds what the workspace holds instead of growing with every file that ever was.
+      this.forgetUnder(path, new Set(entries.map((entry) => `${path}/${entry.path}`)));
       return treeFingerprint(entries);
     }
     const entry = this.entryOf(path, '', stat);
+    if (!entry) this.forgetUnder(path, new Set());
     return entry ? entryFingerprint(entry) : undefined;
+  }
+
+  /** Forgets the remembered files at or under `path`, except those in `kept`. */
+  private forgetUnder(path: string, kept: ReadonlySet<string>): void {
+    const prefix = `${path}/`;
+    for (const known of this.known.keys()) {
+      if ((known === path || known.startsWith(prefix)) && !kept.has(known)) {
+        this.known.delete(known);
+        this.dirty = true;
+      }
+    }
   }
 
   private walk(base: string, relative: string, into: TreeEntry[]): void {
