@@ -1,7 +1,7 @@
 // The fingerprint cache behind `sluice run` and `status`: it remembers each
 // file's hash with its stat identity, and forgets files that are gone.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -53,4 +53,15 @@ void test('files deleted from a folder, or the folder itself, are forgotten when
   rmSync(join(root, 'data'), { recursive: true });
   assert.deepEqual(run(['data']), [undefined]);
   assert.deepEqual(remembered(cache), ['src/x.py']);
+
+  // A stage rewrites a folder it had fingerprinted: the files it writes are remembered, not forgotten.
+  const fingerprints = Fingerprints.load(root, cache);
+  mkdirSync(join(root, 'out'));
+  assert.notEqual(fingerprints.of('out'), undefined);
+  writeFileSync(join(root, 'out/model.bin'), 'weights\n');
+  utimesSync(join(root, 'out/model.bin'), past, past);
+  fingerprints.invalidate('out');
+  fingerprints.remember('out/model.bin', lstatSync(join(root, 'out/model.bin')), 'f'.repeat(64));
+  fingerprints.save();
+  assert.deepEqual(remembered(cache), ['out/model.bin', 'src/x.py']);
 });

@@ -59,6 +59,10 @@ export class Fingerprints {
   private readonly known = new Map<string, readonly [string, string]>();
   /** Fingerprints computed during this command, by path: each path is read once. */
   private readonly computed = new Map<string, string | undefined>();
+  /** Paths this command found missing (or not a file, link or folder). */
+  private readonly gone = new Set<string>();
+  /** Folders this command walked, with every file and link it found in each. */
+  private readonly walked = new Map<string, Set<string>>();
   private dirty = false;
 
   private constructor(
@@ -107,6 +111,12 @@ export class Fingerprints {
   /** Records a hash just computed elsewhere (while copying a file into the store). */
   remember(path: string, stat: Stats, sha256: string): void {
     this.computed.delete(path);
+    // It exists: neither it nor a folder above it is gone, and the folders walked above it hold it.
+    for (let end = path.length; end > 0; end = path.lastIndexOf('/', end - 1)) {
+      const above = path.slice(0, end);
+      this.gone.delete(above);
+      this.walked.get(above)?.add(path);
+    }
     if (Date.now() - stat.mtimeMs < RACY_MS) return;
     this.known.set(path, [identity(stat), sha256]);
     this.dirty = true;
@@ -114,12 +124,16 @@ export class Fingerprints {
 
   /** Forgets what was computed for `path` during this command (a stage just rewrote it). */
   invalidate(path: string): void {
-    for (const key of this.computed.keys()) {
-      if (key === path || key.startsWith(`${path}/`) || path.startsWith(`${key}/`)) this.computed.delete(key);
-    }
+    const related = (key: string): boolean =>
+      key === path || key.startsWith(`${path}/`) || path.startsWith(`${key}/`);
+    for (const key of this.computed.keys()) if (related(key)) this.computed.delete(key);
+    // What this command saw there is out of date too: nothing is forgotten on its account.
+    for (const key of this.walked.keys()) if (related(key)) this.walked.delete(key);
+    for (const key of this.gone) if (related(key)) this.gone.delete(key);
   }
 
   save(): void {
+    this.forgetGone();
     if (!this.dirty) return;
     const lines = [HEADER];
     for (const [path, [key, sha256]] of this.known) {
@@ -134,30 +148,37 @@ export class Fingerprints {
     try {
       stat = lstatSync(join(this.root, path));
     } catch {
-      // Gone: what was remembered of it (and of anything under it) is forgotten.
-      this.forgetUnder(path, new Set());
+      this.gone.add(path);
       return undefined;
     }
     if (stat.isDirectory()) {
       const entries: TreeEntry[] = [];
       this.walk(path, '', entries);
-      // Files deleted from the folder since they were remembered are forgotten, so the cache
-      // holds what the workspace holds instead of growing with every file that ever was.
-      this.forgetUnder(path, new Set(entries.map((entry) => `${path}/${entry.path}`)));
+      this.walked.set(path, new Set(entries.map((entry) => `${path}/${entry.path}`)));
       return treeFingerprint(entries);
     }
     const entry = this.entryOf(path, '', stat);
-    if (!entry) this.forgetUnder(path, new Set());
+    if (!entry) this.gone.add(path);
     return entry ? entryFingerprint(entry) : undefined;
   }
 
-  /** Forgets the remembered files at or under `path`, except those in `kept`. */
-  private forgetUnder(path: string, kept: ReadonlySet<string>): void {
-    const prefix = `${path}/`;
-    for (const known of this.known.keys()) {
-      if ((known === path || known.startsWith(prefix)) && !kept.has(known)) {
-        this.known.delete(known);
-        this.dirty = true;
+  /**
+   * Forgets remembered files that this command found gone: under a path that
+   * no longer exists, or missing from a folder it walked. The cache then holds
+   * what the workspace holds instead of every file that ever was. One pass
+   * over the cache, a map lookup per level of each path.
+   */
+  private forgetGone(): void {
+    if (this.gone.size === 0 && this.walked.size === 0) return;
+    for (const path of this.known.keys()) {
+      for (let end = path.length; end > 0; end = path.lastIndexOf('/', end - 1)) {
+        const above = path.slice(0, end);
+        const seen = this.walked.get(above);
+        if (this.gone.has(above) || (seen !== undefined && !seen.has(path))) {
+          this.known.delete(path);
+          this.dirty = true;
+          break;
+        }
       }
     }
   }
