@@ -1,8 +1,9 @@
 // `init`: a starter manifest for an existing project, or a runnable example
 // workspace (files, data and a git repository with one commit).
-import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SluiceError } from '../errors';
+import { pathExists } from '../fs/pathExists';
 import { MANIFEST_FILE } from '../manifest';
 import { CHURN_EXAMPLE } from './churnExample';
 import { GitRepository } from '../git/repository';
@@ -113,16 +114,6 @@ function isEmptyFolder(path: string): boolean {
     return statSync(path).isDirectory() && readdirSync(path).length === 0;
   } catch (error) {
     throw asSluiceError(error, `Cannot read ${path}`);
-  }
-}
-
-/** True for anything at `path`, including a dangling symbolic link, which `existsSync` misses. */
-function pathExists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -1,9 +1,9 @@
 // What the Data Snapshots view knows of each dataset, read through the engine's
 // own calls (the ones `sluice log` and `sluice diff` make). No vscode import:
 // the view's data is tested on real repositories without an editor.
-import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeError } from '../../core/errors';
+import { pathExists } from '../../core/fs/pathExists';
 import type { Manifest } from '../../core/manifest/model';
 import {
   compareSnapshots,
@@ -137,14 +137,4 @@ export async function compareWithDisk(
   snapshot: SnapshotSummary,
 ): Promise<Comparison> {
   return comparisonOf(await compareWithDiskContent(workspace, name, snapshot));
-}
-
-/** True for anything at `path`, a dangling link included. */
-function pathExists(path: string): boolean {
-  try {
-    lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
