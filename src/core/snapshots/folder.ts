@@ -52,8 +52,11 @@ export class Folder {
     public tree = '',
   ) {}
 
-  static fromRead(read: FolderRead, takenAtMs: number): Folder {
-    const hashes = new Uint8Array(read.count * HASH_BYTES);
+  /**
+   * The folder as just read: with `unchanged` (the cached folder, whose entries
+   * are the same), its hashes, digest and tree carry over; else none is known yet.
+   */
+  static fromRead(read: FolderRead, takenAtMs: number, unchanged?: Folder): Folder {
     return new Folder(
       read.path,
       read.names,
@@ -61,9 +64,10 @@ export class Folder {
       read.kinds,
       read.ids,
       read.targets,
-      hashes,
-      '',
+      unchanged?.hashes ?? new Uint8Array(read.count * HASH_BYTES),
+      unchanged?.digest ?? '',
       takenAtMs,
+      unchanged?.tree,
     );
   }
 

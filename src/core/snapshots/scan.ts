@@ -371,21 +371,7 @@ async function compareWithState(
       // Same content; if a subfolder's own times moved (an entry made and removed again), the
       // cache learns them, or that subfolder would be listed again on every scan.
       if (subfolderTimesMoved(read, cached)) changed.add(read.path);
-      folders.set(
-        read.path,
-        new Folder(
-          read.path,
-          read.names,
-          read.count,
-          read.kinds,
-          read.ids,
-          read.targets,
-          cached.hashes,
-          cached.digest,
-          takenAtMs,
-          cached.tree,
-        ),
-      );
+      folders.set(read.path, Folder.fromRead(read, takenAtMs, cached));
     } else {
       changed.add(read.path);
       const folder = Folder.fromRead(read, takenAtMs);
