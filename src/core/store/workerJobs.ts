@@ -71,33 +71,44 @@ export function readFolders(
   // so it is used only where it agrees with lstatSync on the root; otherwise
   // (another Node, another layout) lstatSync reads every entry.
   // Layout of the array: mode 1, ino 7, size 8, mtime 12/13 and ctime 14/15 (seconds, nanoseconds).
-  let rawLstat: ((path: string) => Float64Array | undefined) | undefined;
-  try {
-    const binding = (process as unknown as { binding(name: string): Record<string, unknown> }).binding('fs');
-    const lstat = binding['lstat'];
-    if (typeof lstat === 'function') {
-      const probe = (path: string): Float64Array | undefined =>
-        (lstat as (...args: unknown[]) => Float64Array | undefined).call(
-          binding,
-          path,
-          false,
-          undefined,
-          false,
-        );
-      const expected = fs.lstatSync(root);
-      const got = probe(root);
-      if (
-        got instanceof Float64Array &&
-        got[1] === expected.mode &&
-        got[7] === expected.ino &&
-        got[8] === expected.size &&
-        got[12]! * 1e3 + got[13]! / 1e6 === expected.mtimeMs &&
-        got[14]! * 1e3 + got[15]! / 1e6 === expected.ctimeMs
-      )
-        rawLstat = probe;
+  // Decided once per thread and `fs` (null: not trusted), on the first root read: a global,
+  // since this function may not use module state (see the top of this file).
+  type RawLstat = (path: string) => Float64Array | undefined;
+  const decided = ((globalThis as { sluiceRawLstat?: WeakMap<object, RawLstat | null> }).sluiceRawLstat ??=
+    new WeakMap());
+  let rawLstat = decided.get(fs);
+  if (rawLstat === undefined) {
+    rawLstat = null;
+    try {
+      const binding = (process as unknown as { binding(name: string): Record<string, unknown> }).binding(
+        'fs',
+      );
+      const lstat = binding['lstat'];
+      if (typeof lstat === 'function') {
+        const probe: RawLstat = (path) =>
+          (lstat as (...args: unknown[]) => Float64Array | undefined).call(
+            binding,
+            path,
+            false,
+            undefined,
+            false,
+          );
+        const expected = fs.lstatSync(root);
+        const got = probe(root);
+        if (
+          got instanceof Float64Array &&
+          got[1] === expected.mode &&
+          got[7] === expected.ino &&
+          got[8] === expected.size &&
+          got[12]! * 1e3 + got[13]! / 1e6 === expected.mtimeMs &&
+          got[14]! * 1e3 + got[15]! / 1e6 === expected.ctimeMs
+        )
+          rawLstat = probe;
+      }
+    } catch {
+      rawLstat = null;
     }
-  } catch {
-    rawLstat = undefined;
+    decided.set(fs, rawLstat);
   }
   const results: (FolderRead | FolderReadError | FolderSplit)[] = [];
   for (const unit of units) {
