@@ -1,7 +1,8 @@
 // Command-line parsing for one command: positionals and `--flag`, `--flag VALUE`
 // or `--flag=VALUE`, in any order; `--` ends the flags. Hand-written so every
 // mistake gets a one-line message that names the flag and the command.
-import { SluiceError } from '../core/errors';
+import { SluiceError, type ErrorDetails } from '../core/errors';
+import { closestName } from '../core/manifest/spelling';
 
 export interface FlagSpec {
   /** Without the leading `--`. */
@@ -29,6 +30,15 @@ export class ParsedArguments {
     const value = this.flags.get(name);
     return typeof value === 'string' ? value : undefined;
   }
+}
+
+/** Arguments that ask for a JSON result (`--json` before any `--`), also wanted for failures. */
+export function asksForJson(argv: readonly string[]): boolean {
+  for (const argument of argv) {
+    if (argument === '--') return false;
+    if (argument === '--json') return true;
+  }
+  return false;
 }
 
 /** Arguments that ask for help, wherever they appear before `--`. */
@@ -63,7 +73,22 @@ export function parseArguments(
     const spec = argument.startsWith('--')
       ? flags.find((flag) => `--${flag.name}` === written)
       : flags.find((flag) => flag.short !== undefined && `-${flag.short}` === written);
-    if (!spec) throw usage(`Unknown flag ${written} for '${command}'.`, command);
+    if (!spec) {
+      const near = written.startsWith('--')
+        ? closestName(
+            written.slice(2),
+            flags.map((flag) => flag.name),
+          )
+        : undefined;
+      throw usage(
+        `Unknown flag ${written} for '${command}'.${near === undefined ? '' : ` Did you mean --${near}?`}`,
+        command,
+        {
+          code: 'unknown-flag',
+          data: { flag: written, suggestion: near === undefined ? null : `--${near}` },
+        },
+      );
+    }
     if (spec.valueName === undefined) {
       if (equals !== -1) throw usage(`${written} takes no value.`, command);
       given.set(spec.name, true);
@@ -85,6 +110,6 @@ export function parseArguments(
   return new ParsedArguments(positionals, given);
 }
 
-function usage(message: string, command: string): SluiceError {
-  return new SluiceError(message, 'usage', `Run 'sluice help ${command}'.`);
+function usage(message: string, command: string, details?: ErrorDetails): SluiceError {
+  return new SluiceError(message, 'usage', `Run 'sluice help ${command}'.`, details);
 }

@@ -1,6 +1,7 @@
 // The command table: every `sluice` command, in the order help lists them.
 // Adding a command is one entry here and one file beside this one.
 import { SluiceError } from '../core/errors';
+import { closestName } from '../core/manifest/spelling';
 import type { FlagSpec } from './arguments';
 import type { Command } from './command';
 import { initCommand } from './init';
@@ -62,8 +63,18 @@ export const COMMANDS: readonly Command[] = [
 
 export function findCommand(name: string): Command {
   const command = COMMANDS.find((candidate) => candidate.name === name);
-  if (!command)
-    throw new SluiceError(`Unknown command '${name}'.`, 'usage', "Run 'sluice help' for the list.");
+  if (!command) {
+    const near = closestName(
+      name,
+      COMMANDS.map((candidate) => candidate.name),
+    );
+    throw new SluiceError(
+      `Unknown command '${name}'.${near === undefined ? '' : ` Did you mean '${near}'?`}`,
+      'usage',
+      "Run 'sluice help' for the list.",
+      { code: 'unknown-command', data: { command: name, suggestion: near ?? null } },
+    );
+  }
   return command;
 }
 

@@ -1,9 +1,10 @@
 // The `sluice` command (dist/cli.js): arguments in, one core call, text or
 // JSON out, an exit code. Every failure ends as one line on stderr, never a
-// stack trace: 2 for usage and manifest errors, 1 for everything else.
+// stack trace: 2 for usage and manifest errors, 1 for everything else. With
+// --json, a failure is also one object on stdout: `{error:{code,message,hint,data}}`.
 import { version } from '../../package.json';
-import { describeError, SluiceError } from '../core/errors';
-import { asksForHelp, parseArguments } from './arguments';
+import { asSluiceError, describeError, SluiceError } from '../core/errors';
+import { asksForHelp, asksForJson, parseArguments } from './arguments';
 import { commandHelp, findCommand, overview } from './commands';
 
 // Snapshots fsync each blob in libuv's thread pool: with 16 threads instead of
@@ -27,7 +28,15 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (first.startsWith('-')) {
-    throw new SluiceError(`Unknown flag ${first}.`, 'usage', "Run 'sluice help' for the commands and flags.");
+    throw new SluiceError(
+      `Unknown flag ${first}.`,
+      'usage',
+      "Run 'sluice help' for the commands and flags.",
+      {
+        code: 'unknown-flag',
+        data: { flag: first },
+      },
+    );
   }
   const command = findCommand(first);
   if (asksForHelp(rest)) {
@@ -37,16 +46,35 @@ async function main(argv: readonly string[]): Promise<number> {
   return command.run(parseArguments(command.name, rest, command.flags, command.maxPositionals));
 }
 
-/** Prints `error` as one line on stderr and returns the exit code it means. */
+/**
+ * Prints `error` as one line on stderr (and, with --json, as one object on
+ * stdout) and returns the exit code it means. A failure of the system (a full
+ * disk, a permission, git) names the path and what to do; only a bug in
+ * Sluice itself is an "internal error".
+ */
 function report(error: unknown): number {
   const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
-  if (error instanceof SluiceError) {
-    process.stderr.write(`sluice: ${oneLine(describeError(error))}\n`);
-    return error.exitCode;
+  const known = asSluiceError(error);
+  const failure =
+    known ??
+    new SluiceError(
+      `internal error: ${oneLine(describeError(error))}`,
+      'failed',
+      'This is a bug in Sluice; please report it with the command you ran.',
+      { code: 'internal-error' },
+    );
+  process.stderr.write(`sluice: ${oneLine(describeError(failure))}\n`);
+  if (wantsJson) {
+    try {
+      process.stdout.write(`${JSON.stringify({ error: failure.toJSON() })}\n`);
+    } catch {
+      // stdout is gone: stderr has said it.
+    }
   }
-  process.stderr.write(`sluice: internal error: ${oneLine(describeError(error))}\n`);
-  return 1;
+  return failure.exitCode;
 }
+
+const wantsJson = asksForJson(process.argv.slice(2));
 
 // A reader that stops early (`sluice validate | head -1`) is not a failure.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

@@ -1,5 +1,7 @@
 // Typed errors of the engine. Every face maps them the same way: the CLI to an
-// exit code and one line on stderr, the extension to a message with a next step.
+// exit code, one line on stderr and (with --json) `{error:{code,message,hint,data}}`
+// on stdout; the extension to a message with a next step. A face branches on
+// `code`, never on the wording of `message`.
 
 /** What kind of failure, which decides the CLI's exit code. */
 export type ErrorKind =
@@ -10,32 +12,182 @@ export type ErrorKind =
   | 'failed'
   | 'conflict';
 
+/** Structured facts about a failure, for faces and `--json`: names, paths, numbers. */
+export type ErrorData = Readonly<Record<string, unknown>>;
+
+export interface ErrorDetails {
+  /**
+   * A stable identifier of the outcome (`unsaved-data`, `gate-refused`,
+   * `damaged-blob`, …), kebab-case. Defaults to the kind.
+   */
+  readonly code?: string;
+  readonly data?: ErrorData;
+}
+
+/** The `--json` shape of a failure: documented, and the same for every command. */
+export interface ErrorJson {
+  readonly code: string;
+  readonly message: string;
+  readonly hint: string | null;
+  readonly data: ErrorData;
+}
+
 export class SluiceError extends Error {
+  readonly code: string;
+  readonly data: ErrorData;
+
   constructor(
     message: string,
     readonly kind: ErrorKind,
     /** The next step for the user, when there is one. */
     readonly hint?: string,
+    details: ErrorDetails = {},
   ) {
     super(message);
     this.name = 'SluiceError';
+    this.code = details.code ?? kind;
+    this.data = details.data ?? {};
   }
 
   get exitCode(): 1 | 2 {
     return this.kind === 'usage' || this.kind === 'manifest' ? 2 : 1;
   }
+
+  toJSON(): ErrorJson {
+    return { code: this.code, message: this.message, hint: this.hint ?? null, data: this.data };
+  }
 }
 
-export function usageError(message: string, hint?: string): SluiceError {
-  return new SluiceError(message, 'usage', hint);
+export function usageError(message: string, hint?: string, details?: ErrorDetails): SluiceError {
+  return new SluiceError(message, 'usage', hint, details);
 }
 
 /** A message for any thrown value, without a stack trace. */
 export function describeError(error: unknown): string {
-  if (error instanceof SluiceError) return error.hint ? `${error.message} ${error.hint}` : error.message;
+  const known = asSluiceError(error);
+  if (known) return known.hint ? `${known.message} ${known.hint}` : known.message;
   if (error instanceof Error) {
     const code = (error as NodeJS.ErrnoException).code;
     return code ? `${error.message} (${code})` : error.message;
   }
   return String(error);
+}
+
+/**
+ * `error` as a SluiceError when it is one, or when it is a failure of the
+ * system (a file-system call, a git process) that a user can act on; undefined
+ * for anything else, which is a bug in Sluice.
+ */
+export function asSluiceError(error: unknown): SluiceError | undefined {
+  if (error instanceof SluiceError) return error;
+  return fromSystemError(error);
+}
+
+interface SystemFailure {
+  readonly says: string;
+  readonly todo: string;
+}
+
+/** What each errno means to a user, and what to do about it. */
+const SYSTEM_FAILURES: Readonly<Record<string, SystemFailure>> = {
+  ENOSPC: { says: 'the disk is full', todo: 'Free some space and run the command again.' },
+  EDQUOT: { says: 'the disk quota is used up', todo: 'Free some space and run the command again.' },
+  EROFS: {
+    says: 'the file system is read-only',
+    todo: 'Run the command where the workspace can be written, or use a read-only command.',
+  },
+  EACCES: { says: 'permission denied', todo: 'Check the owner and permissions of that path.' },
+  EPERM: { says: 'the operation is not permitted', todo: 'Check the owner and permissions of that path.' },
+  ENOENT: { says: 'no such file or folder', todo: 'Check that the path exists, then run the command again.' },
+  EISDIR: {
+    says: 'it is a folder where a file was expected',
+    todo: 'Move the folder away or fix the path in sluice.yaml.',
+  },
+  ENOTDIR: {
+    says: 'a part of the path is a file where a folder was expected',
+    todo: 'Move that file away or fix the path in sluice.yaml.',
+  },
+  EEXIST: { says: 'it already exists', todo: 'Move it away and run the command again.' },
+  ENOTEMPTY: { says: 'the folder is not empty', todo: 'Move its contents away and run the command again.' },
+  EMFILE: {
+    says: 'too many files are open',
+    todo: 'Raise the limit (ulimit -n) and run the command again.',
+  },
+  ENFILE: {
+    says: 'the system has too many files open',
+    todo: 'Close other programs and run the command again.',
+  },
+  ELOOP: { says: 'too many levels of symbolic links', todo: 'Fix the link that points at itself.' },
+  ENAMETOOLONG: { says: 'the name is too long', todo: 'Use a shorter path.' },
+  EIO: { says: 'the disk reported an input/output error', todo: 'Check the disk, then run `sluice fsck`.' },
+  EBUSY: { says: 'it is busy', todo: 'Close what holds it and run the command again.' },
+  ETXTBSY: { says: 'it is busy', todo: 'Close what holds it and run the command again.' },
+  EXDEV: {
+    says: 'it is on another file system',
+    todo: 'Keep the workspace and its .sluice folder on one file system.',
+  },
+};
+
+const SYSCALL_VERBS: Readonly<Record<string, string>> = {
+  open: 'open',
+  read: 'read',
+  write: 'write',
+  mkdir: 'create the folder',
+  rmdir: 'remove the folder',
+  unlink: 'remove',
+  rename: 'move',
+  link: 'link',
+  symlink: 'create the link',
+  copyfile: 'copy',
+  scandir: 'list',
+  opendir: 'list',
+  stat: 'read',
+  lstat: 'read',
+  readlink: 'read the link',
+  chmod: 'change the permissions of',
+  utime: 'set the times of',
+  fsync: 'save',
+  access: 'reach',
+  spawn: 'start',
+};
+
+/** A file-system or process error from Node as a one-line SluiceError naming the path; undefined for anything else. */
+export function fromSystemError(error: unknown): SluiceError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const failure = error as NodeJS.ErrnoException;
+  const errno = failure.code;
+  if (typeof errno !== 'string' || !/^E[A-Z]+$/.test(errno)) return undefined;
+  const known = SYSTEM_FAILURES[errno];
+  const syscall = failure.syscall?.replace(/^spawn .*/, 'spawn');
+  const verb = syscall === undefined ? undefined : (SYSCALL_VERBS[syscall] ?? syscall);
+  const path = failure.path ?? (failure as { dest?: string }).dest;
+  const subject = path === undefined ? '' : ` ${path}`;
+  const says = known?.says ?? failure.message.replace(/^[A-Z]+: /, '').replace(/,.*$/, '');
+  const message =
+    verb === undefined
+      ? `Failed${subject}: ${says} (${errno}).`
+      : `Cannot ${verb}${subject}: ${says} (${errno}).`;
+  return new SluiceError(message, 'failed', known?.todo ?? 'Check the path, then run the command again.', {
+    code: 'system-error',
+    data: { errno, syscall: failure.syscall ?? null, path: path ?? null },
+  });
+}
+
+/**
+ * A git process that failed, as a one-line SluiceError: the first `fatal:` or
+ * `error:` line git wrote, or its first line. git's own output is the only
+ * account of what went wrong, so it is kept whole in `data.output`.
+ */
+export function gitFailure(stderr: string, exitCode: number): SluiceError {
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
+  const reason = lines.find((line) => /^(fatal|error):/.test(line)) ?? lines[0] ?? `exit code ${exitCode}`;
+  return new SluiceError(
+    `git failed: ${reason.replace(/^(fatal|error):\s*/, '')}`,
+    'failed',
+    'Check the repository with `git status` and `git fsck`, then run the command again.',
+    { code: 'git-failed', data: { exitCode, output: lines } },
+  );
 }

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
-import { SluiceError } from '../errors';
+import { gitFailure, SluiceError } from '../errors';
 
 /**
  * GIT_* variables passed on to git. Others (GIT_DIR, GIT_INDEX_FILE, … as set
@@ -112,6 +112,14 @@ export class GitRepository {
       // The user's own choice of config file (GIT_CONFIG_GLOBAL) is theirs to make.
       unsafe: { allowUnsafeConfigPaths: true },
       ...(input === undefined ? {} : { input: () => input }),
+      // A failing git process becomes one line naming git's own reason, never a raw dump of its output.
+      errors: (error, result) => {
+        if (error === undefined) return undefined;
+        const stderr = Buffer.isBuffer(error)
+          ? error.toString('utf8')
+          : Buffer.concat(result.stdErr).toString('utf8') || error.message;
+        return gitFailure(stderr, result.exitCode);
+      },
     }).env(env);
   }
 
