@@ -76,6 +76,7 @@ export async function restoreDataset(
         `Restoring would overwrite or delete ${atRisk.length} file(s) whose current content is in no snapshot: ${shown}${atRisk.length > 3 ? ', …' : ''}.`,
         'failed',
         `Snapshot them first (sluice snapshot ${name}), or pass --force to snapshot them and then restore.`,
+        { code: 'unsaved-data', data: { dataset: name, paths: atRisk.map((entry) => entry.path) } },
       );
     }
     const saved = await snapshotDataset(

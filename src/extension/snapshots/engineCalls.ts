@@ -71,14 +71,10 @@ export class SnapshotsCancelled extends OperationCancelled {
 
 /**
  * True for restore's refusal to overwrite or delete bytes that are in no
- * snapshot, which `force` answers by snapshotting them first. The engine marks
- * it only by its words (kind 'failed' is shared with other failures); a unit
- * test runs the real refusal so a change of wording shows.
+ * snapshot (code `unsaved-data`), which `force` answers by snapshotting them first.
  */
 export function isUnsavedDataRefusal(error: unknown): error is SluiceError {
-  return (
-    error instanceof SluiceError && error.kind === 'failed' && error.message.startsWith('Restoring would ')
-  );
+  return error instanceof SluiceError && error.code === 'unsaved-data';
 }
 
 /** What restoring a snapshot does to the disk, from the snapshot → disk comparison. */
