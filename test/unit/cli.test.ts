@@ -169,6 +169,76 @@ void describe('sluice usage errors', () => {
   void test('help for an unknown command is a usage error', () => {
     assertOneLineError(sluice(['help', 'frobnicate'], dir), 2, "'frobnicate'");
   });
+
+  void test('a misspelt command or flag gets "did you mean"', () => {
+    assertOneLineError(sluice(['statsu'], dir), 2, "Did you mean 'status'?");
+    assertOneLineError(sluice(['rollbak', 'production'], dir), 2, "Did you mean 'rollback'?");
+    assertOneLineError(sluice(['status', '--jsno'], dir), 2, 'Did you mean --json?');
+    assertOneLineError(sluice(['gc', '--dryrun'], dir), 2, 'Did you mean --dry-run?');
+    // Nothing close: no guess.
+    assert.doesNotMatch(sluice(['xyzzy'], dir).stderr, /Did you mean/);
+  });
+});
+
+void describe('sluice --json on failure', () => {
+  /** Every command that takes --json, with arguments that reach its failure in a folder with no manifest. */
+  const jsonCommands = (): string[][] =>
+    [
+      ['validate'],
+      ['snapshot'],
+      ['log', 'raw'],
+      ['diff', 'raw'],
+      ['restore', 'raw', 'abc'],
+      ['status'],
+      ['run'],
+      ['logs', 'p.s'],
+      ['stage'],
+      ['promote', '--yes'],
+      ['rollback', 'production'],
+      ['history', 'production'],
+      ['envs'],
+      ['fsck'],
+      ['gc'],
+    ].filter((args) => sluice([args[0]!, '--help'], dir).stdout.includes('--json'));
+
+  void test('every command prints exactly one JSON object on stdout when it fails, with code, message, hint and data', () => {
+    const commands = jsonCommands();
+    assert.ok(commands.length >= 10, `commands with --json: ${commands.length}`);
+    for (const args of commands) {
+      const result = sluice([...args, '--json'], dir);
+      assert.notEqual(result.status, 0, `sluice ${args.join(' ')} --json failed`);
+      assert.equal(result.stderr.trimEnd().split('\n').length, 1, `one stderr line: ${result.stderr}`);
+      const lines = result.stdout.trimEnd().split('\n');
+      assert.equal(lines.length, 1, `one stdout line for ${args.join(' ')}: ${result.stdout}`);
+      const printed = JSON.parse(lines[0]!) as { error: Record<string, unknown> };
+      assert.deepEqual(Object.keys(printed.error).sort(), ['code', 'data', 'hint', 'message']);
+      assert.equal(typeof printed.error['code'], 'string');
+      assert.match(String(printed.error['message']), /sluice\.yaml/, `${args.join(' ')} names the manifest`);
+    }
+  });
+
+  void test('a usage error under --json is an object too, with a code a script can branch on', () => {
+    const result = sluice(['status', '--json', '--jsno'], dir);
+    assert.equal(result.status, 2);
+    const printed = JSON.parse(result.stdout) as { error: { code: string; data: Record<string, unknown> } };
+    assert.equal(printed.error.code, 'unknown-flag');
+    assert.equal(printed.error.data['suggestion'], '--json');
+    // Without --json, stdout stays empty.
+    assert.equal(sluice(['status', '--jsno'], dir).stdout, '');
+  });
+
+  void test('a failure of the system names the path and what to do, never an internal error', () => {
+    // A folder where the manifest file should be: EISDIR from the file system.
+    spawnSync('git', ['init', '--quiet'], { cwd: dir });
+    mkdirSync(join(dir, 'sluice.yaml'));
+    for (const args of [['status'], ['validate', 'sluice.yaml'], ['snapshot']]) {
+      const result = sluice([...args, '--json'], dir);
+      assertOneLineError(result, result.status ?? -1, 'sluice.yaml');
+      assert.doesNotMatch(result.stderr, /internal error/);
+      const printed = JSON.parse(result.stdout) as { error: { code: string } };
+      assert.notEqual(printed.error.code, 'internal-error');
+    }
+  });
 });
 
 void describe('sluice validate', () => {
