@@ -126,14 +126,21 @@ describe('environments', () => {
     );
     assert.equal(git(root, 'worktree', 'list').trim().split('\n').length, 1, 'the staging worktree is gone');
 
-    assert.deepEqual(sluiceJson(['promote', '--yes'], root), {
-      environment: 'production',
-      release: first.release.id,
-      previous: null,
-      action: 'promote',
-      failure: null,
-      rolledBack: false,
-    });
+    const firstPromotion = sluiceJson(['promote', '--yes'], root) as Record<string, unknown>;
+    assert.deepEqual(
+      { ...firstPromotion, gates: undefined },
+      {
+        environment: 'production',
+        release: first.release.id,
+        previous: null,
+        action: 'promote',
+        failure: null,
+        rolledBack: false,
+        reason: null,
+        unchanged: false,
+        gates: undefined,
+      },
+    );
     const firstLive = expectedOutputs(root);
     assert.deepEqual(live(root), firstLive);
 
@@ -242,14 +249,23 @@ describe('environments', () => {
     );
     const result = sluice(['promote', '--yes', '--json'], root);
     assert.equal(result.status, 1, result.stderr);
-    assert.deepEqual(JSON.parse(result.stdout), {
-      environment: 'production',
-      release: first,
-      previous: first,
-      action: 'promote',
-      failure: `the health check (node scripts/health.js ${second}) failed: exit code 3`,
-      rolledBack: true,
-    });
+    const printed = JSON.parse(result.stdout) as Record<string, unknown>;
+    assert.deepEqual(
+      { ...printed, gates: undefined, error: undefined },
+      {
+        environment: 'production',
+        release: first,
+        previous: first,
+        action: 'promote',
+        failure: `the health check (node scripts/health.js ${second}) failed: exit code 3`,
+        rolledBack: true,
+        reason: null,
+        unchanged: false,
+        gates: undefined,
+        error: undefined,
+      },
+    );
+    assert.equal((printed['error'] as { code: string }).code, 'deploy-failed');
     const deployments = history(root, 'production');
     assert.deepEqual(
       deployments.map((d) => [d.action, d.release]),
@@ -325,7 +341,7 @@ describe('environments', () => {
     const root = churn();
     stage(root);
     const result = sluice(['promote'], root);
-    assert.equal(result.status, 1);
+    assert.equal(result.status, 2);
     assert.match(result.stderr, /needs confirmation.*--yes/);
     assert.deepEqual(history(root, 'production'), []);
   });
