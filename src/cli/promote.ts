@@ -64,15 +64,20 @@ function describePlan(plan: PromotionPlan): void {
   console.log(`${plan.upstream} → ${plan.environment}: release ${candidate.id.slice(0, 12)}`);
   if (changes === null) console.log(`  nothing is live in ${plan.environment} yet`);
   else if (changes.unchanged)
-    console.log(`  nothing changed: the candidate is what ${plan.environment} has (same code, data and outputs)`);
+    console.log(
+      `  nothing changed: the candidate is what ${plan.environment} has (same code, data and outputs)`,
+    );
   else {
-    if (changes.code) console.log(`  code  ${changes.code.from.slice(0, 12)} → ${changes.code.to.slice(0, 12)}`);
+    if (changes.code)
+      console.log(`  code  ${changes.code.from.slice(0, 12)} → ${changes.code.to.slice(0, 12)}`);
     for (const { dataset, from, to } of changes.data)
       console.log(`  data  ${dataset} ${from?.slice(0, 12) ?? '(none)'} → ${to.slice(0, 12)}`);
     if (changes.outputs && !changes.code && changes.data.length === 0) console.log('  outputs differ');
     for (const { metric, from, to } of changes.metrics) {
       const delta = to - from;
-      console.log(`  metric ${metric} ${from} → ${to} (${delta > 0 ? '+' : ''}${Number(delta.toPrecision(6))})`);
+      console.log(
+        `  metric ${metric} ${from} → ${to} (${delta > 0 ? '+' : ''}${Number(delta.toPrecision(6))})`,
+      );
     }
   }
   for (const gate of plan.gates)

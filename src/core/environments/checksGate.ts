@@ -77,7 +77,8 @@ async function runCommandChecks(
     const placer = new Placer(workspace.store);
     for (const [dataset, id] of Object.entries(candidate.snapshots)) {
       // Where the live code expects each dataset (falling back to the workspace's manifest).
-      const declared = (manifest.datasets.get(dataset) ?? workspace.manifest.datasets.get(dataset))?.path?.value;
+      const declared = (manifest.datasets.get(dataset) ?? workspace.manifest.datasets.get(dataset))?.path
+        ?.value;
       if (declared === undefined) continue;
       const snapshot = await readSnapshot(workspace, dataset, id);
       const { added } = await compareSnapshots(workspace, undefined, snapshot);
@@ -148,21 +149,33 @@ export async function judgeChecksGate(
     const pipeline =
       live.manifest.pipelines.get(live.release.pipeline) ?? live.manifest.pipelines.get(candidate.pipeline);
     const checks = pipeline?.checks ?? [];
-    judged = checks.filter((check) => check.run === undefined).map((check) => judgeMetricCheck(check, candidate));
+    judged = checks
+      .filter((check) => check.run === undefined)
+      .map((check) => judgeMetricCheck(check, candidate));
     const commands = checks.filter((check) => check.run !== undefined);
     if (commands.length > 0)
       judged.push(
-        ...(await runCommandChecks(workspace, environment, live.commit, live.manifest, commands, candidate, options)),
+        ...(await runCommandChecks(
+          workspace,
+          environment,
+          live.commit,
+          live.manifest,
+          commands,
+          candidate,
+          options,
+        )),
       );
     where = `the live release's (${live.commit.slice(0, 12)})`;
   }
   const notPassed = judged.filter((check) => check.outcome !== 'pass');
-  const failures = [...candidate.failures, ...notPassed.map((check) => `${check.name}: ${check.outcome} (${check.detail})`)];
+  const failures = [
+    ...candidate.failures,
+    ...notPassed.map((check) => `${check.name}: ${check.outcome} (${check.detail})`),
+  ];
   return {
     gate: 'checks',
     passed: failures.length === 0,
-    detail:
-      failures.length === 0 ? `${judged.length} of ${where} checks passed` : failures.join('; '),
+    detail: failures.length === 0 ? `${judged.length} of ${where} checks passed` : failures.join('; '),
     checks: judged,
   };
 }

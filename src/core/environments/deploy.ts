@@ -192,7 +192,11 @@ export interface RepairReport {
   /** Environments whose `current` was swapped to the history's live release. */
   readonly repaired: readonly MisalignedEnvironment[];
   /** Environments that could not be repaired, and why (the live release cannot be materialised). */
-  readonly failed: readonly { readonly environment: string; readonly code: string; readonly message: string }[];
+  readonly failed: readonly {
+    readonly environment: string;
+    readonly code: string;
+    readonly message: string;
+  }[];
 }
 
 /**

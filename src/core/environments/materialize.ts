@@ -90,7 +90,8 @@ export function releaseLayout(releaseId: string, outputs: readonly CachedOutput[
         throw linkEscapes(releaseId, path, placed.target);
       const before = layout.get(path);
       if (before === undefined) layout.set(path, placed);
-      else if (!sameEntry(before, placed)) throw conflict(releaseId, path, `${before.type} and ${placed.type}`);
+      else if (!sameEntry(before, placed))
+        throw conflict(releaseId, path, `${before.type} and ${placed.type}`);
     }
   }
   // Every parent of a path must be a folder of the layout (or absent: made on the way).

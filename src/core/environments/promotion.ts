@@ -8,7 +8,13 @@ import type { GateDecl, Manifest } from '../manifest/model';
 import { listSnapshots } from '../snapshots/snapshots';
 import type { Workspace } from '../workspace';
 import { judgeChecksGate, type GateResult } from './checksGate';
-import { deployFolder, deployRelease, repairEnvironments, requireEnvironment, type DeployResult } from './deploy';
+import {
+  deployFolder,
+  deployRelease,
+  repairEnvironments,
+  requireEnvironment,
+  type DeployResult,
+} from './deploy';
 import { readHead, readHistory, type RecordedDeployment } from './history';
 import { releaseLayout, WORKTREE_PREFIX } from './materialize';
 import { readRelease, resolveReleaseId, type Release } from './releases';
@@ -137,7 +143,11 @@ export async function planPromotion(workspace: Workspace, options: PlanOptions):
   const gates: GateResult[] = [];
   for (const gate of gateDecls) {
     if (gate.kind === 'checks') {
-      const { gate: label, passed, detail } = await judgeChecksGate(
+      const {
+        gate: label,
+        passed,
+        detail,
+      } = await judgeChecksGate(
         workspace,
         name,
         candidate,
@@ -173,19 +183,22 @@ async function compareReleases(
     // Snapshot ids digest the header (message, time, parent) too: the content digest decides.
     const contentOf = new Map<string, string>();
     if (before !== undefined && workspace.manifest.datasets.has(dataset))
-      for (const summary of await listSnapshots(workspace, dataset)) contentOf.set(summary.id, summary.content);
+      for (const summary of await listSnapshots(workspace, dataset))
+        contentOf.set(summary.id, summary.content);
     const from = before === undefined ? undefined : contentOf.get(before);
     const to = contentOf.get(id);
     if (from !== undefined && from !== '' && from === to) continue;
     data.push({ dataset, from: before ?? null, to: id });
   }
   for (const dataset of Object.keys(live.snapshots))
-    if (!(dataset in candidate.snapshots)) data.push({ dataset, from: live.snapshots[dataset]!, to: '(none)' });
+    if (!(dataset in candidate.snapshots))
+      data.push({ dataset, from: live.snapshots[dataset]!, to: '(none)' });
   const metrics: { metric: string; from: number; to: number }[] = [];
   for (const [file, values] of Object.entries(candidate.metrics))
     for (const [key, value] of Object.entries(values)) {
       const before = live.metrics[file]?.[key];
-      if (before !== undefined && before !== value) metrics.push({ metric: `${file}#${key}`, from: before, to: value });
+      if (before !== undefined && before !== value)
+        metrics.push({ metric: `${file}#${key}`, from: before, to: value });
     }
   const outputs = !sameOutputs(live, candidate);
   const code = live.code === candidate.code ? null : { from: live.code, to: candidate.code };
@@ -207,7 +220,9 @@ async function repair(
   onWarning: ((text: string) => void) | undefined,
 ): Promise<void> {
   for (const failed of (await repairEnvironments(workspace, names)).failed)
-    onWarning?.(`${failed.environment}: current cannot be put back in line with its history: ${failed.message}`);
+    onWarning?.(
+      `${failed.environment}: current cannot be put back in line with its history: ${failed.message}`,
+    );
 }
 
 /** The manifest at `commit` (which defines environment `name`'s gates). */
@@ -231,7 +246,11 @@ function metricValue(release: Release, metric: string): number | undefined {
   return release.metrics[metric.slice(0, hash)]?.[metric.slice(hash + 1)];
 }
 
-function judge(gate: Exclude<GateDecl, { kind: 'checks' }>, candidate: Release, live: Release | undefined): GateResult {
+function judge(
+  gate: Exclude<GateDecl, { kind: 'checks' }>,
+  candidate: Release,
+  live: Release | undefined,
+): GateResult {
   const metric = gate.metric?.value ?? '(no metric)';
   const value = metricValue(candidate, metric);
   const shown = (n: number): string => String(Number(n.toPrecision(6)));
