@@ -10,7 +10,7 @@
 // SLUICE_ROBUST_TRIALS sets the trials per class (default 3, well under 60 s),
 // SLUICE_ROBUST_SEED replays a run.
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, relative, sep } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { deployRelease } from '../../src/core/environments/deploy';
@@ -147,7 +147,7 @@ ${outs.length > 0 ? `        outs: ${JSON.stringify(outs)}\n` : ''}${metrics.len
       );
       const current = join(root, 'deploy/staging/current');
       const actual = new Map<string, string>();
-      for (const [path, entry] of readTree(current))
+      for (const [path, entry] of readTree(realpathSync(current)))
         if (entry.type === 'file') actual.set(path, readFileSync(join(current, path), 'utf8'));
       assert.deepEqual(actual, expected, message);
       // Deploying the same release again (a promotion, twice) is idempotent.
@@ -214,14 +214,15 @@ ${outs.length > 0 ? `        outs: ${JSON.stringify(outs)}\n` : ''}${metrics.len
         assert.equal(escapes, true, `${message}: refused`);
       }
       // Whatever happened: nothing half-written, and nothing outside reachable through current.
+      const releases = join(folder, 'releases');
       assert.deepEqual(
-        readdirSync(join(folder, 'releases')).filter((name) => name.startsWith('.')),
+        existsSync(releases) ? readdirSync(releases).filter((name) => name.startsWith('.')) : [],
         [],
         message,
       );
       const current = join(folder, 'current');
       if (linkedRelease(root, 'staging') !== undefined)
-        for (const [path, entry] of readTree(current))
+        for (const [path, entry] of readTree(realpathSync(current)))
           if (entry.type === 'link')
             assert.equal(outside(folder, join(current, path)), false, `${message}: ${path}`);
     }
