@@ -29,7 +29,14 @@ import {
   releaseOf,
   stageJson,
 } from '../support/environments';
-import { clearVariablesRefusedBySimpleGit, git, removeTree, sluice, sluiceJson } from '../support/workspace';
+import {
+  clearVariablesRefusedBySimpleGit,
+  git,
+  removeTree,
+  sluice,
+  sluiceJson,
+  startSluice,
+} from '../support/workspace';
 
 clearVariablesRefusedBySimpleGit();
 
@@ -219,6 +226,25 @@ ${ENVIRONMENTS}`;
     assert.ok(!listed.includes(oldFormat) && !existsSync(oldFormat));
     assert.ok(existsSync(running), 'a running stage’s worktree is kept');
     assert.deepEqual(await removeLeftoverWorktrees(ws), []);
+
+    // A real one: SIGKILL a stage once its worktree exists (the stage sleeps), and stage again.
+    writeFileSync(join(root, 'sluice.yaml'), NESTED.replace('mkdir -p eval', 'sleep 30; mkdir -p eval'));
+    commitEverything(root, 'a slow stage');
+    const slow = startSluice(['stage'], root);
+    const ours = (): string[] =>
+      readdirSync(tmp).filter((name) => /^sluice-wt-\d+-/.test(name) && !name.includes(`-${process.pid}-`));
+    for (let waited = 0; ours().length === 0 && waited < 200; waited++)
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    slow.crash();
+    await slow.done;
+    assert.equal(ours().length, 1, 'the killed stage left its worktree');
+    assert.equal((await findLeftoverWorktrees(ws)).length, 1);
+    writeFileSync(join(root, 'sluice.yaml'), NESTED);
+    commitEverything(root, 'fast again');
+    assert.equal(stageJson(root).status, 0);
+    assert.deepEqual(ours(), []);
+    assert.equal((await findLeftoverWorktrees(ws)).length, 0);
   });
 
   test('5. stage, promote, rollback and snapshot run none of the repository’s hooks, nor its fsmonitor', () => {
