@@ -1,6 +1,7 @@
 // `sluice envs [--json]`: environments, where they are fed from, and what is live.
+import { repairEnvironments } from '../core/environments/deploy';
 import { listEnvironments } from '../core/environments/promotion';
-import { openWorkspace } from '../core/workspace';
+import { openWorkspace, type Workspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
 
 export const envsCommand: Command = {
@@ -11,7 +12,9 @@ export const envsCommand: Command = {
   flags: [JSON_FLAG],
   maxPositionals: 0,
   async run(args) {
-    const environments = await listEnvironments(await openWorkspace('.'));
+    const workspace = await openWorkspace('.');
+    await repairCurrent(workspace);
+    const environments = await listEnvironments(workspace);
     if (args.has('json')) {
       console.log(JSON.stringify({ environments }));
       return 0;
@@ -28,3 +31,16 @@ export const envsCommand: Command = {
     return 0;
   },
 };
+
+/**
+ * Puts every `current` (or those of `names`) back in line with its history
+ * before a command reads environments: a deploy killed between recording and
+ * swapping leaves the previous release showing. What cannot be repaired is a
+ * warning on stderr; the command goes on.
+ */
+export async function repairCurrent(workspace: Workspace, names?: readonly string[]): Promise<void> {
+  for (const failed of (await repairEnvironments(workspace, names)).failed)
+    process.stderr.write(
+      `sluice: warning: ${failed.environment}: current cannot be put back in line with its history: ${failed.message}\n`,
+    );
+}

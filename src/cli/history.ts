@@ -3,6 +3,7 @@ import { requireEnvironment } from '../core/environments/deploy';
 import { readHistory } from '../core/environments/history';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
+import { repairCurrent } from './envs';
 import { requirePositional } from './positionals';
 
 export const historyCommand: Command = {
@@ -18,6 +19,7 @@ export const historyCommand: Command = {
     const name = requirePositional(args, 0, 'ENV', 'history');
     const workspace = await openWorkspace('.');
     requireEnvironment(workspace, name);
+    await repairCurrent(workspace, [name]);
     const deployments = await readHistory(workspace.git, name);
     if (args.has('json')) {
       console.log(

@@ -1,83 +1,85 @@
-// `sluice promote [--to ENV] [--release ID] [--yes] [--json]`: promote behind the target's gates.
-import { createInterface } from 'node:readline/promises';
-import { SluiceError } from '../core/errors';
+// `sluice promote [--to ENV] [--release ID] [--yes] [-m TEXT] [--json]`: promote behind the target's gates.
 import { planPromotion, promote, type PromotionPlan } from '../core/environments/promotion';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
-import { printDeployment } from './rollback';
+import { confirm, REASON_FLAG, YES_FLAG } from './confirm';
+import { printDeployment, warn } from './rollback';
 
 export const promoteCommand: Command = {
   name: 'promote',
-  usage: '[--to ENV] [--release ID] [--yes] [--json]',
+  usage: '[--to ENV] [--release ID] [--yes] [-m TEXT] [--json]',
   summary: 'Promote the upstream release into an environment, behind its gates',
   details: [
     "The candidate is what is live in the target's upstream (`from`), or --release ID if it was " +
       'deployed there. The gates are those of the release live in the target now (on a first ' +
-      "promotion, the candidate's), so a candidate cannot loosen the gate in front of itself. A " +
-      'refused promotion names the gate and the numbers and changes nothing.',
+      "promotion, the candidate's), so a candidate cannot loosen the gate in front of itself: the " +
+      "`checks` gate runs the live release's checks on the candidate. A refused promotion names " +
+      'every gate and the numbers (`gate-refused`, with `error.data.gates` under --json) and changes nothing.',
+    'Data changes are compared by content: a new snapshot of the same bytes is no change. A candidate ' +
+      'with the same code, data and outputs as what is live is said to be so ("nothing changed") and ' +
+      'may still be promoted: the history then records it, as a re-sync would.',
     'Promoting into an environment nothing is promoted from (production) asks for confirmation; ' +
-      'without a terminal, pass --yes.',
+      'without a terminal, pass --yes (else exit code 2, `confirmation-needed`).',
     'Exit code 1 when a gate refused, the deploy hook or health check failed, or another process ' +
       'changed the environment first.',
   ],
   flags: [
     { name: 'to', valueName: 'ENV', description: 'The environment to promote into.' },
     { name: 'release', valueName: 'ID', description: 'A release deployed in the upstream environment.' },
-    { name: 'yes', short: 'y', description: 'Promote without asking.' },
+    YES_FLAG,
+    REASON_FLAG,
     JSON_FLAG,
   ],
   maxPositionals: 0,
   async run(args) {
     const workspace = await openWorkspace('.');
-    const plan = await planPromotion(workspace, { to: args.value('to'), release: args.value('release') });
     const json = args.has('json');
+    const plan = await planPromotion(workspace, {
+      to: args.value('to'),
+      release: args.value('release'),
+      // The checks gate's command output goes to its log (.sluice/logs/@environments/ENV/), not the terminal.
+      onWarning: warn,
+    });
     if (!json) describePlan(plan);
     if (plan.final && plan.gates.every((gate) => gate.passed) && !args.has('yes')) {
-      if (!process.stdin.isTTY) {
-        throw new SluiceError(
-          `Promoting into ${plan.environment} needs confirmation, and there is no terminal to ask.`,
-          'failed',
-          'Pass --yes to promote non-interactively.',
-        );
-      }
-      const prompt = createInterface({ input: process.stdin, output: process.stderr });
-      const answer = await prompt.question(
-        `Promote ${plan.candidate.id.slice(0, 12)} into ${plan.environment}? [y/N] `,
+      await confirm(
+        `Promote ${plan.candidate.id.slice(0, 12)} into ${plan.environment}?`,
+        'Promoting into',
+        plan.environment,
       );
-      prompt.close();
-      if (!/^y(es)?$/i.test(answer.trim())) {
-        throw new SluiceError('Promotion cancelled; nothing changed.', 'failed');
-      }
     }
     const result = await promote(workspace, plan, {
-      ...(args.has('json') ? {} : { onOutput: (text: string) => process.stderr.write(text) }),
+      reason: args.value('reason'),
+      ...(json ? {} : { onOutput: (text: string) => process.stderr.write(text) }),
     });
-    return printDeployment(result, json);
+    return printDeployment(result, json, {
+      gates: plan.gates.map((gate) => ({ name: gate.gate, passed: gate.passed, detail: gate.detail })),
+      unchanged: plan.changes?.unchanged ?? false,
+    });
   },
 };
 
 function describePlan(plan: PromotionPlan): void {
-  const { candidate, live } = plan;
+  const { candidate, changes } = plan;
   console.log(`${plan.upstream} → ${plan.environment}: release ${candidate.id.slice(0, 12)}`);
-  if (live) {
-    if (live.code !== candidate.code)
-      console.log(`  code  ${live.code.slice(0, 12)} → ${candidate.code.slice(0, 12)}`);
-    for (const [dataset, id] of Object.entries(candidate.snapshots)) {
-      const before = live.snapshots[dataset];
-      if (before !== id)
-        console.log(`  data  ${dataset} ${before?.slice(0, 12) ?? '(none)'} → ${id.slice(0, 12)}`);
+  if (changes === null) console.log(`  nothing is live in ${plan.environment} yet`);
+  else if (changes.unchanged)
+    console.log(
+      `  nothing changed: the candidate is what ${plan.environment} has (same code, data and outputs)`,
+    );
+  else {
+    if (changes.code)
+      console.log(`  code  ${changes.code.from.slice(0, 12)} → ${changes.code.to.slice(0, 12)}`);
+    for (const { dataset, from, to } of changes.data)
+      console.log(`  data  ${dataset} ${from?.slice(0, 12) ?? '(none)'} → ${to.slice(0, 12)}`);
+    if (changes.outputs && !changes.code && changes.data.length === 0) console.log('  outputs differ');
+    for (const { metric, from, to } of changes.metrics) {
+      const delta = to - from;
+      console.log(
+        `  metric ${metric} ${from} → ${to} (${delta > 0 ? '+' : ''}${Number(delta.toPrecision(6))})`,
+      );
     }
-    for (const [file, values] of Object.entries(candidate.metrics))
-      for (const [key, value] of Object.entries(values)) {
-        const before = live.metrics[file]?.[key];
-        if (before !== undefined && before !== value) {
-          const delta = value - before;
-          console.log(
-            `  metric ${file}#${key} ${before} → ${value} (${delta > 0 ? '+' : ''}${Number(delta.toPrecision(6))})`,
-          );
-        }
-      }
-  } else console.log(`  nothing is live in ${plan.environment} yet`);
+  }
   for (const gate of plan.gates)
     console.log(`  gate ${gate.passed ? 'pass' : 'FAIL'} ${gate.gate}: ${gate.detail}`);
 }

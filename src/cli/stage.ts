@@ -1,20 +1,22 @@
-// `sluice stage [PIPELINE] [--json]`: build and check a release on a clean copy; deploy it if it passes.
+// `sluice stage [PIPELINE] [-m TEXT] [--json]`: build and check a release on a clean copy; deploy it if it passes.
 import { stageRelease } from '../core/environments/staging';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
+import { REASON_FLAG } from './confirm';
 
 export const stageCommand: Command = {
   name: 'stage',
-  usage: '[PIPELINE] [--json]',
+  usage: '[PIPELINE] [-m TEXT] [--json]',
   summary: 'Build and check a release on a clean copy; deploy it to the first environment if it passes',
   details: [
     'The release is built from the committed code (a clean git worktree: uncommitted changes are not in ' +
       'it) and the latest snapshot of every dataset. The pipeline and its checks run there, sharing the ' +
       'run cache, so unchanged stages are restored. The release is recorded whatever the outcome; the ' +
       'environment fed from the workspace receives it only if every stage and check passed.',
-    'Exit code 1 when a stage or a check failed.',
+    'Exit code 1 when a stage or a check failed (`checks-failed`) or the deploy hook or health check ' +
+      'failed (`deploy-failed`); with --json the one object on stdout then also has `error`.',
   ],
-  flags: [JSON_FLAG],
+  flags: [REASON_FLAG, JSON_FLAG],
   maxPositionals: 1,
   async run(args) {
     const workspace = await openWorkspace('.');
@@ -29,6 +31,7 @@ export const stageCommand: Command = {
     try {
       result = await stageRelease(workspace, {
         pipeline: args.positionals[0],
+        reason: args.value('reason'),
         signal: controller.signal,
         onWarning: (text) => process.stderr.write(`sluice: warning: ${text}\n`),
         onOutput: (text) => process.stderr.write(text),
@@ -43,6 +46,25 @@ export const stageCommand: Command = {
       process.removeListener('SIGTERM', interrupt);
     }
     const { release, deployment } = result;
+    const error = !result.passed
+      ? {
+          code: 'checks-failed',
+          message: `Release ${release.id.slice(0, 12)} did not pass; not deployed to ${result.environment}.`,
+          hint: 'Fix what failed, commit, and stage again.',
+          data: {
+            release: release.id,
+            failures: release.failures,
+            checks: release.checks.filter((check) => check.outcome !== 'pass'),
+          },
+        }
+      : deployment?.failure !== undefined
+        ? {
+            code: 'deploy-failed',
+            message: deployment.failure,
+            hint: `See \`sluice history ${result.environment}\`.`,
+            data: { environment: result.environment, rolledBack: deployment.rolledBack },
+          }
+        : undefined;
     if (args.has('json')) {
       console.log(
         JSON.stringify({
@@ -61,6 +83,8 @@ export const stageCommand: Command = {
           deployed: deployment !== undefined && deployment.failure === undefined,
           environment: result.environment,
           failure: deployment?.failure ?? null,
+          reason: deployment?.reason ?? null,
+          ...(error === undefined ? {} : { error }),
         }),
       );
     } else {

@@ -5,6 +5,7 @@ import { stageStatuses } from '../core/pipelines/status';
 import { diffDataset, listSnapshots } from '../core/snapshots/snapshots';
 import { openWorkspace, type Workspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
+import { repairCurrent } from './envs';
 
 export const statusCommand: Command = {
   name: 'status',
@@ -23,6 +24,7 @@ export const statusCommand: Command = {
     const datasets = [];
     for (const name of workspace.manifest.datasets.keys())
       datasets.push({ name, changed: await datasetChanged(workspace, name) });
+    await repairCurrent(workspace);
     const environments = [];
     for (const name of workspace.manifest.environments.keys())
       environments.push({ name, release: (await readHead(workspace.git, name))?.release ?? null });

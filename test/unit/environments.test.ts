@@ -126,14 +126,21 @@ describe('environments', () => {
     );
     assert.equal(git(root, 'worktree', 'list').trim().split('\n').length, 1, 'the staging worktree is gone');
 
-    assert.deepEqual(sluiceJson(['promote', '--yes'], root), {
-      environment: 'production',
-      release: first.release.id,
-      previous: null,
-      action: 'promote',
-      failure: null,
-      rolledBack: false,
-    });
+    const firstPromotion = sluiceJson(['promote', '--yes'], root) as Record<string, unknown>;
+    assert.deepEqual(
+      { ...firstPromotion, gates: undefined },
+      {
+        environment: 'production',
+        release: first.release.id,
+        previous: null,
+        action: 'promote',
+        failure: null,
+        rolledBack: false,
+        reason: null,
+        unchanged: false,
+        gates: undefined,
+      },
+    );
     const firstLive = expectedOutputs(root);
     assert.deepEqual(live(root), firstLive);
 
@@ -148,7 +155,10 @@ describe('environments', () => {
     const secondLive = expectedOutputs(root);
     assert.deepEqual(live(root), secondLive);
 
-    const back = sluiceJson(['rollback', 'production'], root) as { release: string; previous: string };
+    const back = sluiceJson(['rollback', 'production', '--yes'], root) as {
+      release: string;
+      previous: string;
+    };
     assert.deepEqual([back.release, back.previous], [first.release.id, second.release.id]);
     assert.deepEqual(live(root), firstLive);
     assert.deepEqual(
@@ -242,14 +252,23 @@ describe('environments', () => {
     );
     const result = sluice(['promote', '--yes', '--json'], root);
     assert.equal(result.status, 1, result.stderr);
-    assert.deepEqual(JSON.parse(result.stdout), {
-      environment: 'production',
-      release: first,
-      previous: first,
-      action: 'promote',
-      failure: `the health check (node scripts/health.js ${second}) failed: exit code 3`,
-      rolledBack: true,
-    });
+    const printed = JSON.parse(result.stdout) as Record<string, unknown>;
+    assert.deepEqual(
+      { ...printed, gates: undefined, error: undefined },
+      {
+        environment: 'production',
+        release: first,
+        previous: first,
+        action: 'promote',
+        failure: `the health check (node scripts/health.js ${second}) failed: exit code 3`,
+        rolledBack: true,
+        reason: null,
+        unchanged: false,
+        gates: undefined,
+        error: undefined,
+      },
+    );
+    assert.equal((printed['error'] as { code: string }).code, 'deploy-failed');
     const deployments = history(root, 'production');
     assert.deepEqual(
       deployments.map((d) => [d.action, d.release]),
@@ -302,7 +321,9 @@ describe('environments', () => {
       const headBefore = history(root, 'production')[0]!.release;
       const other = headBefore === a ? b : a;
       const args =
-        random() < 0.5 ? ['promote', '--yes', '--release', other] : ['rollback', 'production', '--to', other];
+        random() < 0.5
+          ? ['promote', '--yes', '--release', other]
+          : ['rollback', 'production', '--yes', '--to', other];
       const running = startSluice(args, root);
       await new Promise((resolve) => setTimeout(resolve, Math.floor(random() * 600)));
       running.crash();
@@ -315,9 +336,10 @@ describe('environments', () => {
       assert.ok([a, b].includes(deployments[0]!.release), message);
       assert.ok(existsSync(join(root, 'deploy/production/releases', deployments[0]!.release)), message);
     }
-    // The next operation puts `current` in line with the history.
+    // A read alone (history) puts `current` in line with the history.
     const head = history(root, 'production')[0]!.release;
-    sluiceJson(['rollback', 'production', '--to', head === a ? b : a], root);
+    assert.equal(linked(root), head, `seed ${SEED}: history repairs current`);
+    sluiceJson(['rollback', 'production', '--yes', '--to', head === a ? b : a], root);
     assert.equal(linked(root), history(root, 'production')[0]!.release);
   });
 
@@ -325,7 +347,7 @@ describe('environments', () => {
     const root = churn();
     stage(root);
     const result = sluice(['promote'], root);
-    assert.equal(result.status, 1);
+    assert.equal(result.status, 2);
     assert.match(result.stderr, /needs confirmation.*--yes/);
     assert.deepEqual(history(root, 'production'), []);
   });

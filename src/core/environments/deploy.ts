@@ -5,7 +5,7 @@
 // release folder, then the history, then the link, so a crash leaves `current`
 // on a complete release; the next deployment puts it back in line with the history.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { SluiceError } from '../errors';
 import type { EnvironmentDecl } from '../manifest/model';
@@ -13,6 +13,7 @@ import { newRunId } from '../pipelines/logs';
 import { describeExit, runCommand } from '../pipelines/process';
 import type { Workspace } from '../workspace';
 import { appendDeployment, readHead, type DeploymentAction, type RecordedDeployment } from './history';
+import { linkEscapes, linkLeadsOutside, releaseLayout, writeLayout } from './materialize';
 import { Placer, type PlacementMethod } from './placement';
 import { readRelease, type Release } from './releases';
 
@@ -31,6 +32,8 @@ export interface DeployResult {
   /** True when the failure rolled the environment back to `previous`. */
   readonly rolledBack: boolean;
   readonly placement: PlacementMethod | undefined;
+  /** Why, as recorded in the history (null: no reason given). */
+  readonly reason: string | null;
 }
 
 export function requireEnvironment(workspace: Workspace, name: string): EnvironmentDecl {
@@ -43,6 +46,7 @@ export function requireEnvironment(workspace: Workspace, name: string): Environm
       known.length > 0
         ? `Environments: ${known.join(', ')}.`
         : 'Declare one under `environments:` in sluice.yaml.',
+      { code: 'unknown-environment', data: { environment: name, known } },
     );
   }
   return environment;
@@ -75,31 +79,43 @@ export function linkedRelease(folder: string): string | undefined {
   }
 }
 
-/** Writes releases/<id>/ (once: a folder there is complete, being renamed into place whole). */
+/**
+ * Writes releases/<id>/ (once: a folder there is complete, being renamed into
+ * place whole, so deploying a release already present does nothing). The
+ * outputs are merged first (overlapping declarations materialise each file
+ * once); a link leading out of the release is refused before anything is
+ * written, and checked again on disk (through other links) before the rename.
+ * A failure leaves nothing behind but what was there.
+ */
 export function materializeRelease(
   workspace: Workspace,
   folder: string,
   release: Release,
   placer: Placer,
 ): void {
+  const layout = releaseLayout(release.id, release.outputs);
   const final = join(folder, RELEASES_FOLDER, release.id);
   if (existsSync(final)) return;
+  for (const entry of layout)
+    if (entry.type === 'file' && !workspace.store.has(entry.sha256)) {
+      throw new SluiceError(
+        `Release ${release.id.slice(0, 12)} needs a blob the cache does not have (${entry.path}).`,
+        'failed',
+        'Run `sluice fsck` to see what is missing.',
+        { code: 'release-blob-missing', data: { release: release.id, path: entry.path } },
+      );
+    }
   const partial = join(
     folder,
     RELEASES_FOLDER,
     `.partial-${release.id.slice(0, 12)}-${randomBytes(4).toString('hex')}`,
   );
   try {
-    for (const output of release.outputs)
-      for (const entry of output.entries)
-        if (entry.type === 'file' && !workspace.store.has(entry.sha256)) {
-          throw new SluiceError(
-            `Release ${release.id.slice(0, 12)} needs a blob the cache does not have (${output.path}).`,
-            'failed',
-            'Run `sluice fsck` to see what is missing.',
-          );
-        }
-    placer.placeOutputs(partial, release.outputs);
+    mkdirSync(partial, { recursive: true });
+    writeLayout(partial, layout, placer);
+    for (const entry of layout)
+      if (entry.type === 'link' && linkLeadsOutside(partial, entry.path))
+        throw linkEscapes(release.id, entry.path, entry.target);
     try {
       renameSync(partial, final);
     } catch (error) {
@@ -136,6 +152,78 @@ export async function alignCurrent(workspace: Workspace, name: string, placer: P
     materializeRelease(workspace, folder, await readRelease(workspace.git, head.release), placer);
     swapCurrent(folder, head.release);
   }
+}
+
+/** An environment whose `current` does not show the release its history says is live. */
+export interface MisalignedEnvironment {
+  readonly environment: string;
+  /** The absolute deploy folder. */
+  readonly folder: string;
+  /** The release the history says is live. */
+  readonly live: string;
+  /** The release `current` points at (null: no link, or one not into releases/). */
+  readonly linked: string | null;
+}
+
+/**
+ * Environments whose `current` is out of line with their history (a deploy
+ * killed between recording and swapping, or a hand edit). Reads only; for
+ * fsck. Environments without a deploy folder or a history are never listed.
+ */
+export async function findMisalignedEnvironments(workspace: Workspace): Promise<MisalignedEnvironment[]> {
+  const found: MisalignedEnvironment[] = [];
+  for (const name of workspace.manifest.environments.keys()) {
+    let folder: string | undefined;
+    try {
+      folder = deployFolder(workspace, name);
+    } catch {
+      continue; // a deploy path that leaves the workspace is the manifest's diagnostic, not ours
+    }
+    if (folder === undefined) continue;
+    const head = await readHead(workspace.git, name);
+    if (head === undefined) continue;
+    const linked = linkedRelease(folder) ?? null;
+    if (linked !== head.release) found.push({ environment: name, folder, live: head.release, linked });
+  }
+  return found;
+}
+
+export interface RepairReport {
+  /** Environments whose `current` was swapped to the history's live release. */
+  readonly repaired: readonly MisalignedEnvironment[];
+  /** Environments that could not be repaired, and why (the live release cannot be materialised). */
+  readonly failed: readonly {
+    readonly environment: string;
+    readonly code: string;
+    readonly message: string;
+  }[];
+}
+
+/**
+ * Puts `current` back in line with the history, by the same rename swap a
+ * deploy uses, for `names` (default: every environment). Never throws for one
+ * environment's trouble: a live release that cannot be written (a missing
+ * blob, a link leading out) is reported, and every later command still works.
+ */
+export async function repairEnvironments(
+  workspace: Workspace,
+  names?: readonly string[],
+): Promise<RepairReport> {
+  const wanted = names === undefined ? undefined : new Set(names);
+  const repaired: MisalignedEnvironment[] = [];
+  const failed: { environment: string; code: string; message: string }[] = [];
+  const placer = new Placer(workspace.store);
+  for (const misaligned of await findMisalignedEnvironments(workspace)) {
+    if (wanted !== undefined && !wanted.has(misaligned.environment)) continue;
+    try {
+      await alignCurrent(workspace, misaligned.environment, placer);
+      repaired.push(misaligned);
+    } catch (error) {
+      if (!(error instanceof SluiceError)) throw error;
+      failed.push({ environment: misaligned.environment, code: error.code, message: error.message });
+    }
+  }
+  return { repaired, failed };
 }
 
 export interface DeployOptions {
@@ -180,6 +268,7 @@ export async function deployRelease(
     failure: undefined,
     rolledBack: false,
     placement: placer.placement,
+    reason: options.reason,
   };
   if (folder === undefined) return result;
   swapCurrent(folder, release.id);

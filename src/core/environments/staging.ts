@@ -6,16 +6,19 @@
 // environment receives it only when everything passed. The worktree goes
 // away afterwards, also after a failure or a cancel.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, realpathSync } from 'node:fs';
+import { basename, join, relative, sep, isAbsolute } from 'node:path';
 import { SluiceError } from '../errors';
 import { openPipelines } from '../pipelines/context';
 import { runPipelines, type RunEvents, type StageOutcome } from '../pipelines/runner';
 import type { CachedOutput } from '../pipelines/outputs';
 import { valueAt } from '../pipelines/values';
-import { compareSnapshots, readSnapshot, requireDataset, type FileEntry } from '../snapshots/snapshots';
+import { compareSnapshots, readSnapshot, requireDataset } from '../snapshots/snapshots';
 import { openWorkspace, type Workspace } from '../workspace';
-import { deployRelease, type DeployResult } from './deploy';
+import { deployRelease, repairEnvironments, type DeployResult } from './deploy';
+import { placeDataset, WORKTREE_PREFIX } from './materialize';
+
+export { WORKTREE_PREFIX } from './materialize';
 import { Placer } from './placement';
 import { readHead } from './history';
 import { firstEnvironment } from './promotion';
@@ -28,6 +31,8 @@ export interface StageOptions {
   /** Told of things the user should know (uncommitted changes left out). */
   readonly onWarning?: (text: string) => void;
   readonly onOutput?: (text: string) => void;
+  /** Why, in the user's words (`-m`): kept in the environment's history. */
+  readonly reason?: string | undefined;
 }
 
 export interface StageResult {
@@ -63,6 +68,10 @@ function choosePipeline(workspace: Workspace, environment: string, asked: string
 export async function stageRelease(workspace: Workspace, options: StageOptions = {}): Promise<StageResult> {
   const environment = firstEnvironment(workspace);
   const pipeline = choosePipeline(workspace, environment, options.pipeline);
+  // What earlier stages left: worktrees of stages killed before they could remove theirs.
+  await removeLeftoverWorktrees(workspace);
+  for (const failed of (await repairEnvironments(workspace, [environment])).failed)
+    options.onWarning?.(`${failed.environment}: current cannot be repaired: ${failed.message}`);
   const code = await workspace.git.headCommit();
   const uncommitted = (await workspace.git.uncommittedPaths()).filter((path) => !path.startsWith('.sluice/'));
   if (uncommitted.length > 0) {
@@ -78,7 +87,10 @@ export async function stageRelease(workspace: Workspace, options: StageOptions =
   }
 
   const prefix = await workspace.git.prefix();
-  const worktree = join(workspace.store.scratchFolder(), `stage-${randomBytes(6).toString('hex')}`);
+  const worktree = join(
+    workspace.store.scratchFolder(),
+    `${WORKTREE_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`,
+  );
   let built: Omit<StageResult, 'deployment' | 'passed' | 'release' | 'environment'> & {
     outputs: CachedOutput[];
     params: Record<string, unknown>;
@@ -157,7 +169,7 @@ export async function stageRelease(workspace: Workspace, options: StageOptions =
     ? await deployRelease(workspace, environment, release, {
         action: 'stage',
         expected: head,
-        reason: null,
+        reason: options.reason ?? null,
         signal: options.signal,
         onOutput: options.onOutput,
       })
@@ -165,21 +177,72 @@ export async function stageRelease(workspace: Workspace, options: StageOptions =
   return { release, passed, environment, deployment, stages: built.stages, cancelled: false };
 }
 
-/**
- * Writes a snapshot's entries at `base` (the dataset's path: a folder, or the
- * file itself for the entry ''), replacing whatever the checkout put there.
- * Files are read-only: a stage that writes into a dataset fails loudly
- * instead of changing the release's data.
- */
-function placeDataset(base: string, entries: readonly FileEntry[], placer: Placer): void {
-  rmSync(base, { recursive: true, force: true });
-  mkdirSync(entries.some((entry) => entry.path === '') ? dirname(base) : base, { recursive: true });
-  // Parents before children.
-  for (const entry of [...entries].sort((a, b) => a.path.length - b.path.length)) {
-    const target = entry.path === '' ? base : join(base, entry.path);
-    mkdirSync(dirname(target), { recursive: true });
-    if (entry.type === 'dir') mkdirSync(target, { recursive: true, mode: entry.mode | 0o700 });
-    else if (entry.type === 'link') symlinkSync(entry.target, target);
-    else placer.place(entry.sha256, target, entry.mode);
+const OWNED_WORKTREE = /^sluice-wt-(\d+)-[0-9a-f]+$/;
+/** Names of the first format (`stage-<random>`, no pid): their owner is an older Sluice, long gone. */
+const OLD_WORKTREE = /^stage-[0-9a-f]{12}$/;
+
+/** A registered git worktree under .sluice/tmp/ whose owner is gone. */
+export interface LeftoverWorktree {
+  /** The absolute path git has registered. */
+  readonly path: string;
+  /** The process that made it (null: a name of the first format, which carries none). */
+  readonly pid: number | null;
+  /** False when git still lists it but its folder is gone already. */
+  readonly exists: boolean;
+}
+
+function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: alive, someone else's.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+function realOrSame(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/**
+ * Registered git worktrees under the workspace's .sluice/tmp/ left by a
+ * `stage` (or a promotion's checks gate) that was killed: their owner pid is
+ * not running. A running stage's worktree is never listed. Reads only (for
+ * fsck); returns them in git's order.
+ */
+export async function findLeftoverWorktrees(workspace: Workspace): Promise<LeftoverWorktree[]> {
+  const scratch = realOrSame(workspace.store.scratch);
+  const found: LeftoverWorktree[] = [];
+  for (const path of await workspace.git.listWorktrees()) {
+    const real = realOrSame(path);
+    const inside = relative(scratch, real);
+    if (inside === '' || inside.startsWith(`..${sep}`) || inside === '..' || isAbsolute(inside)) continue;
+    if (inside.includes(sep)) continue; // only Sluice's own, directly under tmp/
+    const name = basename(real);
+    const match = OWNED_WORKTREE.exec(name);
+    let pid: number | null;
+    if (match) {
+      pid = Number(match[1]);
+      if (processAlive(pid)) continue;
+    } else if (OLD_WORKTREE.test(name)) pid = null;
+    else continue;
+    found.push({ path, pid, exists: existsSync(path) });
+  }
+  return found;
+}
+
+/**
+ * Removes what findLeftoverWorktrees finds (the folder and git's registration
+ * of it) and returns what it removed. Never touches a running stage's.
+ */
+export async function removeLeftoverWorktrees(workspace: Workspace): Promise<LeftoverWorktree[]> {
+  const leftovers = await findLeftoverWorktrees(workspace);
+  for (const leftover of leftovers) await workspace.git.removeWorktree(leftover.path);
+  return leftovers;
 }

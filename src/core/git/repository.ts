@@ -51,6 +51,25 @@ function gitEnvironment(extra: Record<string, string> = {}): Record<string, stri
   return { ...env, ...extra };
 }
 
+/**
+ * `-c` overrides on every git process Sluice starts. Sluice's own plumbing
+ * (a staging checkout, a ref update, a status) is not the user's git work:
+ * the repository's hooks (post-checkout on `worktree add`,
+ * reference-transaction on `update-ref`, …; /dev/null holds no hook on any
+ * git), its fsmonitor daemon or script, commit signing (commit-tree honours
+ * commit.gpgSign and would run gpg.program) and submodule recursion must not
+ * run programs on its behalf. Clean/smudge filters (filter.*, e.g. git-lfs)
+ * stay on: they define what a committed file's bytes are, and a staging
+ * checkout without them would build a release from pointer files. diff.external
+ * and textconv never run: Sluice asks git for raw listings, never patches.
+ */
+export const GIT_OVERRIDES: readonly string[] = [
+  'core.hooksPath=/dev/null',
+  'core.fsmonitor=false',
+  'commit.gpgSign=false',
+  'submodule.recurse=false',
+];
+
 /** Modes of tree entries, as git writes them. */
 export const TREE_MODE = '40000';
 export const FILE_MODE = '100644';
@@ -109,8 +128,10 @@ export class GitRepository {
       maxConcurrentProcesses: 4,
       trimmed: options.trimmed ?? true,
       allowEnvironment: ALLOWED_GIT_VARIABLES,
-      // The user's own choice of config file (GIT_CONFIG_GLOBAL) is theirs to make.
-      unsafe: { allowUnsafeConfigPaths: true },
+      config: [...GIT_OVERRIDES],
+      // The user's own choice of config file (GIT_CONFIG_GLOBAL) is theirs to make. simple-git
+      // guards hooksPath and fsmonitor overrides: here they switch programs off, never on.
+      unsafe: { allowUnsafeConfigPaths: true, allowUnsafeHooksPath: true, allowUnsafeFsMonitor: true },
       ...(input === undefined ? {} : { input: () => input }),
       // A failing git process becomes one line naming git's own reason, never a raw dump of its output.
       errors: (error, result) => {
@@ -411,6 +432,20 @@ export class GitRepository {
   /** Checks out `commit` into a new linked worktree at `path`, with a detached HEAD. */
   async addWorktree(path: string, commit: string): Promise<void> {
     await this.git.raw(['worktree', 'add', '--detach', '--quiet', path, commit]);
+  }
+
+  /** The linked worktrees git has registered (the main one aside), by the absolute paths git recorded. */
+  async listWorktrees(): Promise<string[]> {
+    const output = await this.client(gitEnvironment(), { trimmed: false }).raw([
+      'worktree',
+      'list',
+      '--porcelain',
+    ]);
+    const paths = output
+      .split('\n')
+      .filter((line) => line.startsWith('worktree '))
+      .map((line) => line.slice('worktree '.length));
+    return paths.slice(1);
   }
 
   /** Removes a linked worktree and forgets it, whatever it holds. */
