@@ -29,13 +29,3 @@ export function formatAge(iso: string, now = Date.now()): string {
   }
   return iso;
 }
-
-/**
- * `head (detail)`, unless one already says the other: a reason and its
- * detail never repeat each other ("exit code 2 (exit code 2)").
- */
-export function withDetail(head: string, detail: string | undefined): string {
-  if (detail === undefined || detail === '' || head.includes(detail)) return head;
-  if (detail.includes(head)) return detail;
-  return `${head} (${detail})`;
-}

@@ -3,11 +3,10 @@
 // run's: that run is the one shown, and named.
 import { SluiceError } from '../core/errors';
 import { openPipelines } from '../core/pipelines/context';
-import type { RunLogRecord } from '../core/pipelines/logs';
-import { describeEnd } from '../core/pipelines/process';
+import { describeEnding, type RunLogRecord } from '../core/pipelines/logs';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
-import { formatAge, withDetail } from './format';
+import { formatAge } from './format';
 import { requirePositional } from './positionals';
 
 export const logsCommand: Command = {
@@ -97,6 +96,5 @@ export const logsCommand: Command = {
 
 /** `ran 3 minutes ago after 0.2 s, exit code 0`: how a run ended, each fact said once. */
 function describeRun(run: RunLogRecord): string {
-  const ending = withDetail(describeEnd(run.exitCode, run.signal), run.reason);
-  return `${run.result} ${formatAge(run.startedAt)} after ${(run.durationMs / 1000).toFixed(1)} s, ${ending}`;
+  return `${run.result} ${formatAge(run.startedAt)} after ${(run.durationMs / 1000).toFixed(1)} s, ${describeEnding(run)}`;
 }

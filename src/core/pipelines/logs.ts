@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomicWrite';
+import { describeEnd } from './process';
 
 export interface RunLogRecord {
   readonly runId: string;
@@ -19,6 +20,22 @@ export interface RunLogRecord {
   readonly signal: string | null;
   readonly result: string;
   readonly reason: string | undefined;
+}
+
+/**
+ * How a run ended, each fact said once: `exit code 3`, `killed by SIGTERM
+ * (timed out)`, `exit code 0 (Stage p.s did not write its output x.)`. The
+ * reason often is the exit already described ("exit code 2 (exit code 2)").
+ */
+export function describeEnding(record: RunLogRecord): string {
+  return withDetail(describeEnd(record.exitCode, record.signal), record.reason);
+}
+
+/** `head (detail)`, unless one already says the other: a reason and its detail never repeat each other. */
+export function withDetail(head: string, detail: string | undefined): string {
+  if (detail === undefined || detail === '' || head.includes(detail)) return head;
+  if (detail.includes(head)) return detail;
+  return `${head} (${detail})`;
 }
 
 export function newRunId(now = new Date()): string {

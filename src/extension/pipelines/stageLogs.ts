@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { SluiceError } from '../../core/errors';
 import { openPipelines } from '../../core/pipelines/context';
-import type { RunLogRecord } from '../../core/pipelines/logs';
+import { describeEnding, type RunLogRecord } from '../../core/pipelines/logs';
 import type { Workspace } from '../../core/workspace';
 
 export const STAGE_LOG_SCHEME = 'sluice-stage-log';
@@ -58,12 +58,8 @@ function lastRun(workspace: Workspace, pipeline: string, stage: string): RunLogR
 
 export function formatStageLog(output: string, record: RunLogRecord): string {
   const ending = output === '' || output.endsWith('\n') ? '' : '\n';
-  const reason = record.reason === undefined ? '' : ` (${record.reason})`;
   const seconds = (record.durationMs / 1000).toFixed(1);
-  return (
-    `${output}${ending}— ${record.result} at ${record.startedAt} after ${seconds} s, ` +
-    `exit code ${String(record.exitCode)}${reason}\n`
-  );
+  return `${output}${ending}— ${record.result} at ${record.startedAt} after ${seconds} s, ${describeEnding(record)}\n`;
 }
 
 function stageLogUri(root: string, pipeline: string, stage: string): vscode.Uri {
