@@ -5,7 +5,7 @@
 // refused, --force forces the named stage only, and logs name the run whose
 // outputs are on disk. From the built CLI, on real git repositories.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
@@ -145,6 +145,24 @@ void describe('run and status agree with the disk', () => {
       1,
       'the hand edit was moved, not deleted',
     );
+  });
+
+  void test('a renamed stage runs again: its name is an input (SLUICE_STAGE), not taken from the cache', (t) => {
+    const named = (name: string): string => `version: 1
+pipelines:
+  p:
+    stages:
+      ${name}:
+        run: node -e "require('fs').writeFileSync('who.txt', process.env.SLUICE_STAGE)"
+        outs: [who.txt]
+`;
+    const ws = workspace(t, named('first'));
+    assert.deepEqual(results(ws.run()), { first: 'ran' });
+    ws.write('sluice.yaml', named('second'));
+    assert.deepEqual(results(ws.run()), { second: 'ran' });
+    assert.equal(readFileSync(join(ws.root, 'who.txt'), 'utf8'), 'second');
+    assert.deepEqual(states(ws.status()), { second: 'up-to-date' });
+    assert.deepEqual(ws.trash(), []);
   });
 
   void test('a link in an output that leads out of it fails the stage, naming the link', (t) => {

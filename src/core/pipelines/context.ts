@@ -95,6 +95,7 @@ export function readInputs(
   const sorted = (paths: readonly string[]): string[] => [...paths].sort();
   return {
     inputs: {
+      stage: stage.id,
       run: stage.run,
       deps,
       datasets,

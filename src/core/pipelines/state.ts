@@ -9,6 +9,12 @@ import { writeFileAtomic } from '../fs/atomicWrite';
 
 /** Everything a stage's result depends on. Its digest is the run's signature. */
 export interface StageInputs {
+  /**
+   * `pipeline.stage`: the command is told it (SLUICE_PIPELINE, SLUICE_STAGE),
+   * so it is an input too; a renamed stage runs again rather than take another
+   * stage's outputs. Absent in records written before it was.
+   */
+  readonly stage?: string;
   readonly run: string;
   /** Dep path → fingerprint (null: missing). */
   readonly deps: Readonly<Record<string, string | null>>;
