@@ -165,6 +165,34 @@ pipelines:
     assert.deepEqual(ws.trash(), []);
   });
 
+  void test('a stage refused before running (a missing dep) says so with a code, and run and status agree', (t) => {
+    const ws = workspace(
+      t,
+      `version: 1
+pipelines:
+  p:
+    stages:
+      needy:
+        run: cp missing.txt copy.txt
+        deps: [missing.txt]
+        outs: [copy.txt]
+`,
+    );
+    const refused = ws.run([], 1).stages[0]!;
+    assert.equal(refused.result, 'failed');
+    assert.equal(refused.code, 'dep-missing');
+    assert.deepEqual(refused.data, { params: [], deps: ['missing.txt'] });
+    const status = ws.status().stages[0]!;
+    assert.notEqual(status.state, 'up-to-date');
+    assert.deepEqual(status.reasons, ['dep missing.txt does not exist']);
+    const text = ws.cli(['run']);
+    assert.match(
+      text.stdout,
+      /^failed +p\.needy \(dep missing\.txt does not exist\)$/m,
+      'no log to point to',
+    );
+  });
+
   void test('a link in an output that leads out of it fails the stage, naming the link', (t) => {
     const make = (target: string): string => `version: 1
 pipelines:

@@ -21,7 +21,12 @@ export type StageAction =
   | { readonly kind: 'restore'; readonly cached: CachedRun }
   | { readonly kind: 'run' }
   /** A dep or a param is missing: running it cannot succeed. */
-  | { readonly kind: 'refuse'; readonly reason: string };
+  | {
+      readonly kind: 'refuse';
+      readonly reason: string;
+      readonly code: 'param-missing' | 'dep-missing';
+      readonly data: { readonly params: readonly string[]; readonly deps: readonly string[] };
+    };
 
 export interface StageDecision {
   readonly signature: string;
@@ -82,7 +87,16 @@ export function decideStage(
         ? describeChanges(record.success.inputs, inputs)
         : [];
   if (problems.length > 0)
-    return decided({ kind: 'refuse', reason: problems.join('; ') }, state, [...reasons, ...problems]);
+    return decided(
+      {
+        kind: 'refuse',
+        reason: problems.join('; '),
+        code: missingParams.length > 0 ? 'param-missing' : 'dep-missing',
+        data: { params: missingParams, deps: missingDeps },
+      },
+      state,
+      [...reasons, ...problems],
+    );
   if (!force) {
     const cached = context.runCache.read(signature);
     if (cached && restorable(cached, stage.outs, context.workspace.store)) {

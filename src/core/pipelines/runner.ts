@@ -330,7 +330,11 @@ class Runner {
     const { action, signature } = decision;
     switch (action.kind) {
       case 'refuse':
-        return failed(stage, action.reason, undefined, undefined);
+        return {
+          ...failed(stage, action.reason, undefined, undefined),
+          code: action.code,
+          data: action.data,
+        };
       case 'skip':
         signatures.set(stage.name, signature);
         return ok(stage, 'skipped', action.runId, undefined);
