@@ -3,7 +3,7 @@
 // run's: that run is the one shown, and named.
 import { SluiceError } from '../core/errors';
 import { openPipelines } from '../core/pipelines/context';
-import { describeEnding, type RunLogRecord } from '../core/pipelines/logs';
+import { describeEnding, describeRestore, shownRun, type RunLogRecord } from '../core/pipelines/logs';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
 import { formatAge } from './format';
@@ -47,17 +47,7 @@ export const logsCommand: Command = {
           );
       return 0;
     }
-    // The latest event is a restore when the record says so and no run started since.
-    const record = context.state.get(stage.id);
-    const success = record?.success;
-    const newest = runs[0];
-    const restored =
-      success?.restored === true &&
-      (newest === undefined || newest.startedAt < success.finishedAt) &&
-      (record?.failure === undefined || record.failure.finishedAt < success.finishedAt)
-        ? success
-        : undefined;
-    const shown = restored ? runs.find((run) => run.runId === restored.runId) : newest;
+    const { run: shown, restored } = shownRun(context.logs, context.state, pipeline.name, stage.name);
     if (!restored && !shown) {
       throw new SluiceError(`Stage ${target} has not run yet.`, 'failed', `Run \`sluice run ${target}\`.`, {
         code: 'stage-never-ran',
@@ -77,15 +67,7 @@ export const logsCommand: Command = {
       console.log(JSON.stringify({ stage: target, run: shown ?? null, output, restored: from }));
       return 0;
     }
-    if (restored) {
-      const produced = shown?.startedAt ?? restored.producedAt;
-      const which = restored.runId === undefined ? 'a run whose id was not kept' : `run ${restored.runId}`;
-      console.log(
-        `— restored from the cache ${formatAge(restored.finishedAt)}: the outputs on disk are from ${which}` +
-          (produced === undefined ? '' : ` of ${produced}`) +
-          `${shown ? '' : '; its log is not kept in this workspace'}.`,
-      );
-    }
+    if (restored) console.log(describeRestore(restored, shown, formatAge(restored.finishedAt)));
     if (shown) {
       process.stdout.write(output);
       console.log(`— ${describeRun(shown)}`);

@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { SluiceError } from '../../core/errors';
 import { openPipelines } from '../../core/pipelines/context';
-import { describeEnding, type RunLogRecord } from '../../core/pipelines/logs';
+import { describeEnding, describeRestore, shownRun, type RunLogRecord } from '../../core/pipelines/logs';
 import type { Workspace } from '../../core/workspace';
 
 export const STAGE_LOG_SCHEME = 'sluice-stage-log';
@@ -37,9 +37,13 @@ export class StageLogs implements vscode.TextDocumentContentProvider, vscode.Dis
 
   provideTextDocumentContent(uri: vscode.Uri): string {
     const { root, pipeline, stage } = parseStageLogUri(uri);
-    const workspace = this.workspaceAt(root);
-    const record = lastRun(workspace, pipeline, stage);
-    return formatStageLog(openPipelines(workspace).logs.output(record), record);
+    const context = openPipelines(this.workspaceAt(root));
+    // After a restore from the cache, the run that produced the outputs on disk, said so.
+    const { run, restored } = shownRun(context.logs, context.state, pipeline, stage);
+    const header = restored ? `${describeRestore(restored, run, `at ${restored.finishedAt}`)}\n` : '';
+    if (run === undefined)
+      return header || formatStageLog('', lastRun(this.workspaceAt(root), pipeline, stage));
+    return header + formatStageLog(context.logs.output(run), run);
   }
 
   dispose(): void {
