@@ -1,6 +1,9 @@
 // `sluice logs PIPELINE.STAGE [--all] [--json]`: what a stage's runs printed and how they ended.
+// After a restore from the run cache, the outputs on disk are an earlier
+// run's: that run is the one shown, and named.
 import { SluiceError } from '../core/errors';
 import { openPipelines } from '../core/pipelines/context';
+import { describeEnding, describeRestore, shownRun, type RunLogRecord } from '../core/pipelines/logs';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
 import { formatAge } from './format';
@@ -10,7 +13,11 @@ export const logsCommand: Command = {
   name: 'logs',
   usage: 'PIPELINE.STAGE [--all] [--json]',
   summary: "Show a stage's last run: its output, exit code and timing",
-  details: ['With --all, list every run kept, newest first, without their output.'],
+  details: [
+    'When the outputs on disk were last restored from the cache, shows the run that produced them, ' +
+      'and says so.',
+    'With --all, list every run kept, newest first, without their output.',
+  ],
   flags: [{ name: 'all', description: 'List every run instead of printing the last one.' }, JSON_FLAG],
   maxPositionals: 1,
   async run(args) {
@@ -24,6 +31,10 @@ export const logsCommand: Command = {
         `No stage named '${target}'.`,
         'usage',
         'Name it as PIPELINE.STAGE; `sluice status` lists them.',
+        {
+          code: 'unknown-stage',
+          data: { stage: target },
+        },
       );
     }
     const runs = context.logs.list(pipeline.name, stage.name);
@@ -36,19 +47,36 @@ export const logsCommand: Command = {
           );
       return 0;
     }
-    const last = runs[0];
-    if (!last) {
-      throw new SluiceError(`Stage ${target} has not run yet.`, 'failed', `Run \`sluice run ${target}\`.`);
+    const { run: shown, restored } = shownRun(context.logs, context.state, pipeline.name, stage.name);
+    if (!restored && !shown) {
+      throw new SluiceError(`Stage ${target} has not run yet.`, 'failed', `Run \`sluice run ${target}\`.`, {
+        code: 'stage-never-ran',
+        data: { stage: target },
+      });
     }
-    const output = context.logs.output(last);
+    const output = shown ? context.logs.output(shown) : '';
+    const from = restored
+      ? {
+          runId: restored.runId ?? null,
+          producedAt: restored.producedAt ?? null,
+          restoredAt: restored.finishedAt,
+          logKept: shown !== undefined,
+        }
+      : null;
     if (args.has('json')) {
-      console.log(JSON.stringify({ stage: target, run: last, output }));
+      console.log(JSON.stringify({ stage: target, run: shown ?? null, output, restored: from }));
       return 0;
     }
-    process.stdout.write(output);
-    console.log(
-      `— ${last.result} ${formatAge(last.startedAt)} after ${(last.durationMs / 1000).toFixed(1)} s, exit code ${String(last.exitCode)}${last.reason ? ` (${last.reason})` : ''}`,
-    );
+    if (restored) console.log(describeRestore(restored, shown, formatAge(restored.finishedAt)));
+    if (shown) {
+      process.stdout.write(output);
+      console.log(`— ${describeRun(shown)}`);
+    }
     return 0;
   },
 };
+
+/** `ran 3 minutes ago after 0.2 s, exit code 0`: how a run ended, each fact said once. */
+function describeRun(run: RunLogRecord): string {
+  return `${run.result} ${formatAge(run.startedAt)} after ${(run.durationMs / 1000).toFixed(1)} s, ${describeEnding(run)}`;
+}

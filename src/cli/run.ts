@@ -1,4 +1,4 @@
-// `sluice run [PIPELINE|PIPELINE.STAGE…] [--force] [-j N] [--json]`: run the stale stages.
+// `sluice run [PIPELINE|PIPELINE.STAGE…] [--force] [--force-upstream] [-j N] [--json]`: run the stale stages.
 import { SluiceError } from '../core/errors';
 import { openPipelines } from '../core/pipelines/context';
 import { runPipelines, type RunReport, type StageOutcome } from '../core/pipelines/runner';
@@ -7,7 +7,7 @@ import { JSON_FLAG, type Command } from './command';
 
 export const runCommand: Command = {
   name: 'run',
-  usage: '[PIPELINE|PIPELINE.STAGE…] [--force] [-j N] [--no-checks] [--json]',
+  usage: '[PIPELINE|PIPELINE.STAGE…] [--force] [--force-upstream] [-j N] [--no-checks] [--json]',
   summary: 'Run the stale stages, then the checks',
   details: [
     'Without a target, every pipeline. A stage target also runs what it depends on. Stages that are up ' +
@@ -16,10 +16,22 @@ export const runCommand: Command = {
       'rest goes on. The checks of each pipeline run when all its stages succeeded.',
     'Stage output streams to stderr as it comes (prefixed with the stage), and is kept for ' +
       '`sluice logs PIPELINE.STAGE`. Ctrl-C stops every running command and its children.',
+    'A failed stage names `sluice logs PIPELINE.STAGE`, which shows its output. With --json, each ' +
+      "stage's runId names the run whose outputs are on disk (for a restored stage, the earlier run " +
+      'they came from).',
     'Exit code 1 when a stage or a check failed.',
   ],
   flags: [
-    { name: 'force', description: 'Run every selected stage, even those up to date.' },
+    {
+      name: 'force',
+      description:
+        'Run the named stages (or every stage of the named pipelines; with no target, every stage) even if ' +
+        'up to date. What a named stage depends on still runs only if stale.',
+    },
+    {
+      name: 'force-upstream',
+      description: 'Like --force, and force what the named stages depend on too.',
+    },
     {
       name: 'jobs',
       short: 'j',
@@ -54,6 +66,7 @@ export const runCommand: Command = {
       report = await runPipelines(context, {
         targets: args.positionals,
         force: args.has('force'),
+        forceUpstream: args.has('force-upstream'),
         checks: !args.has('no-checks'),
         signal: controller.signal,
         ...(jobs === undefined ? {} : { jobs }),
@@ -78,6 +91,7 @@ export const runCommand: Command = {
             reason: s.reason ?? null,
             runId: s.runId ?? null,
             durationMs: s.durationMs ?? null,
+            ...(s.code === undefined ? {} : { code: s.code, data: s.data ?? {} }),
           })),
           checks: report.checks.map((c) => ({
             pipeline: c.pipeline,
@@ -112,7 +126,10 @@ function printReport(report: RunReport): void {
       : stage.durationMs !== undefined
         ? ` in ${(stage.durationMs / 1000).toFixed(1)} s`
         : '';
-    console.log(`${stage.result.padEnd(8)} ${stage.pipeline}.${stage.stage}${detail}`);
+    const id = `${stage.pipeline}.${stage.stage}`;
+    // A stage that ran and failed has a log worth reading; one refused before running has none.
+    const logs = stage.result === 'failed' && stage.runId !== undefined ? ` — see \`sluice logs ${id}\`` : '';
+    console.log(`${stage.result.padEnd(8)} ${id}${detail}${logs}`);
   }
   for (const check of report.checks) {
     const again = check.cached ? ' (nothing it judges changed since it last ran)' : '';

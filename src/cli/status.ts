@@ -12,8 +12,9 @@ export const statusCommand: Command = {
   usage: '[--json]',
   summary: 'Show what is stale, which datasets changed and what is live',
   details: [
-    'A stage is stale when its command, deps, datasets or params changed since its last successful ' +
-      'run, when an upstream stage is not up to date, or when an output is missing or was modified.',
+    'A stage is stale when its command, deps, datasets, params or declared outputs changed since its ' +
+      'last successful run, when an upstream stage is not up to date, or when an output is missing or ' +
+      'was modified. `sluice run` decides the same way: what status calls up to date, run skips.',
   ],
   flags: [JSON_FLAG],
   maxPositionals: 0,

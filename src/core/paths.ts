@@ -15,6 +15,18 @@ export function lexicalEscape(path: string): 'absolute' | 'parent' | undefined {
   return undefined;
 }
 
+/**
+ * Why a link at `linkPath` (relative to a root: an output, a dataset) whose
+ * target is `target` leads outside that root, or undefined when it stays in:
+ * an absolute target, or one whose `..` climbs above the root. Decided from
+ * the text alone, as the link would be recreated elsewhere (a restore, a
+ * release), never by following it.
+ */
+export function linkEscape(linkPath: string, target: string): 'absolute' | 'parent' | undefined {
+  if (lexicalEscape(target) === 'absolute') return 'absolute';
+  return lexicalEscape(posix.join(posix.dirname(linkPath), target.replace(/\\/g, '/')));
+}
+
 const ODD_PATH = /(?:^|\/)\.{1,2}(?:\/|$)|\/\/|\\|\/$|^$/;
 
 /** `./data//raw/` → `data/raw`: the form used to compare paths. */

@@ -273,11 +273,12 @@ void describe('sluice run', () => {
 
     const text = ws.run(['run'], { FAIL_STAGE: 'c' });
     assert.equal(text.status, 1);
-    assert.match(text.stdout, /failed +main\.c \(exit code 3\)/);
+    assert.match(text.stdout, /failed +main\.c \(exit code 3\) — see `sluice logs main\.c`/);
     assert.match(text.stderr, /main\.c +│ c fails on purpose/, 'stage output streams, prefixed');
     const log = ws.run(['logs', 'main.c']);
     assert.equal(log.status, 0, log.stderr);
-    assert.match(log.stdout, /^c fails on purpose\n— failed .* exit code 3 \(exit code 3\)\n$/);
+    // How it ended, said once (was "exit code 3 (exit code 3)").
+    assert.match(log.stdout, /^c fails on purpose\n— failed .* exit code 3\n$/);
   });
 
   void test('independent stages run at the same time', (t) => {

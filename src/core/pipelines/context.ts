@@ -92,5 +92,19 @@ export function readInputs(
   }
   const upstream: Record<string, string> = {};
   for (const name of stage.upstream) upstream[name] = upstreamSignatures.get(name) ?? '';
-  return { inputs: { run: stage.run, deps, datasets, params, upstream }, missingDeps, missingParams };
+  const sorted = (paths: readonly string[]): string[] => [...paths].sort();
+  return {
+    inputs: {
+      stage: stage.id,
+      run: stage.run,
+      deps,
+      datasets,
+      params,
+      upstream,
+      outs: sorted(stage.outs),
+      metrics: sorted(stage.metrics),
+    },
+    missingDeps,
+    missingParams,
+  };
 }

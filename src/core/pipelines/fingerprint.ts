@@ -108,6 +108,27 @@ export class Fingerprints {
     return value;
   }
 
+  /**
+   * The entries of a workspace path as they are now (a file or a link: one
+   * entry named ''), or undefined when nothing is there. Hashes come from the
+   * stat cache, as for `of`.
+   */
+  entries(path: string): TreeEntry[] | undefined {
+    let stat: Stats;
+    try {
+      stat = lstatSync(join(this.root, path));
+    } catch {
+      return undefined;
+    }
+    if (!stat.isDirectory()) {
+      const entry = this.entryOf(path, '', stat);
+      return entry ? [entry] : [];
+    }
+    const entries: TreeEntry[] = [];
+    this.walk(path, '', entries);
+    return entries;
+  }
+
   /** Records a hash just computed elsewhere (while copying a file into the store). */
   remember(path: string, stat: Stats, sha256: string): void {
     this.computed.delete(path);

@@ -5,6 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomicWrite';
+import { describeEnd } from './process';
+import type { PipelineState, StageSuccess } from './state';
 
 export interface RunLogRecord {
   readonly runId: string;
@@ -19,6 +21,59 @@ export interface RunLogRecord {
   readonly signal: string | null;
   readonly result: string;
   readonly reason: string | undefined;
+}
+
+/** The run whose log tells about the outputs on disk, and the restore that put them there, if one did. */
+export interface ShownRun {
+  /** Undefined when the stage never ran here, or the restored run's log is not kept in this workspace. */
+  readonly run: RunLogRecord | undefined;
+  readonly restored: StageSuccess | undefined;
+}
+
+/**
+ * Which run `sluice logs` and the extension show for a stage: the newest,
+ * unless the stage's outputs were restored from the cache since, in which
+ * case the earlier run that produced them.
+ */
+export function shownRun(logs: RunLogs, state: PipelineState, pipeline: string, stage: string): ShownRun {
+  const runs = logs.list(pipeline, stage);
+  const record = state.get(`${pipeline}.${stage}`);
+  const success = record?.success;
+  const newest = runs[0];
+  const restored =
+    success?.restored === true &&
+    (newest === undefined || newest.startedAt < success.finishedAt) &&
+    (record?.failure === undefined || record.failure.finishedAt < success.finishedAt)
+      ? success
+      : undefined;
+  return { run: restored ? runs.find((run) => run.runId === restored.runId) : newest, restored };
+}
+
+/** `— restored from the cache 3 minutes ago: the outputs on disk are from run ID of DATE.` */
+export function describeRestore(restored: StageSuccess, run: RunLogRecord | undefined, age: string): string {
+  const produced = run?.startedAt ?? restored.producedAt;
+  const which = restored.runId === undefined ? 'a run whose id was not kept' : `run ${restored.runId}`;
+  return (
+    `— restored from the cache ${age}: the outputs on disk are from ${which}` +
+    (produced === undefined ? '' : ` of ${produced}`) +
+    `${run ? '' : '; its log is not kept in this workspace'}.`
+  );
+}
+
+/**
+ * How a run ended, each fact said once: `exit code 3`, `killed by SIGTERM
+ * (timed out)`, `exit code 0 (Stage p.s did not write its output x.)`. The
+ * reason often is the exit already described ("exit code 2 (exit code 2)").
+ */
+export function describeEnding(record: RunLogRecord): string {
+  return withDetail(describeEnd(record.exitCode, record.signal), record.reason);
+}
+
+/** `head (detail)`, unless one already says the other: a reason and its detail never repeat each other. */
+export function withDetail(head: string, detail: string | undefined): string {
+  if (detail === undefined || detail === '' || head.includes(detail)) return head;
+  if (detail.includes(head)) return detail;
+  return `${head} (${detail})`;
 }
 
 export function newRunId(now = new Date()): string {

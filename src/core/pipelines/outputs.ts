@@ -16,6 +16,7 @@ import {
 import { dirname, join, relative, sep } from 'node:path';
 import { SluiceError } from '../errors';
 import { writeFileAtomic } from '../fs/atomicWrite';
+import { linkEscape } from '../paths';
 import type { ObjectStore } from '../store/objectStore';
 import { entryFingerprint, treeFingerprint, type Fingerprints, type TreeEntry } from './fingerprint';
 
@@ -32,6 +33,8 @@ export interface CachedRun {
   readonly stage: string;
   readonly outs: readonly CachedOutput[];
   readonly createdAt: string;
+  /** The run that produced the outputs (absent in entries written before it was kept). */
+  readonly runId?: string | undefined;
 }
 
 const FORMAT = 'sluice-run 1';
@@ -52,8 +55,15 @@ export class RunCache {
     }
   }
 
-  write(signature: string, stage: string, outs: readonly CachedOutput[]): void {
-    const run: CachedRun = { format: FORMAT, signature, stage, outs, createdAt: new Date().toISOString() };
+  write(signature: string, stage: string, outs: readonly CachedOutput[], runId: string): void {
+    const run: CachedRun = {
+      format: FORMAT,
+      signature,
+      stage,
+      outs,
+      createdAt: new Date().toISOString(),
+      runId,
+    };
     writeFileAtomic(this.fileOf(signature), JSON.stringify(run));
   }
 }
@@ -71,6 +81,51 @@ export function blobsPresent(run: CachedRun, store: ObjectStore): boolean {
 }
 
 /**
+ * Whether a cache entry can stand in for running a stage whose declared
+ * outputs are `outs`: it holds exactly those outputs (an entry made for
+ * another declaration would leave one missing or restore one no longer
+ * asked for), every blob they need, and no link leading out of its output.
+ */
+export function restorable(run: CachedRun, outs: readonly string[], store: ObjectStore): boolean {
+  const paths = run.outs.map((out) => out.path).sort();
+  const declared = [...outs].sort();
+  if (paths.length !== declared.length || paths.some((path, index) => path !== declared[index])) return false;
+  const linksStayIn = run.outs.every((out) =>
+    out.entries.every(
+      (entry) =>
+        entry.type !== 'link' ||
+        (out.kind === 'link' ? linkEscape(out.path, entry.target) : linkEscape(entry.path, entry.target)) ===
+          undefined,
+    ),
+  );
+  return linksStayIn && blobsPresent(run, store);
+}
+
+/**
+ * Refuses a link captured in an output that leads outside it (`relative` is
+ * the link's path in the output), or, for an output that is itself a link
+ * (`relative` is its path), outside the workspace: restored or released
+ * elsewhere, it would point at whatever is there.
+ */
+function requireLinkInside(
+  stageId: string,
+  output: string,
+  relative: string,
+  target: string,
+  scope: 'output' | 'workspace',
+): void {
+  const escape = linkEscape(relative, target);
+  if (escape === undefined) return;
+  const link = scope === 'output' ? `${output}/${relative}` : output;
+  throw new SluiceError(
+    `Output ${output} of stage ${stageId} holds a link, ${link} → ${target}, that leads outside the ${scope}.`,
+    'failed',
+    'Make the stage write a copy, or a relative link to a path inside the output.',
+    { code: 'output-link-escapes', data: { stage: stageId, output, link, target, escape } },
+  );
+}
+
+/**
  * Copies a stage's outputs into the store (hashing as it reads) and returns
  * what the run cache records. An output that is missing, or that leads out of
  * the workspace through a link, is an error naming it.
@@ -83,17 +138,17 @@ export function captureOutputs(
   fingerprints: Fingerprints,
 ): CachedOutput[] {
   const realRoot = realpathSync(root);
-  return outs.map((path) => {
+  // Every output written is taken into the store, even when one is missing:
+  // the bytes a run produced are then never mistaken for hand edits.
+  const missing: string[] = [];
+  const captured = outs.flatMap((path): CachedOutput[] => {
     const absolute = join(root, path);
     let stat;
     try {
       stat = lstatSync(absolute);
     } catch {
-      throw new SluiceError(
-        `Stage ${stageId} did not write its output ${path}.`,
-        'failed',
-        'Make the command write it, or remove it from `outs` in sluice.yaml.',
-      );
+      missing.push(path);
+      return [];
     }
     const real = realpathSync(dirname(absolute));
     if (real !== realRoot && !real.startsWith(realRoot + sep)) {
@@ -101,25 +156,42 @@ export function captureOutputs(
         `Output ${path} of stage ${stageId} leads outside the workspace through a link (${relative(realRoot, real)}).`,
         'failed',
         'Write outputs inside the workspace.',
+        { code: 'output-outside-workspace', data: { stage: stageId, output: path } },
       );
     }
     fingerprints.invalidate(path);
     if (stat.isDirectory()) {
       const entries: TreeEntry[] = [];
       captureFolder(root, path, '', store, fingerprints, entries);
-      return { path, kind: 'dir', entries };
+      for (const entry of entries)
+        if (entry.type === 'link') requireLinkInside(stageId, path, entry.path, entry.target, 'output');
+      return [{ path, kind: 'dir', entries }];
     }
     if (stat.isSymbolicLink()) {
-      return { path, kind: 'link', entries: [{ path: '', type: 'link', target: readlinkSync(absolute) }] }; // kept as written, never followed
+      // Kept as written, never followed; an output that is a link may point anywhere in the workspace.
+      const target = readlinkSync(absolute);
+      requireLinkInside(stageId, path, path, target, 'workspace');
+      return [{ path, kind: 'link', entries: [{ path: '', type: 'link', target }] }];
     }
     const { hash } = store.importFile(absolute);
     fingerprints.remember(path, stat, hash);
-    return {
-      path,
-      kind: 'file',
-      entries: [{ path: '', type: 'file', sha256: hash, mode: stat.mode & 0o777 }],
-    };
+    return [
+      {
+        path,
+        kind: 'file',
+        entries: [{ path: '', type: 'file', sha256: hash, mode: stat.mode & 0o777 }],
+      },
+    ];
   });
+  if (missing.length > 0) {
+    throw new SluiceError(
+      `Stage ${stageId} did not write its output${missing.length > 1 ? 's' : ''} ${missing.join(', ')}.`,
+      'failed',
+      'Make the command write it, or remove it from `outs` in sluice.yaml.',
+      { code: 'output-not-written', data: { stage: stageId, outputs: missing } },
+    );
+  }
+  return captured;
 }
 
 function captureFolder(
@@ -178,26 +250,47 @@ export async function restoreOutputs(
   }
 }
 
+/** What a stage's earlier runs left in its outputs: bytes that may be deleted without a copy in the trash. */
+export interface RunLeftovers {
+  /** Output path → fingerprint, as the last successful run and the last failed one left them. */
+  readonly fingerprints: readonly Readonly<Record<string, string>>[];
+  /** Workspace path of each link the last successful run left → its target. */
+  readonly links: ReadonlyMap<string, string>;
+}
+
 /**
- * Clears a stage's outputs before it runs, so an output it fails to write is
- * noticed rather than left over. Outputs whose content is the last run's (in
- * the cache) are deleted; anything else, such as a file edited by hand, is
- * moved into .sluice/trash/ and reported: never lost.
+ * Clears a stage's outputs before they are rewritten, so an output it fails
+ * to write is noticed rather than left over. Bytes sluice has a copy of are
+ * deleted: an output as a recorded run left it, or whose every file is in
+ * the store (a run produced it, perhaps under another declaration: `eval`
+ * then `eval/plots`). Anything else, such as a file edited by hand, is moved
+ * into `trash` and reported: never lost. Returns the paths it was moved to.
  */
 export function clearOutputs(
   root: string,
   outs: readonly string[],
-  cachedFingerprints: Readonly<Record<string, string>> | undefined,
+  leftovers: RunLeftovers,
   fingerprints: Fingerprints,
+  store: ObjectStore,
   trash: string,
 ): string[] {
   const saved: string[] = [];
   for (const path of outs) {
     const current = fingerprints.of(path);
-    fingerprints.invalidate(path);
-    if (current === undefined) continue;
+    if (current === undefined) {
+      fingerprints.invalidate(path);
+      continue;
+    }
     const absolute = join(root, path);
-    if (cachedFingerprints?.[path] === current) {
+    const copied =
+      leftovers.fingerprints.some((recorded) => recorded[path] === current) ||
+      (fingerprints.entries(path) ?? []).every((entry) => {
+        const at = entry.path === '' ? path : `${path}/${entry.path}`;
+        if (entry.type === 'file') return store.has(entry.sha256);
+        return entry.type === 'dir' || leftovers.links.get(at) === entry.target;
+      });
+    fingerprints.invalidate(path);
+    if (copied) {
       rmSync(absolute, { recursive: true, force: true });
       continue;
     }
@@ -207,4 +300,14 @@ export function clearOutputs(
     saved.push(target);
   }
   return saved;
+}
+
+/** The links a cached run's outputs hold, by workspace path. */
+export function linksOf(run: CachedRun | undefined): Map<string, string> {
+  const links = new Map<string, string>();
+  for (const out of run?.outs ?? [])
+    for (const entry of out.entries)
+      if (entry.type === 'link')
+        links.set(entry.path === '' ? out.path : `${out.path}/${entry.path}`, entry.target);
+  return links;
 }

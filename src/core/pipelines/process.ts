@@ -115,8 +115,13 @@ export function runCommand(options: CommandOptions): Promise<CommandResult> {
 export function describeExit(result: CommandResult): string {
   if (result.cancelled) return 'cancelled';
   if (result.timedOut) return 'timed out';
-  if (result.exitCode === 127) return 'command not found (exit 127)';
-  if (result.exitCode === 126) return 'command not executable (exit 126)';
-  if (result.signal !== null) return `killed by ${result.signal}`;
-  return `exit code ${String(result.exitCode)}`;
+  return describeEnd(result.exitCode, result.signal);
+}
+
+/** How a process ended, from its exit code or signal alone (a run's log record keeps both). */
+export function describeEnd(exitCode: number | null, signal: string | null): string {
+  if (exitCode === 127) return 'command not found (exit 127)';
+  if (exitCode === 126) return 'command not executable (exit 126)';
+  if (signal !== null) return `killed by ${signal}`;
+  return `exit code ${String(exitCode)}`;
 }

@@ -8,13 +8,21 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { SluiceError } from '../errors';
 import { runCheck, type CheckResult } from './checks';
-import { readInputs, type PipelineContext } from './context';
+import type { PipelineContext } from './context';
+import { decideStage } from './decision';
 import { RunLock } from './lock';
 import { newRunId } from './logs';
-import { blobsPresent, captureOutputs, clearOutputs, outputFingerprint, restoreOutputs } from './outputs';
+import {
+  captureOutputs,
+  clearOutputs,
+  linksOf,
+  outputFingerprint,
+  restoreOutputs,
+  type CachedRun,
+} from './outputs';
 import type { CheckPlan, StagePlan } from './plan';
 import { describeExit, runCommand } from './process';
-import { signatureOf, type StageInputs } from './state';
+import type { StageInputs } from './state';
 import { numericLeaves, readValues } from './values';
 
 export type StageResult = 'ran' | 'skipped' | 'restored' | 'failed' | 'not-run';
@@ -25,8 +33,15 @@ export interface StageOutcome {
   readonly result: StageResult;
   /** Why it failed or did not run. */
   readonly reason: string | undefined;
+  /**
+   * The run that produced the stage's outputs: the one just made, or for a
+   * skipped or restored stage the earlier run whose outputs are on disk.
+   */
   readonly runId: string | undefined;
   readonly durationMs: number | undefined;
+  /** For a failure sluice itself found after the command (an output not written, a link leading out): its stable code and facts. */
+  readonly code?: string | undefined;
+  readonly data?: Readonly<Record<string, unknown>> | undefined;
 }
 
 export interface RunEvents {
@@ -40,8 +55,14 @@ export interface RunEvents {
 export interface RunOptions {
   /** Pipelines (`train`) or stages (`train.prepare`, which brings its upstream); none means all. */
   readonly targets?: readonly string[];
-  /** Run even what is up to date. */
+  /**
+   * Run even what is up to date: every selected stage when no stage is named,
+   * else the named stages (and the stages of named pipelines) only; what a
+   * named stage depends on still runs only if stale.
+   */
   readonly force?: boolean;
+  /** Force the named stages' upstream stages too (implies `force`). */
+  readonly forceUpstream?: boolean;
   /** Stages at once; the default is the number of cores. */
   readonly jobs?: number;
   readonly signal?: AbortSignal;
@@ -62,22 +83,27 @@ interface Selection {
   readonly stages: readonly StagePlan[];
   /** Pipelines selected whole: their checks run. */
   readonly wholePipelines: readonly string[];
+  /** Stages named, or in a pipeline named (all, when there is no target): what `force` forces. */
+  readonly named: ReadonlySet<string>;
 }
 
 export function selectStages(context: PipelineContext, targets: readonly string[]): Selection {
   const pipelines = context.plan.pipelines;
-  if (targets.length === 0)
-    return {
-      stages: [...pipelines.values()].flatMap((p) => p.stages),
-      wholePipelines: [...pipelines.keys()],
-    };
+  if (targets.length === 0) {
+    const stages = [...pipelines.values()].flatMap((p) => p.stages);
+    return { stages, wholePipelines: [...pipelines.keys()], named: new Set(stages.map((stage) => stage.id)) };
+  }
   const chosen = new Set<string>();
+  const named = new Set<string>();
   const whole: string[] = [];
   for (const target of targets) {
     const pipeline = pipelines.get(target);
     if (pipeline) {
       whole.push(target);
-      for (const stage of pipeline.stages) chosen.add(stage.id);
+      for (const stage of pipeline.stages) {
+        chosen.add(stage.id);
+        named.add(stage.id);
+      }
       continue;
     }
     const dot = target.indexOf('.');
@@ -90,6 +116,7 @@ export function selectStages(context: PipelineContext, targets: readonly string[
         `Pipelines: ${[...pipelines.keys()].join(', ') || '(none)'}; name a stage as PIPELINE.STAGE.`,
       );
     }
+    named.add(stage.id);
     // A stage brings what it depends on, as `make target` does.
     const byName = new Map(owner.stages.map((candidate) => [candidate.name, candidate]));
     const pending = [stage];
@@ -101,14 +128,20 @@ export function selectStages(context: PipelineContext, targets: readonly string[
     }
   }
   const stages = [...pipelines.values()].flatMap((p) => p.stages).filter((stage) => chosen.has(stage.id));
-  return { stages, wholePipelines: whole };
+  return { stages, wholePipelines: whole, named };
 }
 
 export async function runPipelines(context: PipelineContext, options: RunOptions = {}): Promise<RunReport> {
   const selection = selectStages(context, options.targets ?? []);
   const lock = RunLock.acquire(join(context.workspace.sluiceDir, 'state', 'run.lock'));
   try {
-    const runner = new Runner(context, options);
+    const forced: ReadonlySet<string> =
+      options.forceUpstream === true
+        ? new Set(selection.stages.map((stage) => stage.id))
+        : options.force === true
+          ? selection.named
+          : new Set();
+    const runner = new Runner(context, options, forced);
     const stages = await runner.run(selection.stages);
     const checks: CheckResult[] = [];
     if (options.checks !== false && !runner.cancelled) {
@@ -128,7 +161,10 @@ export async function runPipelines(context: PipelineContext, options: RunOptions
           const key = createHash('sha256')
             .update(JSON.stringify([check, signatures]))
             .digest('hex');
-          const known = options.force === true ? undefined : context.state.checkResult(id, key);
+          const known =
+            options.force === true || options.forceUpstream === true
+              ? undefined
+              : context.state.checkResult(id, key);
           const result: CheckResult = known
             ? {
                 pipeline: name,
@@ -196,6 +232,8 @@ class Runner {
   constructor(
     private readonly context: PipelineContext,
     private readonly options: RunOptions,
+    /** Stages run even when up to date. */
+    private readonly forced: ReadonlySet<string>,
   ) {}
 
   async run(stages: readonly StagePlan[]): Promise<StageOutcome[]> {
@@ -288,77 +326,81 @@ class Runner {
   private async process(stage: StagePlan): Promise<StageOutcome> {
     const { context } = this;
     const signatures = this.signaturesOf(stage.pipeline);
-    const { inputs, missingDeps, missingParams } = readInputs(context, stage, signatures);
-    if (missingParams.length > 0) {
-      return failed(
-        stage,
-        `param ${missingParams.join(', ')} is not in ${context.plan.paramsFile ?? 'the params file (the manifest names none)'}`,
-        undefined,
-        undefined,
-      );
-    }
-    if (missingDeps.length > 0) {
-      return failed(stage, `dep ${missingDeps.join(', ')} does not exist`, undefined, undefined);
-    }
-    const signature = signatureOf(inputs);
-    if (this.options.force !== true) {
-      const success = context.state.lastSuccess(stage.id);
-      if (
-        success?.signature === signature &&
-        stage.outs.every((out) => context.fingerprints.of(out) === success.outs[out])
-      ) {
-        signatures.set(stage.name, signature);
+    const decision = decideStage(context, stage, signatures, this.forced.has(stage.id));
+    const { action, signature } = decision;
+    switch (action.kind) {
+      case 'refuse':
         return {
-          pipeline: stage.pipeline,
-          stage: stage.name,
-          result: 'skipped',
-          reason: undefined,
-          runId: success.runId,
-          durationMs: undefined,
+          ...failed(stage, action.reason, undefined, undefined),
+          code: action.code,
+          data: action.data,
         };
-      }
-      const cached = context.runCache.read(signature);
-      if (cached && blobsPresent(cached, context.workspace.store)) {
-        this.clearOutputs(stage, newRunId());
-        await restoreOutputs(context.workspace.root, cached, context.workspace.store, context.fingerprints);
-        context.state.succeeded(stage.id, {
-          signature,
-          inputs,
-          outs: Object.fromEntries(cached.outs.map((out) => [out.path, outputFingerprint(out)])),
-          runId: undefined,
-          finishedAt: new Date().toISOString(),
-          restored: true,
-        });
+      case 'skip':
         signatures.set(stage.name, signature);
-        return {
-          pipeline: stage.pipeline,
-          stage: stage.name,
-          result: 'restored',
-          reason: undefined,
-          runId: undefined,
-          durationMs: undefined,
-        };
-      }
+        return ok(stage, 'skipped', action.runId, undefined);
+      case 'restore':
+        return this.restore(stage, signature, decision.inputs, action.cached);
+      case 'run':
+        return this.execute(stage, signature, decision.inputs);
     }
-    return this.execute(stage, signature, inputs);
   }
 
-  /** Clears a stage's outputs before they are rewritten; bytes no run produced are kept in the trash. */
+  /** Puts back the outputs a run with this very signature produced, and remembers that run. */
+  private async restore(
+    stage: StagePlan,
+    signature: string,
+    inputs: StageInputs,
+    cached: CachedRun,
+  ): Promise<StageOutcome> {
+    const { context } = this;
+    this.clearOutputs(stage, newRunId());
+    await restoreOutputs(context.workspace.root, cached, context.workspace.store, context.fingerprints);
+    context.state.succeeded(stage.id, {
+      signature,
+      inputs,
+      outs: Object.fromEntries(cached.outs.map((out) => [out.path, outputFingerprint(out)])),
+      runId: cached.runId,
+      finishedAt: new Date().toISOString(),
+      restored: true,
+      producedAt: cached.createdAt,
+    });
+    this.signaturesOf(stage.pipeline).set(stage.name, signature);
+    return ok(stage, 'restored', cached.runId, undefined);
+  }
+
+  /** Clears a stage's outputs before they are rewritten; bytes sluice has no copy of are kept in the trash. */
   private clearOutputs(stage: StagePlan, runId: string): void {
     const { context } = this;
+    const record = context.state.get(stage.id);
+    const success = record?.success;
     const saved = clearOutputs(
       context.workspace.root,
       stage.outs,
-      context.state.get(stage.id)?.success?.outs,
+      {
+        fingerprints: [success?.outs ?? {}, record?.failure?.outs ?? {}],
+        links: linksOf(success ? context.runCache.read(success.signature) : undefined),
+      },
       context.fingerprints,
+      context.workspace.store,
       join(context.workspace.sluiceDir, 'trash', runId),
     );
     for (const path of saved) {
       this.options.events?.stageOutput?.(
         stage,
-        `sluice: an output held bytes no run produced; they were moved to ${path}\n`,
+        `sluice: an output held bytes sluice has no copy of (edited by hand?); they were moved to ${path}\n`,
       );
     }
+  }
+
+  /** What a failed run left in the declared outputs: cleared without the trash before the next run. */
+  private leftovers(stage: StagePlan): Record<string, string> {
+    const left: Record<string, string> = {};
+    for (const out of stage.outs) {
+      this.context.fingerprints.invalidate(out);
+      const fingerprint = this.context.fingerprints.of(out);
+      if (fingerprint !== undefined) left[out] = fingerprint;
+    }
+    return left;
   }
 
   private async execute(stage: StagePlan, signature: string, inputs: StageInputs): Promise<StageOutcome> {
@@ -388,6 +430,7 @@ class Runner {
       outcome = failed(stage, describeExit(result), runId, result.durationMs);
       context.state.failed(stage.id, {
         signature,
+        outs: this.leftovers(stage),
         runId,
         finishedAt: new Date().toISOString(),
         reason: outcome.reason!,
@@ -401,7 +444,7 @@ class Runner {
           context.workspace.store,
           context.fingerprints,
         );
-        context.runCache.write(signature, stage.id, outs);
+        context.runCache.write(signature, stage.id, outs, runId);
         context.state.succeeded(stage.id, {
           signature,
           inputs,
@@ -411,19 +454,17 @@ class Runner {
           restored: false,
         });
         this.signaturesOf(stage.pipeline).set(stage.name, signature);
-        outcome = {
-          pipeline: stage.pipeline,
-          stage: stage.name,
-          result: 'ran',
-          reason: undefined,
-          runId,
-          durationMs: result.durationMs,
-        };
+        outcome = ok(stage, 'ran', runId, result.durationMs);
       } catch (error) {
         if (!(error instanceof SluiceError)) throw error;
-        outcome = failed(stage, error.message, runId, result.durationMs);
+        outcome = {
+          ...failed(stage, error.message, runId, result.durationMs),
+          code: error.code,
+          data: error.data,
+        };
         context.state.failed(stage.id, {
           signature,
+          outs: this.leftovers(stage),
           runId,
           finishedAt: new Date().toISOString(),
           reason: error.message,
@@ -445,6 +486,15 @@ class Runner {
     });
     return outcome;
   }
+}
+
+function ok(
+  stage: StagePlan,
+  result: 'ran' | 'skipped' | 'restored',
+  runId: string | undefined,
+  durationMs: number | undefined,
+): StageOutcome {
+  return { pipeline: stage.pipeline, stage: stage.name, result, reason: undefined, runId, durationMs };
 }
 
 function failed(

@@ -9,6 +9,12 @@ import { writeFileAtomic } from '../fs/atomicWrite';
 
 /** Everything a stage's result depends on. Its digest is the run's signature. */
 export interface StageInputs {
+  /**
+   * `pipeline.stage`: the command is told it (SLUICE_PIPELINE, SLUICE_STAGE),
+   * so it is an input too; a renamed stage runs again rather than take another
+   * stage's outputs. Absent in records written before it was.
+   */
+  readonly stage?: string;
   readonly run: string;
   /** Dep path → fingerprint (null: missing). */
   readonly deps: Readonly<Record<string, string | null>>;
@@ -18,6 +24,14 @@ export interface StageInputs {
   readonly params: Readonly<Record<string, unknown>>;
   /** Upstream stage → the signature of its current outputs' run. */
   readonly upstream: Readonly<Record<string, string>>;
+  /**
+   * The declared outputs (metrics files included) and, of them, the metrics
+   * files, sorted: what a run is asked to produce is part of its result, so a
+   * changed declaration never matches a run (or a cache entry) made for another.
+   * Absent in records written before they were part of the signature.
+   */
+  readonly outs?: readonly string[];
+  readonly metrics?: readonly string[];
 }
 
 export interface StageSuccess {
@@ -25,13 +39,21 @@ export interface StageSuccess {
   readonly inputs: StageInputs;
   /** Output path → fingerprint, as the run left them. */
   readonly outs: Readonly<Record<string, string>>;
+  /** The run that produced the outputs (for a restore: the run that the cache entry came from). */
   readonly runId: string | undefined;
   readonly finishedAt: string;
   readonly restored: boolean;
+  /** For a restore: when the run that produced the outputs finished. */
+  readonly producedAt?: string | undefined;
 }
 
 export interface StageFailure {
   readonly signature: string;
+  /**
+   * Output path → fingerprint, as the failed run left them: bytes a run wrote,
+   * cleared without being kept in the trash before the next run.
+   */
+  readonly outs?: Readonly<Record<string, string>>;
   readonly runId: string | undefined;
   readonly finishedAt: string;
   readonly reason: string;
@@ -206,5 +228,21 @@ export function describeChanges(before: StageInputs, now: StageInputs): string[]
   compare('dataset', before.datasets, now.datasets);
   compare('param', before.params, now.params);
   compare('upstream stage', before.upstream, now.upstream);
+  if (before.outs === undefined) {
+    reasons.push('its outputs were recorded by an older sluice, before they were part of the signature');
+  } else {
+    const declared = (list: readonly string[] | undefined): Record<string, boolean> =>
+      Object.fromEntries((list ?? []).map((path) => [path, true]));
+    compare('output', declared(before.outs), declared(now.outs));
+    const wasOut = declared(before.outs);
+    const wasMetric = declared(before.metrics);
+    const isMetric = declared(now.metrics);
+    for (const path of now.outs ?? []) {
+      if (wasOut[path] !== true) continue;
+      if (wasMetric[path] === true && isMetric[path] !== true)
+        reasons.push(`${path} is no longer a metrics file`);
+      if (wasMetric[path] !== true && isMetric[path] === true) reasons.push(`${path} became a metrics file`);
+    }
+  }
   return reasons;
 }

@@ -1,12 +1,11 @@
-// Which stages are up to date, and why the others are not. A stage is stale
-// when its command, deps, datasets or params differ from its last successful
-// run, when something upstream is not up to date or ran with other inputs,
-// or when one of its outputs is missing or was modified.
-import { readInputs, type PipelineContext } from './context';
+// Which stages are up to date, and why the others are not: the runner's own
+// decision (decision.ts), stage by stage in plan order. A stage whose
+// upstream is not up to date waits for it: its inputs are not known yet.
+import { decideStage, type StageState } from './decision';
+import type { PipelineContext } from './context';
 import type { StagePlan } from './plan';
-import { describeChanges, signatureOf } from './state';
 
-export type StageState = 'up-to-date' | 'stale' | 'never-run' | 'failed';
+export type { StageState } from './decision';
 
 export interface StageStatus {
   readonly pipeline: string;
@@ -48,33 +47,6 @@ function statusOf(
     const state = record?.success ? 'stale' : record?.failure ? 'failed' : 'never-run';
     return { ...base, state, reasons, signature: undefined };
   }
-  const { inputs, missingDeps, missingParams } = readInputs(context, stage, signatures);
-  const signature = signatureOf(inputs);
-  // The common case first, from the summary alone: same inputs as the last success.
-  const last = context.state.lastSuccess(stage.id);
-  if (last?.signature === signature) {
-    const reasons: string[] = [];
-    for (const out of stage.outs) {
-      const now = context.fingerprints.of(out);
-      if (now === undefined) reasons.push(`output ${out} is missing`);
-      else if (last.outs[out] !== now) reasons.push(`output ${out} was modified`);
-    }
-    return { ...base, state: reasons.length > 0 ? 'stale' : 'up-to-date', reasons, signature };
-  }
-  const problems = [
-    ...missingDeps.map((dep) => `dep ${dep} does not exist`),
-    ...missingParams.map((key) => `param ${key} is not in ${context.plan.paramsFile ?? 'the params file'}`),
-  ];
-  const record = context.state.get(stage.id);
-  if (record?.failure?.signature === signature) {
-    return { ...base, state: 'failed', reasons: [record.failure.reason, ...problems], signature };
-  }
-  const success = record?.success;
-  if (!success) return { ...base, state: 'never-run', reasons: problems, signature };
-  return {
-    ...base,
-    state: 'stale',
-    reasons: [...describeChanges(success.inputs, inputs), ...problems],
-    signature,
-  };
+  const decision = decideStage(context, stage, signatures);
+  return { ...base, state: decision.state, reasons: decision.reasons, signature: decision.signature };
 }

@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { SluiceError } from '../../core/errors';
 import { openPipelines } from '../../core/pipelines/context';
-import type { RunLogRecord } from '../../core/pipelines/logs';
+import { describeEnding, describeRestore, shownRun, type RunLogRecord } from '../../core/pipelines/logs';
 import type { Workspace } from '../../core/workspace';
 
 export const STAGE_LOG_SCHEME = 'sluice-stage-log';
@@ -37,9 +37,13 @@ export class StageLogs implements vscode.TextDocumentContentProvider, vscode.Dis
 
   provideTextDocumentContent(uri: vscode.Uri): string {
     const { root, pipeline, stage } = parseStageLogUri(uri);
-    const workspace = this.workspaceAt(root);
-    const record = lastRun(workspace, pipeline, stage);
-    return formatStageLog(openPipelines(workspace).logs.output(record), record);
+    const context = openPipelines(this.workspaceAt(root));
+    // After a restore from the cache, the run that produced the outputs on disk, said so.
+    const { run, restored } = shownRun(context.logs, context.state, pipeline, stage);
+    const header = restored ? `${describeRestore(restored, run, `at ${restored.finishedAt}`)}\n` : '';
+    if (run === undefined)
+      return header || formatStageLog('', lastRun(this.workspaceAt(root), pipeline, stage));
+    return header + formatStageLog(context.logs.output(run), run);
   }
 
   dispose(): void {
@@ -58,12 +62,8 @@ function lastRun(workspace: Workspace, pipeline: string, stage: string): RunLogR
 
 export function formatStageLog(output: string, record: RunLogRecord): string {
   const ending = output === '' || output.endsWith('\n') ? '' : '\n';
-  const reason = record.reason === undefined ? '' : ` (${record.reason})`;
   const seconds = (record.durationMs / 1000).toFixed(1);
-  return (
-    `${output}${ending}— ${record.result} at ${record.startedAt} after ${seconds} s, ` +
-    `exit code ${String(record.exitCode)}${reason}\n`
-  );
+  return `${output}${ending}— ${record.result} at ${record.startedAt} after ${seconds} s, ${describeEnding(record)}\n`;
 }
 
 function stageLogUri(root: string, pipeline: string, stage: string): vscode.Uri {

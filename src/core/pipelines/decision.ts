@@ -1,0 +1,107 @@
+// The one decision of whether a stage is up to date, restorable from the run
+// cache, or must run. `sluice run`, `sluice status`, `sluice stage` (through
+// the runner) and the extension's views (through stageStatuses) all ask it,
+// so what `run` does and what `status` says cannot drift apart.
+//
+// A stage's signature covers everything its result depends on: command,
+// deps, datasets, params, upstream signatures, and the declared outputs and
+// metrics files. It is up to date only when its last success had that very
+// signature and every declared output is on disk as that success left it.
+import { readInputs, type PipelineContext } from './context';
+import { restorable, type CachedRun } from './outputs';
+import type { StagePlan } from './plan';
+import { describeChanges, signatureOf, type StageInputs } from './state';
+
+export type StageState = 'up-to-date' | 'stale' | 'never-run' | 'failed';
+
+export type StageAction =
+  /** Its outputs are those of a run with its current signature: nothing to do. */
+  | { readonly kind: 'skip'; readonly runId: string | undefined }
+  /** A run with its current signature is in the cache, with exactly the declared outputs. */
+  | { readonly kind: 'restore'; readonly cached: CachedRun }
+  | { readonly kind: 'run' }
+  /** A dep or a param is missing: running it cannot succeed. */
+  | {
+      readonly kind: 'refuse';
+      readonly reason: string;
+      readonly code: 'param-missing' | 'dep-missing';
+      readonly data: { readonly params: readonly string[]; readonly deps: readonly string[] };
+    };
+
+export interface StageDecision {
+  readonly signature: string;
+  readonly inputs: StageInputs;
+  readonly action: StageAction;
+  /** What `status` shows: `up-to-date` exactly when the action is `skip`. */
+  readonly state: StageState;
+  readonly reasons: readonly string[];
+}
+
+/**
+ * Decides for one stage, given the signatures its upstream stages have now
+ * (each up to date, or just run or restored). `force`: never skip or restore.
+ */
+export function decideStage(
+  context: PipelineContext,
+  stage: StagePlan,
+  upstreamSignatures: ReadonlyMap<string, string>,
+  force = false,
+): StageDecision {
+  const { inputs, missingDeps, missingParams } = readInputs(context, stage, upstreamSignatures);
+  const signature = signatureOf(inputs);
+  const decided = (action: StageAction, state: StageState, reasons: readonly string[]): StageDecision => ({
+    signature,
+    inputs,
+    action,
+    state,
+    reasons,
+  });
+  const problems = [
+    ...missingParams.map(
+      (key) =>
+        `param ${key} is not in ${context.plan.paramsFile ?? 'the params file (the manifest names none)'}`,
+    ),
+    ...missingDeps.map((dep) => `dep ${dep} does not exist`),
+  ];
+  // The common case first, from the summary alone: same inputs as the last success.
+  const last = context.state.lastSuccess(stage.id);
+  const outputReasons: string[] = [];
+  if (last?.signature === signature) {
+    for (const out of stage.outs) {
+      const now = context.fingerprints.of(out);
+      if (now === undefined) outputReasons.push(`output ${out} is missing`);
+      else if (last.outs[out] !== now) outputReasons.push(`output ${out} was modified`);
+    }
+    if (outputReasons.length === 0 && problems.length === 0 && !force) {
+      return decided({ kind: 'skip', runId: last.runId }, 'up-to-date', []);
+    }
+  }
+  const record = context.state.get(stage.id);
+  const failedNow = record?.failure?.signature === signature;
+  const state: StageState = failedNow ? 'failed' : record?.success ? 'stale' : 'never-run';
+  const reasons = failedNow
+    ? [record.failure.reason]
+    : last?.signature === signature
+      ? outputReasons
+      : record?.success
+        ? describeChanges(record.success.inputs, inputs)
+        : [];
+  if (problems.length > 0)
+    return decided(
+      {
+        kind: 'refuse',
+        reason: problems.join('; '),
+        code: missingParams.length > 0 ? 'param-missing' : 'dep-missing',
+        data: { params: missingParams, deps: missingDeps },
+      },
+      state,
+      [...reasons, ...problems],
+    );
+  if (!force) {
+    const cached = context.runCache.read(signature);
+    if (cached && restorable(cached, stage.outs, context.workspace.store)) {
+      return decided({ kind: 'restore', cached }, state, reasons);
+    }
+  }
+  return decided({ kind: 'run' }, state, reasons);
+}
