@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { SluiceError } from '../errors';
+import { refuseProtectedDeployFolder } from '../protectedRuntime';
 import type { EnvironmentDecl } from '../manifest/model';
 import { newRunId } from '../pipelines/logs';
 import { describeExit, runCommand } from '../pipelines/process';
@@ -130,6 +131,7 @@ export function swapCurrent(folder: string, id: string): void {
 export async function alignCurrent(workspace: Workspace, name: string, placer: Placer): Promise<void> {
   const folder = deployFolder(workspace, name);
   if (folder === undefined) return;
+  await refuseProtectedDeployFolder(workspace, name);
   for (let attempt = 0; attempt < 5; attempt++) {
     const head = await readHead(workspace.git, name);
     if (head === undefined || linkedRelease(folder) === head.release) return;
@@ -156,6 +158,7 @@ export async function deployRelease(
 ): Promise<DeployResult> {
   const environment = requireEnvironment(workspace, name);
   const folder = deployFolder(workspace, name);
+  await refuseProtectedDeployFolder(workspace, name);
   const placer = new Placer(workspace.store);
   const actor = await workspace.git.actor();
   if (folder !== undefined) materializeRelease(workspace, folder, release, placer);
