@@ -73,10 +73,14 @@ export class RealPaths {
     try {
       real = realpathSync.native(absolute);
     } catch {
-      // The folder does not exist yet: its parent decides where it will be.
+      // The folder does not exist yet, or is a link to something not there yet:
+      // its parent, and the link's target, decide where it will be.
+      this.folders.set(absolute, undefined); // a circle of links leads nowhere
       const parent = dirname(absolute);
       const above = parent === absolute ? undefined : this.folder(parent);
-      real = above === undefined ? undefined : join(above, basename(absolute));
+      const here = above === undefined ? undefined : join(above, basename(absolute));
+      const target = here === undefined ? undefined : linkTarget(here);
+      real = here !== undefined && target !== undefined ? this.folder(resolve(dirname(here), target)) : here;
     }
     this.folders.set(absolute, real);
     return real;
@@ -86,6 +90,14 @@ export class RealPaths {
     const rel = relative(this.realRoot, real);
     if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return undefined;
     return rel.split(sep).join('/');
+  }
+}
+
+function linkTarget(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
   }
 }
 
