@@ -139,8 +139,13 @@ function refusedAnalysis(
   limit: LimitProblem,
   options: AnalyzeOptions,
 ): ManifestAnalysis {
-  const lineEnd = text.search(/[\r\n]/);
-  const head = lineEnd === -1 ? text : text.slice(0, lineEnd);
+  // Past the size limit the text is not even looked at: in an editor it is a rope of
+  // edits, and the first look at any character copies all of it into one string.
+  let head = '';
+  if (limit.limit !== 'bytes') {
+    const lineEnd = text.search(/[\r\n]/);
+    head = lineEnd === -1 ? text : text.slice(0, lineEnd);
+  }
   const manifest = readModel(null);
   return {
     text,
