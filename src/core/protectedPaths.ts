@@ -81,6 +81,21 @@ export function foldPath(path: string): string | undefined {
   return segments.join('/');
 }
 
+/**
+ * `path` as a file system would open it, case kept: normalized, without the
+ * trailing dots and spaces Windows drops ('' for the workspace; undefined
+ * when it leaves it). What git is asked about.
+ */
+export function plainPath(path: string): string | undefined {
+  if (foldPath(path) === undefined) return undefined;
+  return posix
+    .normalize(path.replace(/\\/g, '/'))
+    .split('/')
+    .filter((segment) => segment !== '' && segment !== '.')
+    .map((segment) => (/^\.+$/.test(segment) ? segment : segment.replace(/[. ]+$/, '')))
+    .join('/');
+}
+
 function foldSegment(segment: string): string {
   let folded = segment.normalize('NFC').replace(IGNORED_CODE_POINTS, '').toLowerCase();
   // Windows drops trailing dots and spaces: `.git.` and `.git ` open `.git`.

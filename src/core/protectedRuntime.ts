@@ -17,6 +17,7 @@ import {
   foldPath,
   outputRemedy,
   outputViolation,
+  plainPath,
   protectedSetOf,
   deployProtectedSet,
   type ProtectedSet,
@@ -157,7 +158,8 @@ export async function refuseProtectedDeployFolder(
   environment: string,
 ): Promise<void> {
   const path = workspace.manifest.environments.get(environment)?.deploy?.path?.value;
-  if (path === undefined) return;
+  // A path leaving the workspace is deployFolder's to refuse, with its own words.
+  if (path === undefined || foldPath(path) === undefined) return;
   const { root, manifest, git } = workspace;
   const set = deployProtectedSet(manifest);
   let violation = deployViolation(path, set);
@@ -169,7 +171,7 @@ export async function refuseProtectedDeployFolder(
     else resolved = undefined;
   }
   if (!violation) {
-    const tracked = await git.trackedPaths(resolved ?? path);
+    const tracked = await git.trackedPaths(resolved ?? plainPath(path) ?? path);
     if (tracked.length > 0) violation = { kind: 'tracked', relation: 'contains', protectedPath: tracked[0]! };
   }
   if (!violation) return;

@@ -3,6 +3,7 @@
 // whatever outputs, metrics, command and deploy path a test gives it.
 import { lstatSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { git } from './workspace';
 
 export interface StageSpec {
   readonly outs?: readonly string[];
@@ -76,4 +77,17 @@ export function listing(dir: string, prefix = ''): string[] {
     if (lstatSync(join(dir, path)).isDirectory()) result.push(...listing(dir, path));
   }
   return result;
+}
+
+/** `root` made a git workspace with the fixture's files and `manifest`, all committed; returns `root`. */
+export function gitWorkspace(root: string, manifest: string): string {
+  protectedFixture(root);
+  git(root, 'init', '--quiet');
+  git(root, 'config', 'user.name', 'Sluice Test');
+  git(root, 'config', 'user.email', 'test@sluice.invalid');
+  writeFileSync(join(root, 'sluice.yaml'), manifest);
+  writeFileSync(join(root, '.gitignore'), '.sluice/\nout/\ndeploy/\n');
+  git(root, 'add', '-A');
+  git(root, 'commit', '--quiet', '-m', 'start');
+  return root;
 }

@@ -23,7 +23,12 @@ import {
   removeTree,
   sluice,
 } from '../support/workspace';
-import { listing, protectedFixture, stageManifest } from '../support/hostileManifests';
+import {
+  gitWorkspace as sharedGitWorkspace,
+  listing,
+  protectedFixture,
+  stageManifest,
+} from '../support/hostileManifests';
 
 clearVariablesRefusedBySimpleGit();
 
@@ -274,15 +279,7 @@ void describe('sluice validate without FILE', () => {
 
 /** A git workspace with a clean manifest, committed; returns its root. */
 function gitWorkspace(manifest: string): string {
-  const root = protectedFixture(tempRoot('sluice-safety-ws-'));
-  git(root, 'init', '--quiet');
-  git(root, 'config', 'user.name', 'Sluice Test');
-  git(root, 'config', 'user.email', 'test@sluice.invalid');
-  writeFileSync(join(root, 'sluice.yaml'), manifest);
-  writeFileSync(join(root, '.gitignore'), '.sluice/\nout/\ndeploy/\n');
-  git(root, 'add', '-A');
-  git(root, 'commit', '--quiet', '-m', 'start');
-  return root;
+  return sharedGitWorkspace(tempRoot('sluice-safety-ws-'), manifest);
 }
 
 void describe('the runner and deploy refuse on their own, whatever validation said', () => {

@@ -129,9 +129,9 @@ export function swapCurrent(folder: string, id: string): void {
  * swap: of two deployments racing, the last to swap leaves the history's head.
  */
 export async function alignCurrent(workspace: Workspace, name: string, placer: Placer): Promise<void> {
+  await refuseProtectedDeployFolder(workspace, name);
   const folder = deployFolder(workspace, name);
   if (folder === undefined) return;
-  await refuseProtectedDeployFolder(workspace, name);
   for (let attempt = 0; attempt < 5; attempt++) {
     const head = await readHead(workspace.git, name);
     if (head === undefined || linkedRelease(folder) === head.release) return;
@@ -157,8 +157,8 @@ export async function deployRelease(
   options: DeployOptions,
 ): Promise<DeployResult> {
   const environment = requireEnvironment(workspace, name);
-  const folder = deployFolder(workspace, name);
   await refuseProtectedDeployFolder(workspace, name);
+  const folder = deployFolder(workspace, name);
   const placer = new Placer(workspace.store);
   const actor = await workspace.git.actor();
   if (folder !== undefined) materializeRelease(workspace, folder, release, placer);

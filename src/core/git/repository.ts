@@ -403,15 +403,15 @@ export class GitRepository {
 
   /**
    * Paths git tracks at or below `path` (relative to the workspace root), at
-   * most `limit` of them. Pathspec magic is off: the path is taken literally.
+   * most `limit` of them. The path is taken literally (no globs) and matched
+   * ignoring case, as a case-insensitive file system would open it.
    */
   async trackedPaths(path: string, limit = 10): Promise<string[]> {
     const output = await this.client(gitEnvironment(), { trimmed: false }).raw([
-      '--literal-pathspecs',
       'ls-files',
       '-z',
       '--',
-      path,
+      `:(icase,literal)${path}`,
     ]);
     const paths: string[] = [];
     for (const entry of output.split('\0')) {
