@@ -66,19 +66,30 @@ void describe('protected paths in the editor', () => {
 });
 
 void describe('manifests past the limits', () => {
-  const cases: [string, () => string, RegExp][] = [
+  // The bound on the first diagnostics: 50 MB must first cross the pipe as JSON
+  // and be parsed by the protocol library (seconds on a loaded machine), which
+  // no limit of ours can shorten; just past the limit it is the analysis alone.
+  const cases: [string, () => string, RegExp, number][] = [
+    [
+      'a 5 MB manifest',
+      () => `version: 1\n${'# padding padding padding padding padding padding padding\n'.repeat(90_000)}`,
+      /The manifest (is|holds) .*at most 4\.0 MB/,
+      2000,
+    ],
     [
       'a 50 MB manifest',
       () => `version: 1\n${'# padding padding padding padding padding padding padding\n'.repeat(900_000)}`,
       /The manifest (is|holds) .*at most 4\.0 MB/,
+      10_000,
     ],
     [
       '20,000 levels of nesting',
       () => `version: 1\nx:\n  ${'- '.repeat(20_000)}v\n`,
       /nests 20,002 levels deep; Sluice reads at most 64/,
+      2000,
     ],
   ];
-  for (const [what, make, message] of cases) {
+  for (const [what, make, message, bound] of cases) {
     void test(`${what}: one diagnostic within a couple of seconds, and edits stay responsive`, async () => {
       const ws = workspace();
       const uri = ws.uri();
@@ -92,7 +103,7 @@ void describe('manifests past the limits', () => {
       assert.deepEqual(diagnostics[0]!.range.start, { line: 0, character: 0 });
       assert.match(messageOf(diagnostics[0]!), message);
       // Before: nothing was published within 60 s for 50 MB.
-      assert.ok(opened < 2500, `first diagnostics ${opened.toFixed(0)} ms after the text was sent`);
+      assert.ok(opened < bound, `first diagnostics ${opened.toFixed(0)} ms after the text was sent`);
 
       for (let i = 0; i < 3; i++) {
         from = client.cursor;
@@ -105,7 +116,7 @@ void describe('manifests past the limits', () => {
         const [again, edited] = await timed(() => client.waitForDiagnostics(uri, version, { from }));
         assert.deepEqual(codes(again), ['manifest-too-large']);
         // The first edit makes the protocol library index the lines of 50 MB (1.3 s on a loaded machine).
-        assert.ok(edited < (i === 0 ? 3000 : 1000), `edit ${i} → diagnostics in ${edited.toFixed(0)} ms`);
+        assert.ok(edited < (i === 0 ? 5000 : 1500), `edit ${i} → diagnostics in ${edited.toFixed(0)} ms`);
       }
       const [, asked] = await timed(async () => {
         await client.request(CompletionRequest.type, {
