@@ -50,7 +50,8 @@ export class RealPaths {
     if (folder === undefined) return undefined;
     let leaf = join(folder, basename(absolute));
     try {
-      if (lstatSync(leaf).isSymbolicLink()) {
+      // No exception for a missing path: a run asks this of every output.
+      if (lstatSync(leaf, { throwIfNoEntry: false })?.isSymbolicLink() === true) {
         try {
           leaf = realpathSync.native(leaf);
         } catch {

@@ -69,6 +69,18 @@ const IGNORED_CODE_POINTS = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
  * (`path-escapes-workspace`), not here. '' is the workspace itself.
  */
 export function foldPath(path: string): string | undefined {
+  // Each protected path is compared with every output: fold each spelling once.
+  if (folded.has(path)) return folded.get(path);
+  if (folded.size >= FOLD_CACHE_SIZE) folded.clear();
+  const result = foldUncached(path);
+  folded.set(path, result);
+  return result;
+}
+
+const FOLD_CACHE_SIZE = 100_000;
+const folded = new Map<string, string | undefined>();
+
+function foldUncached(path: string): string | undefined {
   const slashed = path.replace(/\\/g, '/');
   if (slashed.startsWith('/') || /^[A-Za-z]:/.test(slashed) || slashed.startsWith('~')) return undefined;
   const normalized = posix.normalize(slashed);

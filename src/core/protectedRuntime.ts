@@ -84,10 +84,10 @@ export function refuseProtectedOutputs(
 
 function holdsRepository(root: string, output: string): boolean {
   try {
-    lstatSync(join(root, output, '.git'));
-    return true;
+    // No exception when missing, the common case: a run asks this of every output.
+    return lstatSync(join(root, output, '.git'), { throwIfNoEntry: false }) !== undefined;
   } catch {
-    return false;
+    return false; // ENOTDIR: the output is a file
   }
 }
 
