@@ -1,6 +1,7 @@
 // `sluice validate [FILE] [--json]`: the manifest's diagnostics, in the
 // `FILE:LINE:COL` form editors and CI log parsers link to, or as JSON.
 import { MANIFEST_FILE, readManifestFile, type LineIndex, type ManifestDiagnostic } from '../core/manifest';
+import { findManifest } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
 import { displayPath } from './displayPath';
 
@@ -20,14 +21,15 @@ export const validateCommand: Command = {
   usage: '[FILE] [--json]',
   summary: 'Diagnose the manifest; exit 1 if any error',
   details: [
-    `FILE is a manifest, or a folder holding a ${MANIFEST_FILE}; it defaults to ./${MANIFEST_FILE}.`,
+    `FILE is a manifest, or a folder holding a ${MANIFEST_FILE}; it defaults to the ${MANIFEST_FILE} of the current folder or the nearest folder above it, as for every other command.`,
     'Prints one line per problem, FILE:LINE:COL: SEVERITY CODE: MESSAGE, then a summary. ' +
       'Exits 1 if any problem is an error (warnings alone exit 0), 2 if the manifest cannot be read.',
   ],
   flags: [JSON_FLAG],
   maxPositionals: 1,
   run(args) {
-    const analysis = readManifestFile(args.positionals[0] ?? MANIFEST_FILE);
+    // Without FILE, the manifest is looked for upwards, as every other command looks for it.
+    const analysis = readManifestFile(args.positionals[0] ?? findManifest(process.cwd()) ?? MANIFEST_FILE);
     const diagnostics = analysis.diagnostics.map((diagnostic) => printable(diagnostic, analysis.lineIndex));
     if (args.has('json')) {
       console.log(JSON.stringify({ file: analysis.file, diagnostics }));

@@ -1,7 +1,7 @@
 // Workspace paths: the manifest names files relative to the workspace root,
 // and none of them may leave it, lexically or through a link.
-import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { isAbsolute, join, posix, relative, sep } from 'node:path';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 
 /** Why a manifest path leaves the workspace, or undefined when it stays inside. */
 export function lexicalEscape(path: string): 'absolute' | 'parent' | undefined {
@@ -42,6 +42,78 @@ export function isWithin(child: string, parent: string): boolean {
   return parent === '' || child === parent || child.startsWith(`${parent}/`);
 }
 
+/**
+ * Where workspace-relative paths really lead, as workspace-relative paths
+ * (undefined when outside). Folders are resolved once: stages share them.
+ */
+export class RealPaths {
+  private readonly folders = new Map<string, string | undefined>();
+  private readonly realRoot: string;
+
+  constructor(private readonly root: string) {
+    this.realRoot = realpathSync.native(root);
+  }
+
+  of(path: string): string | undefined {
+    if (lexicalEscape(path)) return undefined;
+    if (normalizeRelative(path) === '') return '';
+    const absolute = join(this.root, path);
+    const folder = this.folder(dirname(absolute));
+    if (folder === undefined) return undefined;
+    let leaf = join(folder, basename(absolute));
+    try {
+      // No exception for a missing path: a run asks this of every output.
+      if (lstatSync(leaf, { throwIfNoEntry: false })?.isSymbolicLink() === true) {
+        try {
+          leaf = realpathSync.native(leaf);
+        } catch {
+          // A link to something not there yet: writing through it creates its target.
+          const target = resolve(folder, readlinkSync(leaf));
+          const targetFolder = this.folder(dirname(target));
+          if (targetFolder === undefined) return undefined;
+          leaf = join(targetFolder, basename(target));
+        }
+      }
+    } catch {
+      // Missing: it is what its folder makes it.
+    }
+    return this.inside(leaf);
+  }
+
+  private folder(absolute: string): string | undefined {
+    if (this.folders.has(absolute)) return this.folders.get(absolute);
+    let real: string | undefined;
+    try {
+      real = realpathSync.native(absolute);
+    } catch {
+      // The folder does not exist yet, or is a link to something not there yet:
+      // its parent, and the link's target, decide where it will be.
+      this.folders.set(absolute, undefined); // a circle of links leads nowhere
+      const parent = dirname(absolute);
+      const above = parent === absolute ? undefined : this.folder(parent);
+      const here = above === undefined ? undefined : join(above, basename(absolute));
+      const target = here === undefined ? undefined : linkTarget(here);
+      real = here !== undefined && target !== undefined ? this.folder(resolve(dirname(here), target)) : here;
+    }
+    this.folders.set(absolute, real);
+    return real;
+  }
+
+  private inside(real: string): string | undefined {
+    const rel = relative(this.realRoot, real);
+    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return undefined;
+    return rel.split(sep).join('/');
+  }
+}
+
+function linkTarget(path: string): string | undefined {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
 /** What the analyzer needs to know about the files of a workspace. */
 export interface FileProbe {
   /** The absolute workspace root. */
@@ -51,6 +123,8 @@ export interface FileProbe {
   /** True when the path, or a folder on the way to it, is a link leading outside the workspace. */
   escapesThroughLink(path: string): boolean;
   readText(path: string): string | undefined;
+  /** Where the path really leads through links, workspace-relative; undefined when outside or unknown. */
+  resolve?(path: string): string | undefined;
   /** Entries of a folder (names, and whether each is a folder); empty when it is not one. */
   list(path: string): readonly { readonly name: string; readonly directory: boolean }[];
 }
@@ -64,10 +138,12 @@ export class DiskProbe implements FileProbe {
   private readonly escapes = new Map<string, boolean>();
   private readonly texts = new Map<string, string | undefined>();
   private realRoot: string | undefined;
+  private realPaths: RealPaths | undefined;
 
   constructor(readonly root: string) {}
 
   invalidate(): void {
+    this.realPaths = undefined;
     this.stats.clear();
     this.escapes.clear();
     this.texts.clear();
@@ -117,6 +193,15 @@ export class DiskProbe implements FileProbe {
     }
     this.escapes.set(key, escapes);
     return escapes;
+  }
+
+  resolve(path: string): string | undefined {
+    try {
+      this.realPaths ??= new RealPaths(this.root);
+      return this.realPaths.of(path);
+    } catch {
+      return undefined; // the root itself is gone
+    }
   }
 
   readText(path: string): string | undefined {

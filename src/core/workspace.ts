@@ -1,9 +1,10 @@
 // A Sluice workspace: the folder holding sluice.yaml, its valid manifest, the
 // git repository that keeps the records, and the .sluice/ cache.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SluiceError } from './errors';
 import { MANIFEST_FILE, readManifestFile } from './manifest';
+import { MAX_MANIFEST_BYTES } from './manifest/limits';
 import { cachedModel, manifestDigest, rememberModel } from './manifest/modelCache';
 import type { Manifest } from './manifest/model';
 import { GitRepository } from './git/repository';
@@ -63,6 +64,8 @@ export async function openWorkspace(start: string): Promise<Workspace> {
 function readCleanManifest(file: string, cacheFile: string): Manifest {
   let digest: string | undefined;
   try {
+    // Past the size limit the full read below refuses it unread.
+    if (statSync(file).size > MAX_MANIFEST_BYTES) throw new Error('too large');
     digest = manifestDigest(readFileSync(file, 'utf8'));
     const cached = cachedModel(cacheFile, digest);
     if (cached) return cached;

@@ -228,6 +228,8 @@ export function startServer(connection: Connection): void {
         // Names come from the last analysis, even if a keystroke behind: completion must stay instant.
         const manifest = manifestFor(params.textDocument.uri);
         const analysis = manifest.analysis ?? manifest.update(document.getText(), document.version);
+        // A manifest past a limit is not analyzed; indexing its lines alone would block the server.
+        if (analysis.overLimit) return [];
         const lines = linesOf(document);
         const offset = lines.offset(params.position);
         return complete(analysis, lines, offset).map((item): CompletionItem => ({

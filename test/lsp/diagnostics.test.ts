@@ -334,6 +334,14 @@ void describe('diagnostics', () => {
         message:
           '`data/prepared` is also written by stage `train.prepare` (line 19); two stages cannot write the same output.',
       },
+      // Stage `train` reads data/prepared too: writing it would clear its own input.
+      {
+        range: range(24, 15, 24, 28),
+        severity: ERROR,
+        code: 'output-overlaps-dep',
+        message:
+          'Output `data/prepared` is `data/prepared`, a dep of stage `train`: Sluice clears a stage’s outputs before it runs, so the stage would destroy its own input: write the result to another path.',
+      },
     ]);
   });
 

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { SluiceError } from '../errors';
+import { refuseProtectedDeployFolder } from '../protectedRuntime';
 import type { EnvironmentDecl } from '../manifest/model';
 import { newRunId } from '../pipelines/logs';
 import { describeExit, runCommand } from '../pipelines/process';
@@ -144,6 +145,7 @@ export function swapCurrent(folder: string, id: string): void {
  * swap: of two deployments racing, the last to swap leaves the history's head.
  */
 export async function alignCurrent(workspace: Workspace, name: string, placer: Placer): Promise<void> {
+  await refuseProtectedDeployFolder(workspace, name);
   const folder = deployFolder(workspace, name);
   if (folder === undefined) return;
   for (let attempt = 0; attempt < 5; attempt++) {
@@ -243,6 +245,7 @@ export async function deployRelease(
   options: DeployOptions,
 ): Promise<DeployResult> {
   const environment = requireEnvironment(workspace, name);
+  await refuseProtectedDeployFolder(workspace, name);
   const folder = deployFolder(workspace, name);
   const placer = new Placer(workspace.store);
   const actor = await workspace.git.actor();

@@ -422,6 +422,27 @@ export class GitRepository {
       .map((entry) => entry.slice(3));
   }
 
+  /**
+   * Paths git tracks at or below `path` (relative to the workspace root), at
+   * most `limit` of them. The path is taken literally (no globs) and matched
+   * ignoring case, as a case-insensitive file system would open it.
+   */
+  async trackedPaths(path: string, limit = 10): Promise<string[]> {
+    const output = await this.client(gitEnvironment(), { trimmed: false }).raw([
+      'ls-files',
+      '-z',
+      '--',
+      `:(icase,literal)${path}`,
+    ]);
+    const paths: string[] = [];
+    for (const entry of output.split('\0')) {
+      if (entry === '') continue;
+      paths.push(entry);
+      if (paths.length >= limit) break;
+    }
+    return paths;
+  }
+
   /** The workspace folder's path inside the repository ('' at its top, else ending in '/'). */
   async prefix(): Promise<string> {
     return (

@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { SluiceError } from '../errors';
 import { DiskProbe, type FileProbe } from '../paths';
 import { LineIndex, type ManifestDiagnostic } from './diagnostics';
+import { manifestLimitProblem, MAX_MANIFEST_BYTES, type LimitProblem } from './limits';
 import { readModel, type Manifest } from './model';
 import { IncrementalYamlParser } from './parser';
 import { checkSemantics } from './semantics';
@@ -33,6 +34,11 @@ export interface ManifestAnalysis {
   readonly probe: FileProbe | undefined;
   /** True when some diagnostic is an error. */
   readonly hasErrors: boolean;
+  /**
+   * Set when the text goes past a limit (limits.ts): it was not analyzed, the
+   * one diagnostic says why, and editor features have nothing to offer.
+   */
+  readonly overLimit: LimitProblem | undefined;
 }
 
 export class ManifestDocument {
@@ -86,6 +92,8 @@ function* analyzeInSteps(
   parser: IncrementalYamlParser,
   options: AnalyzeOptions,
 ): Generator<void, ManifestAnalysis> {
+  const limit = manifestLimitProblem(text);
+  if (limit) return refusedAnalysis(text, version, limit, options);
   // YAML 1.2 ends lines at a lone \r too, but the `yaml` package does not: make
   // it see a \n there. Same length, so every offset stays valid for `text`.
   const parsed = parser.parse(text.includes('\r') ? text.replace(/\r(?!\n)/g, '\n') : text);
@@ -116,6 +124,48 @@ function* analyzeInSteps(
     symbols: new SymbolIndex(manifest, text),
     probe: options.probe,
     hasErrors: diagnostics.some((d) => d.severity === 'error'),
+    overLimit: undefined,
+  };
+}
+
+/**
+ * The analysis of a text beyond a limit: one error on its first line, and
+ * nothing else. Only the first line is indexed: indexing every line of 50 MB
+ * alone takes more than a second.
+ */
+function refusedAnalysis(
+  text: string,
+  version: number | undefined,
+  limit: LimitProblem,
+  options: AnalyzeOptions,
+): ManifestAnalysis {
+  // Past the size limit the text is not even looked at: in an editor it is a rope of
+  // edits, and the first look at any character copies all of it into one string.
+  let head = '';
+  if (limit.limit !== 'bytes') {
+    const lineEnd = text.search(/[\r\n]/);
+    head = lineEnd === -1 ? text : text.slice(0, lineEnd);
+  }
+  const manifest = readModel(null);
+  return {
+    text,
+    version,
+    lineIndex: new LineIndex(head),
+    root: null,
+    manifest,
+    diagnostics: [
+      {
+        severity: 'error',
+        code: 'manifest-too-large',
+        message: limit.message,
+        start: 0,
+        end: Math.min(head.length, 200),
+      },
+    ],
+    symbols: new SymbolIndex(manifest, ''),
+    probe: options.probe,
+    hasErrors: true,
+    overLimit: limit,
   };
 }
 
@@ -132,6 +182,10 @@ export function readManifestFile(path: string): ManifestAnalysis & { readonly fi
   }
   let text: string;
   try {
+    // A file past the size limit is refused unread: reading 2 GB would be the problem.
+    const size = statSync(file).size;
+    const limit = size > MAX_MANIFEST_BYTES ? manifestLimitProblem('', size) : undefined;
+    if (limit) return { ...refusedAnalysis('', undefined, limit, {}), file };
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

@@ -25,6 +25,13 @@ export const DIAGNOSTIC_CODES = {
   'duplicate-output': 'Two stages write the same output.',
   'output-in-dataset': "A stage's output lies inside a dataset's path.",
   'path-escapes-workspace': 'A path leaves the workspace.',
+  'protected-output':
+    'A stage output is, holds or lies inside .git, .sluice, the manifest, the params file or the workspace itself.',
+  'output-overlaps-dep': "A stage output is, holds or lies inside one of the stage's own deps.",
+  'protected-deploy-path':
+    'A deploy path is, holds or lies inside .git, .sluice, the workspace, the manifest, a dataset, a source folder or an output.',
+  'unsupported-template': "A stage's run contains `${`, reserved for templating, which is not supported yet.",
+  'manifest-too-large': 'The manifest is beyond the size, depth or node-count limits Sluice reads.',
   'missing-dep': 'A dependency does not exist on disk and no stage writes it.',
   'missing-params-file': 'The params file does not exist.',
   'unknown-param': 'A stage reads a parameter the params file does not have.',

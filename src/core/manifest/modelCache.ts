@@ -10,8 +10,12 @@ import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../fs/atomicWrite';
 import type { Manifest, PipelineDecl, StageDecl } from './model';
 
-/** Bump when the model's shape changes, so an older cache is never read as the new shape. */
-const MODEL_FORMAT = 2;
+/**
+ * Bump when the model's shape changes, so an older cache is never read as the
+ * new shape, and when validation grows stricter (3: protected paths, unknown
+ * params and `${` are errors), so a model the older rules accepted is checked again.
+ */
+const MODEL_FORMAT = 3;
 
 interface CacheFile {
   readonly format: number;

@@ -2,11 +2,12 @@
 // cycles, overlapping outputs, paths that leave the workspace, and warnings
 // about things that are legal but probably not meant.
 import { parse as parseYaml } from 'yaml';
-import { isWithin, lexicalEscape, normalizeRelative, type FileProbe } from '../paths';
+import { lexicalEscape, normalizeRelative, type FileProbe } from '../paths';
 import type { ManifestDiagnostic, QuickFix } from './diagnostics';
 import type { EnvironmentDecl, Located, Manifest, PipelineDecl, StageDecl } from './model';
 import { closestName } from './spelling';
 import { dependencyGraph, type StageEdge } from './graph';
+import { checkProtectedPaths } from './protection';
 
 export const WORKSPACE = 'workspace';
 
@@ -26,10 +27,12 @@ export function* checkSemantics(context: SemanticContext, out: ManifestDiagnosti
   checkStageCycles(context, out);
   yield;
   checkOutputs(context, out);
+  checkProtectedPaths(context.manifest, context.probe, out);
   yield;
   checkPaths(context, out);
   yield;
   checkParams(context, out);
+  checkCommands(context, out);
   checkUsage(context, out);
 }
 
@@ -295,11 +298,6 @@ function checkOutputs(context: SemanticContext, out: ManifestDiagnostic[]): void
   const byPath = new Map<string, Output>();
   /** Every folder above an output, with one output below it. */
   const below = new Map<string, Output>();
-  const datasetPaths = [...manifest.datasets.values()].flatMap((dataset) =>
-    dataset.path && !lexicalEscape(dataset.path.value)
-      ? [{ dataset, datasetPath: normalizeRelative(dataset.path.value) }]
-      : [],
-  );
   const describe = (o: Output): string =>
     `stage \`${o.stage.pipeline}.${o.stage.name}\` (line ${context.lineOf(o.located.start)})`;
   for (const pipeline of manifest.pipelines.values()) {
@@ -334,17 +332,6 @@ function checkOutputs(context: SemanticContext, out: ManifestDiagnostic[]): void
         }
         if (!same) byPath.set(path, output);
         for (const folder of ancestors(path)) if (!below.has(folder)) below.set(folder, output);
-        for (const { dataset, datasetPath } of datasetPaths) {
-          if (isWithin(path, datasetPath) || isWithin(datasetPath, path)) {
-            out.push({
-              severity: 'error',
-              code: 'output-in-dataset',
-              message: `Output \`${path}\` overlaps dataset \`${dataset.name}\` (\`${datasetPath}\`): datasets are inputs that snapshots version, so stages must write elsewhere.`,
-              start: located.start,
-              end: located.end,
-            });
-          }
-        }
       }
     }
   }
@@ -487,8 +474,9 @@ function checkParams(context: SemanticContext, out: ManifestDiagnostic[]): void 
     if (found) continue;
     const siblings = parent !== null && typeof parent === 'object' ? Object.keys(parent) : [];
     const suggestion = missing === undefined ? undefined : closestName(missing, siblings);
+    // The file exists and lacks it: the run would fail on this stage, so it is an error now.
     out.push({
-      severity: 'warning',
+      severity: 'error',
       code: 'unknown-param',
       message: `\`${manifest.params.value}\` has no \`${param.value}\`.${suggestion ? ` Did you mean \`${param.value.slice(0, param.value.length - missing!.length)}${suggestion}\`?` : ''}`,
       start: param.start,
@@ -512,6 +500,66 @@ export function lookupDotted(
     current = (current as Record<string, unknown>)[part];
   }
   return { found: true, value: current, parent: undefined };
+}
+
+/**
+ * `${…}` in a stage's command: templating (`${params.x}`) is not supported
+ * yet, and until it is, the text must not silently reach the shell, which
+ * would expand it as a shell parameter (usually to nothing). Plain `$VAR`
+ * stays the shell's.
+ */
+function checkCommands(context: SemanticContext, out: ManifestDiagnostic[]): void {
+  const { manifest, text } = context;
+  for (const pipeline of manifest.pipelines.values()) {
+    for (const stage of pipeline.stages.values()) {
+      const run = stage.run;
+      if (!run?.value.includes('${') || shellTemplateAt(run.value) === -1) continue;
+      const at = templateOffset(text, run);
+      out.push({
+        severity: 'error',
+        code: 'unsupported-template',
+        message:
+          "`${…}` in a stage's `run` is reserved for templating, which Sluice does not support yet. " +
+          'Read params from $SLUICE_PARAMS (JSON) or the params file instead. To hand the shell a literal `${`, ' +
+          "write `\\${` or put it in single quotes inside the command (`'${HOME}'`); a plain `$NAME` is passed to the shell as it is.",
+        start: at?.start ?? run.start,
+        end: at?.end ?? run.end,
+      });
+    }
+  }
+}
+
+/**
+ * Where a command has a `${` the shell would expand: not escaped with `\`,
+ * not inside single quotes (those two are how a literal `${` is written).
+ * -1 when there is none.
+ */
+export function shellTemplateAt(command: string): number {
+  let single = false;
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i];
+    if (single) {
+      if (c === "'") single = false;
+    } else if (c === '\\') {
+      i++;
+    } else if (c === "'") {
+      single = true;
+    } else if (c === '$' && command[i + 1] === '{') {
+      return i;
+    }
+  }
+  return -1;
+}
+
+/** The `${…}` in a plain or quoted scalar's source, when it is written there as is. */
+function templateOffset(text: string, run: Located): { start: number; end: number } | undefined {
+  const skip = contentOffset(text, run.start);
+  const source = text.slice(run.start + skip, run.end);
+  const at = shellTemplateAt(source);
+  if (at === -1) return undefined;
+  const close = source.indexOf('}', at);
+  const start = run.start + skip;
+  return { start: start + at, end: start + (close === -1 ? source.length : close + 1) };
 }
 
 function checkUsage(context: SemanticContext, out: ManifestDiagnostic[]): void {

@@ -17,6 +17,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { SluiceError } from '../errors';
 import { writeFileAtomic } from '../fs/atomicWrite';
 import { linkEscape } from '../paths';
+import { refuseRepositoryOutputs } from '../protectedRuntime';
 import type { ObjectStore } from '../store/objectStore';
 import { entryFingerprint, treeFingerprint, type Fingerprints, type TreeEntry } from './fingerprint';
 
@@ -228,6 +229,10 @@ export async function restoreOutputs(
   store: ObjectStore,
   fingerprints: Fingerprints,
 ): Promise<void> {
+  refuseRepositoryOutputs(
+    root,
+    run.outs.map((out) => out.path),
+  );
   for (const out of run.outs) {
     const absolute = join(root, out.path);
     rmSync(absolute, { recursive: true, force: true });
@@ -274,6 +279,7 @@ export function clearOutputs(
   store: ObjectStore,
   trash: string,
 ): string[] {
+  refuseRepositoryOutputs(root, outs);
   const saved: string[] = [];
   for (const path of outs) {
     const current = fingerprints.of(path);

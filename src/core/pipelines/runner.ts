@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { SluiceError } from '../errors';
+import { refuseProtectedOutputs } from '../protectedRuntime';
 import { runCheck, type CheckResult } from './checks';
 import type { PipelineContext } from './context';
 import { decideStage } from './decision';
@@ -133,6 +134,8 @@ export function selectStages(context: PipelineContext, targets: readonly string[
 
 export async function runPipelines(context: PipelineContext, options: RunOptions = {}): Promise<RunReport> {
   const selection = selectStages(context, options.targets ?? []);
+  // Whatever validation said: no stage may clear or write .git, .sluice, the manifest, its inputs.
+  refuseProtectedOutputs(context.workspace.root, context.workspace.manifest, selection.stages);
   const lock = RunLock.acquire(join(context.workspace.sluiceDir, 'state', 'run.lock'));
   try {
     const forced: ReadonlySet<string> =
