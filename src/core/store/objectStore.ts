@@ -9,6 +9,7 @@ import {
   copyFileSync,
   existsSync,
   fsyncSync,
+  linkSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -20,8 +21,9 @@ import {
   writeSync,
 } from 'node:fs';
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, open, rm } from 'node:fs/promises';
+import { open, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { SluiceError } from '../errors';
 import { hashFile } from '../fs/hashFile';
 
 export const SHA256 = /^[0-9a-f]{64}$/;
@@ -165,26 +167,94 @@ export class ObjectStore {
   }
 
   /**
-   * Writes blob `hash` to `target` atomically: a copy (a reflink where the
-   * file system can) into a temporary file, fsync, then rename. Never a hard
-   * link, which would let an edit in place change the stored blob.
+   * Takes blob `hash` out of the cache as a new file at `target`, atomically:
+   * its bytes are hashed as they are copied into a temporary file, which is
+   * fsynced and renamed into place only if they still have the blob's hash.
+   * Every copy that leaves the cache goes through here (or placeVerified), so
+   * a damaged blob stops the operation (a `damaged-blob` error) and never
+   * lands anywhere. Never a hard link, which would let an edit in place change
+   * the stored blob.
    */
   async materialize(hash: string, target: string, mode: number): Promise<void> {
     // The temporary copy lives in the store's scratch folder, not beside the
     // target: a crash must not leave a stray file inside a dataset.
     const temporary = this.temporaryPath();
     try {
-      await copyFile(this.pathOf(hash), temporary, constants.COPYFILE_FICLONE);
-      await chmod(temporary, mode);
-      const file = await open(temporary, 'r');
-      try {
-        await file.sync();
-      } finally {
-        await file.close();
-      }
+      await this.copyVerified(hash, temporary, mode);
       moveIntoPlace(temporary, target);
     } catch (error) {
       await rm(temporary, { force: true });
+      throw error;
+    }
+  }
+
+  /**
+   * Copies blob `hash` into the new file `temporary` (mode `mode`), hashing
+   * while copying, and fsyncs it; throws `damaged-blob` (the file removed by
+   * the caller) when the bytes do not have the blob's hash. The reads and
+   * writes run in libuv's threads, the hashing here, so with many copies in
+   * flight the hashing overlaps the other files' reads and flushes.
+   */
+  private async copyVerified(hash: string, temporary: string, mode: number): Promise<void> {
+    const source = this.pathOf(hash);
+    let input;
+    try {
+      input = await open(source, 'r');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw missingBlob(hash, source);
+      throw error;
+    }
+    try {
+      const output = await open(temporary, 'wx', mode);
+      try {
+        const digest = createHash('sha256');
+        const buffer = Buffer.allocUnsafe(COPY_BUFFER);
+        for (;;) {
+          const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
+          if (bytesRead === 0) break;
+          const piece = buffer.subarray(0, bytesRead);
+          digest.update(piece);
+          await writeFully(output, piece);
+        }
+        if (digest.digest('hex') !== hash) throw damagedBlob(hash, source);
+        await output.chmod(mode); // open's mode is narrowed by the umask
+        await output.sync();
+      } finally {
+        await output.close();
+      }
+    } finally {
+      await input.close();
+    }
+  }
+
+  /**
+   * Places blob `hash` at `target` (which must not exist) by `method`,
+   * synchronously, after checking its bytes: a copy is hashed while it is
+   * written, a reflink is hashed after cloning (it shares the blob's bytes), a
+   * hard link's blob is hashed before linking. On a mismatch nothing is left at
+   * `target` and a `damaged-blob` error is thrown. Copies and reflinks get
+   * `mode`; a hard link shares the blob's read-only inode.
+   */
+  placeVerified(hash: string, target: string, mode: number, method: 'reflink' | 'hardlink' | 'copy'): void {
+    const source = this.pathOf(hash);
+    if (!existsSync(source)) throw missingBlob(hash, source);
+    try {
+      if (method === 'hardlink') {
+        if (hashFile(source) !== hash) throw damagedBlob(hash, source);
+        linkSync(source, target);
+        return;
+      }
+      if (method === 'reflink') {
+        copyFileSync(source, target, constants.COPYFILE_FICLONE_FORCE);
+        if (hashFile(target) !== hash) throw damagedBlob(hash, source);
+      } else if (copyHashing(source, target) !== hash) {
+        throw damagedBlob(hash, source);
+      }
+      chmodSync(target, mode);
+    } catch (error) {
+      // Whatever this call wrote goes; a file that was there already (EEXIST) is not its to remove.
+      if (method !== 'hardlink' && (error as NodeJS.ErrnoException).code !== 'EEXIST')
+        rmSync(target, { force: true });
       throw error;
     }
   }
@@ -194,8 +264,11 @@ export class ObjectStore {
     let fans: string[];
     try {
       fans = readdirSync(this.objects);
-    } catch {
-      return;
+    } catch (error) {
+      // No blob yet. Any other failure (a folder that cannot be read) is not
+      // "no blobs": fsck would call it intact and gc would keep counting on it.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
     }
     for (const fan of fans) {
       if (!/^[0-9a-f]{2}$/.test(fan)) continue;
@@ -249,6 +322,57 @@ export class ObjectStore {
     };
     return sweep(this.scratch, 0);
   }
+}
+
+/** Bytes per read when a blob is copied out of the cache: large enough that the hashing, not the calls, costs. */
+const COPY_BUFFER = 1 << 20;
+
+export function damagedBlob(hash: string, path: string): SluiceError {
+  return new SluiceError(
+    `Blob ${hash} in the cache is damaged: its bytes no longer hash to its name (${path}).`,
+    'failed',
+    'Run `sluice fsck` to list every damaged blob, then fetch it again or re-snapshot the data it holds.',
+    { code: 'damaged-blob', data: { hash, path } },
+  );
+}
+
+export function missingBlob(hash: string, path: string): SluiceError {
+  return new SluiceError(
+    `Blob ${hash} is missing from the cache (${path}).`,
+    'failed',
+    'Run `sluice fsck` to see what is missing.',
+    { code: 'missing-blob', data: { hash, path } },
+  );
+}
+
+async function writeFully(output: FileHandle, piece: Buffer): Promise<void> {
+  for (let at = 0; at < piece.length;) {
+    const { bytesWritten } = await output.write(piece, at, piece.length - at);
+    at += bytesWritten;
+  }
+}
+
+/** Copies `source` to the new file `target` (synchronously) and returns the sha256 of the bytes written. */
+function copyHashing(source: string, target: string): string {
+  const digest = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(COPY_BUFFER);
+  const input = openSync(source, 'r');
+  try {
+    const output = openSync(target, 'wx', 0o600);
+    try {
+      for (;;) {
+        const read = readSync(input, buffer, 0, buffer.length, null);
+        if (read === 0) break;
+        digest.update(buffer.subarray(0, read));
+        for (let at = 0; at < read;) at += writeSync(output, buffer, at, read - at);
+      }
+    } finally {
+      closeSync(output);
+    }
+  } finally {
+    closeSync(input);
+  }
+  return digest.digest('hex');
 }
 
 /**
