@@ -17,7 +17,6 @@ import {
   renameSync,
   rmSync,
   statSync,
-  utimesSync,
   writeSync,
 } from 'node:fs';
 import { execFile } from 'node:child_process';
@@ -80,21 +79,16 @@ export class ObjectStore {
 
   /**
    * Moves a complete, fsynced temporary file into place as blob `hash`. When
-   * the blob already exists (another snapshot had the same bytes) the
-   * temporary file is dropped instead.
+   * the blob exists already (another snapshot had the same bytes), the fresh
+   * copy replaces it all the same: its bytes were just hashed, the old file's
+   * may have been damaged since, and a rename costs no more than a removal.
    */
   adopt(temporary: string, hash: string): void {
     const target = this.pathOf(hash);
-    if (existsSync(target)) {
-      rmSync(temporary, { force: true });
-      // Freshly used again: gc keeps young blobs, so it cannot remove this one
-      // between now and the moment the new record is written.
-      const now = new Date();
-      utimesSync(target, now, now);
-      return;
-    }
     chmodSync(temporary, 0o444);
     mkdirSync(dirname(target), { recursive: true });
+    // Also freshly dated: gc keeps young blobs, so it cannot remove this one
+    // between now and the moment the new record is written.
     renameSync(temporary, target);
   }
 
@@ -329,9 +323,9 @@ const COPY_BUFFER = 1 << 20;
 
 export function damagedBlob(hash: string, path: string): SluiceError {
   return new SluiceError(
-    `Blob ${hash} in the cache is damaged: its bytes no longer hash to its name (${path}).`,
+    `Blob ${hash} in the cache is damaged (its bytes no longer hash to its name): ${path}. Run \`sluice fsck\` to list every damaged blob.`,
     'failed',
-    'Run `sluice fsck` to list every damaged blob, then fetch it again or re-snapshot the data it holds.',
+    'Then fetch it again from a teammate or re-snapshot the data it holds, and delete the damaged file.',
     { code: 'damaged-blob', data: { hash, path } },
   );
 }
