@@ -2,7 +2,9 @@
 // whose current bytes are in no snapshot of the dataset is not overwritten or
 // deleted, unless forced, and then the current state is snapshotted first.
 // Each file is replaced atomically (written beside the store, fsynced, renamed
-// into place), several at a time so their fsyncs overlap.
+// into place), several at a time so their fsyncs overlap, and its bytes are
+// checked against the blob's hash as they are copied (ObjectStore.materialize):
+// a damaged blob stops the restore before any of its bytes land.
 import { chmodSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SluiceError } from '../errors';
@@ -55,10 +57,20 @@ export async function restoreDataset(
     (entry) => entry.type === 'file' && !workspace.store.has(entry.sha256),
   );
   if (missing.length > 0) {
+    const first = missing[0] as FileEntry & { type: 'file' };
     throw new SluiceError(
-      `Snapshot ${snapshot.id.slice(0, 12)} needs ${missing.length} blob(s) the cache does not have (first: ${missing[0]!.path || dataset.path.value}).`,
+      `Snapshot ${snapshot.id.slice(0, 12)} needs ${missing.length} blob(s) the cache does not have (first: ${first.path || dataset.path.value}, blob ${first.sha256}).`,
       'failed',
       'Run `sluice fsck` to see what is missing.',
+      {
+        code: 'missing-blob',
+        data: {
+          hash: first.sha256,
+          path: workspace.store.pathOf(first.sha256),
+          file: first.path || dataset.path.value,
+          count: missing.length,
+        },
+      },
     );
   }
   const atRisk = await unsavedEntries(workspace, name, [

@@ -20,7 +20,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { execFile } from 'node:child_process';
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { copyFile, open, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SluiceError } from '../errors';
 import { hashFile } from '../fs/hashFile';
@@ -174,7 +174,8 @@ export class ObjectStore {
     // target: a crash must not leave a stray file inside a dataset.
     const temporary = this.temporaryPath();
     try {
-      await this.copyVerified(hash, temporary, mode);
+      if (UNVERIFIED_FOR_BENCHMARK) await this.copyUnverified(hash, temporary, mode);
+      else await this.copyVerified(hash, temporary, mode);
       moveIntoPlace(temporary, target);
     } catch (error) {
       await rm(temporary, { force: true });
@@ -218,6 +219,18 @@ export class ObjectStore {
       }
     } finally {
       await input.close();
+    }
+  }
+
+  /** The copy before verification (a reflink where it can), kept only for test/bench/restore.ts to compare with. */
+  private async copyUnverified(hash: string, temporary: string, mode: number): Promise<void> {
+    await copyFile(this.pathOf(hash), temporary, constants.COPYFILE_FICLONE);
+    const file = await open(temporary, 'r');
+    try {
+      await file.chmod(mode);
+      await file.sync();
+    } finally {
+      await file.close();
     }
   }
 
@@ -317,6 +330,12 @@ export class ObjectStore {
     return sweep(this.scratch, 0);
   }
 }
+
+/**
+ * Set only by test/bench/restore.ts, to measure what verifying costs: blobs
+ * are then copied out without being hashed. Never set it otherwise.
+ */
+const UNVERIFIED_FOR_BENCHMARK = process.env['SLUICE_BENCH_UNVERIFIED_COPY'] === '1';
 
 /** Bytes per read when a blob is copied out of the cache: large enough that the hashing, not the calls, costs. */
 const COPY_BUFFER = 1 << 20;
