@@ -7,7 +7,7 @@
 // workspace and nothing removed, or succeeds with the right bytes; fsck names
 // every damaged blob and ref.
 //
-// SLUICE_ROBUST_TRIALS sets the trials per case (default 4, about a minute in
+// SLUICE_ROBUST_TRIALS sets the trials per case (default 2, about a minute in
 // all; try 50 before touching the store), SLUICE_ROBUST_SEED replays a run.
 import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -37,7 +37,7 @@ import {
 
 clearVariablesRefusedBySimpleGit();
 
-const TRIALS = Number(process.env['SLUICE_ROBUST_TRIALS'] ?? 4);
+const TRIALS = Number(process.env['SLUICE_ROBUST_TRIALS'] ?? 2);
 const SEED = Number(process.env['SLUICE_ROBUST_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 const made: string[] = [];
 after(() => {

@@ -8,7 +8,7 @@
 import { chmodSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SluiceError } from '../errors';
-import { moveIntoPlace } from '../store/objectStore';
+import { moveIntoPlace, withHashThreads, type FileHasher } from '../store/objectStore';
 import type { Workspace } from '../workspace';
 import { compareContent, DiskContent, type ContentChanges } from './compare';
 import type { Folder } from './folder';
@@ -30,6 +30,9 @@ export interface RestoreResult {
 
 /** Files copied out of the store at once: enough for their fsyncs to share journal commits. */
 const PARALLEL_WRITES = 16;
+
+/** From this many bytes to write, verifying them is done in worker threads (which take tens of ms to start). */
+const THREADED_HASHING_BYTES = 64 << 20;
 
 /** Identity of an entry's content, to ask "is this exact thing in some snapshot?". */
 function contentKey(entry: FileEntry): string {
@@ -103,7 +106,13 @@ export async function restoreDataset(
 
   if (changes.added.length + changes.modified.length + changes.removed.length === 0)
     return { dataset: name, id: snapshot.id, written: 0, removed: 0, savedAs };
-  const { written, removed } = await applyChanges(workspace, absolute, changes, slicer);
+  const toWrite = [...changes.added, ...changes.modified.map((change) => change.after)];
+  const bytes = toWrite.reduce((sum, entry) => sum + (entry.type === 'file' ? entry.size : 0), 0);
+  // Many bytes: they are hashed on their way out in worker threads, so the hashing overlaps the copies.
+  const { written, removed } =
+    bytes >= THREADED_HASHING_BYTES
+      ? await withHashThreads((hasher) => applyChanges(workspace, absolute, changes, slicer, hasher))
+      : await applyChanges(workspace, absolute, changes, slicer, undefined);
   // Folders the restore wrote into are read afresh next time: its files are new to the stat
   // cache (and within its racy window anyway). Restored by now: a cancellation no longer applies.
   const touched = touchedFolders(disk.scan.folders, changes);
@@ -116,6 +125,7 @@ async function applyChanges(
   absolute: string,
   changes: ContentChanges,
   slicer: Slicer,
+  hasher: FileHasher | undefined,
 ): Promise<{ written: number; removed: number }> {
   const pathOf = (relative: string): string => (relative === '' ? absolute : join(absolute, relative));
   let removed = 0;
@@ -143,7 +153,7 @@ async function applyChanges(
       if (isFolder(destination)) rmSync(destination, { recursive: true, force: true });
       while (writing.size >= PARALLEL_WRITES) await Promise.race(writing);
       const copy = workspace.store
-        .materialize(entry.sha256, destination, entry.mode)
+        .materialize(entry.sha256, destination, entry.mode, hasher)
         .catch((error: unknown) => {
           failure ??= asError(error);
         });

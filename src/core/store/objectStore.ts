@@ -20,12 +20,41 @@ import {
   writeSync,
 } from 'node:fs';
 import { execFile } from 'node:child_process';
-import { copyFile, open, rm, type FileHandle } from 'node:fs/promises';
+import { copyFile, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SluiceError } from '../errors';
 import { hashFile } from '../fs/hashFile';
+import { usefulThreads, WorkerPool } from './workerPool';
 
 export const SHA256 = /^[0-9a-f]{64}$/;
+
+/** Hashes a file elsewhere (in a worker thread) and returns its sha256. */
+export type FileHasher = (path: string) => Promise<string>;
+
+/**
+ * A FileHasher on worker threads: `run` gets it, and the threads stop when
+ * `run` settles. Worth it when many bytes leave the cache (starting a thread
+ * costs tens of ms).
+ */
+export async function withHashThreads<T>(run: (hasher: FileHasher) => Promise<T>): Promise<T> {
+  const pool = new WorkerPool(Math.max(1, usefulThreads() - 1));
+  pool.grow(pool.maxWorkers);
+  const hasher: FileHasher = async (path) => {
+    const worker = pool.idleWorker(Number.MAX_SAFE_INTEGER, false)!;
+    const reply = await pool.hashFiles(worker, '', [{ path, temporary: undefined }], false);
+    if ('error' in reply) {
+      const error = new Error(reply.error.message) as NodeJS.ErrnoException;
+      if (reply.error.code !== undefined) error.code = reply.error.code;
+      throw error;
+    }
+    return Buffer.from(reply.digests.subarray(0, 32)).toString('hex');
+  };
+  try {
+    return await run(hasher);
+  } finally {
+    await pool.close();
+  }
+}
 
 export class ObjectStore {
   readonly objects: string;
@@ -169,13 +198,13 @@ export class ObjectStore {
    * lands anywhere. Never a hard link, which would let an edit in place change
    * the stored blob.
    */
-  async materialize(hash: string, target: string, mode: number): Promise<void> {
+  async materialize(hash: string, target: string, mode: number, hasher?: FileHasher): Promise<void> {
     // The temporary copy lives in the store's scratch folder, not beside the
     // target: a crash must not leave a stray file inside a dataset.
     const temporary = this.temporaryPath();
     try {
       if (UNVERIFIED_FOR_BENCHMARK) await this.copyUnverified(hash, temporary, mode);
-      else await this.copyVerified(hash, temporary, mode);
+      else await this.copyVerified(hash, temporary, mode, hasher);
       moveIntoPlace(temporary, target);
     } catch (error) {
       await rm(temporary, { force: true });
@@ -184,41 +213,42 @@ export class ObjectStore {
   }
 
   /**
-   * Copies blob `hash` into the new file `temporary` (mode `mode`), hashing
-   * while copying, and fsyncs it; throws `damaged-blob` (the file removed by
-   * the caller) when the bytes do not have the blob's hash. The reads and
-   * writes run in libuv's threads, the hashing here, so with many copies in
-   * flight the hashing overlaps the other files' reads and flushes.
+   * Copies blob `hash` into the new file `temporary` (mode `mode`) and fsyncs
+   * it; throws `damaged-blob` (the file removed by the caller) when the bytes
+   * written do not have the blob's hash. The copy is the kernel's (a reflink
+   * where it can); the copied file is then hashed here, from the page cache,
+   * while libuv's threads flush it to the disk: the hashing costs CPU that the
+   * flush leaves idle, and it checks exactly the bytes that will land. With
+   * `hasher` (worker threads, for large restores) the hashing leaves this
+   * thread free to start the next copies.
    */
-  private async copyVerified(hash: string, temporary: string, mode: number): Promise<void> {
+  private async copyVerified(
+    hash: string,
+    temporary: string,
+    mode: number,
+    hasher: FileHasher | undefined,
+  ): Promise<void> {
     const source = this.pathOf(hash);
-    let input;
     try {
-      input = await open(source, 'r');
+      await copyFile(source, temporary, constants.COPYFILE_FICLONE);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw missingBlob(hash, source);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(source))
+        throw missingBlob(hash, source);
       throw error;
     }
+    const file = await open(temporary, 'r');
     try {
-      const output = await open(temporary, 'wx', mode);
+      await file.chmod(mode);
+      const flushed = file.sync();
+      let digest: string;
       try {
-        const digest = createHash('sha256');
-        const buffer = Buffer.allocUnsafe(COPY_BUFFER);
-        for (;;) {
-          const { bytesRead } = await input.read(buffer, 0, buffer.length, null);
-          if (bytesRead === 0) break;
-          const piece = buffer.subarray(0, bytesRead);
-          digest.update(piece);
-          await writeFully(output, piece);
-        }
-        if (digest.digest('hex') !== hash) throw damagedBlob(hash, source);
-        await output.chmod(mode); // open's mode is narrowed by the umask
-        await output.sync();
+        digest = hasher ? await hasher(temporary) : hashDescriptor(file.fd);
       } finally {
-        await output.close();
+        await flushed;
       }
+      if (digest !== hash) throw damagedBlob(hash, source);
     } finally {
-      await input.close();
+      await file.close();
     }
   }
 
@@ -358,11 +388,17 @@ export function missingBlob(hash: string, path: string): SluiceError {
   );
 }
 
-async function writeFully(output: FileHandle, piece: Buffer): Promise<void> {
-  for (let at = 0; at < piece.length;) {
-    const { bytesWritten } = await output.write(piece, at, piece.length - at);
-    at += bytesWritten;
+/** The sha256 of an open file's bytes, read from its start. */
+function hashDescriptor(descriptor: number): string {
+  const digest = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(COPY_BUFFER);
+  for (let position = 0; ;) {
+    const read = readSync(descriptor, buffer, 0, buffer.length, position);
+    if (read === 0) break;
+    digest.update(buffer.subarray(0, read));
+    position += read;
   }
+  return digest.digest('hex');
 }
 
 /** Copies `source` to the new file `target` (synchronously) and returns the sha256 of the bytes written. */
