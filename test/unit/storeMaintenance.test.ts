@@ -205,11 +205,7 @@ describe('store: blobs leave the cache verified', () => {
     setSalt(root, 'a');
     assert.equal(runBuild(root), 'ran');
     assert.deepEqual(readFileSync(join(root, 'out', 'big.bin')), big);
-    assert.deepEqual(
-      readdirSync(join(root, '.sluice', 'trash')),
-      [],
-      'nothing restored was taken for user bytes',
-    );
+    assert.ok(!existsSync(join(root, '.sluice', 'trash')), 'nothing restored was taken for user bytes');
     // The run wrote the blob afresh: the damaged file is replaced.
     const fsck = sluice(['fsck', '--json'], root);
     assert.equal(fsck.status, 0, fsck.stdout);

@@ -37,7 +37,8 @@ export type FileHasher = (path: string) => Promise<string>;
  * costs tens of ms).
  */
 export async function withHashThreads<T>(run: (hasher: FileHasher) => Promise<T>): Promise<T> {
-  const pool = new WorkerPool(Math.max(1, usefulThreads() - 1));
+  // As many as the cores: this thread mostly waits on the copies and flushes meanwhile.
+  const pool = new WorkerPool(usefulThreads());
   pool.grow(pool.maxWorkers);
   const hasher: FileHasher = async (path) => {
     const worker = pool.idleWorker(Number.MAX_SAFE_INTEGER, false)!;
