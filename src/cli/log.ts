@@ -1,5 +1,7 @@
 // `sluice log DATASET [--json]`: the snapshots of a dataset, newest first.
-import { listSnapshots } from '../core/snapshots/snapshots';
+import { SluiceError } from '../core/errors';
+import { datasetRef, listSnapshots, requireDataset } from '../core/snapshots/snapshots';
+import { damagedRef } from '../core/store/refs';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
 import { formatAge, formatBytes } from './format';
@@ -15,6 +17,18 @@ export const logCommand: Command = {
   async run(args) {
     const name = requirePositional(args, 0, 'DATASET', 'log');
     const workspace = await openWorkspace('.');
+    requireDataset(workspace, name);
+    // A ref that is not a snapshot chain is damage to report, never "no snapshot yet".
+    const damaged = await damagedRef(workspace.git, datasetRef(name));
+    if (damaged !== undefined) {
+      throw new SluiceError(
+        `The snapshot history of '${name}' is damaged: ${damaged.ref} ${damaged.reason}.`,
+        'failed',
+        'Run `sluice fsck`; point the ref back at its last snapshot commit (`git reflog`, `git update-ref`). ' +
+          'Do not run `sluice gc` meanwhile (it refuses).',
+        { code: 'damaged-ref', data: { dataset: name, ref: damaged.ref, reason: damaged.reason } },
+      );
+    }
     const snapshots = await listSnapshots(workspace, name);
     if (args.has('json')) {
       console.log(

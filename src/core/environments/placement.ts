@@ -1,9 +1,11 @@
 // Placing blobs from the object store as read-only files elsewhere (a staging
 // worktree's datasets, a deployed release): a reflink where the file system
 // can, else a hard link, else a copy. Which one works is probed once per
-// destination folder and remembered for the rest of the command.
-import { chmodSync, constants, copyFileSync, linkSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+// destination folder and remembered for the rest of the command. Every blob
+// is checked against its hash on the way out (ObjectStore.placeVerified).
+import { mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { SluiceError } from '../errors';
 import type { CachedOutput } from '../pipelines/outputs';
 import type { ObjectStore } from '../store/objectStore';
 
@@ -21,36 +23,31 @@ export class Placer {
     return this.method;
   }
 
-  /** Places blob `hash` at `target` (which must not exist), read-only. */
+  /**
+   * Places blob `hash` at `target` (which must not exist), read-only, its
+   * bytes checked against the hash on the way (ObjectStore.placeVerified): a
+   * damaged blob stops the placement with a `damaged-blob` error.
+   */
   place(hash: string, target: string, mode: number): void {
-    const source = this.store.pathOf(hash);
     if (this.method === undefined) {
-      this.method = this.probe(source, target, mode);
+      this.method = this.probe(hash, target, mode);
       return;
     }
-    if (this.method === 'reflink') copyFileSync(source, target, constants.COPYFILE_FICLONE_FORCE);
-    else if (this.method === 'hardlink') linkSync(source, target);
-    else copyFileSync(source, target);
-    // A hard link shares the blob's inode, read-only already; a copy gets the recorded mode, read-only.
-    if (this.method !== 'hardlink') chmodSync(target, mode & READ_ONLY);
+    this.store.placeVerified(hash, target, mode & READ_ONLY, this.method);
   }
 
-  private probe(source: string, target: string, mode: number): PlacementMethod {
-    try {
-      copyFileSync(source, target, constants.COPYFILE_FICLONE_FORCE);
-      chmodSync(target, mode & READ_ONLY);
-      return 'reflink';
-    } catch {
-      rmSync(target, { force: true });
+  private probe(hash: string, target: string, mode: number): PlacementMethod {
+    for (const method of ['reflink', 'hardlink'] as const) {
+      try {
+        this.store.placeVerified(hash, target, mode & READ_ONLY, method);
+        return method;
+      } catch (error) {
+        // A damaged or missing blob is no reason to try another method.
+        if (error instanceof SluiceError) throw error;
+        rmSync(target, { force: true });
+      }
     }
-    try {
-      linkSync(source, target);
-      return 'hardlink';
-    } catch {
-      rmSync(target, { force: true });
-    }
-    copyFileSync(source, target);
-    chmodSync(target, mode & READ_ONLY);
+    this.store.placeVerified(hash, target, mode & READ_ONLY, 'copy');
     return 'copy';
   }
 

@@ -198,10 +198,36 @@ export class GitRepository {
     }
   }
 
-  /** The commit a ref points at, or undefined when the ref does not exist. */
+  /**
+   * The commit a ref points at, or undefined when the ref does not exist. A
+   * ref that exists but does not lead to a commit (a tree, a blob, a missing
+   * object) is an error, never "absent": a reader taking it for "no history
+   * yet" would show nothing, and gc would collect everything that history needs.
+   */
   async resolveRef(ref: string): Promise<string | undefined> {
     const [object] = await this.readObjects([`${ref}^{commit}`], { check: true });
-    return object?.id;
+    if (object !== undefined) return object.id;
+    if (!ref.startsWith('refs/')) return undefined;
+    const [pointed] = await this.readObjects([ref], { check: true });
+    const target = pointed?.id ?? (await this.listRefs(ref)).get(ref);
+    if (target === undefined) return undefined;
+    const what = pointed
+      ? `a ${pointed.type} (${target.slice(0, 12)})`
+      : `${target}, which git does not have`;
+    throw new SluiceError(
+      `${ref} is damaged: it points at ${what}, not at a record's commit.`,
+      'failed',
+      'Run `sluice fsck`.',
+      {
+        code: 'damaged-ref',
+        data: { ref, object: target },
+      },
+    );
+  }
+
+  /** A path inside the repository's git folder (`git rev-parse --git-path`), relative to root or absolute. */
+  async gitPath(path: string): Promise<string> {
+    return this.git.raw(['rev-parse', '--git-path', path]);
   }
 
   /**

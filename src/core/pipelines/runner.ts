@@ -5,6 +5,7 @@
 // process group, and no stage that did not finish is recorded as successful.
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError } from '../errors';
 import { refuseProtectedOutputs } from '../protectedRuntime';
@@ -357,7 +358,20 @@ class Runner {
   ): Promise<StageOutcome> {
     const { context } = this;
     this.clearOutputs(stage, newRunId());
-    await restoreOutputs(context.workspace.root, cached, context.workspace.store, context.fingerprints);
+    try {
+      await restoreOutputs(context.workspace.root, cached, context.workspace.store, context.fingerprints);
+    } catch (error) {
+      // A damaged or vanished blob is no reason to fail the stage: it runs instead (fsck names the blob).
+      if (!(error instanceof SluiceError) || !['damaged-blob', 'missing-blob'].includes(error.code))
+        throw error;
+      // What was restored so far came verified from the cache: nothing to keep.
+      for (const out of stage.outs) {
+        rmSync(join(context.workspace.root, out), { recursive: true, force: true });
+        context.fingerprints.invalidate(out);
+      }
+      this.options.events?.stageOutput?.(stage, `sluice: ${error.message} Running the stage instead.\n`);
+      return this.execute(stage, signature, inputs);
+    }
     context.state.succeeded(stage.id, {
       signature,
       inputs,

@@ -2,11 +2,13 @@
 // whose current bytes are in no snapshot of the dataset is not overwritten or
 // deleted, unless forced, and then the current state is snapshotted first.
 // Each file is replaced atomically (written beside the store, fsynced, renamed
-// into place), several at a time so their fsyncs overlap.
+// into place), several at a time so their fsyncs overlap, and its bytes are
+// checked against the blob's hash as they are copied (ObjectStore.materialize):
+// a damaged blob stops the restore before any of its bytes land.
 import { chmodSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SluiceError } from '../errors';
-import { moveIntoPlace } from '../store/objectStore';
+import { moveIntoPlace, withHashThreads, type FileHasher } from '../store/objectStore';
 import type { Workspace } from '../workspace';
 import { compareContent, DiskContent, type ContentChanges } from './compare';
 import type { Folder } from './folder';
@@ -28,6 +30,9 @@ export interface RestoreResult {
 
 /** Files copied out of the store at once: enough for their fsyncs to share journal commits. */
 const PARALLEL_WRITES = 16;
+
+/** From this many bytes to write, verifying them is done in worker threads (which take tens of ms to start). */
+const THREADED_HASHING_BYTES = 64 << 20;
 
 /** Identity of an entry's content, to ask "is this exact thing in some snapshot?". */
 function contentKey(entry: FileEntry): string {
@@ -55,10 +60,20 @@ export async function restoreDataset(
     (entry) => entry.type === 'file' && !workspace.store.has(entry.sha256),
   );
   if (missing.length > 0) {
+    const first = missing[0] as FileEntry & { type: 'file' };
     throw new SluiceError(
-      `Snapshot ${snapshot.id.slice(0, 12)} needs ${missing.length} blob(s) the cache does not have (first: ${missing[0]!.path || dataset.path.value}).`,
+      `Snapshot ${snapshot.id.slice(0, 12)} needs ${missing.length} blob(s) the cache does not have (first: ${first.path || dataset.path.value}, blob ${first.sha256}).`,
       'failed',
       'Run `sluice fsck` to see what is missing.',
+      {
+        code: 'missing-blob',
+        data: {
+          hash: first.sha256,
+          path: workspace.store.pathOf(first.sha256),
+          file: first.path || dataset.path.value,
+          count: missing.length,
+        },
+      },
     );
   }
   const atRisk = await unsavedEntries(workspace, name, [
@@ -92,7 +107,13 @@ export async function restoreDataset(
 
   if (changes.added.length + changes.modified.length + changes.removed.length === 0)
     return { dataset: name, id: snapshot.id, written: 0, removed: 0, savedAs };
-  const { written, removed } = await applyChanges(workspace, absolute, changes, slicer);
+  const toWrite = [...changes.added, ...changes.modified.map((change) => change.after)];
+  const bytes = toWrite.reduce((sum, entry) => sum + (entry.type === 'file' ? entry.size : 0), 0);
+  // Many bytes: they are hashed on their way out in worker threads, so the hashing overlaps the copies.
+  const { written, removed } =
+    bytes >= THREADED_HASHING_BYTES
+      ? await withHashThreads((hasher) => applyChanges(workspace, absolute, changes, slicer, hasher))
+      : await applyChanges(workspace, absolute, changes, slicer, undefined);
   // Folders the restore wrote into are read afresh next time: its files are new to the stat
   // cache (and within its racy window anyway). Restored by now: a cancellation no longer applies.
   const touched = touchedFolders(disk.scan.folders, changes);
@@ -105,6 +126,7 @@ async function applyChanges(
   absolute: string,
   changes: ContentChanges,
   slicer: Slicer,
+  hasher: FileHasher | undefined,
 ): Promise<{ written: number; removed: number }> {
   const pathOf = (relative: string): string => (relative === '' ? absolute : join(absolute, relative));
   let removed = 0;
@@ -132,7 +154,7 @@ async function applyChanges(
       if (isFolder(destination)) rmSync(destination, { recursive: true, force: true });
       while (writing.size >= PARALLEL_WRITES) await Promise.race(writing);
       const copy = workspace.store
-        .materialize(entry.sha256, destination, entry.mode)
+        .materialize(entry.sha256, destination, entry.mode, hasher)
         .catch((error: unknown) => {
           failure ??= asError(error);
         });

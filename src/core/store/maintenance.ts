@@ -1,10 +1,14 @@
 // fsck and gc over the object store. What is reachable is computed from every
 // record under refs/sluice/, so gc can never remove a blob any history needs.
 import { statSync } from 'node:fs';
+import { join } from 'node:path';
 import { SluiceError } from '../errors';
-import { listReleaseIds, readReleases } from '../environments/releases';
+import { listReleaseIds, readReleases, releaseRef } from '../environments/releases';
+import { DEFAULT_KEEP_RELEASES, pruneReleaseFolders, type ReleaseRetention } from '../environments/retention';
 import { DATASET_REFS, recordedEntries } from '../snapshots/records';
 import type { Workspace } from '../workspace';
+import { damagedRefs, damagedRefsError, type DamagedRef } from './refs';
+import { emptyTrash, pruneRunCache } from './retention';
 
 export interface Reference {
   readonly hash: string;
@@ -12,11 +16,15 @@ export interface Reference {
   readonly usedBy: string;
 }
 
-/** Every blob any record reaches, with one place that uses it. */
-export async function reachableBlobs(workspace: Workspace): Promise<Map<string, string>> {
+/** Every blob any record reaches, with one place that uses it; records on the refs `skip` are not read. */
+export async function reachableBlobs(
+  workspace: Workspace,
+  skip: ReadonlySet<string> = new Set(),
+): Promise<Map<string, string>> {
   const reachable = new Map<string, string>();
   const refs = await workspace.git.listRefs(DATASET_REFS.replace(/\/$/, ''));
   for (const [ref] of refs) {
+    if (skip.has(ref)) continue;
     const dataset = ref.slice(DATASET_REFS.length);
     for (const { snapshot, entry } of await recordedEntries(workspace.git, ref)) {
       if (entry.type === 'file' && !reachable.has(entry.sha256)) {
@@ -28,7 +36,8 @@ export async function reachableBlobs(workspace: Workspace): Promise<Map<string, 
     }
   }
   // Every release record (each one any environment history names among them) keeps its outputs.
-  for (const release of await readReleases(workspace.git, await listReleaseIds(workspace.git))) {
+  const releaseIds = (await listReleaseIds(workspace.git)).filter((id) => !skip.has(releaseRef(id)));
+  for (const release of await readReleases(workspace.git, releaseIds)) {
     for (const output of release.outputs)
       for (const entry of output.entries)
         if (entry.type === 'file' && !reachable.has(entry.sha256))
@@ -40,11 +49,14 @@ export async function reachableBlobs(workspace: Workspace): Promise<Map<string, 
 export interface FsckResult {
   readonly damaged: string[];
   readonly missing: Reference[];
+  /** Refs under refs/sluice/ that are not valid records of their kind. */
+  readonly damagedRefs: DamagedRef[];
   readonly checked: number;
 }
 
-/** Re-hashes every blob, and looks for every blob a record needs. */
+/** Re-hashes every blob, looks for every blob a record needs, and checks every ref under refs/sluice/. */
 export async function fsck(workspace: Workspace): Promise<FsckResult> {
+  const damagedRefList = await damagedRefs(workspace.git);
   const damaged: string[] = [];
   let checked = 0;
   for (const hash of workspace.store.list()) {
@@ -58,10 +70,10 @@ export async function fsck(workspace: Workspace): Promise<FsckResult> {
     if (!intact) damaged.push(hash);
   }
   const missing: Reference[] = [];
-  for (const [hash, usedBy] of await reachableBlobs(workspace)) {
+  for (const [hash, usedBy] of await reachableBlobs(workspace, new Set(damagedRefList.map((d) => d.ref)))) {
     if (!workspace.store.has(hash)) missing.push({ hash, usedBy });
   }
-  return { damaged, missing, checked };
+  return { damaged, missing, damagedRefs: damagedRefList, checked };
 }
 
 export interface GcResult {
@@ -69,18 +81,48 @@ export interface GcResult {
   readonly bytes: number;
   readonly kept: number;
   readonly dryRun: boolean;
+  /** Entries of .sluice/trash/ older than the minimum age, emptied. */
+  readonly trash: { readonly removed: number; readonly bytes: number };
+  /** Run-cache entries: each stage's newest kept (with their blobs), older ones removed. */
+  readonly runs: { readonly kept: number; readonly removed: number };
+  /** Release folders under each environment's deploy.path. */
+  readonly releases: ReleaseRetention;
+}
+
+export interface GcOptions {
+  readonly dryRun: boolean;
+  readonly minAgeMs?: number;
+  /** Run-cache entries kept per stage (default DEFAULT_KEEP_RUNS). */
+  readonly keepRuns?: number;
+  /** Deployments per environment history whose release folders are kept (default DEFAULT_KEEP_RELEASES). */
+  readonly keepReleases?: number;
 }
 
 /** Blobs and temporary files younger than this may belong to a writer still running. */
 const DEFAULT_MIN_AGE_MS = 60 * 60 * 1000;
+export const DEFAULT_KEEP_RUNS = 5;
 
-/** Removes blobs no record reaches (and old temporary files). */
-export async function gc(
-  workspace: Workspace,
-  options: { dryRun: boolean; minAgeMs?: number },
-): Promise<GcResult> {
+/**
+ * Removes blobs no record and no kept run-cache entry reaches, old temporary
+ * files, old trash, old run-cache entries and old release folders. Refuses
+ * (code `damaged-ref`) while any ref under refs/sluice/ is not a readable
+ * record: what its history needs cannot be told from garbage.
+ */
+export async function gc(workspace: Workspace, options: GcOptions): Promise<GcResult> {
   const minAge = options.minAgeMs ?? DEFAULT_MIN_AGE_MS;
+  const damaged = await damagedRefs(workspace.git);
+  if (damaged.length > 0) throw damagedRefsError(damaged, 'gc');
   const reachable = await reachableBlobs(workspace);
+  const runs = pruneRunCache(join(workspace.sluiceDir, 'runs'), {
+    keep: options.keepRuns ?? DEFAULT_KEEP_RUNS,
+    dryRun: options.dryRun,
+  });
+  for (const [hash, usedBy] of runs.reachable) if (!reachable.has(hash)) reachable.set(hash, usedBy);
+  const releases = await pruneReleaseFolders(workspace, {
+    keep: options.keepReleases ?? DEFAULT_KEEP_RELEASES,
+    minAgeMs: minAge,
+    dryRun: options.dryRun,
+  });
   let removed = 0;
   let bytes = 0;
   let kept = 0;
@@ -100,9 +142,21 @@ export async function gc(
       bytes += stat.size;
       if (!options.dryRun) workspace.store.remove(hash);
     } catch (error) {
-      throw new SluiceError(`Cannot remove blob ${hash}: ${(error as Error).message}`, 'failed');
+      throw new SluiceError(`Cannot remove blob ${hash}: ${(error as Error).message}`, 'failed', undefined, {
+        code: 'gc-remove-failed',
+        data: { hash, path: workspace.store.pathOf(hash) },
+      });
     }
   }
+  const trash = emptyTrash(join(workspace.sluiceDir, 'trash'), minAge, options.dryRun);
   if (!options.dryRun) workspace.store.removeStaleTemporaries(minAge);
-  return { removed, bytes, kept, dryRun: options.dryRun };
+  return {
+    removed,
+    bytes,
+    kept,
+    dryRun: options.dryRun,
+    trash,
+    runs: { kept: runs.kept, removed: runs.removed },
+    releases,
+  };
 }

@@ -9,6 +9,7 @@ import {
   copyFileSync,
   existsSync,
   fsyncSync,
+  linkSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -16,15 +17,45 @@ import {
   renameSync,
   rmSync,
   statSync,
-  utimesSync,
   writeSync,
 } from 'node:fs';
 import { execFile } from 'node:child_process';
-import { chmod, copyFile, open, rm } from 'node:fs/promises';
+import { copyFile, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { SluiceError } from '../errors';
 import { hashFile } from '../fs/hashFile';
+import { usefulThreads, WorkerPool } from './workerPool';
 
 export const SHA256 = /^[0-9a-f]{64}$/;
+
+/** Hashes a file elsewhere (in a worker thread) and returns its sha256. */
+export type FileHasher = (path: string) => Promise<string>;
+
+/**
+ * A FileHasher on worker threads: `run` gets it, and the threads stop when
+ * `run` settles. Worth it when many bytes leave the cache (starting a thread
+ * costs tens of ms).
+ */
+export async function withHashThreads<T>(run: (hasher: FileHasher) => Promise<T>): Promise<T> {
+  // As many as the cores: this thread mostly waits on the copies and flushes meanwhile.
+  const pool = new WorkerPool(usefulThreads());
+  pool.grow(pool.maxWorkers);
+  const hasher: FileHasher = async (path) => {
+    const worker = pool.idleWorker(Number.MAX_SAFE_INTEGER, false)!;
+    const reply = await pool.hashFiles(worker, '', [{ path, temporary: undefined }], false);
+    if ('error' in reply) {
+      const error = new Error(reply.error.message) as NodeJS.ErrnoException;
+      if (reply.error.code !== undefined) error.code = reply.error.code;
+      throw error;
+    }
+    return Buffer.from(reply.digests.subarray(0, 32)).toString('hex');
+  };
+  try {
+    return await run(hasher);
+  } finally {
+    await pool.close();
+  }
+}
 
 export class ObjectStore {
   readonly objects: string;
@@ -78,21 +109,16 @@ export class ObjectStore {
 
   /**
    * Moves a complete, fsynced temporary file into place as blob `hash`. When
-   * the blob already exists (another snapshot had the same bytes) the
-   * temporary file is dropped instead.
+   * the blob exists already (another snapshot had the same bytes), the fresh
+   * copy replaces it all the same: its bytes were just hashed, the old file's
+   * may have been damaged since, and a rename costs no more than a removal.
    */
   adopt(temporary: string, hash: string): void {
     const target = this.pathOf(hash);
-    if (existsSync(target)) {
-      rmSync(temporary, { force: true });
-      // Freshly used again: gc keeps young blobs, so it cannot remove this one
-      // between now and the moment the new record is written.
-      const now = new Date();
-      utimesSync(target, now, now);
-      return;
-    }
     chmodSync(temporary, 0o444);
     mkdirSync(dirname(target), { recursive: true });
+    // Also freshly dated: gc keeps young blobs, so it cannot remove this one
+    // between now and the moment the new record is written.
     renameSync(temporary, target);
   }
 
@@ -165,26 +191,108 @@ export class ObjectStore {
   }
 
   /**
-   * Writes blob `hash` to `target` atomically: a copy (a reflink where the
-   * file system can) into a temporary file, fsync, then rename. Never a hard
-   * link, which would let an edit in place change the stored blob.
+   * Takes blob `hash` out of the cache as a new file at `target`, atomically:
+   * its bytes are hashed as they are copied into a temporary file, which is
+   * fsynced and renamed into place only if they still have the blob's hash.
+   * Every copy that leaves the cache goes through here (or placeVerified), so
+   * a damaged blob stops the operation (a `damaged-blob` error) and never
+   * lands anywhere. Never a hard link, which would let an edit in place change
+   * the stored blob.
    */
-  async materialize(hash: string, target: string, mode: number): Promise<void> {
+  async materialize(hash: string, target: string, mode: number, hasher?: FileHasher): Promise<void> {
     // The temporary copy lives in the store's scratch folder, not beside the
     // target: a crash must not leave a stray file inside a dataset.
     const temporary = this.temporaryPath();
     try {
-      await copyFile(this.pathOf(hash), temporary, constants.COPYFILE_FICLONE);
-      await chmod(temporary, mode);
-      const file = await open(temporary, 'r');
-      try {
-        await file.sync();
-      } finally {
-        await file.close();
-      }
+      if (UNVERIFIED_FOR_BENCHMARK) await this.copyUnverified(hash, temporary, mode);
+      else await this.copyVerified(hash, temporary, mode, hasher);
       moveIntoPlace(temporary, target);
     } catch (error) {
       await rm(temporary, { force: true });
+      throw error;
+    }
+  }
+
+  /**
+   * Copies blob `hash` into the new file `temporary` (mode `mode`) and fsyncs
+   * it; throws `damaged-blob` (the file removed by the caller) when the bytes
+   * written do not have the blob's hash. The copy is the kernel's (a reflink
+   * where it can); the copied file is then hashed here, from the page cache,
+   * while libuv's threads flush it to the disk: the hashing costs CPU that the
+   * flush leaves idle, and it checks exactly the bytes that will land. With
+   * `hasher` (worker threads, for large restores) the hashing leaves this
+   * thread free to start the next copies.
+   */
+  private async copyVerified(
+    hash: string,
+    temporary: string,
+    mode: number,
+    hasher: FileHasher | undefined,
+  ): Promise<void> {
+    const source = this.pathOf(hash);
+    try {
+      await copyFile(source, temporary, constants.COPYFILE_FICLONE);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !existsSync(source))
+        throw missingBlob(hash, source);
+      throw error;
+    }
+    const file = await open(temporary, 'r');
+    try {
+      await file.chmod(mode);
+      const flushed = file.sync();
+      let digest: string;
+      try {
+        digest = hasher ? await hasher(temporary) : hashDescriptor(file.fd);
+      } finally {
+        await flushed;
+      }
+      if (digest !== hash) throw damagedBlob(hash, source);
+    } finally {
+      await file.close();
+    }
+  }
+
+  /** The copy before verification (a reflink where it can), kept only for test/bench/restore.ts to compare with. */
+  private async copyUnverified(hash: string, temporary: string, mode: number): Promise<void> {
+    await copyFile(this.pathOf(hash), temporary, constants.COPYFILE_FICLONE);
+    const file = await open(temporary, 'r');
+    try {
+      await file.chmod(mode);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+  }
+
+  /**
+   * Places blob `hash` at `target` (which must not exist) by `method`,
+   * synchronously, after checking its bytes: a copy is hashed while it is
+   * written, a reflink is hashed after cloning (it shares the blob's bytes), a
+   * hard link's blob is hashed before linking. On a mismatch nothing is left at
+   * `target` and a `damaged-blob` error is thrown. Copies and reflinks get
+   * `mode`; a hard link shares the blob's read-only inode.
+   */
+  placeVerified(hash: string, target: string, mode: number, method: 'reflink' | 'hardlink' | 'copy'): void {
+    const source = this.pathOf(hash);
+    if (!existsSync(source)) throw missingBlob(hash, source);
+    try {
+      if (method === 'hardlink') {
+        if (hashFile(source) !== hash) throw damagedBlob(hash, source);
+        linkSync(source, target);
+        return;
+      }
+      if (method === 'reflink') {
+        copyFileSync(source, target, constants.COPYFILE_FICLONE_FORCE);
+        if (hashFile(target) !== hash) throw damagedBlob(hash, source);
+      } else if (copyHashing(source, target) !== hash) {
+        throw damagedBlob(hash, source);
+      }
+      chmodSync(target, mode);
+    } catch (error) {
+      // Whatever this call wrote goes; a file that was there already (EEXIST) is not its to remove.
+      if (method !== 'hardlink' && (error as NodeJS.ErrnoException).code !== 'EEXIST')
+        rmSync(target, { force: true });
       throw error;
     }
   }
@@ -194,8 +302,11 @@ export class ObjectStore {
     let fans: string[];
     try {
       fans = readdirSync(this.objects);
-    } catch {
-      return;
+    } catch (error) {
+      // No blob yet. Any other failure (a folder that cannot be read) is not
+      // "no blobs": fsck would call it intact and gc would keep counting on it.
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw error;
     }
     for (const fan of fans) {
       if (!/^[0-9a-f]{2}$/.test(fan)) continue;
@@ -249,6 +360,69 @@ export class ObjectStore {
     };
     return sweep(this.scratch, 0);
   }
+}
+
+/**
+ * Set only by test/bench/restore.ts, to measure what verifying costs: blobs
+ * are then copied out without being hashed. Never set it otherwise.
+ */
+const UNVERIFIED_FOR_BENCHMARK = process.env['SLUICE_BENCH_UNVERIFIED_COPY'] === '1';
+
+/** Bytes per read when a blob is copied out of the cache: large enough that the hashing, not the calls, costs. */
+const COPY_BUFFER = 1 << 20;
+
+export function damagedBlob(hash: string, path: string): SluiceError {
+  return new SluiceError(
+    `Blob ${hash} in the cache is damaged (its bytes no longer hash to its name): ${path}. Run \`sluice fsck\` to list every damaged blob.`,
+    'failed',
+    'Then fetch it again from a teammate or re-snapshot the data it holds, and delete the damaged file.',
+    { code: 'damaged-blob', data: { hash, path } },
+  );
+}
+
+export function missingBlob(hash: string, path: string): SluiceError {
+  return new SluiceError(
+    `Blob ${hash} is missing from the cache (${path}).`,
+    'failed',
+    'Run `sluice fsck` to see what is missing.',
+    { code: 'missing-blob', data: { hash, path } },
+  );
+}
+
+/** The sha256 of an open file's bytes, read from its start. */
+function hashDescriptor(descriptor: number): string {
+  const digest = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(COPY_BUFFER);
+  for (let position = 0; ;) {
+    const read = readSync(descriptor, buffer, 0, buffer.length, position);
+    if (read === 0) break;
+    digest.update(buffer.subarray(0, read));
+    position += read;
+  }
+  return digest.digest('hex');
+}
+
+/** Copies `source` to the new file `target` (synchronously) and returns the sha256 of the bytes written. */
+function copyHashing(source: string, target: string): string {
+  const digest = createHash('sha256');
+  const buffer = Buffer.allocUnsafe(COPY_BUFFER);
+  const input = openSync(source, 'r');
+  try {
+    const output = openSync(target, 'wx', 0o600);
+    try {
+      for (;;) {
+        const read = readSync(input, buffer, 0, buffer.length, null);
+        if (read === 0) break;
+        digest.update(buffer.subarray(0, read));
+        for (let at = 0; at < read;) at += writeSync(output, buffer, at, read - at);
+      }
+    } finally {
+      closeSync(output);
+    }
+  } finally {
+    closeSync(input);
+  }
+  return digest.digest('hex');
 }
 
 /**
