@@ -64,6 +64,7 @@ export const gcCommand: Command = {
           trash: result.trash,
           runs: result.runs,
           releases: { kept: result.releases.kept.length, removed: removedReleases },
+          worktrees: result.worktrees.map((leftover) => leftover.path),
         }),
       );
       return 0;
@@ -82,6 +83,8 @@ export const gcCommand: Command = {
     console.log(
       `Release folders: kept ${result.releases.kept.length}, ${result.dryRun ? 'would remove' : 'removed'} ${removedReleases.length}.`,
     );
+    for (const leftover of result.worktrees)
+      console.log(`${verb} the worktree a killed stage left at ${leftover.path}.`);
     return 0;
   },
 };

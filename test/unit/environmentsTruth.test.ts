@@ -240,6 +240,17 @@ ${ENVIRONMENTS}`;
     await slow.done;
     assert.equal(ours().length, 1, 'the killed stage left its worktree');
     assert.equal((await findLeftoverWorktrees(ws)).length, 1);
+    // fsck reports it, gc removes it.
+    const checked = sluice(['fsck', '--json'], root);
+    assert.equal(checked.status, 1, checked.stderr);
+    assert.equal(
+      (JSON.parse(checked.stdout) as { leftoverWorktrees: unknown[] }).leftoverWorktrees.length,
+      1,
+    );
+    const collected = sluiceJson(['gc', '--json'], root) as { worktrees: string[] };
+    assert.equal(collected.worktrees.length, 1);
+    assert.deepEqual(ours(), []);
+    assert.equal(sluice(['fsck'], root).status, 0);
     writeFileSync(join(root, 'sluice.yaml'), NESTED);
     commitEverything(root, 'fast again');
     assert.equal(stageJson(root).status, 0);
@@ -388,6 +399,15 @@ ${ENVIRONMENTS}`);
     assert.deepEqual(await findMisalignedEnvironments(ws), [
       { environment: 'production', folder: join(root, 'deploy/production'), live: b, linked: a },
     ]);
+    // fsck reports it (and, reading no environment, leaves it for a read to repair).
+    const checked = sluice(['fsck', '--json'], root);
+    assert.equal(checked.status, 1);
+    assert.deepEqual(
+      (
+        JSON.parse(checked.stdout) as { misalignedEnvironments: { environment: string }[] }
+      ).misalignedEnvironments.map((env) => env.environment),
+      ['production'],
+    );
     for (const command of [['envs'], ['history', 'production'], ['status']]) {
       unlinkSync(current);
       symlinkSync(`releases/${a}`, current);

@@ -7,6 +7,12 @@ import { listReleaseIds, readReleases, releaseRef } from '../environments/releas
 import { DEFAULT_KEEP_RELEASES, pruneReleaseFolders, type ReleaseRetention } from '../environments/retention';
 import { DATASET_REFS, recordedEntries } from '../snapshots/records';
 import type { Workspace } from '../workspace';
+import { findMisalignedEnvironments, type MisalignedEnvironment } from '../environments/deploy';
+import {
+  findLeftoverWorktrees,
+  removeLeftoverWorktrees,
+  type LeftoverWorktree,
+} from '../environments/staging';
 import { damagedRefs, damagedRefsError, type DamagedRef } from './refs';
 import { emptyTrash, pruneRunCache } from './retention';
 
@@ -51,6 +57,10 @@ export interface FsckResult {
   readonly missing: Reference[];
   /** Refs under refs/sluice/ that are not valid records of their kind. */
   readonly damagedRefs: DamagedRef[];
+  /** Worktrees a killed `stage` left under .sluice/tmp/ (gc removes them, as does the next stage). */
+  readonly leftoverWorktrees: LeftoverWorktree[];
+  /** Environments whose `current` link is not the release their history says is live (any read repairs it). */
+  readonly misalignedEnvironments: MisalignedEnvironment[];
   readonly checked: number;
 }
 
@@ -73,7 +83,14 @@ export async function fsck(workspace: Workspace): Promise<FsckResult> {
   for (const [hash, usedBy] of await reachableBlobs(workspace, new Set(damagedRefList.map((d) => d.ref)))) {
     if (!workspace.store.has(hash)) missing.push({ hash, usedBy });
   }
-  return { damaged, missing, damagedRefs: damagedRefList, checked };
+  return {
+    damaged,
+    missing,
+    damagedRefs: damagedRefList,
+    leftoverWorktrees: await findLeftoverWorktrees(workspace),
+    misalignedEnvironments: await findMisalignedEnvironments(workspace),
+    checked,
+  };
 }
 
 export interface GcResult {
@@ -87,6 +104,8 @@ export interface GcResult {
   readonly runs: { readonly kept: number; readonly removed: number };
   /** Release folders under each environment's deploy.path. */
   readonly releases: ReleaseRetention;
+  /** Worktrees a killed `stage` left under .sluice/tmp/, removed (or, in a dry run, found). */
+  readonly worktrees: LeftoverWorktree[];
 }
 
 export interface GcOptions {
@@ -149,6 +168,9 @@ export async function gc(workspace: Workspace, options: GcOptions): Promise<GcRe
     }
   }
   const trash = emptyTrash(join(workspace.sluiceDir, 'trash'), minAge, options.dryRun);
+  const worktrees = options.dryRun
+    ? await findLeftoverWorktrees(workspace)
+    : await removeLeftoverWorktrees(workspace);
   if (!options.dryRun) workspace.store.removeStaleTemporaries(minAge);
   return {
     removed,
@@ -158,5 +180,6 @@ export async function gc(workspace: Workspace, options: GcOptions): Promise<GcRe
     trash,
     runs: { kept: runs.kept, removed: runs.removed },
     releases,
+    worktrees,
   };
 }
