@@ -6,7 +6,7 @@ import { DEFAULT_KEEP_RUNS, gc } from '../core/store/maintenance';
 import { openWorkspace } from '../core/workspace';
 import type { ParsedArguments } from './arguments';
 import { JSON_FLAG, type Command } from './command';
-import { formatBytes } from './format';
+import { formatBytes } from '../core/format';
 
 export const gcCommand: Command = {
   name: 'gc',

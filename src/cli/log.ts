@@ -4,7 +4,7 @@ import { datasetRef, listSnapshots, requireDataset } from '../core/snapshots/sna
 import { damagedRef } from '../core/store/refs';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
-import { formatAge, formatBytes } from './format';
+import { formatAge, formatBytes } from '../core/format';
 import { requirePositional } from './positionals';
 
 export const logCommand: Command = {

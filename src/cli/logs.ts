@@ -6,7 +6,7 @@ import { openPipelines } from '../core/pipelines/context';
 import { describeEnding, describeRestore, shownRun, type RunLogRecord } from '../core/pipelines/logs';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
-import { formatAge } from './format';
+import { formatAge } from '../core/format';
 import { requirePositional } from './positionals';
 
 export const logsCommand: Command = {

@@ -5,7 +5,7 @@ import { prestartWorkers } from '../core/store/workerPool';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
 import { abortOnInterrupt } from './interrupt';
-import { formatBytes } from './format';
+import { formatBytes } from '../core/format';
 
 export const snapshotCommand: Command = {
   name: 'snapshot',

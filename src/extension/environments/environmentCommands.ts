@@ -3,7 +3,7 @@
 // engine's own functions in-process, as the CLI does; changing an environment
 // nothing is promoted from (production) first shows what changes and asks.
 import * as vscode from 'vscode';
-import { formatAge } from '../../cli/format';
+import { formatAge } from '../../core/format';
 import { SluiceError } from '../../core/errors';
 import type { DeployResult } from '../../core/environments/deploy';
 import { readHistory } from '../../core/environments/history';

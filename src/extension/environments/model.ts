@@ -3,7 +3,7 @@
 // the engine's records. No vscode import, so all of it is unit-tested.
 import type { ItemLook } from '../treeItems';
 import { basename } from 'node:path';
-import { formatAge } from '../../cli/format';
+import { formatAge } from '../../core/format';
 import type { RecordedDeployment } from '../../core/environments/history';
 import type { Release } from '../../core/environments/releases';
 import type { Manifest } from '../../core/manifest/model';

@@ -4,7 +4,7 @@
 // No vscode import: tested as plain functions.
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatBytes } from '../../cli/format';
+import { formatBytes } from '../../core/format';
 import type { FileEntry } from '../../core/snapshots/snapshots';
 import { ObjectStore } from '../../core/store/objectStore';
 import { SLUICE_DIR } from '../../core/workspace';

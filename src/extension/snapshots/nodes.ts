@@ -3,7 +3,7 @@
 // into a TreeItem. No vscode import, so labels, menus and icons are unit-tested.
 import type { ItemLook } from '../treeItems';
 import { basename, dirname } from 'node:path';
-import { formatAge, formatBytes } from '../../cli/format';
+import { formatAge, formatBytes } from '../../core/format';
 import type { FileEntry } from '../../core/snapshots/snapshots';
 import type { SnapshotSummary } from '../../core/snapshots/snapshots';
 import { RESTRICTED_MODE_REASON, type FolderState } from '../folders';

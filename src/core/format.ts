@@ -1,4 +1,4 @@
-// How the CLI writes sizes and times for people.
+// How sizes and times are written for people: one module both faces (CLI and extension) use.
 
 export function formatBytes(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
