@@ -3,6 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SluiceError } from './errors';
+import { writeCacheAsync } from './fs/cacheWrite';
 import { MANIFEST_FILE, readManifestFile } from './manifest';
 import { cachedModel, manifestDigest, rememberModel } from './manifest/modelCache';
 import type { Manifest } from './manifest/model';
@@ -56,7 +57,9 @@ export async function openWorkspace(start: string): Promise<Workspace> {
   // The first time only (before anything creates .sluice/): afterwards it is ignored already.
   const firstUse = !existsSync(sluiceDir);
   const manifest = readCleanManifest(file, join(sluiceDir, 'state', 'manifest-model.json'));
-  if (firstUse) await git.ignoreLocally(SLUICE_DIR);
+  // On a read-only or full disk nothing creates .sluice/ either: the next command that can write adds the rule.
+  if (firstUse)
+    await writeCacheAsync('the git exclude rule for .sluice/', () => git.ignoreLocally(SLUICE_DIR));
   return { root, manifestFile: file, manifest, sluiceDir, store, git };
 }
 

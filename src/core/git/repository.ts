@@ -2,10 +2,11 @@
 // chains under refs/sluice/, and every ref update is a compare-and-swap. This
 // is the one place that runs git, through simple-git's plumbing calls.
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { gitFailure, SluiceError } from '../errors';
+import { makeFolder } from '../fs/makeFolder';
 
 /**
  * GIT_* variables passed on to git. Others (GIT_DIR, GIT_INDEX_FILE, … as set
@@ -160,7 +161,7 @@ export class GitRepository {
     if ((await this.git.raw(['check-ignore', '--no-index', path])) !== '') return;
     const prefix = await this.git.raw(['rev-parse', '--show-prefix']);
     const exclude = resolve(this.root, await this.git.raw(['rev-parse', '--git-path', 'info/exclude']));
-    mkdirSync(dirname(exclude), { recursive: true });
+    makeFolder(dirname(exclude));
     appendFileSync(exclude, `\n# Sluice's cache of data blobs\n/${prefix}${path}/\n`);
   }
 
@@ -282,7 +283,7 @@ export class GitRepository {
    */
   async writeBlobs(contents: readonly (string | Buffer)[]): Promise<string[]> {
     if (contents.length === 0) return [];
-    mkdirSync(this.scratch, { recursive: true });
+    makeFolder(this.scratch);
     const stem = join(this.scratch, `git-${process.pid}-${randomBytes(6).toString('hex')}-`);
     const files = contents.map((content, index) => {
       const file = `${stem}${index}`;

@@ -19,7 +19,9 @@ import { ID_FIELDS } from '../store/workerJobs';
 import { Folder, HASH_BYTES } from './folder';
 import { CancelledError, type Slicer } from './slices';
 
-const BASE_MAGIC = Buffer.from('sluice-state 4\n\0');
+// 5: scans before it left out (silently) a file whose name is not valid UTF-8; a folder
+// cached then would not be listed again, so such caches are not read.
+const BASE_MAGIC = Buffer.from('sluice-state 5\n\0');
 const BASE_HEADER_BYTES = 40;
 const LOG_MAGIC = 0x474f4c53; // "SLOG"
 const LOG_HEADER_BYTES = 48;

@@ -9,7 +9,6 @@ import {
   copyFileSync,
   existsSync,
   fsyncSync,
-  mkdirSync,
   openSync,
   readdirSync,
   readSync,
@@ -23,6 +22,7 @@ import { execFile } from 'node:child_process';
 import { chmod, copyFile, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { hashFile } from '../fs/hashFile';
+import { makeFolder } from '../fs/makeFolder';
 
 export const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -45,7 +45,7 @@ export class ObjectStore {
 
   /** The folder for temporary files (made if missing), on the store's disk so renames into place are atomic. */
   scratchFolder(): string {
-    mkdirSync(this.scratch, { recursive: true });
+    makeFolder(this.scratch);
     return this.scratch;
   }
 
@@ -55,8 +55,7 @@ export class ObjectStore {
    * journal commits the blobs' fsyncs force.
    */
   makeFanOut(): void {
-    for (let i = 0; i < 256; i++)
-      mkdirSync(join(this.objects, i.toString(16).padStart(2, '0')), { recursive: true });
+    for (let i = 0; i < 256; i++) makeFolder(join(this.objects, i.toString(16).padStart(2, '0')));
   }
 
   /**
@@ -67,7 +66,7 @@ export class ObjectStore {
    */
   scratchShards(): string[] {
     const shards = Array.from({ length: 256 }, (_, i) => join(this.scratch, i.toString(16).padStart(2, '0')));
-    for (const shard of shards) mkdirSync(shard, { recursive: true });
+    for (const shard of shards) makeFolder(shard);
     return shards;
   }
 
@@ -92,7 +91,7 @@ export class ObjectStore {
       return;
     }
     chmodSync(temporary, 0o444);
-    mkdirSync(dirname(target), { recursive: true });
+    makeFolder(dirname(target));
     renameSync(temporary, target);
   }
 
