@@ -22,9 +22,20 @@ export async function makeFolderAsync(path: string): Promise<void> {
   }
 }
 
-/** For an ENOENT: the error of creating the first missing folder on its own, which names the real reason. */
+/**
+ * For an ENOENT: the error of creating the first missing folder on its own,
+ * which names the real reason. For an EEXIST ("it already exists"): a file is
+ * where the folder should be, which ENOTDIR says in words.
+ */
 function realCause(path: string, error: unknown): unknown {
-  if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EEXIST')
+    return Object.assign(new Error(`ENOTDIR: not a directory, mkdir '${path}'`), {
+      code: 'ENOTDIR',
+      syscall: 'mkdir',
+      path,
+    });
+  if (code !== 'ENOENT') return error;
   let missing = path;
   for (let parent = dirname(missing); parent !== missing && !existsSync(parent); parent = dirname(parent))
     missing = parent;

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import { GitError, simpleGit, type SimpleGit } from 'simple-git';
 import { gitFailure, SluiceError } from '../errors';
 import { makeFolder } from '../fs/makeFolder';
 
@@ -119,7 +119,10 @@ export class GitRepository {
         const stderr = Buffer.isBuffer(error)
           ? error.toString('utf8')
           : Buffer.concat(result.stdErr).toString('utf8') || error.message;
-        return gitFailure(stderr, result.exitCode);
+        // simple-git passes on a GitError as it is but wraps anything else into one whose message is
+        // `String(error)` ("SluiceError: …", then reported as a bug): the SluiceError rides as its cause.
+        const failure = gitFailure(stderr, result.exitCode);
+        return Object.assign(new GitError(undefined, failure.message), { cause: failure });
       },
     }).env(env);
   }

@@ -582,7 +582,11 @@ async function hashChanged(
     await pool.close();
     if (store) for (let n = 0; n < pending.length; n++) fs.rmSync(temporaryOf(n), { force: true });
     if (error instanceof WorkerFailure)
-      throw new SluiceError(`Cannot hash files: ${error.message}`, 'failed');
+      throw new SluiceError(
+        `Cannot hash the files of ${root}: a worker thread failed (${error.message}).`,
+        'failed',
+        'Run the command again; if it fails again, report it with this message.',
+      );
     throw error;
   }
   return bytes;

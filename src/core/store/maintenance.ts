@@ -1,7 +1,7 @@
 // fsck and gc over the object store. What is reachable is computed from every
 // record under refs/sluice/, so gc can never remove a blob any history needs.
 import { statSync } from 'node:fs';
-import { SluiceError } from '../errors';
+import { fromSystemError } from '../errors';
 import { listReleaseIds, readReleases } from '../environments/releases';
 import { DATASET_REFS, recordedEntries } from '../snapshots/records';
 import type { Workspace } from '../workspace';
@@ -100,7 +100,7 @@ export async function gc(
       bytes += stat.size;
       if (!options.dryRun) workspace.store.remove(hash);
     } catch (error) {
-      throw new SluiceError(`Cannot remove blob ${hash}: ${(error as Error).message}`, 'failed');
+      throw fromSystemError(error) ?? error;
     }
   }
   if (!options.dryRun) workspace.store.removeStaleTemporaries(minAge);
