@@ -20,7 +20,7 @@ export function writeFileAtomic(target: string, content: string | Buffer, mode =
     renameSync(temporary, target);
   } catch (error) {
     rmSync(temporary, { force: true });
-    throw error;
+    throw withPath(error, target);
   }
 }
 
@@ -43,6 +43,13 @@ export async function writeFileAtomicAsync(
     await rename(temporary, target);
   } catch (error) {
     await rm(temporary, { force: true });
-    throw error;
+    throw withPath(error, target);
   }
+}
+
+/** A write or fsync on a descriptor fails without a path (ENOSPC): the error names the file being written. */
+function withPath(error: unknown, target: string): unknown {
+  if (error instanceof Error && (error as NodeJS.ErrnoException).path === undefined)
+    Object.assign(error, { path: target });
+  return error;
 }
