@@ -48,7 +48,7 @@ export async function writeFileAtomicAsync(
 }
 
 /** A write or fsync on a descriptor fails without a path (ENOSPC): the error names the file being written. */
-function withPath(error: unknown, target: string): unknown {
+export function withPath(error: unknown, target: string): unknown {
   if (error instanceof Error && (error as NodeJS.ErrnoException).path === undefined)
     Object.assign(error, { path: target });
   return error;

@@ -6,6 +6,7 @@ import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { GitError, simpleGit, type SimpleGit } from 'simple-git';
 import { gitFailure, SluiceError } from '../errors';
+import { withPath } from '../fs/atomicWrite';
 import { makeFolder } from '../fs/makeFolder';
 
 /**
@@ -288,11 +289,18 @@ export class GitRepository {
     if (contents.length === 0) return [];
     makeFolder(this.scratch);
     const stem = join(this.scratch, `git-${process.pid}-${randomBytes(6).toString('hex')}-`);
-    const files = contents.map((content, index) => {
-      const file = `${stem}${index}`;
-      writeFileSync(file, content, { flag: 'wx' });
-      return file;
-    });
+    const files: string[] = [];
+    try {
+      contents.forEach((content, index) => {
+        const file = `${stem}${index}`;
+        files.push(file);
+        writeFileSync(file, content, { flag: 'wx' });
+      });
+    } catch (error) {
+      // A full disk: no temporary file stays, and the error names the one that could not be written.
+      for (const file of files) rmSync(file, { force: true });
+      throw withPath(error, files[files.length - 1] ?? this.scratch);
+    }
     try {
       const output = await this.client(gitEnvironment(), { input: `${files.join('\n')}\n` }).raw([
         'hash-object',

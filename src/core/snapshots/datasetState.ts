@@ -14,7 +14,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
-import { writeFileAtomicAsync } from '../fs/atomicWrite';
+import { withPath, writeFileAtomicAsync } from '../fs/atomicWrite';
 import { ID_FIELDS } from '../store/workerJobs';
 import { Folder, HASH_BYTES } from './folder';
 import { CancelledError, type Slicer } from './slices';
@@ -167,6 +167,9 @@ async function appendDurably(file: string, record: Buffer, validBytes: number): 
     if (size !== at) await handle.truncate(at);
     await handle.write(record, 0, record.length, at);
     await handle.sync();
+  } catch (error) {
+    // A write on a descriptor names no path (a full disk): this says which file.
+    throw withPath(error, file);
   } finally {
     await handle.close();
   }
