@@ -2,8 +2,8 @@
 import { readHead } from '../core/environments/history';
 import { openPipelines } from '../core/pipelines/context';
 import { stageStatuses } from '../core/pipelines/status';
-import { diffDataset, listSnapshots } from '../core/snapshots/snapshots';
-import { openWorkspace, type Workspace } from '../core/workspace';
+import { datasetStatus, describeDatasetStatus } from '../core/snapshots/datasetStatus';
+import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
 import { repairCurrent } from './envs';
 
@@ -15,6 +15,8 @@ export const statusCommand: Command = {
     'A stage is stale when its command, deps, datasets, params or declared outputs changed since its ' +
       'last successful run, when an upstream stage is not up to date, or when an output is missing or ' +
       'was modified. `sluice run` decides the same way: what status calls up to date, run skips.',
+    'A dataset is missing (nothing at its path, as in a fresh clone), no-snapshot (none recorded or ' +
+      'fetched yet), changed (differs from its latest snapshot) or unchanged.',
   ],
   flags: [JSON_FLAG],
   maxPositionals: 0,
@@ -24,7 +26,7 @@ export const statusCommand: Command = {
     const stages = stageStatuses(context);
     const datasets = [];
     for (const name of workspace.manifest.datasets.keys())
-      datasets.push({ name, changed: await datasetChanged(workspace, name) });
+      datasets.push(await datasetStatus(workspace, name));
     await repairCurrent(workspace);
     const environments = [];
     for (const name of workspace.manifest.environments.keys())
@@ -43,8 +45,14 @@ export const statusCommand: Command = {
     }
     if (datasets.length > 0) {
       console.log('datasets');
-      for (const dataset of datasets)
-        console.log(`  ${dataset.changed ? 'changed   ' : 'unchanged '} ${dataset.name}`);
+      for (const dataset of datasets) {
+        // A missing dataset or one without a snapshot says what to do; the others need no words.
+        const why =
+          dataset.state === 'missing' || dataset.state === 'no-snapshot'
+            ? `: ${describeDatasetStatus(dataset)}`
+            : '';
+        console.log(`  ${dataset.state.padEnd(11)} ${dataset.name}${why}`);
+      }
     }
     if (environments.length > 0) {
       console.log('environments');
@@ -54,10 +62,3 @@ export const statusCommand: Command = {
     return 0;
   },
 };
-
-/** A dataset changed when its files differ from its latest snapshot, or it has none yet. */
-async function datasetChanged(workspace: Workspace, name: string): Promise<boolean> {
-  if ((await listSnapshots(workspace, name, 1)).length === 0) return true;
-  const diff = await diffDataset(workspace, name, undefined, undefined);
-  return diff.added.length + diff.modified.length + diff.removed.length > 0;
-}

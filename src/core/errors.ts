@@ -80,6 +80,8 @@ export function describeError(error: unknown): string {
  */
 export function asSluiceError(error: unknown): SluiceError | undefined {
   if (error instanceof SluiceError) return error;
+  // A library's error wrapping one of ours (simple-git's GitError around a git failure).
+  if (error instanceof Error && error.cause instanceof SluiceError) return error.cause;
   return fromSystemError(error);
 }
 
@@ -159,8 +161,12 @@ export function fromSystemError(error: unknown): SluiceError | undefined {
   if (typeof errno !== 'string' || !/^E[A-Z]+$/.test(errno)) return undefined;
   const known = SYSTEM_FAILURES[errno];
   const syscall = failure.syscall?.replace(/^spawn .*/, 'spawn');
-  const verb = syscall === undefined ? undefined : (SYSCALL_VERBS[syscall] ?? syscall);
-  const path = failure.path ?? (failure as { dest?: string }).dest;
+  const dest = (failure as { dest?: string }).dest;
+  // A rename that fails because of what is at its destination (a folder in the way) names the destination.
+  const atDest =
+    syscall === 'rename' && dest !== undefined && ['EISDIR', 'ENOTEMPTY', 'EEXIST'].includes(errno);
+  const verb = syscall === undefined ? undefined : atDest ? 'replace' : (SYSCALL_VERBS[syscall] ?? syscall);
+  const path = atDest ? dest : (failure.path ?? dest);
   const subject = path === undefined ? '' : ` ${path}`;
   const says = known?.says ?? failure.message.replace(/^[A-Z]+: /, '').replace(/,.*$/, '');
   const message =

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { SluiceError } from './errors';
+import { writeCacheAsync } from './fs/cacheWrite';
 import { MANIFEST_FILE, readManifestFile } from './manifest';
 import { MAX_MANIFEST_BYTES } from './manifest/limits';
 import { cachedModel, manifestDigest, rememberModel } from './manifest/modelCache';
@@ -57,7 +58,9 @@ export async function openWorkspace(start: string): Promise<Workspace> {
   // The first time only (before anything creates .sluice/): afterwards it is ignored already.
   const firstUse = !existsSync(sluiceDir);
   const manifest = readCleanManifest(file, join(sluiceDir, 'state', 'manifest-model.json'));
-  if (firstUse) await git.ignoreLocally(SLUICE_DIR);
+  // On a read-only or full disk nothing creates .sluice/ either: the next command that can write adds the rule.
+  if (firstUse)
+    await writeCacheAsync('the git exclude rule for .sluice/', () => git.ignoreLocally(SLUICE_DIR));
   return { root, manifestFile: file, manifest, sluiceDir, store, git };
 }
 

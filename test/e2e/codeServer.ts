@@ -3,7 +3,7 @@
 // machine that cannot download VS Code. It is installed once into
 // .vscode-test/, outside the extension's own dependencies (300 MB, ~80 s).
 // ../shared/E2E.md has the facts behind each step.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   createWriteStream,
@@ -21,6 +21,7 @@ import { writeFileAtomic } from '../../src/core/fs/atomicWrite';
 import { ensureDebianPackages } from './debianPackages';
 import type { EditorProfile } from './editorProfile';
 import { VSCODE_TEST_DIR } from './paths';
+import { spawnGroup, type EndingSignal } from './processGroup';
 
 /** The last code-server on Node.js 20 (4.103 and later need 22); package.json's engines.vscode follows it. */
 export const CODE_SERVER_VERSION = '4.100.3';
@@ -154,6 +155,8 @@ export interface CodeServerOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** Defaults to a free port chosen by the system. */
   readonly port?: number;
+  /** Called when a signal (SIGINT, SIGTERM, SIGHUP) stopped the server, before this process exits. */
+  readonly onSignal?: (signal: EndingSignal) => void;
 }
 
 export interface RunningCodeServer {
@@ -167,6 +170,8 @@ export interface RunningCodeServer {
   readonly exited: Promise<number | null>;
   /** Stops the server and everything it started (the extension host survives the server otherwise). */
   stop(): Promise<void>;
+  /** The signal that is ending this process (and so the server), if one is. */
+  signalled(): EndingSignal | undefined;
 }
 
 /** How long code-server may take to listen and answer /healthz (it takes about a second). */
@@ -201,32 +206,13 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
   ];
   const logFile = join(profile.root, 'code-server.log');
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, args, {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
+  // Whatever ends this process (a signal, Ctrl-C, a closed terminal, an exit), the editor must not outlive it.
+  const group = spawnGroup(process.execPath, args, {
     env: { ...profile.environment(), ...options.env },
+    graceMs: STOP_TIMEOUT_MS,
+    ...(options.onSignal === undefined ? {} : { onSignal: options.onSignal }),
   });
-  const stopGroup = (signal: NodeJS.Signals): void => {
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {
-      // The group is gone already.
-    }
-  };
-  // Whatever ends this process, the editor must not outlive it.
-  const killOnExit = (): void => {
-    stopGroup('SIGKILL');
-  };
-  process.on('exit', killOnExit);
-
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('exit', (code) => {
-      resolve(code);
-    });
-    child.once('error', () => {
-      resolve(null);
-    });
-  });
+  const { child, exited } = group;
   // Read until the line that names the port; after that the output only goes to the log.
   let startOutput: string | undefined = '';
   const listening = new Promise<string>((resolve, reject) => {
@@ -253,12 +239,8 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
   });
 
   const stop = async (): Promise<void> => {
-    stopGroup('SIGTERM');
-    await withTimeout(exited, STOP_TIMEOUT_MS, 'code-server ignored SIGTERM').catch(() => undefined);
-    // The extension host and the language server may linger after the server leaves: end the whole group.
-    stopGroup('SIGKILL');
-    await exited;
-    process.off('exit', killOnExit);
+    // The extension host and the language server may linger after the server leaves: the whole group goes.
+    await group.stop();
     await new Promise<void>((resolve) => log.end(resolve));
   };
 
@@ -270,7 +252,7 @@ export async function startCodeServer(options: CodeServerOptions): Promise<Runni
     );
     const url = `http://${authority}`;
     await waitForHealth(url, () => child.exitCode === null && child.signalCode === null);
-    return { url, authority, logFile, exited, stop };
+    return { url, authority, logFile, exited, stop, signalled: () => group.signalled() };
   } catch (error) {
     await stop();
     throw error;

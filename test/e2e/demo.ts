@@ -2,7 +2,8 @@
 // extension, makes sure code-server is installed (.vscode-test/), creates the
 // churn example with `sluice init --example churn` (kept between runs), and
 // serves VS Code with the VSIX installed and the example open on 127.0.0.1.
-// Ctrl-C stops the server and everything it started.
+// Ctrl-C, a SIGTERM, closing the terminal (SIGHUP) or any other end of this
+// command stops the server and everything it started (processGroup.ts).
 //
 // `npm run demo -- --desktop` installs the VSIX into the desktop VS Code (the
 // `code` command) and opens the example there instead.
@@ -107,28 +108,19 @@ async function serveInBrowser(vsix: string, options: DemoOptions): Promise<numbe
     workspaceTrust: false,
     env: userGitConfig(),
     ...(options.port === undefined ? {} : { port: options.port }),
+    onSignal: () => {
+      console.log('Stopped.');
+    },
   });
   // Readable rather than fully encoded: code-server takes the path as it is.
   const url = `${server.url}/?folder=${encodeURI(WORKSPACE)}`;
   console.log(`\nSluice is running in VS Code at\n\n  ${url}\n\nPress Ctrl-C to stop.`);
 
-  const stopped = await new Promise<'signal' | 'exit'>((resolve) => {
-    process.once('SIGINT', () => {
-      resolve('signal');
-    });
-    process.once('SIGTERM', () => {
-      resolve('signal');
-    });
-    void server.exited.then(() => {
-      resolve('exit');
-    });
-  });
+  // A signal (Ctrl-C, SIGTERM, SIGHUP) stops the server's whole group and exits (onSignal above).
+  await server.exited;
   await server.stop();
-  if (stopped === 'exit') {
-    throw new SluiceError(`code-server stopped by itself; its log is ${server.logFile}.`, 'failed');
-  }
-  console.log('Stopped.');
-  return 0;
+  if (server.signalled() !== undefined) return 0;
+  throw new SluiceError(`code-server stopped by itself; its log is ${server.logFile}.`, 'failed');
 }
 
 runTool('demo', async () => {

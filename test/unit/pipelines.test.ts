@@ -248,7 +248,11 @@ void describe('sluice run', () => {
     assert.deepEqual(reasonsOf(status, 'a'), ['dataset raw changed', 'param a.level changed (1 → 2)']);
     assert.deepEqual(reasonsOf(status, 'd'), ['output out/d.txt was modified']);
     assert.deepEqual(states(status), { a: 'stale', b: 'stale', c: 'up-to-date', d: 'stale' });
-    assert.deepEqual(status.datasets, [{ name: 'raw', changed: true }], 'never snapshotted');
+    assert.deepEqual(
+      status.datasets,
+      [{ name: 'raw', state: 'no-snapshot', changed: true, snapshot: null }],
+      'never snapshotted',
+    );
 
     ws.started();
     assert.deepEqual(results(ws.runJson([])), { a: 'ran', b: 'ran', c: 'skipped', d: 'restored' });

@@ -1,12 +1,13 @@
 // The one way Sluice writes a file that matters: a temporary file beside the
 // target, fsync, rename(2). Readers see the old content or the new, never half.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { makeFolder, makeFolderAsync } from './makeFolder';
 
 export function writeFileAtomic(target: string, content: string | Buffer, mode = 0o644): void {
-  mkdirSync(dirname(target), { recursive: true });
+  makeFolder(dirname(target));
   const temporary = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   const descriptor = openSync(temporary, 'wx', mode);
   try {
@@ -19,7 +20,7 @@ export function writeFileAtomic(target: string, content: string | Buffer, mode =
     renameSync(temporary, target);
   } catch (error) {
     rmSync(temporary, { force: true });
-    throw error;
+    throw withPath(error, target);
   }
 }
 
@@ -29,7 +30,7 @@ export async function writeFileAtomicAsync(
   content: string | Buffer,
   mode = 0o644,
 ): Promise<void> {
-  await mkdir(dirname(target), { recursive: true });
+  await makeFolderAsync(dirname(target));
   const temporary = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   const file = await open(temporary, 'wx', mode);
   try {
@@ -42,6 +43,13 @@ export async function writeFileAtomicAsync(
     await rename(temporary, target);
   } catch (error) {
     await rm(temporary, { force: true });
-    throw error;
+    throw withPath(error, target);
   }
+}
+
+/** A write or fsync on a descriptor fails without a path (ENOSPC): the error names the file being written. */
+export function withPath(error: unknown, target: string): unknown {
+  if (error instanceof Error && (error as NodeJS.ErrnoException).path === undefined)
+    Object.assign(error, { path: target });
+  return error;
 }

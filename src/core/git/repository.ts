@@ -2,10 +2,12 @@
 // chains under refs/sluice/, and every ref update is a compare-and-swap. This
 // is the one place that runs git, through simple-git's plumbing calls.
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { simpleGit, type SimpleGit } from 'simple-git';
+import { GitError, simpleGit, type SimpleGit } from 'simple-git';
 import { gitFailure, SluiceError } from '../errors';
+import { withPath } from '../fs/atomicWrite';
+import { makeFolder } from '../fs/makeFolder';
 
 /**
  * GIT_* variables passed on to git. Others (GIT_DIR, GIT_INDEX_FILE, … as set
@@ -139,7 +141,10 @@ export class GitRepository {
         const stderr = Buffer.isBuffer(error)
           ? error.toString('utf8')
           : Buffer.concat(result.stdErr).toString('utf8') || error.message;
-        return gitFailure(stderr, result.exitCode);
+        // simple-git passes on a GitError as it is but wraps anything else into one whose message is
+        // `String(error)` ("SluiceError: …", then reported as a bug): the SluiceError rides as its cause.
+        const failure = gitFailure(stderr, result.exitCode);
+        return Object.assign(new GitError(undefined, failure.message), { cause: failure });
       },
     }).env(env);
   }
@@ -181,7 +186,7 @@ export class GitRepository {
     if ((await this.git.raw(['check-ignore', '--no-index', path])) !== '') return;
     const prefix = await this.git.raw(['rev-parse', '--show-prefix']);
     const exclude = resolve(this.root, await this.git.raw(['rev-parse', '--git-path', 'info/exclude']));
-    mkdirSync(dirname(exclude), { recursive: true });
+    makeFolder(dirname(exclude));
     appendFileSync(exclude, `\n# Sluice's cache of data blobs\n/${prefix}${path}/\n`);
   }
 
@@ -329,13 +334,20 @@ export class GitRepository {
    */
   async writeBlobs(contents: readonly (string | Buffer)[]): Promise<string[]> {
     if (contents.length === 0) return [];
-    mkdirSync(this.scratch, { recursive: true });
+    makeFolder(this.scratch);
     const stem = join(this.scratch, `git-${process.pid}-${randomBytes(6).toString('hex')}-`);
-    const files = contents.map((content, index) => {
-      const file = `${stem}${index}`;
-      writeFileSync(file, content, { flag: 'wx' });
-      return file;
-    });
+    const files: string[] = [];
+    try {
+      contents.forEach((content, index) => {
+        const file = `${stem}${index}`;
+        files.push(file);
+        writeFileSync(file, content, { flag: 'wx' });
+      });
+    } catch (error) {
+      // A full disk: no temporary file stays, and the error names the one that could not be written.
+      for (const file of files) rmSync(file, { force: true });
+      throw withPath(error, files[files.length - 1] ?? this.scratch);
+    }
     try {
       const output = await this.client(gitEnvironment(), { input: `${files.join('\n')}\n` }).raw([
         'hash-object',

@@ -2,7 +2,7 @@
 // workspace (files, data and a git repository with one commit).
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { SluiceError } from '../errors';
+import { fromSystemError, SluiceError } from '../errors';
 import { pathExists } from '../fs/pathExists';
 import { MANIFEST_FILE } from '../manifest';
 import { CHURN_EXAMPLE } from './churnExample';
@@ -120,6 +120,8 @@ function isEmptyFolder(path: string): boolean {
 /** File system failures become errors the CLI reports in one line; anything else stays a bug. */
 function asSluiceError(error: unknown, context: string): unknown {
   if (error instanceof SluiceError) return error;
+  const system = fromSystemError(error);
+  if (system) return system;
   if (error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string') {
     return new SluiceError(`${context}: ${error.message}`, 'failed');
   }

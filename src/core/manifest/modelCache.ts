@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../fs/atomicWrite';
+import { writeCache } from '../fs/cacheWrite';
 import type { Manifest, PipelineDecl, StageDecl } from './model';
 
 /**
@@ -54,7 +55,9 @@ export function cachedModel(cacheFile: string, digest: string): Manifest | undef
 
 export function rememberModel(cacheFile: string, digest: string, manifest: Manifest): void {
   const content: CacheFile = { format: MODEL_FORMAT, digest, manifest: encode(manifest) };
-  writeFileAtomic(cacheFile, JSON.stringify(content));
+  writeCache('the manifest model cache', () => {
+    writeFileAtomic(cacheFile, JSON.stringify(content));
+  });
 }
 
 function encode(manifest: Manifest): EncodedManifest {

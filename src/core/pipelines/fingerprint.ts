@@ -6,7 +6,9 @@ import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomicWrite';
+import { writeCache } from '../fs/cacheWrite';
 import { hashFile } from '../fs/hashFile';
+import { findUnreadableName, printableName, unreadableName } from '../snapshots/names';
 
 /** One entry of a folder, as fingerprints and the output cache both describe it. */
 export type TreeEntry =
@@ -160,7 +162,10 @@ export class Fingerprints {
     for (const [path, [key, sha256]] of this.known) {
       lines.push(`${NEEDS_QUOTES.test(path) ? JSON.stringify(path) : path}\t${key}\t${sha256}`);
     }
-    writeFileAtomic(this.file, lines.join('\n') + '\n');
+    // Only saves work: a read-only or full disk costs the next command the same hashing.
+    writeCache('the fingerprint cache', () => {
+      writeFileAtomic(this.file, lines.join('\n') + '\n');
+    });
     this.dirty = false;
   }
 
@@ -206,7 +211,11 @@ export class Fingerprints {
 
   private walk(base: string, relative: string, into: TreeEntry[]): void {
     const folder = relative === '' ? base : `${base}/${relative}`;
-    for (const name of readdirSync(join(this.root, folder))) {
+    const names = readdirSync(join(this.root, folder));
+    // A name that is not valid UTF-8 cannot be read back by the name Node gives it: refused, not skipped.
+    const unreadable = findUnreadableName(join(this.root, folder), names);
+    if (unreadable) throw unreadableName(join(this.root, folder, printableName(unreadable)));
+    for (const name of names) {
       const child = relative === '' ? name : `${relative}/${name}`;
       const workspacePath = `${base}/${child}`;
       const stat = lstatSync(join(this.root, workspacePath));

@@ -16,7 +16,13 @@ export class RunLock {
         writeFileSync(file, String(process.pid), { flag: 'wx' });
         return new RunLock(file);
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+          // 'wx' made the file before the write failed (a full disk): it is no lock. A failed
+          // write on a descriptor names no path; the user is told which file.
+          rmSync(file, { force: true });
+          const failure = error as NodeJS.ErrnoException;
+          throw failure.path === undefined ? Object.assign(failure, { path: file }) : failure;
+        }
       }
       const owner = Number(readText(file));
       if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {

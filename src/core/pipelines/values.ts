@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { SluiceError } from '../errors';
+import { fromSystemError, SluiceError } from '../errors';
 
 /** Reads a JSON or YAML file (JSON is YAML); undefined when it does not exist. */
 export function readValues(root: string, path: string): unknown {
@@ -12,7 +12,8 @@ export function readValues(root: string, path: string): unknown {
     text = readFileSync(join(root, path), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new SluiceError(`Cannot read ${path}: ${(error as Error).message}`, 'failed');
+    // Names the path, the reason in words and what to do (a folder there: EISDIR).
+    throw fromSystemError(error) ?? error;
   }
   try {
     return path.endsWith('.json') ? (JSON.parse(text) as unknown) : (parse(text) as unknown);

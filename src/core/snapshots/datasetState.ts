@@ -14,12 +14,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
-import { writeFileAtomicAsync } from '../fs/atomicWrite';
+import { withPath, writeFileAtomicAsync } from '../fs/atomicWrite';
 import { ID_FIELDS } from '../store/workerJobs';
 import { Folder, HASH_BYTES } from './folder';
 import { CancelledError, type Slicer } from './slices';
 
-const BASE_MAGIC = Buffer.from('sluice-state 4\n\0');
+// 5: scans before it left out (silently) a file whose name is not valid UTF-8; a folder
+// cached then would not be listed again, so such caches are not read.
+const BASE_MAGIC = Buffer.from('sluice-state 5\n\0');
 const BASE_HEADER_BYTES = 40;
 const LOG_MAGIC = 0x474f4c53; // "SLOG"
 const LOG_HEADER_BYTES = 48;
@@ -165,6 +167,9 @@ async function appendDurably(file: string, record: Buffer, validBytes: number): 
     if (size !== at) await handle.truncate(at);
     await handle.write(record, 0, record.length, at);
     await handle.sync();
+  } catch (error) {
+    // A write on a descriptor names no path (a full disk): this says which file.
+    throw withPath(error, file);
   } finally {
     await handle.close();
   }

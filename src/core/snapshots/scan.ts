@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import { basename, isAbsolute, join, relative, sep } from 'node:path';
-import { SluiceError } from '../errors';
+import { fromSystemError, SluiceError } from '../errors';
 import type { ObjectStore } from '../store/objectStore';
 import { usefulThreads, WorkerFailure, WorkerPool } from '../store/workerPool';
 import {
@@ -23,6 +23,7 @@ import {
   KIND_FOLDER,
   KIND_LINK,
   readFolders,
+  UNREADABLE_NAME,
   type FolderRead,
   type FolderReadError,
   type FolderSplit,
@@ -35,6 +36,7 @@ import {
 import { RACY_WINDOW_MS, type DatasetState, type StateChanges } from './datasetState';
 import { Folder, HASH_BYTES } from './folder';
 import { childPath, depthOf } from './listing';
+import { printableName, unreadableName } from './names';
 import { asError, type Slicer } from './slices';
 
 export interface ScanStats {
@@ -329,14 +331,34 @@ function joinChunks(parts: readonly FolderRead[]): FolderRead {
 
 function folderError(root: string, failed: FolderReadError): SluiceError {
   const path = failed.path === '' ? root : join(root, failed.path);
-  if (failed.error.code === 'ENOENT' || failed.error.code === 'ENOTDIR') {
+  const { code, message, syscall, name } = failed.error;
+  if (code === UNREADABLE_NAME && name !== undefined) return unreadableName(join(path, printableName(name)));
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
     return new SluiceError(
       `${path} changed while it was being read.`,
       'failed',
       'Let whatever writes it finish, then try again.',
     );
   }
-  return new SluiceError(`Cannot read ${path}: ${failed.error.message}`, 'failed', 'Check its permissions.');
+  return systemFailure(message, code, syscall ?? 'scandir', path);
+}
+
+/** A failure a worker reported (as plain data) as the one-line error the CLI prints. */
+function systemFailure(
+  message: string,
+  code: string | undefined,
+  syscall: string,
+  path: string,
+): SluiceError {
+  const error = Object.assign(new Error(message), { code, syscall, path });
+  return (
+    fromSystemError(error) ??
+    new SluiceError(
+      `Cannot read ${path}: ${message}.`,
+      'failed',
+      'Check the path, then run the command again.',
+    )
+  );
 }
 
 // ---------------------------------------------------------------------------
@@ -494,15 +516,8 @@ async function hashChanged(
   /** Puts a batch's hashes into their folders, after checking no file changed while it was read. */
   const collect = (start: number, outcome: HashedFiles | HashFailure): void => {
     if (!('digests' in outcome)) {
-      const { message, path, writing } = outcome.error;
-      if (writing) {
-        throw new SluiceError(
-          `Cannot write into the cache: ${message}`,
-          'failed',
-          `Check the free space and permissions of ${store?.root ?? 'the cache'}.`,
-        );
-      }
-      throw new SluiceError(`Cannot read ${path}: ${message}`, 'failed', 'Check its permissions.');
+      const { message, code, path, writing } = outcome.error;
+      throw systemFailure(message, code, writing ? 'write' : 'read', path);
     }
     const count = outcome.numbers.length / HASHED_NUMBERS;
     for (let k = 0; k < count; k++) {
@@ -567,7 +582,11 @@ async function hashChanged(
     await pool.close();
     if (store) for (let n = 0; n < pending.length; n++) fs.rmSync(temporaryOf(n), { force: true });
     if (error instanceof WorkerFailure)
-      throw new SluiceError(`Cannot hash files: ${error.message}`, 'failed');
+      throw new SluiceError(
+        `Cannot hash the files of ${root}: a worker thread failed (${error.message}).`,
+        'failed',
+        'Run the command again; if it fails again, report it with this message.',
+      );
     throw error;
   }
   return bytes;

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError } from '../errors';
+import { writeCacheAsync } from '../fs/cacheWrite';
 import type { DatasetDecl } from '../manifest/model';
 import type { Workspace } from '../workspace';
 import {
@@ -161,7 +162,9 @@ export async function scanDisk(
     slicer: options.slicer,
     ...(options.threads === undefined ? {} : { threads: options.threads }),
   });
-  if (hasChanges(scan.stateChanges)) await state.update(scan.stateChanges, options.slicer);
+  // The stat cache only saves work: a read-only or full disk leaves it as it was.
+  if (hasChanges(scan.stateChanges))
+    await writeCacheAsync('the stat cache', () => state.update(scan.stateChanges, options.slicer));
   return { scan, state };
 }
 

@@ -2,7 +2,7 @@
 // record under refs/sluice/, so gc can never remove a blob any history needs.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { SluiceError } from '../errors';
+import { fromSystemError, SluiceError } from '../errors';
 import { listReleaseIds, readReleases, releaseRef } from '../environments/releases';
 import { DEFAULT_KEEP_RELEASES, pruneReleaseFolders, type ReleaseRetention } from '../environments/retention';
 import { DATASET_REFS, recordedEntries } from '../snapshots/records';
@@ -161,10 +161,13 @@ export async function gc(workspace: Workspace, options: GcOptions): Promise<GcRe
       bytes += stat.size;
       if (!options.dryRun) workspace.store.remove(hash);
     } catch (error) {
-      throw new SluiceError(`Cannot remove blob ${hash}: ${(error as Error).message}`, 'failed', undefined, {
-        code: 'gc-remove-failed',
-        data: { hash, path: workspace.store.pathOf(hash) },
-      });
+      const failure = fromSystemError(error);
+      throw new SluiceError(
+        `Cannot remove blob ${hash}: ${failure?.message ?? (error as Error).message}`,
+        'failed',
+        failure?.hint,
+        { code: 'gc-remove-failed', data: { hash, path: workspace.store.pathOf(hash) } },
+      );
     }
   }
   const trash = emptyTrash(join(workspace.sluiceDir, 'trash'), minAge, options.dryRun);

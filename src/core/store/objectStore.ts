@@ -10,7 +10,6 @@ import {
   existsSync,
   fsyncSync,
   linkSync,
-  mkdirSync,
   openSync,
   readdirSync,
   readSync,
@@ -24,6 +23,7 @@ import { copyFile, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SluiceError } from '../errors';
 import { hashFile } from '../fs/hashFile';
+import { makeFolder } from '../fs/makeFolder';
 import { usefulThreads, WorkerPool } from './workerPool';
 
 export const SHA256 = /^[0-9a-f]{64}$/;
@@ -76,7 +76,7 @@ export class ObjectStore {
 
   /** The folder for temporary files (made if missing), on the store's disk so renames into place are atomic. */
   scratchFolder(): string {
-    mkdirSync(this.scratch, { recursive: true });
+    makeFolder(this.scratch);
     return this.scratch;
   }
 
@@ -86,8 +86,7 @@ export class ObjectStore {
    * journal commits the blobs' fsyncs force.
    */
   makeFanOut(): void {
-    for (let i = 0; i < 256; i++)
-      mkdirSync(join(this.objects, i.toString(16).padStart(2, '0')), { recursive: true });
+    for (let i = 0; i < 256; i++) makeFolder(join(this.objects, i.toString(16).padStart(2, '0')));
   }
 
   /**
@@ -98,7 +97,7 @@ export class ObjectStore {
    */
   scratchShards(): string[] {
     const shards = Array.from({ length: 256 }, (_, i) => join(this.scratch, i.toString(16).padStart(2, '0')));
-    for (const shard of shards) mkdirSync(shard, { recursive: true });
+    for (const shard of shards) makeFolder(shard);
     return shards;
   }
 
@@ -116,7 +115,7 @@ export class ObjectStore {
   adopt(temporary: string, hash: string): void {
     const target = this.pathOf(hash);
     chmodSync(temporary, 0o444);
-    mkdirSync(dirname(target), { recursive: true });
+    makeFolder(dirname(target));
     // Also freshly dated: gc keeps young blobs, so it cannot remove this one
     // between now and the moment the new record is written.
     renameSync(temporary, target);

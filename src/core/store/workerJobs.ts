@@ -34,8 +34,17 @@ export interface FolderRead {
 
 export interface FolderReadError {
   readonly path: string;
-  readonly error: { readonly message: string; readonly code: string | undefined };
+  readonly error: {
+    readonly message: string;
+    readonly code: string | undefined;
+    readonly syscall?: string | undefined;
+    /** With code UNREADABLE_NAME: the raw bytes of the entry's name, which are not valid UTF-8. */
+    readonly name?: Uint8Array;
+  };
 }
+
+/** The code of a FolderReadError for an entry whose name is not valid UTF-8 (and so cannot be recorded). */
+export const UNREADABLE_NAME = 'unreadable-name';
 
 /** A folder too large to read in one piece: its sorted names, to be read in chunks (`names` of a ReadUnit). */
 export interface FolderSplit {
@@ -118,6 +127,16 @@ export function readFolders(
       let all = unit.names;
       if (all === undefined) {
         const listed = fs.readdirSync(dir);
+        // A name that is not valid UTF-8 comes back with U+FFFD in place of its bad bytes: a path
+        // that does not exist, so the entry would vanish from the snapshot. Such a folder is read
+        // again as bytes to find it (a name may hold a real U+FFFD); the scan is then refused.
+        if (listed.some((name) => name.includes('\ufffd'))) {
+          for (const raw of fs.readdirSync(dir, { encoding: 'buffer' })) {
+            if (Buffer.compare(Buffer.from(raw.toString('utf8')), raw) === 0) continue;
+            const error = { message: 'the name is not valid UTF-8', code: 'unreadable-name' };
+            throw Object.assign(new Error(error.message), { ...error, rawName: new Uint8Array(raw) });
+          }
+        }
         // One canonical order (UTF-16 code units), whatever order the file system lists in.
         listed.sort();
         if (listed.length > chunk) {
@@ -173,8 +192,16 @@ export function readFolders(
         targets,
       });
     } catch (error) {
-      const { message, code } = error as { message: string; code?: string };
-      results.push({ path, error: { message, code } });
+      const { message, code, syscall, rawName } = error as {
+        message: string;
+        code?: string;
+        syscall?: string;
+        rawName?: unknown;
+      };
+      results.push({
+        path,
+        error: { message, code, syscall, ...(rawName instanceof Uint8Array ? { name: rawName } : {}) },
+      });
     }
   }
   return results;
