@@ -107,7 +107,8 @@ export function damageBlob(
     if (damaged.length === 0) damaged = Buffer.from([1]);
     else damaged[Math.floor(random() * damaged.length)]! ^= 1 << Math.floor(random() * 8);
   } else if (damage === 'truncate') {
-    damaged = bytes.subarray(0, Math.floor(random() * bytes.length));
+    // An empty blob has nothing to cut: it is damaged by growing instead, so every damage changes the bytes.
+    damaged = bytes.length === 0 ? Buffer.from([0]) : bytes.subarray(0, Math.floor(random() * bytes.length));
   } else if (damage === 'extend') {
     damaged = Buffer.concat([bytes, Buffer.from([Math.floor(random() * 256)])]);
   } else {

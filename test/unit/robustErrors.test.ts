@@ -230,7 +230,7 @@ const FAULTS: readonly Fault[] = [
   [
     'a blob is a folder',
     (root) => {
-      const objects = join(root, '.sluice/objects');
+      const objects = join(root, '.sluice/objects/sha256');
       const fan = readdirSync(objects).find(
         (name) => /^[0-9a-f]{2}$/.test(name) && readdirSync(join(objects, name)).length > 0,
       )!;

@@ -252,6 +252,7 @@ describe(`robust store (seed ${SEED}, ${TRIALS} trials)`, () => {
         `${what}: no release folder removed`,
       );
       const fsck = fsckReport(root);
+      assert.ok(Array.isArray(fsck.damagedRefs), `${what}: fsck reports: ${JSON.stringify(fsck)}`);
       assert.ok(
         fsck.damagedRefs.some((entry) => entry.ref === shown),
         `${what}: fsck reports it: ${JSON.stringify(fsck.damagedRefs)}`,

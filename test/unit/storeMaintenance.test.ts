@@ -231,7 +231,7 @@ describe('store: blobs leave the cache verified', () => {
     // Roll back to the first after its folder is gone: it is written again from the cache.
     removeTree(releaseFolder);
     damageBlob(root, sha256(big), 'flip', ALWAYS, undefined);
-    const result = sluice(['rollback', 'staging', '--json'], root);
+    const result = sluice(['rollback', 'staging', '--yes', '--json'], root);
     assert.equal(result.status, 1, result.stdout);
     assert.equal(jsonError(result).code, 'damaged-blob');
     assert.ok(!existsSync(releaseFolder), 'no release folder with damaged bytes');
@@ -296,8 +296,8 @@ describe('store: what gc keeps', () => {
     assert.deepEqual(gc.releases.removed.map((removed) => removed.release).sort(), [ids[0]!, ids[1]!].sort());
     assert.deepEqual(readdirSync(releases).sort(), [ids[2]!, ids[3]!].sort());
     // What was removed comes back on a rollback to it, from the cache.
-    expectOk(sluice(['rollback', 'staging'], root), 'rollback');
-    expectOk(sluice(['rollback', 'staging', '--to', ids[0]!], root), 'rollback to a pruned release');
+    expectOk(sluice(['rollback', 'staging', '--yes'], root), 'rollback');
+    expectOk(sluice(['rollback', 'staging', '--yes', '--to', ids[0]!], root), 'rollback to a pruned release');
     assert.ok(existsSync(join(releases, ids[0]!, 'out', 'big.bin')));
     const fsck = sluice(['fsck', '--json'], root);
     assert.equal(fsck.status, 0, fsck.stdout);

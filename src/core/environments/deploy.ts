@@ -182,7 +182,14 @@ export async function findMisalignedEnvironments(workspace: Workspace): Promise<
       continue; // a deploy path that leaves the workspace is the manifest's diagnostic, not ours
     }
     if (folder === undefined) continue;
-    const head = await readHead(workspace.git, name);
+    let head: RecordedDeployment | undefined;
+    try {
+      head = await readHead(workspace.git, name);
+    } catch (error) {
+      // A damaged history is fsck's damaged-ref finding; which release is live cannot be told from it.
+      if (error instanceof SluiceError && error.code === 'damaged-ref') continue;
+      throw error;
+    }
     if (head === undefined) continue;
     const linked = linkedRelease(folder) ?? null;
     if (linked !== head.release) found.push({ environment: name, folder, live: head.release, linked });

@@ -27,16 +27,25 @@ export function environmentRef(name: string): string {
   return `${ENVIRONMENT_REFS}${name}`;
 }
 
-function parseDeployment(commit: string, message: string): RecordedDeployment {
+function parseDeployment(name: string, commit: string, message: string): RecordedDeployment {
   const line = message.split('\n').find((candidate) => candidate.startsWith(TRAILER));
-  if (line === undefined) {
+  let deployment: Partial<Deployment> | undefined;
+  try {
+    if (line !== undefined) deployment = JSON.parse(line.slice(TRAILER.length)) as Partial<Deployment>;
+  } catch {
+    deployment = undefined;
+  }
+  // A history is read to decide what is live: a commit that is not a whole deployment record is
+  // damage (code damaged-ref, as fsck reports it), never a deployment with holes.
+  if (typeof deployment?.release !== 'string' || typeof deployment.action !== 'string') {
     throw new SluiceError(
-      `Commit ${commit.slice(0, 12)} is not a deployment record.`,
+      `The history of environment ${name} is damaged: commit ${commit.slice(0, 12)} is not a deployment record.`,
       'failed',
-      'Run `sluice fsck`.',
+      'Run `sluice fsck` to see every damaged ref.',
+      { code: 'damaged-ref', data: { ref: environmentRef(name), commit } },
     );
   }
-  return { commit, ...(JSON.parse(line.slice(TRAILER.length)) as Deployment) };
+  return { commit, ...(deployment as Deployment) };
 }
 
 /** Deployments, newest first. */
@@ -46,7 +55,7 @@ export async function readHistory(
   limit?: number,
 ): Promise<RecordedDeployment[]> {
   const commits = await git.history(environmentRef(name), limit);
-  return commits.map((commit) => parseDeployment(commit.id, commit.message));
+  return commits.map((commit) => parseDeployment(name, commit.id, commit.message));
 }
 
 /** The deployment live now (the newest), with the commit the history's ref points at. */

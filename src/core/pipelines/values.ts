@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { fromSystemError, SluiceError } from '../errors';
+import { withPath } from '../fs/atomicWrite';
 
 /** Reads a JSON or YAML file (JSON is YAML); undefined when it does not exist. */
 export function readValues(root: string, path: string): unknown {
@@ -12,8 +13,8 @@ export function readValues(root: string, path: string): unknown {
     text = readFileSync(join(root, path), 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    // Names the path, the reason in words and what to do (a folder there: EISDIR).
-    throw fromSystemError(error) ?? error;
+    // Names the path, the reason in words and what to do (a folder there: EISDIR, whose error has no path).
+    throw fromSystemError(withPath(error, join(root, path))) ?? error;
   }
   try {
     return path.endsWith('.json') ? (JSON.parse(text) as unknown) : (parse(text) as unknown);

@@ -22,6 +22,7 @@ import { execFile } from 'node:child_process';
 import { copyFile, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { SluiceError } from '../errors';
+import { withPath } from '../fs/atomicWrite';
 import { hashFile } from '../fs/hashFile';
 import { makeFolder } from '../fs/makeFolder';
 import { usefulThreads, WorkerPool } from './workerPool';
@@ -180,6 +181,9 @@ export class ObjectStore {
         size += read;
       }
       fsyncSync(output);
+    } catch (error) {
+      rmSync(temporary, { force: true });
+      throw withPath(error, temporary);
     } finally {
       closeSync(input);
       closeSync(output);
@@ -208,7 +212,8 @@ export class ObjectStore {
       moveIntoPlace(temporary, target);
     } catch (error) {
       await rm(temporary, { force: true });
-      throw error;
+      // A failed fsync or write on the copy (ENOSPC) carries no path: name the file being restored.
+      throw withPath(error, target);
     }
   }
 
@@ -415,6 +420,8 @@ function copyHashing(source: string, target: string): string {
         digest.update(buffer.subarray(0, read));
         for (let at = 0; at < read;) at += writeSync(output, buffer, at, read - at);
       }
+    } catch (error) {
+      throw withPath(error, target);
     } finally {
       closeSync(output);
     }
