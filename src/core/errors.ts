@@ -197,3 +197,10 @@ export function gitFailure(stderr: string, exitCode: number): SluiceError {
     { code: 'git-failed', data: { exitCode, output: lines } },
   );
 }
+
+/** A write or fsync on a descriptor fails without a path (ENOSPC): the error names the file being written. */
+export function withPath(error: unknown, target: string): unknown {
+  if (error instanceof Error && (error as NodeJS.ErrnoException).path === undefined)
+    Object.assign(error, { path: target });
+  return error;
+}

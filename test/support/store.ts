@@ -120,3 +120,10 @@ export function damageBlob(
   writeFileSync(path, damaged);
   chmodSync(path, mode & 0o777);
 }
+
+/** What `sluice fsck --json` prints, as far as the store tests read it. */
+export interface FsckJson {
+  readonly damaged: string[];
+  readonly missing: { hash: string }[];
+  readonly damagedRefs: { ref: string; reason: string }[];
+}

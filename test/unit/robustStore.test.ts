@@ -22,6 +22,7 @@ import {
   pipelineWorkspace,
   setSalt,
   type BlobDamage,
+  type FsckJson,
 } from '../support/store';
 import {
   blobPath,
@@ -43,12 +44,6 @@ const made: string[] = [];
 after(() => {
   for (const dir of made.splice(0)) removeTree(dir);
 });
-
-interface FsckJson {
-  damaged: string[];
-  missing: { hash: string }[];
-  damagedRefs: { ref: string; reason: string }[];
-}
 
 function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)]!;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { damageBlob, expectOk, jsonError, pipelineWorkspace, setSalt } from '../support/store';
+import { damageBlob, expectOk, jsonError, pipelineWorkspace, setSalt, type FsckJson } from '../support/store';
 import {
   blobPath,
   clearVariablesRefusedBySimpleGit,
@@ -24,12 +24,6 @@ const made: string[] = [];
 after(() => {
   for (const dir of made.splice(0)) removeTree(dir);
 });
-
-interface FsckJson {
-  damaged: string[];
-  missing: { hash: string }[];
-  damagedRefs: { ref: string; reason: string }[];
-}
 
 interface GcJson {
   removed: number;

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { withPath } from '../errors';
 import { makeFolder, makeFolderAsync } from './makeFolder';
 
 export function writeFileAtomic(target: string, content: string | Buffer, mode = 0o644): void {
@@ -45,11 +46,4 @@ export async function writeFileAtomicAsync(
     await rm(temporary, { force: true });
     throw withPath(error, target);
   }
-}
-
-/** A write or fsync on a descriptor fails without a path (ENOSPC): the error names the file being written. */
-export function withPath(error: unknown, target: string): unknown {
-  if (error instanceof Error && (error as NodeJS.ErrnoException).path === undefined)
-    Object.assign(error, { path: target });
-  return error;
 }

@@ -5,8 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { GitError, simpleGit, type SimpleGit } from 'simple-git';
-import { gitFailure, SluiceError } from '../errors';
-import { withPath } from '../fs/atomicWrite';
+import { gitFailure, SluiceError, withPath } from '../errors';
 import { makeFolder } from '../fs/makeFolder';
 
 /**

@@ -3,8 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { fromSystemError, SluiceError } from '../errors';
-import { withPath } from '../fs/atomicWrite';
+import { fromSystemError, SluiceError, withPath } from '../errors';
 
 /** Reads a JSON or YAML file (JSON is YAML); undefined when it does not exist. */
 export function readValues(root: string, path: string): unknown {

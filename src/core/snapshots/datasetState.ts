@@ -14,7 +14,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
-import { withPath, writeFileAtomicAsync } from '../fs/atomicWrite';
+import { writeFileAtomicAsync } from '../fs/atomicWrite';
+import { withPath } from '../errors';
 import { ID_FIELDS } from '../store/workerJobs';
 import { Folder, HASH_BYTES } from './folder';
 import { CancelledError, type Slicer } from './slices';

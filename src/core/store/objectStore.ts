@@ -21,8 +21,7 @@ import {
 import { execFile } from 'node:child_process';
 import { copyFile, open, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { SluiceError } from '../errors';
-import { withPath } from '../fs/atomicWrite';
+import { SluiceError, withPath } from '../errors';
 import { hashFile } from '../fs/hashFile';
 import { makeFolder } from '../fs/makeFolder';
 import { usefulThreads, WorkerPool } from './workerPool';
