@@ -9,6 +9,7 @@ import { chmodSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, symlin
 import { dirname, join } from 'node:path';
 import { SluiceError } from '../errors';
 import { moveIntoPlace, withHashThreads, type FileHasher } from '../store/objectStore';
+import { prestartWorkers, usefulThreads } from '../store/workerPool';
 import type { Workspace } from '../workspace';
 import { compareContent, DiskContent, type ContentChanges } from './compare';
 import type { Folder } from './folder';
@@ -51,6 +52,9 @@ export async function restoreDataset(
   const absolute = requireInside(workspace.root, dataset.path.value, `Dataset '${name}'`);
   const slicer = new Slicer(options.signal, `Restore of '${name}'`);
   const snapshot = await readSnapshot(workspace, name, idOrPrefix);
+  // A snapshot this big likely means many bytes to verify on their way out: the
+  // hashing threads start now, while the disk is read and compared, not after.
+  if (snapshot.bytes >= THREADED_HASHING_BYTES) prestartWorkers(usefulThreads());
   const target = await RecordedContent.read(workspace.git, snapshot.commit, slicer);
   const scanOptions = { store: false, slicer, threads: options.threads };
   let disk = await scanDisk(workspace, name, scanOptions);

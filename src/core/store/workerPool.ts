@@ -87,6 +87,8 @@ class PooledWorker {
   private nextId = 0;
   /** Whether the thread has started (requests sent before wait in its queue). */
   online = false;
+  /** Whether the thread failed or ended: it is never handed work again. */
+  dead = false;
   /** Requests sent and not answered yet. */
   get busy(): number {
     return this.waiting.size;
@@ -104,8 +106,12 @@ class PooledWorker {
       else waiter.resolve(reply);
     });
     this.worker.on('error', (error) => {
+      this.dead = true;
       for (const waiter of this.waiting.values()) waiter.reject(error);
       this.waiting.clear();
+    });
+    this.worker.once('exit', () => {
+      this.dead = true;
     });
   }
 
@@ -127,6 +133,7 @@ const prestarted: PooledWorker[] = [];
  * reads the manifest and asks git. Idle, they do not keep the process alive.
  */
 export function prestartWorkers(count = usefulThreads() - 1): void {
+  for (let i = prestarted.length - 1; i >= 0; i--) if (prestarted[i]!.dead) prestarted.splice(i, 1);
   while (prestarted.length < count) {
     const pooled = new PooledWorker();
     pooled.worker.unref();
@@ -144,10 +151,16 @@ export class WorkerPool {
     return this.workers.length;
   }
 
+  /** The threads in this pool, by id (to tell a reused thread from a new one). */
+  get threadIds(): number[] {
+    return this.workers.map((pooled) => pooled.worker.threadId);
+  }
+
   /** Takes up to `count` prestarted workers, if there are any. */
   adoptPrestarted(count: number): void {
     while (this.workers.length < Math.min(count, this.maxWorkers) && prestarted.length > 0) {
       const pooled = prestarted.pop()!;
+      if (pooled.dead) continue;
       pooled.worker.ref();
       this.workers.push(pooled);
     }
@@ -163,7 +176,7 @@ export class WorkerPool {
   idleWorker(limit: number, startedOnly = true): PooledWorker | undefined {
     let best: PooledWorker | undefined;
     for (const worker of this.workers) {
-      if (startedOnly && !worker.online) continue;
+      if ((startedOnly && !worker.online) || worker.dead) continue;
       if (worker.busy < limit && (!best || worker.busy < best.busy)) best = worker;
     }
     return best;
@@ -190,9 +203,22 @@ export class WorkerPool {
     return reply.hashed;
   }
 
-  /** Stops every worker; work in flight is abandoned (its temporary files are the caller's to remove). */
+  /**
+   * Stops every worker with work in flight (abandoned: its temporary files are
+   * the caller's to remove). Idle workers go back to wait for the next pool,
+   * up to usefulThreads(): a restore scans the disk and then hashes what it
+   * copies out, and each pool starting its own workers cost it 5% of its time.
+   * Waiting, they do not keep the process alive.
+   */
   async close(): Promise<void> {
-    await Promise.all(this.workers.splice(0).map((pooled) => pooled.worker.terminate()));
+    const stopping: Promise<number>[] = [];
+    for (const pooled of this.workers.splice(0)) {
+      if (pooled.online && !pooled.dead && pooled.busy === 0 && prestarted.length < usefulThreads()) {
+        pooled.worker.unref();
+        prestarted.push(pooled);
+      } else stopping.push(pooled.worker.terminate());
+    }
+    await Promise.all(stopping);
   }
 }
 
