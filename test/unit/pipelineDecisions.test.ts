@@ -181,7 +181,7 @@ pipelines:
     const refused = ws.run([], 1).stages[0]!;
     assert.equal(refused.result, 'failed');
     assert.equal(refused.code, 'dep-missing');
-    assert.deepEqual(refused.data, { params: [], deps: ['missing.txt'] });
+    assert.deepEqual(refused.data, { params: [], deps: ['missing.txt'], datasets: [] });
     const status = ws.status().stages[0]!;
     assert.notEqual(status.state, 'up-to-date');
     assert.deepEqual(status.reasons, ['dep missing.txt does not exist']);
@@ -191,6 +191,52 @@ pipelines:
       /^failed +p\.needy \(dep missing\.txt does not exist\)$/m,
       'no log to point to',
     );
+  });
+
+  void test('a stage reading a dataset that is not on disk is refused (dataset-missing), in every mix of what is missing', (t) => {
+    // With and without a missing dep too (a missing param is a manifest error before any stage):
+    // the refusal names all of them, its code is the dep's first, and the command never runs.
+    for (const dep of [false, true]) {
+      const ws = workspace(
+        t,
+        `version: 1
+params: params.yaml
+datasets:
+  raw:
+    path: data/raw
+pipelines:
+  p:
+    stages:
+      reader:
+        run: ls data/raw > listing.txt
+        datasets: [raw]
+        deps: [${dep ? 'gone.txt' : 'present.txt'}]
+        params: [epochs]
+        outs: [listing.txt]
+`,
+      );
+      ws.write('params.yaml', 'epochs: 3\n');
+      ws.write('present.txt', 'here\n');
+      const refused = ws.run([], 1).stages[0]!;
+      assert.equal(refused.result, 'failed', `with a missing dep: ${dep}`);
+      assert.equal(refused.code, dep ? 'dep-missing' : 'dataset-missing');
+      assert.deepEqual(refused.data, {
+        params: [],
+        deps: dep ? ['gone.txt'] : [],
+        datasets: ['raw'],
+      });
+      assert.ok(!existsSync(join(ws.root, 'listing.txt')), 'the command did not run');
+      const status = ws.status().stages[0]!;
+      assert.notEqual(status.state, 'up-to-date');
+      assert.ok(
+        status.reasons.some((reason) => reason.startsWith('dataset raw (data/raw) is not on disk')),
+        status.reasons.join('; '),
+      );
+      if (!dep) {
+        ws.write('data/raw/a.csv', 'x\n');
+        assert.deepEqual(results(ws.run()), { reader: 'ran' });
+      }
+    }
   });
 
   void test('a link in an output that leads out of it fails the stage, naming the link', (t) => {

@@ -62,6 +62,8 @@ export interface InputsReading {
   /** Deps that do not exist (no stage writes them either, or they would be upstream outputs). */
   readonly missingDeps: readonly string[];
   readonly missingParams: readonly string[];
+  /** Datasets the stage reads whose folder is not on disk (named as the manifest names them). */
+  readonly missingDatasets: readonly string[];
 }
 
 /** Reads a stage's inputs from disk, given the signatures its upstream stages have now. */
@@ -78,8 +80,12 @@ export function readInputs(
     deps[dep] = fingerprint;
   }
   const datasets: Record<string, string | null> = {};
-  for (const dataset of stage.datasets)
-    datasets[dataset.name] = context.fingerprints.of(dataset.path) ?? null;
+  const missingDatasets: string[] = [];
+  for (const dataset of stage.datasets) {
+    const fingerprint = context.fingerprints.of(dataset.path) ?? null;
+    if (fingerprint === null) missingDatasets.push(dataset.name);
+    datasets[dataset.name] = fingerprint;
+  }
   const params: Record<string, unknown> = {};
   const missingParams: string[] = [];
   if (stage.params.length > 0) {
@@ -106,5 +112,6 @@ export function readInputs(
     },
     missingDeps,
     missingParams,
+    missingDatasets,
   };
 }

@@ -20,12 +20,16 @@ export type StageAction =
   /** A run with its current signature is in the cache, with exactly the declared outputs. */
   | { readonly kind: 'restore'; readonly cached: CachedRun }
   | { readonly kind: 'run' }
-  /** A dep or a param is missing: running it cannot succeed. */
+  /** A dep, a param or a dataset is missing: running it cannot succeed (or would read nothing). */
   | {
       readonly kind: 'refuse';
       readonly reason: string;
-      readonly code: 'param-missing' | 'dep-missing';
-      readonly data: { readonly params: readonly string[]; readonly deps: readonly string[] };
+      readonly code: 'param-missing' | 'dep-missing' | 'dataset-missing';
+      readonly data: {
+        readonly params: readonly string[];
+        readonly deps: readonly string[];
+        readonly datasets: readonly string[];
+      };
     };
 
 export interface StageDecision {
@@ -47,7 +51,11 @@ export function decideStage(
   upstreamSignatures: ReadonlyMap<string, string>,
   force = false,
 ): StageDecision {
-  const { inputs, missingDeps, missingParams } = readInputs(context, stage, upstreamSignatures);
+  const { inputs, missingDeps, missingParams, missingDatasets } = readInputs(
+    context,
+    stage,
+    upstreamSignatures,
+  );
   const signature = signatureOf(inputs);
   const decided = (action: StageAction, state: StageState, reasons: readonly string[]): StageDecision => ({
     signature,
@@ -62,6 +70,10 @@ export function decideStage(
         `param ${key} is not in ${context.plan.paramsFile ?? 'the params file (the manifest names none)'}`,
     ),
     ...missingDeps.map((dep) => `dep ${dep} does not exist`),
+    ...missingDatasets.map((name) => {
+      const path = stage.datasets.find((dataset) => dataset.name === name)?.path ?? name;
+      return `dataset ${name} (${path}) is not on disk: restore a snapshot of it (sluice restore ${name} latest)`;
+    }),
   ];
   // The common case first, from the summary alone: same inputs as the last success.
   const last = context.state.lastSuccess(stage.id);
@@ -91,8 +103,13 @@ export function decideStage(
       {
         kind: 'refuse',
         reason: problems.join('; '),
-        code: missingParams.length > 0 ? 'param-missing' : 'dep-missing',
-        data: { params: missingParams, deps: missingDeps },
+        code:
+          missingParams.length > 0
+            ? 'param-missing'
+            : missingDeps.length > 0
+              ? 'dep-missing'
+              : 'dataset-missing',
+        data: { params: missingParams, deps: missingDeps, datasets: missingDatasets },
       },
       state,
       [...reasons, ...problems],
