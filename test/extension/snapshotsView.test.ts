@@ -141,12 +141,21 @@ describe('Data Snapshots view', () => {
     await until(async () => {
       assert.equal(await changesDescription('users'), '~1');
     });
+    await api.whenIdle();
+    const eventsBefore = await dataset('events');
+    const eventsReads = api.datasetReads().get('events');
     await vscode.commands.executeCommand('sluice.snapshotDataset', await dataset('users'), {
       message: 'One more user',
     });
+    await api.whenIdle();
     assert.notEqual(git('rev-parse', 'refs/sluice/datasets/users'), usersRef);
     assert.equal(git('rev-parse', 'refs/sluice/datasets/events'), eventsRef);
     assert.deepEqual(await snapshotLabels('users'), ['One more user', 'From the extension test']);
+    // Only users was read again: events was not rescanned, and the view shows the very state it had.
+    assert.equal(api.datasetReads().get('events'), eventsReads, 'events was not read again');
+    const eventsAfter = await dataset('events');
+    assert.ok(eventsBefore.kind === 'dataset' && eventsAfter.kind === 'dataset');
+    assert.equal(eventsAfter.dataset, eventsBefore.dataset, "events' state is the same object as before");
   });
 
   it('Restore refuses to overwrite bytes no snapshot holds, and leaves the disk and the refs as they were', async () => {
