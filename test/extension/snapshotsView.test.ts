@@ -172,4 +172,20 @@ describe('Data Snapshots view', () => {
     assert.equal(readFileSync(file, 'utf8'), 'edited, never snapshotted\n');
     assert.equal(git('for-each-ref', 'refs/sluice/'), refsBefore);
   });
+
+  it('Snapshot and Restore (snapshotUnsaved) records the unsaved bytes, then restores; the view follows at once', async () => {
+    const file = join(root, 'data/raw/events', readdirSync(join(root, 'data/raw/events')).sort()[0]!);
+    const latest = (await children(await dataset('events'))).find((node) => node.kind === 'snapshot');
+    assert.ok(latest?.kind === 'snapshot', 'events has a snapshot');
+    const result = await vscode.commands.executeCommand<{ savedAs?: string } | undefined>(
+      'sluice.restoreSnapshot',
+      latest,
+      { confirmed: true, snapshotUnsaved: true },
+    );
+    assert.ok(result?.savedAs, 'the edited bytes were saved as a snapshot first');
+    assert.notEqual(readFileSync(file, 'utf8'), 'edited, never snapshotted\n');
+    // The newest snapshot is now the saved edit, and the disk holds the older one: one file differs.
+    assert.equal(await changesDescription('events'), '~1');
+    assert.equal((await snapshotLabels('events')).length, 2, 'the saved snapshot is listed');
+  });
 });

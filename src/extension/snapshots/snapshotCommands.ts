@@ -46,8 +46,11 @@ export interface SnapshotOptions {
 export interface RestoreOptions {
   /** Skip the modal confirmation (like the CLI, which asks nothing). */
   readonly confirmed?: boolean;
-  /** Snapshot unsaved files first, then restore (the CLI's --force). */
-  readonly force?: boolean;
+  /**
+   * Snapshot unsaved files first, then restore (the CLI's --force; named for
+   * what it does, since Run Pipeline's `force` means something else).
+   */
+  readonly snapshotUnsaved?: boolean;
 }
 
 /** A dataset to snapshot: the workspace root it is declared in and its name. */
@@ -201,7 +204,7 @@ async function restore(
   const { dataset } = node.parent;
   const workspace = model.workspaceAt(node.parent.root, RESTRICTED_MODE_REASON);
   const id = shortId(node.snapshot.id);
-  const force = options.force ?? false;
+  const force = options.snapshotUnsaved ?? false;
   if (options.confirmed !== true) {
     const comparison = await vscode.window.withProgress({ location: { viewId: 'sluice.snapshots' } }, () =>
       compareWithDisk(workspace, dataset.name, node.snapshot),
@@ -235,8 +238,8 @@ async function restore(
             run: () =>
               vscode.commands.executeCommand('sluice.restoreSnapshot', node, {
                 confirmed: true,
-                force: true,
-              }),
+                snapshotUnsaved: true,
+              } satisfies RestoreOptions),
           },
         ],
       );
@@ -332,6 +335,6 @@ function snapshotOptions(value: unknown): SnapshotOptions | undefined {
 
 function restoreOptions(value: unknown): RestoreOptions {
   if (typeof value !== 'object' || value === null) return {};
-  const { confirmed, force } = value as { confirmed?: unknown; force?: unknown };
-  return { confirmed: confirmed === true, force: force === true };
+  const { confirmed, snapshotUnsaved } = value as { confirmed?: unknown; snapshotUnsaved?: unknown };
+  return { confirmed: confirmed === true, snapshotUnsaved: snapshotUnsaved === true };
 }
