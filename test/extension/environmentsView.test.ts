@@ -227,4 +227,14 @@ describe('Environments view', function () {
       [`rollback ${first.slice(0, 7)}`, `promote ${second.slice(0, 7)}`, `promote ${first.slice(0, 7)}`],
     );
   });
+
+  it('Compare Environments takes both sides as options: environment, then with', async () => {
+    const comparison = await vscode.commands.executeCommand<
+      { fromLabel: string; toLabel: string; to: { id: string } } | undefined
+    >('sluice.compareEnvironments', { environment: 'production', with: 'staging' });
+    assert.ok(comparison, 'the comparison ran without a prompt');
+    assert.deepEqual([comparison.fromLabel, comparison.toLabel], ['production', 'staging']);
+    assert.equal(comparison.to.id, second, 'the newer side is what is live in staging');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
 });
