@@ -32,6 +32,7 @@ import {
   compareWithPrevious,
   declaredDatasets,
   loadDataset,
+  loadDatasets,
   type Comparison,
   type DatasetState,
 } from './snapshots/datasets';
@@ -365,11 +366,7 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
   async #datasetsOf(state: FolderState): Promise<DatasetState[]> {
     if (state.kind === 'restricted') return declaredDatasets(state.manifest, state.root);
     if (state.kind !== 'ready') return [];
-    // One after the other: each scan already hashes on several threads.
-    const states: DatasetState[] = [];
-    for (const name of state.workspace.manifest.datasets.keys())
-      states.push(await this.#loadDataset(state.workspace, name));
-    return states;
+    return loadDatasets(state.workspace, (workspace, name) => this.#loadDataset(workspace, name));
   }
 
   #loadDataset(workspace: Workspace, name: string): Promise<DatasetState> {
