@@ -168,11 +168,16 @@ describe('Environments view', function () {
 
   it('Promote puts the staged release live in production: history, `current` and the view agree', async () => {
     first = (await stage()).release.id;
+    await api.whenIdle();
+    const readsBefore = new Map(api.datasetReads());
     const result = await vscode.commands.executeCommand<DeployResult | undefined>('sluice.promoteRelease', {
       environment: 'production',
       confirmed: true,
     });
+    await api.whenIdle();
     assert.ok(result, 'the promotion ran');
+    // A promotion moves environment refs: the environments are read again, no dataset is.
+    assert.deepEqual(new Map(api.datasetReads()), readsBefore, 'no dataset was read again');
     assert.equal(result.release, first);
     assert.equal(result.failure, undefined);
     assert.equal(liveOnDisk(), first);
