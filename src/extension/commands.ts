@@ -1,23 +1,34 @@
 // Every command goes through one registration loop: the `sluice.` prefix is
 // added here; commands that write are refused in Restricted Mode, with the
-// reason and a way to trust the folder; the views refresh after every command
-// that writes; and one wrapper turns a failure into a message with the next
+// reason and a way to trust the folder; after a command that writes, the model
+// reads again what the command says it changed (everything, when it failed
+// part way); and one wrapper turns a failure into a message with the next
 // step as a button and a line in the log, so no handler has to catch for the user's sake.
 import * as vscode from 'vscode';
 import { describeError, SluiceError } from '../core/errors';
 import { OperationCancelled } from './cancellation';
+import type { Changes, Outcome } from './changes';
 
 export type CommandHandler = (...args: unknown[]) => unknown;
 
-export interface CommandSpec {
+/** A command that changes nothing on disk: the model is not read again after it. */
+export interface ReadingCommand {
   readonly run: CommandHandler;
-  /**
-   * For commands that write to the workspace or run programs: what the command
-   * does, in a few words ("record snapshots"). In Restricted Mode such a command
-   * does not run and says why; after it runs, the views refresh.
-   */
-  readonly writes?: string;
+  readonly writes?: undefined;
 }
+
+/** A command that writes to the workspace or runs programs (git included). */
+export interface WritingCommand {
+  /**
+   * What the command does, in a few words ("record snapshots"). In Restricted
+   * Mode such a command does not run and says why.
+   */
+  readonly writes: string;
+  /** Resolves with its result and what it changed, which is all the model reads again. */
+  readonly run: (...args: unknown[]) => Promise<Outcome<unknown>>;
+}
+
+export type CommandSpec = ReadingCommand | WritingCommand;
 
 /** Commands by name, without the `sluice.` prefix (package.json lists the full ids). */
 export type CommandTable = Readonly<Record<string, CommandHandler | CommandSpec>>;
@@ -41,16 +52,19 @@ export class FailureWithNextSteps extends Error {
   }
 }
 
-export interface CommandContext {
+/** What the registration loop needs of the rest of the extension. */
+export interface RegistrationHooks {
   readonly log: vscode.LogOutputChannel;
-  /** Refreshes the views; awaited after every command that writes, so its promise settles on a fresh view. */
-  readonly refresh: () => Promise<void>;
+  /** Reads again what a command changed; awaited, so the command's promise settles on a fresh model. */
+  readonly refresh: (changes: Changes) => Promise<void>;
+  /** Reads everything again: after a writing command failed, what it changed before failing is not known. */
+  readonly refreshAll: () => Promise<void>;
 }
 
 const SHOW_LOG = 'Show Log';
 const MANAGE_TRUST = 'Manage Workspace Trust';
 
-export function registerCommands(table: CommandTable, context: CommandContext): vscode.Disposable[] {
+export function registerCommands(table: CommandTable, context: RegistrationHooks): vscode.Disposable[] {
   return Object.entries(table).map(([name, entry]) => {
     const spec: CommandSpec = typeof entry === 'function' ? { run: entry } : entry;
     const id = COMMAND_PREFIX + name;
@@ -59,14 +73,18 @@ export function registerCommands(table: CommandTable, context: CommandContext): 
         explainRestrictedMode(spec.writes, context.log);
         return undefined;
       }
+      let changed: Changes | undefined;
       try {
-        return await spec.run(...args);
+        if (spec.writes === undefined) return await spec.run(...args);
+        const done = await spec.run(...args);
+        changed = done.changed;
+        return done.result;
       } catch (error) {
         if (error instanceof OperationCancelled) reportCancel(id, error, context.log);
         else reportFailure(id, args, error, context.log);
         return undefined;
       } finally {
-        if (spec.writes !== undefined) await refreshQuietly(context);
+        if (spec.writes !== undefined) await refreshQuietly(context, changed);
       }
     });
   });
@@ -123,10 +141,11 @@ function nextStepsFor(error: unknown, retry: () => unknown): readonly NextStep[]
   return [];
 }
 
-async function refreshQuietly(context: CommandContext): Promise<void> {
+/** `changed` undefined: the command failed, and everything is read again. */
+async function refreshQuietly(hooks: RegistrationHooks, changed: Changes | undefined): Promise<void> {
   try {
-    await context.refresh();
+    await (changed === undefined ? hooks.refreshAll() : hooks.refresh(changed));
   } catch (error) {
-    context.log.error(`Refreshing the views failed: ${describeError(error)}`);
+    hooks.log.error(`Refreshing the views failed: ${describeError(error)}`);
   }
 }

@@ -3,10 +3,12 @@
 import * as vscode from 'vscode';
 import type { LanguageClient } from 'vscode-languageclient/node';
 import { registerCommands, type CommandTable } from './commands';
+import type { SluiceContext } from './context';
 import { environmentCommands } from './environments/environmentCommands';
 import type { EnvironmentsNode } from './environments/model';
 import { EnvironmentsView } from './environments/environmentsView';
 import { ManifestLanguageServer } from './languageServer';
+import { WorkspaceModel } from './model';
 import { PipelineGraphs } from './pipelines/graph/graphPanels';
 import { pipelineCommands, revealStageByName } from './pipelines/pipelineCommands';
 import type { PipelinesNode } from './pipelines/pipelineNodes';
@@ -19,7 +21,6 @@ import { SnapshotContent } from './snapshots/snapshotContent';
 import { SnapshotsView } from './snapshots/snapshotsView';
 import { SluiceStatusBar } from './statusBar';
 import { workspaceCommands } from './workspaceCommands';
-import { SluiceWorkspaces } from './workspaces';
 
 /** What `activate` returns to other extensions and to the extension-host tests. */
 export interface SluiceApi {
@@ -39,6 +40,8 @@ export interface SluiceApi {
   refresh(): Promise<void>;
   /** Resolves when no file event is waiting to be turned into a refresh. */
   whenIdle(): Promise<void>;
+  /** How often each dataset was read (snapshots listed, files compared) since activation, by name. */
+  datasetReads(): ReadonlyMap<string, number>;
 }
 
 export class SluiceExtension {
@@ -51,37 +54,41 @@ export class SluiceExtension {
     const languageServer = new ManifestLanguageServer(context.asAbsolutePath('dist/server.js'), log);
     this.#languageServer = languageServer;
 
-    const workspaces = this.#own(new SluiceWorkspaces(log));
-    const snapshotsView = this.#own(new SnapshotsView(workspaces));
-    workspaces.addConsumer(snapshotsView);
-    const pipelinesView = this.#own(new PipelinesView(workspaces));
-    workspaces.addConsumer(pipelinesView);
-    const stageLogs = this.#own(new StageLogs((root) => pipelinesView.workspaceAt(root)));
+    const model = this.#own(new WorkspaceModel(log));
+    const snapshotsView = this.#own(new SnapshotsView(model));
+    const pipelinesView = this.#own(new PipelinesView(model));
+    const environmentsView = this.#own(new EnvironmentsView(model));
+    const statusBar = this.#own(new SluiceStatusBar(model));
+    const stageLogs = this.#own(new StageLogs((root) => model.readableWorkspaceAt(root)));
     const graphs = this.#own(
-      new PipelineGraphs(context.extensionUri, pipelinesView, (root, pipeline, stage) =>
-        revealStageByName(pipelinesView, root, pipeline, stage),
+      new PipelineGraphs(context.extensionUri, model, (root, pipeline, stage) =>
+        revealStageByName(model, root, pipeline, stage),
       ),
     );
-    const environmentsView = this.#own(new EnvironmentsView(workspaces));
-    workspaces.addConsumer(environmentsView);
-    const statusBar = this.#own(new SluiceStatusBar(workspaces));
-    this.#own(
-      environmentsView.onDidReload((folders) => {
-        statusBar.show(folders);
-      }),
-    );
-    const operations = new LongOperations(log, statusBar);
-    const content = this.#own(new SnapshotContent());
+    const commandContext: SluiceContext = {
+      model,
+      log,
+      operations: new LongOperations(log, statusBar),
+      content: this.#own(new SnapshotContent()),
+      stageLogs,
+      graphs,
+    };
 
     const commands: CommandTable = {
       restartLanguageServer: () => languageServer.restart(),
-      ...workspaceCommands(workspaces, log),
-      ...snapshotCommands(snapshotsView, operations, content),
-      ...environmentCommands(environmentsView, operations, content, log),
-      ...pipelineCommands({ view: pipelinesView, operations, log, logs: stageLogs, graphs }),
+      ...workspaceCommands(commandContext),
+      ...snapshotCommands(commandContext),
+      ...environmentCommands(commandContext),
+      ...pipelineCommands(commandContext),
     };
-    this.#disposables.push(...registerCommands(commands, { log, refresh: () => workspaces.refreshAll() }));
-    void workspaces.start();
+    this.#disposables.push(
+      ...registerCommands(commands, {
+        log,
+        refresh: (changes) => model.refresh(changes),
+        refreshAll: () => model.refreshAll(),
+      }),
+    );
+    void model.start();
 
     this.api = {
       get languageClient() {
@@ -92,8 +99,9 @@ export class SluiceExtension {
       statusBarText: () => statusBar.text,
       pipelinesView,
       pipelineGraphs: graphs,
-      refresh: () => workspaces.refreshAll(),
-      whenIdle: () => workspaces.whenIdle(),
+      refresh: () => model.refreshAll(),
+      whenIdle: () => model.whenIdle(),
+      datasetReads: () => model.reads.datasets,
     };
   }
 

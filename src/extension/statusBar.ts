@@ -1,22 +1,28 @@
 // The status bar item: what is live where (`production 1a2b3c4 · staging 5d6e7f8`),
 // a spinner while a Sluice operation runs, and a click that opens the Environments view.
 import * as vscode from 'vscode';
-import { statusText, statusTooltip, type FolderEnvironments } from './environments/model';
+import { statusText, statusTooltip } from './environments/model';
+import type { WorkspaceModel } from './model';
 import type { PausesRefresh } from './progress';
 
 export class SluiceStatusBar implements PausesRefresh, vscode.Disposable {
   readonly #item = vscode.window.createStatusBarItem('sluice.status', vscode.StatusBarAlignment.Left, 10);
   #live: string | undefined;
   #running = 0;
+  readonly #subscription: vscode.Disposable;
 
-  constructor(private readonly refresher: PausesRefresh) {
+  constructor(private readonly model: WorkspaceModel) {
     this.#item.name = 'Sluice Environments';
     this.#item.command = 'sluice.environments.focus';
     this.#item.tooltip = 'Click to open the Environments view.';
+    this.#subscription = model.onDidChange(({ scope }) => {
+      if (scope.whole || scope.environments) this.#show();
+    });
   }
 
-  /** What is live changed (the Environments view reloaded). */
-  show(folders: readonly FolderEnvironments[]): void {
+  /** What is live changed: the model read a folder's environments again. */
+  #show(): void {
+    const folders = this.model.folders.map((folder) => folder.environments);
     this.#live = statusText(folders);
     this.#item.tooltip = statusTooltip(folders);
     this.#render();
@@ -27,7 +33,7 @@ export class SluiceStatusBar implements PausesRefresh, vscode.Disposable {
     this.#running++;
     this.#render();
     try {
-      return await this.refresher.whileBusy(work);
+      return await this.model.whileBusy(work);
     } finally {
       this.#running--;
       this.#render();
@@ -40,6 +46,7 @@ export class SluiceStatusBar implements PausesRefresh, vscode.Disposable {
   }
 
   dispose(): void {
+    this.#subscription.dispose();
     this.#item.dispose();
   }
 

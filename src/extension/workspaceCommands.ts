@@ -10,9 +10,11 @@ import { describeError, SluiceError } from '../core/errors';
 import { GitRepository } from '../core/git/repository';
 import { EXAMPLES, initWorkspace, type InitResult } from '../core/init';
 import { MANIFEST_FILE } from '../core/manifest';
+import { outcome, unchanged, type Outcome } from './changes';
 import { FailureWithNextSteps, type CommandTable } from './commands';
+import type { SluiceContext } from './context';
 import type { FolderState } from './folders';
-import type { SluiceWorkspaces } from './workspaces';
+import type { WorkspaceModel } from './model';
 
 /** Options a keybinding, another extension or a test may pass instead of answering prompts. */
 export interface InitializeOptions {
@@ -22,7 +24,7 @@ export interface InitializeOptions {
   readonly example?: string;
 }
 
-export function workspaceCommands(workspaces: SluiceWorkspaces, log: vscode.LogOutputChannel): CommandTable {
+export function workspaceCommands({ model: workspaces, log }: SluiceContext): CommandTable {
   return {
     initializeWorkspace: {
       writes: 'initialize a workspace',
@@ -48,10 +50,10 @@ export function workspaceCommands(workspaces: SluiceWorkspaces, log: vscode.LogO
 }
 
 async function initialize(
-  workspaces: SluiceWorkspaces,
+  workspaces: WorkspaceModel,
   log: vscode.LogOutputChannel,
   options: InitializeOptions,
-): Promise<InitResult | undefined> {
+): Promise<Outcome<InitResult | undefined>> {
   if ((vscode.workspace.workspaceFolders ?? []).length === 0) {
     throw new FailureWithNextSteps('Open a folder first: Sluice initializes the folder you work in.', [
       {
@@ -63,12 +65,12 @@ async function initialize(
   const candidates = workspaces.folders.flatMap(({ state }) => (state.kind === 'noManifest' ? [state] : []));
   if (candidates.length === 0) {
     void vscode.window.showInformationMessage(`Sluice: every folder already has a ${MANIFEST_FILE}.`);
-    return undefined;
+    return unchanged(undefined);
   }
   const state = await pickFolder(candidates, options.folder, `Initialize which folder?`);
-  if (state === undefined) return undefined;
+  if (state === undefined) return unchanged(undefined);
   const example = options.example ?? (await pickStart(state.folder));
-  if (example === null) return undefined;
+  if (example === null) return unchanged(undefined);
   const result = await initWorkspace(state.folder, { example });
   log.info(
     result.example
@@ -76,7 +78,8 @@ async function initialize(
       : `Wrote ${MANIFEST_FILE} in ${result.dir}.`,
   );
   await vscode.window.showTextDocument(vscode.Uri.joinPath(vscode.Uri.file(result.dir), MANIFEST_FILE));
-  return result;
+  // A manifest (and for an example, a repository) where there was none: the folder is discovered again.
+  return outcome(result, [{ kind: 'folder', root: state.folder }]);
 }
 
 /**
@@ -103,17 +106,17 @@ async function pickStart(folder: string): Promise<string | undefined | null> {
 }
 
 async function createGitRepository(
-  workspaces: SluiceWorkspaces,
+  workspaces: WorkspaceModel,
   log: vscode.LogOutputChannel,
   folder: string | undefined,
-): Promise<void> {
+): Promise<Outcome<undefined>> {
   const candidates = workspaces.folders.flatMap(({ state }) => (state.kind === 'noGit' ? [state] : []));
   if (candidates.length === 0) {
     void vscode.window.showInformationMessage('Sluice: every Sluice folder is in a git repository already.');
-    return;
+    return unchanged(undefined);
   }
   const state = await pickFolder(candidates, folder, 'Create a git repository for which folder?');
-  if (state === undefined) return;
+  if (state === undefined) return unchanged(undefined);
   await GitRepository.requireGit();
   try {
     // The engine has no plain `git init` (its one creates the example's first commit as well).
@@ -123,6 +126,7 @@ async function createGitRepository(
   }
   log.info(`Created a git repository in ${state.root}.`);
   void vscode.window.showInformationMessage(`Sluice: created a git repository in ${state.root}.`);
+  return outcome(undefined, [{ kind: 'folder', root: state.root }]);
 }
 
 /** The folder named (by path), the only candidate, or the one the user picks; undefined when dismissed. */

@@ -168,11 +168,16 @@ describe('Environments view', function () {
 
   it('Promote puts the staged release live in production: history, `current` and the view agree', async () => {
     first = (await stage()).release.id;
+    await api.whenIdle();
+    const readsBefore = new Map(api.datasetReads());
     const result = await vscode.commands.executeCommand<DeployResult | undefined>('sluice.promoteRelease', {
       environment: 'production',
       confirmed: true,
     });
+    await api.whenIdle();
     assert.ok(result, 'the promotion ran');
+    // A promotion moves environment refs: the environments are read again, no dataset is.
+    assert.deepEqual(new Map(api.datasetReads()), readsBefore, 'no dataset was read again');
     assert.equal(result.release, first);
     assert.equal(result.failure, undefined);
     assert.equal(liveOnDisk(), first);
@@ -226,5 +231,15 @@ describe('Environments view', function () {
       (await Promise.all((await children(history)).map(describe_))).map((line) => line.split(':')[0]),
       [`rollback ${first.slice(0, 7)}`, `promote ${second.slice(0, 7)}`, `promote ${first.slice(0, 7)}`],
     );
+  });
+
+  it('Compare Environments takes both sides as options: environment, then with', async () => {
+    const comparison = await vscode.commands.executeCommand<
+      { fromLabel: string; toLabel: string; to: { id: string } } | undefined
+    >('sluice.compareEnvironments', { environment: 'production', with: 'staging' });
+    assert.ok(comparison, 'the comparison ran without a prompt');
+    assert.deepEqual([comparison.fromLabel, comparison.toLabel], ['production', 'staging']);
+    assert.equal(comparison.to.id, second, 'the newer side is what is live in staging');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 });

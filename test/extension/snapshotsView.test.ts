@@ -141,12 +141,21 @@ describe('Data Snapshots view', () => {
     await until(async () => {
       assert.equal(await changesDescription('users'), '~1');
     });
+    await api.whenIdle();
+    const eventsBefore = await dataset('events');
+    const eventsReads = api.datasetReads().get('events');
     await vscode.commands.executeCommand('sluice.snapshotDataset', await dataset('users'), {
       message: 'One more user',
     });
+    await api.whenIdle();
     assert.notEqual(git('rev-parse', 'refs/sluice/datasets/users'), usersRef);
     assert.equal(git('rev-parse', 'refs/sluice/datasets/events'), eventsRef);
     assert.deepEqual(await snapshotLabels('users'), ['One more user', 'From the extension test']);
+    // Only users was read again: events was not rescanned, and the view shows the very state it had.
+    assert.equal(api.datasetReads().get('events'), eventsReads, 'events was not read again');
+    const eventsAfter = await dataset('events');
+    assert.ok(eventsBefore.kind === 'dataset' && eventsAfter.kind === 'dataset');
+    assert.equal(eventsAfter.dataset, eventsBefore.dataset, "events' state is the same object as before");
   });
 
   it('Restore refuses to overwrite bytes no snapshot holds, and leaves the disk and the refs as they were', async () => {
@@ -162,5 +171,21 @@ describe('Data Snapshots view', () => {
     assert.equal(result, undefined, 'the command reports the refusal instead of a result');
     assert.equal(readFileSync(file, 'utf8'), 'edited, never snapshotted\n');
     assert.equal(git('for-each-ref', 'refs/sluice/'), refsBefore);
+  });
+
+  it('Snapshot and Restore (snapshotUnsaved) records the unsaved bytes, then restores; the view follows at once', async () => {
+    const file = join(root, 'data/raw/events', readdirSync(join(root, 'data/raw/events')).sort()[0]!);
+    const latest = (await children(await dataset('events'))).find((node) => node.kind === 'snapshot');
+    assert.ok(latest?.kind === 'snapshot', 'events has a snapshot');
+    const result = await vscode.commands.executeCommand<{ savedAs?: string } | undefined>(
+      'sluice.restoreSnapshot',
+      latest,
+      { confirmed: true, snapshotUnsaved: true },
+    );
+    assert.ok(result?.savedAs, 'the edited bytes were saved as a snapshot first');
+    assert.notEqual(readFileSync(file, 'utf8'), 'edited, never snapshotted\n');
+    // The newest snapshot is now the saved edit, and the disk holds the older one: one file differs.
+    assert.equal(await changesDescription('events'), '~1');
+    assert.equal((await snapshotLabels('events')).length, 2, 'the saved snapshot is listed');
   });
 });

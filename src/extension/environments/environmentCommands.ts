@@ -11,17 +11,30 @@ import { planPromotion, promote, rollback, type PromotionPlan } from '../../core
 import { readRelease, type Release } from '../../core/environments/releases';
 import { stageRelease, type StageResult } from '../../core/environments/staging';
 import type { Workspace } from '../../core/workspace';
+import { outcome, unchanged, type Changes } from '../changes';
 import { FailureWithNextSteps, type CommandTable, type NextStep } from '../commands';
+import type { SluiceContext } from '../context';
+import type { WorkspaceModel } from '../model';
 import type { LongOperations } from '../progress';
 import type { SnapshotContent } from '../snapshots/snapshotContent';
 import { compareReleases, formatComparison, summarizeComparison, type ReleaseComparison } from './comparison';
-import type { EnvironmentsView } from './environmentsView';
-import { shortRelease, WORKSPACE_ENVIRONMENT, type EnvironmentNode, type EnvironmentState } from './model';
+import {
+  ENVIRONMENTS_RESTRICTED_REASON,
+  shortRelease,
+  WORKSPACE_ENVIRONMENT,
+  type EnvironmentNode,
+  type EnvironmentState,
+  type FolderEnvironments,
+} from './model';
 
-/** What a keybinding, another extension or a test may pass instead of answering prompts. */
-export interface EnvironmentOptions {
+/** Stage Release's options: a keybinding, another extension or a test may pass them instead of answering prompts. */
+export interface StageOptions {
   /** The workspace root (the folder of sluice.yaml); needed only in a window with several. */
   readonly root?: string;
+}
+
+/** Promote Release's, Roll Back Environment's and Compare with Upstream's options. */
+export interface EnvironmentOptions extends StageOptions {
   /** The environment to promote into or roll back. */
   readonly environment?: string;
   /** A release id or a unique prefix: the one to promote (from the upstream's history) or go back to. */
@@ -30,49 +43,58 @@ export interface EnvironmentOptions {
   readonly confirmed?: boolean;
 }
 
+/** Compare Environments' options. */
+export interface CompareOptions extends StageOptions {
+  /** The older side. */
+  readonly environment?: string;
+  /** The environment compared with it (the newer side). */
+  readonly with?: string;
+}
+
 const SHOW_LOG: NextStep = {
   title: 'Show Log',
   run: () => vscode.commands.executeCommand('sluice.showLog'),
 };
 
-export function environmentCommands(
-  view: EnvironmentsView,
-  operations: LongOperations,
-  content: SnapshotContent,
-  log: vscode.LogOutputChannel,
-): CommandTable {
+export function environmentCommands(context: SluiceContext): CommandTable {
+  const { model, operations, content, log } = context;
   return {
     stageRelease: {
       writes: 'stage a release',
       run: async (options) => {
-        const root = await chooseRoot(view, parseOptions(options).root);
-        if (root === undefined) return undefined;
-        return stage(view.workspaceAt(root), operations, log);
+        const root = await chooseRoot(model, parseStageOptions(options).root);
+        if (root === undefined) return unchanged(undefined);
+        const result = await stage(workspaceAt(model, root), operations, log);
+        // Staging runs the pipeline, records a release and deploys it.
+        return outcome(result, [
+          { kind: 'pipelines', root },
+          { kind: 'environments', root },
+        ]);
       },
     },
     promoteRelease: {
       writes: 'promote a release',
-      run: async (nodeOrOptions, options) => {
-        const target = await chooseTarget(view, nodeOrOptions, options, 'promote');
-        if (target === undefined) return undefined;
-        return promoteInto(view, operations, content, target);
+      run: async (node, options) => {
+        const target = await chooseTarget(model, parseTargetArguments(node, options), 'promote');
+        if (target === undefined) return unchanged(undefined);
+        return outcome(await promoteInto(model, operations, content, target), environmentsOf(target));
       },
     },
     rollBackEnvironment: {
       writes: 'roll back an environment',
-      run: async (nodeOrOptions, options) => {
-        const target = await chooseTarget(view, nodeOrOptions, options, 'rollback');
-        if (target === undefined) return undefined;
-        return rollBack(view, operations, content, target);
+      run: async (node, options) => {
+        const target = await chooseTarget(model, parseTargetArguments(node, options), 'rollback');
+        if (target === undefined) return unchanged(undefined);
+        return outcome(await rollBack(model, operations, content, target), environmentsOf(target));
       },
     },
     // Reading releases runs git, which Restricted Mode does not allow: these are refused there too.
     compareWithUpstream: {
       writes: 'compare releases',
-      run: async (nodeOrOptions, options) => {
-        const target = await chooseTarget(view, nodeOrOptions, options, 'promote');
-        if (target === undefined) return undefined;
-        const workspace = view.workspaceAt(target.root);
+      run: async (node, options) => {
+        const target = await chooseTarget(model, parseTargetArguments(node, options), 'promote');
+        if (target === undefined) return unchanged(undefined);
+        const workspace = workspaceAt(model, target.root);
         const upstream = target.environment.from;
         if (upstream === undefined || upstream === WORKSPACE_ENVIRONMENT) {
           throw new SluiceError(
@@ -86,30 +108,30 @@ export function environmentCommands(
           `${target.environment.name} ← ${upstream}.md`,
           formatComparison(comparison),
         );
-        return comparison;
+        return unchanged(comparison);
       },
     },
     compareEnvironments: {
       writes: 'compare releases',
       run: async (options) => {
-        const parsed = parseOptions(options);
-        const root = await chooseRoot(view, parsed.root);
-        if (root === undefined) return undefined;
-        const environments = environmentsAt(view, root);
+        const parsed = parseCompareOptions(options);
+        const root = await chooseRoot(model, parsed.root);
+        if (root === undefined) return unchanged(undefined);
+        const environments = environmentsAt(model, root);
         const first = await pickEnvironment(environments, 'Compare which environment…', parsed.environment);
-        if (first === undefined) return undefined;
+        if (first === undefined) return unchanged(undefined);
         const second =
-          parsed.release === undefined
+          parsed.with === undefined
             ? await pickEnvironment(
                 environments.filter((environment) => environment.name !== first.name),
                 `…with which environment? (${first.name} is the older side)`,
                 undefined,
               )
-            : environments.find((environment) => environment.name === parsed.release);
-        if (second === undefined) return undefined;
-        const comparison = await compareLive(view.workspaceAt(root), first.name, second.name);
+            : environments.find((environment) => environment.name === parsed.with);
+        if (second === undefined) return unchanged(undefined);
+        const comparison = await compareLive(workspaceAt(model, root), first.name, second.name);
         await content.showSummary(`${first.name} → ${second.name}.md`, formatComparison(comparison));
-        return comparison;
+        return unchanged(comparison);
       },
     },
   };
@@ -119,6 +141,15 @@ interface Target {
   readonly root: string;
   readonly environment: EnvironmentState;
   readonly options: EnvironmentOptions;
+}
+
+/** Promote and roll back move one environment's refs: only environments are read again. */
+function environmentsOf(target: Target): Changes {
+  return [{ kind: 'environments', root: target.root }];
+}
+
+function workspaceAt(model: WorkspaceModel, root: string): Workspace {
+  return model.workspaceAt(root, ENVIRONMENTS_RESTRICTED_REASON);
 }
 
 async function stage(
@@ -172,12 +203,12 @@ async function stage(
 }
 
 async function promoteInto(
-  view: EnvironmentsView,
+  model: WorkspaceModel,
   operations: LongOperations,
   content: SnapshotContent,
   target: Target,
 ): Promise<DeployResult | undefined> {
-  const workspace = view.workspaceAt(target.root);
+  const workspace = workspaceAt(model, target.root);
   const name = target.environment.name;
   const plan = await planPromotion(workspace, { to: name, release: target.options.release });
   const refused = plan.gates.find((gate) => !gate.passed);
@@ -222,12 +253,12 @@ async function promoteInto(
 }
 
 async function rollBack(
-  view: EnvironmentsView,
+  model: WorkspaceModel,
   operations: LongOperations,
   content: SnapshotContent,
   target: Target,
 ): Promise<DeployResult | undefined> {
-  const workspace = view.workspaceAt(target.root);
+  const workspace = workspaceAt(model, target.root);
   const name = target.environment.name;
   const history = await readHistory(workspace.git, name);
   const head = history[0];
@@ -381,24 +412,61 @@ async function compareLive(
   );
 }
 
-function parseOptions(value: unknown): EnvironmentOptions {
+function parseStageOptions(value: unknown): StageOptions {
   if (typeof value !== 'object' || value === null) return {};
-  const { root, environment, release, confirmed } = value as Record<string, unknown>;
+  const { root } = value as Record<string, unknown>;
+  return typeof root === 'string' ? { root } : {};
+}
+
+function parseEnvironmentOptions(value: unknown): EnvironmentOptions {
+  if (typeof value !== 'object' || value === null) return {};
+  const { environment, release, confirmed } = value as Record<string, unknown>;
   return {
-    ...(typeof root === 'string' ? { root } : {}),
+    ...parseStageOptions(value),
     ...(typeof environment === 'string' ? { environment } : {}),
     ...(typeof release === 'string' ? { release } : {}),
     ...(confirmed === true ? { confirmed: true } : {}),
   };
 }
 
+function parseCompareOptions(value: unknown): CompareOptions {
+  if (typeof value !== 'object' || value === null) return {};
+  const { environment, with: other } = value as Record<string, unknown>;
+  return {
+    ...parseStageOptions(value),
+    ...(typeof environment === 'string' ? { environment } : {}),
+    ...(typeof other === 'string' ? { with: other } : {}),
+  };
+}
+
+/**
+ * Promote, Roll Back and Compare with Upstream take (node, options) from a
+ * tree item, or (options) from the palette or another command.
+ */
+type TargetArguments =
+  | { readonly node: EnvironmentNode; readonly options: EnvironmentOptions }
+  | { readonly node: undefined; readonly options: EnvironmentOptions };
+
+function parseTargetArguments(first: unknown, second: unknown): TargetArguments {
+  return isEnvironmentNode(first)
+    ? { node: first, options: parseEnvironmentOptions(second) }
+    : { node: undefined, options: parseEnvironmentOptions(first) };
+}
+
 function isEnvironmentNode(value: unknown): value is EnvironmentNode {
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'environment';
 }
 
+function folderEnvironments(model: WorkspaceModel): FolderEnvironments[] {
+  return model.folders.map((folder) => folder.environments);
+}
+
 /** The folder to act in: the given one, the only readable one, or the user's pick. */
-async function chooseRoot(view: EnvironmentsView, given: string | undefined): Promise<string | undefined> {
-  const roots = view.folders().flatMap(({ state }) => (state.kind === 'ready' ? [state.root] : []));
+async function chooseRoot(model: WorkspaceModel, given: string | undefined): Promise<string | undefined> {
+  await model.start();
+  const roots = folderEnvironments(model).flatMap(({ state }) =>
+    state.kind === 'ready' ? [state.root] : [],
+  );
   if (given !== undefined) return given;
   if (roots.length === 0) {
     throw new SluiceError('No folder has a readable sluice.yaml in a git repository.', 'usage');
@@ -407,8 +475,8 @@ async function chooseRoot(view: EnvironmentsView, given: string | undefined): Pr
   return vscode.window.showQuickPick(roots, { title: 'Sluice: which workspace?' });
 }
 
-function environmentsAt(view: EnvironmentsView, root: string): readonly EnvironmentState[] {
-  const folder = view.folders().find(({ state }) => 'root' in state && state.root === root);
+function environmentsAt(model: WorkspaceModel, root: string): readonly EnvironmentState[] {
+  const folder = folderEnvironments(model).find(({ state }) => 'root' in state && state.root === root);
   if (folder === undefined) return [];
   return folder.environments;
 }
@@ -419,22 +487,14 @@ function environmentsAt(view: EnvironmentsView, root: string): readonly Environm
  * environment; rollback: anything with a history).
  */
 async function chooseTarget(
-  view: EnvironmentsView,
-  nodeOrOptions: unknown,
-  moreOptions: unknown,
+  model: WorkspaceModel,
+  { node, options }: TargetArguments,
   action: 'promote' | 'rollback',
 ): Promise<Target | undefined> {
-  if (isEnvironmentNode(nodeOrOptions)) {
-    return {
-      root: nodeOrOptions.root,
-      environment: nodeOrOptions.environment,
-      options: parseOptions(moreOptions),
-    };
-  }
-  const options = parseOptions(nodeOrOptions);
-  const root = await chooseRoot(view, options.root);
+  if (node !== undefined) return { root: node.root, environment: node.environment, options };
+  const root = await chooseRoot(model, options.root);
   if (root === undefined) return undefined;
-  const applicable = environmentsAt(view, root).filter((environment) =>
+  const applicable = environmentsAt(model, root).filter((environment) =>
     action === 'promote'
       ? environment.from !== undefined && environment.from !== WORKSPACE_ENVIRONMENT
       : environment.history.kind === 'read' && environment.history.deployments.length > 0,

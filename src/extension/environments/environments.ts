@@ -1,5 +1,6 @@
-// What the Environments view knows of a folder, read through the engine's own
-// calls (the ones `sluice envs` and `sluice history` make). No vscode import.
+// How the model (model.ts) reads a folder's environments for the Environments
+// view and the status bar, through the engine's own calls (the ones `sluice
+// envs` and `sluice history` make). No vscode import.
 import { describeError } from '../../core/errors';
 import { readHistory } from '../../core/environments/history';
 import { readReleases } from '../../core/environments/releases';

@@ -1,11 +1,9 @@
-// The Environments view: keeps each folder's environments (reloaded when
-// SluiceWorkspaces says a folder or its refs changed) and turns the plain
-// elements of model.ts into TreeItems. All the looks are decided in model.ts.
+// The Environments view: renders the environments the model holds, turning
+// the plain elements of model.ts into TreeItems (all the looks are decided
+// there), and redraws when the model says a folder's environments were read again.
 import { treeItemOf } from '../treeItems';
 import * as vscode from 'vscode';
-import type { Workspace } from '../../core/workspace';
-import type { FolderConsumer, SluiceWorkspaces, WorkspaceFolderState } from '../workspaces';
-import { loadFolderEnvironments } from './environments';
+import type { WorkspaceModel } from '../model';
 import {
   describeNode,
   ENVIRONMENTS_RESTRICTED_REASON,
@@ -21,39 +19,28 @@ import {
 
 export const ENVIRONMENTS_VIEW_ID = 'sluice.environments';
 
-export class EnvironmentsView
-  implements FolderConsumer, vscode.TreeDataProvider<EnvironmentsNode>, vscode.Disposable
-{
+export class EnvironmentsView implements vscode.TreeDataProvider<EnvironmentsNode>, vscode.Disposable {
   readonly #changed = new vscode.EventEmitter<EnvironmentsNode | undefined>();
   readonly onDidChangeTreeData = this.#changed.event;
-  /** By folder path. */
-  readonly #folders = new Map<string, FolderEnvironments>();
   readonly treeView: vscode.TreeView<EnvironmentsNode>;
+  readonly #subscription: vscode.Disposable;
 
-  constructor(private readonly workspaces: SluiceWorkspaces) {
+  constructor(private readonly model: WorkspaceModel) {
     this.treeView = vscode.window.createTreeView(ENVIRONMENTS_VIEW_ID, {
       treeDataProvider: this,
       showCollapseAll: true,
     });
+    this.#subscription = model.onDidChange(({ scope }) => {
+      if (!scope.whole && !scope.environments) return;
+      const restricted = this.model.folders.some(({ state }) => state.kind === 'restricted');
+      // The message hides the welcome content, so it is set only while a restricted folder has items.
+      this.treeView.message = restricted ? ENVIRONMENTS_RESTRICTED_REASON : '';
+      this.#changed.fire(undefined);
+    });
   }
-
-  /** Environments live in refs, which any dataset-scoped change may accompany: every change reloads the folder. */
-  async folderChanged({ state }: WorkspaceFolderState): Promise<void> {
-    this.#folders.set(state.folder, await loadFolderEnvironments(state));
-    this.#afterChange();
-  }
-
-  folderRemoved(folder: vscode.WorkspaceFolder): void {
-    this.#folders.delete(folder.uri.fsPath);
-    this.#afterChange();
-  }
-
-  /** Fires with every folder's environments after each reload (the status bar listens). */
-  readonly #reloaded = new vscode.EventEmitter<readonly FolderEnvironments[]>();
-  readonly onDidReload = this.#reloaded.event;
 
   async getChildren(element?: EnvironmentsNode): Promise<EnvironmentsNode[]> {
-    await this.workspaces.start();
+    await this.model.start();
     if (element === undefined) return rootNodes(this.folders());
     switch (element.kind) {
       case 'folder':
@@ -79,32 +66,12 @@ export class EnvironmentsView
 
   /** Every folder as last read, in the window's order. */
   folders(): FolderEnvironments[] {
-    return this.workspaces.folders.flatMap(({ state }) => this.#folders.get(state.folder) ?? []);
-  }
-
-  /** The open workspace of `root`; throws when it cannot be read now (Restricted Mode, or gone). */
-  workspaceAt(root: string): Workspace {
-    for (const { state } of this.#folders.values()) {
-      if (state.kind === 'ready' && state.root === root) return state.workspace;
-    }
-    throw new Error(
-      vscode.workspace.isTrusted
-        ? `The workspace at ${root} is not open any more; refresh the Environments view.`
-        : ENVIRONMENTS_RESTRICTED_REASON,
-    );
+    return this.model.folders.map((folder) => folder.environments);
   }
 
   dispose(): void {
+    this.#subscription.dispose();
     this.treeView.dispose();
     this.#changed.dispose();
-    this.#reloaded.dispose();
-  }
-
-  #afterChange(): void {
-    const restricted = [...this.#folders.values()].some((folder) => folder.state.kind === 'restricted');
-    // The message hides the welcome content, so it is set only while a restricted folder has items.
-    this.treeView.message = restricted ? ENVIRONMENTS_RESTRICTED_REASON : '';
-    this.#changed.fire(undefined);
-    this.#reloaded.fire(this.folders());
   }
 }

@@ -10,13 +10,14 @@ import * as vscode from 'vscode';
 import { SluiceError } from '../../core/errors';
 import { openPipelines } from '../../core/pipelines/context';
 import { runPipelines, type RunReport, type StageOutcome } from '../../core/pipelines/runner';
+import type { Workspace } from '../../core/workspace';
 import { OperationCancelled } from '../cancellation';
+import { outcome, unchanged, type Changes, type Outcome } from '../changes';
 import type { CommandTable } from '../commands';
-import type { LongOperations } from '../progress';
-import type { PipelineGraphs } from './graph/graphPanels';
+import type { SluiceContext } from '../context';
+import type { WorkspaceModel } from '../model';
 import type { PipelineNode, PipelinesNode, StageNode } from './pipelineNodes';
-import type { PipelinesView } from './pipelinesView';
-import type { StageLogs } from './stageLogs';
+import { allPipelines, findPipeline } from './pipelinesView';
 
 /** Options a keybinding, another extension or a test may pass to Run Pipeline. */
 export interface RunPipelineOptions {
@@ -28,27 +29,21 @@ export interface RunPipelineOptions {
   readonly signal?: AbortSignal;
 }
 
-export interface PipelineParts {
-  readonly view: PipelinesView;
-  readonly operations: LongOperations;
-  readonly log: vscode.LogOutputChannel;
-  readonly logs: StageLogs;
-  readonly graphs: PipelineGraphs;
-}
-
 const RUN = 'run pipelines';
 
-export function pipelineCommands(parts: PipelineParts): CommandTable {
-  const { view } = parts;
+export function pipelineCommands(context: SluiceContext): CommandTable {
+  const { model } = context;
   return {
     runPipeline: {
       writes: RUN,
       run: async (arg) => {
-        if (isNode(arg, 'pipeline')) return runTargets(parts, arg, [arg.pipeline.name], false, undefined);
-        const options = (arg ?? {}) as RunPipelineOptions;
-        const node = await pickPipeline(view, options.pipeline, 'Run which pipeline?');
-        if (node === undefined) return undefined;
-        return runTargets(parts, node, [node.pipeline.name], options.force === true, options.signal);
+        const parsed = parseRunPipelineArgument(arg);
+        if (parsed.node !== undefined)
+          return runTargets(context, parsed.node, [parsed.node.pipeline.name], false, undefined);
+        const { options } = parsed;
+        const node = await pickPipeline(model, options.pipeline, 'Run which pipeline?');
+        if (node === undefined) return unchanged(undefined);
+        return runTargets(context, node, [node.pipeline.name], options.force === true, options.signal);
       },
     },
     forceRunPipeline: {
@@ -56,27 +51,27 @@ export function pipelineCommands(parts: PipelineParts): CommandTable {
       run: async (arg) => {
         const node = isNode(arg, 'pipeline')
           ? arg
-          : await pickPipeline(view, undefined, 'Force run which pipeline?');
-        return node && runTargets(parts, node, [node.pipeline.name], true, undefined);
+          : await pickPipeline(model, undefined, 'Force run which pipeline?');
+        return node ? runTargets(context, node, [node.pipeline.name], true, undefined) : unchanged(undefined);
       },
     },
     runStage: {
       writes: RUN,
       run: (arg) => {
         const node = requireStage(arg);
-        return runTargets(parts, node.parent, [node.stage.id], false, undefined);
+        return runTargets(context, node.parent, [node.stage.id], false, undefined);
       },
     },
     forceRunStage: {
       writes: RUN,
       run: (arg) => {
         const node = requireStage(arg);
-        return runTargets(parts, node.parent, [node.stage.id], true, undefined);
+        return runTargets(context, node.parent, [node.stage.id], true, undefined);
       },
     },
     showStageLog: (arg) => {
       const node = requireStage(arg);
-      return parts.logs.show(node.parent.root, node.stage.pipeline, node.stage.name);
+      return context.stageLogs.show(node.parent.root, node.stage.pipeline, node.stage.name);
     },
     revealStageInManifest: (arg) => {
       const node = requireStage(arg);
@@ -86,20 +81,20 @@ export function pipelineCommands(parts: PipelineParts): CommandTable {
     showPipelineGraph: async (arg) => {
       const node = isNode(arg, 'pipeline')
         ? arg
-        : await pickPipeline(view, undefined, 'Show the graph of which pipeline?');
-      return node && parts.graphs.show(node);
+        : await pickPipeline(model, undefined, 'Show the graph of which pipeline?');
+      return node && context.graphs.show(node);
     },
   };
 }
 
 /** Reveals a stage by name, for the graph's clicks. */
 export async function revealStageByName(
-  view: PipelinesView,
+  model: WorkspaceModel,
   root: string,
   pipeline: string,
   stage: string,
 ): Promise<vscode.TextEditor | undefined> {
-  const node = view.findPipeline(root, pipeline);
+  const node = findPipeline(model, root, pipeline);
   const found = node?.pipeline.stages.find((candidate) => candidate.name === stage);
   if (node === undefined || found === undefined) return undefined;
   return revealStage(node.manifestFile, found.offset, found.name);
@@ -112,6 +107,24 @@ function isNode<K extends PipelinesNode['kind']>(
   return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === kind;
 }
 
+/** Run Pipeline takes a pipeline node (from the tree) or options (from the palette or another command). */
+function parseRunPipelineArgument(
+  arg: unknown,
+):
+  | { readonly node: PipelineNode; readonly options?: undefined }
+  | { readonly node?: undefined; readonly options: RunPipelineOptions } {
+  if (isNode(arg, 'pipeline')) return { node: arg };
+  if (typeof arg !== 'object' || arg === null) return { options: {} };
+  const { pipeline, force, signal } = arg as Record<string, unknown>;
+  return {
+    options: {
+      ...(typeof pipeline === 'string' ? { pipeline } : {}),
+      ...(force === true ? { force: true } : {}),
+      ...(signal instanceof AbortSignal ? { signal } : {}),
+    },
+  };
+}
+
 function requireStage(arg: unknown): StageNode {
   if (!isNode(arg, 'stage')) {
     throw new SluiceError('Choose a stage in the Pipelines view first.', 'usage');
@@ -120,12 +133,12 @@ function requireStage(arg: unknown): StageNode {
 }
 
 async function pickPipeline(
-  view: PipelinesView,
+  model: WorkspaceModel,
   name: string | undefined,
   placeHolder: string,
 ): Promise<PipelineNode | undefined> {
-  await view.getChildren();
-  const all = view.pipelines();
+  await model.start();
+  const all = allPipelines(model);
   if (name !== undefined) {
     const named = all.find((node) => node.pipeline.name === name);
     if (named === undefined) {
@@ -159,26 +172,26 @@ async function pickPipeline(
 }
 
 async function runTargets(
-  parts: PipelineParts,
+  context: SluiceContext,
   node: PipelineNode,
   targets: readonly string[],
   force: boolean,
   callerSignal: AbortSignal | undefined,
-): Promise<RunReport> {
-  const { view, log } = parts;
+): Promise<Outcome<RunReport>> {
+  const { model, log } = context;
   const root = node.root;
-  const workspace = view.workspaceAt(root);
+  const workspace = model.readableWorkspaceAt(root);
   const what = targets.join(', ');
   const title = `${force ? 'Force running' : 'Running'} ${what}`;
-  view.runStarted(root);
+  model.runStarted(root);
   let report: RunReport;
   try {
-    report = await parts.operations.run(title, async (signal, progress) => {
+    report = await context.operations.run(title, async (signal, progress) => {
       const aborted = callerSignal === undefined ? signal : AbortSignal.any([signal, callerSignal]);
       const output = new LineBuffers(log);
-      const context = openPipelines(workspace);
+      const pipelines = openPipelines(workspace);
       try {
-        return await runPipelines(context, {
+        return await runPipelines(pipelines, {
           targets,
           force,
           signal: aborted,
@@ -186,7 +199,7 @@ async function runTargets(
             stageStarted: (stage) => {
               log.info(`▶ ${stage.id}: ${stage.run}`);
               progress(stage.name);
-              view.stageProgress(root, stage.id, { kind: 'running' });
+              model.stageProgress(root, stage.id, { kind: 'running' });
             },
             stageOutput: (stage, text) => {
               output.write(stage.id, text);
@@ -194,7 +207,7 @@ async function runTargets(
             stageFinished: (stage, outcome) => {
               output.flush(stage.id);
               log.info(describeOutcome(outcome));
-              view.stageProgress(root, stage.id, { kind: 'finished', result: outcome.result });
+              model.stageProgress(root, stage.id, { kind: 'finished', result: outcome.result });
             },
             checkOutput: (check, text) => {
               output.write(`check ${check.name}`, text);
@@ -210,19 +223,46 @@ async function runTargets(
       }
     });
   } finally {
-    view.runEnded(root);
-    parts.logs.refresh();
+    model.runEnded(root);
+    context.stageLogs.refresh();
   }
   const summary = summarizeRun(report);
   log.info(`${what}: ${summary}`);
   if (report.cancelled) throw new OperationCancelled(`The run of ${what} was cancelled (${summary}).`);
-  announce(parts, node, what, report, summary);
-  return report;
+  announce(context, node, what, report, summary);
+  return outcome(report, runChanges(model, workspace, report));
+}
+
+/**
+ * A run changes stage records and outputs; an output inside a dataset's path
+ * (or holding one) changes that dataset too.
+ */
+function runChanges(model: WorkspaceModel, workspace: Workspace, report: RunReport): Changes {
+  const root = workspace.root;
+  const outs = new Map(
+    allPipelines(model)
+      .filter((node) => node.root === root)
+      .flatMap((node) => node.pipeline.stages.map((stage) => [stage.id, stage.outs] as const)),
+  );
+  const written = report.stages
+    .filter((stage) => stage.result === 'ran' || stage.result === 'restored')
+    .flatMap((stage) => outs.get(`${stage.pipeline}.${stage.stage}`) ?? []);
+  const inside = (path: string, folder: string): boolean => path === folder || path.startsWith(`${folder}/`);
+  const touched = [...workspace.manifest.datasets.values()].flatMap((dataset) => {
+    const path = dataset.path?.value;
+    return path !== undefined && written.some((out) => inside(out, path) || inside(path, out))
+      ? [dataset.name]
+      : [];
+  });
+  return [
+    { kind: 'pipelines', root },
+    ...(touched.length > 0 ? [{ kind: 'datasets' as const, root, names: touched }] : []),
+  ];
 }
 
 /** The end of a run, with the failed stage's log a click away. */
 function announce(
-  parts: PipelineParts,
+  parts: SluiceContext,
   node: PipelineNode,
   what: string,
   report: RunReport,
@@ -239,7 +279,7 @@ function announce(
   const message = `Sluice: ${what}: ${[summary, ...checks].join('; ')}`;
   void vscode.window.showErrorMessage(message, SHOW_LOG).then((choice) => {
     if (choice !== SHOW_LOG) return;
-    if (failedStage) void parts.logs.show(node.root, failedStage.pipeline, failedStage.stage);
+    if (failedStage) void parts.stageLogs.show(node.root, failedStage.pipeline, failedStage.stage);
     else parts.log.show(true);
   });
 }

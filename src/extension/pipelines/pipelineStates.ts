@@ -1,4 +1,4 @@
-// Reads what the Pipelines view shows for one folder: the plan's pipelines and
+// How the model (model.ts) reads what the Pipelines view shows for one folder: the plan's pipelines and
 // each stage's state, through the engine's own stageStatuses (what `sluice
 // status` prints). No vscode import. In Restricted Mode only files are read:
 // the manifest, the stage records and fingerprints in .sluice/state/, and the

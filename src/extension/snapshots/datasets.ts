@@ -1,6 +1,6 @@
-// What the Data Snapshots view knows of each dataset, read through the engine's
-// own calls (the ones `sluice log` and `sluice diff` make). No vscode import:
-// the view's data is tested on real repositories without an editor.
+// How the model (model.ts) reads each dataset for the Data Snapshots view,
+// through the engine's own calls (the ones `sluice log` and `sluice diff`
+// make). No vscode import: the view's data is tested on real repositories without an editor.
 import { join } from 'node:path';
 import { describeError } from '../../core/errors';
 import { pathExists } from '../../core/fs/pathExists';
@@ -69,10 +69,16 @@ export interface DatasetState {
   readonly history: DatasetHistory;
 }
 
-/** Every dataset of the workspace, one after the other (each scan already hashes on several threads). */
-export async function loadDatasets(workspace: Workspace): Promise<DatasetState[]> {
+/**
+ * Every dataset of the workspace, one after the other (each scan already
+ * hashes on several threads), read by `load` (the model counts its reads).
+ */
+export async function loadDatasets(
+  workspace: Workspace,
+  load: (workspace: Workspace, name: string) => Promise<DatasetState> = loadDataset,
+): Promise<DatasetState[]> {
   const states: DatasetState[] = [];
-  for (const name of workspace.manifest.datasets.keys()) states.push(await loadDataset(workspace, name));
+  for (const name of workspace.manifest.datasets.keys()) states.push(await load(workspace, name));
   return states;
 }
 

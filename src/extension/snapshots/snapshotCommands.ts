@@ -7,8 +7,11 @@ import { formatAge } from '../../core/format';
 import { SluiceError } from '../../core/errors';
 import type { RestoreResult } from '../../core/snapshots/restore';
 import type { SnapshotResult } from '../../core/snapshots/snapshots';
+import { outcome, unchanged, type Changes, type Outcome } from '../changes';
 import { FailureWithNextSteps, type CommandTable } from '../commands';
-import type { LongOperations } from '../progress';
+import type { SluiceContext } from '../context';
+import { RESTRICTED_MODE_REASON } from '../folders';
+import type { WorkspaceModel } from '../model';
 import { compareWithDisk, type Comparison } from './datasets';
 import { isTextDiff, planFileDiffs, summarizeDiff, type FileDiff } from './diffPlan';
 import {
@@ -30,8 +33,6 @@ import {
   type SnapshotNode,
   type SnapshotsNode,
 } from './nodes';
-import type { SnapshotContent } from './snapshotContent';
-import type { SnapshotsView } from './snapshotsView';
 
 /** Files opened in one multi-file diff editor; the summary lists the rest. */
 const TEXT_DIFFS_LIMIT = 100;
@@ -45,35 +46,41 @@ export interface SnapshotOptions {
 export interface RestoreOptions {
   /** Skip the modal confirmation (like the CLI, which asks nothing). */
   readonly confirmed?: boolean;
-  /** Snapshot unsaved files first, then restore (the CLI's --force). */
-  readonly force?: boolean;
+  /**
+   * Snapshot unsaved files first, then restore (the CLI's --force; named for
+   * what it does, since Run Pipeline's `force` means something else).
+   */
+  readonly snapshotUnsaved?: boolean;
 }
 
-export function snapshotCommands(
-  view: SnapshotsView,
-  operations: LongOperations,
-  content: SnapshotContent,
-): CommandTable {
+/** A dataset to snapshot: the workspace root it is declared in and its name. */
+interface DatasetTarget {
+  readonly root: string;
+  readonly name: string;
+}
+
+export function snapshotCommands(context: SluiceContext): CommandTable {
+  const { model, operations, content } = context;
   const snapshot = async (
-    datasets: readonly DatasetNode[],
+    datasets: readonly DatasetTarget[],
     options: SnapshotOptions | undefined,
-  ): Promise<SnapshotResult[] | undefined> => {
-    const defaultMessage = datasets.length === 1 ? `Snapshot of ${datasets[0]!.dataset.name}` : undefined;
+  ): Promise<Outcome<SnapshotResult[] | undefined>> => {
+    const defaultMessage = datasets.length === 1 ? `Snapshot of ${datasets[0]!.name}` : undefined;
     const message =
       options?.message ??
       (await vscode.window.showInputBox({
-        title: datasets.length === 1 ? `Snapshot ${datasets[0]!.dataset.name}` : 'Snapshot Datasets',
+        title: datasets.length === 1 ? `Snapshot ${datasets[0]!.name}` : 'Snapshot Datasets',
         prompt: 'Describe the snapshot (optional)',
         placeHolder: defaultMessage ?? 'Snapshot of each dataset',
       }));
-    if (message === undefined) return undefined; // the input box was dismissed
-    const byWorkspace = new Map<string, DatasetNode[]>();
-    for (const node of datasets) byWorkspace.set(node.root, [...(byWorkspace.get(node.root) ?? []), node]);
+    if (message === undefined) return unchanged(undefined); // the input box was dismissed
+    const byWorkspace = new Map<string, string[]>();
+    for (const { root, name } of datasets) byWorkspace.set(root, [...(byWorkspace.get(root) ?? []), name]);
     const results: SnapshotResult[] = [];
+    const changed: Changes = [...byWorkspace].map(([root, names]) => ({ kind: 'datasets', root, names }));
     await operations.run('Recording snapshots', async (signal, report) => {
-      for (const nodes of byWorkspace.values()) {
-        const workspace = view.workspaceOf(nodes[0]!);
-        const names = nodes.map((node) => node.dataset.name);
+      for (const [root, names] of byWorkspace) {
+        const workspace = model.workspaceAt(root, RESTRICTED_MODE_REASON);
         results.push(
           ...(await snapshotAll(workspace, names, message, signal, (name, index) => {
             report(`${name} (${results.length + index + 1} of ${datasets.length})`);
@@ -82,18 +89,20 @@ export function snapshotCommands(
       }
     });
     void vscode.window.showInformationMessage(`Sluice: ${describeSnapshotResults(results)}`);
-    return results;
+    return outcome(results, changed);
   };
 
   return {
     snapshotDataset: {
       writes: 'record snapshots',
-      run: (node, options) => snapshot([requireNode(node, 'dataset')], snapshotOptions(options)),
+      run: (node, options) =>
+        snapshot([datasetTarget(requireNode(node, 'dataset'))], snapshotOptions(options)),
     },
     snapshotDatasets: {
       writes: 'record snapshots',
       run: async (options) => {
-        const datasets = await allDatasets(view);
+        await model.start();
+        const datasets = allDatasets(model);
         if (datasets.length === 0) {
           throw new SluiceError(
             'No dataset to snapshot: no folder has a readable sluice.yaml that declares one.',
@@ -107,7 +116,8 @@ export function snapshotCommands(
       const target = requireNode(node, 'snapshot', 'file');
       const snapshotNode = target.kind === 'file' ? requireSnapshotParent(target) : target;
       const { snapshot: current, previous } = snapshotNode;
-      const comparison = await view.comparePrevious(view.workspaceOf(snapshotNode.parent), current, previous);
+      const workspace = model.workspaceAt(snapshotNode.parent.root, RESTRICTED_MODE_REASON);
+      const comparison = await model.comparePrevious(workspace, current, previous);
       const from = previous ? shortId(previous.id) : 'nothing';
       await showDiff(snapshotNode.parent, comparison, target, `${from} ↔ ${shortId(current.id)}`, undefined);
     },
@@ -115,14 +125,13 @@ export function snapshotCommands(
       const target = requireNode(node, 'snapshot', 'changes', 'file');
       const source: SnapshotNode | ChangesNode = target.kind === 'file' ? target.parent : target;
       const dataset = datasetOf(source);
-      const comparison = await diskComparison(view, source);
+      const comparison = await diskComparison(model, source);
       const from = source.kind === 'snapshot' ? shortId(source.snapshot.id) : latestLabel(dataset);
       await showDiff(dataset, comparison, target, `${from} ↔ disk`, dataset.dataset.absolutePath);
     },
     restoreSnapshot: {
       writes: 'restore snapshots',
-      run: (node, options) =>
-        restore(view, operations, requireNode(node, 'snapshot'), restoreOptions(options)),
+      run: (node, options) => restore(context, requireNode(node, 'snapshot'), restoreOptions(options)),
     },
     revealDataset: async (node) => {
       const { dataset } = requireNode(node, 'dataset');
@@ -188,15 +197,14 @@ export function snapshotCommands(
 }
 
 async function restore(
-  view: SnapshotsView,
-  operations: LongOperations,
+  { model, operations }: SluiceContext,
   node: SnapshotNode,
   options: RestoreOptions,
-): Promise<RestoreResult | undefined> {
+): Promise<Outcome<RestoreResult | undefined>> {
   const { dataset } = node.parent;
-  const workspace = view.workspaceOf(node.parent);
+  const workspace = model.workspaceAt(node.parent.root, RESTRICTED_MODE_REASON);
   const id = shortId(node.snapshot.id);
-  const force = options.force ?? false;
+  const force = options.snapshotUnsaved ?? false;
   if (options.confirmed !== true) {
     const comparison = await vscode.window.withProgress({ location: { viewId: 'sluice.snapshots' } }, () =>
       compareWithDisk(workspace, dataset.name, node.snapshot),
@@ -204,7 +212,7 @@ async function restore(
     const plan = restorePlan(comparison);
     if (plan.overwritten.length + plan.removed.length + plan.written.length === 0) {
       void vscode.window.showInformationMessage(`Sluice: ${dataset.name} already matches snapshot ${id}.`);
-      return undefined;
+      return unchanged(undefined);
     }
     const { summary, detail } = describeRestorePlan(plan, (path) => displayedPath(dataset.path, path));
     const age = formatAge(node.snapshot.time);
@@ -213,7 +221,7 @@ async function restore(
       { modal: true, detail: `${summary}\n\n${detail}` },
       'Restore',
     );
-    if (choice !== 'Restore') return undefined;
+    if (choice !== 'Restore') return unchanged(undefined);
   }
   let result: RestoreResult;
   try {
@@ -230,8 +238,8 @@ async function restore(
             run: () =>
               vscode.commands.executeCommand('sluice.restoreSnapshot', node, {
                 confirmed: true,
-                force: true,
-              }),
+                snapshotUnsaved: true,
+              } satisfies RestoreOptions),
           },
         ],
       );
@@ -245,14 +253,19 @@ async function restore(
   void vscode.window.showInformationMessage(
     `Sluice: restored ${dataset.name} to ${id} (${result.written} written, ${result.removed} removed).${saved}`,
   );
-  return result;
+  // Restoring writes the dataset's files; with force it also records a snapshot of that dataset.
+  return outcome(result, [{ kind: 'datasets', root: node.parent.root, names: [dataset.name] }]);
 }
 
 /** Snapshot → disk: for a snapshot, read now; for "changes on disk", what the view last read. */
-async function diskComparison(view: SnapshotsView, source: SnapshotNode | ChangesNode): Promise<Comparison> {
+async function diskComparison(
+  model: WorkspaceModel,
+  source: SnapshotNode | ChangesNode,
+): Promise<Comparison> {
   const dataset = source.parent;
   if (source.kind === 'snapshot') {
-    return compareWithDisk(view.workspaceOf(dataset), dataset.dataset.name, source.snapshot);
+    const workspace = model.workspaceAt(dataset.root, RESTRICTED_MODE_REASON);
+    return compareWithDisk(workspace, dataset.dataset.name, source.snapshot);
   }
   const { history } = dataset.dataset;
   if (history.kind !== 'read' || history.disk.kind !== 'read') {
@@ -270,16 +283,17 @@ function latestLabel(dataset: DatasetNode): string {
   return latest ? shortId(latest.id) : 'nothing';
 }
 
-/** Every dataset the view shows, in every folder. */
-async function allDatasets(view: SnapshotsView): Promise<DatasetNode[]> {
-  const datasets: DatasetNode[] = [];
-  for (const node of await view.getChildren()) {
-    if (node.kind === 'dataset') datasets.push(node);
-    if (node.kind === 'folder') {
-      for (const child of await view.getChildren(node)) if (child.kind === 'dataset') datasets.push(child);
-    }
-  }
-  return datasets;
+/** Every dataset of every readable folder, in the window's order. */
+function allDatasets(model: WorkspaceModel): DatasetTarget[] {
+  return model.folders.flatMap(({ state, datasets }) =>
+    state.kind === 'ready' || state.kind === 'restricted'
+      ? datasets.map((dataset) => ({ root: state.root, name: dataset.name }))
+      : [],
+  );
+}
+
+function datasetTarget(node: DatasetNode): DatasetTarget {
+  return { root: node.root, name: node.dataset.name };
 }
 
 function describeSnapshotResults(results: readonly SnapshotResult[]): string {
@@ -321,6 +335,6 @@ function snapshotOptions(value: unknown): SnapshotOptions | undefined {
 
 function restoreOptions(value: unknown): RestoreOptions {
   if (typeof value !== 'object' || value === null) return {};
-  const { confirmed, force } = value as { confirmed?: unknown; force?: unknown };
-  return { confirmed: confirmed === true, force: force === true };
+  const { confirmed, snapshotUnsaved } = value as { confirmed?: unknown; snapshotUnsaved?: unknown };
+  return { confirmed: confirmed === true, snapshotUnsaved: snapshotUnsaved === true };
 }

@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import type { PipelineNode } from '../pipelineNodes';
 import { shownState } from '../pipelineNodes';
-import type { PipelinesView } from '../pipelinesView';
+import type { WorkspaceModel } from '../../model';
+import { findPipeline } from '../pipelinesView';
 import { parseWebviewMessage, pipelineGraph, type PipelineGraph, type ShowGraphMessage } from './graphModel';
 
 export const GRAPH_VIEW_TYPE = 'sluice.pipelineGraph';
@@ -27,10 +28,11 @@ export class PipelineGraphs implements vscode.Disposable {
 
   constructor(
     private readonly extensionUri: vscode.Uri,
-    private readonly view: PipelinesView,
+    private readonly model: WorkspaceModel,
     private readonly reveal: (root: string, pipeline: string, stage: string) => Promise<unknown>,
   ) {
-    this.#subscription = view.onDidChangeStates(() => {
+    this.#subscription = model.onDidChange(({ scope }) => {
+      if (!scope.whole && !scope.pipelines && scope.datasets.size === 0) return;
       for (const graph of this.#open.values()) this.#send(graph);
     });
   }
@@ -91,10 +93,10 @@ export class PipelineGraphs implements vscode.Disposable {
 
   #send(graph: OpenGraph): void {
     if (!graph.ready) return;
-    const node = this.view.findPipeline(graph.root, graph.pipeline);
+    const node = findPipeline(this.model, graph.root, graph.pipeline);
     if (node === undefined) return;
     const next = pipelineGraph(graph.pipeline, node.pipeline.stages, (stage) =>
-      shownState(stage, this.view.progressOf(graph.root, stage.id)),
+      shownState(stage, this.model.progressOf(graph.root, stage.id)),
     );
     if (JSON.stringify(next) === JSON.stringify(graph.shown)) return;
     graph.shown = next;
