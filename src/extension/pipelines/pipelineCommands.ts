@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import { SluiceError } from '../../core/errors';
 import { openPipelines } from '../../core/pipelines/context';
 import { runPipelines, type RunReport, type StageOutcome } from '../../core/pipelines/runner';
+import { countRun, describeRunCounts } from '../../core/pipelines/runSummary';
 import { OperationCancelled } from '../cancellation';
 import type { CommandTable } from '../commands';
 import type { LongOperations } from '../progress';
@@ -244,23 +245,9 @@ function announce(
   });
 }
 
-/** "2 ran, 1 restored, 0 skipped, 1 failed", with checks when any ran. */
+/** "2 ran, 1 restored, 0 up to date, 1 failed", with checks when any ran: the engine's summary, as `sluice run` prints it. */
 export function summarizeRun(report: RunReport): string {
-  const count = (result: StageOutcome['result']): number =>
-    report.stages.filter((stage) => stage.result === result).length;
-  const parts = [
-    `${String(count('ran'))} ran`,
-    `${String(count('restored'))} restored`,
-    `${String(count('skipped'))} up to date`,
-    `${String(count('failed'))} failed`,
-  ];
-  const notRun = count('not-run');
-  if (notRun > 0) parts.push(`${String(notRun)} not run`);
-  if (report.checks.length > 0) {
-    const passed = report.checks.filter((check) => check.outcome === 'pass').length;
-    parts.push(`checks ${String(passed)}/${String(report.checks.length)} passed`);
-  }
-  return parts.join(', ');
+  return describeRunCounts(countRun(report));
 }
 
 function describeOutcome(outcome: StageOutcome): string {
