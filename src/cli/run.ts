@@ -1,4 +1,5 @@
 // `sluice run [PIPELINE|PIPELINE.STAGE…] [--force] [--force-upstream] [-j N] [--json]`: run the stale stages.
+import { formatDuration } from '../core/format';
 import { SluiceError } from '../core/errors';
 import { openPipelines } from '../core/pipelines/context';
 import { runPipelines, type RunReport } from '../core/pipelines/runner';
@@ -124,7 +125,7 @@ function printReport(report: RunReport): void {
     const detail = stage.reason
       ? ` (${stage.reason})`
       : stage.durationMs !== undefined
-        ? ` in ${(stage.durationMs / 1000).toFixed(1)} s`
+        ? ` in ${formatDuration(stage.durationMs)}`
         : '';
     const id = `${stage.pipeline}.${stage.stage}`;
     // A stage that ran and failed has a log worth reading; one refused before running has none.

@@ -56,3 +56,13 @@ export function formatSigned(value: number): string {
 export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`;
 }
+
+/** How long a stage or a run took: `2.4 s`. */
+export function formatDuration(milliseconds: number): string {
+  return `${(milliseconds / 1000).toFixed(1)} s`;
+}
+
+/** A count of things, grouped by thousands: `12,345`. */
+export function formatCount(count: number): string {
+  return count.toLocaleString('en-US');
+}

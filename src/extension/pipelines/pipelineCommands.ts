@@ -4,6 +4,7 @@
 // in-process, as `sluice run` does: output streams to the Sluice log, progress
 // has a Cancel that aborts the runner (it kills the stages' process groups),
 // and a message ends the run with its counts.
+import { formatDuration } from '../../core/format';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -255,7 +256,7 @@ function describeOutcome(outcome: StageOutcome): string {
     outcome.reason !== undefined
       ? ` (${outcome.reason})`
       : outcome.durationMs !== undefined
-        ? ` in ${(outcome.durationMs / 1000).toFixed(1)} s`
+        ? ` in ${formatDuration(outcome.durationMs)}`
         : '';
   return `${outcome.result} ${outcome.pipeline}.${outcome.stage}${detail}`;
 }
