@@ -19,7 +19,7 @@ import { compareSnapshots, readSnapshot } from '../snapshots/snapshots';
 import type { Workspace } from '../workspace';
 import { placeDataset, releaseLayout, writeLayout } from './materialize';
 import { Placer } from './placement';
-import type { CheckOutcome, Release } from './releases';
+import { describeCheckProblem, type CheckOutcome, type Release } from './releases';
 
 export interface GateResult {
   /** The gate in words, as the manifest says it. */
@@ -173,10 +173,7 @@ export async function judgeChecksGate(
     where = `the live release's (${shortId(live.commit)})`;
   }
   const notPassed = judged.filter((check) => check.outcome !== 'pass');
-  const failures = [
-    ...candidate.failures,
-    ...notPassed.map((check) => `${check.name}: ${check.outcome} (${check.detail})`),
-  ];
+  const failures = [...candidate.failures, ...notPassed.map(describeCheckProblem)];
   return {
     gate: 'checks',
     passed: failures.length === 0,

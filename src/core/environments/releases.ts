@@ -57,6 +57,23 @@ export function releasePassed(release: ReleaseContent): boolean {
   return release.failures.length === 0 && release.checks.every((check) => check.outcome === 'pass');
 }
 
+/** A check that did not pass, in words: `enough rows: fail (exit code 1)`. */
+export function describeCheckProblem(check: {
+  readonly name: string;
+  readonly outcome: CheckOutcome;
+  readonly detail: string;
+}): string {
+  return `${check.name}: ${check.outcome} (${check.detail})`;
+}
+
+/** Why a release did not pass: its failed stages, then its checks that did not pass. */
+export function releaseProblems(release: ReleaseContent): string[] {
+  return [
+    ...release.failures,
+    ...release.checks.filter((check) => check.outcome !== 'pass').map(describeCheckProblem),
+  ];
+}
+
 /** Writes a release record (blob, tree, commit, then its ref) and returns it with its id. */
 export async function writeRelease(git: GitRepository, content: ReleaseContent): Promise<Release> {
   const id = releaseId(content);

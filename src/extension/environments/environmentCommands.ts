@@ -16,6 +16,7 @@ import {
   rollback,
   type PromotionPlan,
 } from '../../core/environments/promotion';
+import { releaseProblems } from '../../core/environments/releases';
 import { rollbackChoices } from '../../core/environments/rollbackTarget';
 import { stageRelease, type StageResult } from '../../core/environments/staging';
 import type { Workspace } from '../../core/workspace';
@@ -161,14 +162,8 @@ async function stage(
   const { release, environment, deployment } = result;
   const id = shortId(release.id);
   if (!result.passed) {
-    const problems = [
-      ...release.failures,
-      ...release.checks
-        .filter((check) => check.outcome !== 'pass')
-        .map((c) => `${c.name}: ${c.outcome} (${c.detail})`),
-    ];
     throw new FailureWithNextSteps(
-      `Release ${id} was recorded but not deployed to ${environment}: ${problems.join('; ')}. Fix it, commit, and stage again.`,
+      `Release ${id} was recorded but not deployed to ${environment}: ${releaseProblems(release).join('; ')}. Fix it, commit, and stage again.`,
       [SHOW_LOG],
     );
   }
