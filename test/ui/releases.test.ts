@@ -83,7 +83,9 @@ void describe('Releases: stage, promote and roll back (UI)', () => {
       await workbench.runCommand('Sluice: Stage Release');
       const staged = row(new RegExp(`^staging, (?!${first})[0-9a-f]{7} · stage`));
       await staged.waitFor({ timeout: STAGE_TIMEOUT_MS });
-      second = git('log', '-1', '--format=%s', 'refs/sluice/environments/staging').split(' ')[1]!.slice(0, 12);
+      second = git('log', '-1', '--format=%s', 'refs/sluice/environments/staging')
+        .split(' ')[1]!
+        .slice(0, 12);
     });
     await workbench.step('promote-from-palette', async () => {
       await workbench.runCommand('Sluice: Promote Release…');
