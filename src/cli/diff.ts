@@ -1,4 +1,5 @@
 // `sluice diff DATASET [FROM [TO]] [--json]`: FROM defaults to the latest snapshot, TO to the disk.
+import { shortId } from '../core/format';
 import { diffDataset } from '../core/snapshots/snapshots';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
@@ -36,11 +37,11 @@ export const diffCommand: Command = {
     for (const path of diff.modified) console.log(`M  ${show(path)}`);
     for (const path of diff.removed) console.log(`D  ${show(path)}`);
     const total = diff.added.length + diff.modified.length + diff.removed.length;
-    const to = diff.to === 'disk' ? 'the disk' : diff.to.slice(0, 12);
+    const to = diff.to === 'disk' ? 'the disk' : shortId(diff.to);
     console.log(
       total === 0
-        ? `No changes from ${diff.from.slice(0, 12)} to ${to}.`
-        : `${diff.added.length} added, ${diff.modified.length} modified, ${diff.removed.length} removed (${diff.from.slice(0, 12)} → ${to}).`,
+        ? `No changes from ${shortId(diff.from)} to ${to}.`
+        : `${diff.added.length} added, ${diff.modified.length} modified, ${diff.removed.length} removed (${shortId(diff.from)} → ${to}).`,
     );
     return 0;
   },

@@ -1,6 +1,7 @@
 // `sluice envs [--json]`: environments, where they are fed from, and what is live.
 import { repairEnvironments } from '../core/environments/deploy';
-import { listEnvironments } from '../core/environments/promotion';
+import { listEnvironments } from '../core/environments/live';
+import { shortId } from '../core/format';
 import { openWorkspace, type Workspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
 
@@ -8,7 +9,7 @@ export const envsCommand: Command = {
   name: 'envs',
   usage: '[--json]',
   summary: 'List the environments and the release live in each',
-  details: [],
+  details: ['In promotion order: those fed from the workspace first, then those fed from them.'],
   flags: [JSON_FLAG],
   maxPositionals: 0,
   async run(args) {
@@ -25,7 +26,7 @@ export const envsCommand: Command = {
       const live =
         environment.release === null
           ? '(nothing live)'
-          : `${environment.release.slice(0, 12)} since ${environment.deployedAt ?? '?'}`;
+          : `${shortId(environment.release)} since ${environment.deployedAt ?? '?'}`;
       console.log(`${environment.name.padEnd(width)}from ${(environment.from ?? '?').padEnd(10)} ${live}`);
     }
     return 0;

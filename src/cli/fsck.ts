@@ -1,5 +1,6 @@
 // `sluice fsck [--json]`: re-hash every blob, look for every blob a record
 // needs, and check that every ref under refs/sluice/ is a readable record.
+import { shortId } from '../core/format';
 import { fsck } from '../core/store/maintenance';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
@@ -50,8 +51,8 @@ export const fsckCommand: Command = {
         );
       for (const env of result.misalignedEnvironments)
         console.log(
-          `misaligned  ${env.environment}: current is ${env.linked?.slice(0, 12) ?? 'missing'}, ` +
-            `the history says ${env.live.slice(0, 12)} (sluice envs puts it back)`,
+          `misaligned  ${env.environment}: current is ${env.linked === null ? 'missing' : shortId(env.linked)}, ` +
+            `the history says ${shortId(env.live)} (sluice envs puts it back)`,
         );
       console.log(
         problems === 0

@@ -6,7 +6,7 @@ import { DEFAULT_KEEP_RUNS, gc } from '../core/store/maintenance';
 import { openWorkspace } from '../core/workspace';
 import type { ParsedArguments } from './arguments';
 import { JSON_FLAG, type Command } from './command';
-import { formatBytes } from '../core/format';
+import { formatBytes, shortId } from '../core/format';
 
 export const gcCommand: Command = {
   name: 'gc',
@@ -79,7 +79,7 @@ export const gcCommand: Command = {
         `${result.dryRun ? 'would remove' : 'removed'} ${result.runs.removed}.`,
     );
     for (const { environment, release } of removedReleases)
-      console.log(`${verb} release folder ${release.slice(0, 12)} of ${environment}.`);
+      console.log(`${verb} release folder ${shortId(release)} of ${environment}.`);
     console.log(
       `Release folders: kept ${result.releases.kept.length}, ${result.dryRun ? 'would remove' : 'removed'} ${removedReleases.length}.`,
     );

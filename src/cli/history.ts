@@ -1,4 +1,5 @@
 // `sluice history ENV [--json]`: an environment's deployments, newest first.
+import { shortId } from '../core/format';
 import { requireEnvironment } from '../core/environments/deploy';
 import { readHistory } from '../core/environments/history';
 import { openWorkspace } from '../core/workspace';
@@ -40,7 +41,7 @@ export const historyCommand: Command = {
     for (const deployment of deployments) {
       const why = deployment.reason === null ? '' : `  (${deployment.reason})`;
       console.log(
-        `${deployment.time}  ${deployment.action.padEnd(13)} ${deployment.release.slice(0, 12)}  ${deployment.actor}${why}`,
+        `${deployment.time}  ${deployment.action.padEnd(13)} ${shortId(deployment.release)}  ${deployment.actor}${why}`,
       );
     }
     return 0;

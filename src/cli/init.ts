@@ -1,5 +1,6 @@
 // `sluice init [DIR] [--example NAME] [--force]`: a starter manifest, or a
 // runnable example workspace.
+import { shortId } from '../core/format';
 import { join } from 'node:path';
 import { EXAMPLES, initWorkspace } from '../core/init';
 import { MANIFEST_FILE } from '../core/manifest';
@@ -35,7 +36,7 @@ export const initCommand: Command = {
     if (result.example) {
       console.log(
         `Created the ${result.example.name} example in ${result.dir}: ${result.files.length} files, ` +
-          `committed as ${result.example.commit.slice(0, 7)}.`,
+          `committed as ${shortId(result.example.commit)}.`,
       );
       console.log(`Next: cd ${here} && sluice validate`);
     } else {

@@ -4,7 +4,7 @@ import { datasetRef, listSnapshots, requireDataset } from '../core/snapshots/sna
 import { damagedRef } from '../core/store/refs';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
-import { formatAge, formatBytes } from '../core/format';
+import { formatAge, formatBytes, shortId } from '../core/format';
 import { requirePositional } from './positionals';
 
 export const logCommand: Command = {
@@ -50,7 +50,7 @@ export const logCommand: Command = {
     if (snapshots.length === 0) console.log(`${name}: no snapshot yet. Run 'sluice snapshot ${name}'.`);
     for (const s of snapshots) {
       console.log(
-        `${s.id.slice(0, 12)}  ${formatAge(s.time)}  ${s.files} files, ${formatBytes(s.bytes)}  ${s.message}`,
+        `${shortId(s.id)}  ${formatAge(s.time)}  ${s.files} files, ${formatBytes(s.bytes)}  ${s.message}`,
       );
     }
     return 0;

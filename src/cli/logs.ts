@@ -6,7 +6,7 @@ import { openPipelines } from '../core/pipelines/context';
 import { describeEnding, describeRestore, shownRun, type RunLogRecord } from '../core/pipelines/logs';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
-import { formatAge } from '../core/format';
+import { formatAge, formatDuration } from '../core/format';
 import { requirePositional } from './positionals';
 
 export const logsCommand: Command = {
@@ -43,7 +43,7 @@ export const logsCommand: Command = {
       else
         for (const run of runs)
           console.log(
-            `${run.runId}  ${run.result.padEnd(8)} ${formatAge(run.startedAt)}, ${(run.durationMs / 1000).toFixed(1)} s${run.reason ? ` (${run.reason})` : ''}`,
+            `${run.runId}  ${run.result.padEnd(8)} ${formatAge(run.startedAt)}, ${formatDuration(run.durationMs)}${run.reason ? ` (${run.reason})` : ''}`,
           );
       return 0;
     }
@@ -78,5 +78,5 @@ export const logsCommand: Command = {
 
 /** `ran 3 minutes ago after 0.2 s, exit code 0`: how a run ended, each fact said once. */
 function describeRun(run: RunLogRecord): string {
-  return `${run.result} ${formatAge(run.startedAt)} after ${(run.durationMs / 1000).toFixed(1)} s, ${describeEnding(run)}`;
+  return `${run.result} ${formatAge(run.startedAt)} after ${formatDuration(run.durationMs)}, ${describeEnding(run)}`;
 }

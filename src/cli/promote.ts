@@ -1,9 +1,11 @@
 // `sluice promote [--to ENV] [--release ID] [--yes] [-m TEXT] [--json]`: promote behind the target's gates.
-import { planPromotion, promote, type PromotionPlan } from '../core/environments/promotion';
+import { comparisonJson } from '../core/environments/comparison';
+import { gatesJson, planPromotion, promote, type PromotionPlan } from '../core/environments/promotion';
+import { shortId } from '../core/format';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
 import { confirm, REASON_FLAG, YES_FLAG } from './confirm';
-import { printDeployment, warn } from './rollback';
+import { printComparison, printDeployment, warn } from './rollback';
 
 export const promoteCommand: Command = {
   name: 'promote',
@@ -15,6 +17,9 @@ export const promoteCommand: Command = {
       "promotion, the candidate's), so a candidate cannot loosen the gate in front of itself: the " +
       "`checks` gate runs the live release's checks on the candidate. A refused promotion names " +
       'every gate and the numbers (`gate-refused`, with `error.data.gates` under --json) and changes nothing.',
+    'Before anything changes it prints the comparison with what is live in the target (the code commits, ' +
+      "each dataset's changed files, the params and the metrics: the same as the editor's), and under " +
+      '--json the same facts as `comparison`.',
     'Data changes are compared by content: a new snapshot of the same bytes is no change. A candidate ' +
       'with the same code, data and outputs as what is live is said to be so ("nothing changed") and ' +
       'may still be promoted: the history then records it, as a re-sync would.',
@@ -43,7 +48,7 @@ export const promoteCommand: Command = {
     if (!json) describePlan(plan);
     if (plan.final && plan.gates.every((gate) => gate.passed) && !args.has('yes')) {
       await confirm(
-        `Promote ${plan.candidate.id.slice(0, 12)} into ${plan.environment}?`,
+        `Promote ${shortId(plan.candidate.id)} into ${plan.environment}?`,
         'Promoting into',
         plan.environment,
       );
@@ -53,33 +58,17 @@ export const promoteCommand: Command = {
       ...(json ? {} : { onOutput: (text: string) => process.stderr.write(text) }),
     });
     return printDeployment(result, json, {
-      gates: plan.gates.map((gate) => ({ name: gate.gate, passed: gate.passed, detail: gate.detail })),
-      unchanged: plan.changes?.unchanged ?? false,
+      gates: gatesJson(plan),
+      unchanged: plan.comparison.unchanged,
+      comparison: comparisonJson(plan.comparison),
     });
   },
 };
 
+/** The comparison with what is live and every gate's result, before anything changes. */
 function describePlan(plan: PromotionPlan): void {
-  const { candidate, changes } = plan;
-  console.log(`${plan.upstream} → ${plan.environment}: release ${candidate.id.slice(0, 12)}`);
-  if (changes === null) console.log(`  nothing is live in ${plan.environment} yet`);
-  else if (changes.unchanged)
-    console.log(
-      `  nothing changed: the candidate is what ${plan.environment} has (same code, data and outputs)`,
-    );
-  else {
-    if (changes.code)
-      console.log(`  code  ${changes.code.from.slice(0, 12)} → ${changes.code.to.slice(0, 12)}`);
-    for (const { dataset, from, to } of changes.data)
-      console.log(`  data  ${dataset} ${from?.slice(0, 12) ?? '(none)'} → ${to.slice(0, 12)}`);
-    if (changes.outputs && !changes.code && changes.data.length === 0) console.log('  outputs differ');
-    for (const { metric, from, to } of changes.metrics) {
-      const delta = to - from;
-      console.log(
-        `  metric ${metric} ${from} → ${to} (${delta > 0 ? '+' : ''}${Number(delta.toPrecision(6))})`,
-      );
-    }
-  }
+  console.log(`${plan.upstream} → ${plan.environment}: release ${shortId(plan.candidate.id)}`);
+  printComparison(plan.comparison);
   for (const gate of plan.gates)
     console.log(`  gate ${gate.passed ? 'pass' : 'FAIL'} ${gate.gate}: ${gate.detail}`);
 }

@@ -1,4 +1,5 @@
 // `sluice restore DATASET SNAPSHOT [--force] [--json]`: put a snapshot's files back on disk.
+import { shortId } from '../core/format';
 import { restoreDataset } from '../core/snapshots/restore';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
@@ -35,9 +36,9 @@ export const restoreCommand: Command = {
       );
       return 0;
     }
-    if (result.savedAs) console.log(`Saved the current files as snapshot ${result.savedAs.slice(0, 12)}.`);
+    if (result.savedAs) console.log(`Saved the current files as snapshot ${shortId(result.savedAs)}.`);
     console.log(
-      `${name}: restored ${result.id.slice(0, 12)} (${result.written} written, ${result.removed} removed).`,
+      `${name}: restored ${shortId(result.id)} (${result.written} written, ${result.removed} removed).`,
     );
     return 0;
   },

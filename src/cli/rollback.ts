@@ -1,6 +1,13 @@
 // `sluice rollback ENV [--to ID] [--yes] [-m TEXT] [--json]`: go back to an earlier release, instantly.
+import {
+  comparisonJson,
+  comparisonVerdict,
+  describeComparison,
+  type ReleaseComparison,
+} from '../core/environments/comparison';
 import type { DeployResult } from '../core/environments/deploy';
-import { isFinalEnvironment, rollback } from '../core/environments/promotion';
+import { planRollback, rollback } from '../core/environments/promotion';
+import { shortId } from '../core/format';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
 import { confirm, REASON_FLAG, YES_FLAG } from './confirm';
@@ -14,6 +21,9 @@ export const rollbackCommand: Command = {
     'Appends a deployment of the earlier release (by default the one live before the current one) ' +
       'and points `current` back at its folder, still on disk: instant, whatever the data size. ' +
       'History is never rewritten. Exit code 1 when there is nothing to go back to (`nothing-to-roll-back`).',
+    'Before anything changes it prints the comparison of the live release with the one going back ' +
+      '(under --json, `comparison`). --to takes a release id or a prefix of one once live in ENV; a ' +
+      'prefix that fits several is `ambiguous-id` (the candidates in `error.data.candidates`).',
     'Rolling back an environment nothing is promoted from (production) asks for confirmation; ' +
       'without a terminal, pass --yes (else exit code 2, `confirmation-needed`).',
   ],
@@ -28,26 +38,38 @@ export const rollbackCommand: Command = {
     const name = requirePositional(args, 0, 'ENV', 'rollback');
     const workspace = await openWorkspace('.');
     const json = args.has('json');
-    const result = await rollback(workspace, name, {
-      to: args.value('to'),
+    const plan = await planRollback(workspace, name, { to: args.value('to'), onWarning: warn });
+    if (!json) {
+      console.log(`${name}: back from ${shortId(plan.live.id)} to ${shortId(plan.target.id)}`);
+      printComparison(plan.comparison);
+    }
+    // Asked once the target is known and valid: nothing to confirm for a rollback that cannot happen.
+    if (plan.final && !args.has('yes'))
+      await confirm(
+        `Roll ${name} back from ${shortId(plan.live.id)} to ${shortId(plan.target.id)}?`,
+        'Rolling back',
+        name,
+      );
+    const result = await rollback(workspace, plan, {
       reason: args.value('reason'),
-      onWarning: warn,
-      // Asked once the target is known and valid: nothing to confirm for a rollback that cannot happen.
-      ...(isFinalEnvironment(workspace, name) && !args.has('yes')
-        ? {
-            confirm: (from: string, to: string) =>
-              confirm(
-                `Roll ${name} back from ${from.slice(0, 12)} to ${to.slice(0, 12)}?`,
-                'Rolling back',
-                name,
-              ),
-          }
-        : {}),
       ...(json ? {} : { onOutput: (text: string) => process.stderr.write(text) }),
     });
-    return printDeployment(result, json);
+    return printDeployment(result, json, { comparison: comparisonJson(plan.comparison) });
   },
 };
+
+/** The engine's comparison of what is live with what comes, section by section, indented under its title line. */
+export function printComparison(comparison: ReleaseComparison): void {
+  const verdict = comparisonVerdict(comparison);
+  if (verdict !== undefined) console.log(`  ${verdict}`);
+  for (const section of describeComparison(comparison, COMMITS_LISTED)) {
+    console.log(`  ${section.heading}:`);
+    for (const line of section.lines) console.log(`${line.nested ? '      ' : '    '}${line.text}`);
+  }
+}
+
+/** Commits named under the code change in the terminal; the rest are counted (`git log` shows them all). */
+const COMMITS_LISTED = 10;
 
 /** A warning on stderr (never on stdout, which --json keeps for its one object). */
 export function warn(text: string): void {
@@ -78,7 +100,7 @@ export function printDeployment(
                 code: 'deploy-failed',
                 message: result.failure,
                 hint: result.rolledBack
-                  ? `Rolled back to ${result.release.slice(0, 12)}; see \`sluice history ${result.environment}\`.`
+                  ? `Rolled back to ${shortId(result.release)}; see \`sluice history ${result.environment}\`.`
                   : `See \`sluice history ${result.environment}\`.`,
                 data: { environment: result.environment, rolledBack: result.rolledBack },
               },
@@ -87,11 +109,11 @@ export function printDeployment(
     );
   } else if (result.failure !== undefined) {
     console.log(
-      `${result.environment}: ${result.failure}.${result.rolledBack ? ` Rolled back to ${result.release.slice(0, 12)}.` : ''}`,
+      `${result.environment}: ${result.failure}.${result.rolledBack ? ` Rolled back to ${shortId(result.release)}.` : ''}`,
     );
   } else {
-    const from = result.previous === null ? '' : ` (was ${result.previous.slice(0, 12)})`;
-    console.log(`${result.environment}: release ${result.release.slice(0, 12)} is live${from}.`);
+    const from = result.previous === null ? '' : ` (was ${shortId(result.previous)})`;
+    console.log(`${result.environment}: release ${shortId(result.release)} is live${from}.`);
   }
   return result.failure === undefined ? 0 : 1;
 }

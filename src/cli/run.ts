@@ -1,7 +1,9 @@
 // `sluice run [PIPELINE|PIPELINE.STAGE…] [--force] [--force-upstream] [-j N] [--json]`: run the stale stages.
+import { formatDuration } from '../core/format';
 import { SluiceError } from '../core/errors';
 import { openPipelines } from '../core/pipelines/context';
-import { runPipelines, type RunReport, type StageOutcome } from '../core/pipelines/runner';
+import { runPipelines, type RunReport } from '../core/pipelines/runner';
+import { countRun, describeRunCounts } from '../core/pipelines/runSummary';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
 
@@ -101,6 +103,7 @@ export const runCommand: Command = {
             cached: c.cached,
           })),
           metrics: report.metrics,
+          summary: countRun(report),
           cancelled: report.cancelled,
         }),
       );
@@ -117,14 +120,12 @@ function prefixLines(prefix: string, text: string): string {
 }
 
 function printReport(report: RunReport): void {
-  const counts = new Map<StageOutcome['result'], number>();
   for (const stage of report.stages) {
-    counts.set(stage.result, (counts.get(stage.result) ?? 0) + 1);
     if (stage.result === 'skipped') continue;
     const detail = stage.reason
       ? ` (${stage.reason})`
       : stage.durationMs !== undefined
-        ? ` in ${(stage.durationMs / 1000).toFixed(1)} s`
+        ? ` in ${formatDuration(stage.durationMs)}`
         : '';
     const id = `${stage.pipeline}.${stage.stage}`;
     // A stage that ran and failed has a log worth reading; one refused before running has none.
@@ -135,9 +136,10 @@ function printReport(report: RunReport): void {
     const again = check.cached ? ' (nothing it judges changed since it last ran)' : '';
     console.log(`${check.outcome.padEnd(12)} check ${check.name}: ${check.detail}${again}`);
   }
-  const summary = (['ran', 'restored', 'skipped', 'failed', 'not-run'] as const)
-    .filter((result) => counts.has(result))
-    .map((result) => `${counts.get(result)!} ${result === 'skipped' ? 'up to date' : result}`);
-  console.log(summary.length > 0 ? summary.join(', ') + '.' : 'No stages to run.');
+  console.log(
+    report.stages.length === 0 && report.checks.length === 0
+      ? 'No stages to run.'
+      : `${describeRunCounts(countRun(report))}.`,
+  );
   if (report.cancelled) console.log('Cancelled.');
 }

@@ -5,7 +5,7 @@ import { prestartWorkers } from '../core/store/workerPool';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
 import { abortOnInterrupt } from './interrupt';
-import { formatBytes } from '../core/format';
+import { formatBytes, shortId } from '../core/format';
 
 export const snapshotCommand: Command = {
   name: 'snapshot',
@@ -63,7 +63,7 @@ export const snapshotCommand: Command = {
       if (r.id === undefined) console.log(`${r.dataset}: unchanged (${size})`);
       else {
         console.log(
-          `${r.dataset}: snapshot ${r.id.slice(0, 12)} (${size}; +${r.added.length} ~${r.modified.length} -${r.removed.length})`,
+          `${r.dataset}: snapshot ${shortId(r.id)} (${size}; +${r.added.length} ~${r.modified.length} -${r.removed.length})`,
         );
       }
     }

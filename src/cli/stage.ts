@@ -1,5 +1,7 @@
 // `sluice stage [PIPELINE] [-m TEXT] [--json]`: build and check a release on a clean copy; deploy it if it passes.
 import { stageRelease } from '../core/environments/staging';
+import { shortId } from '../core/format';
+import { countRun, describeRunCounts } from '../core/pipelines/runSummary';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
 import { REASON_FLAG } from './confirm';
@@ -46,10 +48,11 @@ export const stageCommand: Command = {
       process.removeListener('SIGTERM', interrupt);
     }
     const { release, deployment } = result;
+    const counts = countRun({ stages: result.stages, checks: release.checks });
     const error = !result.passed
       ? {
           code: 'checks-failed',
-          message: `Release ${release.id.slice(0, 12)} did not pass; not deployed to ${result.environment}.`,
+          message: `Release ${shortId(release.id)} did not pass; not deployed to ${result.environment}.`,
           hint: 'Fix what failed, commit, and stage again.',
           data: {
             release: release.id,
@@ -80,6 +83,7 @@ export const stageCommand: Command = {
             metrics: release.metrics,
             failures: release.failures,
           },
+          summary: counts,
           deployed: deployment !== undefined && deployment.failure === undefined,
           environment: result.environment,
           failure: deployment?.failure ?? null,
@@ -91,7 +95,8 @@ export const stageCommand: Command = {
       for (const failure of release.failures) console.log(`failed       ${failure}`);
       for (const check of release.checks)
         console.log(`${check.outcome.padEnd(12)} check ${check.name}: ${check.detail}`);
-      console.log(`Release ${release.id.slice(0, 12)} (code ${release.code.slice(0, 12)}).`);
+      console.log(`${describeRunCounts(counts)}.`);
+      console.log(`Release ${shortId(release.id)} (code ${shortId(release.code)}).`);
       if (!result.passed) console.log(`Not deployed to ${result.environment}: it did not pass.`);
       else if (deployment?.failure !== undefined)
         console.log(

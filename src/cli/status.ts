@@ -1,5 +1,6 @@
 // `sluice status [--json]`: what is stale and why, which datasets changed, what is live.
-import { readHead } from '../core/environments/history';
+import { listEnvironments } from '../core/environments/live';
+import { shortId } from '../core/format';
 import { openPipelines } from '../core/pipelines/context';
 import { stageStatuses } from '../core/pipelines/status';
 import { datasetStatus, describeDatasetStatus } from '../core/snapshots/datasetStatus';
@@ -28,9 +29,8 @@ export const statusCommand: Command = {
     for (const name of workspace.manifest.datasets.keys())
       datasets.push(await datasetStatus(workspace, name));
     await repairCurrent(workspace);
-    const environments = [];
-    for (const name of workspace.manifest.environments.keys())
-      environments.push({ name, release: (await readHead(workspace.git, name))?.release ?? null });
+    // What is live where, as `sluice envs` reads it (in promotion order).
+    const environments = (await listEnvironments(workspace)).map(({ name, release }) => ({ name, release }));
     context.save();
     if (args.has('json')) {
       console.log(JSON.stringify({ stages, datasets, environments }));
@@ -57,7 +57,9 @@ export const statusCommand: Command = {
     if (environments.length > 0) {
       console.log('environments');
       for (const environment of environments)
-        console.log(`  ${environment.name}: ${environment.release?.slice(0, 12) ?? '(nothing live)'}`);
+        console.log(
+          `  ${environment.name}: ${environment.release === null ? '(nothing live)' : shortId(environment.release)}`,
+        );
     }
     return 0;
   },

@@ -29,3 +29,40 @@ export function formatAge(iso: string, now = Date.now()): string {
   }
   return iso;
 }
+
+/**
+ * How many characters of an id (a release, a snapshot, a commit, a blob) are
+ * shown to people. One length for every face, so an id copied from the editor
+ * is the one the CLI printed, and long enough to stay unique in a big history.
+ */
+export const SHORT_ID_LENGTH = 12;
+
+/** The shown part of an id: `1a2b3c4d5e6f`. */
+export function shortId(id: string): string {
+  return id.slice(0, SHORT_ID_LENGTH);
+}
+
+/** A metric or a measurement: at most 6 significant digits, no trailing zeros (`0.912346`, `1200`). */
+export function formatNumber(value: number): string {
+  return String(Number(value.toPrecision(6)));
+}
+
+/** A difference with its sign: `+0.02`, `-3`, `0`. */
+export function formatSigned(value: number): string {
+  return `${value > 0 ? '+' : ''}${formatNumber(value)}`;
+}
+
+/** `1 commit`, `3 commits`. */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+/** How long a stage or a run took: `2.4 s`. */
+export function formatDuration(milliseconds: number): string {
+  return `${(milliseconds / 1000).toFixed(1)} s`;
+}
+
+/** A count of things, grouped by thousands: `12,345`. */
+export function formatCount(count: number): string {
+  return count.toLocaleString('en-US');
+}

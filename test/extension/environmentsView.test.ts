@@ -104,7 +104,7 @@ describe('Environments view', function () {
   it('lists the workspace, then staging and production in promotion order, nothing live', async () => {
     const labels = await Promise.all((await children()).map(describe_));
     assert.deepEqual(labels, [
-      `workspace: code ${originalHead.slice(0, 7)}`,
+      `workspace: code ${originalHead.slice(0, 12)}`,
       'staging: nothing live · from workspace',
       'production: nothing live · from staging',
     ]);
@@ -115,7 +115,7 @@ describe('Environments view', function () {
     await vscode.commands.executeCommand('sluice.snapshotDatasets', { message: 'Before staging' });
     const result = await stage();
     assert.equal(result.passed, true);
-    const short = result.release.id.slice(0, 7);
+    const short = result.release.id.slice(0, 12);
     assert.match(refOf('staging') ?? '', /^[0-9a-f]{40}$/);
     assert.equal(refOf('production'), undefined);
     const staging = await environment('staging');
@@ -123,10 +123,10 @@ describe('Environments view', function () {
     const [live, history] = await children(staging);
     assert.match(
       await describe_(live!),
-      new RegExp(`^Live release ${short}: code ${originalHead.slice(0, 7)} · `),
+      new RegExp(`^Live release ${short}: code ${originalHead.slice(0, 12)} · `),
     );
     const details = await Promise.all((await children(live)).map(describe_));
-    assert.ok(details.includes(`code: ${originalHead.slice(0, 7)}`), details.join('\n'));
+    assert.ok(details.includes(`code: ${originalHead.slice(0, 12)}`), details.join('\n'));
     assert.ok(
       details.some((line) => line.startsWith('metrics.json#accuracy: 0.')),
       details.join('\n'),
@@ -183,9 +183,9 @@ describe('Environments view', function () {
     assert.equal(liveOnDisk(), first);
     assert.match(git('log', '-1', '--format=%B', 'refs/sluice/environments/production'), /^promote /);
     const production = await environment('production');
-    assert.match(await describe_(production), new RegExp(`^production: ${first.slice(0, 7)} · promote `));
+    assert.match(await describe_(production), new RegExp(`^production: ${first.slice(0, 12)} · promote `));
     await waitFor('the status bar to show production', () =>
-      api.statusBarText().startsWith(`$(rocket) production ${first.slice(0, 7)} · staging`)
+      api.statusBarText().startsWith(`$(rocket) production ${first.slice(0, 12)} · staging`)
         ? true
         : undefined,
     );
@@ -229,7 +229,7 @@ describe('Environments view', function () {
     const history = (await children(await environment('production')))[1]!;
     assert.deepEqual(
       (await Promise.all((await children(history)).map(describe_))).map((line) => line.split(':')[0]),
-      [`rollback ${first.slice(0, 7)}`, `promote ${second.slice(0, 7)}`, `promote ${first.slice(0, 7)}`],
+      [`rollback ${first.slice(0, 12)}`, `promote ${second.slice(0, 12)}`, `promote ${first.slice(0, 12)}`],
     );
   });
 

@@ -25,7 +25,7 @@ void describe('Releases: stage, promote and roll back (UI)', () => {
     return result.stdout.trim();
   };
   const liveInProduction = (): string =>
-    readlinkSync(join(session().workspace, 'deploy/production/current')).split('/').pop()!.slice(0, 7);
+    readlinkSync(join(session().workspace, 'deploy/production/current')).split('/').pop()!.slice(0, 12);
   const row = (name: RegExp) => session().workbench.treeItem('Environments', name);
   const quickPick = (name: RegExp) =>
     session().workbench.page.locator('.quick-input-widget').getByRole('option', { name }).first();
@@ -55,7 +55,7 @@ void describe('Releases: stage, promote and roll back (UI)', () => {
     await workbench.step('stage', async () => {
       await workbench.runCommand('Sluice: Stage Release');
       await row(/^staging, [0-9a-f]{7} · stage/).waitFor({ timeout: STAGE_TIMEOUT_MS });
-      first = git('log', '-1', '--format=%s', 'refs/sluice/environments/staging').split(' ')[1]!.slice(0, 7);
+      first = git('log', '-1', '--format=%s', 'refs/sluice/environments/staging').split(' ')[1]!.slice(0, 12);
       await workbench.statusBarItem(`staging ${first}`).waitFor({ timeout: UI_TIMEOUT_MS });
     });
     await workbench.step('promote-from-view', async () => {
@@ -83,7 +83,9 @@ void describe('Releases: stage, promote and roll back (UI)', () => {
       await workbench.runCommand('Sluice: Stage Release');
       const staged = row(new RegExp(`^staging, (?!${first})[0-9a-f]{7} · stage`));
       await staged.waitFor({ timeout: STAGE_TIMEOUT_MS });
-      second = git('log', '-1', '--format=%s', 'refs/sluice/environments/staging').split(' ')[1]!.slice(0, 7);
+      second = git('log', '-1', '--format=%s', 'refs/sluice/environments/staging')
+        .split(' ')[1]!
+        .slice(0, 12);
     });
     await workbench.step('promote-from-palette', async () => {
       await workbench.runCommand('Sluice: Promote Release…');

@@ -6,17 +6,14 @@ import { describe, test } from 'node:test';
 import type { RecordedDeployment } from '../../src/core/environments/history';
 import type { Release } from '../../src/core/environments/releases';
 import { analyzeManifest } from '../../src/core/manifest';
-import {
-  formatComparison,
-  metricDeltas,
-  summarizeComparison,
-} from '../../src/extension/environments/comparison';
+import { metricDeltas } from '../../src/core/environments/comparison';
+import { promotionOrder } from '../../src/core/environments/live';
+import { formatComparison, summarizeComparison } from '../../src/extension/environments/comparison';
 import {
   declaredEnvironments,
   describeNode,
   environmentChildren,
   historyChildren,
-  promotionOrder,
   releaseChildren,
   rootNodes,
   statusText,
@@ -113,7 +110,7 @@ void describe('Environments model', () => {
     );
     const production = roots[2] as EnvironmentNode;
     const look = describeNode(production, NOW);
-    assert.equal(look.description, 'bbbbbbb · promote 30 minutes ago');
+    assert.equal(look.description, 'bbbbbbbbbbbb · promote 30 minutes ago');
     assert.match(look.contextValue, /\bpromote\b/);
     assert.match(look.contextValue, /\brollback\b/);
     assert.doesNotMatch(look.contextValue, /\bfinal\b/);
@@ -125,14 +122,14 @@ void describe('Environments model', () => {
     );
 
     const [liveNode, history] = environmentChildren(production);
-    assert.equal(describeNode(liveNode!, NOW).label, 'Live release bbbbbbb');
+    assert.equal(describeNode(liveNode!, NOW).label, 'Live release bbbbbbbbbbbb');
     assert.deepEqual(
       releaseChildren(liveNode as Parameters<typeof releaseChildren>[0]).map((n) => {
         const item = describeNode(n, NOW);
         return `${item.label}: ${item.description ?? ''}`;
       }),
       [
-        'code: ccccccc',
+        'code: cccccccccccc',
         'events: snapshot eeeeeeeeeeee',
         'metrics.json#accuracy: 0.86',
         'enough rows: pass · exit code 0',
@@ -141,7 +138,7 @@ void describe('Environments model', () => {
     const entries = historyChildren(history as Parameters<typeof historyChildren>[0]);
     assert.deepEqual(
       entries.map((n) => describeNode(n, NOW).label),
-      ['promote bbbbbbb', 'promote aaaaaaa'],
+      ['promote bbbbbbbbbbbb', 'promote aaaaaaaaaaaa'],
     );
     assert.equal(describeNode(entries[0]!, NOW).contextValue, 'deployment.live');
   });
@@ -158,7 +155,7 @@ void describe('Environments model', () => {
     const history = environmentChildren(production)[1]!;
     const [entry] = historyChildren(history as Parameters<typeof historyChildren>[0]);
     const look = describeNode(entry!, NOW);
-    assert.equal(look.label, 'auto-rollback aaaaaaa');
+    assert.equal(look.label, 'auto-rollback aaaaaaaaaaaa');
     assert.match(look.tooltip, /by Ada/);
     assert.match(look.tooltip, /why: health check: exit code 1/);
   });
@@ -187,7 +184,7 @@ void describe('Environments model', () => {
       staging: { kind: 'read', deployments: [deployment(B, 'stage')], live: release(B, 0.9) },
       production: { kind: 'read', deployments: [deployment(A, 'promote')], live: release(A, 0.85) },
     });
-    assert.equal(statusText([view]), 'orphan — · canary — · production aaaaaaa · staging bbbbbbb');
+    assert.equal(statusText([view]), 'orphan — · canary — · production aaaaaaaaaaaa · staging bbbbbbbbbbbb');
   });
 
   void test('a comparison lists commits, data changes and metric deltas', () => {
@@ -207,14 +204,19 @@ void describe('Environments model', () => {
           added: 1,
           modified: 2,
           removed: 0,
+          sameContent: false,
         },
       ],
+      params: [{ name: 'train.epochs', before: 10, after: 20 }],
       metrics: metricDeltas(from, to),
+      outputs: true,
+      unchanged: false,
     });
-    assert.match(text, /^# production aaaaaaa → staging bbbbbbb/);
-    assert.match(text, /1111111 → 2222222: 1 commit added/);
-    assert.match(text, /2222222 Train longer/);
+    assert.match(text, /^# production aaaaaaaaaaaa → staging bbbbbbbbbbbb/);
+    assert.match(text, /111111111111 → 222222222222: 1 commit added/);
+    assert.match(text, /222222222222 Train longer/);
     assert.match(text, /events: eeeeeeeeeeee → ffffffffffff: 1 added, 2 modified, 0 removed/);
+    assert.match(text, /train\.epochs: 10 → 20/);
     assert.match(text, /metrics\.json#accuracy: 0\.85 → 0\.8712 \(\+0\.0212\)/);
     const summary = summarizeComparison({
       fromLabel: 'production',
@@ -223,7 +225,10 @@ void describe('Environments model', () => {
       to,
       code: { direction: 'forward', commits: [] },
       data: [],
+      params: [],
       metrics: metricDeltas(undefined, to),
+      outputs: true,
+      unchanged: false,
     });
     assert.match(summary, /Nothing is live in production/);
     assert.match(summary, /accuracy: 0\.8712 \(new\)/);

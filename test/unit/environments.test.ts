@@ -128,7 +128,7 @@ describe('environments', () => {
 
     const firstPromotion = sluiceJson(['promote', '--yes'], root) as Record<string, unknown>;
     assert.deepEqual(
-      { ...firstPromotion, gates: undefined },
+      { ...firstPromotion, gates: undefined, comparison: undefined },
       {
         environment: 'production',
         release: first.release.id,
@@ -139,7 +139,20 @@ describe('environments', () => {
         reason: null,
         unchanged: false,
         gates: undefined,
+        comparison: undefined,
       },
+    );
+    // The comparison printed before the first promotion: nothing live, every dataset new.
+    const firstComparison = firstPromotion['comparison'] as {
+      from: { release: string | null };
+      to: { release: string };
+      data: { dataset: string; before: string | null; added: number }[];
+    };
+    assert.equal(firstComparison.from.release, null);
+    assert.equal(firstComparison.to.release, first.release.id);
+    assert.ok(
+      firstComparison.data.every((change) => change.before === null && change.added > 0),
+      JSON.stringify(firstComparison.data),
     );
     const firstLive = expectedOutputs(root);
     assert.deepEqual(live(root), firstLive);
@@ -254,7 +267,7 @@ describe('environments', () => {
     assert.equal(result.status, 1, result.stderr);
     const printed = JSON.parse(result.stdout) as Record<string, unknown>;
     assert.deepEqual(
-      { ...printed, gates: undefined, error: undefined },
+      { ...printed, gates: undefined, error: undefined, comparison: undefined },
       {
         environment: 'production',
         release: first,
@@ -266,6 +279,7 @@ describe('environments', () => {
         unchanged: false,
         gates: undefined,
         error: undefined,
+        comparison: undefined,
       },
     );
     assert.equal((printed['error'] as { code: string }).code, 'deploy-failed');

@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatNumber, shortId } from '../format';
 import type { CheckDecl, Manifest } from '../manifest/model';
 import { normalizeRelative } from '../paths';
 import { INCONCLUSIVE_EXIT } from '../pipelines/checks';
@@ -18,7 +19,7 @@ import { compareSnapshots, readSnapshot } from '../snapshots/snapshots';
 import type { Workspace } from '../workspace';
 import { placeDataset, releaseLayout, writeLayout } from './materialize';
 import { Placer } from './placement';
-import type { CheckOutcome, Release } from './releases';
+import { describeCheckProblem, type CheckOutcome, type Release } from './releases';
 
 export interface GateResult {
   /** The gate in words, as the manifest says it. */
@@ -35,10 +36,6 @@ export interface JudgedCheck {
   readonly detail: string;
 }
 
-function shown(n: number): string {
-  return String(Number(n.toPrecision(6)));
-}
-
 function judgeMetricCheck(check: CheckDecl, candidate: Release): JudgedCheck {
   const name = check.name?.value ?? check.metric?.value ?? '(unnamed)';
   const metric = check.metric?.value ?? '';
@@ -46,10 +43,18 @@ function judgeMetricCheck(check: CheckDecl, candidate: Release): JudgedCheck {
   const value = hash < 0 ? undefined : candidate.metrics[metric.slice(0, hash)]?.[metric.slice(hash + 1)];
   if (value === undefined) return { name, outcome: 'fail', detail: `the release has no ${metric}` };
   if (check.min !== undefined && value < check.min)
-    return { name, outcome: 'fail', detail: `${metric} = ${shown(value)}, below the minimum ${check.min}` };
+    return {
+      name,
+      outcome: 'fail',
+      detail: `${metric} = ${formatNumber(value)}, below the minimum ${check.min}`,
+    };
   if (check.max !== undefined && value > check.max)
-    return { name, outcome: 'fail', detail: `${metric} = ${shown(value)}, above the maximum ${check.max}` };
-  return { name, outcome: 'pass', detail: `${metric} = ${shown(value)}` };
+    return {
+      name,
+      outcome: 'fail',
+      detail: `${metric} = ${formatNumber(value)}, above the maximum ${check.max}`,
+    };
+  return { name, outcome: 'pass', detail: `${metric} = ${formatNumber(value)}` };
 }
 
 /**
@@ -165,13 +170,10 @@ export async function judgeChecksGate(
           options,
         )),
       );
-    where = `the live release's (${live.commit.slice(0, 12)})`;
+    where = `the live release's (${shortId(live.commit)})`;
   }
   const notPassed = judged.filter((check) => check.outcome !== 'pass');
-  const failures = [
-    ...candidate.failures,
-    ...notPassed.map((check) => `${check.name}: ${check.outcome} (${check.detail})`),
-  ];
+  const failures = [...candidate.failures, ...notPassed.map(describeCheckProblem)];
   return {
     gate: 'checks',
     passed: failures.length === 0,

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { SluiceError } from '../errors';
+import { shortId } from '../format';
 import { refuseProtectedDeployFolder } from '../protectedRuntime';
 import type { EnvironmentDecl } from '../manifest/model';
 import { newRunId } from '../pipelines/logs';
@@ -100,7 +101,7 @@ export function materializeRelease(
   for (const entry of layout)
     if (entry.type === 'file' && !workspace.store.has(entry.sha256)) {
       throw new SluiceError(
-        `Release ${release.id.slice(0, 12)} needs a blob the cache does not have (${entry.path}).`,
+        `Release ${shortId(release.id)} needs a blob the cache does not have (${entry.path}).`,
         'failed',
         'Run `sluice fsck` to see what is missing.',
         { code: 'release-blob-missing', data: { release: release.id, path: entry.path } },
@@ -109,7 +110,7 @@ export function materializeRelease(
   const partial = join(
     folder,
     RELEASES_FOLDER,
-    `.partial-${release.id.slice(0, 12)}-${randomBytes(4).toString('hex')}`,
+    `.partial-${shortId(release.id)}-${randomBytes(4).toString('hex')}`,
   );
   try {
     mkdirSync(partial, { recursive: true });

@@ -3,6 +3,7 @@
 // Each commit's message carries the deployment as a JSON trailer, so reading a
 // history is one `git log`; its tree holds the same JSON as a file.
 import { SluiceError } from '../errors';
+import { shortId } from '../format';
 import { FILE_MODE, type GitRepository } from '../git/repository';
 
 export const ENVIRONMENT_REFS = 'refs/sluice/environments/';
@@ -39,7 +40,7 @@ function parseDeployment(name: string, commit: string, message: string): Recorde
   // damage (code damaged-ref, as fsck reports it), never a deployment with holes.
   if (typeof deployment?.release !== 'string' || typeof deployment.action !== 'string') {
     throw new SluiceError(
-      `The history of environment ${name} is damaged: commit ${commit.slice(0, 12)} is not a deployment record.`,
+      `The history of environment ${name} is damaged: commit ${shortId(commit)} is not a deployment record.`,
       'failed',
       'Run `sluice fsck` to see every damaged ref.',
       { code: 'damaged-ref', data: { ref: environmentRef(name), commit } },
@@ -77,7 +78,7 @@ export async function appendDeployment(
   const json = JSON.stringify(deployment);
   const [blob] = await git.writeBlobs([`${json}\n`]);
   const [tree] = await git.writeTrees([new Map([['deployment.json', [FILE_MODE, blob!] as const]])]);
-  const message = `${deployment.action} ${deployment.release.slice(0, 12)} to ${name}\n\n${TRAILER}${json}`;
+  const message = `${deployment.action} ${shortId(deployment.release)} to ${name}\n\n${TRAILER}${json}`;
   const commit = await git.commit(tree!, expected, message);
   try {
     await git.compareAndSwap(environmentRef(name), commit, expected, `Environment ${name}`);

@@ -12,6 +12,7 @@
 import { lstatSync, mkdirSync, readlinkSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, posix, relative, sep, isAbsolute } from 'node:path';
 import { SluiceError } from '../errors';
+import { shortId } from '../format';
 import { lexicalEscape, normalizeRelative } from '../paths';
 import type { TreeEntry } from '../pipelines/fingerprint';
 import type { CachedOutput } from '../pipelines/outputs';
@@ -36,7 +37,7 @@ function sameEntry(a: TreeEntry, b: TreeEntry): boolean {
 
 function conflict(releaseId: string, path: string, why: string): SluiceError {
   return new SluiceError(
-    `Release ${releaseId.slice(0, 12)} declares ${path} twice, differently (${why}).`,
+    `Release ${shortId(releaseId)} declares ${path} twice, differently (${why}).`,
     'failed',
     'Fix the overlapping outs/metrics declarations and stage again.',
     { code: 'release-outputs-conflict', data: { release: releaseId, path } },
@@ -45,7 +46,7 @@ function conflict(releaseId: string, path: string, why: string): SluiceError {
 
 export function linkEscapes(releaseId: string, path: string, target: string): SluiceError {
   return new SluiceError(
-    `Release ${releaseId.slice(0, 12)} holds a link ${path} → ${target} that leads out of the release folder.`,
+    `Release ${shortId(releaseId)} holds a link ${path} → ${target} that leads out of the release folder.`,
     'failed',
     'Releases may only hold links to their own files: replace the link with the file, or remove it, and stage again.',
     { code: 'release-link-escapes', data: { release: releaseId, path, target } },
@@ -65,7 +66,7 @@ export function releaseLayout(releaseId: string, outputs: readonly CachedOutput[
     const base = normalizeRelative(output.path);
     if (base === '' || lexicalEscape(output.path) !== undefined) {
       throw new SluiceError(
-        `Release ${releaseId.slice(0, 12)} has an output path (${output.path}) outside its folder.`,
+        `Release ${shortId(releaseId)} has an output path (${output.path}) outside its folder.`,
         'failed',
         'The release record is damaged or hand-made; stage a new release.',
         { code: 'release-path-escapes', data: { release: releaseId, path: output.path } },
@@ -75,7 +76,7 @@ export function releaseLayout(releaseId: string, outputs: readonly CachedOutput[
       const path = entry.path === '' ? base : normalizeRelative(`${base}/${entry.path}`);
       if (path !== base && !path.startsWith(`${base}/`)) {
         throw new SluiceError(
-          `Release ${releaseId.slice(0, 12)} has an entry (${base}/${entry.path}) outside its output.`,
+          `Release ${shortId(releaseId)} has an entry (${base}/${entry.path}) outside its output.`,
           'failed',
           'The release record is damaged or hand-made; stage a new release.',
           { code: 'release-path-escapes', data: { release: releaseId, path: `${base}/${entry.path}` } },

@@ -3,41 +3,20 @@
 // the target now: the manifest of the live release's code commit, so a
 // candidate can never loosen the gate in front of itself.
 import { SluiceError } from '../errors';
+import { formatNumber, shortId } from '../format';
 import { analyzeManifest } from '../manifest';
 import type { GateDecl, Manifest } from '../manifest/model';
-import { listSnapshots } from '../snapshots/snapshots';
 import type { Workspace } from '../workspace';
 import { judgeChecksGate, type GateResult } from './checksGate';
-import {
-  deployFolder,
-  deployRelease,
-  repairEnvironments,
-  requireEnvironment,
-  type DeployResult,
-} from './deploy';
+import { compareReleases, type ReleaseComparison } from './comparison';
+import { deployRelease, repairEnvironments, requireEnvironment, type DeployResult } from './deploy';
 import { readHead, readHistory, type RecordedDeployment } from './history';
-import { releaseLayout, WORKTREE_PREFIX } from './materialize';
+import { isFinalIn } from './live';
+import { WORKTREE_PREFIX } from './materialize';
 import { readRelease, resolveReleaseId, type Release } from './releases';
+import { resolveRollbackTarget } from './rollbackTarget';
 
 export type { GateResult } from './checksGate';
-
-/** What a promotion would change, by content: ids differ whenever a time or a message does. */
-export interface PromotionChanges {
-  /** The code commits, when they differ. */
-  readonly code: { readonly from: string; readonly to: string } | null;
-  /** Datasets whose snapshot content differs (a re-snapshot of the same bytes is no change). */
-  readonly data: readonly { readonly dataset: string; readonly from: string | null; readonly to: string }[];
-  /** True when the candidate's outputs differ from the live release's. */
-  readonly outputs: boolean;
-  /** Metrics whose value differs. */
-  readonly metrics: readonly {
-    readonly metric: string;
-    readonly from: number;
-    readonly to: number;
-  }[];
-  /** Same code, same data content, same outputs: the candidate is what the target has. */
-  readonly unchanged: boolean;
-}
 
 export interface PromotionPlan {
   readonly environment: string;
@@ -50,13 +29,13 @@ export interface PromotionPlan {
   readonly gatesFrom: string;
   /** True when nothing is promoted from the target (production): promotion must be confirmed. */
   readonly final: boolean;
-  /** Against what is live (null: nothing is). */
-  readonly changes: PromotionChanges | null;
+  /** What is live in the target (`from`, labelled with its name) against the candidate (labelled with the upstream's). */
+  readonly comparison: ReleaseComparison;
 }
 
 /** True when no environment is promoted from `name` (production): changing it asks for confirmation. */
 export function isFinalEnvironment(workspace: Workspace, name: string): boolean {
-  return ![...workspace.manifest.environments.values()].some((other) => other.from?.value === name);
+  return isFinalIn(workspace.manifest, name);
 }
 
 /** The environment fed by `workspace`, which `sluice stage` deploys to. */
@@ -115,7 +94,7 @@ export async function planPromotion(workspace: Workspace, options: PlanOptions):
     candidateId = await resolveReleaseId(workspace.git, options.release);
     if (!upstreamHistory.some((deployment) => deployment.release === candidateId)) {
       throw new SluiceError(
-        `Release ${candidateId.slice(0, 12)} was never deployed to ${upstream}, so it was not verified there.`,
+        `Release ${shortId(candidateId)} was never deployed to ${upstream}, so it was not verified there.`,
         'failed',
         `Promote a release from \`sluice history ${upstream}\`.`,
         { code: 'release-not-verified', data: { release: candidateId, environment: upstream } },
@@ -166,51 +145,13 @@ export async function planPromotion(workspace: Workspace, options: PlanOptions):
     gates,
     gatesFrom,
     final: isFinalEnvironment(workspace, name),
-    changes: live === undefined ? null : await compareReleases(workspace, live, candidate),
+    comparison: await compareReleases(workspace, {
+      fromLabel: name,
+      from: live,
+      toLabel: upstream,
+      to: candidate,
+    }),
   };
-}
-
-/** What changes from `live` to `candidate`, by content. */
-async function compareReleases(
-  workspace: Workspace,
-  live: Release,
-  candidate: Release,
-): Promise<PromotionChanges> {
-  const data: { dataset: string; from: string | null; to: string }[] = [];
-  for (const [dataset, id] of Object.entries(candidate.snapshots)) {
-    const before = live.snapshots[dataset];
-    if (before === id) continue;
-    // Snapshot ids digest the header (message, time, parent) too: the content digest decides.
-    const contentOf = new Map<string, string>();
-    if (before !== undefined && workspace.manifest.datasets.has(dataset))
-      for (const summary of await listSnapshots(workspace, dataset))
-        contentOf.set(summary.id, summary.content);
-    const from = before === undefined ? undefined : contentOf.get(before);
-    const to = contentOf.get(id);
-    if (from !== undefined && from !== '' && from === to) continue;
-    data.push({ dataset, from: before ?? null, to: id });
-  }
-  for (const dataset of Object.keys(live.snapshots))
-    if (!(dataset in candidate.snapshots))
-      data.push({ dataset, from: live.snapshots[dataset]!, to: '(none)' });
-  const metrics: { metric: string; from: number; to: number }[] = [];
-  for (const [file, values] of Object.entries(candidate.metrics))
-    for (const [key, value] of Object.entries(values)) {
-      const before = live.metrics[file]?.[key];
-      if (before !== undefined && before !== value)
-        metrics.push({ metric: `${file}#${key}`, from: before, to: value });
-    }
-  const outputs = !sameOutputs(live, candidate);
-  const code = live.code === candidate.code ? null : { from: live.code, to: candidate.code };
-  return { code, data, outputs, metrics, unchanged: code === null && data.length === 0 && !outputs };
-}
-
-function sameOutputs(a: Release, b: Release): boolean {
-  try {
-    return JSON.stringify(releaseLayout(a.id, a.outputs)) === JSON.stringify(releaseLayout(b.id, b.outputs));
-  } catch {
-    return false;
-  }
 }
 
 /** Repairs `current` of `names`, telling the user of what could not be repaired. */
@@ -231,7 +172,7 @@ async function manifestAt(workspace: Workspace, commit: string, name: string): P
   const [object] = await workspace.git.readObjects([`${commit}:${prefix}sluice.yaml`]);
   if (!object) {
     throw new SluiceError(
-      `The manifest of commit ${commit.slice(0, 12)} (which defines ${name}'s gates) cannot be read.`,
+      `The manifest of commit ${shortId(commit)} (which defines ${name}'s gates) cannot be read.`,
       'failed',
       'Is the commit still in the repository? Run `git fsck`.',
       { code: 'gates-unreadable', data: { commit, environment: name } },
@@ -253,7 +194,7 @@ function judge(
 ): GateResult {
   const metric = gate.metric?.value ?? '(no metric)';
   const value = metricValue(candidate, metric);
-  const shown = (n: number): string => String(Number(n.toPrecision(6)));
+  const shown = formatNumber;
   if (value === undefined) return { gate: metric, passed: false, detail: `the release has no ${metric}` };
   if (gate.min !== undefined && value < gate.min)
     return { gate: `${metric} min ${gate.min}`, passed: false, detail: `${shown(value)} < ${gate.min}` };
@@ -272,30 +213,43 @@ function judge(
   return { gate: metric, passed: true, detail: shown(value) };
 }
 
+/**
+ * The refusal of a plan a gate did not pass (undefined when every gate
+ * passed): the words and the `gate-refused` data (every gate's result) both
+ * faces show. A refused promotion changes nothing.
+ */
+export function gateRefusal(plan: PromotionPlan): SluiceError | undefined {
+  const first = plan.gates.find((gate) => !gate.passed);
+  if (first === undefined) return undefined;
+  return new SluiceError(
+    `Promotion of ${shortId(plan.candidate.id)} into ${plan.environment} refused by gate ${first.gate}: ${first.detail}.`,
+    'failed',
+    `The gates are those of the release live in ${plan.environment} (commit ${shortId(plan.gatesFrom)}); nothing changed.`,
+    {
+      code: 'gate-refused',
+      data: {
+        environment: plan.environment,
+        release: plan.candidate.id,
+        gatesFrom: plan.gatesFrom,
+        gates: gatesJson(plan),
+      },
+    },
+  );
+}
+
+/** Every gate's result as --json and the refusal's data show it. */
+export function gatesJson(plan: PromotionPlan): { name: string; passed: boolean; detail: string }[] {
+  return plan.gates.map((gate) => ({ name: gate.gate, passed: gate.passed, detail: gate.detail }));
+}
+
 /** Carries out a plan whose gates all passed; refuses (exit 1) naming the first gate that did not. */
 export async function promote(
   workspace: Workspace,
   plan: PromotionPlan,
   options: { signal?: AbortSignal; onOutput?: (text: string) => void; reason?: string | undefined } = {},
 ): Promise<DeployResult> {
-  const refused = plan.gates.filter((gate) => !gate.passed);
-  if (refused.length > 0) {
-    const first = refused[0]!;
-    throw new SluiceError(
-      `Promotion of ${plan.candidate.id.slice(0, 12)} into ${plan.environment} refused by gate ${first.gate}: ${first.detail}.`,
-      'failed',
-      `The gates are those of the release live in ${plan.environment} (commit ${plan.gatesFrom.slice(0, 12)}); nothing changed.`,
-      {
-        code: 'gate-refused',
-        data: {
-          environment: plan.environment,
-          release: plan.candidate.id,
-          gatesFrom: plan.gatesFrom,
-          gates: plan.gates.map((gate) => ({ name: gate.gate, passed: gate.passed, detail: gate.detail })),
-        },
-      },
-    );
-  }
+  const refusal = gateRefusal(plan);
+  if (refusal !== undefined) throw refusal;
   return deployRelease(workspace, plan.environment, plan.candidate, {
     action: 'promote',
     expected: plan.head,
@@ -305,90 +259,64 @@ export async function promote(
   });
 }
 
-/** Deploys an earlier release of `name` again (default: the one live before the current one). */
-export async function rollback(
+export interface RollbackPlan {
+  readonly environment: string;
+  /** The deployment live now, which the rollback replaces (compare-and-swap against it). */
+  readonly head: RecordedDeployment;
+  readonly live: Release;
+  readonly target: Release;
+  /** True when `--to` or a pick named the target (the history then says which). */
+  readonly chosen: boolean;
+  /** True when nothing is promoted from the environment (production): a rollback must be confirmed. */
+  readonly final: boolean;
+  /** What is live (labelled with the environment) against the release going back (labelled `rollback`). */
+  readonly comparison: ReleaseComparison;
+}
+
+/**
+ * What a rollback of `name` would do, before anything changes: the target
+ * (`to`, an id or prefix of a release once live there; by default the one live
+ * before the current one) and the comparison with what is live.
+ */
+export async function planRollback(
   workspace: Workspace,
   name: string,
-  options: {
-    to?: string | undefined;
-    signal?: AbortSignal;
-    onOutput?: (text: string) => void;
-    reason?: string | undefined;
-    onWarning?: (text: string) => void;
-    /** Asked before anything changes, once the target is known; throws to stop. */
-    confirm?: (from: string, to: string) => Promise<void>;
-  } = {},
-): Promise<DeployResult> {
+  options: { to?: string | undefined; onWarning?: ((text: string) => void) | undefined } = {},
+): Promise<RollbackPlan> {
   requireEnvironment(workspace, name);
   await repair(workspace, [name], options.onWarning);
-  const history = await readHistory(workspace.git, name);
-  const head = history[0];
-  if (!head)
-    throw new SluiceError(
-      `Nothing was ever deployed to ${name}.`,
-      'failed',
-      'There is nothing to go back to.',
-      { code: 'nothing-to-roll-back', data: { environment: name } },
-    );
-  let target: string;
-  if (options.to !== undefined) {
-    target = await resolveReleaseId(workspace.git, options.to);
-    if (!history.some((deployment) => deployment.release === target)) {
-      throw new SluiceError(
-        `Release ${target.slice(0, 12)} was never live in ${name}.`,
-        'failed',
-        `Pick one from \`sluice history ${name}\`.`,
-        { code: 'release-never-live', data: { environment: name, release: target } },
-      );
-    }
-  } else {
-    const earlier = history.find((deployment) => deployment.release !== head.release);
-    if (!earlier)
-      throw new SluiceError(
-        `${name} has had only release ${head.release.slice(0, 12)}.`,
-        'failed',
-        'There is nothing to go back to.',
-        { code: 'nothing-to-roll-back', data: { environment: name, release: head.release } },
-      );
-    target = earlier.release;
-  }
-  if (target === head.release)
-    throw new SluiceError(
-      `Release ${target.slice(0, 12)} is live in ${name} already.`,
-      'failed',
-      'Nothing to do.',
-      { code: 'already-live', data: { environment: name, release: target } },
-    );
-  const release = await readRelease(workspace.git, target);
-  await options.confirm?.(head.release, target);
-  return deployRelease(workspace, name, release, {
+  const { head, release } = await resolveRollbackTarget(workspace.git, name, options.to);
+  const [live, target] = await Promise.all([
+    readRelease(workspace.git, head.release),
+    readRelease(workspace.git, release),
+  ]);
+  return {
+    environment: name,
+    head,
+    live,
+    target,
+    chosen: options.to !== undefined,
+    final: isFinalEnvironment(workspace, name),
+    comparison: await compareReleases(workspace, {
+      fromLabel: name,
+      from: live,
+      toLabel: 'rollback',
+      to: target,
+    }),
+  };
+}
+
+/** Deploys the earlier release of a plan again; a conflict when the environment moved since it was planned. */
+export async function rollback(
+  workspace: Workspace,
+  plan: RollbackPlan,
+  options: { signal?: AbortSignal; onOutput?: (text: string) => void; reason?: string | undefined } = {},
+): Promise<DeployResult> {
+  return deployRelease(workspace, plan.environment, plan.target, {
     action: 'rollback',
-    expected: head,
-    reason: options.reason ?? (options.to === undefined ? null : `back to ${target.slice(0, 12)}`),
+    expected: plan.head,
+    reason: options.reason ?? (plan.chosen ? `back to ${shortId(plan.target.id)}` : null),
     signal: options.signal,
     onOutput: options.onOutput,
   });
-}
-
-export interface EnvironmentSummary {
-  readonly name: string;
-  readonly from: string | null;
-  readonly release: string | null;
-  readonly deployedAt: string | null;
-  readonly path: string | null;
-}
-
-export async function listEnvironments(workspace: Workspace): Promise<EnvironmentSummary[]> {
-  const summaries: EnvironmentSummary[] = [];
-  for (const [name, environment] of workspace.manifest.environments) {
-    const head = await readHead(workspace.git, name);
-    summaries.push({
-      name,
-      from: environment.from?.value ?? null,
-      release: head?.release ?? null,
-      deployedAt: head?.time ?? null,
-      path: deployFolder(workspace, name) ?? null,
-    });
-  }
-  return summaries;
 }

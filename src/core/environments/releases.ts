@@ -4,6 +4,7 @@
 // same record is never written twice and never changes.
 import { createHash } from 'node:crypto';
 import { SluiceError } from '../errors';
+import { shortId } from '../format';
 import { FILE_MODE, type GitRepository } from '../git/repository';
 import type { CachedOutput } from '../pipelines/outputs';
 
@@ -56,6 +57,23 @@ export function releasePassed(release: ReleaseContent): boolean {
   return release.failures.length === 0 && release.checks.every((check) => check.outcome === 'pass');
 }
 
+/** A check that did not pass, in words: `enough rows: fail (exit code 1)`. */
+export function describeCheckProblem(check: {
+  readonly name: string;
+  readonly outcome: CheckOutcome;
+  readonly detail: string;
+}): string {
+  return `${check.name}: ${check.outcome} (${check.detail})`;
+}
+
+/** Why a release did not pass: its failed stages, then its checks that did not pass. */
+export function releaseProblems(release: ReleaseContent): string[] {
+  return [
+    ...release.failures,
+    ...release.checks.filter((check) => check.outcome !== 'pass').map(describeCheckProblem),
+  ];
+}
+
 /** Writes a release record (blob, tree, commit, then its ref) and returns it with its id. */
 export async function writeRelease(git: GitRepository, content: ReleaseContent): Promise<Release> {
   const id = releaseId(content);
@@ -65,7 +83,7 @@ export async function writeRelease(git: GitRepository, content: ReleaseContent):
   const ref = releaseRef(id);
   if ((await git.resolveRef(ref)) === undefined) {
     try {
-      await git.compareAndSwap(ref, commit, undefined, `Release ${id.slice(0, 12)}`);
+      await git.compareAndSwap(ref, commit, undefined, `Release ${shortId(id)}`);
     } catch (error) {
       // The same content written at the same moment by another process: the same release.
       if (!(error instanceof SluiceError) || error.kind !== 'conflict') throw error;
@@ -80,20 +98,34 @@ export async function listReleaseIds(git: GitRepository): Promise<string[]> {
   return [...refs.keys()].map((ref) => ref.slice(RELEASE_REFS.length));
 }
 
-/** Full ids for ids or unique prefixes of at least 4 characters. */
+/** Full ids for ids or unique prefixes of at least 4 characters, among every recorded release. */
 export async function resolveReleaseId(git: GitRepository, idOrPrefix: string): Promise<string> {
+  return resolveIdPrefix(idOrPrefix, await listReleaseIds(git), 'Run `sluice history ENV` for the ids.');
+}
+
+/**
+ * The one id of `ids` that is `idOrPrefix` or starts with it. Refusals are
+ * typed: `not-found`, or `ambiguous-id` with every candidate in `data`, so a
+ * face can offer them without reading the message.
+ */
+export function resolveIdPrefix(idOrPrefix: string, ids: readonly string[], hint: string): string {
   if (!/^[0-9a-f]{4,64}$/.test(idOrPrefix)) {
-    throw new SluiceError(
-      `'${idOrPrefix}' is not a release id.`,
-      'usage',
-      'Run `sluice history ENV` for the ids.',
-    );
+    throw new SluiceError(`'${idOrPrefix}' is not a release id.`, 'usage', hint, {
+      code: 'not-a-release-id',
+      data: { id: idOrPrefix },
+    });
   }
-  const matches = (await listReleaseIds(git)).filter((id) => id.startsWith(idOrPrefix));
+  const matches = [...new Set(ids.filter((id) => id.startsWith(idOrPrefix)))];
   if (matches.length === 0)
-    throw new SluiceError(`No release ${idOrPrefix}.`, 'failed', 'Run `sluice history ENV` for the ids.');
+    throw new SluiceError(`No release ${idOrPrefix}.`, 'failed', hint, {
+      code: 'not-found',
+      data: { id: idOrPrefix },
+    });
   if (matches.length > 1)
-    throw new SluiceError(`Release id ${idOrPrefix} is ambiguous.`, 'usage', 'Give more characters.');
+    throw new SluiceError(`Release id ${idOrPrefix} is ambiguous.`, 'usage', 'Give more characters.', {
+      code: 'ambiguous-id',
+      data: { id: idOrPrefix, candidates: matches },
+    });
   return matches[0]!;
 }
 
@@ -103,14 +135,14 @@ export async function readReleases(git: GitRepository, ids: readonly string[]): 
   return ids.map((id, index) => {
     const object = objects[index];
     if (!object) {
-      throw new SluiceError(`Release ${id.slice(0, 12)} has no record.`, 'failed', 'Run `sluice fsck`.');
+      throw new SluiceError(`Release ${shortId(id)} has no record.`, 'failed', 'Run `sluice fsck`.');
     }
     const content = JSON.parse(object.content.toString('utf8')) as Omit<ReleaseContent, 'format'> & {
       format: unknown;
     };
     if (content.format !== FORMAT) {
       throw new SluiceError(
-        `Release ${id.slice(0, 12)} has an unknown format (${String(content.format)}).`,
+        `Release ${shortId(id)} has an unknown format (${String(content.format)}).`,
         'failed',
         'Update Sluice.',
       );

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { basename, join, relative, sep, isAbsolute } from 'node:path';
 import { SluiceError } from '../errors';
+import { shortId } from '../format';
 import { openPipelines } from '../pipelines/context';
 import { runPipelines, type RunEvents, type StageOutcome } from '../pipelines/runner';
 import type { CachedOutput } from '../pipelines/outputs';
@@ -76,7 +77,7 @@ export async function stageRelease(workspace: Workspace, options: StageOptions =
   const uncommitted = (await workspace.git.uncommittedPaths()).filter((path) => !path.startsWith('.sluice/'));
   if (uncommitted.length > 0) {
     options.onWarning?.(
-      `${uncommitted.length} uncommitted change(s) (${uncommitted.slice(0, 3).join(', ')}${uncommitted.length > 3 ? ', …' : ''}) are not in the release: it is built from commit ${code.slice(0, 12)}.`,
+      `${uncommitted.length} uncommitted change(s) (${uncommitted.slice(0, 3).join(', ')}${uncommitted.length > 3 ? ', …' : ''}) are not in the release: it is built from commit ${shortId(code)}.`,
     );
   }
   const head = await readHead(workspace.git, environment);

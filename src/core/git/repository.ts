@@ -1,6 +1,7 @@
 // Sluice's control plane lives in git: records are blobs, histories are commit
 // chains under refs/sluice/, and every ref update is a compare-and-swap. This
 // is the one place that runs git, through simple-git's plumbing calls.
+import { shortId } from '../format';
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -215,9 +216,7 @@ export class GitRepository {
     const [pointed] = await this.readObjects([ref], { check: true });
     const target = pointed?.id ?? (await this.listRefs(ref)).get(ref);
     if (target === undefined) return undefined;
-    const what = pointed
-      ? `a ${pointed.type} (${target.slice(0, 12)})`
-      : `${target}, which git does not have`;
+    const what = pointed ? `a ${pointed.type} (${shortId(target)})` : `${target}, which git does not have`;
     throw new SluiceError(
       `${ref} is damaged: it points at ${what}, not at a record's commit.`,
       'failed',

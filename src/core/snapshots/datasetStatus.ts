@@ -2,6 +2,7 @@
 // and the editor. A fresh clone has the manifest but not the data (git-ignored)
 // nor, until fetched, the snapshot refs: "changed" would send the user looking
 // for edits that do not exist, so those cases have states of their own.
+import { shortId } from '../format';
 import { lstatSync } from 'node:fs';
 import type { Workspace } from '../workspace';
 import { requireInside } from './scan';
@@ -48,12 +49,12 @@ export function describeDatasetStatus(status: DatasetStatus): string {
     case 'missing':
       return status.snapshot === null
         ? 'not on disk, and no snapshot yet'
-        : `not on disk (latest snapshot ${status.snapshot.slice(0, 12)}: sluice restore ${status.name} latest)`;
+        : `not on disk (latest snapshot ${shortId(status.snapshot)}: sluice restore ${status.name} latest)`;
     case 'no-snapshot':
       return 'no snapshot yet (sluice snapshot)';
     case 'changed':
-      return `changed since snapshot ${status.snapshot?.slice(0, 12) ?? ''}`;
+      return `changed since snapshot ${status.snapshot === null ? '' : shortId(status.snapshot)}`;
     case 'unchanged':
-      return `as in snapshot ${status.snapshot?.slice(0, 12) ?? ''}`;
+      return `as in snapshot ${status.snapshot === null ? '' : shortId(status.snapshot)}`;
   }
 }

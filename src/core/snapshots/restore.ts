@@ -5,6 +5,7 @@
 // into place), several at a time so their fsyncs overlap, and its bytes are
 // checked against the blob's hash as they are copied (ObjectStore.materialize):
 // a damaged blob stops the restore before any of its bytes land.
+import { shortId } from '../format';
 import { chmodSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SluiceError } from '../errors';
@@ -66,7 +67,7 @@ export async function restoreDataset(
   if (missing.length > 0) {
     const first = missing[0] as FileEntry & { type: 'file' };
     throw new SluiceError(
-      `Snapshot ${snapshot.id.slice(0, 12)} needs ${missing.length} blob(s) the cache does not have (first: ${first.path || dataset.path.value}, blob ${first.sha256}).`,
+      `Snapshot ${shortId(snapshot.id)} needs ${missing.length} blob(s) the cache does not have (first: ${first.path || dataset.path.value}, blob ${first.sha256}).`,
       'failed',
       'Run `sluice fsck` to see what is missing.',
       {
@@ -101,7 +102,7 @@ export async function restoreDataset(
     const saved = await snapshotDataset(
       workspace,
       name,
-      `Saved before restoring ${snapshot.id.slice(0, 12)}`,
+      `Saved before restoring ${shortId(snapshot.id)}`,
       options,
     );
     savedAs = saved.id;

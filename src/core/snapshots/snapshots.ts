@@ -4,6 +4,7 @@
 // state or the new. A snapshot of an unchanged dataset costs a stat per file
 // and one git call; a snapshot after a change writes objects for the changed
 // folders only.
+import { shortId } from '../format';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError } from '../errors';
@@ -325,7 +326,7 @@ export async function compareSnapshots(
   to: SnapshotSummary,
   options: OperationOptions = {},
 ): Promise<ContentChanges> {
-  const slicer = new Slicer(options.signal, `Comparison of snapshot ${to.id.slice(0, 12)}`);
+  const slicer = new Slicer(options.signal, `Comparison of snapshot ${shortId(to.id)}`);
   const before = from ? await RecordedContent.read(workspace.git, from.commit, slicer) : NO_CONTENT;
   return compareContent(before, await RecordedContent.read(workspace.git, to.commit, slicer), slicer);
 }

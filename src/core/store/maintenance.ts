@@ -1,5 +1,6 @@
 // fsck and gc over the object store. What is reachable is computed from every
 // record under refs/sluice/, so gc can never remove a blob any history needs.
+import { shortId } from '../format';
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fromSystemError, SluiceError } from '../errors';
@@ -36,7 +37,7 @@ export async function reachableBlobs(
       if (entry.type === 'file' && !reachable.has(entry.sha256)) {
         reachable.set(
           entry.sha256,
-          `dataset ${dataset}, snapshot ${snapshot.slice(0, 12)}, ${entry.path || 'the dataset file'}`,
+          `dataset ${dataset}, snapshot ${shortId(snapshot)}, ${entry.path || 'the dataset file'}`,
         );
       }
     }
@@ -47,7 +48,7 @@ export async function reachableBlobs(
     for (const output of release.outputs)
       for (const entry of output.entries)
         if (entry.type === 'file' && !reachable.has(entry.sha256))
-          reachable.set(entry.sha256, `release ${release.id.slice(0, 12)}, output ${output.path}`);
+          reachable.set(entry.sha256, `release ${shortId(release.id)}, output ${output.path}`);
   }
   return reachable;
 }

@@ -4,6 +4,7 @@
 // of another dataset, …) would look like "no history", and everything that
 // history needs would be collected. So gc refuses while any ref is damaged,
 // and fsck lists them.
+import { shortId } from '../format';
 import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SluiceError } from '../errors';
@@ -75,7 +76,7 @@ async function checkRef(
   if (prefix === undefined)
     return 'not a kind of record this Sluice knows (datasets, environments, releases): gc cannot tell what it keeps';
   if (type === undefined) return `points at ${id}, which git does not have`;
-  if (type !== 'commit') return `points at a ${type} (${id.slice(0, 12)}), not at a record's commit`;
+  if (type !== 'commit') return `points at a ${type} (${shortId(id)}), not at a record's commit`;
   try {
     const name = ref.slice(prefix.length);
     if (prefix === DATASET_REFS) return await checkDataset(git, ref, name);
@@ -92,7 +93,7 @@ async function checkDataset(git: GitRepository, ref: string, name: string): Prom
   const headers = await git.readObjects(commits.map((commit) => `${commit.id}:${HEADER_FILE}`));
   const listings: { commit: string; name: string }[] = [];
   for (const [i, commit] of commits.entries()) {
-    const at = `snapshot commit ${commit.id.slice(0, 12)}`;
+    const at = `snapshot commit ${shortId(commit.id)}`;
     let id: string;
     try {
       id = parseSummary(commit.id, commit.message).id;
@@ -115,7 +116,7 @@ async function checkDataset(git: GitRepository, ref: string, name: string): Prom
     }
     if (parsed.format !== 2 || typeof parsed.content !== 'string') return `${at} is of an unknown format`;
     if (digestOf(text.trimEnd()) !== id)
-      return `${at}: its header does not have the snapshot's id ${id.slice(0, 12)}`;
+      return `${at}: its header does not have the snapshot's id ${shortId(id)}`;
     listings.push({ commit: commit.id, name: `${commit.id}:data/listing-${parsed.content}` });
   }
   const found = await git.readObjects(
@@ -123,7 +124,7 @@ async function checkDataset(git: GitRepository, ref: string, name: string): Prom
     { check: true },
   );
   const lacking = listings.findIndex((_, i) => found[i]?.type !== 'blob');
-  if (lacking >= 0) return `snapshot commit ${listings[lacking]!.commit.slice(0, 12)} lacks its root listing`;
+  if (lacking >= 0) return `snapshot commit ${shortId(listings[lacking]!.commit)} lacks its root listing`;
   return undefined;
 }
 
@@ -134,11 +135,11 @@ async function checkEnvironment(
   releases: ReadonlySet<string>,
 ): Promise<string | undefined> {
   for (const deployment of await readHistory(git, name)) {
-    const at = `deployment commit ${deployment.commit.slice(0, 12)}`;
+    const at = `deployment commit ${shortId(deployment.commit)}`;
     if (typeof deployment.release !== 'string' || !SHA256.test(deployment.release))
       return `${at} names no release`;
     if (!releases.has(deployment.release))
-      return `${at} deploys release ${deployment.release.slice(0, 12)}, which has no record under ${RELEASE_REFS}`;
+      return `${at} deploys release ${shortId(deployment.release)}, which has no record under ${RELEASE_REFS}`;
   }
   return undefined;
 }
@@ -151,7 +152,7 @@ async function checkRelease(git: GitRepository, id: string): Promise<string | un
   const content = Object.fromEntries(
     Object.entries(release!).filter(([key]) => key !== 'id'),
   ) as unknown as ReleaseContent;
-  if (releaseId(content) !== id) return `its record's content does not have the id ${id.slice(0, 12)}`;
+  if (releaseId(content) !== id) return `its record's content does not have the id ${shortId(id)}`;
   return undefined;
 }
 

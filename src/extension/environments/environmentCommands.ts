@@ -3,12 +3,21 @@
 // engine's own functions in-process, as the CLI does; changing an environment
 // nothing is promoted from (production) first shows what changes and asks.
 import * as vscode from 'vscode';
-import { formatAge } from '../../core/format';
+import { formatAge, shortId } from '../../core/format';
 import { SluiceError } from '../../core/errors';
+import { compareLiveReleases, type ReleaseComparison } from '../../core/environments/comparison';
 import type { DeployResult } from '../../core/environments/deploy';
 import { readHistory } from '../../core/environments/history';
-import { planPromotion, promote, rollback, type PromotionPlan } from '../../core/environments/promotion';
-import { readRelease, type Release } from '../../core/environments/releases';
+import {
+  gateRefusal,
+  planPromotion,
+  planRollback,
+  promote,
+  rollback,
+  type PromotionPlan,
+} from '../../core/environments/promotion';
+import { releaseProblems } from '../../core/environments/releases';
+import { rollbackChoices } from '../../core/environments/rollbackTarget';
 import { stageRelease, type StageResult } from '../../core/environments/staging';
 import type { Workspace } from '../../core/workspace';
 import { outcome, unchanged, type Changes } from '../changes';
@@ -17,10 +26,9 @@ import type { SluiceContext } from '../context';
 import type { WorkspaceModel } from '../model';
 import type { LongOperations } from '../progress';
 import type { SnapshotContent } from '../snapshots/snapshotContent';
-import { compareReleases, formatComparison, summarizeComparison, type ReleaseComparison } from './comparison';
+import { formatComparison, summarizeComparison } from './comparison';
 import {
   ENVIRONMENTS_RESTRICTED_REASON,
-  shortRelease,
   WORKSPACE_ENVIRONMENT,
   type EnvironmentNode,
   type EnvironmentState,
@@ -103,7 +111,7 @@ export function environmentCommands(context: SluiceContext): CommandTable {
             'Compare Environments compares any two.',
           );
         }
-        const comparison = await compareLive(workspace, upstream, target.environment.name);
+        const comparison = await compareLiveReleases(workspace, upstream, target.environment.name);
         await content.showSummary(
           `${target.environment.name} ← ${upstream}.md`,
           formatComparison(comparison),
@@ -129,7 +137,7 @@ export function environmentCommands(context: SluiceContext): CommandTable {
               )
             : environments.find((environment) => environment.name === parsed.with);
         if (second === undefined) return unchanged(undefined);
-        const comparison = await compareLive(workspaceAt(model, root), first.name, second.name);
+        const comparison = await compareLiveReleases(workspaceAt(model, root), first.name, second.name);
         await content.showSummary(`${first.name} → ${second.name}.md`, formatComparison(comparison));
         return unchanged(comparison);
       },
@@ -182,22 +190,16 @@ async function stage(
     }),
   );
   const { release, environment, deployment } = result;
-  const id = shortRelease(release.id);
+  const id = shortId(release.id);
   if (!result.passed) {
-    const problems = [
-      ...release.failures,
-      ...release.checks
-        .filter((check) => check.outcome !== 'pass')
-        .map((c) => `${c.name}: ${c.outcome} (${c.detail})`),
-    ];
     throw new FailureWithNextSteps(
-      `Release ${id} was recorded but not deployed to ${environment}: ${problems.join('; ')}. Fix it, commit, and stage again.`,
+      `Release ${id} was recorded but not deployed to ${environment}: ${releaseProblems(release).join('; ')}. Fix it, commit, and stage again.`,
       [SHOW_LOG],
     );
   }
   if (deployment?.failure !== undefined) throw deploymentFailure(deployment);
   void vscode.window.showInformationMessage(
-    `Sluice: release ${id} (code ${release.code.slice(0, 7)}) is live in ${environment}.`,
+    `Sluice: release ${id} (code ${shortId(release.code)}) is live in ${environment}.`,
   );
   return result;
 }
@@ -211,43 +213,36 @@ async function promoteInto(
   const workspace = workspaceAt(model, target.root);
   const name = target.environment.name;
   const plan = await planPromotion(workspace, { to: name, release: target.options.release });
-  const refused = plan.gates.find((gate) => !gate.passed);
-  if (refused) {
-    // In the engine's words (see promote()), without calling it: a refused promotion writes nothing.
-    throw new FailureWithNextSteps(
-      `Promotion of ${shortRelease(plan.candidate.id)} into ${name} refused by gate ${refused.gate}: ${refused.detail}. ` +
-        `The gates are those of the release live in ${name} (commit ${plan.gatesFrom.slice(0, 7)}); nothing changed.`,
-      [compareStep(target), SHOW_LOG],
-    );
+  const refusal = gateRefusal(plan);
+  if (refusal !== undefined) {
+    // The engine's refusal, without calling promote(): a refused promotion writes nothing.
+    throw new FailureWithNextSteps(`${refusal.message} ${refusal.hint ?? ''}`.trimEnd(), [
+      compareStep(target),
+      SHOW_LOG,
+    ]);
   }
   if (plan.candidate.id === plan.live?.id) {
     void vscode.window.showInformationMessage(
-      `Sluice: release ${shortRelease(plan.candidate.id)} is live in ${name} already.`,
+      `Sluice: release ${shortId(plan.candidate.id)} is live in ${name} already.`,
     );
     return undefined;
   }
   if (plan.final && target.options.confirmed !== true) {
-    const comparison = await compareReleases(workspace, {
-      fromLabel: name,
-      from: plan.live,
-      toLabel: plan.upstream,
-      to: plan.candidate,
-    });
     const confirmed = await confirm(
       content,
-      `Promote release ${shortRelease(plan.candidate.id)} from ${plan.upstream} into ${name}?`,
+      `Promote release ${shortId(plan.candidate.id)} from ${plan.upstream} into ${name}?`,
       describeGates(plan),
-      comparison,
+      plan.comparison,
       'Promote',
     );
     if (!confirmed) return undefined;
   }
-  const result = await operations.run(`Promoting ${shortRelease(plan.candidate.id)} into ${name}`, (signal) =>
+  const result = await operations.run(`Promoting ${shortId(plan.candidate.id)} into ${name}`, (signal) =>
     promote(workspace, plan, { signal }),
   );
   if (result.failure !== undefined) throw deploymentFailure(result);
   void vscode.window.showInformationMessage(
-    `Sluice: release ${shortRelease(result.release)} is live in ${name}${result.previous === null ? '' : ` (was ${shortRelease(result.previous)})`}.`,
+    `Sluice: release ${shortId(result.release)} is live in ${name}${result.previous === null ? '' : ` (was ${shortId(result.previous)})`}.`,
   );
   return result;
 }
@@ -260,80 +255,49 @@ async function rollBack(
 ): Promise<DeployResult | undefined> {
   const workspace = workspaceAt(model, target.root);
   const name = target.environment.name;
-  const history = await readHistory(workspace.git, name);
-  const head = history[0];
-  if (head === undefined) {
-    throw new SluiceError(`Nothing was ever deployed to ${name}; there is nothing to go back to.`, 'failed');
-  }
   let releaseId = target.options.release;
   if (releaseId === undefined) {
+    const history = await readHistory(workspace.git, name);
+    const head = history[0];
     // Each earlier release once, newest first: the first is the default, the one live before.
-    const seen = new Set([head.release]);
-    const earlier = history.filter(
-      (deployment) => !seen.has(deployment.release) && seen.add(deployment.release),
-    );
-    if (earlier.length === 0) {
-      throw new SluiceError(
-        `${name} has had only release ${shortRelease(head.release)}; there is nothing to go back to.`,
-        'failed',
+    const choices = rollbackChoices(history);
+    // Nothing to choose from: the engine says why (nothing-to-roll-back) when it plans.
+    if (head !== undefined && choices.length > 0) {
+      const picked = await vscode.window.showQuickPick(
+        choices.map((deployment, index) => ({
+          label: shortId(deployment.release),
+          description: `${deployment.action} by ${deployment.actor}, ${formatAge(deployment.time)}${index === 0 ? ' · the one before' : ''}`,
+          ...(deployment.reason === null ? {} : { detail: deployment.reason }),
+          release: deployment.release,
+        })),
+        {
+          title: `Roll Back ${name}`,
+          placeHolder: `Go back to which release? (live: ${shortId(head.release)})`,
+        },
       );
+      if (picked === undefined) return undefined;
+      releaseId = picked.release;
     }
-    const picked = await vscode.window.showQuickPick(
-      earlier.map((deployment, index) => ({
-        label: shortRelease(deployment.release),
-        description: `${deployment.action} by ${deployment.actor}, ${formatAge(deployment.time)}${index === 0 ? ' · the one before' : ''}`,
-        ...(deployment.reason === null ? {} : { detail: deployment.reason }),
-        release: deployment.release,
-      })),
-      {
-        title: `Roll Back ${name}`,
-        placeHolder: `Go back to which release? (live: ${shortRelease(head.release)})`,
-      },
-    );
-    if (picked === undefined) return undefined;
-    releaseId = picked.release;
   }
-  if (target.environment.final && target.options.confirmed !== true) {
-    const [live, earlier] = await Promise.all([
-      readRelease(workspace.git, head.release),
-      readRelease(workspace.git, resolveInHistory(history, releaseId, name)),
-    ]);
-    const comparison = await compareReleases(workspace, {
-      fromLabel: name,
-      from: live,
-      toLabel: 'rollback',
-      to: earlier,
-    });
+  const plan = await planRollback(workspace, name, { to: releaseId });
+  if (plan.final && target.options.confirmed !== true) {
     const confirmed = await confirm(
       content,
-      `Roll ${name} back from ${shortRelease(live.id)} to ${shortRelease(earlier.id)}?`,
+      `Roll ${name} back from ${shortId(plan.live.id)} to ${shortId(plan.target.id)}?`,
       `${name} is where nothing is promoted from: the release goes back to what its users get.`,
-      comparison,
+      plan.comparison,
       'Roll Back',
     );
     if (!confirmed) return undefined;
   }
-  const to = releaseId;
   const result = await operations.run(`Rolling back ${name}`, (signal) =>
-    rollback(workspace, name, { to, signal }),
+    rollback(workspace, plan, { signal }),
   );
   if (result.failure !== undefined) throw deploymentFailure(result);
   void vscode.window.showInformationMessage(
-    `Sluice: ${name} is back on release ${shortRelease(result.release)}${result.previous === null ? '' : ` (was ${shortRelease(result.previous)})`}.`,
+    `Sluice: ${name} is back on release ${shortId(result.release)}${result.previous === null ? '' : ` (was ${shortId(result.previous)})`}.`,
   );
   return result;
-}
-
-/** The full id of a release `idOrPrefix` in `history`; the engine resolves and checks again when it rolls back. */
-function resolveInHistory(history: readonly { release: string }[], idOrPrefix: string, name: string): string {
-  const matches = [...new Set(history.map((d) => d.release).filter((id) => id.startsWith(idOrPrefix)))];
-  if (matches.length === 1) return matches[0]!;
-  throw new SluiceError(
-    matches.length === 0
-      ? `Release ${idOrPrefix} was never live in ${name}.`
-      : `Release id ${idOrPrefix} is ambiguous in ${name}'s history.`,
-    'usage',
-  );
 }
 
 /**
@@ -373,7 +337,7 @@ function describeGates(plan: PromotionPlan): string {
 
 function deploymentFailure(result: DeployResult): FailureWithNextSteps {
   return new FailureWithNextSteps(
-    `${result.environment}: ${result.failure ?? 'the deployment failed'}.${result.rolledBack ? ` Rolled back to ${shortRelease(result.release)}; the history says why.` : ''}`,
+    `${result.environment}: ${result.failure ?? 'the deployment failed'}.${result.rolledBack ? ` Rolled back to ${shortId(result.release)}; the history says why.` : ''}`,
     [SHOW_LOG],
   );
 }
@@ -387,29 +351,6 @@ function compareStep(target: Target): NextStep {
         environment: target.environment.name,
       }),
   };
-}
-
-/** The live releases of two environments (nothing live on the `from` side is allowed). */
-async function compareLive(
-  workspace: Workspace,
-  fromName: string,
-  toName: string,
-): Promise<ReleaseComparison> {
-  const [fromHead, toHead] = await Promise.all([
-    readHistory(workspace.git, fromName, 1),
-    readHistory(workspace.git, toName, 1),
-  ]);
-  const live = async (head: { release: string } | undefined): Promise<Release | undefined> =>
-    head === undefined ? undefined : readRelease(workspace.git, head.release);
-  const [from, to] = await Promise.all([live(fromHead[0]), live(toHead[0])]);
-  // The newer side is the one that has a release: compare what is live downstream with what would come.
-  if (to !== undefined) return compareReleases(workspace, { fromLabel: fromName, from, toLabel: toName, to });
-  if (from !== undefined)
-    return compareReleases(workspace, { fromLabel: toName, from: undefined, toLabel: fromName, to: from });
-  throw new SluiceError(
-    `Nothing is live in ${fromName} or ${toName}: there is nothing to compare.`,
-    'failed',
-  );
 }
 
 function parseStageOptions(value: unknown): StageOptions {
@@ -542,5 +483,5 @@ function describeLive(environment: EnvironmentState): string {
   const { history } = environment;
   if (history.kind !== 'read') return `${from}not read`;
   const head = history.deployments[0];
-  return head === undefined ? `${from}nothing live` : `${from}live: ${shortRelease(head.release)}`;
+  return head === undefined ? `${from}nothing live` : `${from}live: ${shortId(head.release)}`;
 }

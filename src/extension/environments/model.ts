@@ -1,10 +1,17 @@
-// The Environments view's elements and how each looks, the status bar's text,
-// and the words of a comparison between two releases: plain data built from
-// the engine's records. No vscode import, so all of it is unit-tested.
+// The Environments view's elements and how each looks, and the status bar's
+// text: plain data built from what the engine reads of what is live where
+// (core/environments/live.ts). No vscode import, so all of it is unit-tested.
 import type { ItemLook } from '../treeItems';
 import { basename } from 'node:path';
-import { formatAge } from '../../core/format';
+import { formatAge, formatNumber, shortId } from '../../core/format';
+import { metricEntries } from '../../core/environments/comparison';
 import type { RecordedDeployment } from '../../core/environments/history';
+import {
+  declaredEnvironments as declaredInManifest,
+  WORKSPACE_ENVIRONMENT,
+  type DeclaredEnvironment,
+  type LiveHistory,
+} from '../../core/environments/live';
 import type { Release } from '../../core/environments/releases';
 import type { Manifest } from '../../core/manifest/model';
 import type { FolderState } from '../folders';
@@ -17,28 +24,12 @@ export const ENVIRONMENTS_RESTRICTED_REASON =
   'Restricted Mode: Sluice lists the environments but reads no releases, because reading them runs git, ' +
   "and a repository's own settings can make git run programs. Trust this folder to see what is live.";
 
-/** The developer's own environment: `from: workspace` names it. */
-export const WORKSPACE_ENVIRONMENT = 'workspace';
+export { WORKSPACE_ENVIRONMENT } from '../../core/environments/live';
 
-export type EnvironmentHistory =
-  /** Restricted Mode: not read. */
-  | { readonly kind: 'unread' }
-  | { readonly kind: 'failed'; readonly message: string }
-  | {
-      readonly kind: 'read';
-      /** Newest first; the first is live. */
-      readonly deployments: readonly RecordedDeployment[];
-      /** The release of the first deployment. */
-      readonly live: Release | undefined;
-    };
+/** What the engine read of an environment's history, or `unread` in Restricted Mode (git is not run there). */
+export type EnvironmentHistory = { readonly kind: 'unread' } | LiveHistory;
 
-export interface EnvironmentState {
-  readonly name: string;
-  /** `workspace`, another environment, or undefined when the manifest gives none. */
-  readonly from: string | undefined;
-  readonly description: string | undefined;
-  /** True when no environment is promoted from this one (production): changing it needs a confirmation. */
-  readonly final: boolean;
+export interface EnvironmentState extends DeclaredEnvironment {
   readonly history: EnvironmentHistory;
 }
 
@@ -51,47 +42,15 @@ export interface FolderEnvironments {
   readonly environments: readonly EnvironmentState[];
 }
 
-/**
- * Environments in promotion order: those fed from the workspace first, then
- * those fed from them, and so on; ties keep the manifest's order, and
- * environments no chain reaches (a missing or unknown `from`, a cycle) come last.
- */
-export function promotionOrder(manifest: Manifest): string[] {
-  const declared = [...manifest.environments];
-  const depth = new Map<string, number>();
-  for (let level = 0, frontier = [WORKSPACE_ENVIRONMENT]; frontier.length > 0; level++) {
-    const next: string[] = [];
-    for (const [name, environment] of declared) {
-      const from = environment.from?.value;
-      if (from !== undefined && frontier.includes(from) && !depth.has(name)) {
-        depth.set(name, level);
-        next.push(name);
-      }
-    }
-    frontier = next;
-  }
-  const rank = (name: string): number => depth.get(name) ?? Number.MAX_SAFE_INTEGER;
-  return declared.map(([name]) => name).sort((a, b) => rank(a) - rank(b));
-}
-
-/** The environments of a manifest as Restricted Mode shows them: declared, nothing read. */
+/** The environments of a manifest in the engine's promotion order, each with its history (Restricted Mode: unread). */
 export function declaredEnvironments(
   manifest: Manifest,
   history: (name: string) => EnvironmentHistory = () => ({ kind: 'unread' }),
 ): EnvironmentState[] {
-  const upstreams = new Set(
-    [...manifest.environments.values()].flatMap((environment) => environment.from?.value ?? []),
-  );
-  return promotionOrder(manifest).map((name) => {
-    const environment = manifest.environments.get(name)!;
-    return {
-      name,
-      from: environment.from?.value,
-      description: environment.description,
-      final: !upstreams.has(name),
-      history: history(name),
-    };
-  });
+  return declaredInManifest(manifest).map((environment) => ({
+    ...environment,
+    history: history(environment.name),
+  }));
 }
 
 export interface FolderNode {
@@ -212,18 +171,6 @@ export function parentOf(node: EnvironmentsNode): EnvironmentsNode | undefined {
   return node.kind === 'folder' ? undefined : node.parent;
 }
 
-/** `metrics.json#accuracy` → value, in file then key order. */
-export function metricEntries(release: Release): [string, number][] {
-  return Object.entries(release.metrics).flatMap(([file, values]) =>
-    Object.entries(values).map(([key, value]): [string, number] => [`${file}#${key}`, value]),
-  );
-}
-
-/** How a release is named in the editor: the first 7 characters of its id, as git shortens commits. */
-export function shortRelease(id: string): string {
-  return id.slice(0, 7);
-}
-
 /** How an element looks: the tree provider turns this into a TreeItem as is. */
 export type ItemView = ItemLook;
 
@@ -250,7 +197,7 @@ export function describeNode(node: EnvironmentsNode, now: number = Date.now()): 
       return {
         id: JSON.stringify([node.root, 'workspace']),
         label: WORKSPACE_ENVIRONMENT,
-        description: node.head === undefined ? 'your working tree' : `code ${node.head.slice(0, 7)}`,
+        description: node.head === undefined ? 'your working tree' : `code ${shortId(node.head)}`,
         tooltip:
           'Your working tree: its code is what is checked out, its data what is on disk. ' +
           'Stage Release builds a release from its committed code and latest snapshots.',
@@ -265,8 +212,8 @@ export function describeNode(node: EnvironmentsNode, now: number = Date.now()): 
       const passed = release.failures.length === 0 && release.checks.every((c) => c.outcome === 'pass');
       return {
         id: JSON.stringify([node.parent.root, node.parent.environment.name, 'release']),
-        label: `Live release ${shortRelease(release.id)}`,
-        description: `code ${release.code.slice(0, 7)} · ${formatAge(release.time, now)}`,
+        label: `Live release ${shortId(release.id)}`,
+        description: `code ${shortId(release.code)} · ${formatAge(release.time, now)}`,
         tooltip: [
           `Release ${release.id}`,
           `Pipeline ${release.pipeline}, built ${release.time} by ${release.actor}`,
@@ -327,7 +274,7 @@ function describeEnvironment(node: EnvironmentNode, now: number): ItemView {
     description =
       head === undefined
         ? `nothing live · ${from}`
-        : `${shortRelease(head.release)} · ${head.action} ${formatAge(head.time, now)}`;
+        : `${shortId(head.release)} · ${head.action} ${formatAge(head.time, now)}`;
     if (head !== undefined) {
       lines.push(`Live: release ${head.release} (${head.action} by ${head.actor}, ${head.time}).`);
       if (history.deployments.some((deployment) => deployment.release !== head.release))
@@ -366,14 +313,14 @@ function describeDetail(node: DetailNode): ItemView {
   });
   switch (detail.kind) {
     case 'code':
-      return look('', 'code', detail.commit.slice(0, 7), `Code commit ${detail.commit}`, {
+      return look('', 'code', shortId(detail.commit), `Code commit ${detail.commit}`, {
         id: 'git-commit',
       });
     case 'snapshot':
       return look(
         detail.dataset,
         detail.dataset,
-        `snapshot ${detail.id.slice(0, 12)}`,
+        `snapshot ${shortId(detail.id)}`,
         `Dataset ${detail.dataset}: snapshot ${detail.id}`,
         { id: 'database' },
       );
@@ -404,7 +351,7 @@ function describeDeployment(node: DeploymentNode, now: number): ItemView {
   const why = deployment.reason ?? (deployment.action === 'stage' ? 'all checks passed' : undefined);
   return {
     id: JSON.stringify([node.parent.parent.root, environment, 'deployment', deployment.commit]),
-    label: `${deployment.action} ${shortRelease(deployment.release)}`,
+    label: `${deployment.action} ${shortId(deployment.release)}`,
     description: [deployment.actor, formatAge(deployment.time, now), ...(node.live ? ['live'] : [])].join(
       ' · ',
     ),
@@ -417,10 +364,6 @@ function describeDeployment(node: DeploymentNode, now: number): ItemView {
     collapsible: 'none',
     icon: ACTION_ICONS[deployment.action],
   };
-}
-
-export function formatNumber(value: number): string {
-  return String(Number(value.toPrecision(6)));
 }
 
 /**
@@ -436,7 +379,7 @@ export function statusText(folders: readonly FolderEnvironments[]): string | und
       .reverse()
       .map((environment) => {
         const head = environment.history.kind === 'read' ? environment.history.deployments[0] : undefined;
-        return `${environment.name} ${head === undefined ? '—' : shortRelease(head.release)}`;
+        return `${environment.name} ${head === undefined ? '—' : shortId(head.release)}`;
       })
       .join(' · ');
   }
@@ -456,7 +399,7 @@ export function statusTooltip(folders: readonly FolderEnvironments[]): string {
         const head = history.deployments[0];
         return head === undefined
           ? `${environment.name}: nothing live`
-          : `${environment.name}: ${shortRelease(head.release)} (${head.action} by ${head.actor})`;
+          : `${environment.name}: ${shortId(head.release)} (${head.action} by ${head.actor})`;
       }),
     ];
   });

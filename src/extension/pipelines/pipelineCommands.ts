@@ -4,6 +4,7 @@
 // in-process, as `sluice run` does: output streams to the Sluice log, progress
 // has a Cancel that aborts the runner (it kills the stages' process groups),
 // and a message ends the run with its counts.
+import { formatDuration } from '../../core/format';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
@@ -11,6 +12,7 @@ import { SluiceError } from '../../core/errors';
 import { openPipelines } from '../../core/pipelines/context';
 import { runPipelines, type RunReport, type StageOutcome } from '../../core/pipelines/runner';
 import type { Workspace } from '../../core/workspace';
+import { countRun, describeRunCounts } from '../../core/pipelines/runSummary';
 import { OperationCancelled } from '../cancellation';
 import { outcome, unchanged, type Changes, type Outcome } from '../changes';
 import type { CommandTable } from '../commands';
@@ -284,23 +286,9 @@ function announce(
   });
 }
 
-/** "2 ran, 1 restored, 0 skipped, 1 failed", with checks when any ran. */
+/** "2 ran, 1 restored, 0 up to date, 1 failed", with checks when any ran: the engine's summary, as `sluice run` prints it. */
 export function summarizeRun(report: RunReport): string {
-  const count = (result: StageOutcome['result']): number =>
-    report.stages.filter((stage) => stage.result === result).length;
-  const parts = [
-    `${String(count('ran'))} ran`,
-    `${String(count('restored'))} restored`,
-    `${String(count('skipped'))} up to date`,
-    `${String(count('failed'))} failed`,
-  ];
-  const notRun = count('not-run');
-  if (notRun > 0) parts.push(`${String(notRun)} not run`);
-  if (report.checks.length > 0) {
-    const passed = report.checks.filter((check) => check.outcome === 'pass').length;
-    parts.push(`checks ${String(passed)}/${String(report.checks.length)} passed`);
-  }
-  return parts.join(', ');
+  return describeRunCounts(countRun(report));
 }
 
 function describeOutcome(outcome: StageOutcome): string {
@@ -308,7 +296,7 @@ function describeOutcome(outcome: StageOutcome): string {
     outcome.reason !== undefined
       ? ` (${outcome.reason})`
       : outcome.durationMs !== undefined
-        ? ` in ${(outcome.durationMs / 1000).toFixed(1)} s`
+        ? ` in ${formatDuration(outcome.durationMs)}`
         : '';
   return `${outcome.result} ${outcome.pipeline}.${outcome.stage}${detail}`;
 }

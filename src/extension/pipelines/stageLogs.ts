@@ -1,6 +1,7 @@
 // A stage's last run as a read-only document: what it printed, then one line
 // saying how it ended. The URI names the workspace and the stage, so VS Code
 // reopens the same document, and a later run's output replaces it.
+import { formatDuration } from '../../core/format';
 import * as vscode from 'vscode';
 import { SluiceError } from '../../core/errors';
 import { openPipelines } from '../../core/pipelines/context';
@@ -62,8 +63,7 @@ function lastRun(workspace: Workspace, pipeline: string, stage: string): RunLogR
 
 export function formatStageLog(output: string, record: RunLogRecord): string {
   const ending = output === '' || output.endsWith('\n') ? '' : '\n';
-  const seconds = (record.durationMs / 1000).toFixed(1);
-  return `${output}${ending}— ${record.result} at ${record.startedAt} after ${seconds} s, ${describeEnding(record)}\n`;
+  return `${output}${ending}— ${record.result} at ${record.startedAt} after ${formatDuration(record.durationMs)}, ${describeEnding(record)}\n`;
 }
 
 function stageLogUri(root: string, pipeline: string, stage: string): vscode.Uri {

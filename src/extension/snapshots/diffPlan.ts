@@ -4,7 +4,7 @@
 // No vscode import: tested as plain functions.
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatBytes } from '../../core/format';
+import { formatBytes, shortId } from '../../core/format';
 import type { FileEntry } from '../../core/snapshots/snapshots';
 import { ObjectStore } from '../../core/store/objectStore';
 import { SLUICE_DIR } from '../../core/workspace';
@@ -128,7 +128,7 @@ function describeSide(side: DiffSide): string {
   switch (side.kind) {
     case 'blob':
     case 'disk':
-      return `${formatBytes(side.size)} (sha256 ${side.sha256.slice(0, 12)})`;
+      return `${formatBytes(side.size)} (sha256 ${shortId(side.sha256)})`;
     case 'link':
       return `link to ${side.target}`;
     case 'folder':

@@ -3,7 +3,7 @@
 // into a TreeItem. No vscode import, so labels, menus and icons are unit-tested.
 import type { ItemLook } from '../treeItems';
 import { basename, dirname } from 'node:path';
-import { formatAge, formatBytes } from '../../core/format';
+import { formatAge, formatBytes, formatCount, shortId } from '../../core/format';
 import type { FileEntry } from '../../core/snapshots/snapshots';
 import type { SnapshotSummary } from '../../core/snapshots/snapshots';
 import { RESTRICTED_MODE_REASON, type FolderState } from '../folders';
@@ -167,7 +167,7 @@ export function describeNode(node: SnapshotsNode, now: number = Date.now()): Ite
     case 'more':
       return {
         id: nodeId(datasetOf(node), node.parent.kind, snapshotKey(node.parent), 'more'),
-        label: `${node.hidden.toLocaleString('en-US')} more ${node.hidden === 1 ? 'file' : 'files'}`,
+        label: `${formatCount(node.hidden)} more ${node.hidden === 1 ? 'file' : 'files'}`,
         description: undefined,
         tooltip: `The view lists the first ${LISTED_FILES_LIMIT} changed files; the diff commands cover them all.`,
         contextValue: 'more',
@@ -344,10 +344,6 @@ export function countChanges(changes: Comparison['changes']): string {
 /** A file of a dataset as the user knows it: the dataset path, then the file's path inside it. */
 export function displayedPath(datasetPath: string, filePath: string): string {
   return filePath === '' ? datasetPath : `${datasetPath}/${filePath}`;
-}
-
-export function shortId(id: string): string {
-  return id.slice(0, 12);
 }
 
 export function firstLine(message: string): string {

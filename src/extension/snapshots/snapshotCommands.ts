@@ -3,7 +3,7 @@
 // Each calls the engine's own functions in-process, as the CLI does.
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { formatAge } from '../../core/format';
+import { formatAge, shortId } from '../../core/format';
 import { SluiceError } from '../../core/errors';
 import type { RestoreResult } from '../../core/snapshots/restore';
 import type { SnapshotResult } from '../../core/snapshots/snapshots';
@@ -26,7 +26,6 @@ import {
   displayedPath,
   fileChanges,
   firstLine,
-  shortId,
   type ChangesNode,
   type DatasetNode,
   type FileNode,
