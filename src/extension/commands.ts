@@ -4,8 +4,7 @@
 // that writes; and one wrapper turns a failure into a message with the next
 // step as a button and a line in the log, so no handler has to catch for the user's sake.
 import * as vscode from 'vscode';
-import { describeError, SluiceError } from '../core/errors';
-import { OperationCancelled } from './cancellation';
+import { describeError, isCancelled, SluiceError } from '../core/errors';
 
 export type CommandHandler = (...args: unknown[]) => unknown;
 
@@ -62,7 +61,7 @@ export function registerCommands(table: CommandTable, context: CommandContext): 
       try {
         return await spec.run(...args);
       } catch (error) {
-        if (error instanceof OperationCancelled) reportCancel(id, error, context.log);
+        if (isCancelled(error)) reportCancel(id, error, context.log);
         else reportFailure(id, args, error, context.log);
         return undefined;
       } finally {
@@ -83,7 +82,7 @@ function explainRestrictedMode(action: string, log: vscode.LogOutputChannel): vo
   });
 }
 
-function reportCancel(id: string, cancel: OperationCancelled, log: vscode.LogOutputChannel): void {
+function reportCancel(id: string, cancel: SluiceError, log: vscode.LogOutputChannel): void {
   log.info(`${id}: ${cancel.message}`);
   void vscode.window.showInformationMessage(`Sluice: ${cancel.message}`);
 }

@@ -7,10 +7,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { SluiceError } from '../../core/errors';
+import { CancelledError, SluiceError } from '../../core/errors';
 import { openPipelines } from '../../core/pipelines/context';
 import { runPipelines, type RunReport, type StageOutcome } from '../../core/pipelines/runner';
-import { OperationCancelled } from '../cancellation';
 import type { CommandTable } from '../commands';
 import type { LongOperations } from '../progress';
 import type { PipelineGraphs } from './graph/graphPanels';
@@ -215,7 +214,11 @@ async function runTargets(
   }
   const summary = summarizeRun(report);
   log.info(`${what}: ${summary}`);
-  if (report.cancelled) throw new OperationCancelled(`The run of ${what} was cancelled (${summary}).`);
+  if (report.cancelled)
+    throw new CancelledError(`The run of ${what}`, {
+      message: `The run of ${what} was cancelled (${summary}).`,
+      data: { summary },
+    });
   announce(parts, node, what, report, summary);
   return report;
 }
