@@ -33,8 +33,8 @@ export const logsCommand: Command = {
         'usage',
         'Name it as PIPELINE.STAGE; `sluice status` lists them.',
         {
-          code: 'unknown-stage',
-          data: { stage: target },
+          code: 'not-found',
+          data: { sought: 'stage', id: target, stage: target },
         },
       );
     }

@@ -124,6 +124,41 @@ export function isCancelled(error: unknown): error is SluiceError {
   return hasCode(error, 'cancelled');
 }
 
+/** What a `not-found` or `ambiguous-id` outcome was looking for. */
+export type Sought = 'dataset' | 'snapshot' | 'release' | 'environment' | 'stage';
+
+/**
+ * Nothing by that name or id: `data` says what was sought (`sought`, `id`)
+ * and whatever else helps (the names that do exist). The kind keeps the exit
+ * code each caller had: a name on the command line is a usage error.
+ */
+export function notFound(
+  sought: Sought,
+  id: string,
+  message: string,
+  hint: string | undefined,
+  options: { readonly kind?: ErrorKind; readonly data?: ErrorData } = {},
+): SluiceError {
+  return new SluiceError(message, options.kind ?? 'usage', hint, {
+    code: 'not-found',
+    data: { sought, id, ...options.data },
+  });
+}
+
+/** An id prefix that matches more than one: `data.candidates` lists the full ids. */
+export function ambiguousId(
+  sought: Sought,
+  prefix: string,
+  candidates: readonly string[],
+  message: string,
+  options: { readonly data?: ErrorData } = {},
+): SluiceError {
+  return new SluiceError(message, 'usage', 'Give more characters.', {
+    code: 'ambiguous-id',
+    data: { sought, prefix, candidates, ...options.data },
+  });
+}
+
 export function usageError(message: string, hint?: string, details?: ErrorDetails): SluiceError {
   return new SluiceError(message, 'usage', hint, details);
 }

@@ -3,7 +3,7 @@
 // under refs/sluice/releases/<id>, its id the digest of its content, so the
 // same record is never written twice and never changes.
 import { createHash } from 'node:crypto';
-import { SluiceError } from '../errors';
+import { ambiguousId, notFound, SluiceError } from '../errors';
 import { FILE_MODE, type GitRepository } from '../git/repository';
 import type { CachedOutput } from '../pipelines/outputs';
 
@@ -91,9 +91,17 @@ export async function resolveReleaseId(git: GitRepository, idOrPrefix: string): 
   }
   const matches = (await listReleaseIds(git)).filter((id) => id.startsWith(idOrPrefix));
   if (matches.length === 0)
-    throw new SluiceError(`No release ${idOrPrefix}.`, 'failed', 'Run `sluice history ENV` for the ids.');
+    throw notFound(
+      'release',
+      idOrPrefix,
+      `No release ${idOrPrefix}.`,
+      'Run `sluice history ENV` for the ids.',
+      {
+        kind: 'failed',
+      },
+    );
   if (matches.length > 1)
-    throw new SluiceError(`Release id ${idOrPrefix} is ambiguous.`, 'usage', 'Give more characters.');
+    throw ambiguousId('release', idOrPrefix, matches, `Release id ${idOrPrefix} is ambiguous.`);
   return matches[0]!;
 }
 
