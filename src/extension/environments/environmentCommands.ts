@@ -4,7 +4,7 @@
 // nothing is promoted from (production) first shows what changes and asks.
 import * as vscode from 'vscode';
 import { formatAge } from '../../core/format';
-import { SluiceError } from '../../core/errors';
+import { ambiguousId, notFound, SluiceError } from '../../core/errors';
 import type { DeployResult } from '../../core/environments/deploy';
 import { readHistory } from '../../core/environments/history';
 import { planPromotion, promote, rollback, type PromotionPlan } from '../../core/environments/promotion';
@@ -297,11 +297,18 @@ async function rollBack(
 function resolveInHistory(history: readonly { release: string }[], idOrPrefix: string, name: string): string {
   const matches = [...new Set(history.map((d) => d.release).filter((id) => id.startsWith(idOrPrefix)))];
   if (matches.length === 1) return matches[0]!;
-  throw new SluiceError(
-    matches.length === 0
-      ? `Release ${idOrPrefix} was never live in ${name}.`
-      : `Release id ${idOrPrefix} is ambiguous in ${name}'s history.`,
-    'usage',
+  if (matches.length === 0)
+    throw notFound('release', idOrPrefix, `Release ${idOrPrefix} was never live in ${name}.`, undefined, {
+      data: { environment: name },
+    });
+  throw ambiguousId(
+    'release',
+    idOrPrefix,
+    matches,
+    `Release id ${idOrPrefix} is ambiguous in ${name}'s history.`,
+    {
+      data: { environment: name },
+    },
   );
 }
 
