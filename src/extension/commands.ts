@@ -29,13 +29,18 @@ export interface NextStep {
   run(): unknown;
 }
 
-/** A failure whose next steps the handler knows best (for example "Snapshot and Restore"). */
+/**
+ * A failure whose next steps the handler knows best (for example "Snapshot and
+ * Restore"). `cause`, the engine's outcome, keeps its code and data readable
+ * (hasCode, asSluiceError look through to it).
+ */
 export class FailureWithNextSteps extends Error {
   constructor(
     message: string,
     readonly nextSteps: readonly NextStep[],
+    cause?: SluiceError,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'FailureWithNextSteps';
   }
 }

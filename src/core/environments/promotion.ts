@@ -272,30 +272,38 @@ function judge(
   return { gate: metric, passed: true, detail: shown(value) };
 }
 
+/**
+ * The refusal of a plan whose gates did not all pass, naming the first that
+ * failed (code `gate-refused`, every gate's verdict in `data.gates`); undefined
+ * when they all passed. Both faces show this one wording.
+ */
+export function gateRefusal(plan: PromotionPlan): SluiceError | undefined {
+  const first = plan.gates.find((gate) => !gate.passed);
+  if (first === undefined) return undefined;
+  return new SluiceError(
+    `Promotion of ${plan.candidate.id.slice(0, 12)} into ${plan.environment} refused by gate ${first.gate}: ${first.detail}.`,
+    'failed',
+    `The gates are those of the release live in ${plan.environment} (commit ${plan.gatesFrom.slice(0, 12)}); nothing changed.`,
+    {
+      code: 'gate-refused',
+      data: {
+        environment: plan.environment,
+        release: plan.candidate.id,
+        gatesFrom: plan.gatesFrom,
+        gates: plan.gates.map((gate) => ({ name: gate.gate, passed: gate.passed, detail: gate.detail })),
+      },
+    },
+  );
+}
+
 /** Carries out a plan whose gates all passed; refuses (exit 1) naming the first gate that did not. */
 export async function promote(
   workspace: Workspace,
   plan: PromotionPlan,
   options: { signal?: AbortSignal; onOutput?: (text: string) => void; reason?: string | undefined } = {},
 ): Promise<DeployResult> {
-  const refused = plan.gates.filter((gate) => !gate.passed);
-  if (refused.length > 0) {
-    const first = refused[0]!;
-    throw new SluiceError(
-      `Promotion of ${plan.candidate.id.slice(0, 12)} into ${plan.environment} refused by gate ${first.gate}: ${first.detail}.`,
-      'failed',
-      `The gates are those of the release live in ${plan.environment} (commit ${plan.gatesFrom.slice(0, 12)}); nothing changed.`,
-      {
-        code: 'gate-refused',
-        data: {
-          environment: plan.environment,
-          release: plan.candidate.id,
-          gatesFrom: plan.gatesFrom,
-          gates: plan.gates.map((gate) => ({ name: gate.gate, passed: gate.passed, detail: gate.detail })),
-        },
-      },
-    );
-  }
+  const refusal = gateRefusal(plan);
+  if (refusal) throw refusal;
   return deployRelease(workspace, plan.environment, plan.candidate, {
     action: 'promote',
     expected: plan.head,

@@ -4,10 +4,16 @@
 // nothing is promoted from (production) first shows what changes and asks.
 import * as vscode from 'vscode';
 import { formatAge } from '../../core/format';
-import { ambiguousId, notFound, SluiceError } from '../../core/errors';
+import { ambiguousId, describeError, notFound, SluiceError } from '../../core/errors';
 import type { DeployResult } from '../../core/environments/deploy';
 import { readHistory } from '../../core/environments/history';
-import { planPromotion, promote, rollback, type PromotionPlan } from '../../core/environments/promotion';
+import {
+  gateRefusal,
+  planPromotion,
+  promote,
+  rollback,
+  type PromotionPlan,
+} from '../../core/environments/promotion';
 import { readRelease, type Release } from '../../core/environments/releases';
 import { stageRelease, type StageResult } from '../../core/environments/staging';
 import type { Workspace } from '../../core/workspace';
@@ -180,15 +186,10 @@ async function promoteInto(
   const workspace = view.workspaceAt(target.root);
   const name = target.environment.name;
   const plan = await planPromotion(workspace, { to: name, release: target.options.release });
-  const refused = plan.gates.find((gate) => !gate.passed);
-  if (refused) {
-    // In the engine's words (see promote()), without calling it: a refused promotion writes nothing.
-    throw new FailureWithNextSteps(
-      `Promotion of ${shortRelease(plan.candidate.id)} into ${name} refused by gate ${refused.gate}: ${refused.detail}. ` +
-        `The gates are those of the release live in ${name} (commit ${plan.gatesFrom.slice(0, 7)}); nothing changed.`,
-      [compareStep(target), SHOW_LOG],
-    );
-  }
+  // The engine's refusal (what promote() would throw), without calling it: a refused promotion writes nothing.
+  const refusal = gateRefusal(plan);
+  if (refusal)
+    throw new FailureWithNextSteps(describeError(refusal), [compareStep(target), SHOW_LOG], refusal);
   if (plan.candidate.id === plan.live?.id) {
     void vscode.window.showInformationMessage(
       `Sluice: release ${shortRelease(plan.candidate.id)} is live in ${name} already.`,

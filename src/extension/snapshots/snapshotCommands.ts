@@ -234,6 +234,7 @@ async function restore(
               }),
           },
         ],
+        error,
       );
     }
     throw error;
