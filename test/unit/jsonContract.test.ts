@@ -12,7 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { JSON_FLAG } from '../../src/cli/command';
 import { COMMANDS } from '../../src/cli/commands';
 import { OUTCOME_CODES } from '../../src/core/errors';
-import { environmentWorkspace } from '../support/environments';
+import { commitEverything, environmentWorkspace } from '../support/environments';
 import {
   blobPath,
   clearVariablesRefusedBySimpleGit,
@@ -229,6 +229,15 @@ void describe('every command, run for real, prints what its schema says', () => 
     assert.equal((history['deployments'] as unknown[]).length, 1);
     contract('history', run(root, 'history', 'nosuch'), 2, 'not-found');
     contract('envs', run(root, 'envs'), 0);
+    // A second release (the same model from changed code) promoted, then rolled back.
+    appendFileSync(join(root, 'src/prepare.js'), '// a change that leaves the model as it was\n');
+    commitEverything(root, 'a comment');
+    const second = contract('stage', run(root, 'stage'), 0);
+    assert.notEqual((second['release'] as { id: string }).id, release.id);
+    contract('promote', run(root, 'promote', '--yes'), 0);
+    const back = contract('rollback', run(root, 'rollback', 'production', '--yes'), 0);
+    assert.equal(back['release'], release.id);
+    assert.equal(back['action'], 'rollback');
   });
 
   void test('maintenance: gc and fsck, clean and damaged', () => {
