@@ -12,8 +12,19 @@ export interface Command {
   readonly details: readonly string[];
   readonly flags: readonly FlagSpec[];
   readonly maxPositionals: number;
+  /**
+   * True when the command hands `context.signal` to the engine, so Ctrl-C
+   * stops it cleanly; any other command ends at once on Ctrl-C.
+   */
+  readonly stopsOnInterrupt?: boolean;
   /** Prints its result on stdout and returns the exit code; throws on failure. */
-  run(args: ParsedArguments): number | Promise<number>;
+  run(args: ParsedArguments, context: CommandContext): number | Promise<number>;
+}
+
+/** What main hands every command besides its arguments. */
+export interface CommandContext {
+  /** Fires on Ctrl-C or SIGTERM (src/cli/interrupt.ts): the only place the CLI listens for them. */
+  readonly signal: AbortSignal;
 }
 
 /** The `--json` switch, spelled the same by every read command. */

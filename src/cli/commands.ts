@@ -90,7 +90,7 @@ export function overview(): string {
     ...COMMANDS.map((command, index) => `  ${usages[index]!.padEnd(width)}${command.summary}`),
     '',
     'Every command accepts --help. `sluice --version` prints the version.',
-    'Exit codes: 0 success, 1 the operation failed or found errors, 2 usage or manifest error.',
+    'Exit codes: 0 success, 1 the operation failed or found errors, 2 usage or manifest error, 130 cancelled (Ctrl-C).',
   ].join('\n');
 }
 

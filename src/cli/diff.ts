@@ -2,8 +2,8 @@
 import { shortId } from '../core/format';
 import { diffDataset } from '../core/snapshots/snapshots';
 import { openWorkspace } from '../core/workspace';
+import type { DiffJson } from '../core/results';
 import { JSON_FLAG, type Command } from './command';
-import { abortOnInterrupt } from './interrupt';
 import { requirePositional } from './positionals';
 
 export const diffCommand: Command = {
@@ -12,24 +12,24 @@ export const diffCommand: Command = {
   summary: 'Compare two snapshots, or a snapshot and the disk',
   details: ['FROM defaults to the latest snapshot and TO to the files on disk. Ids may be shortened.'],
   flags: [JSON_FLAG],
+  stopsOnInterrupt: true,
   maxPositionals: 3,
-  async run(args) {
+  async run(args, { signal }) {
     const name = requirePositional(args, 0, 'DATASET', 'diff');
     const workspace = await openWorkspace('.');
     const diff = await diffDataset(workspace, name, args.positionals[1], args.positionals[2], {
-      signal: abortOnInterrupt(),
+      signal,
     });
     if (args.has('json')) {
-      console.log(
-        JSON.stringify({
-          dataset: name,
-          from: diff.from,
-          to: diff.to,
-          added: diff.added,
-          modified: diff.modified,
-          removed: diff.removed,
-        }),
-      );
+      const json: DiffJson = {
+        dataset: name,
+        from: diff.from,
+        to: diff.to,
+        added: diff.added,
+        modified: diff.modified,
+        removed: diff.removed,
+      };
+      console.log(JSON.stringify(json));
       return 0;
     }
     const show = (path: string): string => path || '(the dataset file)';

@@ -3,6 +3,7 @@ import { repairEnvironments } from '../core/environments/deploy';
 import { listEnvironments } from '../core/environments/live';
 import { shortId } from '../core/format';
 import { openWorkspace, type Workspace } from '../core/workspace';
+import type { EnvsJson } from '../core/results';
 import { JSON_FLAG, type Command } from './command';
 
 export const envsCommand: Command = {
@@ -17,7 +18,8 @@ export const envsCommand: Command = {
     await repairCurrent(workspace);
     const environments = await listEnvironments(workspace);
     if (args.has('json')) {
-      console.log(JSON.stringify({ environments }));
+      const json: EnvsJson = { environments };
+      console.log(JSON.stringify(json));
       return 0;
     }
     if (environments.length === 0) console.log('No environments are declared in sluice.yaml.');

@@ -3,6 +3,7 @@
 import { shortId } from '../core/format';
 import { fsck } from '../core/store/maintenance';
 import { openWorkspace } from '../core/workspace';
+import { fsckJson } from '../core/results';
 import { JSON_FLAG, type Command } from './command';
 
 export const fsckCommand: Command = {
@@ -30,16 +31,7 @@ export const fsckCommand: Command = {
       result.leftoverWorktrees.length +
       result.misalignedEnvironments.length;
     if (args.has('json')) {
-      console.log(
-        JSON.stringify({
-          damaged: result.damaged,
-          missing: result.missing,
-          damagedRefs: result.damagedRefs,
-          leftoverWorktrees: result.leftoverWorktrees,
-          misalignedEnvironments: result.misalignedEnvironments,
-          checked: result.checked,
-        }),
-      );
+      console.log(JSON.stringify(fsckJson(result)));
     } else {
       for (const { ref, reason } of result.damagedRefs) console.log(`damaged ref  ${ref}  (${reason})`);
       for (const hash of result.damaged) console.log(`damaged  ${hash}`);

@@ -5,6 +5,7 @@ import { DEFAULT_KEEP_RELEASES } from '../core/environments/retention';
 import { DEFAULT_KEEP_RUNS, gc } from '../core/store/maintenance';
 import { openWorkspace } from '../core/workspace';
 import type { ParsedArguments } from './arguments';
+import { gcJson } from '../core/results';
 import { JSON_FLAG, type Command } from './command';
 import { formatBytes, shortId } from '../core/format';
 
@@ -55,18 +56,7 @@ export const gcCommand: Command = {
       path,
     }));
     if (args.has('json')) {
-      console.log(
-        JSON.stringify({
-          removed: result.removed,
-          bytes: result.bytes,
-          kept: result.kept,
-          dryRun: result.dryRun,
-          trash: result.trash,
-          runs: result.runs,
-          releases: { kept: result.releases.kept.length, removed: removedReleases },
-          worktrees: result.worktrees.map((leftover) => leftover.path),
-        }),
-      );
+      console.log(JSON.stringify(gcJson(result)));
       return 0;
     }
     const verb = result.dryRun ? 'Would remove' : 'Removed';

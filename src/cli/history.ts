@@ -3,6 +3,7 @@ import { shortId } from '../core/format';
 import { requireEnvironment } from '../core/environments/deploy';
 import { readHistory } from '../core/environments/history';
 import { openWorkspace } from '../core/workspace';
+import { historyJson } from '../core/results';
 import { JSON_FLAG, type Command } from './command';
 import { repairCurrent } from './envs';
 import { requirePositional } from './positionals';
@@ -23,18 +24,7 @@ export const historyCommand: Command = {
     await repairCurrent(workspace, [name]);
     const deployments = await readHistory(workspace.git, name);
     if (args.has('json')) {
-      console.log(
-        JSON.stringify({
-          environment: name,
-          deployments: deployments.map(({ release, action, time, actor, reason }) => ({
-            release,
-            action,
-            time,
-            actor,
-            reason,
-          })),
-        }),
-      );
+      console.log(JSON.stringify(historyJson(name, deployments)));
       return 0;
     }
     if (deployments.length === 0) console.log(`Nothing was deployed to ${name} yet.`);

@@ -3,6 +3,7 @@ import { SluiceError } from '../core/errors';
 import { datasetRef, listSnapshots, requireDataset } from '../core/snapshots/snapshots';
 import { damagedRef } from '../core/store/refs';
 import { openWorkspace } from '../core/workspace';
+import { logJson } from '../core/results';
 import { JSON_FLAG, type Command } from './command';
 import { formatAge, formatBytes, shortId } from '../core/format';
 import { requirePositional } from './positionals';
@@ -31,20 +32,7 @@ export const logCommand: Command = {
     }
     const snapshots = await listSnapshots(workspace, name);
     if (args.has('json')) {
-      console.log(
-        JSON.stringify({
-          dataset: name,
-          snapshots: snapshots.map((s) => ({
-            id: s.id,
-            parent: s.parent,
-            message: s.message,
-            time: s.time,
-            author: s.author,
-            files: s.files,
-            bytes: s.bytes,
-          })),
-        }),
-      );
+      console.log(JSON.stringify(logJson(name, snapshots)));
       return 0;
     }
     if (snapshots.length === 0) console.log(`${name}: no snapshot yet. Run 'sluice snapshot ${name}'.`);

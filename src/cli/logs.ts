@@ -5,6 +5,7 @@ import { SluiceError } from '../core/errors';
 import { openPipelines } from '../core/pipelines/context';
 import { describeEnding, describeRestore, shownRun, type RunLogRecord } from '../core/pipelines/logs';
 import { openWorkspace } from '../core/workspace';
+import type { LogsJson, LogsListJson } from '../core/results';
 import { JSON_FLAG, type Command } from './command';
 import { formatAge, formatDuration } from '../core/format';
 import { requirePositional } from './positionals';
@@ -32,15 +33,17 @@ export const logsCommand: Command = {
         'usage',
         'Name it as PIPELINE.STAGE; `sluice status` lists them.',
         {
-          code: 'unknown-stage',
-          data: { stage: target },
+          code: 'not-found',
+          data: { sought: 'stage', id: target, stage: target },
         },
       );
     }
     const runs = context.logs.list(pipeline.name, stage.name);
     if (args.has('all')) {
-      if (args.has('json')) console.log(JSON.stringify({ stage: target, runs }));
-      else
+      if (args.has('json')) {
+        const json: LogsListJson = { stage: target, runs };
+        console.log(JSON.stringify(json));
+      } else
         for (const run of runs)
           console.log(
             `${run.runId}  ${run.result.padEnd(8)} ${formatAge(run.startedAt)}, ${formatDuration(run.durationMs)}${run.reason ? ` (${run.reason})` : ''}`,
@@ -64,7 +67,8 @@ export const logsCommand: Command = {
         }
       : null;
     if (args.has('json')) {
-      console.log(JSON.stringify({ stage: target, run: shown ?? null, output, restored: from }));
+      const json: LogsJson = { stage: target, run: shown ?? null, output, restored: from };
+      console.log(JSON.stringify(json));
       return 0;
     }
     if (restored) console.log(describeRestore(restored, shown, formatAge(restored.finishedAt)));

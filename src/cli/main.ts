@@ -1,11 +1,13 @@
 // The `sluice` command (dist/cli.js): arguments in, one core call, text or
 // JSON out, an exit code. Every failure ends as one line on stderr, never a
 // stack trace: 2 for usage and manifest errors, 1 for everything else. With
-// --json, a failure is also one object on stdout: `{error:{code,message,hint,data}}`.
+// --json, a failure is also one object on stdout: `{error:{code,message,hint,data}}`
+// (src/cli/schemas/ documents it). A cancel (Ctrl-C) exits 130.
 import { version } from '../../package.json';
-import { asSluiceError, describeError, SluiceError } from '../core/errors';
+import { asSluiceError, describeError, SluiceError, type CancelledError } from '../core/errors';
 import { asksForHelp, asksForJson, parseArguments } from './arguments';
 import { commandHelp, findCommand, overview } from './commands';
+import { handleInterrupts } from './interrupt';
 
 // Snapshots fsync each blob in libuv's thread pool: with 16 threads instead of
 // the default 4, more fsyncs share each journal commit (a first snapshot of
@@ -43,7 +45,9 @@ async function main(argv: readonly string[]): Promise<number> {
     console.log(commandHelp(command));
     return 0;
   }
-  return command.run(parseArguments(command.name, rest, command.flags, command.maxPositionals));
+  const args = parseArguments(command.name, rest, command.flags, command.maxPositionals);
+  const signal = handleInterrupts(command.name, command.stopsOnInterrupt === true, endNow);
+  return command.run(args, { signal });
 }
 
 /**
@@ -75,6 +79,11 @@ function report(error: unknown): number {
 }
 
 const wantsJson = asksForJson(process.argv.slice(2));
+
+/** Ctrl-C on a command that does not stop by itself, or a second Ctrl-C: report, and end now. */
+function endNow(cancel: CancelledError): void {
+  process.exit(report(cancel));
+}
 
 // A reader that stops early (`sluice validate | head -1`) is not a failure.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {

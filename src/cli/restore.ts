@@ -2,8 +2,8 @@
 import { shortId } from '../core/format';
 import { restoreDataset } from '../core/snapshots/restore';
 import { openWorkspace } from '../core/workspace';
+import { restoreJson } from '../core/results';
 import { JSON_FLAG, type Command } from './command';
-import { abortOnInterrupt } from './interrupt';
 import { requirePositional } from './positionals';
 
 export const restoreCommand: Command = {
@@ -15,25 +15,18 @@ export const restoreCommand: Command = {
       'the current files are snapshotted first, so nothing is lost.',
   ],
   flags: [{ name: 'force', description: 'Snapshot unsaved changes first, then restore.' }, JSON_FLAG],
+  stopsOnInterrupt: true,
   maxPositionals: 2,
-  async run(args) {
+  async run(args, { signal }) {
     const name = requirePositional(args, 0, 'DATASET', 'restore');
     const id = requirePositional(args, 1, 'SNAPSHOT', 'restore');
     const workspace = await openWorkspace('.');
     const result = await restoreDataset(workspace, name, id, {
       force: args.has('force'),
-      signal: abortOnInterrupt(),
+      signal,
     });
     if (args.has('json')) {
-      console.log(
-        JSON.stringify({
-          dataset: result.dataset,
-          id: result.id,
-          written: result.written,
-          removed: result.removed,
-          saved: result.savedAs ?? null,
-        }),
-      );
+      console.log(JSON.stringify(restoreJson(result)));
       return 0;
     }
     if (result.savedAs) console.log(`Saved the current files as snapshot ${shortId(result.savedAs)}.`);

@@ -9,6 +9,7 @@ import type { DeployResult } from '../core/environments/deploy';
 import { planRollback, rollback } from '../core/environments/promotion';
 import { shortId } from '../core/format';
 import { openWorkspace } from '../core/workspace';
+import { deploymentJson } from '../core/results';
 import { JSON_FLAG, type Command } from './command';
 import { confirm, REASON_FLAG, YES_FLAG } from './confirm';
 import { requirePositional } from './positionals';
@@ -80,33 +81,10 @@ export function warn(text: string): void {
 export function printDeployment(
   result: DeployResult,
   json: boolean,
-  extra: Readonly<Record<string, unknown>> = {},
+  promotion?: Parameters<typeof deploymentJson>[1],
 ): number {
   if (json) {
-    console.log(
-      JSON.stringify({
-        environment: result.environment,
-        release: result.release,
-        previous: result.previous,
-        action: result.action,
-        failure: result.failure ?? null,
-        rolledBack: result.rolledBack,
-        reason: result.reason,
-        ...extra,
-        ...(result.failure === undefined
-          ? {}
-          : {
-              error: {
-                code: 'deploy-failed',
-                message: result.failure,
-                hint: result.rolledBack
-                  ? `Rolled back to ${shortId(result.release)}; see \`sluice history ${result.environment}\`.`
-                  : `See \`sluice history ${result.environment}\`.`,
-                data: { environment: result.environment, rolledBack: result.rolledBack },
-              },
-            }),
-      }),
-    );
+    console.log(JSON.stringify(deploymentJson(result, promotion)));
   } else if (result.failure !== undefined) {
     console.log(
       `${result.environment}: ${result.failure}.${result.rolledBack ? ` Rolled back to ${shortId(result.release)}.` : ''}`,

@@ -1,6 +1,7 @@
 // `sluice run [PIPELINE|PIPELINE.STAGE…] [--force] [--force-upstream] [-j N] [--json]`: run the stale stages.
+import { CancelledError, describeError, isCancelled, SluiceError } from '../core/errors';
 import { formatDuration } from '../core/format';
-import { SluiceError } from '../core/errors';
+import { runJson } from '../core/results';
 import { openPipelines } from '../core/pipelines/context';
 import { runPipelines, type RunReport } from '../core/pipelines/runner';
 import { countRun, describeRunCounts } from '../core/pipelines/runSummary';
@@ -43,8 +44,9 @@ export const runCommand: Command = {
     { name: 'no-checks', description: 'Do not run the checks.' },
     JSON_FLAG,
   ],
+  stopsOnInterrupt: true,
   maxPositionals: Infinity,
-  async run(args) {
+  async run(args, { signal }) {
     const jobsText = args.value('jobs');
     const jobs = jobsText === undefined ? undefined : Number(jobsText);
     if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) {
@@ -52,63 +54,36 @@ export const runCommand: Command = {
     }
     const context = openPipelines(await openWorkspace('.'));
     const json = args.has('json');
-    const controller = new AbortController();
-    const interrupt = (): void => {
-      process.stderr.write('sluice: stopping the running stages…\n');
-      controller.abort();
-    };
-    process.once('SIGINT', interrupt);
-    process.once('SIGTERM', interrupt);
     const width = Math.max(
       0,
       ...[...context.plan.pipelines.values()].flatMap((p) => p.stages.map((s) => s.id.length)),
     );
-    let report: RunReport;
-    try {
-      report = await runPipelines(context, {
-        targets: args.positionals,
-        force: args.has('force'),
-        forceUpstream: args.has('force-upstream'),
-        checks: !args.has('no-checks'),
-        signal: controller.signal,
-        ...(jobs === undefined ? {} : { jobs }),
-        events: {
-          stageStarted: (stage) => process.stderr.write(`▶ ${stage.id}: ${stage.run}\n`),
-          stageOutput: (stage, text) =>
-            process.stderr.write(prefixLines(`${stage.id.padEnd(width)} │ `, text)),
-          checkOutput: (check, text) => process.stderr.write(prefixLines(`check ${check.name} │ `, text)),
-        },
-      });
-    } finally {
-      process.removeListener('SIGINT', interrupt);
-      process.removeListener('SIGTERM', interrupt);
-    }
+    const report = await runPipelines(context, {
+      targets: args.positionals,
+      force: args.has('force'),
+      forceUpstream: args.has('force-upstream'),
+      checks: !args.has('no-checks'),
+      signal,
+      ...(jobs === undefined ? {} : { jobs }),
+      events: {
+        stageStarted: (stage) => process.stderr.write(`▶ ${stage.id}: ${stage.run}\n`),
+        stageOutput: (stage, text) => process.stderr.write(prefixLines(`${stage.id.padEnd(width)} │ `, text)),
+        checkOutput: (check, text) => process.stderr.write(prefixLines(`check ${check.name} │ `, text)),
+      },
+    });
+    // A cancel is reported as the error of the run: the stages that finished are still listed.
+    const cancel = report.cancelled
+      ? isCancelled(signal.reason)
+        ? signal.reason
+        : new CancelledError('The run')
+      : undefined;
     if (json) {
-      console.log(
-        JSON.stringify({
-          stages: report.stages.map((s) => ({
-            pipeline: s.pipeline,
-            stage: s.stage,
-            result: s.result,
-            reason: s.reason ?? null,
-            runId: s.runId ?? null,
-            durationMs: s.durationMs ?? null,
-            ...(s.code === undefined ? {} : { code: s.code, data: s.data ?? {} }),
-          })),
-          checks: report.checks.map((c) => ({
-            pipeline: c.pipeline,
-            name: c.name,
-            outcome: c.outcome,
-            detail: c.detail,
-            cached: c.cached,
-          })),
-          metrics: report.metrics,
-          summary: countRun(report),
-          cancelled: report.cancelled,
-        }),
-      );
+      console.log(JSON.stringify(runJson(report, cancel?.toJSON())));
     } else printReport(report);
-    if (report.cancelled) return 130;
+    if (cancel) {
+      process.stderr.write(`sluice: ${describeError(cancel)}\n`);
+      return cancel.exitCode;
+    }
     const failed =
       report.stages.some((s) => s.result === 'failed') || report.checks.some((c) => c.outcome === 'fail');
     return failed ? 1 : 0;

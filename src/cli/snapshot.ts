@@ -3,8 +3,8 @@ import { SluiceError } from '../core/errors';
 import { requireDataset, snapshotDataset, type SnapshotResult } from '../core/snapshots/snapshots';
 import { prestartWorkers } from '../core/store/workerPool';
 import { openWorkspace } from '../core/workspace';
+import { snapshotJson } from '../core/results';
 import { JSON_FLAG, type Command } from './command';
-import { abortOnInterrupt } from './interrupt';
 import { formatBytes, shortId } from '../core/format';
 
 export const snapshotCommand: Command = {
@@ -19,8 +19,9 @@ export const snapshotCommand: Command = {
     { name: 'message', short: 'm', valueName: 'MESSAGE', description: 'Describe the snapshot.' },
     JSON_FLAG,
   ],
+  stopsOnInterrupt: true,
   maxPositionals: Infinity,
-  async run(args) {
+  async run(args, { signal }) {
     // Threads for reading and hashing start now, while the manifest is read and git is asked.
     prestartWorkers();
     const workspace = await openWorkspace('.');
@@ -35,27 +36,11 @@ export const snapshotCommand: Command = {
     }
     // Every name is checked before anything is written.
     for (const name of names) requireDataset(workspace, name);
-    const signal = abortOnInterrupt();
     const results: SnapshotResult[] = [];
     for (const name of names)
       results.push(await snapshotDataset(workspace, name, args.value('message') ?? '', { signal }));
     if (args.has('json')) {
-      console.log(
-        JSON.stringify({
-          snapshots: results.map((r) => ({
-            dataset: r.dataset,
-            id: r.id ?? null,
-            parent: r.parent,
-            changed: r.id !== undefined,
-            files: r.files,
-            bytes: r.bytes,
-            added: r.added.length,
-            modified: r.modified.length,
-            removed: r.removed.length,
-            hashed: r.scan.hashed,
-          })),
-        }),
-      );
+      console.log(JSON.stringify(snapshotJson(results)));
       return 0;
     }
     for (const r of results) {

@@ -3,6 +3,7 @@ import { stageRelease } from '../core/environments/staging';
 import { shortId } from '../core/format';
 import { countRun, describeRunCounts } from '../core/pipelines/runSummary';
 import { openWorkspace } from '../core/workspace';
+import { stageJson } from '../core/results';
 import { JSON_FLAG, type Command } from './command';
 import { REASON_FLAG } from './confirm';
 
@@ -19,83 +20,30 @@ export const stageCommand: Command = {
       'failed (`deploy-failed`); with --json the one object on stdout then also has `error`.',
   ],
   flags: [REASON_FLAG, JSON_FLAG],
+  stopsOnInterrupt: true,
   maxPositionals: 1,
-  async run(args) {
+  async run(args, { signal }) {
     const workspace = await openWorkspace('.');
-    const controller = new AbortController();
-    const interrupt = (): void => {
-      process.stderr.write('sluice: stopping the stage…\n');
-      controller.abort();
-    };
-    process.once('SIGINT', interrupt);
-    process.once('SIGTERM', interrupt);
-    let result;
-    try {
-      result = await stageRelease(workspace, {
-        pipeline: args.positionals[0],
-        reason: args.value('reason'),
-        signal: controller.signal,
-        onWarning: (text) => process.stderr.write(`sluice: warning: ${text}\n`),
-        onOutput: (text) => process.stderr.write(text),
-        events: {
-          stageStarted: (stage) => process.stderr.write(`▶ ${stage.id}: ${stage.run}\n`),
-          stageOutput: (_stage, text) => process.stderr.write(text),
-          checkOutput: (_check, text) => process.stderr.write(text),
-        },
-      });
-    } finally {
-      process.removeListener('SIGINT', interrupt);
-      process.removeListener('SIGTERM', interrupt);
-    }
+    const result = await stageRelease(workspace, {
+      pipeline: args.positionals[0],
+      reason: args.value('reason'),
+      signal,
+      onWarning: (text) => process.stderr.write(`sluice: warning: ${text}\n`),
+      onOutput: (text) => process.stderr.write(text),
+      events: {
+        stageStarted: (stage) => process.stderr.write(`▶ ${stage.id}: ${stage.run}\n`),
+        stageOutput: (_stage, text) => process.stderr.write(text),
+        checkOutput: (_check, text) => process.stderr.write(text),
+      },
+    });
     const { release, deployment } = result;
-    const counts = countRun({ stages: result.stages, checks: release.checks });
-    const error = !result.passed
-      ? {
-          code: 'checks-failed',
-          message: `Release ${shortId(release.id)} did not pass; not deployed to ${result.environment}.`,
-          hint: 'Fix what failed, commit, and stage again.',
-          data: {
-            release: release.id,
-            failures: release.failures,
-            checks: release.checks.filter((check) => check.outcome !== 'pass'),
-          },
-        }
-      : deployment?.failure !== undefined
-        ? {
-            code: 'deploy-failed',
-            message: deployment.failure,
-            hint: `See \`sluice history ${result.environment}\`.`,
-            data: { environment: result.environment, rolledBack: deployment.rolledBack },
-          }
-        : undefined;
     if (args.has('json')) {
-      console.log(
-        JSON.stringify({
-          release: {
-            id: release.id,
-            code: release.code,
-            snapshots: release.snapshots,
-            checks: release.checks.map((check) => ({
-              name: check.name,
-              outcome: check.outcome,
-              detail: check.detail,
-            })),
-            metrics: release.metrics,
-            failures: release.failures,
-          },
-          summary: counts,
-          deployed: deployment !== undefined && deployment.failure === undefined,
-          environment: result.environment,
-          failure: deployment?.failure ?? null,
-          reason: deployment?.reason ?? null,
-          ...(error === undefined ? {} : { error }),
-        }),
-      );
+      console.log(JSON.stringify(stageJson(result)));
     } else {
       for (const failure of release.failures) console.log(`failed       ${failure}`);
       for (const check of release.checks)
         console.log(`${check.outcome.padEnd(12)} check ${check.name}: ${check.detail}`);
-      console.log(`${describeRunCounts(counts)}.`);
+      console.log(`${describeRunCounts(countRun({ stages: result.stages, checks: release.checks }))}.`);
       console.log(`Release ${shortId(release.id)} (code ${shortId(release.code)}).`);
       if (!result.passed) console.log(`Not deployed to ${result.environment}: it did not pass.`);
       else if (deployment?.failure !== undefined)

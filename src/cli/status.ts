@@ -5,6 +5,7 @@ import { openPipelines } from '../core/pipelines/context';
 import { stageStatuses } from '../core/pipelines/status';
 import { datasetStatus, describeDatasetStatus } from '../core/snapshots/datasetStatus';
 import { openWorkspace } from '../core/workspace';
+import type { StatusJson } from '../core/results';
 import { JSON_FLAG, type Command } from './command';
 import { repairCurrent } from './envs';
 
@@ -33,7 +34,8 @@ export const statusCommand: Command = {
     const environments = (await listEnvironments(workspace)).map(({ name, release }) => ({ name, release }));
     context.save();
     if (args.has('json')) {
-      console.log(JSON.stringify({ stages, datasets, environments }));
+      const json: StatusJson = { stages, datasets, environments };
+      console.log(JSON.stringify(json));
       return 0;
     }
     for (const pipeline of context.plan.pipelines.values()) {

@@ -2,19 +2,9 @@
 // `FILE:LINE:COL` form editors and CI log parsers link to, or as JSON.
 import { MANIFEST_FILE, readManifestFile, type LineIndex, type ManifestDiagnostic } from '../core/manifest';
 import { findManifest } from '../core/workspace';
+import { validateJson, type DiagnosticJson } from '../core/results';
 import { JSON_FLAG, type Command } from './command';
 import { displayPath } from './displayPath';
-
-/** One diagnostic as `--json` prints it: lines and columns 1-based, the end exclusive. */
-interface PrintedDiagnostic {
-  readonly severity: ManifestDiagnostic['severity'];
-  readonly line: number;
-  readonly column: number;
-  readonly endLine: number;
-  readonly endColumn: number;
-  readonly code: string;
-  readonly message: string;
-}
 
 export const validateCommand: Command = {
   name: 'validate',
@@ -32,7 +22,7 @@ export const validateCommand: Command = {
     const analysis = readManifestFile(args.positionals[0] ?? findManifest(process.cwd()) ?? MANIFEST_FILE);
     const diagnostics = analysis.diagnostics.map((diagnostic) => printable(diagnostic, analysis.lineIndex));
     if (args.has('json')) {
-      console.log(JSON.stringify({ file: analysis.file, diagnostics }));
+      console.log(JSON.stringify(validateJson(analysis.file, diagnostics)));
     } else {
       const shown = displayPath(analysis.file);
       for (const d of diagnostics)
@@ -43,7 +33,7 @@ export const validateCommand: Command = {
   },
 };
 
-function printable(diagnostic: ManifestDiagnostic, lineIndex: LineIndex): PrintedDiagnostic {
+function printable(diagnostic: ManifestDiagnostic, lineIndex: LineIndex): DiagnosticJson {
   const start = lineIndex.position(diagnostic.start);
   const end = lineIndex.position(diagnostic.end);
   return {
@@ -57,9 +47,9 @@ function printable(diagnostic: ManifestDiagnostic, lineIndex: LineIndex): Printe
   };
 }
 
-function summary(diagnostics: readonly PrintedDiagnostic[]): string {
+function summary(diagnostics: readonly DiagnosticJson[]): string {
   if (diagnostics.length === 0) return 'no problems';
-  const count = (severity: PrintedDiagnostic['severity']) =>
+  const count = (severity: DiagnosticJson['severity']) =>
     diagnostics.filter((d) => d.severity === severity).length;
   const parts = [plural(count('error'), 'error'), plural(count('warning'), 'warning')];
   const information = count('information');

@@ -10,10 +10,43 @@ export type ErrorKind =
   | 'manifest'
   /** The operation ran and failed, was refused or conflicted: exit 1. */
   | 'failed'
-  | 'conflict';
+  | 'conflict'
+  /** Stopped because the user asked (Ctrl-C, a Cancel button): exit 130, as a shell reports SIGINT. */
+  | 'cancelled';
 
 /** Structured facts about a failure, for faces and `--json`: names, paths, numbers. */
 export type ErrorData = Readonly<Record<string, unknown>>;
+
+/**
+ * The outcomes a face branches on. Each is part of the `--json` contract
+ * (src/cli/schemas/error.schema.json lists them with their `data`): renaming
+ * one or changing its data is a breaking change. Other codes (`damaged-blob`,
+ * `git-failed`, manifest codes, …) are reported alike but no face acts on them.
+ */
+export const OUTCOME_CODES = [
+  /** restore would overwrite bytes that are in no snapshot; data: {dataset, paths}. */
+  'unsaved-data',
+  /** a promotion's gates did not all pass; data: {environment, release, gatesFrom, gates: [{name, passed, detail}]}. */
+  'gate-refused',
+  /** another stage, promotion or rollback moved the environment first; data: {environment}. */
+  'environment-moved',
+  /** another process moved a ref first (a dataset's snapshots); data: {ref}. */
+  'ref-moved',
+  /** the user stopped the operation; data: {operation} and what was done before it stopped. */
+  'cancelled',
+  /** an id prefix names more than one thing; data: {kind, prefix, candidates}. */
+  'ambiguous-id',
+  /** no snapshot, release, dataset, environment or stage by that name or id; data: {kind, id, …}. */
+  'not-found',
+  /** no sluice.yaml in the folder or any folder above it; data: {folder}. */
+  'no-workspace',
+  /** the workspace is not inside a git repository; data: {root}. */
+  'not-a-git-repository',
+  /** the manifest has errors; data: {file, errors}. */
+  'manifest-invalid',
+] as const;
+
+export type OutcomeCode = (typeof OUTCOME_CODES)[number];
 
 export interface ErrorDetails {
   /**
@@ -49,13 +82,81 @@ export class SluiceError extends Error {
     this.data = details.data ?? {};
   }
 
-  get exitCode(): 1 | 2 {
+  get exitCode(): 1 | 2 | 130 {
+    if (this.kind === 'cancelled') return 130;
     return this.kind === 'usage' || this.kind === 'manifest' ? 2 : 1;
   }
 
   toJSON(): ErrorJson {
     return { code: this.code, message: this.message, hint: this.hint ?? null, data: this.data };
   }
+}
+
+/**
+ * The one cancellation of Sluice, thrown by the engine when its AbortSignal
+ * fires and by a face when the user stops a sequence of engine calls. Nothing
+ * half-written stays behind. The CLI exits 130; the extension says what was
+ * done instead of reporting a failure.
+ */
+export class CancelledError extends SluiceError {
+  constructor(
+    /** What was running, for the message ("Snapshot of 'events'"). */
+    what: string,
+    options: { readonly message?: string; readonly hint?: string; readonly data?: ErrorData } = {},
+  ) {
+    super(
+      options.message ?? `${what} was cancelled.`,
+      'cancelled',
+      options.hint ?? 'Nothing was recorded or left half-written; run it again when ready.',
+      { code: 'cancelled', data: { operation: what, ...options.data } },
+    );
+    this.name = 'CancelledError';
+  }
+}
+
+/** True when `error` is a Sluice outcome with this code: how a face branches, never on the wording. */
+export function hasCode(error: unknown, code: OutcomeCode): error is SluiceError {
+  return asSluiceError(error)?.code === code;
+}
+
+/** True when `error` says the user stopped the operation. */
+export function isCancelled(error: unknown): error is SluiceError {
+  return hasCode(error, 'cancelled');
+}
+
+/** What a `not-found` or `ambiguous-id` outcome was looking for. */
+export type Sought = 'dataset' | 'snapshot' | 'release' | 'environment' | 'stage';
+
+/**
+ * Nothing by that name or id: `data` says what was sought (`sought`, `id`)
+ * and whatever else helps (the names that do exist). The kind keeps the exit
+ * code each caller had: a name on the command line is a usage error.
+ */
+export function notFound(
+  sought: Sought,
+  id: string,
+  message: string,
+  hint: string | undefined,
+  options: { readonly kind?: ErrorKind; readonly data?: ErrorData } = {},
+): SluiceError {
+  return new SluiceError(message, options.kind ?? 'usage', hint, {
+    code: 'not-found',
+    data: { sought, id, ...options.data },
+  });
+}
+
+/** An id prefix that matches more than one: `data.candidates` lists the full ids. */
+export function ambiguousId(
+  sought: Sought,
+  prefix: string,
+  candidates: readonly string[],
+  message: string,
+  options: { readonly data?: ErrorData } = {},
+): SluiceError {
+  return new SluiceError(message, 'usage', 'Give more characters.', {
+    code: 'ambiguous-id',
+    data: { sought, prefix, candidates, ...options.data },
+  });
 }
 
 export function usageError(message: string, hint?: string, details?: ErrorDetails): SluiceError {

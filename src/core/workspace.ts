@@ -48,6 +48,7 @@ export async function openWorkspace(start: string): Promise<Workspace> {
       `No ${MANIFEST_FILE} in ${resolve(start)} or any folder above it.`,
       'usage',
       'Run `sluice init` to create one.',
+      { code: 'no-workspace', data: { folder: resolve(start) } },
     );
   }
   const root = dirname(file);
@@ -84,6 +85,7 @@ function readCleanManifest(file: string, cacheFile: string): Manifest {
       `${file}:${at.line + 1}:${at.character + 1}: ${first.message}${errors.length > 1 ? ` (and ${errors.length - 1} more error${errors.length > 2 ? 's' : ''})` : ''}`,
       'manifest',
       'Run `sluice validate` to see every problem.',
+      { code: 'manifest-invalid', data: { file, errors: errors.length } },
     );
   }
   try {
@@ -109,5 +111,6 @@ function requireGitWorkTree(root: string): void {
     `${root} is not a git repository.`,
     'usage',
     'Run `git init` there first: Sluice keeps its records in git refs.',
+    { code: 'not-a-git-repository', data: { root } },
   );
 }

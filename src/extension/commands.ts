@@ -5,8 +5,7 @@
 // part way); and one wrapper turns a failure into a message with the next
 // step as a button and a line in the log, so no handler has to catch for the user's sake.
 import * as vscode from 'vscode';
-import { describeError, SluiceError } from '../core/errors';
-import { OperationCancelled } from './cancellation';
+import { describeError, isCancelled, SluiceError } from '../core/errors';
 import type { Changes, Outcome } from './changes';
 
 export type CommandHandler = (...args: unknown[]) => unknown;
@@ -41,13 +40,18 @@ export interface NextStep {
   run(): unknown;
 }
 
-/** A failure whose next steps the handler knows best (for example "Snapshot and Restore"). */
+/**
+ * A failure whose next steps the handler knows best (for example "Snapshot and
+ * Restore"). `cause`, the engine's outcome, keeps its code and data readable
+ * (hasCode, asSluiceError look through to it).
+ */
 export class FailureWithNextSteps extends Error {
   constructor(
     message: string,
     readonly nextSteps: readonly NextStep[],
+    cause?: SluiceError,
   ) {
-    super(message);
+    super(message, cause === undefined ? undefined : { cause });
     this.name = 'FailureWithNextSteps';
   }
 }
@@ -80,7 +84,7 @@ export function registerCommands(table: CommandTable, context: RegistrationHooks
         changed = done.changed;
         return done.result;
       } catch (error) {
-        if (error instanceof OperationCancelled) reportCancel(id, error, context.log);
+        if (isCancelled(error)) reportCancel(id, error, context.log);
         else reportFailure(id, args, error, context.log);
         return undefined;
       } finally {
@@ -101,7 +105,7 @@ function explainRestrictedMode(action: string, log: vscode.LogOutputChannel): vo
   });
 }
 
-function reportCancel(id: string, cancel: OperationCancelled, log: vscode.LogOutputChannel): void {
+function reportCancel(id: string, cancel: SluiceError, log: vscode.LogOutputChannel): void {
   log.info(`${id}: ${cancel.message}`);
   void vscode.window.showInformationMessage(`Sluice: ${cancel.message}`);
 }

@@ -2,8 +2,7 @@
 // AbortSignal the engine receives, a line in the log with how long it took, and
 // no view refresh in the middle (the disk is half-written until it ends).
 import * as vscode from 'vscode';
-import { describeError } from '../core/errors';
-import { OperationCancelled } from './cancellation';
+import { CancelledError, describeError, isCancelled } from '../core/errors';
 
 export type ReportProgress = (message: string) => void;
 
@@ -20,7 +19,7 @@ export class LongOperations {
 
   /**
    * Runs `work` with a cancellable progress notification titled `title`.
-   * A failure after Cancel was pressed becomes an OperationCancelled (the
+   * A failure after Cancel was pressed becomes a CancelledError (the
    * engine stopped because it was asked to); work that finished before the
    * cancel took effect keeps its result.
    */
@@ -33,7 +32,7 @@ export class LongOperations {
             const controller = new AbortController();
             const onCancel = token.onCancellationRequested(() => {
               this.log.info(`${title}: cancel requested.`);
-              controller.abort(new OperationCancelled(`${title} was cancelled.`));
+              controller.abort(new CancelledError(title));
             });
             const started = performance.now();
             this.log.info(`${title}…`);
@@ -44,8 +43,8 @@ export class LongOperations {
               this.log.info(`${title}: done in ${seconds(started)}.`);
               return result;
             } catch (error) {
-              if (error instanceof OperationCancelled) throw error;
-              if (controller.signal.aborted) throw new OperationCancelled(`${title} was cancelled.`);
+              if (isCancelled(error)) throw error;
+              if (controller.signal.aborted) throw new CancelledError(title);
               this.log.info(`${title}: failed after ${seconds(started)}: ${describeError(error)}`);
               throw error;
             } finally {

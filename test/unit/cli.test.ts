@@ -247,8 +247,15 @@ void describe('sluice validate', () => {
     const result = sluice(['validate', '--json'], dir);
     assert.equal(result.status, 1, result.stderr);
     assert.equal(result.stderr, '');
-    const output = JSON.parse(result.stdout) as { file: string; diagnostics: Record<string, unknown>[] };
-    assert.deepEqual(Object.keys(output), ['file', 'diagnostics']);
+    const output = JSON.parse(result.stdout) as {
+      file: string;
+      diagnostics: Record<string, unknown>[];
+      error: { code: string; data: unknown };
+    };
+    // Exit 1 comes with the shared error, as for every --json command that fails.
+    assert.deepEqual(Object.keys(output), ['file', 'diagnostics', 'error']);
+    assert.equal(output.error.code, 'manifest-invalid');
+    assert.deepEqual(output.error.data, { file: join(dir, 'sluice.yaml'), errors: 2 });
     assert.equal(output.file, join(dir, 'sluice.yaml'));
     for (const diagnostic of output.diagnostics) {
       assert.deepEqual(Object.keys(diagnostic), [

@@ -699,7 +699,7 @@ void describe('bad input: exit 2, one line, no stack trace', () => {
 });
 
 void describe('Ctrl-C', () => {
-  void test('interrupting a snapshot stops it cleanly: one line, exit 1, no ref, no temporary file', async (t) => {
+  void test('interrupting a snapshot stops it cleanly: one line, exit 130, no ref, no temporary file', async (t) => {
     const root = workspace(t, { events: 'data/events' });
     const events = join(root, 'data/events');
     const contents = new Map<string, string | Buffer>();
@@ -717,7 +717,8 @@ void describe('Ctrl-C', () => {
       t.diagnostic('the snapshot finished before the interrupt arrived');
       return;
     }
-    assertOneLineError(outcome, 1, 'cancelled');
+    assertOneLineError(outcome, 130, 'cancelled');
+    assert.equal((JSON.parse(outcome.stdout) as { error: { code: string } }).error.code, 'cancelled');
     assert.equal(git(root, 'for-each-ref', 'refs/sluice'), '', 'no ref moved');
     const left = [...readTree(join(root, '.sluice', 'tmp'))].filter(([, entry]) => entry.type !== 'dir');
     assert.deepEqual(left, [], 'no temporary file left');

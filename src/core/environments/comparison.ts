@@ -348,7 +348,31 @@ function describeData(change: DataChange): string {
 }
 
 /** The --json shape of a comparison: ids in full, the releases by id only. */
-export function comparisonJson(comparison: ReleaseComparison): Record<string, unknown> {
+/** The comparison as `promote --json` and `rollback --json` print it (schema: promote.json#/$defs/comparison). */
+export interface ComparisonJson {
+  readonly from: { readonly label: string; readonly release: string | null; readonly code: string | null };
+  readonly to: { readonly label: string; readonly release: string; readonly code: string };
+  readonly code: CodeChange;
+  readonly data: readonly {
+    readonly dataset: string;
+    readonly before: string | null;
+    readonly after: string | null;
+    readonly added: number | null;
+    readonly modified: number | null;
+    readonly removed: number | null;
+    readonly sameContent: boolean;
+  }[];
+  readonly params: readonly { readonly name: string; readonly before: unknown; readonly after: unknown }[];
+  readonly metrics: readonly {
+    readonly name: string;
+    readonly before: number | null;
+    readonly after: number | null;
+  }[];
+  readonly outputs: boolean;
+  readonly unchanged: boolean;
+}
+
+export function comparisonJson(comparison: ReleaseComparison): ComparisonJson {
   return {
     from: {
       label: comparison.fromLabel,

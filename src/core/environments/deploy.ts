@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';
-import { SluiceError } from '../errors';
+import { notFound, SluiceError } from '../errors';
 import { shortId } from '../format';
 import { refuseProtectedDeployFolder } from '../protectedRuntime';
 import type { EnvironmentDecl } from '../manifest/model';
@@ -42,13 +42,14 @@ export function requireEnvironment(workspace: Workspace, name: string): Environm
   const environment = workspace.manifest.environments.get(name);
   if (!environment) {
     const known = [...workspace.manifest.environments.keys()];
-    throw new SluiceError(
+    throw notFound(
+      'environment',
+      name,
       `Unknown environment '${name}'.`,
-      'usage',
       known.length > 0
         ? `Environments: ${known.join(', ')}.`
         : 'Declare one under `environments:` in sluice.yaml.',
-      { code: 'unknown-environment', data: { environment: name, known } },
+      { data: { environment: name, known } },
     );
   }
   return environment;

@@ -88,6 +88,7 @@ export async function appendDeployment(
         `Environment ${name} moved under you: another ${deployment.action === 'stage' ? 'stage' : 'promotion or rollback'} changed it first; environment moved, retry.`,
         'conflict',
         'Run the command again.',
+        { code: 'environment-moved', data: { environment: name } },
       );
     }
     throw error;

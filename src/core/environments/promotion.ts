@@ -214,9 +214,9 @@ function judge(
 }
 
 /**
- * The refusal of a plan a gate did not pass (undefined when every gate
- * passed): the words and the `gate-refused` data (every gate's result) both
- * faces show. A refused promotion changes nothing.
+ * The refusal of a plan whose gates did not all pass, naming the first that
+ * failed (code `gate-refused`, every gate's verdict in `data.gates`); undefined
+ * when they all passed. Both faces show this one wording.
  */
 export function gateRefusal(plan: PromotionPlan): SluiceError | undefined {
   const first = plan.gates.find((gate) => !gate.passed);

@@ -3,7 +3,7 @@
 // under refs/sluice/releases/<id>, its id the digest of its content, so the
 // same record is never written twice and never changes.
 import { createHash } from 'node:crypto';
-import { SluiceError } from '../errors';
+import { ambiguousId, notFound, SluiceError } from '../errors';
 import { shortId } from '../format';
 import { FILE_MODE, type GitRepository } from '../git/repository';
 import type { CachedOutput } from '../pipelines/outputs';
@@ -117,15 +117,17 @@ export function resolveIdPrefix(idOrPrefix: string, ids: readonly string[], hint
   }
   const matches = [...new Set(ids.filter((id) => id.startsWith(idOrPrefix)))];
   if (matches.length === 0)
-    throw new SluiceError(`No release ${idOrPrefix}.`, 'failed', hint, {
-      code: 'not-found',
-      data: { id: idOrPrefix },
-    });
+    throw notFound(
+      'release',
+      idOrPrefix,
+      `No release ${idOrPrefix}.`,
+      'Run `sluice history ENV` for the ids.',
+      {
+        kind: 'failed',
+      },
+    );
   if (matches.length > 1)
-    throw new SluiceError(`Release id ${idOrPrefix} is ambiguous.`, 'usage', 'Give more characters.', {
-      code: 'ambiguous-id',
-      data: { id: idOrPrefix, candidates: matches },
-    });
+    throw ambiguousId('release', idOrPrefix, matches, `Release id ${idOrPrefix} is ambiguous.`);
   return matches[0]!;
 }
 

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
 import { basename, join, relative, sep, isAbsolute } from 'node:path';
-import { SluiceError } from '../errors';
+import { CancelledError, SluiceError } from '../errors';
 import { shortId } from '../format';
 import { openPipelines } from '../pipelines/context';
 import { runPipelines, type RunEvents, type StageOutcome } from '../pipelines/runner';
@@ -151,7 +151,8 @@ export async function stageRelease(workspace: Workspace, options: StageOptions =
   } finally {
     await workspace.git.removeWorktree(worktree);
   }
-  if (built.cancelled) throw new SluiceError('Staging cancelled; no release was recorded.', 'failed');
+  if (built.cancelled)
+    throw new CancelledError('Staging', { message: 'Staging cancelled; no release was recorded.' });
   const release = await writeRelease(workspace.git, {
     format: 'sluice-release 1',
     pipeline,

@@ -429,7 +429,10 @@ export class GitRepository {
     } catch (error) {
       const now = await this.resolveRef(ref);
       if (now !== expected) {
-        throw new SluiceError(`${what} moved under you (another process updated it).`, 'conflict', 'Retry.');
+        throw new SluiceError(`${what} moved under you (another process updated it).`, 'conflict', 'Retry.', {
+          code: 'ref-moved',
+          data: { ref },
+        });
       }
       throw error;
     }

@@ -201,6 +201,7 @@ export function readManifestFile(path: string): ManifestAnalysis & { readonly fi
       `Cannot read the manifest ${file}: ${reason}.`,
       'usage',
       'Run `sluice init` to create one, or pass the path of a sluice.yaml.',
+      { code: 'manifest-unreadable', data: { file, errno: code ?? null } },
     );
   }
   return { ...analyzeManifest(text, { probe: new DiskProbe(dirname(file)) }), file };

@@ -15,10 +15,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { writeFileAtomicAsync } from '../fs/atomicWrite';
-import { withPath } from '../errors';
+import { CancelledError, withPath } from '../errors';
 import { ID_FIELDS } from '../store/workerJobs';
 import { Folder, HASH_BYTES } from './folder';
-import { CancelledError, type Slicer } from './slices';
+import type { Slicer } from './slices';
 
 // 5: scans before it left out (silently) a file whose name is not valid UTF-8; a folder
 // cached then would not be listed again, so such caches are not read.

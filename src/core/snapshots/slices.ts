@@ -3,19 +3,7 @@
 // Work is cut into slices of a few milliseconds with a turn of the event loop
 // between them, and every turn is a point where a cancellation takes effect.
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { SluiceError } from '../errors';
-
-/** Thrown when an AbortSignal stops an operation; nothing half-written stays behind. */
-export class CancelledError extends SluiceError {
-  constructor(what: string) {
-    super(
-      `${what} was cancelled.`,
-      'failed',
-      'Nothing was recorded or left half-written; run it again when ready.',
-    );
-    this.name = 'CancelledError';
-  }
-}
+import { CancelledError } from '../errors';
 
 /** How long one stretch of synchronous work may run before the event loop gets a turn. */
 const SLICE_MS = 8;

@@ -7,7 +7,7 @@
 import { shortId } from '../format';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { SluiceError } from '../errors';
+import { ambiguousId, notFound, SluiceError } from '../errors';
 import { writeCacheAsync } from '../fs/cacheWrite';
 import type { DatasetDecl } from '../manifest/model';
 import type { Workspace } from '../workspace';
@@ -54,10 +54,12 @@ export function requireDataset(
   const dataset = workspace.manifest.datasets.get(name);
   if (!dataset) {
     const known = [...workspace.manifest.datasets.keys()];
-    throw new SluiceError(
+    throw notFound(
+      'dataset',
+      name,
       `Unknown dataset '${name}'.`,
-      'usage',
       known.length > 0 ? `Datasets: ${known.join(', ')}.` : 'Declare one under `datasets:` in sluice.yaml.',
+      { data: { known } },
     );
   }
   if (!dataset.path) throw new SluiceError(`Dataset '${name}' has no path.`, 'manifest');
@@ -101,27 +103,36 @@ export async function readSnapshot(
   }
   const matches = all.filter((summary) => summary.id.startsWith(idOrPrefix));
   if (matches.length === 0) {
-    throw new SluiceError(
+    throw notFound(
+      'snapshot',
+      idOrPrefix,
       `Dataset '${name}' has no snapshot ${idOrPrefix}.`,
-      'usage',
       `Run \`sluice log ${name}\` for the ids.`,
+      { data: { dataset: name } },
     );
   }
   if (matches.length > 1) {
-    throw new SluiceError(
+    throw ambiguousId(
+      'snapshot',
+      idOrPrefix,
+      matches.map((summary) => summary.id),
       `Snapshot id ${idOrPrefix} is ambiguous in '${name}'.`,
-      'usage',
-      'Give more characters.',
+      { data: { dataset: name } },
     );
   }
   return matches[0]!;
 }
 
 function noSnapshots(name: string): SluiceError {
-  return new SluiceError(
+  return notFound(
+    'snapshot',
+    'latest',
     `Dataset '${name}' has no snapshot yet.`,
-    'failed',
     `Run \`sluice snapshot ${name}\` first.`,
+    {
+      kind: 'failed',
+      data: { dataset: name },
+    },
   );
 }
 

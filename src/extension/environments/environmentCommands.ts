@@ -4,7 +4,7 @@
 // nothing is promoted from (production) first shows what changes and asks.
 import * as vscode from 'vscode';
 import { formatAge, shortId } from '../../core/format';
-import { SluiceError } from '../../core/errors';
+import { describeError, SluiceError } from '../../core/errors';
 import { compareLiveReleases, type ReleaseComparison } from '../../core/environments/comparison';
 import type { DeployResult } from '../../core/environments/deploy';
 import { readHistory } from '../../core/environments/history';
@@ -213,14 +213,10 @@ async function promoteInto(
   const workspace = workspaceAt(model, target.root);
   const name = target.environment.name;
   const plan = await planPromotion(workspace, { to: name, release: target.options.release });
+  // The engine's refusal (what promote() would throw), without calling it: a refused promotion writes nothing.
   const refusal = gateRefusal(plan);
-  if (refusal !== undefined) {
-    // The engine's refusal, without calling promote(): a refused promotion writes nothing.
-    throw new FailureWithNextSteps(`${refusal.message} ${refusal.hint ?? ''}`.trimEnd(), [
-      compareStep(target),
-      SHOW_LOG,
-    ]);
-  }
+  if (refusal)
+    throw new FailureWithNextSteps(describeError(refusal), [compareStep(target), SHOW_LOG], refusal);
   if (plan.candidate.id === plan.live?.id) {
     void vscode.window.showInformationMessage(
       `Sluice: release ${shortId(plan.candidate.id)} is live in ${name} already.`,

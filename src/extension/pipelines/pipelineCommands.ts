@@ -8,12 +8,11 @@ import { formatDuration } from '../../core/format';
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { SluiceError } from '../../core/errors';
+import { CancelledError, SluiceError } from '../../core/errors';
 import { openPipelines } from '../../core/pipelines/context';
 import { runPipelines, type RunReport, type StageOutcome } from '../../core/pipelines/runner';
 import type { Workspace } from '../../core/workspace';
 import { countRun, describeRunCounts } from '../../core/pipelines/runSummary';
-import { OperationCancelled } from '../cancellation';
 import { outcome, unchanged, type Changes, type Outcome } from '../changes';
 import type { CommandTable } from '../commands';
 import type { SluiceContext } from '../context';
@@ -230,7 +229,11 @@ async function runTargets(
   }
   const summary = summarizeRun(report);
   log.info(`${what}: ${summary}`);
-  if (report.cancelled) throw new OperationCancelled(`The run of ${what} was cancelled (${summary}).`);
+  if (report.cancelled)
+    throw new CancelledError(`The run of ${what}`, {
+      message: `The run of ${what} was cancelled (${summary}).`,
+      data: { summary },
+    });
   announce(context, node, what, report, summary);
   return outcome(report, runChanges(model, workspace, report));
 }

@@ -1,11 +1,10 @@
 // The snapshot engine's writing calls as the extension makes them: with an
 // AbortSignal, and with the one refusal the UI answers with a button. No vscode import.
 import { setImmediate } from 'node:timers/promises';
-import { SluiceError } from '../../core/errors';
+import { CancelledError, hasCode, type SluiceError } from '../../core/errors';
 import { restoreDataset, type RestoreResult } from '../../core/snapshots/restore';
 import { snapshotDataset, type SnapshotResult } from '../../core/snapshots/snapshots';
 import type { Workspace } from '../../core/workspace';
-import { OperationCancelled } from '../cancellation';
 import type { Comparison } from './datasets';
 
 /**
@@ -58,13 +57,16 @@ function throwIfCancelled(signal: AbortSignal, recorded: readonly SnapshotResult
 }
 
 /** A cancelled run of snapshots, with those recorded before the cancel took effect. */
-export class SnapshotsCancelled extends OperationCancelled {
+export class SnapshotsCancelled extends CancelledError {
   constructor(readonly recorded: readonly SnapshotResult[]) {
-    super(
-      recorded.length === 0
-        ? 'Snapshot cancelled; nothing was recorded.'
-        : `Snapshot cancelled after ${recorded.map((result) => result.dataset).join(', ')}.`,
-    );
+    const datasets = recorded.map((result) => result.dataset);
+    super('Snapshot', {
+      message:
+        recorded.length === 0
+          ? 'Snapshot cancelled; nothing was recorded.'
+          : `Snapshot cancelled after ${datasets.join(', ')}.`,
+      data: { recorded: datasets },
+    });
     this.name = 'SnapshotsCancelled';
   }
 }
@@ -74,7 +76,7 @@ export class SnapshotsCancelled extends OperationCancelled {
  * snapshot (code `unsaved-data`), which `force` answers by snapshotting them first.
  */
 export function isUnsavedDataRefusal(error: unknown): error is SluiceError {
-  return error instanceof SluiceError && error.code === 'unsaved-data';
+  return hasCode(error, 'unsaved-data');
 }
 
 /** What restoring a snapshot does to the disk, from the snapshot → disk comparison. */

@@ -241,6 +241,7 @@ async function restore(
               } satisfies RestoreOptions),
           },
         ],
+        error,
       );
     }
     throw error;
