@@ -2,14 +2,19 @@
 // graph's webview script into dist/, and the test files into out/test/. Type
 // checking is separate (`npm run typecheck`): esbuild only strips types.
 import * as esbuild from 'esbuild';
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
 const withTests = process.argv.includes('--tests');
 
+/** Injected into every bundle (src/core/build.ts): no bundle reads package.json at run time. */
+const { version } = JSON.parse(readFileSync('package.json', 'utf8'));
+const define = { SLUICE_VERSION: JSON.stringify(version) };
+
 const common = {
+  define,
   bundle: true,
   platform: 'node',
   target: 'node20',
@@ -28,6 +33,8 @@ const product = {
     // dist/cli.js (the `sluice` command) loads dist/cliMain.js with V8's code cache (start.ts).
     cli: 'src/cli/start.ts',
     cliMain: 'src/cli/main.ts',
+    // What each worker thread of a WorkerPool runs (src/core/store/workerPool.ts loads it by name).
+    scanWorker: 'src/core/store/scanWorker.ts',
   },
   outdir: 'dist',
   external: ['vscode'],
@@ -44,6 +51,7 @@ const webview = {
   platform: 'browser',
   target: 'es2022',
   format: 'iife',
+  define,
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',
@@ -78,6 +86,7 @@ const tests = {
     'playwright-core',
     '@vscode/test-electron',
     'yauzl',
+    'eslint',
   ],
   sourcemap: 'inline',
 };
@@ -86,7 +95,18 @@ const tests = {
 mkdirSync('dist', { recursive: true });
 copyFileSync('src/core/manifest/sluice.schema.json', 'dist/sluice.schema.json');
 
-const builds = withTests ? [product, webview, tests] : [product, webview];
+/**
+ * The worker bundle once more for the tests, at out/test/scanWorker.js: a test
+ * bundle in out/test/<group>/ finds it in the folder above its own.
+ * @type {import('esbuild').BuildOptions}
+ */
+const testWorker = {
+  ...common,
+  entryPoints: { scanWorker: 'src/core/store/scanWorker.ts' },
+  outdir: 'out/test',
+};
+
+const builds = withTests ? [product, webview, tests, testWorker] : [product, webview];
 if (watch) {
   for (const options of builds) await (await esbuild.context(options)).watch();
 } else {

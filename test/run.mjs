@@ -1,6 +1,7 @@
 // `npm test`: every check CI relies on, in one place. Static checks first
-// (types, lint, format), then the bundle, then every test level in order:
-// engine and CLI (unit), language server over stdio (lsp), the extension inside
+// (types, lint, format), then the bundle, then every test level in order: the
+// engine (engine), the built CLI (cli), the extension's models without VS Code
+// (models), the language server over stdio (lsp), the extension inside
 // a real VS Code (extension host, in code-server), then the packaged VSIX and
 // the UI driven in a browser. The last line is `N passed, N failed`, which CI
 // reads; each extension-host and UI test counts as one.
@@ -88,8 +89,12 @@ function nodeTests(level, files, concurrency) {
   }
 }
 
-// Engine and CLI, then the language server over stdio.
-nodeTests('unit-lsp', selected('out/test/unit', 'out/test/lsp'), 2);
+// The engine, the CLI, the extension's models, and the language server over stdio.
+nodeTests(
+  'engine-cli-models-lsp',
+  selected('out/test/engine', 'out/test/cli', 'out/test/models', 'out/test/lsp'),
+  2,
+);
 
 // The editor levels need code-server and Chromium: installed once into .vscode-test/
 // (and with apt as root), a quick no-op afterwards.

@@ -2,7 +2,7 @@
 import { shortId } from '../core/format';
 import { diffDataset } from '../core/snapshots/snapshots';
 import { openWorkspace } from '../core/workspace';
-import type { DiffJson } from '../core/results';
+import type { DiffJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 import { requirePositional } from './positionals';
 

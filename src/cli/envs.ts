@@ -3,7 +3,7 @@ import { repairEnvironments } from '../core/environments/deploy';
 import { listEnvironments } from '../core/environments/live';
 import { shortId } from '../core/format';
 import { openWorkspace, type Workspace } from '../core/workspace';
-import type { EnvsJson } from '../core/results';
+import type { EnvsJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 
 export const envsCommand: Command = {

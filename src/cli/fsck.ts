@@ -1,9 +1,9 @@
 // `sluice fsck [--json]`: re-hash every blob, look for every blob a record
 // needs, and check that every ref under refs/sluice/ is a readable record.
 import { shortId } from '../core/format';
-import { fsck } from '../core/store/maintenance';
+import { fsck } from '../core/operations/maintenance';
 import { openWorkspace } from '../core/workspace';
-import { fsckJson } from '../core/results';
+import { fsckJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 
 export const fsckCommand: Command = {

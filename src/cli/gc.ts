@@ -2,10 +2,10 @@
 // remove blobs that nothing reaches, old trash, old run-cache entries and old release folders.
 import { SluiceError } from '../core/errors';
 import { DEFAULT_KEEP_RELEASES } from '../core/environments/retention';
-import { DEFAULT_KEEP_RUNS, gc } from '../core/store/maintenance';
+import { DEFAULT_KEEP_RUNS, gc } from '../core/operations/maintenance';
 import { openWorkspace } from '../core/workspace';
 import type { ParsedArguments } from './arguments';
-import { gcJson } from '../core/results';
+import { gcJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 import { formatBytes, shortId } from '../core/format';
 

@@ -3,7 +3,7 @@ import { shortId } from '../core/format';
 import { requireEnvironment } from '../core/environments/deploy';
 import { readHistory } from '../core/environments/history';
 import { openWorkspace } from '../core/workspace';
-import { historyJson } from '../core/results';
+import { historyJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 import { repairCurrent } from './envs';
 import { requirePositional } from './positionals';

@@ -2,7 +2,7 @@
 // runnable example workspace.
 import { shortId } from '../core/format';
 import { join } from 'node:path';
-import { EXAMPLES, initWorkspace } from '../core/init';
+import { EXAMPLES, initWorkspace } from '../core/operations/init';
 import { MANIFEST_FILE } from '../core/manifest';
 import type { Command } from './command';
 import { displayPath } from './displayPath';

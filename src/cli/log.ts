@@ -1,9 +1,9 @@
 // `sluice log DATASET [--json]`: the snapshots of a dataset, newest first.
 import { SluiceError } from '../core/errors';
 import { datasetRef, listSnapshots, requireDataset } from '../core/snapshots/snapshots';
-import { damagedRef } from '../core/store/refs';
+import { damagedRef } from '../core/operations/damagedRefs';
 import { openWorkspace } from '../core/workspace';
-import { logJson } from '../core/results';
+import { logJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 import { formatAge, formatBytes, shortId } from '../core/format';
 import { requirePositional } from './positionals';

@@ -5,7 +5,7 @@ import { SluiceError } from '../core/errors';
 import { openPipelines } from '../core/pipelines/context';
 import { describeEnding, describeRestore, shownRun, type RunLogRecord } from '../core/pipelines/logs';
 import { openWorkspace } from '../core/workspace';
-import type { LogsJson, LogsListJson } from '../core/results';
+import type { LogsJson, LogsListJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 import { formatAge, formatDuration } from '../core/format';
 import { requirePositional } from './positionals';

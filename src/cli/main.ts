@@ -3,7 +3,7 @@
 // stack trace: 2 for usage and manifest errors, 1 for everything else. With
 // --json, a failure is also one object on stdout: `{error:{code,message,hint,data}}`
 // (src/cli/schemas/ documents it). A cancel (Ctrl-C) exits 130.
-import { version } from '../../package.json';
+import { VERSION } from '../core/build';
 import { asSluiceError, describeError, SluiceError, type CancelledError } from '../core/errors';
 import { asksForHelp, asksForJson, parseArguments } from './arguments';
 import { commandHelp, findCommand, overview } from './commands';
@@ -22,7 +22,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   if (first === '--version') {
-    console.log(`sluice ${version}`);
+    console.log(`sluice ${VERSION}`);
     return 0;
   }
   if (first === '--help' || first === '-h') {

@@ -2,7 +2,7 @@
 import { shortId } from '../core/format';
 import { restoreDataset } from '../core/snapshots/restore';
 import { openWorkspace } from '../core/workspace';
-import { restoreJson } from '../core/results';
+import { restoreJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 import { requirePositional } from './positionals';
 

@@ -9,7 +9,7 @@ import type { DeployResult } from '../core/environments/deploy';
 import { planRollback, rollback } from '../core/environments/promotion';
 import { shortId } from '../core/format';
 import { openWorkspace } from '../core/workspace';
-import { deploymentJson } from '../core/results';
+import { deploymentJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 import { confirm, REASON_FLAG, YES_FLAG } from './confirm';
 import { requirePositional } from './positionals';

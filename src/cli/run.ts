@@ -1,7 +1,7 @@
 // `sluice run [PIPELINE|PIPELINE.STAGE…] [--force] [--force-upstream] [-j N] [--json]`: run the stale stages.
 import { CancelledError, describeError, isCancelled, SluiceError } from '../core/errors';
 import { formatDuration } from '../core/format';
-import { runJson } from '../core/results';
+import { runJson } from '../core/operations/results';
 import { openPipelines } from '../core/pipelines/context';
 import { runPipelines, type RunReport } from '../core/pipelines/runner';
 import { countRun, describeRunCounts } from '../core/pipelines/runSummary';

@@ -3,7 +3,7 @@ import { SluiceError } from '../core/errors';
 import { requireDataset, snapshotDataset, type SnapshotResult } from '../core/snapshots/snapshots';
 import { prestartWorkers } from '../core/store/workerPool';
 import { openWorkspace } from '../core/workspace';
-import { snapshotJson } from '../core/results';
+import { snapshotJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 import { formatBytes, shortId } from '../core/format';
 

@@ -3,7 +3,7 @@ import { stageRelease } from '../core/environments/staging';
 import { shortId } from '../core/format';
 import { countRun, describeRunCounts } from '../core/pipelines/runSummary';
 import { openWorkspace } from '../core/workspace';
-import { stageJson } from '../core/results';
+import { stageJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 import { REASON_FLAG } from './confirm';
 

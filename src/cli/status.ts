@@ -5,7 +5,7 @@ import { openPipelines } from '../core/pipelines/context';
 import { stageStatuses } from '../core/pipelines/status';
 import { datasetStatus, describeDatasetStatus } from '../core/snapshots/datasetStatus';
 import { openWorkspace } from '../core/workspace';
-import type { StatusJson } from '../core/results';
+import type { StatusJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 import { repairCurrent } from './envs';
 

@@ -2,7 +2,7 @@
 // `FILE:LINE:COL` form editors and CI log parsers link to, or as JSON.
 import { MANIFEST_FILE, readManifestFile, type LineIndex, type ManifestDiagnostic } from '../core/manifest';
 import { findManifest } from '../core/workspace';
-import { validateJson, type DiagnosticJson } from '../core/results';
+import { validateJson, type DiagnosticJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 import { displayPath } from './displayPath';
 

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import * as vscode from 'vscode';
 import { describeError, SluiceError } from '../core/errors';
 import { GitRepository } from '../core/git/repository';
-import { EXAMPLES, initWorkspace, type InitResult } from '../core/init';
+import { EXAMPLES, initWorkspace, type InitResult } from '../core/operations/init';
 import { MANIFEST_FILE } from '../core/manifest';
 import { outcome, unchanged, type Outcome } from './changes';
 import { FailureWithNextSteps, type CommandTable } from './commands';

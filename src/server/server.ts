@@ -26,6 +26,7 @@ import {
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { describeError } from '../core/errors';
+import { VERSION } from '../core/build';
 import {
   LineIndex,
   ManifestDocument,
@@ -173,6 +174,7 @@ export function startServer(connection: Connection): void {
   connection.onInitialize((params): InitializeResult => {
     watchesFiles = params.capabilities.workspace?.didChangeWatchedFiles?.dynamicRegistration === true;
     return {
+      serverInfo: { name: 'sluice', version: VERSION },
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
         completionProvider: {
@@ -188,7 +190,6 @@ export function startServer(connection: Connection): void {
         documentLinkProvider: { resolveProvider: false },
         codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
       },
-      serverInfo: { name: 'sluice', version: '0.1.0' },
     };
   });
 

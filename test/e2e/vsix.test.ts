@@ -2,9 +2,12 @@
 // bundled and small. test/run.mjs packages before this level runs; run alone,
 // the test packages first.
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
+import { Worker } from 'node:worker_threads';
 import { packageJson, ROOT, vsixPath } from './paths';
 import { packageExtension, readVsix } from './vsix';
 
@@ -50,6 +53,7 @@ void describe('The VSIX from npm run package', () => {
       'dist/server.js',
       'dist/cli.js',
       'dist/cliMain.js',
+      'dist/scanWorker.js',
       'dist/pipelineGraph.js',
       'dist/sluice.schema.json',
       ...filesUnder('media'),
@@ -67,6 +71,7 @@ void describe('The VSIX from npm run package', () => {
       'dist/server.js',
       'dist/cli.js',
       'dist/cliMain.js',
+      'dist/scanWorker.js',
       'dist/pipelineGraph.js',
     ];
     for (const bundle of bundles) {
@@ -90,6 +95,47 @@ void describe('The VSIX from npm run package', () => {
       named.filter((path) => !files.has(path)),
       [],
     );
+  });
+
+  void describe('its bundles, unpacked and run', () => {
+    const unpacked = mkdtempSync(join(tmpdir(), 'sluice-vsix-'));
+    after(() => {
+      rmSync(unpacked, { recursive: true, force: true });
+    });
+    before(() => {
+      mkdirSync(join(unpacked, 'dist'));
+      for (const bundle of ['cli.js', 'cliMain.js', 'scanWorker.js'])
+        writeFileSync(join(unpacked, 'dist', bundle), files.get(`extension/dist/${bundle}`)!);
+    });
+
+    void test('the packaged CLI says the version it was built with, with no package.json beside it', () => {
+      const printed = execFileSync(process.execPath, [join(unpacked, 'dist', 'cli.js'), '--version'], {
+        encoding: 'utf8',
+      });
+      assert.equal(printed.trim(), `sluice ${packageJson().version}`);
+    });
+
+    void test('the packaged scan worker runs on a thread and reads a folder', async () => {
+      const folder = join(unpacked, 'data');
+      mkdirSync(folder);
+      writeFileSync(join(folder, 'a.csv'), 'x\n');
+      const worker = new Worker(join(unpacked, 'dist', 'scanWorker.js'));
+      try {
+        const reply = await new Promise<{ folders?: { names?: string; count?: number }[] }>(
+          (resolve, reject) => {
+            worker.once('message', resolve);
+            worker.once('error', reject);
+            worker.postMessage({ id: 0, kind: 'read', root: folder, units: [{ path: '' }], chunk: 100 });
+          },
+        );
+        assert.deepEqual(
+          reply.folders?.map((read) => [read.names, read.count]),
+          [['a.csv', 1]],
+        );
+      } finally {
+        await worker.terminate();
+      }
+    });
   });
 
   void test(`is small (under ${String(MAX_VSIX_BYTES / 1024)} KiB)`, () => {

@@ -16,6 +16,7 @@ import {
   type DocumentSymbol,
   type Range,
 } from 'vscode-languageserver-protocol/node';
+import { packageJson } from '../e2e/paths';
 import { applyEdits, LspClient, range, TempWorkspace } from './support/lspClient';
 import { BASE, FILES } from './support/fixtures';
 
@@ -87,6 +88,10 @@ function applied(uri: string, action: CodeAction): string {
   assert.ok(edits, `${action.title} edits the manifest`);
   return applyEdits(client.text(uri), edits);
 }
+
+void test('the server names itself with the version it was built from', () => {
+  assert.deepEqual(client.initializeResult?.serverInfo, { name: 'sluice', version: packageJson().version });
+});
 
 void describe('document symbols', () => {
   void test('the outline: sections, datasets, pipelines with their stages and checks, environments', async () => {

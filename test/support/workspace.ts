@@ -19,7 +19,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { restoreDataset } from '../../src/core/snapshots/restore';
-import { fsck } from '../../src/core/store/maintenance';
+import { fsck } from '../../src/core/operations/maintenance';
 import { snapshotDataset, type SnapshotResult } from '../../src/core/snapshots/snapshots';
 import { openWorkspace } from '../../src/core/workspace';
 

@@ -14,7 +14,7 @@ import type { CheckDecl, Manifest } from '../manifest/model';
 import { normalizeRelative } from '../paths';
 import { INCONCLUSIVE_EXIT } from '../pipelines/checks';
 import { newRunId } from '../pipelines/logs';
-import { describeExit, runCommand } from '../pipelines/process';
+import { describeExit, runCommand } from '../process/runCommand';
 import { compareSnapshots, readSnapshot } from '../snapshots/snapshots';
 import type { Workspace } from '../workspace';
 import { placeDataset, releaseLayout, writeLayout } from './materialize';

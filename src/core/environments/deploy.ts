@@ -9,10 +9,10 @@ import { existsSync, mkdirSync, readlinkSync, renameSync, rmSync, symlinkSync } 
 import { isAbsolute, join, normalize, relative, sep } from 'node:path';
 import { notFound, SluiceError } from '../errors';
 import { shortId } from '../format';
-import { refuseProtectedDeployFolder } from '../protectedRuntime';
+import { refuseProtectedDeployFolder } from '../manifest/protectedRuntime';
 import type { EnvironmentDecl } from '../manifest/model';
 import { newRunId } from '../pipelines/logs';
-import { describeExit, runCommand } from '../pipelines/process';
+import { describeExit, runCommand } from '../process/runCommand';
 import type { Workspace } from '../workspace';
 import { appendDeployment, readHead, type DeploymentAction, type RecordedDeployment } from './history';
 import { linkEscapes, linkLeadsOutside, releaseLayout, writeLayout } from './materialize';

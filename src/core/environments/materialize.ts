@@ -7,7 +7,7 @@
 //
 // A release may also carry links (recorded by an older Sluice, or by hand):
 // one that leads out of the release folder is refused, by the rule datasets
-// and manifest paths follow (src/core/paths.ts): no absolute target, no way
+// and manifest paths follow (src/core/paths/): no absolute target, no way
 // up and out, lexically or through another link.
 import { lstatSync, mkdirSync, readlinkSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join, posix, relative, sep, isAbsolute } from 'node:path';

@@ -1,18 +1,17 @@
 // Paths the manifest may not write: every stage output (outs and metrics) and
-// every deploy folder is judged by the rules of core/protectedPaths.ts, the
+// every deploy folder is judged by the rules of core/paths/protectedPaths.ts, the
 // same rules the runner and deploy apply again just before they write. Here
 // they become error diagnostics on the offending entry.
 import {
-  deployProtectedSet,
   deployRemedy,
   deployViolation,
   describeViolation,
   foldPath,
   outputRemedy,
   outputViolation,
-  protectedSetOf,
   type Violation,
-} from '../protectedPaths';
+} from '../paths/protectedPaths';
+import { deployProtectedSet, protectedSetOf } from './protectedSets';
 import { normalizeRelative, type FileProbe } from '../paths';
 import type { ManifestDiagnostic } from './diagnostics';
 import type { Located, Manifest } from './model';

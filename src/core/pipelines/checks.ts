@@ -3,7 +3,7 @@
 import type { PipelineContext } from './context';
 import { newRunId } from './logs';
 import type { CheckPlan } from './plan';
-import { describeExit, runCommand } from './process';
+import { describeExit, runCommand } from '../process/runCommand';
 import { readValues, valueAt } from './values';
 
 export type CheckOutcome = 'pass' | 'fail' | 'inconclusive';

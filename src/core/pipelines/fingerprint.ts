@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomicWrite';
 import { writeCache } from '../fs/cacheWrite';
 import { hashFile } from '../fs/hashFile';
-import { findUnreadableName, printableName, unreadableName } from '../snapshots/names';
+import { findUnreadableName, printableName, unreadableName } from '../fs/unreadableNames';
 
 /** One entry of a folder, as fingerprints and the output cache both describe it. */
 export type TreeEntry =

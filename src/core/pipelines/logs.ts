@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomicWrite';
-import { describeEnd } from './process';
+import { describeEnd } from '../process/runCommand';
 import type { PipelineState, StageSuccess } from './state';
 
 export interface RunLogRecord {

@@ -17,7 +17,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { SluiceError } from '../errors';
 import { writeFileAtomic } from '../fs/atomicWrite';
 import { linkEscape } from '../paths';
-import { refuseRepositoryOutputs } from '../protectedRuntime';
+import { refuseRepositoryOutputs } from '../manifest/protectedRuntime';
 import type { ObjectStore } from '../store/objectStore';
 import { entryFingerprint, treeFingerprint, type Fingerprints, type TreeEntry } from './fingerprint';
 

@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError } from '../errors';
-import { refuseProtectedOutputs } from '../protectedRuntime';
+import { refuseProtectedOutputs } from '../manifest/protectedRuntime';
 import { runCheck, type CheckResult } from './checks';
 import type { PipelineContext } from './context';
 import { decideStage } from './decision';
@@ -23,7 +23,7 @@ import {
   type CachedRun,
 } from './outputs';
 import type { CheckPlan, StagePlan } from './plan';
-import { describeExit, runCommand } from './process';
+import { describeExit, runCommand } from '../process/runCommand';
 import type { StageInputs } from './state';
 import { numericLeaves, readValues } from './values';
 

@@ -16,7 +16,7 @@ import { rmSync, statSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { writeFileAtomicAsync } from '../fs/atomicWrite';
 import { CancelledError, withPath } from '../errors';
-import { ID_FIELDS } from '../store/workerJobs';
+import { ID_FIELDS } from '../fs/folderReads';
 import { Folder, HASH_BYTES } from './folder';
 import type { Slicer } from './slices';
 

@@ -10,7 +10,7 @@ import {
   KIND_FOLDER,
   KIND_LINK,
   type FolderRead,
-} from '../store/workerJobs';
+} from '../fs/folderReads';
 import { createHash } from 'node:crypto';
 import type { Slicer } from './slices';
 import { childPath, emptyFolderLine, fileLine, folderLine, linkLine, type ListingEntry } from './listing';

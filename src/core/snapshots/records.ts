@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { SluiceError } from '../errors';
 import { FILE_MODE, TREE_MODE, type GitRepository } from '../git/repository';
-import { KIND_FOLDER } from '../store/workerJobs';
+import { KIND_FOLDER } from '../fs/folderReads';
 import { Folder } from './folder';
 import type { Slicer } from './slices';
 import {

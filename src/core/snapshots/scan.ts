@@ -12,7 +12,6 @@ import { fromSystemError, SluiceError } from '../errors';
 import type { ObjectStore } from '../store/objectStore';
 import { usefulThreads, WorkerFailure, WorkerPool } from '../store/workerPool';
 import {
-  hashFiles,
   ID_CTIME,
   ID_FIELDS,
   ID_INO,
@@ -27,16 +26,19 @@ import {
   type FolderRead,
   type FolderReadError,
   type FolderSplit,
+  type ReadUnit,
+} from '../fs/folderReads';
+import {
+  hashFiles,
   HASHED_NUMBERS,
   type HashedFiles,
   type HashFailure,
   type HashJob,
-  type ReadUnit,
-} from '../store/workerJobs';
+} from '../store/hashJobs';
 import { RACY_WINDOW_MS, type DatasetState, type StateChanges } from './datasetState';
 import { Folder, HASH_BYTES } from './folder';
 import { childPath, depthOf } from './listing';
-import { printableName, unreadableName } from './names';
+import { printableName, unreadableName } from '../fs/unreadableNames';
 import { asError, type Slicer } from './slices';
 
 export interface ScanStats {

@@ -1,49 +1,17 @@
-// Worker threads for reading folders and hashing files (workerJobs.ts). The
-// workers are started only when there is enough work to pay for them (one
-// costs 50 to 150 ms to start here), and the main thread keeps its event loop:
-// it only hands out work and collects results.
+// Worker threads for reading folders and hashing files. The workers are
+// started only when there is enough work to pay for them (one costs 50 to 150
+// ms to start here), and the main thread keeps its event loop: it only hands
+// out work and collects results. Each thread runs the bundle
+// scanWorker.js, built from scanWorker.ts beside this file.
+import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import {
-  hashFiles,
-  readFolders,
-  type FolderRead,
-  type FolderReadError,
-  type FolderSplit,
-  type HashFailure,
-  type HashJob,
-  type HashedFiles,
-  type ReadUnit,
-} from './workerJobs';
+import type { FolderRead, FolderReadError, FolderSplit, ReadUnit } from '../fs/folderReads';
+import type { HashFailure, HashJob, HashedFiles } from './hashJobs';
 
-// The workers run the very functions the main thread runs, from their source
-// text: no second copy of the code, and no dependence on how the bundles are laid out.
-const WORKER_SOURCE = `
-const { parentPort } = require('node:worker_threads');
-const fs = require('node:fs');
-const { createHash } = require('node:crypto');
-const readFolders = (${readFolders.toString()});
-const hashFiles = (${hashFiles.toString()});
-const buffer = Buffer.allocUnsafe(1 << 20);
-parentPort.on('message', async (request) => {
-  try {
-    if (request.kind === 'read') {
-      const folders = readFolders(fs, request.root, request.units, request.chunk);
-      const transfer = [];
-      for (const folder of folders) if (folder.ids) transfer.push(folder.ids.buffer, folder.kinds.buffer);
-      parentPort.postMessage({ id: request.id, folders }, transfer);
-    } else {
-      const hashed = await hashFiles(fs, createHash, buffer, request.objects, request.jobs, request.flushLater);
-      const transfer = hashed.digests ? [hashed.digests.buffer, hashed.numbers.buffer, hashed.unflushed.buffer] : [];
-      parentPort.postMessage({ id: request.id, hashed }, transfer);
-    }
-  } catch (error) {
-    parentPort.postMessage({ id: request.id, failed: { message: String(error && error.message), code: error && error.code } });
-  }
-});
-`;
-
-type Request =
+/** What the main thread asks of a worker (scanWorker.ts answers). */
+export type PoolRequest =
   | {
       readonly kind: 'read';
       readonly root: string;
@@ -57,11 +25,30 @@ type Request =
       readonly flushLater: boolean;
     };
 
-interface Reply {
+export interface PoolReply {
   readonly id: number;
   readonly folders?: (FolderRead | FolderReadError | FolderSplit)[];
   readonly hashed?: HashedFiles | HashFailure;
   readonly failed?: { readonly message: string; readonly code: string | undefined };
+}
+
+const WORKER_BUNDLE = 'scanWorker.js';
+let workerBundle: string | undefined;
+
+/**
+ * Where the worker bundle is: beside the bundle running this code (dist/ for
+ * the extension and the CLI), or, for a test bundle in a folder of out/test/,
+ * in a folder above it.
+ */
+function workerBundlePath(): string {
+  if (workerBundle !== undefined) return workerBundle;
+  for (let folder = __dirname, depth = 0; depth < 4; folder = dirname(folder), depth++) {
+    const candidate = join(folder, WORKER_BUNDLE);
+    if (existsSync(candidate)) return (workerBundle = candidate);
+  }
+  throw new Error(
+    `${WORKER_BUNDLE} is missing beside ${__dirname}: the build is incomplete (run the build again).`,
+  );
 }
 
 export class WorkerFailure extends Error {
@@ -79,10 +66,10 @@ export function usefulThreads(): number {
 }
 
 class PooledWorker {
-  readonly worker = new Worker(WORKER_SOURCE, { eval: true });
+  readonly worker = new Worker(workerBundlePath());
   private readonly waiting = new Map<
     number,
-    { resolve: (reply: Reply) => void; reject: (error: Error) => void }
+    { resolve: (reply: PoolReply) => void; reject: (error: Error) => void }
   >();
   private nextId = 0;
   /** Whether the thread has started (requests sent before wait in its queue). */
@@ -98,7 +85,7 @@ class PooledWorker {
     this.worker.once('online', () => {
       this.online = true;
     });
-    this.worker.on('message', (reply: Reply) => {
+    this.worker.on('message', (reply: PoolReply) => {
       const waiter = this.waiting.get(reply.id);
       this.waiting.delete(reply.id);
       if (!waiter) return;
@@ -115,9 +102,9 @@ class PooledWorker {
     });
   }
 
-  send(request: Request): Promise<Reply> {
+  send(request: PoolRequest): Promise<PoolReply> {
     const id = this.nextId++;
-    return new Promise<Reply>((resolve, reject) => {
+    return new Promise<PoolReply>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       this.worker.postMessage({ id, ...request });
     });

@@ -1,7 +1,7 @@
 // The Pipelines view's elements and how each one looks: plain data built from
 // the engine's plan and stage states, and a description the tree provider only
 // copies into a TreeItem. No vscode import, so labels, icons, tooltips and
-// menus are unit-tested (test/unit/pipelineTreeModel.test.ts).
+// menus are unit-tested (test/models/pipelineTreeModel.test.ts).
 import type { ItemLook } from '../treeItems';
 import type { StageState } from '../../core/pipelines/status';
 import type { StageResult } from '../../core/pipelines/runner';

@@ -16,7 +16,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { SluiceError } from '../errors';
+import { SluiceError } from '../../errors';
 
 /** A file of a workspace: a path relative to the workspace root, with `/` separators, and its text. */
 export interface WorkspaceFile {

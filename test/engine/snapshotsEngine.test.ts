@@ -24,12 +24,12 @@ import { describe, test, type TestContext } from 'node:test';
 import { DatasetState } from '../../src/core/snapshots/datasetState';
 import { Folder } from '../../src/core/snapshots/folder';
 import { restoreDataset } from '../../src/core/snapshots/restore';
-import { KIND_FILE, readFolders } from '../../src/core/store/workerJobs';
+import { KIND_FILE, readFolders } from '../../src/core/fs/folderReads';
 import { CancelledError } from '../../src/core/errors';
 import { Slicer } from '../../src/core/snapshots/slices';
 import { diffDataset, listSnapshots, snapshotDataset } from '../../src/core/snapshots/snapshots';
 import { formatListing, parseListing, type ListingEntry } from '../../src/core/snapshots/listing';
-import { fsck, gc } from '../../src/core/store/maintenance';
+import { fsck, gc } from '../../src/core/operations/maintenance';
 import { openWorkspace, type Workspace } from '../../src/core/workspace';
 import {
   assertFsckCleanInProcess,

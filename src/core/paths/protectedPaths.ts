@@ -4,7 +4,7 @@
 // itself and its source folders. One set of rules, used twice: by the
 // manifest's validation (diagnostics, see manifest/protection.ts) and by the
 // runner and deploy just before they clear, move or write anything (see
-// protectedRuntime.ts), so that neither a cached validation nor a manifest
+// manifest/protectedRuntime.ts), so that neither a cached validation nor a manifest
 // edited after it can get a hostile path past them.
 //
 // Paths are compared in a folded form, conservatively: case is ignored and
@@ -13,7 +13,6 @@
 // `.git.` as a path component. A manifest is shared between machines: what
 // is harmless on Linux names the repository on macOS or Windows.
 import { posix } from 'node:path';
-import type { Manifest } from './manifest/model';
 
 /** What a protected path is, as messages, error data and tests name it. */
 export type ProtectedKind =
@@ -249,27 +248,4 @@ export function outputRemedy(violation: Violation): string {
 /** Why the rule exists and what to do, for a deploy folder. */
 export function deployRemedy(): string {
   return 'A deploy folder receives every release’s files and must be a folder of its own, such as `deploy/production`, that nothing else (git, a dataset, a stage, your code) keeps files in.';
-}
-
-/** The set every stage output is judged against: the manifest, its params file, its datasets. */
-export function protectedSetOf(manifest: Manifest, manifestPath = 'sluice.yaml'): ProtectedSet {
-  const datasets = [...manifest.datasets.values()].flatMap((d) =>
-    d.path ? [{ name: d.name, path: d.path.value }] : [],
-  );
-  const params = manifest.params?.value;
-  return { manifest: manifestPath, params: params === undefined ? [] : [params], datasets };
-}
-
-/** The deploy set of a manifest: the common set, plus every stage's deps and outputs. */
-export function deployProtectedSet(manifest: Manifest, manifestPath = 'sluice.yaml'): DeployProtectedSet {
-  const deps: string[] = [];
-  const outputs: { stage: string; path: string }[] = [];
-  for (const pipeline of manifest.pipelines.values()) {
-    for (const stage of pipeline.stages.values()) {
-      for (const dep of stage.deps) deps.push(dep.value);
-      for (const out of [...stage.outs, ...stage.metrics])
-        outputs.push({ stage: `${pipeline.name}.${stage.name}`, path: out.value });
-    }
-  }
-  return { ...protectedSetOf(manifest, manifestPath), deps, outputs };
 }

@@ -14,8 +14,8 @@ import {
   removeLeftoverWorktrees,
   type LeftoverWorktree,
 } from '../environments/staging';
-import { damagedRefs, damagedRefsError, type DamagedRef } from './refs';
-import { emptyTrash, pruneRunCache } from './retention';
+import { damagedRefs, damagedRefsError, type DamagedRef } from './damagedRefs';
+import { emptyTrash, pruneRunCache } from './runCacheRetention';
 
 export interface Reference {
   readonly hash: string;

@@ -3,7 +3,7 @@
 // npm packages, so it runs wherever Sluice runs. The scripts below are file
 // contents, not code of Sluice; they avoid template literals so they can live
 // inside this file's template strings unescaped.
-import { MANIFEST_FILE } from '../manifest';
+import { MANIFEST_FILE } from '../../manifest';
 import { churnDataFiles } from './churnData';
 import type { WorkspaceFile } from './workspaceFile';
 

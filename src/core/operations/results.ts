@@ -3,23 +3,23 @@
 // types are the contract src/cli/schemas/*.schema.json documents (v1): adding a
 // field keeps v1, anything else is a new version. The builders here turn the
 // engine's results into that shape, so the CLI only prints them.
-import type { DeployResult } from './environments/deploy';
-import type { Deployment, DeploymentAction } from './environments/history';
-import type { EnvironmentSummary } from './environments/live';
-import type { ComparisonJson } from './environments/comparison';
-import type { StageResult } from './environments/staging';
-import type { ErrorJson } from './errors';
-import type { RunLogRecord } from './pipelines/logs';
-import type { RunReport, StageOutcome } from './pipelines/runner';
-import { countRun, type RunCounts } from './pipelines/runSummary';
-import { shortId } from './format';
-import type { StageStatus } from './pipelines/status';
-import type { DatasetStatus } from './snapshots/datasetStatus';
-import type { RestoreResult } from './snapshots/restore';
-import type { SnapshotSummary } from './snapshots/records';
-import type { SnapshotResult } from './snapshots/snapshots';
-import type { FsckResult, GcResult } from './store/maintenance';
-import type { CheckResult } from './pipelines/checks';
+import type { DeployResult } from '../environments/deploy';
+import type { Deployment, DeploymentAction } from '../environments/history';
+import type { EnvironmentSummary } from '../environments/live';
+import type { ComparisonJson } from '../environments/comparison';
+import type { StageResult } from '../environments/staging';
+import type { ErrorJson } from '../errors';
+import type { RunLogRecord } from '../pipelines/logs';
+import type { RunReport, StageOutcome } from '../pipelines/runner';
+import { countRun, type RunCounts } from '../pipelines/runSummary';
+import { shortId } from '../format';
+import type { StageStatus } from '../pipelines/status';
+import type { DatasetStatus } from '../snapshots/datasetStatus';
+import type { RestoreResult } from '../snapshots/restore';
+import type { SnapshotSummary } from '../snapshots/records';
+import type { SnapshotResult } from '../snapshots/snapshots';
+import type { FsckResult, GcResult } from './maintenance';
+import type { CheckResult } from '../pipelines/checks';
 
 /** A result that failed as a whole (exit 1) while still reporting what it did: the shared error next to it. */
 export interface WithError {

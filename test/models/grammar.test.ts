@@ -2,7 +2,7 @@
 // vscode-textmate and vscode-oniguruma at the versions VS Code 1.100 runs, and
 // wired exactly as package.json contributes them.
 //
-// The YAML grammar underneath is test/unit/fixtures/yaml.tmLanguage.json, a
+// The YAML grammar underneath is test/models/fixtures/yaml.tmLanguage.json, a
 // small stand-in that behaves like VS Code's where an injection notices (no
 // package on npm ships VS Code's YAML grammar). To run the same assertions over
 // VS Code's own grammar, point SLUICE_VSCODE_YAML_SYNTAXES at the
@@ -14,7 +14,7 @@ import { before, describe, test } from 'node:test';
 import { OnigScanner, OnigString, loadWASM } from 'vscode-oniguruma';
 import { INITIAL, Registry, parseRawGrammar, type IGrammar } from 'vscode-textmate';
 
-// This file runs from out/test/unit/; the repository root is three levels up.
+// This file runs from out/test/models/; the repository root is three levels up.
 const ROOT = join(__dirname, '../../..');
 
 interface GrammarContribution {
@@ -39,7 +39,7 @@ function yamlHosts(): YamlHost[] {
   const hosts: YamlHost[] = [
     {
       name: 'the test YAML grammar',
-      grammarFiles: new Map([['source.yaml', join(ROOT, 'test/unit/fixtures/yaml.tmLanguage.json')]]),
+      grammarFiles: new Map([['source.yaml', join(ROOT, 'test/models/fixtures/yaml.tmLanguage.json')]]),
     },
   ];
   const vscodeSyntaxes = process.env['SLUICE_VSCODE_YAML_SYNTAXES'];

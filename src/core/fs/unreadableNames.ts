@@ -5,7 +5,7 @@
 // the file with its bad bytes escaped so the name prints.
 import { readdirSync } from 'node:fs';
 import { SluiceError } from '../errors';
-import { UNREADABLE_NAME } from '../store/workerJobs';
+import { UNREADABLE_NAME } from './folderReads';
 
 /**
  * A refusal to record a file whose name is not valid UTF-8: snapshots keep

@@ -13,8 +13,8 @@ import {
   SUPPORTED_KEYWORDS,
   type JsonSchema,
 } from '../../src/core/manifest/schema';
-import { CHURN_EXAMPLE } from '../../src/core/init/churnExample';
-import { STARTER_MANIFEST } from '../../src/core/init/starterManifest';
+import { CHURN_EXAMPLE } from '../../src/core/operations/init/churnExample';
+import { STARTER_MANIFEST } from '../../src/core/operations/init/starterManifest';
 import { generateManifest } from '../support/generateManifest';
 
 const STRUCTURAL_CODES = new Set([

@@ -7,9 +7,9 @@
 // is someone's code.
 import { lstatSync } from 'node:fs';
 import { join } from 'node:path';
-import { SluiceError } from './errors';
-import type { Manifest } from './manifest/model';
-import { RealPaths } from './paths';
+import { SluiceError } from '../errors';
+import type { Manifest } from './model';
+import { RealPaths } from '../paths';
 import {
   deployRemedy,
   deployViolation,
@@ -18,11 +18,10 @@ import {
   outputRemedy,
   outputViolation,
   plainPath,
-  protectedSetOf,
-  deployProtectedSet,
   type ProtectedSet,
   type Violation,
-} from './protectedPaths';
+} from '../paths/protectedPaths';
+import { deployProtectedSet, protectedSetOf } from './protectedSets';
 
 /** What the runner knows of a stage: its id, the paths it reads and the paths it writes. */
 export interface WritingStage {

@@ -11,9 +11,9 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SluiceError } from '../../src/core/errors';
 import { Fingerprints } from '../../src/core/pipelines/fingerprint';
-import { printableName } from '../../src/core/snapshots/names';
+import { printableName } from '../../src/core/fs/unreadableNames';
 import { WorkerPool } from '../../src/core/store/workerPool';
-import { readFolders, type FolderReadError } from '../../src/core/store/workerJobs';
+import { readFolders, type FolderReadError } from '../../src/core/fs/folderReads';
 import * as fs from 'node:fs';
 import {
   assertOneLineError,

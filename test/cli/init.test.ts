@@ -20,7 +20,7 @@ import { delimiter, dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import { parse } from 'yaml';
 
-// This file runs from out/test/unit/; the repository root is three levels up.
+// This file runs from out/test/cli/; the repository root is three levels up.
 const CLI = join(__dirname, '../../../dist/cli.js');
 
 interface RunResult {

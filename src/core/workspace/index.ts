@@ -2,14 +2,14 @@
 // git repository that keeps the records, and the .sluice/ cache.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { SluiceError } from './errors';
-import { writeCacheAsync } from './fs/cacheWrite';
-import { MANIFEST_FILE, readManifestFile } from './manifest';
-import { MAX_MANIFEST_BYTES } from './manifest/limits';
-import { cachedModel, manifestDigest, rememberModel } from './manifest/modelCache';
-import type { Manifest } from './manifest/model';
-import { GitRepository } from './git/repository';
-import { ObjectStore } from './store/objectStore';
+import { SluiceError } from '../errors';
+import { writeCacheAsync } from '../fs/cacheWrite';
+import { MANIFEST_FILE, readManifestFile } from '../manifest';
+import { MAX_MANIFEST_BYTES } from '../manifest/limits';
+import { cachedModel, manifestDigest, rememberModel } from '../manifest/modelCache';
+import type { Manifest } from '../manifest/model';
+import { GitRepository } from '../git/repository';
+import { ObjectStore } from '../store/objectStore';
 
 export const SLUICE_DIR = '.sluice';
 

@@ -2,7 +2,7 @@
 // events. Generated from a fixed seed, so every `sluice init --example churn`
 // writes the same bytes and the example's accuracy is the same everywhere.
 import type { WorkspaceFile } from './workspaceFile';
-import { seededRandom } from '../seededRandom';
+import { seededRandom } from '../../seededRandom';
 
 const USER_COUNT = 160;
 const SEED = 20240101;

@@ -2,11 +2,11 @@
 // workspace (files, data and a git repository with one commit).
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fromSystemError, SluiceError } from '../errors';
-import { pathExists } from '../fs/pathExists';
-import { MANIFEST_FILE } from '../manifest';
+import { fromSystemError, SluiceError } from '../../errors';
+import { pathExists } from '../../fs/pathExists';
+import { MANIFEST_FILE } from '../../manifest';
 import { CHURN_EXAMPLE } from './churnExample';
-import { GitRepository } from '../git/repository';
+import { GitRepository } from '../../git/repository';
 import { STARTER_MANIFEST } from './starterManifest';
 import { writeWorkspaceFile, type WorkspaceFile } from './workspaceFile';
 

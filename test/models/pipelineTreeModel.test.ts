@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
-import { initWorkspace } from '../../src/core/init';
+import { initWorkspace } from '../../src/core/operations/init';
 import { openPipelines } from '../../src/core/pipelines/context';
 import { runPipelines } from '../../src/core/pipelines/runner';
 import { openWorkspace } from '../../src/core/workspace';
