@@ -2,6 +2,7 @@
 // and none of them may leave it, lexically or through a link.
 import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
+import { SluiceError } from '../errors';
 
 /** Why a manifest path leaves the workspace, or undefined when it stays inside. */
 export function lexicalEscape(path: string): 'absolute' | 'parent' | undefined {
@@ -40,6 +41,34 @@ export function normalizeRelative(path: string): string {
 /** True when `child` is `parent` or inside it (both normalized relative paths). */
 export function isWithin(child: string, parent: string): boolean {
   return parent === '' || child === parent || child.startsWith(`${parent}/`);
+}
+
+/** Whether `real` (an absolute path with every link resolved) is `realRoot` or inside it. */
+export function realPathInside(real: string, realRoot: string): boolean {
+  const rel = relative(realRoot, real);
+  return rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+}
+
+/**
+ * Throws unless `path` (relative to `root`) is inside the workspace, following
+ * links on the way: a dataset path must not lead out through a link.
+ */
+export function requireInsideWorkspace(root: string, path: string, what: string): string {
+  const absolute = join(root, path);
+  let real: string;
+  try {
+    real = realpathSync(absolute);
+  } catch {
+    return absolute; // does not exist (yet): nothing to escape through
+  }
+  if (!realPathInside(real, realpathSync(root))) {
+    throw new SluiceError(
+      `${what} (${path}) leads outside the workspace through a link.`,
+      'manifest',
+      'Fix the path or the link.',
+    );
+  }
+  return absolute;
 }
 
 /**

@@ -13,10 +13,10 @@ import {
   rmSync,
   symlinkSync,
 } from 'node:fs';
-import { dirname, join, relative, sep } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { SluiceError } from '../errors';
 import { writeFileAtomic } from '../fs/atomicWrite';
-import { linkEscape } from '../paths';
+import { linkEscape, realPathInside } from '../paths';
 import { refuseRepositoryOutputs } from '../manifest/protectedRuntime';
 import type { ObjectStore } from '../store/objectStore';
 import { entryFingerprint, treeFingerprint, type Fingerprints, type TreeEntry } from './fingerprint';
@@ -152,7 +152,7 @@ export function captureOutputs(
       return [];
     }
     const real = realpathSync(dirname(absolute));
-    if (real !== realRoot && !real.startsWith(realRoot + sep)) {
+    if (!realPathInside(real, realRoot)) {
       throw new SluiceError(
         `Output ${path} of stage ${stageId} leads outside the workspace through a link (${relative(realRoot, real)}).`,
         'failed',

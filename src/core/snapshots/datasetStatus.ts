@@ -5,7 +5,7 @@
 import { shortId } from '../format';
 import { lstatSync } from 'node:fs';
 import type { Workspace } from '../workspace';
-import { requireInside } from './scan';
+import { requireInsideWorkspace } from '../paths';
 import { diffDataset, listSnapshots, requireDataset, type OperationOptions } from './snapshots';
 
 export type DatasetStatusState =
@@ -32,7 +32,7 @@ export async function datasetStatus(
   options: OperationOptions = {},
 ): Promise<DatasetStatus> {
   const dataset = requireDataset(workspace, name);
-  const absolute = requireInside(workspace.root, dataset.path.value, `Dataset '${name}'`);
+  const absolute = requireInsideWorkspace(workspace.root, dataset.path.value, `Dataset '${name}'`);
   const latest = (await listSnapshots(workspace, name, 1))[0];
   const snapshot = latest?.id ?? null;
   if (lstatSync(absolute, { throwIfNoEntry: false }) === undefined)

@@ -30,7 +30,7 @@ export class Folder {
     readonly names: string,
     readonly count: number,
     readonly kinds: Uint8Array,
-    /** ID_FIELDS numbers per entry (workerJobs.ts). */
+    /** ID_FIELDS numbers per entry (fs/folderReads.ts). */
     readonly ids: Float64Array,
     /** Each link's target, in entry order. */
     readonly targets: readonly string[],

@@ -16,7 +16,7 @@ import { compareContent, DiskContent, type ContentChanges } from './compare';
 import type { Folder } from './folder';
 import { parentOf, type FileEntry } from './listing';
 import { datasetRef, recordedEntries, RecordedContent } from './records';
-import { requireInside } from './scan';
+import { requireInsideWorkspace } from '../paths';
 import { asError, Slicer } from './slices';
 import { requireDataset, readSnapshot, scanDisk, snapshotDataset, type OperationOptions } from './snapshots';
 
@@ -50,7 +50,7 @@ export async function restoreDataset(
   options: { force: boolean } & OperationOptions,
 ): Promise<RestoreResult> {
   const dataset = requireDataset(workspace, name);
-  const absolute = requireInside(workspace.root, dataset.path.value, `Dataset '${name}'`);
+  const absolute = requireInsideWorkspace(workspace.root, dataset.path.value, `Dataset '${name}'`);
   const slicer = new Slicer(options.signal, `Restore of '${name}'`);
   const snapshot = await readSnapshot(workspace, name, idOrPrefix);
   // A snapshot this big likely means many bytes to verify on their way out: the

@@ -7,7 +7,7 @@
 // worker threads when there are enough of them.
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
-import { basename, isAbsolute, join, relative, sep } from 'node:path';
+import { basename, join } from 'node:path';
 import { fromSystemError, SluiceError } from '../errors';
 import type { ObjectStore } from '../store/objectStore';
 import { usefulThreads, WorkerFailure, WorkerPool } from '../store/workerPool';
@@ -643,27 +643,4 @@ async function computeDigests(
     await slicer.maybeYield();
   }
   return changed;
-}
-
-/**
- * Throws unless `path` (relative to `root`) is inside the workspace, following
- * links on the way: a dataset path must not lead out through a link.
- */
-export function requireInside(root: string, path: string, what: string): string {
-  const absolute = join(root, path);
-  let real: string;
-  try {
-    real = fs.realpathSync(absolute);
-  } catch {
-    return absolute; // does not exist (yet): nothing to escape through
-  }
-  const rel = relative(fs.realpathSync(root), real);
-  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
-    throw new SluiceError(
-      `${what} (${path}) leads outside the workspace through a link.`,
-      'manifest',
-      'Fix the path or the link.',
-    );
-  }
-  return absolute;
 }

@@ -32,7 +32,8 @@ import {
   type SnapshotHeader,
   type SnapshotSummary,
 } from './records';
-import { hasChanges, requireInside, scanDataset, type DatasetScan, type ScanStats } from './scan';
+import { requireInsideWorkspace } from '../paths';
+import { hasChanges, scanDataset, type DatasetScan, type ScanStats } from './scan';
 import { Slicer } from './slices';
 
 export { DATASET_REFS, datasetRef, type SnapshotSummary } from './records';
@@ -152,7 +153,10 @@ function datasetPath(
   name: string,
 ): { dataset: DatasetDecl & { path: { value: string } }; absolute: string } {
   const dataset = requireDataset(workspace, name);
-  return { dataset, absolute: requireInside(workspace.root, dataset.path.value, `Dataset '${name}'`) };
+  return {
+    dataset,
+    absolute: requireInsideWorkspace(workspace.root, dataset.path.value, `Dataset '${name}'`),
+  };
 }
 
 /**
