@@ -7,8 +7,12 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { SHORT_ID_LENGTH } from '../../src/core/format';
 import { editorSessionForSuite } from './support/editorSession';
 import { UI_TIMEOUT_MS } from './support/workbench';
+
+/** A release id as both faces show it (core/format.ts). */
+const SHORT_ID = `[0-9a-f]{${String(SHORT_ID_LENGTH)}}`;
 
 /** Staging runs the pipeline and its checks in a clean worktree. */
 const STAGE_TIMEOUT_MS = 90_000;
@@ -25,7 +29,10 @@ void describe('Releases: stage, promote and roll back (UI)', () => {
     return result.stdout.trim();
   };
   const liveInProduction = (): string =>
-    readlinkSync(join(session().workspace, 'deploy/production/current')).split('/').pop()!.slice(0, 12);
+    readlinkSync(join(session().workspace, 'deploy/production/current'))
+      .split('/')
+      .pop()!
+      .slice(0, SHORT_ID_LENGTH);
   const row = (name: RegExp) => session().workbench.treeItem('Environments', name);
   const quickPick = (name: RegExp) =>
     session().workbench.page.locator('.quick-input-widget').getByRole('option', { name }).first();
@@ -54,8 +61,10 @@ void describe('Releases: stage, promote and roll back (UI)', () => {
     });
     await workbench.step('stage', async () => {
       await workbench.runCommand('Sluice: Stage Release');
-      await row(/^staging, [0-9a-f]{7} · stage/).waitFor({ timeout: STAGE_TIMEOUT_MS });
-      first = git('log', '-1', '--format=%s', 'refs/sluice/environments/staging').split(' ')[1]!.slice(0, 12);
+      await row(new RegExp(`^staging, ${SHORT_ID} · stage`)).waitFor({ timeout: STAGE_TIMEOUT_MS });
+      first = git('log', '-1', '--format=%s', 'refs/sluice/environments/staging')
+        .split(' ')[1]!
+        .slice(0, SHORT_ID_LENGTH);
       await workbench.statusBarItem(`staging ${first}`).waitFor({ timeout: UI_TIMEOUT_MS });
     });
     await workbench.step('promote-from-view', async () => {
@@ -63,7 +72,10 @@ void describe('Releases: stage, promote and roll back (UI)', () => {
       await production.hover();
       await production.locator('a.action-label[aria-label^="Promote Release"]').click();
       const dialog = await workbench.dialog();
-      assert.match(await dialog.innerText(), /Promote release [0-9a-f]{7} from staging into production\?/);
+      assert.match(
+        await dialog.innerText(),
+        new RegExp(`Promote release ${SHORT_ID} from staging into production\\?`),
+      );
       assert.match(await dialog.innerText(), /Metrics:/);
       await workbench.answerDialog('Promote');
       await row(new RegExp(`^production, ${first} · promote`)).waitFor({ timeout: STAGE_TIMEOUT_MS });
@@ -81,11 +93,11 @@ void describe('Releases: stage, promote and roll back (UI)', () => {
       appendFileSync(join(workspace, 'sluice.yaml'), '# a comment, so the code commit changes\n');
       git('commit', '-q', '-am', 'Explain the manifest');
       await workbench.runCommand('Sluice: Stage Release');
-      const staged = row(new RegExp(`^staging, (?!${first})[0-9a-f]{7} · stage`));
+      const staged = row(new RegExp(`^staging, (?!${first})${SHORT_ID} · stage`));
       await staged.waitFor({ timeout: STAGE_TIMEOUT_MS });
       second = git('log', '-1', '--format=%s', 'refs/sluice/environments/staging')
         .split(' ')[1]!
-        .slice(0, 12);
+        .slice(0, SHORT_ID_LENGTH);
     });
     await workbench.step('promote-from-palette', async () => {
       await workbench.runCommand('Sluice: Promote Release…');
