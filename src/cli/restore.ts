@@ -1,8 +1,7 @@
 // `sluice restore DATASET SNAPSHOT [--force] [--json]`: put a snapshot's files back on disk.
-import { shortId } from '../core/format';
 import { restoreDataset } from '../core/snapshots/restore';
 import { openWorkspace } from '../core/workspace';
-import { restoreJson } from '../core/operations/results';
+import { describeRestore, restoreJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 import { requirePositional } from './positionals';
 
@@ -25,14 +24,8 @@ export const restoreCommand: Command = {
       force: args.has('force'),
       signal,
     });
-    if (args.has('json')) {
-      console.log(JSON.stringify(restoreJson(result)));
-      return 0;
-    }
-    if (result.savedAs) console.log(`Saved the current files as snapshot ${shortId(result.savedAs)}.`);
-    console.log(
-      `${name}: restored ${shortId(result.id)} (${result.written} written, ${result.removed} removed).`,
-    );
+    const json = restoreJson(result);
+    console.log(args.has('json') ? JSON.stringify(json) : describeRestore(json));
     return 0;
   },
 };

@@ -9,7 +9,7 @@ import type { DeployResult } from '../core/environments/deploy';
 import { planRollback, rollback } from '../core/environments/promotion';
 import { shortId } from '../core/format';
 import { openWorkspace } from '../core/workspace';
-import { deploymentJson } from '../core/operations/results';
+import { deploymentJson, describeDeployment } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 import { confirm, REASON_FLAG, YES_FLAG } from './confirm';
 import { requirePositional } from './positionals';
@@ -83,15 +83,7 @@ export function printDeployment(
   json: boolean,
   promotion?: Parameters<typeof deploymentJson>[1],
 ): number {
-  if (json) {
-    console.log(JSON.stringify(deploymentJson(result, promotion)));
-  } else if (result.failure !== undefined) {
-    console.log(
-      `${result.environment}: ${result.failure}.${result.rolledBack ? ` Rolled back to ${shortId(result.release)}.` : ''}`,
-    );
-  } else {
-    const from = result.previous === null ? '' : ` (was ${shortId(result.previous)})`;
-    console.log(`${result.environment}: release ${shortId(result.release)} is live${from}.`);
-  }
-  return result.failure === undefined ? 0 : 1;
+  const deployment = deploymentJson(result, promotion);
+  console.log(json ? JSON.stringify(deployment) : describeDeployment(deployment));
+  return deployment.failure === null ? 0 : 1;
 }

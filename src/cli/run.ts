@@ -1,10 +1,9 @@
 // `sluice run [PIPELINE|PIPELINE.STAGE…] [--force] [--force-upstream] [-j N] [--json]`: run the stale stages.
 import { CancelledError, describeError, isCancelled, SluiceError } from '../core/errors';
-import { formatDuration } from '../core/format';
-import { runJson } from '../core/operations/results';
+import { describeRunCheck, describeRunStage, runJson, type RunJson } from '../core/operations/results';
 import { openPipelines } from '../core/pipelines/context';
-import { runPipelines, type RunReport } from '../core/pipelines/runner';
-import { countRun, describeRunCounts } from '../core/pipelines/runSummary';
+import { runPipelines } from '../core/pipelines/runner';
+import { describeRunCounts } from '../core/pipelines/runSummary';
 import { openWorkspace } from '../core/workspace';
 import { JSON_FLAG, type Command } from './command';
 
@@ -77,16 +76,14 @@ export const runCommand: Command = {
         ? signal.reason
         : new CancelledError('The run')
       : undefined;
-    if (json) {
-      console.log(JSON.stringify(runJson(report, cancel?.toJSON())));
-    } else printReport(report);
+    const result = runJson(report, cancel?.toJSON());
+    if (json) console.log(JSON.stringify(result));
+    else printRun(result);
     if (cancel) {
       process.stderr.write(`sluice: ${describeError(cancel)}\n`);
       return cancel.exitCode;
     }
-    const failed =
-      report.stages.some((s) => s.result === 'failed') || report.checks.some((c) => c.outcome === 'fail');
-    return failed ? 1 : 0;
+    return result.summary.failed > 0 || result.summary.checks.failed > 0 ? 1 : 0;
   },
 };
 
@@ -94,27 +91,21 @@ function prefixLines(prefix: string, text: string): string {
   return text.replace(/^(?=.)/gm, prefix).replace(/([^\n])$/, '$1\n');
 }
 
-function printReport(report: RunReport): void {
-  for (const stage of report.stages) {
+function printRun(run: RunJson): void {
+  for (const stage of run.stages) {
     if (stage.result === 'skipped') continue;
-    const detail = stage.reason
-      ? ` (${stage.reason})`
-      : stage.durationMs !== undefined
-        ? ` in ${formatDuration(stage.durationMs)}`
-        : '';
-    const id = `${stage.pipeline}.${stage.stage}`;
     // A stage that ran and failed has a log worth reading; one refused before running has none.
-    const logs = stage.result === 'failed' && stage.runId !== undefined ? ` — see \`sluice logs ${id}\`` : '';
-    console.log(`${stage.result.padEnd(8)} ${id}${detail}${logs}`);
+    const logs =
+      stage.result === 'failed' && stage.runId !== null
+        ? ` — see \`sluice logs ${stage.pipeline}.${stage.stage}\``
+        : '';
+    console.log(`${describeRunStage(stage, 8)}${logs}`);
   }
-  for (const check of report.checks) {
-    const again = check.cached ? ' (nothing it judges changed since it last ran)' : '';
-    console.log(`${check.outcome.padEnd(12)} check ${check.name}: ${check.detail}${again}`);
-  }
+  for (const check of run.checks) console.log(describeRunCheck(check, 12));
   console.log(
-    report.stages.length === 0 && report.checks.length === 0
+    run.stages.length === 0 && run.checks.length === 0
       ? 'No stages to run.'
-      : `${describeRunCounts(countRun(report))}.`,
+      : `${describeRunCounts(run.summary)}.`,
   );
-  if (report.cancelled) console.log('Cancelled.');
+  if (run.cancelled) console.log('Cancelled.');
 }

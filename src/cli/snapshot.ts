@@ -3,9 +3,8 @@ import { SluiceError } from '../core/errors';
 import { requireDataset, snapshotDataset, type SnapshotResult } from '../core/snapshots/snapshots';
 import { prestartWorkers } from '../core/store/workerPool';
 import { openWorkspace } from '../core/workspace';
-import { snapshotJson } from '../core/operations/results';
+import { describeSnapshotEntry, snapshotJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
-import { formatBytes, shortId } from '../core/format';
 
 export const snapshotCommand: Command = {
   name: 'snapshot',
@@ -39,19 +38,9 @@ export const snapshotCommand: Command = {
     const results: SnapshotResult[] = [];
     for (const name of names)
       results.push(await snapshotDataset(workspace, name, args.value('message') ?? '', { signal }));
-    if (args.has('json')) {
-      console.log(JSON.stringify(snapshotJson(results)));
-      return 0;
-    }
-    for (const r of results) {
-      const size = `${r.files} file${r.files === 1 ? '' : 's'}, ${formatBytes(r.bytes)}`;
-      if (r.id === undefined) console.log(`${r.dataset}: unchanged (${size})`);
-      else {
-        console.log(
-          `${r.dataset}: snapshot ${shortId(r.id)} (${size}; +${r.added.length} ~${r.modified.length} -${r.removed.length})`,
-        );
-      }
-    }
+    const json = snapshotJson(results);
+    if (args.has('json')) console.log(JSON.stringify(json));
+    else for (const entry of json.snapshots) console.log(describeSnapshotEntry(entry));
     return 0;
   },
 };

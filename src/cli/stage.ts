@@ -1,9 +1,8 @@
 // `sluice stage [PIPELINE] [-m TEXT] [--json]`: build and check a release on a clean copy; deploy it if it passes.
 import { stageRelease } from '../core/environments/staging';
-import { shortId } from '../core/format';
-import { countRun, describeRunCounts } from '../core/pipelines/runSummary';
+import { describeRunCounts } from '../core/pipelines/runSummary';
 import { openWorkspace } from '../core/workspace';
-import { stageJson } from '../core/operations/results';
+import { describeRunCheck, describeStage, stageJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 import { REASON_FLAG } from './confirm';
 
@@ -36,22 +35,15 @@ export const stageCommand: Command = {
         checkOutput: (_check, text) => process.stderr.write(text),
       },
     });
-    const { release, deployment } = result;
+    const json = stageJson(result);
     if (args.has('json')) {
-      console.log(JSON.stringify(stageJson(result)));
+      console.log(JSON.stringify(json));
     } else {
-      for (const failure of release.failures) console.log(`failed       ${failure}`);
-      for (const check of release.checks)
-        console.log(`${check.outcome.padEnd(12)} check ${check.name}: ${check.detail}`);
-      console.log(`${describeRunCounts(countRun({ stages: result.stages, checks: release.checks }))}.`);
-      console.log(`Release ${shortId(release.id)} (code ${shortId(release.code)}).`);
-      if (!result.passed) console.log(`Not deployed to ${result.environment}: it did not pass.`);
-      else if (deployment?.failure !== undefined)
-        console.log(
-          `Deploying to ${result.environment} failed: ${deployment.failure}.${deployment.rolledBack ? ' Rolled back.' : ''}`,
-        );
-      else console.log(`Deployed to ${result.environment}.`);
+      for (const failure of json.release.failures) console.log(`failed       ${failure}`);
+      for (const check of json.release.checks) console.log(describeRunCheck(check, 12));
+      console.log(`${describeRunCounts(json.summary)}.`);
+      console.log(describeStage(json));
     }
-    return result.passed && deployment?.failure === undefined ? 0 : 1;
+    return json.passed && json.failure === null ? 0 : 1;
   },
 };

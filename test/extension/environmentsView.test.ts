@@ -11,8 +11,7 @@ import { readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
-import type { DeployResult } from '../../src/core/environments/deploy';
-import type { StageResult } from '../../src/core/environments/staging';
+import type { DeploymentJson, StageJson } from '../../src/core/operations/results';
 import type { EnvironmentsNode } from '../../src/extension/environments/model';
 import type { SluiceApi } from '../../src/extension/sluiceExtension';
 import { activatedApi } from './support/sluiceExtension';
@@ -75,8 +74,9 @@ async function describe_(node: EnvironmentsNode): Promise<string> {
   return `${typeof item.label === 'string' ? item.label : (item.label?.label ?? '')}: ${String(item.description)}`;
 }
 
-async function stage(): Promise<StageResult> {
-  const result = await vscode.commands.executeCommand<StageResult | undefined>('sluice.stageRelease');
+/** Stage Release resolves with what `sluice stage --json` prints. */
+async function stage(): Promise<StageJson> {
+  const result = await vscode.commands.executeCommand<StageJson | undefined>('sluice.stageRelease');
   assert.ok(result, 'Stage Release returned its result (it failed otherwise: see the Sluice log)');
   return result;
 }
@@ -170,7 +170,7 @@ describe('Environments view', function () {
     first = (await stage()).release.id;
     await api.whenIdle();
     const readsBefore = new Map(api.datasetReads());
-    const result = await vscode.commands.executeCommand<DeployResult | undefined>('sluice.promoteRelease', {
+    const result = await vscode.commands.executeCommand<DeploymentJson | undefined>('sluice.promoteRelease', {
       environment: 'production',
       confirmed: true,
     });
@@ -179,7 +179,9 @@ describe('Environments view', function () {
     // A promotion moves environment refs: the environments are read again, no dataset is.
     assert.deepEqual(new Map(api.datasetReads()), readsBefore, 'no dataset was read again');
     assert.equal(result.release, first);
-    assert.equal(result.failure, undefined);
+    assert.equal(result.failure, null);
+    assert.equal(result.action, 'promote');
+    assert.ok(result.gates && result.gates.length > 0, 'every gate is in the result, as in promote --json');
     assert.equal(liveOnDisk(), first);
     assert.match(git('log', '-1', '--format=%B', 'refs/sluice/environments/production'), /^promote /);
     const production = await environment('production');
@@ -214,7 +216,7 @@ describe('Environments view', function () {
       confirmed: true,
     });
     assert.equal(liveOnDisk(), second);
-    const result = await vscode.commands.executeCommand<DeployResult | undefined>(
+    const result = await vscode.commands.executeCommand<DeploymentJson | undefined>(
       'sluice.rollBackEnvironment',
       {
         environment: 'production',
@@ -225,6 +227,8 @@ describe('Environments view', function () {
     assert.ok(result, 'the rollback ran');
     assert.equal(result.release, first);
     assert.equal(result.previous, second);
+    assert.equal(result.action, 'rollback');
+    assert.equal(result.comparison?.to.release, first, 'the comparison shown before, as in rollback --json');
     assert.equal(liveOnDisk(), first);
     const history = (await children(await environment('production')))[1]!;
     assert.deepEqual(

@@ -10,7 +10,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
-import type { RunReport } from '../../src/core/pipelines/runner';
+import type { RunJson } from '../../src/core/operations/results';
 import type { PipelineNode, PipelinesNode, StageNode } from '../../src/extension/pipelines/pipelineNodes';
 import type { SluiceApi } from '../../src/extension/sluiceExtension';
 import { activatedApi } from './support/sluiceExtension';
@@ -98,10 +98,10 @@ describe('Pipelines view', () => {
   });
 
   it('Run Pipeline runs the stale stages: outputs on disk, every stage up to date, the log kept', async () => {
-    const report = await vscode.commands.executeCommand<RunReport | undefined>('sluice.runPipeline', {
+    const report = await vscode.commands.executeCommand<RunJson | undefined>('sluice.runPipeline', {
       pipeline: 'train',
     });
-    assert.ok(report, 'the command returns the run report');
+    assert.ok(report, 'the command returns the run, as `sluice run --json` prints it');
     assert.deepEqual(
       report.stages.map((s) => `${s.stage} ${s.result}`),
       ['prepare ran', 'train ran'],
@@ -110,6 +110,7 @@ describe('Pipelines view', () => {
       report.checks.map((check) => `${check.name} ${check.outcome}`),
       ['enough rows pass', 'accuracy floor pass'],
     );
+    assert.equal(report.summary.ran, 2, 'the counts both faces print');
     for (const out of ['data/prepared', 'models/model.json', 'metrics.json'])
       assert.ok(existsSync(join(root, out)), `${out} was written`);
     await untilStates('train', ['prepare: up to date', 'train: up to date']);
@@ -137,7 +138,7 @@ describe('Pipelines view', () => {
     }
     await untilStates('train', ['prepare: up to date', 'train: up to date']);
 
-    const report = await vscode.commands.executeCommand<RunReport>(
+    const report = await vscode.commands.executeCommand<RunJson>(
       'sluice.forceRunStage',
       await stage('train', 'prepare'),
     );

@@ -9,7 +9,7 @@ import { appendFileSync, existsSync, readdirSync, readFileSync, writeFileSync } 
 import { join } from 'node:path';
 import { before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
-import type { SnapshotResult } from '../../src/core/snapshots/snapshots';
+import type { RestoreJson, SnapshotJson } from '../../src/core/operations/results';
 import type { SluiceApi } from '../../src/extension/sluiceExtension';
 import type { SnapshotsNode } from '../../src/extension/snapshots/nodes';
 
@@ -107,7 +107,7 @@ describe('Data Snapshots view', () => {
   });
 
   it('Snapshot Datasets records every dataset: refs move, blobs land in .sluice/, the view lists the snapshots', async () => {
-    const results = await vscode.commands.executeCommand<SnapshotResult[] | undefined>(
+    const results = await vscode.commands.executeCommand<SnapshotJson | undefined>(
       'sluice.snapshotDatasets',
       {
         message: 'From the extension test',
@@ -115,8 +115,8 @@ describe('Data Snapshots view', () => {
     );
     assert.ok(results, 'the command ran');
     assert.deepEqual(
-      results.map((result) => result.dataset),
-      ['events', 'users'],
+      results.snapshots.map((entry) => `${entry.dataset} ${String(entry.changed)}`),
+      ['events true', 'users true'],
     );
     for (const name of ['events', 'users']) {
       assert.match(
@@ -177,12 +177,12 @@ describe('Data Snapshots view', () => {
     const file = join(root, 'data/raw/events', readdirSync(join(root, 'data/raw/events')).sort()[0]!);
     const latest = (await children(await dataset('events'))).find((node) => node.kind === 'snapshot');
     assert.ok(latest?.kind === 'snapshot', 'events has a snapshot');
-    const result = await vscode.commands.executeCommand<{ savedAs?: string } | undefined>(
+    const result = await vscode.commands.executeCommand<RestoreJson | undefined>(
       'sluice.restoreSnapshot',
       latest,
       { confirmed: true, snapshotUnsaved: true },
     );
-    assert.ok(result?.savedAs, 'the edited bytes were saved as a snapshot first');
+    assert.ok(result?.saved, 'the edited bytes were saved as a snapshot first');
     assert.notEqual(readFileSync(file, 'utf8'), 'edited, never snapshotted\n');
     // The newest snapshot is now the saved edit, and the disk holds the older one: one file differs.
     assert.equal(await changesDescription('events'), '~1');

@@ -1,8 +1,11 @@
 // The results of Sluice's commands as data: what `sluice COMMAND --json`
-// prints, one object per command, and what any other face may read. These
+// prints, one object per command, and what the extension renders. These
 // types are the contract src/cli/schemas/*.schema.json documents (v1): adding a
 // field keeps v1, anything else is a new version. The builders here turn the
-// engine's results into that shape, so the CLI only prints them.
+// engine's results into that shape, once, where the engine's call returns: the
+// CLI prints them, and the extension shows its messages, tree states and
+// command results from them. The sentences both faces say of a result
+// (`describe…`) are worded here too, from these objects only.
 import type { DeployResult } from '../environments/deploy';
 import type { Deployment, DeploymentAction } from '../environments/history';
 import type { EnvironmentSummary } from '../environments/live';
@@ -12,14 +15,15 @@ import type { ErrorJson } from '../errors';
 import type { RunLogRecord } from '../pipelines/logs';
 import type { RunReport, StageOutcome } from '../pipelines/runner';
 import { countRun, type RunCounts } from '../pipelines/runSummary';
-import { shortId } from '../format';
+import { formatBytes, formatDuration, plural, shortId } from '../format';
+import { releaseProblems } from '../environments/releases';
 import type { StageStatus } from '../pipelines/status';
 import type { DatasetStatus } from '../snapshots/datasetStatus';
 import type { RestoreResult } from '../snapshots/restore';
 import type { SnapshotSummary } from '../snapshots/records';
 import type { SnapshotResult } from '../snapshots/snapshots';
 import type { FsckResult, GcResult } from './maintenance';
-import type { CheckResult } from '../pipelines/checks';
+import type { CheckOutcome, CheckResult } from '../pipelines/checks';
 
 /** A result that failed as a whole (exit 1) while still reporting what it did: the shared error next to it. */
 export interface WithError {
@@ -94,6 +98,27 @@ export function snapshotJson(results: readonly SnapshotResult[]): SnapshotJson {
   };
 }
 
+/** One dataset of a snapshot, as `sluice snapshot` prints it: `users: snapshot 1a2b3c4d5e6f (3 files, 1.2 KiB; +1 ~0 -0)`. */
+export function describeSnapshotEntry(entry: SnapshotEntryJson): string {
+  const size = `${plural(entry.files, 'file')}, ${formatBytes(entry.bytes)}`;
+  return entry.id === null
+    ? `${entry.dataset}: unchanged (${size})`
+    : `${entry.dataset}: snapshot ${shortId(entry.id)} (${size}; +${entry.added} ~${entry.modified} -${entry.removed})`;
+}
+
+/** A snapshot of several datasets in one line: `recorded users 1a2b3c4d5e6f; unchanged: events.` */
+export function describeSnapshots(json: SnapshotJson): string {
+  const recorded = json.snapshots.flatMap((entry) =>
+    entry.id === null ? [] : [`${entry.dataset} ${shortId(entry.id)}`],
+  );
+  const unchanged = json.snapshots.filter((entry) => entry.id === null).map((entry) => entry.dataset);
+  const parts = [
+    ...(recorded.length > 0 ? [`recorded ${recorded.join(', ')}`] : []),
+    ...(unchanged.length > 0 ? [`unchanged: ${unchanged.join(', ')}`] : []),
+  ];
+  return parts.length === 0 ? 'no dataset to snapshot.' : `${parts.join('; ')}.`;
+}
+
 /** `sluice log DATASET --json`: newest first. */
 export interface LogJson {
   readonly dataset: string;
@@ -153,6 +178,13 @@ export function restoreJson(result: RestoreResult): RestoreJson {
   };
 }
 
+/** `users: restored 1a2b3c4d5e6f (3 written, 1 removed).`, and the snapshot the replaced files went to. */
+export function describeRestore(json: RestoreJson): string {
+  const saved =
+    json.saved === null ? '' : ` The files it replaced are saved as snapshot ${shortId(json.saved)}.`;
+  return `${json.dataset}: restored ${shortId(json.id)} (${json.written} written, ${json.removed} removed).${saved}`;
+}
+
 /** `sluice status --json`. */
 export interface StatusJson {
   readonly stages: readonly StageStatus[];
@@ -210,27 +242,62 @@ export function runJson(report: RunReport, cancel: ErrorJson | undefined): RunJs
         }
       : undefined);
   return {
-    stages: report.stages.map((s) => ({
-      pipeline: s.pipeline,
-      stage: s.stage,
-      result: s.result,
-      reason: s.reason ?? null,
-      runId: s.runId ?? null,
-      durationMs: s.durationMs ?? null,
-      ...(s.code === undefined ? {} : { code: s.code, data: s.data ?? {} }),
-    })),
-    checks: report.checks.map((c) => ({
-      pipeline: c.pipeline,
-      name: c.name,
-      outcome: c.outcome,
-      detail: c.detail,
-      cached: c.cached,
-    })),
+    stages: report.stages.map(runStageJson),
+    checks: report.checks.map(runCheckJson),
     metrics: report.metrics,
     summary: countRun(report),
     cancelled: report.cancelled,
     ...(error === undefined ? {} : { error }),
   };
+}
+
+/** One stage of a run, as `run --json` lists it (and as the editor reads each one when it finishes). */
+export function runStageJson(outcome: StageOutcome): RunStageJson {
+  return {
+    pipeline: outcome.pipeline,
+    stage: outcome.stage,
+    result: outcome.result,
+    reason: outcome.reason ?? null,
+    runId: outcome.runId ?? null,
+    durationMs: outcome.durationMs ?? null,
+    ...(outcome.code === undefined ? {} : { code: outcome.code, data: outcome.data ?? {} }),
+  };
+}
+
+/** One check of a run, as `run --json` lists it. */
+export function runCheckJson(result: CheckResult): RunCheckJson {
+  return {
+    pipeline: result.pipeline,
+    name: result.name,
+    outcome: result.outcome,
+    detail: result.detail,
+    cached: result.cached,
+  };
+}
+
+/** `ran      p.train in 2.4 s`, `failed p.c (exit code 3)`: one stage of a run, its result word padded to `width`. */
+export function describeRunStage(stage: RunStageJson, width = 0): string {
+  const detail =
+    stage.reason !== null && stage.reason !== ''
+      ? ` (${stage.reason})`
+      : stage.durationMs !== null
+        ? ` in ${formatDuration(stage.durationMs)}`
+        : '';
+  return `${stage.result.padEnd(width)} ${stage.pipeline}.${stage.stage}${detail}`;
+}
+
+/** `pass check enough rows: 120 rows`, its outcome padded to `width`; a check not run again says so. */
+export function describeRunCheck(
+  check: {
+    readonly name: string;
+    readonly outcome: CheckOutcome;
+    readonly detail: string;
+    readonly cached?: boolean;
+  },
+  width = 0,
+): string {
+  const again = check.cached === true ? ' (nothing it judges changed since it last ran)' : '';
+  return `${check.outcome.padEnd(width)} check ${check.name}: ${check.detail}${again}`;
 }
 
 /** `sluice logs STAGE --all --json`. */
@@ -258,15 +325,28 @@ export interface StageJson extends WithError {
     readonly id: string;
     readonly code: string;
     readonly snapshots: StageResult['release']['snapshots'];
-    readonly checks: readonly { readonly name: string; readonly outcome: string; readonly detail: string }[];
+    readonly checks: readonly {
+      readonly name: string;
+      readonly outcome: CheckOutcome;
+      readonly detail: string;
+    }[];
     readonly metrics: StageResult['release']['metrics'];
+    /** The stages that failed or did not run, in words. */
     readonly failures: readonly string[];
+    /** Why it did not pass, in words: `failures`, then each check that did not pass (empty when it passed). */
+    readonly problems: readonly string[];
   };
   /** The counts of the release's stages and checks, as `run`'s summary. */
   readonly summary: RunCounts;
+  /** Every stage succeeded and every check passed: only such a release is deployed. */
+  readonly passed: boolean;
   readonly deployed: boolean;
   readonly environment: string;
+  /** What was live in the environment before (null: nothing, or the release was not deployed). */
+  readonly previous: string | null;
   readonly failure: string | null;
+  /** The deployment failed and `previous` is live again. */
+  readonly rolledBack: boolean;
   readonly reason: string | null;
 }
 
@@ -303,14 +383,37 @@ export function stageJson(result: StageResult): StageJson {
       })),
       metrics: release.metrics,
       failures: release.failures,
+      problems: releaseProblems(release),
     },
     summary: countRun({ stages: result.stages, checks: release.checks }),
+    passed: result.passed,
     deployed: deployment !== undefined && deployment.failure === undefined,
     environment: result.environment,
+    previous: deployment?.previous ?? null,
     failure: deployment?.failure ?? null,
+    rolledBack: deployment?.rolledBack ?? false,
     reason: deployment?.reason ?? null,
     ...(error === undefined ? {} : { error }),
   };
+}
+
+/**
+ * What a stage did, in one line: `staging: release 1a2b3c4d5e6f (code 0a1b2c3d4e5f) is live.`, or
+ * why it is not (what did not pass; the deploy hook's failure, and the rollback).
+ */
+export function describeStage(json: StageJson): string {
+  const release = `release ${shortId(json.release.id)} (code ${shortId(json.release.code)})`;
+  if (!json.passed) {
+    return `${json.environment}: ${release} was recorded but not deployed: ${json.release.problems.join('; ')}.`;
+  }
+  if (json.failure !== null) {
+    const back =
+      json.rolledBack && json.previous !== null ? ` Rolled back to ${shortId(json.previous)}.` : '';
+    return `${json.environment}: deploying ${release} failed: ${json.failure}.${back}`;
+  }
+  return json.deployed
+    ? `${json.environment}: ${release} is live.`
+    : `${json.environment}: ${release} was recorded but not deployed.`;
 }
 
 /** One gate's verdict, as `promote --json` and the `gate-refused` error's data list them. */
@@ -367,6 +470,21 @@ export function deploymentJson(
           },
         }),
   };
+}
+
+/**
+ * What a promotion or a rollback did, in one line: `production: release 1a2b3c4d5e6f is live (was …).`,
+ * `production: back on release …`, or the hook's failure and the rollback it caused.
+ */
+export function describeDeployment(json: DeploymentJson): string {
+  if (json.failure !== null) {
+    const back = json.rolledBack ? ` Rolled back to ${shortId(json.release)}.` : '';
+    return `${json.environment}: ${json.failure}.${back}`;
+  }
+  const was = json.previous === null ? '' : ` (was ${shortId(json.previous)})`;
+  return json.action === 'rollback'
+    ? `${json.environment}: back on release ${shortId(json.release)}${was}.`
+    : `${json.environment}: release ${shortId(json.release)} is live${was}.`;
 }
 
 /** `sluice history ENV --json`: newest first. */

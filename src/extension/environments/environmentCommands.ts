@@ -1,30 +1,41 @@
 // The Environments commands: Stage Release, Promote Release…, Roll Back
 // Environment…, Compare with Upstream and Compare Environments. Each calls the
 // engine's own functions in-process, as the CLI does; changing an environment
-// nothing is promoted from (production) first shows what changes and asks.
+// nothing is promoted from (production) first shows what changes and asks. A
+// stage, promotion or rollback is read as `sluice … --json` prints it.
 import * as vscode from 'vscode';
 import { formatAge, shortId } from '../../core/format';
 import { describeError, SluiceError } from '../../core/errors';
-import { compareLiveReleases, type ReleaseComparison } from '../../core/environments/comparison';
-import type { DeployResult } from '../../core/environments/deploy';
+import {
+  compareLiveReleases,
+  comparisonJson,
+  type ReleaseComparison,
+} from '../../core/environments/comparison';
 import { readHistory } from '../../core/environments/history';
 import {
   gateRefusal,
+  gatesJson,
   planPromotion,
   planRollback,
   promote,
   rollback,
   type PromotionPlan,
 } from '../../core/environments/promotion';
-import { releaseProblems } from '../../core/environments/releases';
 import { rollbackChoices } from '../../core/environments/rollbackTarget';
-import { stageRelease, type StageResult } from '../../core/environments/staging';
+import { stageRelease } from '../../core/environments/staging';
+import {
+  deploymentJson,
+  stageJson,
+  type DeploymentJson,
+  type StageJson,
+} from '../../core/operations/results';
 import type { Workspace } from '../../core/workspace';
 import { outcome, unchanged, type Changes } from '../changes';
 import { FailureWithNextSteps, type CommandTable, type NextStep } from '../commands';
 import type { SluiceContext } from '../context';
 import type { WorkspaceModel } from '../model';
 import type { LongOperations } from '../progress';
+import { deploymentMessage, stageMessage, type ResultMessage } from '../resultMessages';
 import type { SnapshotContent } from '../snapshots/snapshotContent';
 import { formatComparison, summarizeComparison } from './comparison';
 import {
@@ -164,7 +175,7 @@ async function stage(
   workspace: Workspace,
   operations: LongOperations,
   log: vscode.LogOutputChannel,
-): Promise<StageResult> {
+): Promise<StageJson> {
   const result = await operations.run('Staging a release', (signal, report) =>
     stageRelease(workspace, {
       signal,
@@ -189,19 +200,10 @@ async function stage(
       },
     }),
   );
-  const { release, environment, deployment } = result;
-  const id = shortId(release.id);
-  if (!result.passed) {
-    throw new FailureWithNextSteps(
-      `Release ${id} was recorded but not deployed to ${environment}: ${releaseProblems(release).join('; ')}. Fix it, commit, and stage again.`,
-      [SHOW_LOG],
-    );
-  }
-  if (deployment?.failure !== undefined) throw deploymentFailure(deployment);
-  void vscode.window.showInformationMessage(
-    `Sluice: release ${id} (code ${shortId(release.code)}) is live in ${environment}.`,
-  );
-  return result;
+  // What `sluice stage --json` prints: from here on, only this is read.
+  const json = stageJson(result);
+  announce(stageMessage(json));
+  return json;
 }
 
 async function promoteInto(
@@ -209,7 +211,7 @@ async function promoteInto(
   operations: LongOperations,
   content: SnapshotContent,
   target: Target,
-): Promise<DeployResult | undefined> {
+): Promise<DeploymentJson | undefined> {
   const workspace = workspaceAt(model, target.root);
   const name = target.environment.name;
   const plan = await planPromotion(workspace, { to: name, release: target.options.release });
@@ -236,11 +238,14 @@ async function promoteInto(
   const result = await operations.run(`Promoting ${shortId(plan.candidate.id)} into ${name}`, (signal) =>
     promote(workspace, plan, { signal }),
   );
-  if (result.failure !== undefined) throw deploymentFailure(result);
-  void vscode.window.showInformationMessage(
-    `Sluice: release ${shortId(result.release)} is live in ${name}${result.previous === null ? '' : ` (was ${shortId(result.previous)})`}.`,
-  );
-  return result;
+  // What `sluice promote --json` prints: from here on, only this is read.
+  const json = deploymentJson(result, {
+    gates: gatesJson(plan),
+    unchanged: plan.comparison.unchanged,
+    comparison: comparisonJson(plan.comparison),
+  });
+  announce(deploymentMessage(json));
+  return json;
 }
 
 async function rollBack(
@@ -248,7 +253,7 @@ async function rollBack(
   operations: LongOperations,
   content: SnapshotContent,
   target: Target,
-): Promise<DeployResult | undefined> {
+): Promise<DeploymentJson | undefined> {
   const workspace = workspaceAt(model, target.root);
   const name = target.environment.name;
   let releaseId = target.options.release;
@@ -289,11 +294,16 @@ async function rollBack(
   const result = await operations.run(`Rolling back ${name}`, (signal) =>
     rollback(workspace, plan, { signal }),
   );
-  if (result.failure !== undefined) throw deploymentFailure(result);
-  void vscode.window.showInformationMessage(
-    `Sluice: ${name} is back on release ${shortId(result.release)}${result.previous === null ? '' : ` (was ${shortId(result.previous)})`}.`,
-  );
-  return result;
+  // What `sluice rollback --json` prints: from here on, only this is read.
+  const json = deploymentJson(result, { comparison: comparisonJson(plan.comparison) });
+  announce(deploymentMessage(json));
+  return json;
+}
+
+/** Shows a result's message; a failed one ends the command, with the log a click away. */
+function announce(message: ResultMessage): void {
+  if (message.failed) throw new FailureWithNextSteps(message.text, [SHOW_LOG]);
+  void vscode.window.showInformationMessage(`Sluice: ${message.text}`);
 }
 
 /**
@@ -329,13 +339,6 @@ function describeGates(plan: PromotionPlan): string {
     `${plan.environment} is where nothing is promoted from: its users get this release.`,
     ...(gates.length === 0 ? [] : ['Gates:', ...gates]),
   ].join('\n');
-}
-
-function deploymentFailure(result: DeployResult): FailureWithNextSteps {
-  return new FailureWithNextSteps(
-    `${result.environment}: ${result.failure ?? 'the deployment failed'}.${result.rolledBack ? ` Rolled back to ${shortId(result.release)}; the history says why.` : ''}`,
-    [SHOW_LOG],
-  );
 }
 
 function compareStep(target: Target): NextStep {

@@ -3,20 +3,21 @@
 // outputs, show a pipeline's graph. Runs call the engine's runPipelines
 // in-process, as `sluice run` does: output streams to the Sluice log, progress
 // has a Cancel that aborts the runner (it kills the stages' process groups),
-// and a message ends the run with its counts.
-import { formatDuration } from '../../core/format';
+// and a message ends the run with its counts. The editor reads a run as
+// `sluice run --json` prints it (each stage as it finishes, then the whole run).
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
 import { CancelledError, SluiceError } from '../../core/errors';
+import { runCheckJson, runJson, runStageJson, type RunJson } from '../../core/operations/results';
 import { openPipelines } from '../../core/pipelines/context';
-import { runPipelines, type RunReport, type StageOutcome } from '../../core/pipelines/runner';
+import { runPipelines, type RunReport } from '../../core/pipelines/runner';
 import type { Workspace } from '../../core/workspace';
-import { countRun, describeRunCounts } from '../../core/pipelines/runSummary';
 import { outcome, unchanged, type Changes, type Outcome } from '../changes';
 import type { CommandTable } from '../commands';
 import type { SluiceContext } from '../context';
 import type { WorkspaceModel } from '../model';
+import { runCheckLine, runMessage, runStageLine, runSummary } from '../resultMessages';
 import type { PipelineNode, PipelinesNode, StageNode } from './pipelineNodes';
 import { allPipelines, findPipeline } from './pipelinesView';
 
@@ -178,7 +179,7 @@ async function runTargets(
   targets: readonly string[],
   force: boolean,
   callerSignal: AbortSignal | undefined,
-): Promise<Outcome<RunReport>> {
+): Promise<Outcome<RunJson>> {
   const { model, log } = context;
   const root = node.root;
   const workspace = model.readableWorkspaceAt(root);
@@ -205,17 +206,18 @@ async function runTargets(
             stageOutput: (stage, text) => {
               output.write(stage.id, text);
             },
-            stageFinished: (stage, outcome) => {
+            stageFinished: (stage, finished) => {
               output.flush(stage.id);
-              log.info(describeOutcome(outcome));
-              model.stageProgress(root, stage.id, { kind: 'finished', result: outcome.result });
+              const json = runStageJson(finished);
+              log.info(runStageLine(json));
+              model.stageProgress(root, stage.id, { kind: 'finished', result: json.result });
             },
             checkOutput: (check, text) => {
               output.write(`check ${check.name}`, text);
             },
             checkFinished: (check, result) => {
               output.flush(`check ${check.name}`);
-              log.info(`${result.outcome} check ${check.name}: ${result.detail}`);
+              log.info(runCheckLine(runCheckJson(result)));
             },
           },
         });
@@ -227,29 +229,31 @@ async function runTargets(
     model.runEnded(root);
     context.stageLogs.refresh();
   }
-  const summary = summarizeRun(report);
+  // What `sluice run --json` prints: from here on, only this is read.
+  const json = runJson(report, undefined);
+  const summary = runSummary(json);
   log.info(`${what}: ${summary}`);
-  if (report.cancelled)
+  if (json.cancelled)
     throw new CancelledError(`The run of ${what}`, {
       message: `The run of ${what} was cancelled (${summary}).`,
       data: { summary },
     });
-  announce(context, node, what, report, summary);
-  return outcome(report, runChanges(model, workspace, report));
+  announce(context, node, what, json);
+  return outcome(json, runChanges(model, workspace, json));
 }
 
 /**
  * A run changes stage records and outputs; an output inside a dataset's path
  * (or holding one) changes that dataset too.
  */
-function runChanges(model: WorkspaceModel, workspace: Workspace, report: RunReport): Changes {
+function runChanges(model: WorkspaceModel, workspace: Workspace, run: RunJson): Changes {
   const root = workspace.root;
   const outs = new Map(
     allPipelines(model)
       .filter((node) => node.root === root)
       .flatMap((node) => node.pipeline.stages.map((stage) => [stage.id, stage.outs] as const)),
   );
-  const written = report.stages
+  const written = run.stages
     .filter((stage) => stage.result === 'ran' || stage.result === 'restored')
     .flatMap((stage) => outs.get(`${stage.pipeline}.${stage.stage}`) ?? []);
   const inside = (path: string, folder: string): boolean => path === folder || path.startsWith(`${folder}/`);
@@ -266,42 +270,19 @@ function runChanges(model: WorkspaceModel, workspace: Workspace, report: RunRepo
 }
 
 /** The end of a run, with the failed stage's log a click away. */
-function announce(
-  parts: SluiceContext,
-  node: PipelineNode,
-  what: string,
-  report: RunReport,
-  summary: string,
-): void {
-  const failedStage = report.stages.find((stage) => stage.result === 'failed');
-  const failedChecks = report.checks.filter((check) => check.outcome === 'fail');
-  if (failedStage === undefined && failedChecks.length === 0) {
-    void vscode.window.showInformationMessage(`Sluice: ${what}: ${summary}`);
+function announce(parts: SluiceContext, node: PipelineNode, what: string, run: RunJson): void {
+  const message = runMessage(what, run);
+  if (!message.failed) {
+    void vscode.window.showInformationMessage(`Sluice: ${message.text}`);
     return;
   }
   const SHOW_LOG = 'Show Log';
-  const checks = failedChecks.map((check) => `check ${check.name} failed: ${check.detail}`);
-  const message = `Sluice: ${what}: ${[summary, ...checks].join('; ')}`;
-  void vscode.window.showErrorMessage(message, SHOW_LOG).then((choice) => {
+  const { failedStage } = message;
+  void vscode.window.showErrorMessage(`Sluice: ${message.text}`, SHOW_LOG).then((choice) => {
     if (choice !== SHOW_LOG) return;
     if (failedStage) void parts.stageLogs.show(node.root, failedStage.pipeline, failedStage.stage);
     else parts.log.show(true);
   });
-}
-
-/** "2 ran, 1 restored, 0 up to date, 1 failed", with checks when any ran: the engine's summary, as `sluice run` prints it. */
-export function summarizeRun(report: RunReport): string {
-  return describeRunCounts(countRun(report));
-}
-
-function describeOutcome(outcome: StageOutcome): string {
-  const detail =
-    outcome.reason !== undefined
-      ? ` (${outcome.reason})`
-      : outcome.durationMs !== undefined
-        ? ` in ${formatDuration(outcome.durationMs)}`
-        : '';
-  return `${outcome.result} ${outcome.pipeline}.${outcome.stage}${detail}`;
 }
 
 /** Output arrives in chunks; the log gets whole lines, each prefixed with its stage. */

@@ -4,7 +4,7 @@
 // menus are unit-tested (test/models/pipelineTreeModel.test.ts).
 import type { ItemLook } from '../treeItems';
 import type { StageState } from '../../core/pipelines/status';
-import type { StageResult } from '../../core/pipelines/runner';
+import type { RunStageJson } from '../../core/operations/results';
 import type { FolderState } from '../folders';
 
 /** What the view knows of one stage: the plan's facts and its state now. */
@@ -38,9 +38,9 @@ export interface FolderPipelines {
   readonly problem: string | undefined;
 }
 
-/** Where a run stands for one stage, while the run goes on. */
+/** Where a run stands for one stage, while the run goes on: once finished, its result as `run --json` reports it. */
 export type RunProgress =
-  { readonly kind: 'running' } | { readonly kind: 'finished'; readonly result: StageResult };
+  { readonly kind: 'running' } | { readonly kind: 'finished'; readonly result: RunStageJson['result'] };
 
 export interface FolderNode {
   readonly kind: 'folder';

@@ -5,6 +5,12 @@ import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
 import { formatAge, shortId } from '../../core/format';
 import { SluiceError } from '../../core/errors';
+import {
+  restoreJson,
+  snapshotJson,
+  type RestoreJson,
+  type SnapshotJson,
+} from '../../core/operations/results';
 import type { RestoreResult } from '../../core/snapshots/restore';
 import type { SnapshotResult } from '../../core/snapshots/snapshots';
 import { outcome, unchanged, type Changes, type Outcome } from '../changes';
@@ -12,6 +18,7 @@ import { FailureWithNextSteps, type CommandTable } from '../commands';
 import type { SluiceContext } from '../context';
 import { RESTRICTED_MODE_REASON } from '../folders';
 import type { WorkspaceModel } from '../model';
+import { restoreMessage, snapshotMessage } from '../resultMessages';
 import { compareWithDisk, type Comparison } from './datasets';
 import { isTextDiff, planFileDiffs, summarizeDiff, type FileDiff } from './diffPlan';
 import {
@@ -63,7 +70,7 @@ export function snapshotCommands(context: SluiceContext): CommandTable {
   const snapshot = async (
     datasets: readonly DatasetTarget[],
     options: SnapshotOptions | undefined,
-  ): Promise<Outcome<SnapshotResult[] | undefined>> => {
+  ): Promise<Outcome<SnapshotJson | undefined>> => {
     const defaultMessage = datasets.length === 1 ? `Snapshot of ${datasets[0]!.name}` : undefined;
     const message =
       options?.message ??
@@ -87,8 +94,10 @@ export function snapshotCommands(context: SluiceContext): CommandTable {
         );
       }
     });
-    void vscode.window.showInformationMessage(`Sluice: ${describeSnapshotResults(results)}`);
-    return outcome(results, changed);
+    // What `sluice snapshot --json` prints: from here on, only this is read.
+    const json = snapshotJson(results);
+    void vscode.window.showInformationMessage(`Sluice: ${snapshotMessage(json).text}`);
+    return outcome(json, changed);
   };
 
   return {
@@ -199,7 +208,7 @@ async function restore(
   { model, operations }: SluiceContext,
   node: SnapshotNode,
   options: RestoreOptions,
-): Promise<Outcome<RestoreResult | undefined>> {
+): Promise<Outcome<RestoreJson | undefined>> {
   const { dataset } = node.parent;
   const workspace = model.workspaceAt(node.parent.root, RESTRICTED_MODE_REASON);
   const id = shortId(node.snapshot.id);
@@ -246,15 +255,11 @@ async function restore(
     }
     throw error;
   }
-  const saved =
-    result.savedAs === undefined
-      ? ''
-      : ` The files it replaced are saved as snapshot ${shortId(result.savedAs)}.`;
-  void vscode.window.showInformationMessage(
-    `Sluice: restored ${dataset.name} to ${id} (${result.written} written, ${result.removed} removed).${saved}`,
-  );
+  // What `sluice restore --json` prints: from here on, only this is read.
+  const json = restoreJson(result);
+  void vscode.window.showInformationMessage(`Sluice: ${restoreMessage(json).text}`);
   // Restoring writes the dataset's files; with force it also records a snapshot of that dataset.
-  return outcome(result, [{ kind: 'datasets', root: node.parent.root, names: [dataset.name] }]);
+  return outcome(json, [{ kind: 'datasets', root: node.parent.root, names: [json.dataset] }]);
 }
 
 /** Snapshot → disk: for a snapshot, read now; for "changes on disk", what the view last read. */
@@ -294,18 +299,6 @@ function allDatasets(model: WorkspaceModel): DatasetTarget[] {
 
 function datasetTarget(node: DatasetNode): DatasetTarget {
   return { root: node.root, name: node.dataset.name };
-}
-
-function describeSnapshotResults(results: readonly SnapshotResult[]): string {
-  const recorded = results.filter((result) => result.id !== undefined);
-  const unchanged = results.filter((result) => result.id === undefined).map((result) => result.dataset);
-  const parts = [
-    ...(recorded.length > 0
-      ? [`recorded ${recorded.map((result) => `${result.dataset} ${shortId(result.id!)}`).join(', ')}`]
-      : []),
-    ...(unchanged.length > 0 ? [`unchanged: ${unchanged.join(', ')}`] : []),
-  ];
-  return `${parts.join('; ')}.`;
 }
 
 function requireSnapshotParent(node: FileNode): SnapshotNode {
