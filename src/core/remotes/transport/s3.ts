@@ -65,8 +65,21 @@ export async function openS3Transport(
   return transport;
 }
 
+/** The SDK's log lines would land on the user's terminal; every failure reaches the user as a SluiceError instead. */
+const SILENT = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
 async function makeClient(options: NonNullable<OpenOptions['s3']>): Promise<S3Client> {
+  // The SDK warns, once per process, that its releases after early 2027 need
+  // Node 22: a note for Sluice's maintainers (the version is pinned in
+  // package.json), not something a user of the CLI can act on.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   const config: S3ClientConfig = {
+    logger: SILENT,
     // Most servers other than AWS serve buckets in the path, not as host names.
     forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
     followRegionRedirects: true,

@@ -373,10 +373,17 @@ export class SftpSession {
       if (first.length === count) this.received.shift();
       else this.received[0] = first.subarray(count);
     } else {
-      const all = Buffer.concat(this.received);
-      taken = all.subarray(0, count);
-      this.received.length = 0;
-      if (all.length > count) this.received.push(all.subarray(count));
+      // Copy only this packet's bytes; what follows it stays where it arrived.
+      taken = Buffer.allocUnsafe(count);
+      let filled = 0;
+      while (filled < count) {
+        const chunk = this.received[0]!;
+        const used = Math.min(chunk.length, count - filled);
+        chunk.copy(taken, filled, 0, used);
+        filled += used;
+        if (used === chunk.length) this.received.shift();
+        else this.received[0] = chunk.subarray(used);
+      }
     }
     this.receivedBytes -= count;
     return taken;

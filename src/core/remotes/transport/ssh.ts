@@ -309,7 +309,8 @@ class SshTransport implements Transport {
     let handle: Buffer | undefined;
     try {
       let size: number;
-      let readChunk: (offset: number, length: number) => Promise<Uint8Array>;
+      // A lane reads into its own buffer again once the server has answered the WRITE that sent it.
+      let readChunk: (offset: number, length: number, lane: Buffer) => Promise<Uint8Array>;
       if ('bytes' in source) {
         const bytes = source.bytes;
         size = bytes.byteLength;
@@ -320,17 +321,19 @@ class SshTransport implements Transport {
         });
         input = file;
         size = (await file.stat()).size;
-        readChunk = (offset, length) => readExactly(file, source.path, offset, length);
+        readChunk = (offset, length, lane) =>
+          readExactly(file, source.path, offset, lane.subarray(0, length));
       }
       handle = await this.createFile(temporary, key);
       const opened = handle;
       let next = 0;
       let sent = 0;
       await runLanes(Math.max(1, Math.min(LANES, Math.ceil(size / CHUNK))), async (stopped) => {
+        const lane = Buffer.allocUnsafe(CHUNK);
         while (!stopped() && options.signal?.aborted !== true && next < size) {
           const offset = next;
           next += CHUNK;
-          const data = await readChunk(offset, Math.min(CHUNK, size - offset));
+          const data = await readChunk(offset, Math.min(CHUNK, size - offset), lane);
           await this.session.write(opened, temporary, offset, data);
           sent += data.byteLength;
           options.onProgress?.(sent);
@@ -565,7 +568,7 @@ class SshTransport implements Transport {
     return remoteError(
       'remote-not-found',
       this.display,
-      `The remote folder ${this.base} on ${this.location.host} ${problem}.`,
+      `The remote folder ${this.display} ${problem}.`,
       `Create it (\`ssh ${this.location.host} mkdir -p ${this.base}\`), or fix the remote's URL.`,
     );
   }
@@ -654,8 +657,9 @@ function changedWhileSending(path: string, size: number, sent: number): SluiceEr
   );
 }
 
-async function readExactly(file: FileHandle, path: string, offset: number, length: number): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(length);
+/** Fills `buffer` from `offset` of the file, or as much of it as the file has. */
+async function readExactly(file: FileHandle, path: string, offset: number, buffer: Buffer): Promise<Buffer> {
+  const length = buffer.length;
   let filled = 0;
   while (filled < length) {
     const { bytesRead } = await file

@@ -81,8 +81,8 @@ export function parseRemoteUrl(url: string, options: ParseOptions = {}): RemoteL
 }
 
 function folderPath(text: string, relativeTo: string | undefined): string {
-  if (text === '~' || text.startsWith('~/')) return normalize(homedir() + text.slice(1));
-  if (isAbsolute(text)) return normalize(text);
+  if (text === '~' || text.startsWith('~/')) return resolve(homedir() + text.slice(1));
+  if (isAbsolute(text)) return resolve(text);
   if (relativeTo === undefined) throw invalidUrl(text, 'is a relative folder path; give an absolute one');
   return resolve(relativeTo, text);
 }
@@ -94,7 +94,7 @@ function parseFileUrl(text: string): FolderLocation {
   } catch {
     throw invalidUrl(text, 'is not a file:// URL of a local folder (file:///absolute/path)');
   }
-  return { kind: 'folder', url: text, path: normalize(path) };
+  return { kind: 'folder', url: text, path: resolve(path) };
 }
 
 function parseSshUrl(text: string, after: number): SshLocation {
