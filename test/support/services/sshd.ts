@@ -63,28 +63,44 @@ export async function startSshd(): Promise<SshServer> {
   // sshd refuses to start without its privilege-separation folder.
   if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true });
 
+  // OpenSSH 9.8 and later refuse an address for a while after failed logins
+  // (PerSourcePenalties), which would turn the next test's login from
+  // 127.0.0.1 away; older servers do not know the option and stop on it.
+  let penalties = ['PerSourcePenalties no'];
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const log = join(folder, `sshd-${port}.log`);
-    writeFileSync(
-      join(folder, 'sshd_config'),
-      [
-        `Port ${port}`,
-        'ListenAddress 127.0.0.1',
-        `HostKey ${join(folder, 'hostkey')}`,
-        `AuthorizedKeysFile ${join(folder, 'authorized_keys')}`,
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'PermitRootLogin prohibit-password',
-        'StrictModes no',
-        'UsePAM no',
-        'LogLevel INFO',
-        `PidFile ${join(folder, 'sshd.pid')}`,
-        'Subsystem sftp internal-sftp',
-        '',
-      ].join('\n'),
-    );
-    const child = spawn(SSHD, ['-D', '-f', join(folder, 'sshd_config'), '-E', log], { stdio: 'ignore' });
+    const config = join(folder, 'sshd_config');
+    const write = (): void => {
+      writeFileSync(
+        config,
+        [
+          `Port ${port}`,
+          'ListenAddress 127.0.0.1',
+          `HostKey ${join(folder, 'hostkey')}`,
+          `AuthorizedKeysFile ${join(folder, 'authorized_keys')}`,
+          'PasswordAuthentication no',
+          'KbdInteractiveAuthentication no',
+          'PermitRootLogin prohibit-password',
+          'StrictModes no',
+          'UsePAM no',
+          'LogLevel INFO',
+          `PidFile ${join(folder, 'sshd.pid')}`,
+          'Subsystem sftp internal-sftp',
+          ...penalties,
+          '',
+        ].join('\n'),
+      );
+    };
+    write();
+    if (
+      penalties.length > 0 &&
+      /PerSourcePenalties/.test(spawnSync(SSHD, ['-t', '-f', config], { encoding: 'utf8' }).stderr)
+    ) {
+      penalties = [];
+      write();
+    }
+    const child = spawn(SSHD, ['-D', '-f', config, '-E', log], { stdio: 'ignore' });
     const exited = new Promise<void>((resolve) =>
       child.once('exit', () => {
         resolve();
