@@ -9,25 +9,12 @@
 // puts over one SSH connection.
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { createHash, randomBytes, randomFillSync } from 'node:crypto';
-import {
-  chmodSync,
-  createReadStream,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { SluiceError } from '../../src/core/errors';
 import {
   isTemporaryKey,
@@ -40,14 +27,11 @@ import {
 import { s3rverCredentials, startS3rver, type S3Server } from '../support/services/s3rver';
 import { freePort, SSH_ALIAS, startSshd, type SshServer } from '../support/services/sshd';
 import { startTinyDisk } from '../support/services/tinyDisk';
+import { filesUnder, makeReadOnly, MiB, randomFile, rssGrowth, sha256OfFile } from '../support/remotes';
 
-const MiB = 1024 * 1024;
 const BUCKET = 'sluice-remote-tests';
 const scratch = mkdtempSync(join(tmpdir(), 'sluice-transports-'));
 Object.assign(process.env, s3rverCredentials(scratch));
-
-setFlagsFromString('--expose-gc');
-const collectGarbage = runInNewContext('gc') as () => void;
 
 /** Servers shared by the tests that do not kill theirs, started on first use. */
 const shared: { sshd?: Promise<SshServer>; s3?: Promise<S3Server> } = {};
@@ -158,63 +142,6 @@ async function failsWith(promise: Promise<unknown>, code: string, remote: string
   assert.ok((failure.hint ?? '').length > 0, 'it says what to do next');
   assert.doesNotMatch(failure.message, /\n\s+at /, 'no stack trace');
   return failure;
-}
-
-/**
- * A file of random bytes and its sha256, written through one reused buffer:
- * making it must not raise this process's memory, which the transfer after
- * it is measured against.
- */
-async function randomFile(path: string, bytes: number): Promise<string> {
-  const hash = createHash('sha256');
-  const file = await open(path, 'w');
-  const buffer = Buffer.allocUnsafe(MiB);
-  for (let written = 0; written < bytes; written += MiB) {
-    const chunk = randomFillSync(buffer).subarray(0, Math.min(MiB, bytes - written));
-    hash.update(chunk);
-    await file.write(chunk);
-  }
-  await file.close();
-  return hash.digest('hex');
-}
-
-async function sha256OfFile(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(path)) hash.update(chunk as Buffer);
-  return hash.digest('hex');
-}
-
-/**
- * Runs `work` while sampling this process's RSS every 5 ms; returns how far
- * it rose above where it started. Every 100 ms the garbage is collected: V8
- * frees dead Buffers lazily, letting tens of MiB of them pile up before it
- * looks, and that would measure the collector's patience rather than what a
- * transfer holds. What a transfer holds on to (a buffered copy of the file)
- * still shows in full: the test checks that a readFile does.
- */
-async function rssGrowth(work: () => Promise<void>): Promise<number> {
-  collectGarbage();
-  const baseline = process.memoryUsage.rss();
-  let peak = baseline;
-  let samples = 0;
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage.rss());
-    if (++samples % 20 === 0) collectGarbage();
-  }, 5);
-  try {
-    await work();
-  } finally {
-    clearInterval(sampler);
-  }
-  return Math.max(peak, process.memoryUsage.rss()) - baseline;
-}
-
-/** Keys under `base` on this machine's disk, temporary leftovers included. */
-function filesUnder(base: string, folder = ''): string[] {
-  return readdirSync(join(base, folder), { withFileTypes: true }).flatMap((entry) => {
-    const key = folder === '' ? entry.name : `${folder}/${entry.name}`;
-    return entry.isDirectory() ? filesUnder(base, key) : [key];
-  });
 }
 
 function seconds(since: number): string {
@@ -383,6 +310,7 @@ for (const kind of KINDS) {
           assert.equal(bytes.length, 64 * MiB);
         });
         t.diagnostic(
+          // The times include the sampler's full collection every 50 ms.
           `${kind.name}: 64 MiB put ${putTime} (RSS +${(putGrowth / MiB).toFixed(1)} MiB), ` +
             `get ${getTime} (RSS +${(getGrowth / MiB).toFixed(1)} MiB); readFile of it: RSS +${(wholeFile / MiB).toFixed(1)} MiB`,
         );
@@ -390,31 +318,11 @@ for (const kind of KINDS) {
           wholeFile > 56 * MiB,
           `the sampler sees a buffered copy (+${(wholeFile / MiB).toFixed(1)} MiB)`,
         );
-        assert.ok(putGrowth < 24 * MiB, `put grew RSS by ${(putGrowth / MiB).toFixed(1)} MiB`);
-        assert.ok(getGrowth < 24 * MiB, `get grew RSS by ${(getGrowth / MiB).toFixed(1)} MiB`);
+        assert.ok(putGrowth < 32 * MiB, `put grew RSS by ${(putGrowth / MiB).toFixed(1)} MiB`);
+        assert.ok(getGrowth < 32 * MiB, `get grew RSS by ${(getGrowth / MiB).toFixed(1)} MiB`);
       });
     });
   });
-}
-
-/**
- * Makes a folder unwritable: immutable for root (whom permission bits do not
- * stop; CI runs as root), mode 555 for anyone else. Returns the undo.
- */
-function makeReadOnly(folder: string): () => void {
-  if (process.getuid?.() !== 0) {
-    chmodSync(folder, 0o555);
-    return () => {
-      chmodSync(folder, 0o755);
-    };
-  }
-  const made = spawnSync('chattr', ['+i', folder], { encoding: 'utf8' });
-  if (made.status !== 0)
-    throw new Error(
-      `chattr +i ${folder} failed (${made.stderr.trim() || made.error?.message}): the read-only tests need a ` +
-        'file system with immutable folders (ext4, xfs, btrfs) for root.',
-    );
-  return () => spawnSync('chattr', ['-i', folder]);
 }
 
 describe('faults of a folder remote', { timeout: 120_000 }, () => {
@@ -682,67 +590,6 @@ describe('faults of an s3 remote', { timeout: 180_000 }, () => {
     } finally {
       await server.stop({ keepFolder: true });
       await restarted?.stop();
-    }
-  });
-});
-
-describe('parseRemoteUrl', () => {
-  test('reads every accepted form', () => {
-    const home = process.env['HOME'] ?? '';
-    const cases: [string, Record<string, unknown>][] = [
-      ['/mnt/team/sluice/', { kind: 'folder', path: '/mnt/team/sluice' }],
-      ['file:///mnt/team/my%20data', { kind: 'folder', path: '/mnt/team/my data' }],
-      ['~/remotes/sluice', { kind: 'folder', path: `${home}/remotes/sluice` }],
-      [
-        'ssh://alice@data.example.org:2222/srv/sluice',
-        { kind: 'ssh', host: 'data.example.org', user: 'alice', port: 2222, path: '/srv/sluice' },
-      ],
-      [
-        'ssh://backup/~/sluice',
-        { kind: 'ssh', host: 'backup', user: undefined, port: undefined, path: 'sluice' },
-      ],
-      ['ssh://[::1]:22/srv', { kind: 'ssh', host: '::1', port: 22, path: '/srv' }],
-      ['sftp://nas/volume1/sluice', { kind: 'ssh', host: 'nas', path: '/volume1/sluice' }],
-      ['nas:sluice/store', { kind: 'ssh', host: 'nas', user: undefined, path: 'sluice/store' }],
-      ['bob@nas:/srv/sluice', { kind: 'ssh', host: 'nas', user: 'bob', path: '/srv/sluice' }],
-      ['nas:', { kind: 'ssh', host: 'nas', path: '.' }],
-      ['s3://team-data/sluice/store/', { kind: 's3', bucket: 'team-data', prefix: 'sluice/store' }],
-      ['s3://team-data', { kind: 's3', bucket: 'team-data', prefix: '' }],
-    ];
-    for (const [url, expected] of cases) {
-      const location = parseRemoteUrl(url) as unknown as Record<string, unknown>;
-      assert.equal(location['url'], url);
-      for (const [field, value] of Object.entries(expected))
-        assert.equal(location[field], value, `${url}: ${field}`);
-    }
-    assert.equal(
-      (parseRemoteUrl('store', { relativeTo: '/work/project' }) as { path: string }).path,
-      '/work/project/store',
-    );
-    assert.equal(parseRemoteUrl('./a:b', { relativeTo: '/w' }).kind, 'folder');
-  });
-
-  test('refuses anything else, naming the value and the accepted forms', async () => {
-    for (const url of [
-      '',
-      'relative/folder',
-      'https://example.org/store',
-      'ssh://host',
-      'ssh://-oProxyCommand=touch%20x/srv',
-      '-oProxyCommand=x:path',
-      'ssh://host:99999/srv',
-      'ssh://host/~other/srv',
-      's3://Bad_Bucket/prefix',
-      's3://ab',
-      's3://bucket/a//b',
-    ]) {
-      const failure = await failsWith(
-        Promise.resolve().then(() => parseRemoteUrl(url)),
-        'remote-url-invalid',
-        url,
-      );
-      assert.equal(failure.kind, 'usage');
-      assert.match(failure.hint ?? '', /ssh:\/\/\[user@\]host\[:port\]\/path.*s3:\/\/bucket\/prefix/);
     }
   });
 });

@@ -506,7 +506,7 @@ function bodyOf(
   if ('bytes' in source) return source.bytes.subarray(start, start + length);
   if (length === 0) return new Uint8Array(0);
   let read = 0;
-  const file = createReadStream(source.path, { start, end: start + length - 1, highWaterMark: MiB });
+  const file = createReadStream(source.path, { start, end: start + length - 1, highWaterMark: 256 * 1024 });
   const counted = counter((bytes) => {
     read += bytes;
     onProgress(read);
