@@ -545,6 +545,26 @@ describe('faults of an s3 remote', { timeout: 180_000 }, () => {
     }
   });
 
+  test('no credentials anywhere is remote-auth, saying where credentials are looked for', async () => {
+    const server = await sharedS3();
+    const remote = `s3://${BUCKET}/prefix`;
+    const saved = { id: process.env['AWS_ACCESS_KEY_ID'], secret: process.env['AWS_SECRET_ACCESS_KEY'] };
+    // The chain then reads the (missing) files the helper points it at; instance metadata is turned off.
+    delete process.env['AWS_ACCESS_KEY_ID'];
+    delete process.env['AWS_SECRET_ACCESS_KEY'];
+    try {
+      const failure = await failsWith(
+        openTransport(parseRemoteUrl(remote), { s3: { endpoint: server.endpoint } }),
+        'remote-auth',
+        remote,
+      );
+      assert.match(failure.message, /No AWS credentials were found/);
+    } finally {
+      process.env['AWS_ACCESS_KEY_ID'] = saved.id;
+      process.env['AWS_SECRET_ACCESS_KEY'] = saved.secret;
+    }
+  });
+
   test('an endpoint where nothing listens is remote-unreachable', async () => {
     const remote = `s3://${BUCKET}/prefix`;
     const endpoint = `http://127.0.0.1:${await freePort()}`;
