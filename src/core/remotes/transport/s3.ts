@@ -1,0 +1,523 @@
+// A remote in an S3 bucket (AWS, or MinIO, Ceph RGW, R2 and the like through
+// `endpoint`). Credentials come from the AWS SDK's standard chain (environment,
+// profile, SSO, instance role): nothing here reads or stores a secret.
+// A single PUT is atomic on S3, and so is completing a multipart upload, so a
+// key is never seen half-written. Files stream from disk part by part, a few
+// parts in flight, so memory does not grow with the file.
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rm, stat } from 'node:fs/promises';
+import { Transform, type Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { fromSystemError, SluiceError } from '../../errors';
+import {
+  cancelled,
+  checkKey,
+  isTemporaryKey,
+  objectMissing,
+  remoteError,
+  runLanes,
+  throwIfAborted,
+  type ListOptions,
+  type OpenOptions,
+  type PutSource,
+  type RemoteEntry,
+  type S3Location,
+  type TransferOptions,
+  type Transport,
+} from './transport';
+
+const MiB = 1024 * 1024;
+/** Up to this size a file goes in one PUT; above it, in parts. */
+const SINGLE_PUT_LIMIT = 16 * MiB;
+/** A part's size, unless the file needs bigger parts to fit S3's 10,000. */
+const PART_SIZE = 8 * MiB;
+const MAX_PARTS = 10_000;
+/** Parts uploading at once: enough to fill a link, with memory flat since each streams from disk. */
+const PARTS_IN_FLIGHT = 4;
+/** Attempts per part: the SDK does not retry a request whose body is a stream. */
+const PART_ATTEMPTS = 3;
+
+export async function openS3Transport(
+  location: S3Location,
+  options: NonNullable<OpenOptions['s3']>,
+): Promise<Transport> {
+  const client = await makeClient(options);
+  const transport = new S3Transport(location, client);
+  try {
+    await transport.checkBucket();
+  } catch (error) {
+    await transport.close();
+    throw error;
+  }
+  return transport;
+}
+
+/** The SDK's log lines would land on the user's terminal; every failure reaches the user as a SluiceError instead. */
+const SILENT = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
+async function makeClient(options: NonNullable<OpenOptions['s3']>): Promise<S3Client> {
+  // The SDK warns, once per process, that its releases after early 2027 need
+  // Node 22: a note for Sluice's maintainers (the version is pinned in
+  // package.json), not something a user of the CLI can act on.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+  const config: S3ClientConfig = {
+    logger: SILENT,
+    // Most servers other than AWS serve buckets in the path, not as host names.
+    forcePathStyle: options.forcePathStyle ?? options.endpoint !== undefined,
+    followRegionRedirects: true,
+    // Give up on a host that does not answer instead of waiting on it forever.
+    requestHandler: { connectionTimeout: 15_000, requestTimeout: 120_000 },
+  };
+  if (options.endpoint !== undefined) {
+    config.endpoint = options.endpoint;
+    // Many S3-compatible servers reject the SDK's newer default checksum trailers.
+    config.requestChecksumCalculation = 'WHEN_REQUIRED';
+    config.responseChecksumValidation = 'WHEN_REQUIRED';
+  }
+  if (options.region !== undefined) return new S3Client({ ...config, region: options.region });
+  const client = new S3Client(config);
+  try {
+    await client.config.region();
+    return client;
+  } catch {
+    // No region configured anywhere: any will do, since followRegionRedirects finds the bucket's own.
+    client.destroy();
+    return new S3Client({ ...config, region: 'us-east-1' });
+  }
+}
+
+class S3Transport implements Transport {
+  readonly display: string;
+  private readonly bucket: string;
+  private readonly prefix: string;
+
+  constructor(
+    location: S3Location,
+    private readonly client: S3Client,
+  ) {
+    this.display = location.url;
+    this.bucket = location.bucket;
+    this.prefix = location.prefix === '' ? '' : `${location.prefix}/`;
+  }
+
+  /** One listing request: it fails as the bucket is missing or the credentials are refused, with S3's own reason. */
+  async checkBucket(): Promise<void> {
+    try {
+      await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, MaxKeys: 1 }),
+      );
+    } catch (error) {
+      throw this.failure(error);
+    }
+  }
+
+  async stat(key: string): Promise<{ size: number } | undefined> {
+    checkKey(key, this.display);
+    try {
+      const head = await this.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key) }),
+      );
+      return { size: head.ContentLength ?? 0 };
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw this.failure(error);
+    }
+  }
+
+  async *list(prefix: string, options: ListOptions = {}): AsyncIterable<RemoteEntry> {
+    let token: string | undefined;
+    do {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: this.keyOf(prefix),
+            ContinuationToken: token,
+          }),
+        );
+      } catch (error) {
+        throw this.failure(error);
+      }
+      for (const object of page.Contents ?? []) {
+        const key = object.Key?.slice(this.prefix.length);
+        // A key ending in / is a "folder" some consoles create: no bytes of ours.
+        if (key === undefined || key === '' || key.endsWith('/')) continue;
+        if (isTemporaryKey(key) && options.includeTemporary !== true) continue;
+        yield { key, size: object.Size ?? 0 };
+      }
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+
+  async put(key: string, source: PutSource, options: TransferOptions = {}): Promise<void> {
+    checkKey(key, this.display);
+    throwIfAborted(options.signal, 'Upload', this.display, key);
+    let size: number;
+    if ('bytes' in source) {
+      size = source.bytes.byteLength;
+    } else {
+      try {
+        size = (await stat(source.path)).size;
+      } catch (error) {
+        throw localFailure(error, source.path);
+      }
+    }
+    try {
+      if (size <= SINGLE_PUT_LIMIT) {
+        const body = bodyOf(source, 0, size, (bytes) => options.onProgress?.(bytes));
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: this.keyOf(key),
+            Body: body,
+            ContentLength: size,
+          }),
+          abortable(options.signal),
+        );
+        options.onProgress?.(size);
+      } else {
+        await this.putInParts(key, source, size, options);
+      }
+    } catch (error) {
+      if (isAborted(options.signal)) throw cancelled('Upload', this.display, key);
+      throw this.failure(error);
+    }
+  }
+
+  async get(key: string, destPath: string, options: TransferOptions = {}): Promise<void> {
+    checkKey(key, this.display);
+    throwIfAborted(options.signal, 'Download', this.display, key);
+    let body: Readable;
+    let size: number;
+    try {
+      const response = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key) }),
+        abortable(options.signal),
+      );
+      body = response.Body as Readable;
+      size = response.ContentLength ?? 0;
+    } catch (error) {
+      if (isAborted(options.signal)) throw cancelled('Download', this.display, key);
+      if (isNotFound(error)) throw objectMissing(this.display, key);
+      throw this.failure(error);
+    }
+    let received = 0;
+    const output = createWriteStream(destPath);
+    try {
+      await pipeline(
+        body,
+        counter((bytes) => {
+          received += bytes;
+          options.onProgress?.(received);
+        }),
+        output,
+        options.signal ? { signal: options.signal } : {},
+      );
+      if (received !== size)
+        throw remoteError(
+          'remote-unreachable',
+          this.display,
+          `The download of ${key} from ${this.display} stopped after ${received} of ${size} bytes.`,
+          'Check the network, then run the command again.',
+          { key },
+        );
+    } catch (error) {
+      await rm(destPath, { force: true }).catch(() => undefined);
+      if (isAborted(options.signal)) throw cancelled('Download', this.display, key);
+      if (error instanceof SluiceError) throw error;
+      // An error with a path is this machine's disk; anything else is the download.
+      if ((error as NodeJS.ErrnoException).path !== undefined) throw fromSystemError(error) ?? error;
+      throw this.failure(error);
+    }
+  }
+
+  async getRange(key: string, start: number, endExclusive: number): Promise<Uint8Array> {
+    checkKey(key, this.display);
+    if (endExclusive <= start) return new Uint8Array(0);
+    try {
+      const response = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.keyOf(key),
+          Range: `bytes=${start}-${endExclusive - 1}`,
+        }),
+      );
+      const bytes = await response.Body!.transformToByteArray();
+      // A server that ignores Range sends the whole object.
+      return response.ContentRange === undefined && start > 0
+        ? bytes.subarray(start, endExclusive)
+        : bytes.subarray(0, endExclusive - start);
+    } catch (error) {
+      if (isNotFound(error)) throw objectMissing(this.display, key);
+      // Starting at or past the end: nothing there, as a file would say.
+      if (errorName(error) === 'InvalidRange') return new Uint8Array(0);
+      throw this.failure(error);
+    }
+  }
+
+  async delete(key: string): Promise<void> {
+    checkKey(key, this.display);
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key) }));
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw this.failure(error);
+    }
+  }
+
+  close(): Promise<void> {
+    this.client.destroy();
+    return Promise.resolve();
+  }
+
+  private keyOf(key: string): string {
+    return this.prefix + key;
+  }
+
+  /**
+   * A multipart upload: the key appears only when CompleteMultipartUpload
+   * succeeds; on any failure the upload is aborted so its parts are not kept
+   * (and billed) on the bucket.
+   */
+  private async putInParts(
+    key: string,
+    source: PutSource,
+    size: number,
+    options: TransferOptions,
+  ): Promise<void> {
+    const Bucket = this.bucket;
+    const Key = this.keyOf(key);
+    const created = await this.client.send(
+      new CreateMultipartUploadCommand({ Bucket, Key }),
+      abortable(options.signal),
+    );
+    const UploadId = created.UploadId!;
+    try {
+      const partSize = Math.max(PART_SIZE, Math.ceil(size / MAX_PARTS / MiB) * MiB);
+      const count = Math.ceil(size / partSize);
+      const etags = new Array<string>(count);
+      const partSent = new Array<number>(count).fill(0);
+      let sent = 0;
+      let next = 0;
+      await runLanes(Math.min(PARTS_IN_FLIGHT, count), async (stopped) => {
+        while (!stopped() && !isAborted(options.signal) && next < count) {
+          const index = next++;
+          const start = index * partSize;
+          const length = Math.min(partSize, size - start);
+          for (let attempt = 1; ; attempt++) {
+            // A retry sends the part again from its start: its progress starts again too.
+            sent -= partSent[index]!;
+            partSent[index] = 0;
+            const body = bodyOf(source, start, length, (bytes) => {
+              sent += bytes - partSent[index]!;
+              partSent[index] = bytes;
+              options.onProgress?.(sent);
+            });
+            try {
+              const part = await this.client.send(
+                new UploadPartCommand({
+                  Bucket,
+                  Key,
+                  UploadId,
+                  PartNumber: index + 1,
+                  Body: body,
+                  ContentLength: length,
+                }),
+                abortable(options.signal),
+              );
+              etags[index] = part.ETag!;
+              break;
+            } catch (error) {
+              if (attempt >= PART_ATTEMPTS || isAborted(options.signal) || !isTransient(error)) throw error;
+            }
+          }
+        }
+      });
+      throwIfAborted(options.signal, 'Upload', this.display, key);
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket,
+          Key,
+          UploadId,
+          MultipartUpload: { Parts: etags.map((ETag, index) => ({ ETag, PartNumber: index + 1 })) },
+        }),
+      );
+    } catch (error) {
+      await this.client
+        .send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId }))
+        .catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** A failure of S3 or of the connection to it, by what the user can do about it. */
+  private failure(error: unknown): SluiceError {
+    if (error instanceof SluiceError) return error;
+    const remote = this.display;
+    const name = errorName(error);
+    const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+    const said = error instanceof Error ? error.message : String(error);
+    const data = { s3: name, status: status ?? null };
+    if (name === 'NoSuchBucket')
+      return remoteError(
+        'remote-not-found',
+        remote,
+        `The bucket ${this.bucket} of ${remote} does not exist.`,
+        "Create the bucket, or fix the remote's URL (and its endpoint, for a server other than AWS).",
+        data,
+      );
+    if (AUTH_FAILURES.has(name))
+      return remoteError(
+        'remote-auth',
+        remote,
+        name === 'CredentialsProviderError'
+          ? `No AWS credentials were found for ${remote}.`
+          : `${remote} refused the credentials (${name}).`,
+        'Check the AWS credentials Sluice finds: AWS_PROFILE, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or ~/.aws/credentials.',
+        data,
+      );
+    if (name === 'AccessDenied' || name === 'AllAccessDisabled' || status === 403)
+      return remoteError(
+        'remote-permission',
+        remote,
+        `${remote} denied access (${name}).`,
+        'Ask for read and write access to that bucket and prefix for these credentials, or use another remote.',
+        data,
+      );
+    if (name === 'QuotaExceeded' || name === 'XMinioStorageFull' || name === 'StorageFull')
+      return remoteError(
+        'remote-full',
+        remote,
+        `${remote} is full (${name}).`,
+        'Free some space or raise the quota there, then run the command again.',
+        data,
+      );
+    if (isUnreachable(error))
+      return remoteError(
+        'remote-unreachable',
+        remote,
+        `Cannot reach ${remote}: ${said}.`,
+        'Check the network and the endpoint, then run the command again.',
+        data,
+      );
+    return remoteError(
+      'remote-failed',
+      remote,
+      `${remote} failed: ${name}: ${said}`,
+      'Run the command again.',
+      data,
+    );
+  }
+}
+
+const AUTH_FAILURES = new Set([
+  'InvalidAccessKeyId',
+  'SignatureDoesNotMatch',
+  'ExpiredToken',
+  'InvalidToken',
+  'TokenRefreshRequired',
+  'CredentialsProviderError',
+]);
+
+const NETWORK_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'ECONNABORTED',
+]);
+
+function errorName(error: unknown): string {
+  return (error as { name?: string } | undefined)?.name ?? 'Error';
+}
+
+function isNotFound(error: unknown): boolean {
+  const name = errorName(error);
+  return name === 'NotFound' || name === 'NoSuchKey';
+}
+
+function isUnreachable(error: unknown): boolean {
+  const errno = (error as NodeJS.ErrnoException).code;
+  const name = errorName(error);
+  return (
+    (errno !== undefined && NETWORK_ERRNOS.has(errno)) ||
+    name === 'TimeoutError' ||
+    name === 'RequestTimeout' ||
+    (error instanceof Error && /socket hang up|premature close|aborted/i.test(error.message))
+  );
+}
+
+/** Worth sending a part again: the network, or the server's 5xx. */
+function isTransient(error: unknown): boolean {
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  return isUnreachable(error) || (status !== undefined && status >= 500);
+}
+
+/** A function, not a property test, so that TypeScript does not keep a narrowing across awaits. */
+function isAborted(signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true;
+}
+
+/** The SDK's per-request options that stop it on `signal`. */
+function abortable(signal: AbortSignal | undefined): { abortSignal?: AbortSignal } {
+  return signal === undefined ? {} : { abortSignal: signal };
+}
+
+/** Counts the bytes that pass, as they pass. */
+function counter(onBytes: (bytes: number) => void): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      onBytes(chunk.length);
+      done(null, chunk);
+    },
+  });
+}
+
+/** `length` bytes of a put's source from `start`, as a request body; `onProgress` gets the bytes read so far. */
+function bodyOf(
+  source: PutSource,
+  start: number,
+  length: number,
+  onProgress: (bytes: number) => void,
+): Uint8Array | Readable {
+  if ('bytes' in source) return source.bytes.subarray(start, start + length);
+  if (length === 0) return new Uint8Array(0);
+  let read = 0;
+  const file = createReadStream(source.path, { start, end: start + length - 1, highWaterMark: 256 * 1024 });
+  const counted = counter((bytes) => {
+    read += bytes;
+    onProgress(read);
+  });
+  file.on('error', (error) => counted.destroy(localFailure(error, source.path) as Error));
+  return file.pipe(counted);
+}
+
+/** A failure on this machine's side (the file being sent or received), named as such. */
+function localFailure(error: unknown, path: string): unknown {
+  if (error instanceof Error && (error as NodeJS.ErrnoException).path === undefined)
+    Object.assign(error, { path });
+  return fromSystemError(error) ?? error;
+}
