@@ -3,6 +3,7 @@
 // is the one place that runs git, through simple-git's plumbing calls.
 import { shortId } from '../format';
 import { randomBytes } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { GitError, simpleGit, type SimpleGit } from 'simple-git';
@@ -43,6 +44,12 @@ const PASSED_VARIABLES = [
   'LOGNAME',
   'SystemRoot',
 ];
+
+/**
+ * What a fetch or push over SSH needs besides: the user's agent. Passed to
+ * those calls only (git runs ssh there, with the user's own ~/.ssh/config).
+ */
+const NETWORK_VARIABLES = ['SSH_AUTH_SOCK', 'SSH_AGENT_PID', 'GIT_SSH_COMMAND', 'GIT_SSH'];
 
 function gitEnvironment(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
@@ -438,6 +445,135 @@ export class GitRepository {
     }
   }
 
+  /** The URL of a git remote of this repository, or undefined when there is no such remote. */
+  async remoteUrl(name: string): Promise<string | undefined> {
+    const result = await this.runGit(['remote', 'get-url', safeRemote(name)]);
+    return result.code === 0 ? result.stdout.trim() : undefined;
+  }
+
+  /** Refs matching `pattern` on the git remote `remote` (`git ls-remote`), with their commits. */
+  async remoteRefs(remote: string, pattern: string): Promise<Map<string, string>> {
+    const result = await this.runGit(['ls-remote', '--refs', safeRemote(remote), pattern], true);
+    if (result.code !== 0) throw gitRemoteFailure(remote, result.stderr, result.code);
+    const refs = new Map<string, string>();
+    for (const line of result.stdout.split('\n')) {
+      const [id, name] = line.split('\t');
+      if (id && name) refs.set(name, id);
+    }
+    return refs;
+  }
+
+  /** Fetches the refs of `from` (a pattern) on `remote` into `into` (the same pattern, elsewhere), pruning. */
+  async fetchRefs(remote: string, from: string, into: string): Promise<void> {
+    const result = await this.runGit(
+      [
+        'fetch',
+        '--quiet',
+        '--no-tags',
+        '--no-write-fetch-head',
+        '--prune',
+        safeRemote(remote),
+        `+${from}:${into}`,
+      ],
+      true,
+    );
+    if (result.code !== 0) throw gitRemoteFailure(remote, result.stderr, result.code);
+  }
+
+  /**
+   * Pushes ref updates to `remote` in one atomic push, each with a lease: the
+   * push fails as a whole, and nothing moves, when any ref on the remote is
+   * not at `expected` (undefined: absent) any more. Returns the refs a lease
+   * refused (empty on success).
+   */
+  async pushRefs(
+    remote: string,
+    updates: readonly {
+      readonly ref: string;
+      readonly commit: string;
+      readonly expected: string | undefined;
+    }[],
+  ): Promise<string[]> {
+    if (updates.length === 0) return [];
+    const args = ['push', '--atomic', '--porcelain', '--no-verify', '--quiet'];
+    for (const { ref, expected } of updates) args.push(`--force-with-lease=${ref}:${expected ?? ''}`);
+    args.push(safeRemote(remote), ...updates.map(({ ref, commit }) => `${commit}:${ref}`));
+    const result = await this.runGit(args, true);
+    if (result.code === 0) return [];
+    // Porcelain lines: `!<TAB>from:to<TAB>[rejected] (stale info)` for a lease that failed.
+    const refused = result.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('!') && /stale info|fetch first|non-fast-forward/.test(line))
+      .map((line) => line.split('\t')[1]?.split(':')[1] ?? '')
+      .filter((ref) => ref !== '');
+    if (refused.length > 0) return refused;
+    throw gitRemoteFailure(remote, result.stderr || result.stdout, result.code);
+  }
+
+  /** Whether `ancestor` is `descendant` or one of its ancestors (both commits this repository has). */
+  async isAncestor(ancestor: string, descendant: string): Promise<boolean> {
+    const result = await this.runGit(['merge-base', '--is-ancestor', ancestor, descendant]);
+    if (result.code === 0 || result.code === 1) return result.code === 0;
+    throw gitFailure(result.stderr, result.code);
+  }
+
+  /** Whether this repository has the commit `id`. */
+  async hasCommit(id: string): Promise<boolean> {
+    return (await this.runGit(['cat-file', '-e', `${id}^{commit}`])).code === 0;
+  }
+
+  /** The commits of `ref`'s chain that `base`'s lacks, oldest first (`git rev-list --reverse base..ref`). */
+  async commitsSince(base: string, ref: string): Promise<string[]> {
+    const result = await this.runGit(['rev-list', '--reverse', `${base}..${ref}`]);
+    if (result.code !== 0) throw gitFailure(result.stderr, result.code);
+    return result.stdout.split('\n').filter((line) => line !== '');
+  }
+
+  /** A commit's tree and message, to write it again on another parent. */
+  async commitContent(id: string): Promise<{ readonly tree: string; readonly message: string }> {
+    const result = await this.runGit(['show', '-s', '--format=%T%n%B', id]);
+    if (result.code !== 0) throw gitFailure(result.stderr, result.code);
+    const [tree, ...message] = result.stdout.split('\n');
+    return { tree: tree!, message: message.join('\n').replace(/\n+$/, '') };
+  }
+
+  /**
+   * Runs git with Sluice's overrides and returns its exit code and output
+   * instead of throwing: for calls whose failures carry meaning (a lease, an
+   * ancestry test, a missing remote). `network` passes the user's SSH agent on.
+   */
+  private runGit(
+    args: readonly string[],
+    network = false,
+  ): Promise<{ readonly code: number; readonly stdout: string; readonly stderr: string }> {
+    const env = gitEnvironment();
+    if (network)
+      for (const name of NETWORK_VARIABLES)
+        if (process.env[name] !== undefined) env[name] = process.env[name];
+    // No terminal prompts: a face has no terminal to answer them on.
+    env['GIT_TERMINAL_PROMPT'] = '0';
+    const overrides = GIT_OVERRIDES.flatMap((setting) => ['-c', setting]);
+    return new Promise((resolve, reject) => {
+      const child = spawn('git', [...overrides, ...args], {
+        cwd: this.root,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const out: Buffer[] = [];
+      const err: Buffer[] = [];
+      child.stdout.on('data', (chunk: Buffer) => out.push(chunk));
+      child.stderr.on('data', (chunk: Buffer) => err.push(chunk));
+      child.once('error', reject);
+      child.once('close', (code) => {
+        resolve({
+          code: code ?? 1,
+          stdout: Buffer.concat(out).toString('utf8'),
+          stderr: Buffer.concat(err).toString('utf8'),
+        });
+      });
+    });
+  }
+
   /** The commit HEAD points at. */
   async headCommit(): Promise<string> {
     try {
@@ -575,4 +711,30 @@ export class GitRepository {
     const { name, email } = await this.identity();
     return `${name} <${email}>`;
   }
+}
+
+/** A fetch or push that failed: one line naming the git remote and git's reason. */
+function gitRemoteFailure(remote: string, stderr: string, exitCode: number): SluiceError {
+  const failure = gitFailure(stderr, exitCode);
+  return new SluiceError(
+    `Cannot reach the git remote '${remote}': ${failure.message.replace(/^git failed: /, '')}`,
+    'failed',
+    `Check \`git remote -v\` and that \`git ls-remote ${remote}\` works from this folder.`,
+    { code: 'git-remote-failed', data: { remote, ...failure.data } },
+  );
+}
+
+/** A git remote's name or URL as an argument: never one git could read as an option. */
+function safeRemote(remote: string): string {
+  if (remote.startsWith('-') || remote === '')
+    throw new SluiceError(
+      `'${remote}' is not a git remote name.`,
+      'usage',
+      'Name a remote that `git remote -v` lists.',
+      {
+        code: 'git-remote-invalid',
+        data: { remote },
+      },
+    );
+  return remote;
 }

@@ -1,0 +1,260 @@
+// Fetch and pull: take in what teammates pushed. Fetch brings the refs and
+// the blobs of what is current (each dataset's latest snapshot, each
+// environment's live release, the run-cache entries that produced them) into
+// the local cache and never touches the workspace; pull then brings each
+// dataset's files to its latest snapshot under restore's rules, so unsaved
+// bytes are never overwritten.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CancelledError, hasCode, SluiceError } from '../../errors';
+import { writeFileAtomic } from '../../fs/atomicWrite';
+import { ENVIRONMENT_REFS, readHead as readDeploymentHead } from '../../environments/history';
+import { readReleases } from '../../environments/releases';
+import { shortId } from '../../format';
+import type { Progress, TransferTotals } from '../../remotes/remoteBlobs';
+import { DATASET_REFS, readHead as readSnapshotHead, RecordedContent } from '../../snapshots/records';
+import { restoreDataset } from '../../snapshots/restore';
+import { Slicer } from '../../snapshots/slices';
+import type { Workspace } from '../../workspace';
+import { refKind, SLUICE_REFS, type RefKind } from './refNames';
+import { openRemoteBlobs, requireGitRemote, trackingPrefix, type SyncRemote } from './remoteTarget';
+
+/** What fetch did with one ref of the remote. */
+export type RefAction =
+  /** new here: taken as it is */
+  | 'created'
+  /** the remote's history continues ours: ours moved forward */
+  | 'fast-forward'
+  /** an environment both sides added deployments to: ours were replayed after the remote's */
+  | 'replayed'
+  /** ours is ahead: push shares it */
+  | 'ahead'
+  /** a dataset both sides snapshotted: ours stays, the remote's is named */
+  | 'diverged';
+
+export interface FetchedRef {
+  readonly ref: string;
+  readonly kind: RefKind;
+  readonly action: RefAction;
+  /** Our commit before (null: none), and after. */
+  readonly from: string | null;
+  readonly to: string;
+  /** The remote's commit. */
+  readonly remote: string;
+}
+
+export interface FetchResult {
+  readonly remote: string;
+  readonly gitRemote: string;
+  /** Refs that changed here or need attention; refs already equal are left out. */
+  readonly refs: readonly FetchedRef[];
+  readonly blobs: TransferTotals;
+  /** Run-cache entries received. */
+  readonly runs: number;
+}
+
+export interface SyncOptions {
+  readonly signal?: AbortSignal;
+  readonly progress?: Progress;
+}
+
+export async function fetch(
+  workspace: Workspace,
+  remote: SyncRemote,
+  options: SyncOptions = {},
+): Promise<FetchResult> {
+  await requireGitRemote(workspace, remote);
+  const tracking = trackingPrefix(remote.gitRemote);
+  await workspace.git.fetchRefs(remote.gitRemote, `${SLUICE_REFS}*`, `${tracking}*`);
+  const theirs = await workspace.git.listRefs(tracking.replace(/\/$/, ''));
+  const ours = await workspace.git.listRefs(SLUICE_REFS.replace(/\/$/, ''));
+  const refs: FetchedRef[] = [];
+  for (const [trackingRef, remoteCommit] of theirs) {
+    const ref = SLUICE_REFS + trackingRef.slice(tracking.length);
+    const kind = refKind(ref);
+    if (kind === undefined) continue;
+    const taken = await takeIn(workspace, ref, kind, ours.get(ref), remoteCommit);
+    if (taken) refs.push(taken);
+  }
+  if (options.signal?.aborted) throw new CancelledError('Fetch');
+
+  const wanted = await currentBlobs(workspace);
+  const remoteBlobs = await openRemoteBlobs(workspace, remote);
+  try {
+    const inventory = await remoteBlobs.inventory(options.signal);
+    if (!inventory.initialized && wanted.size > 0) {
+      throw new SluiceError(
+        `The remote ${remote.name} (${remoteBlobs.display}) holds no Sluice data: nobody has pushed to it yet.`,
+        'failed',
+        `Run \`sluice push ${remote.name}\` on a machine that has the data, then fetch again.`,
+        { code: 'remote-empty', data: { remote: remote.name } },
+      );
+    }
+    const missing = [...wanted.keys()].filter((hash) => !workspace.store.has(hash));
+    const blobs = await remoteBlobs.download(workspace.store, missing, inventory, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.progress ? { progress: options.progress } : {}),
+    });
+    if (blobs.absent.length > 0) {
+      const first = blobs.absent[0]!;
+      throw new SluiceError(
+        `The remote ${remote.name} lacks ${blobs.absent.length} blob(s) that ${wanted.get(first)!} needs (first: ${first}).`,
+        'failed',
+        'Run `sluice push` on the machine that recorded it, then fetch again.',
+        { code: 'remote-blob-missing', data: { remote: remote.name, hashes: blobs.absent.slice(0, 100) } },
+      );
+    }
+    const runFolder = join(workspace.sluiceDir, 'runs');
+    const runsWanted = [...inventory.runs].filter(
+      (signature) => !existsRun(runFolder, signature) && /^[0-9a-f]{64}$/.test(signature),
+    );
+    let runs = 0;
+    await remoteBlobs.downloadRuns(runsWanted, (signature, bytes) => {
+      // An entry must be a run-cache entry of its own signature: a foreign file never lands in the cache.
+      try {
+        const run = JSON.parse(Buffer.from(bytes).toString('utf8')) as { signature?: unknown };
+        if (run.signature !== signature) return;
+      } catch {
+        return;
+      }
+      writeFileAtomic(runPath(runFolder, signature), Buffer.from(bytes));
+      runs++;
+    });
+    return { remote: remote.name, gitRemote: remote.gitRemote, refs, blobs, runs };
+  } finally {
+    await remoteBlobs.transport.close();
+  }
+}
+
+export interface PulledDataset {
+  readonly name: string;
+  readonly snapshot: string;
+  /** restored: files written; unchanged: the disk was the snapshot already; refused: unsaved bytes there. */
+  readonly action: 'restored' | 'unchanged' | 'refused';
+  readonly written: number;
+  readonly removed: number;
+  /** With 'refused': the paths whose bytes are in no snapshot. */
+  readonly paths: readonly string[];
+}
+
+export interface PullResult extends FetchResult {
+  readonly datasets: readonly PulledDataset[];
+}
+
+/**
+ * Fetch, then each dataset to its latest snapshot. A dataset whose disk holds
+ * bytes no snapshot has is left as it is and named (the pull then fails with
+ * `unsaved-data` after doing the rest).
+ */
+export async function pull(
+  workspace: Workspace,
+  remote: SyncRemote,
+  options: SyncOptions = {},
+): Promise<PullResult> {
+  const fetched = await fetch(workspace, remote, options);
+  const datasets: PulledDataset[] = [];
+  for (const name of workspace.manifest.datasets.keys()) {
+    const head = await readSnapshotHead(workspace.git, `${DATASET_REFS}${name}`);
+    if (!head) continue;
+    try {
+      const restored = await restoreDataset(workspace, name, head.id, {
+        force: false,
+        ...(options.signal ? { signal: options.signal } : {}),
+      });
+      datasets.push({
+        name,
+        snapshot: head.id,
+        action: restored.written + restored.removed === 0 ? 'unchanged' : 'restored',
+        written: restored.written,
+        removed: restored.removed,
+        paths: [],
+      });
+    } catch (error) {
+      if (!hasCode(error, 'unsaved-data')) throw error;
+      const paths = (error.data['paths'] as string[] | undefined) ?? [];
+      datasets.push({ name, snapshot: head.id, action: 'refused', written: 0, removed: 0, paths });
+    }
+  }
+  return { ...fetched, datasets };
+}
+
+/** Integrates one fetched ref into ours by compare-and-swap; undefined when they were equal. */
+async function takeIn(
+  workspace: Workspace,
+  ref: string,
+  kind: RefKind,
+  ours: string | undefined,
+  theirs: string,
+): Promise<FetchedRef | undefined> {
+  const git = workspace.git;
+  if (ours === theirs) return undefined;
+  const result = (action: RefAction, to: string): FetchedRef => ({
+    ref,
+    kind,
+    action,
+    from: ours ?? null,
+    to,
+    remote: theirs,
+  });
+  if (ours === undefined) {
+    await git.compareAndSwap(ref, theirs, undefined, ref);
+    return result('created', theirs);
+  }
+  // A release is immutable: the same id names the same record, whatever its commit.
+  if (kind === 'release') return undefined;
+  if (await git.isAncestor(ours, theirs)) {
+    await git.compareAndSwap(ref, theirs, ours, ref);
+    return result('fast-forward', theirs);
+  }
+  if (await git.isAncestor(theirs, ours)) return result('ahead', ours);
+  if (kind === 'dataset') return result('diverged', ours);
+  // Both sides deployed: ours go after theirs, each as it was, so both histories stay whole.
+  const base = await git.commitsSince(theirs, ours);
+  let parent = theirs;
+  for (const commit of base) {
+    const { tree, message } = await git.commitContent(commit);
+    parent = await git.commit(tree, parent, message);
+  }
+  await git.compareAndSwap(ref, parent, ours, ref);
+  return result('replayed', parent);
+}
+
+/**
+ * The blobs of what is current here after taking refs in: each dataset's
+ * latest snapshot and each environment's live release, with the record
+ * that needs each one (for messages).
+ */
+async function currentBlobs(workspace: Workspace): Promise<Map<string, string>> {
+  const wanted = new Map<string, string>();
+  const slicer = new Slicer(undefined, 'Fetch');
+  for (const [ref] of await workspace.git.listRefs(DATASET_REFS.replace(/\/$/, ''))) {
+    const head = await readSnapshotHead(workspace.git, ref);
+    if (!head) continue;
+    const content = await RecordedContent.read(workspace.git, head.commit, slicer);
+    const listings = await content.entries([...content.paths()]);
+    const what = `dataset ${ref.slice(DATASET_REFS.length)}, snapshot ${shortId(head.id)}`;
+    for (const entries of listings.values())
+      for (const entry of entries)
+        if (entry.type === 'file' && !wanted.has(entry.sha256)) wanted.set(entry.sha256, what);
+  }
+  const live: string[] = [];
+  for (const [ref] of await workspace.git.listRefs(ENVIRONMENT_REFS.replace(/\/$/, ''))) {
+    const head = await readDeploymentHead(workspace.git, ref.slice(ENVIRONMENT_REFS.length));
+    if (head) live.push(head.release);
+  }
+  for (const release of await readReleases(workspace.git, [...new Set(live)])) {
+    for (const output of release.outputs)
+      for (const entry of output.entries)
+        if (entry.type === 'file' && !wanted.has(entry.sha256))
+          wanted.set(entry.sha256, `release ${shortId(release.id)}, output ${output.path}`);
+  }
+  return wanted;
+}
+
+function runPath(folder: string, signature: string): string {
+  return join(folder, signature.slice(0, 2), `${signature.slice(2)}.json`);
+}
+
+function existsRun(folder: string, signature: string): boolean {
+  return existsSync(runPath(folder, signature));
+}

@@ -1,0 +1,176 @@
+// Push: share this machine's records with the team. Blobs strictly before
+// refs: every blob a pushed record reaches is on the blob remote before any
+// ref that needs it moves on the git remote. Refs then move in one atomic git
+// push, each with a lease on what the remote had, so a teammate's promotion
+// or snapshot that landed meanwhile refuses the whole push and loses nothing.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CancelledError, SluiceError } from '../../errors';
+import { writeFileAtomic } from '../../fs/atomicWrite';
+import type { Progress, TransferTotals } from '../../remotes/remoteBlobs';
+import type { CachedRun } from '../../pipelines/outputs';
+import type { Workspace } from '../../workspace';
+import { reachableBlobs } from '../maintenance';
+import { describeRefs, refKind, SLUICE_REFS, type RefKind } from './refNames';
+import { openRemoteBlobs, remoteCacheDir, requireGitRemote, type SyncRemote } from './remoteTarget';
+
+export interface PushedRef {
+  readonly ref: string;
+  readonly kind: RefKind;
+  /** The commit on the git remote before, or null when it had none. */
+  readonly from: string | null;
+  readonly to: string;
+}
+
+export interface PushResult {
+  readonly remote: string;
+  readonly gitRemote: string;
+  readonly refs: readonly PushedRef[];
+  readonly blobs: TransferTotals;
+  /** Run-cache entries uploaded. */
+  readonly runs: number;
+}
+
+export interface PushOptions {
+  /** Also every run-cache entry of this machine (experiments no record names), with its outputs. */
+  readonly all?: boolean;
+  readonly signal?: AbortSignal;
+  readonly progress?: Progress;
+}
+
+/** Refs whose data this blob remote is known to hold, at the commits it holds it for. */
+const PUSHED_FILE = 'pushed-refs.json';
+
+export async function push(
+  workspace: Workspace,
+  remote: SyncRemote,
+  options: PushOptions = {},
+): Promise<PushResult> {
+  await requireGitRemote(workspace, remote);
+  const local = await workspace.git.listRefs(SLUICE_REFS);
+  const onRemote = await workspace.git.remoteRefs(remote.gitRemote, `${SLUICE_REFS}*`);
+
+  // Which refs move, and whether each may: histories only grow, releases never change.
+  const updates: PushedRef[] = [];
+  const refused: string[] = [];
+  for (const [ref, commit] of local) {
+    const kind = refKind(ref);
+    if (kind === undefined) continue;
+    const there = onRemote.get(ref);
+    if (there === commit) continue;
+    // A release is immutable: the same id names the same record, whatever commit holds it.
+    if (kind === 'release' && there !== undefined) continue;
+    if (there !== undefined) {
+      const fastForward =
+        (await workspace.git.hasCommit(there)) && (await workspace.git.isAncestor(there, commit));
+      if (!fastForward) {
+        refused.push(ref);
+        continue;
+      }
+    }
+    updates.push({ ref, kind, from: there ?? null, to: commit });
+  }
+  if (refused.length > 0) throw movedOnRemote(remote, refused);
+
+  // The blobs of every record whose data this remote is not yet known to hold.
+  const cacheDir = remoteCacheDir(workspace, remote);
+  const pushed = readPushed(cacheDir);
+  const confirmed = new Set([...local].filter(([ref, commit]) => pushed[ref] === commit).map(([ref]) => ref));
+  const needsData = [...local.keys()].some((ref) => !confirmed.has(ref) && refKind(ref) !== undefined);
+  let blobs: TransferTotals = { blobs: 0, bytes: 0, requests: 0 };
+  let runs = 0;
+  if (needsData || options.all === true) {
+    const hashes = new Set((await reachableBlobs(workspace, confirmed)).keys());
+    const entries = runEntries(workspace, hashes, options.all === true);
+    for (const entry of entries.values()) for (const hash of entry.blobs) hashes.add(hash);
+    if (options.signal?.aborted) throw new CancelledError('Push');
+    const remoteBlobs = await openRemoteBlobs(workspace, remote);
+    try {
+      const inventory = await remoteBlobs.inventory(options.signal);
+      blobs = await remoteBlobs.upload(workspace.store, hashes, inventory, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.progress ? { progress: options.progress } : {}),
+      });
+      runs = await remoteBlobs.uploadRuns(
+        new Map([...entries].map(([signature, entry]) => [signature, entry.file])),
+        inventory,
+      );
+    } finally {
+      await remoteBlobs.transport.close();
+    }
+  }
+
+  // Refs last, all or none.
+  if (options.signal?.aborted) throw new CancelledError('Push');
+  const lost = await workspace.git.pushRefs(
+    remote.gitRemote,
+    updates.map(({ ref, to, from }) => ({ ref, commit: to, expected: from ?? undefined })),
+  );
+  if (lost.length > 0) throw movedOnRemote(remote, lost);
+  writePushed(cacheDir, Object.fromEntries(local));
+  return { remote: remote.name, gitRemote: remote.gitRemote, refs: updates, blobs, runs };
+}
+
+function movedOnRemote(remote: SyncRemote, refs: readonly string[]): SluiceError {
+  return new SluiceError(
+    `${describeRefs(refs)} moved on ${remote.gitRemote} since your last pull: pull, then retry.`,
+    'conflict',
+    `Run \`sluice pull ${remote.name}\`, then \`sluice push ${remote.name}\` again. Nothing was lost on either side.`,
+    { code: 'remote-moved', data: { remote: remote.name, gitRemote: remote.gitRemote, refs } },
+  );
+}
+
+interface RunEntry {
+  readonly file: string;
+  readonly blobs: readonly string[];
+}
+
+/**
+ * Run-cache entries to share: those whose outputs are all among `reachable`
+ * (the runs that produced a pushed release's outputs), or every entry with `all`.
+ */
+function runEntries(
+  workspace: Workspace,
+  reachable: ReadonlySet<string>,
+  all: boolean,
+): Map<string, RunEntry> {
+  const folder = join(workspace.sluiceDir, 'runs');
+  const entries = new Map<string, RunEntry>();
+  let fans: string[];
+  try {
+    fans = readdirSync(folder).filter((name) => /^[0-9a-f]{2}$/.test(name));
+  } catch {
+    return entries;
+  }
+  for (const fan of fans) {
+    for (const name of readdirSync(join(folder, fan))) {
+      const match = /^([0-9a-f]{62})\.json$/.exec(name);
+      if (!match) continue;
+      const file = join(folder, fan, name);
+      let run: CachedRun;
+      try {
+        run = JSON.parse(readFileSync(file, 'utf8')) as CachedRun;
+      } catch {
+        continue; // a torn or foreign file is not an entry to share
+      }
+      const blobs = run.outs.flatMap((out) =>
+        out.entries.flatMap((entry) => (entry.type === 'file' ? [entry.sha256] : [])),
+      );
+      if (all || (blobs.length > 0 && blobs.every((hash) => reachable.has(hash))))
+        entries.set(fan + match[1]!, { file, blobs });
+    }
+  }
+  return entries;
+}
+
+function readPushed(cacheDir: string): Record<string, string> {
+  try {
+    return JSON.parse(readFileSync(join(cacheDir, PUSHED_FILE), 'utf8')) as Record<string, string>;
+  } catch {
+    return {};
+  }
+}
+
+function writePushed(cacheDir: string, refs: Record<string, string>): void {
+  writeFileAtomic(join(cacheDir, PUSHED_FILE), `${JSON.stringify(refs)}\n`);
+}

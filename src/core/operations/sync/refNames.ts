@@ -1,0 +1,41 @@
+// The refs a sync moves, by kind, and how a message names them.
+import { DATASET_REFS } from '../../snapshots/records';
+import { ENVIRONMENT_REFS } from '../../environments/history';
+import { RELEASE_REFS } from '../../environments/releases';
+import { shortId } from '../../format';
+
+export const SLUICE_REFS = 'refs/sluice/';
+
+export type RefKind = 'dataset' | 'environment' | 'release';
+
+const KINDS: readonly (readonly [string, RefKind])[] = [
+  [DATASET_REFS, 'dataset'],
+  [ENVIRONMENT_REFS, 'environment'],
+  [RELEASE_REFS, 'release'],
+];
+
+/** The kind of a ref under refs/sluice/, or undefined for one Sluice does not sync. */
+export function refKind(ref: string): RefKind | undefined {
+  return KINDS.find(([prefix]) => ref.startsWith(prefix) && ref.length > prefix.length)?.[1];
+}
+
+/** The dataset, environment or release a ref records. */
+export function refName(ref: string): string {
+  const prefix = KINDS.find(([candidate]) => ref.startsWith(candidate))?.[0] ?? '';
+  const name = ref.slice(prefix.length);
+  return refKind(ref) === 'release' ? shortId(name) : name;
+}
+
+/** "Environment production", "Environments production and staging, dataset events", … */
+export function describeRefs(refs: readonly string[]): string {
+  const parts: string[] = [];
+  for (const kind of ['environment', 'dataset', 'release'] as const) {
+    const names = refs.filter((ref) => refKind(ref) === kind).map(refName);
+    if (names.length === 0) continue;
+    const list =
+      names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]!}`;
+    parts.push(`${kind}${names.length === 1 ? '' : 's'} ${list}`);
+  }
+  const text = parts.join(', ');
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

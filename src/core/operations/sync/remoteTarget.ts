@@ -1,0 +1,57 @@
+// A remote as push, fetch and pull use it: the blob remote (a transport and
+// its layout) and the git remote that carries refs/sluice/*.
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { SluiceError } from '../../errors';
+import { RemoteBlobs } from '../../remotes/remoteBlobs';
+import { openTransport, type OpenOptions, type RemoteLocation } from '../../remotes/transport/transport';
+import type { Workspace } from '../../workspace';
+
+/** What a sync needs to know of a configured remote. */
+export interface SyncRemote {
+  readonly name: string;
+  readonly location: RemoteLocation;
+  /** The git remote that carries refs/sluice/* (normally `origin`). */
+  readonly gitRemote: string;
+  readonly s3?: OpenOptions['s3'];
+}
+
+/** Where fetched refs of a git remote are kept until they are taken in: outside refs/sluice/, so gc never counts on them. */
+export function trackingPrefix(gitRemote: string): string {
+  return `refs/sluice-remotes/${gitRemote.replace(/[^A-Za-z0-9._-]/g, '_')}/`;
+}
+
+/**
+ * Per-machine facts about one blob remote (its pack indexes, which refs'
+ * data it is known to hold), under .sluice/remotes/, keyed by the URL so an
+ * override to another URL starts afresh.
+ */
+export function remoteCacheDir(workspace: Workspace, remote: SyncRemote): string {
+  const key = createHash('sha256').update(remote.location.url).digest('hex').slice(0, 16);
+  return join(workspace.sluiceDir, 'remotes', key);
+}
+
+/**
+ * Opens the blob remote. SSH uses the user's OpenSSH setup; SLUICE_SSH_CONFIG
+ * names another ssh_config file (for a CI runner whose keys live elsewhere).
+ */
+export async function openRemoteBlobs(workspace: Workspace, remote: SyncRemote): Promise<RemoteBlobs> {
+  const sshConfigFile = process.env['SLUICE_SSH_CONFIG'];
+  const options: OpenOptions = {
+    ...(sshConfigFile ? { sshConfigFile } : {}),
+    ...(remote.s3 ? { s3: remote.s3 } : {}),
+  };
+  const transport = await openTransport(remote.location, options);
+  return new RemoteBlobs(transport, remoteCacheDir(workspace, remote));
+}
+
+/** The git remote must exist before anything moves. */
+export async function requireGitRemote(workspace: Workspace, remote: SyncRemote): Promise<void> {
+  if ((await workspace.git.remoteUrl(remote.gitRemote)) !== undefined) return;
+  throw new SluiceError(
+    `This repository has no git remote '${remote.gitRemote}', which remote ${remote.name} uses for refs/sluice/*.`,
+    'failed',
+    `Add it with \`git remote add ${remote.gitRemote} URL\`, or name another with \`git:\` under remotes.${remote.name} in sluice.yaml.`,
+    { code: 'git-remote-missing', data: { remote: remote.name, gitRemote: remote.gitRemote } },
+  );
+}

@@ -1,0 +1,186 @@
+// Push, fetch and pull between machines: two clones in separate temp folders
+// with separate caches, a bare git repository as `origin`, and a folder as
+// the blob remote. The churn example keeps its data out of git, so a fresh
+// clone has only what Sluice brings.
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { SluiceError } from '../../src/core/errors';
+import { fetch, pull } from '../../src/core/operations/sync/fetch';
+import { push } from '../../src/core/operations/sync/push';
+import type { SyncRemote } from '../../src/core/operations/sync/remoteTarget';
+import { parseRemoteUrl } from '../../src/core/remotes/transport/transport';
+import { openWorkspace } from '../../src/core/workspace';
+import { onlyJson } from '../support/environments';
+import { clearVariablesRefusedBySimpleGit, git, readTree, sluice } from '../support/workspace';
+
+clearVariablesRefusedBySimpleGit();
+
+const base = mkdtempSync(join(tmpdir(), 'sluice-sync-'));
+const origin = join(base, 'origin.git');
+const blobsFolder = join(base, 'blobs');
+const remote: SyncRemote = { name: 'team', location: parseRemoteUrl(blobsFolder), gitRemote: 'origin' };
+
+function cloneOrigin(name: string): string {
+  const root = join(base, name);
+  git(base, 'clone', '--quiet', origin, root);
+  git(root, 'config', 'user.name', `Tester ${name}`);
+  git(root, 'config', 'user.email', `${name}@sluice.invalid`);
+  return root;
+}
+
+async function errorOf(run: () => Promise<unknown>): Promise<SluiceError> {
+  try {
+    await run();
+  } catch (error) {
+    assert.ok(error instanceof SluiceError, `a SluiceError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected a failure');
+}
+
+function cli(root: string, ...args: string[]): Record<string, unknown> {
+  const result = sluice([...args, '--json'], root);
+  assert.equal(result.status, 0, `sluice ${args.join(' ')}: ${result.stderr}`);
+  return onlyJson(result);
+}
+
+let alice: string;
+
+before(() => {
+  git(base, 'init', '--quiet', '--bare', '--initial-branch=main', origin);
+  mkdirSync(blobsFolder);
+  const init = sluice(['init', join(base, 'alice'), '--example', 'churn'], base);
+  assert.equal(init.status, 0, init.stderr);
+  alice = join(base, 'alice');
+  git(alice, 'config', 'user.name', 'Alice');
+  git(alice, 'config', 'user.email', 'alice@sluice.invalid');
+  git(alice, 'remote', 'add', 'origin', origin);
+  git(alice, 'push', '--quiet', 'origin', 'HEAD:refs/heads/main');
+  cli(alice, 'snapshot');
+  cli(alice, 'stage');
+});
+
+after(() => {
+  rmSync(base, { recursive: true, force: true });
+});
+
+void describe('push, fetch and pull between two clones', () => {
+  void test('a fresh clone gets the data by pull, and run restores every output without running a stage', async () => {
+    const pushed = await push(await openWorkspace(alice), remote);
+    assert.ok(pushed.refs.some((ref) => ref.kind === 'dataset'));
+    assert.ok(pushed.refs.some((ref) => ref.kind === 'environment'));
+    assert.ok(pushed.blobs.blobs > 0 && pushed.runs > 0);
+    // Small blobs travel in packs: far fewer objects than blobs.
+    assert.ok(pushed.blobs.requests < pushed.blobs.blobs, JSON.stringify(pushed.blobs));
+
+    const bob = cloneOrigin('bob');
+    const pulled = await pull(await openWorkspace(bob), remote);
+    assert.ok(
+      pulled.datasets.length > 0 && pulled.datasets.every((dataset) => dataset.action === 'restored'),
+    );
+    for (const folder of ['data/raw'])
+      assert.deepEqual(readTree(join(bob, folder)), readTree(join(alice, folder)));
+
+    const run = cli(bob, 'run');
+    const results = (run['stages'] as { result: string }[]).map((stage) => stage.result);
+    assert.ok(results.length > 0 && results.every((result) => result === 'restored'), JSON.stringify(run));
+    cli(alice, 'run');
+    assert.equal(
+      readFileSync(join(bob, 'models/model.json'), 'utf8'),
+      readFileSync(join(alice, 'models/model.json'), 'utf8'),
+    );
+  });
+
+  void test('a push with nothing new moves no ref and sends nothing', async () => {
+    const again = await push(await openWorkspace(alice), remote);
+    assert.deepEqual(again.refs, []);
+    assert.deepEqual(again.blobs, { blobs: 0, bytes: 0, requests: 0 });
+  });
+
+  void test('two clones promote at once: one push wins, the other is refused, and after pull both histories stay', async () => {
+    const carol = cloneOrigin('carol');
+    await pull(await openWorkspace(carol), remote);
+    // Both deploy a new release to staging from their own machine.
+    writeFileSync(
+      join(alice, 'params.yaml'),
+      readFileSync(join(alice, 'params.yaml'), 'utf8') + '\n# alice\n',
+    );
+    git(alice, 'commit', '--quiet', '-am', 'alice tunes');
+    cli(alice, 'stage');
+    writeFileSync(
+      join(carol, 'params.yaml'),
+      readFileSync(join(carol, 'params.yaml'), 'utf8') + '\n# carol\n',
+    );
+    git(carol, 'commit', '--quiet', '-am', 'carol tunes');
+    cli(carol, 'stage');
+
+    await push(await openWorkspace(alice), remote);
+    const refused = await errorOf(async () => push(await openWorkspace(carol), remote));
+    assert.equal(refused.code, 'remote-moved');
+    assert.match(
+      refused.message,
+      /Environment staging moved on origin since your last pull: pull, then retry\./,
+    );
+
+    const carolHistoryBefore = cli(carol, 'history', 'staging')['deployments'] as { release: string }[];
+    const fetched = await fetch(await openWorkspace(carol), remote);
+    assert.ok(fetched.refs.some((ref) => ref.kind === 'environment' && ref.action === 'replayed'));
+    await push(await openWorkspace(carol), remote);
+
+    const aliceHistory = cli(alice, 'history', 'staging')['deployments'] as { release: string }[];
+    const dave = cloneOrigin('dave');
+    await fetch(await openWorkspace(dave), remote);
+    const merged = (cli(dave, 'history', 'staging')['deployments'] as { release: string }[]).map(
+      (d) => d.release,
+    );
+    // Every deployment either side recorded is in the shared history; carol's newest is live.
+    for (const deployment of [...aliceHistory, ...carolHistoryBefore])
+      assert.ok(merged.includes(deployment.release), `${deployment.release} kept`);
+    assert.equal(merged[0], carolHistoryBefore[0]!.release);
+  });
+
+  void test('a blob damaged on the remote is refused, named, and not kept', async () => {
+    const packs = join(blobsFolder, 'packs');
+    for (const name of readdirSync(packs).filter((file) => file.endsWith('.pack'))) {
+      const path = join(packs, name);
+      const bytes = readFileSync(path);
+      bytes[bytes.length >> 1] = (bytes[bytes.length >> 1] ?? 0) ^ 0xff;
+      rmSync(path, { force: true });
+      writeFileSync(path, bytes);
+    }
+    const erin = cloneOrigin('erin');
+    const failure = await errorOf(async () => pull(await openWorkspace(erin), remote));
+    assert.equal(failure.code, 'remote-damaged');
+    assert.match(failure.message, /do not hash to it/);
+    const objects = join(erin, '.sluice', 'objects');
+    const kept = (() => {
+      try {
+        return readdirSync(objects).flatMap((fan) => readdirSync(join(objects, fan)));
+      } catch {
+        return [];
+      }
+    })();
+    assert.equal(
+      kept.some((name) => String(failure.data['hash']).endsWith(name)),
+      false,
+      'the damaged blob is not in the cache',
+    );
+  });
+
+  void test('a remote nobody pushed to says so', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'sluice-sync-empty-'));
+    try {
+      const frank = cloneOrigin('frank');
+      const failure = await errorOf(async () =>
+        fetch(await openWorkspace(frank), { ...remote, location: parseRemoteUrl(empty) }),
+      );
+      assert.equal(failure.code, 'remote-empty');
+      assert.match(failure.message, /nobody has pushed to it yet/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+});
