@@ -24,6 +24,9 @@ import type { SnapshotSummary } from '../snapshots/records';
 import type { SnapshotResult } from '../snapshots/snapshots';
 import type { FsckResult, GcResult } from './maintenance';
 import type { CheckOutcome, CheckResult } from '../pipelines/checks';
+import type { FetchResult, PullResult, RefAction } from './sync/fetch';
+import type { PushResult } from './sync/push';
+import { describeRefs, refName, type RefKind } from './sync/refNames';
 
 /** A result that failed as a whole (exit 1) while still reporting what it did: the shared error next to it. */
 export interface WithError {
@@ -485,6 +488,167 @@ export function describeDeployment(json: DeploymentJson): string {
   return json.action === 'rollback'
     ? `${json.environment}: back on release ${shortId(json.release)}${was}.`
     : `${json.environment}: release ${shortId(json.release)} is live${was}.`;
+}
+
+/** What moved between this machine and a remote, as push, fetch and pull report it. */
+export interface TransferJson {
+  readonly blobs: number;
+  readonly bytes: number;
+  /** Objects written to or read from the blob remote (packs, large blobs). */
+  readonly requests: number;
+}
+
+export interface SyncRefJson {
+  readonly ref: string;
+  readonly kind: RefKind;
+  /** The dataset, environment or (short) release id. */
+  readonly name: string;
+  readonly from: string | null;
+  readonly to: string;
+}
+
+/** `sluice push --json`: the refs moved on the git remote and what reached the blob remote. */
+export interface PushJson {
+  readonly remote: string;
+  readonly gitRemote: string;
+  readonly refs: readonly SyncRefJson[];
+  readonly transferred: TransferJson;
+  readonly runs: number;
+}
+
+export function pushJson(result: PushResult): PushJson {
+  return {
+    remote: result.remote,
+    gitRemote: result.gitRemote,
+    refs: result.refs.map(({ ref, kind, from, to }) => ({ ref, kind, name: refName(ref), from, to })),
+    transferred: { ...result.blobs },
+    runs: result.runs,
+  };
+}
+
+/** `Pushed to team (git: origin): …` or that there was nothing to push. */
+export function describePush(json: PushJson): string {
+  const where = `${json.remote} (git: ${json.gitRemote})`;
+  if (json.refs.length === 0 && json.transferred.blobs === 0 && json.runs === 0)
+    return `Everything is on ${where} already.`;
+  const refs = json.refs.length === 0 ? 'no ref moved' : `${describeRefs(json.refs.map((ref) => ref.ref))}`;
+  return `Pushed to ${where}: ${refs}; ${describeTransfer(json.transferred)}; ${plural(json.runs, 'run-cache entry', 'run-cache entries')}.`;
+}
+
+export interface FetchRefJson extends SyncRefJson {
+  readonly action: RefAction;
+  /** The remote's commit. */
+  readonly remote: string;
+}
+
+/** `sluice fetch --json`. */
+export interface FetchJson {
+  readonly remote: string;
+  readonly gitRemote: string;
+  readonly refs: readonly FetchRefJson[];
+  readonly transferred: TransferJson;
+  readonly runs: number;
+}
+
+export function fetchJson(result: FetchResult): FetchJson {
+  return {
+    remote: result.remote,
+    gitRemote: result.gitRemote,
+    refs: result.refs.map(({ ref, kind, action, from, to, remote }) => ({
+      ref,
+      kind,
+      name: refName(ref),
+      action,
+      from,
+      to,
+      remote,
+    })),
+    transferred: { ...result.blobs },
+    runs: result.runs,
+  };
+}
+
+const ACTION_WORDS: Readonly<Record<RefAction, string>> = {
+  created: 'new',
+  'fast-forward': 'updated',
+  replayed: 'both sides deployed: yours replayed after theirs',
+  ahead: 'yours is ahead (push it)',
+  diverged: 'both sides snapshotted: yours kept, theirs not taken in',
+};
+
+/** One line per ref that changed or needs a look, then what was received. */
+export function describeFetch(json: FetchJson): string[] {
+  const lines = json.refs.map(
+    (ref) =>
+      `${ref.kind} ${ref.name}: ${ACTION_WORDS[ref.action]}${ref.action === 'fast-forward' || ref.action === 'created' ? ` (${shortId(ref.to)})` : ''}`,
+  );
+  lines.push(
+    `Fetched from ${json.remote} (git: ${json.gitRemote}): ${describeTransfer(json.transferred)}; ${plural(json.runs, 'run-cache entry', 'run-cache entries')}.`,
+  );
+  return lines;
+}
+
+export interface PulledDatasetJson {
+  readonly name: string;
+  readonly snapshot: string;
+  readonly action: 'restored' | 'unchanged' | 'refused';
+  readonly written: number;
+  readonly removed: number;
+  readonly paths: readonly string[];
+}
+
+/** `sluice pull --json`: fetch's result and each dataset; `error` (`unsaved-data`) when one was refused. */
+export interface PullJson extends FetchJson, WithError {
+  readonly datasets: readonly PulledDatasetJson[];
+}
+
+export function pullJson(result: PullResult): PullJson {
+  const refused = result.datasets.filter((dataset) => dataset.action === 'refused');
+  return {
+    ...fetchJson(result),
+    datasets: result.datasets.map(({ name, snapshot, action, written, removed, paths }) => ({
+      name,
+      snapshot,
+      action,
+      written,
+      removed,
+      paths,
+    })),
+    ...(refused.length === 0
+      ? {}
+      : {
+          error: {
+            code: 'unsaved-data',
+            message: `Not pulled: ${refused.map((dataset) => dataset.name).join(', ')} hold bytes that are in no snapshot.`,
+            hint: 'Snapshot them (`sluice snapshot`) or restore with --force (which saves them first), then pull again.',
+            data: {
+              dataset: refused[0]!.name,
+              paths: refused[0]!.paths,
+              datasets: refused.map((dataset) => ({ dataset: dataset.name, paths: dataset.paths })),
+            },
+          },
+        }),
+  };
+}
+
+/** fetch's lines, then one line per dataset that changed or was refused. */
+export function describePull(json: PullJson): string[] {
+  const lines = describeFetch(json);
+  for (const dataset of json.datasets) {
+    if (dataset.action === 'restored')
+      lines.push(
+        `dataset ${dataset.name}: at snapshot ${shortId(dataset.snapshot)} (${dataset.written} written, ${dataset.removed} removed)`,
+      );
+    if (dataset.action === 'refused')
+      lines.push(
+        `dataset ${dataset.name}: not pulled, ${plural(dataset.paths.length, 'path')} hold bytes in no snapshot (first: ${dataset.paths[0] ?? '?'})`,
+      );
+  }
+  return lines;
+}
+
+function describeTransfer(transfer: TransferJson): string {
+  return `${plural(transfer.blobs, 'blob')}, ${formatBytes(transfer.bytes)} in ${plural(transfer.requests, 'request')}`;
 }
 
 /** `sluice history ENV --json`: newest first. */
