@@ -129,7 +129,7 @@ export class RemoteBlobs {
     store: ObjectStore,
     hashes: Iterable<string>,
     inventory: Inventory,
-    options: { readonly signal?: AbortSignal; readonly progress?: Progress } = {},
+    options: { readonly signal?: AbortSignal | undefined; readonly progress?: Progress } = {},
   ): Promise<TransferTotals> {
     const missing: BlobSize[] = [];
     for (const hash of new Set(hashes)) {
@@ -202,7 +202,7 @@ export class RemoteBlobs {
     store: ObjectStore,
     hashes: Iterable<string>,
     inventory: Inventory,
-    options: { readonly signal?: AbortSignal; readonly progress?: Progress } = {},
+    options: { readonly signal?: AbortSignal | undefined; readonly progress?: Progress } = {},
   ): Promise<TransferTotals & { readonly absent: readonly string[] }> {
     const absent: string[] = [];
     const alone: { hash: string; size: number }[] = [];

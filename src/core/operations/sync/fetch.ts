@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CancelledError, hasCode, SluiceError } from '../../errors';
 import { writeFileAtomic } from '../../fs/atomicWrite';
-import { ENVIRONMENT_REFS, readHead as readDeploymentHead } from '../../environments/history';
-import { readReleases } from '../../environments/releases';
+import { ENVIRONMENT_REFS, readHistory } from '../../environments/history';
+import { readReleases, RELEASE_REFS } from '../../environments/releases';
 import { shortId } from '../../format';
 import type { Progress, TransferTotals } from '../../remotes/remoteBlobs';
 import { DATASET_REFS, readHead as readSnapshotHead, RecordedContent } from '../../snapshots/records';
@@ -54,8 +54,8 @@ export interface FetchResult {
 }
 
 export interface SyncOptions {
-  readonly signal?: AbortSignal;
-  readonly progress?: Progress;
+  readonly signal?: AbortSignal | undefined;
+  readonly progress?: Progress | undefined;
 }
 
 export async function fetch(
@@ -66,19 +66,9 @@ export async function fetch(
   await requireGitRemote(workspace, remote);
   const tracking = trackingPrefix(remote.gitRemote);
   await workspace.git.fetchRefs(remote.gitRemote, `${SLUICE_REFS}*`, `${tracking}*`);
-  const theirs = await workspace.git.listRefs(tracking.replace(/\/$/, ''));
-  const ours = await workspace.git.listRefs(SLUICE_REFS.replace(/\/$/, ''));
-  const refs: FetchedRef[] = [];
-  for (const [trackingRef, remoteCommit] of theirs) {
-    const ref = SLUICE_REFS + trackingRef.slice(tracking.length);
-    const kind = refKind(ref);
-    if (kind === undefined) continue;
-    const taken = await takeIn(workspace, ref, kind, ours.get(ref), remoteCommit);
-    if (taken) refs.push(taken);
-  }
-  if (options.signal?.aborted) throw new CancelledError('Fetch');
-
-  const wanted = await currentBlobs(workspace);
+  // Blobs first, for what is current on either side; refs are taken in only once
+  // every blob they need is here, so a fetch that fails changes nothing of ours.
+  const wanted = await currentBlobs(workspace, [SLUICE_REFS, tracking]);
   const remoteBlobs = await openRemoteBlobs(workspace, remote);
   try {
     const inventory = await remoteBlobs.inventory(options.signal);
@@ -120,6 +110,8 @@ export async function fetch(
       writeFileAtomic(runPath(runFolder, signature), Buffer.from(bytes));
       runs++;
     });
+    if (options.signal?.aborted) throw new CancelledError('Fetch');
+    const refs = await takeInAll(workspace, tracking);
     return { remote: remote.name, gitRemote: remote.gitRemote, refs, blobs, runs };
   } finally {
     await remoteBlobs.transport.close();
@@ -178,6 +170,22 @@ export async function pull(
   return { ...fetched, datasets };
 }
 
+/** Integrates every fetched ref into ours; returns those that changed or need a look. */
+async function takeInAll(workspace: Workspace, tracking: string): Promise<FetchedRef[]> {
+  const theirs = await workspace.git.listRefs(tracking.replace(/\/$/, ''));
+  const ours = await workspace.git.listRefs(SLUICE_REFS.replace(/\/$/, ''));
+  const refs: FetchedRef[] = [];
+  for (const [trackingRef, remoteCommit] of theirs) {
+    const ref = SLUICE_REFS + trackingRef.slice(tracking.length);
+    const kind = refKind(ref);
+    if (kind === undefined) continue;
+    const taken = await takeIn(workspace, ref, kind, ours.get(ref), remoteCommit);
+    if (taken) refs.push(taken);
+  }
+
+  return refs;
+}
+
 /** Integrates one fetched ref into ours by compare-and-swap; undefined when they were equal. */
 async function takeIn(
   workspace: Workspace,
@@ -224,25 +232,49 @@ async function takeIn(
  * latest snapshot and each environment's live release, with the record
  * that needs each one (for messages).
  */
-async function currentBlobs(workspace: Workspace): Promise<Map<string, string>> {
+async function currentBlobs(
+  workspace: Workspace,
+  namespaces: readonly string[],
+): Promise<Map<string, string>> {
   const wanted = new Map<string, string>();
   const slicer = new Slicer(undefined, 'Fetch');
-  for (const [ref] of await workspace.git.listRefs(DATASET_REFS.replace(/\/$/, ''))) {
+  const under = async (kind: string): Promise<[string, string][]> => {
+    const found: [string, string][] = [];
+    for (const namespace of namespaces) {
+      const prefix = namespace + kind.slice(SLUICE_REFS.length);
+      for (const [ref] of await workspace.git.listRefs(prefix.replace(/\/$/, '')))
+        found.push([ref, ref.slice(prefix.length)]);
+    }
+    return found;
+  };
+  for (const [ref, name] of await under(DATASET_REFS)) {
     const head = await readSnapshotHead(workspace.git, ref);
     if (!head) continue;
     const content = await RecordedContent.read(workspace.git, head.commit, slicer);
     const listings = await content.entries([...content.paths()]);
-    const what = `dataset ${ref.slice(DATASET_REFS.length)}, snapshot ${shortId(head.id)}`;
+    const what = `dataset ${name}, snapshot ${shortId(head.id)}`;
     for (const entries of listings.values())
       for (const entry of entries)
         if (entry.type === 'file' && !wanted.has(entry.sha256)) wanted.set(entry.sha256, what);
   }
   const live: string[] = [];
-  for (const [ref] of await workspace.git.listRefs(ENVIRONMENT_REFS.replace(/\/$/, ''))) {
-    const head = await readDeploymentHead(workspace.git, ref.slice(ENVIRONMENT_REFS.length));
+  for (const [ref, name] of await under(ENVIRONMENT_REFS)) {
+    const [head] = await readHistory(workspace.git, name, 1, ref);
     if (head) live.push(head.release);
   }
-  for (const release of await readReleases(workspace.git, [...new Set(live)])) {
+  // A live release's record is here or among the fetched refs.
+  const known = new Map<string, string>();
+  for (const namespace of namespaces) {
+    const prefix = namespace + RELEASE_REFS.slice(SLUICE_REFS.length);
+    for (const [ref] of await workspace.git.listRefs(prefix.replace(/\/$/, '')))
+      if (!known.has(ref.slice(prefix.length))) known.set(ref.slice(prefix.length), prefix);
+  }
+  const records = await Promise.all(
+    [...new Set(live)]
+      .filter((id) => known.has(id))
+      .map(async (id) => (await readReleases(workspace.git, [id], known.get(id)))[0]!),
+  );
+  for (const release of records) {
     for (const output of release.outputs)
       for (const entry of output.entries)
         if (entry.type === 'file' && !wanted.has(entry.sha256))

@@ -33,9 +33,9 @@ export interface PushResult {
 
 export interface PushOptions {
   /** Also every run-cache entry of this machine (experiments no record names), with its outputs. */
-  readonly all?: boolean;
-  readonly signal?: AbortSignal;
-  readonly progress?: Progress;
+  readonly all?: boolean | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly progress?: Progress | undefined;
 }
 
 /** Refs whose data this blob remote is known to hold, at the commits it holds it for. */
