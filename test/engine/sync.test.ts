@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { SluiceError } from '../../src/core/errors';
 import { fetch, pull } from '../../src/core/operations/sync/fetch';
 import { push } from '../../src/core/operations/sync/push';
+import { gcRemote } from '../../src/core/operations/sync/remoteGc';
 import type { SyncRemote } from '../../src/core/operations/sync/remoteTarget';
 import { parseRemoteUrl } from '../../src/core/remotes/transport/transport';
 import { openWorkspace } from '../../src/core/workspace';
@@ -140,6 +141,38 @@ void describe('push, fetch and pull between two clones', () => {
     for (const deployment of [...aliceHistory, ...carolHistoryBefore])
       assert.ok(merged.includes(deployment.release), `${deployment.release} kept`);
     assert.equal(merged[0], carolHistoryBefore[0]!.release);
+  });
+
+  void test('gc --remote removes what no ref reaches, and only once an earlier gc marked it', async () => {
+    const workspace = await openWorkspace(alice);
+    // Garbage as interrupted pushes and deleted refs leave it: a pack without its index,
+    // a temporary upload, a large blob nothing names.
+    const orphanPack = join(blobsFolder, 'packs', `${'0'.repeat(64)}.pack`);
+    writeFileSync(orphanPack, 'half a pack');
+    const temporary = join(blobsFolder, 'packs', `${'1'.repeat(64)}.pack.sluice-tmp-0123456789ab`);
+    writeFileSync(temporary, 'cut off');
+    mkdirSync(join(blobsFolder, 'blobs', 'ff'), { recursive: true });
+    const stray = join(blobsFolder, 'blobs', 'ff', 'f'.repeat(62));
+    writeFileSync(stray, 'nobody needs me');
+    const before = readdirSync(join(blobsFolder, 'packs')).length;
+
+    const first = await gcRemote(workspace, remote, { dryRun: false });
+    assert.equal(first.removed, 0, 'a first gc only marks');
+    assert.equal(first.waiting, 3);
+    assert.ok(readdirSync(join(blobsFolder, 'blobs', 'ff')).length === 1);
+
+    const dry = await gcRemote(workspace, remote, { dryRun: true, minAgeMs: 0 });
+    assert.equal(dry.removed, 3);
+    assert.equal(readdirSync(join(blobsFolder, 'packs')).length, before, 'a dry run removes nothing');
+
+    const now = await gcRemote(workspace, remote, { dryRun: false, minAgeMs: 0 });
+    assert.equal(now.removed, 3);
+    assert.equal(readdirSync(join(blobsFolder, 'packs')).length, before - 2);
+    assert.deepEqual(readdirSync(join(blobsFolder, 'blobs', 'ff')), []);
+    // Everything a ref reaches is still there: a fresh clone pulls and runs from the cache.
+    const gina = cloneOrigin('gina');
+    const pulled = await pull(await openWorkspace(gina), remote);
+    assert.ok(pulled.datasets.every((dataset) => dataset.action === 'restored'));
   });
 
   void test('a blob damaged on the remote is refused, named, and not kept', async () => {
