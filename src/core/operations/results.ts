@@ -532,7 +532,7 @@ export function describePush(json: PushJson): string {
   const where = `${json.remote} (git: ${json.gitRemote})`;
   if (json.refs.length === 0 && json.transferred.blobs === 0 && json.runs === 0)
     return `Everything is on ${where} already.`;
-  const refs = json.refs.length === 0 ? 'no ref moved' : `${describeRefs(json.refs.map((ref) => ref.ref))}`;
+  const refs = json.refs.length === 0 ? 'no ref moved' : describeRefs(json.refs.map((ref) => ref.ref));
   return `Pushed to ${where}: ${refs}; ${describeTransfer(json.transferred)}; ${plural(json.runs, 'run-cache entry', 'run-cache entries')}.`;
 }
 
