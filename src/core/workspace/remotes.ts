@@ -135,7 +135,7 @@ export function resolveRemote(workspace: Workspace, name: string | undefined): R
     name,
     `No remote named '${name}'.${near === undefined ? '' : ` Did you mean '${near}'?`}`,
     `Remotes: ${names.join(', ')}. \`sluice remote list\` shows where each leads.`,
-    { data: { candidates: names, suggestion: near ?? null } },
+    { data: { candidates: names } },
   );
 }
 
