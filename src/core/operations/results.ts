@@ -657,16 +657,18 @@ export function describeRemoteChange(json: RemotesJson): string {
   const kind = remote ? ` (${KIND_WORDS[remote.kind]})` : '';
   let sentence: string;
   if (change.action === 'add')
-    sentence = change.override
-      ? `This machine now uses its own settings for remote ${change.name}${kind} (.sluice/remotes.yaml).`
-      : `Added remote ${change.name}${kind} to ${where.join(' and ')}.`;
+    sentence =
+      change.override && remote
+        ? `Remote ${change.name} now leads to ${remote.url}${kind} on this machine, set in .sluice/remotes.yaml.`
+        : `Added remote ${change.name}${kind} to ${where.join(' and ')}.`;
   else if (change.action === 'remove')
     sentence = `Removed remote ${change.name} from ${where.join(' and ')}.`;
   else
     sentence = `${change.name} is the default remote${where.includes('sluice.yaml') ? '' : ' on this machine'}.`;
   if (change.localDefault !== null)
     sentence += ` This machine's own default, ${change.localDefault}, still wins here (\`sluice remote default ${change.name} --local\` changes it).`;
-  else if (change.action === 'add' && remote?.default === true) sentence += ' It is the default.';
+  else if (change.action === 'add' && !change.override && remote?.default === true)
+    sentence += ' It is the default.';
   return sentence;
 }
 
