@@ -362,5 +362,11 @@ function writeUnchanged(target: string, before: string | undefined, after: strin
       'Run the command again.',
       { code: 'file-changed', data: { file: target } },
     );
-  writeFileAtomic(target, after, mode);
+  try {
+    writeFileAtomic(target, after, mode);
+  } catch (error) {
+    // The temporary file beside it failed (a read-only or full disk): the file the user knows is the one to name.
+    if (error instanceof Error && 'path' in error) Object.assign(error, { path: target, syscall: 'write' });
+    throw error;
+  }
 }
