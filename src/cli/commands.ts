@@ -14,6 +14,7 @@ import { restoreCommand } from './restore';
 import { fsckCommand } from './fsck';
 import { gcCommand } from './gc';
 import { remoteCommand } from './remote';
+import { fetchCommand, pullCommand, pushCommand } from './sync';
 import { runCommand } from './run';
 import { statusCommand } from './status';
 import { logsCommand } from './logs';
@@ -59,6 +60,9 @@ export const COMMANDS: readonly Command[] = [
   fsckCommand,
   gcCommand,
   remoteCommand,
+  pushCommand,
+  fetchCommand,
+  pullCommand,
   lspCommand,
   helpCommand,
 ];

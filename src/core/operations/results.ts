@@ -655,10 +655,7 @@ export function pullJson(result: PullResult): PullJson {
 
 /** A line per ref taken in, what arrived, then a line per dataset that changed or was refused. */
 export function describePull(json: PullJson): string[] {
-  const lines = json.refs.map(
-    (ref) =>
-      `${ref.kind} ${ref.name}: ${ACTION_WORDS[ref.action]}${ref.action === 'fast-forward' || ref.action === 'created' ? ` (${shortId(ref.to)})` : ''}`,
-  );
+  const lines = json.refs.map((ref) => `${ref.kind} ${ref.name}: ${ACTION_WORDS[ref.action]}`);
   lines.push(
     `Pulled from ${json.remote} (git: ${json.gitRemote}): ${describeTransfer(json.transferred)}; ${plural(json.runs, 'run-cache entry', 'run-cache entries')}.`,
   );
