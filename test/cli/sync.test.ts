@@ -4,16 +4,17 @@
 // the test's own, host keys checked) and an S3-protocol server (s3rver).
 // Each machine is a clone in its own temp folder with its own cache; refs
 // travel through a bare git repository, `origin`.
+import Ajv2020 from 'ajv/dist/2020';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { onlyJson } from '../support/environments';
 import { startS3rver, s3rverCredentials, type S3Server } from '../support/services/s3rver';
 import { startSshd, SSH_ALIAS, type SshServer } from '../support/services/sshd';
-import { clearVariablesRefusedBySimpleGit, git, noise, readTree, sluice } from '../support/workspace';
+import { clearVariablesRefusedBySimpleGit, git, noise, readTree, ROOT, sluice } from '../support/workspace';
 
 clearVariablesRefusedBySimpleGit();
 
@@ -37,10 +38,27 @@ function environmentFor(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...process.env, SLUICE_SSH_CONFIG: sshd.configFile, ...s3rverCredentials(base), ...extra };
 }
 
+const SCHEMAS = join(ROOT, 'src/cli/schemas');
+const ajv = new Ajv2020({ allErrors: true, strict: true });
+for (const file of readdirSync(SCHEMAS).filter((name) => name.endsWith('.schema.json')))
+  ajv.addSchema(JSON.parse(readFileSync(join(SCHEMAS, file), 'utf8')) as object);
+
+/** The command's one JSON object, checked against its schema (src/cli/schemas/) for push, fetch and pull. */
+function checked(command: string, json: Record<string, unknown>): Record<string, unknown> {
+  if (['push', 'fetch', 'pull'].includes(command)) {
+    const validate = ajv.getSchema(`https://sluice.dev/schemas/v1/${command}.json`)!;
+    assert.ok(
+      validate(json),
+      `${command} --json: ${ajv.errorsText(validate.errors)}\n${JSON.stringify(json)}`,
+    );
+  }
+  return json;
+}
+
 function run(root: string, env: NodeJS.ProcessEnv, ...args: string[]): Record<string, unknown> {
   const result = sluice([...args, '--json'], root, env);
   assert.equal(result.status, 0, `sluice ${args.join(' ')}: ${result.stderr}${result.stdout}`);
-  return onlyJson(result);
+  return checked(args[0]!, onlyJson(result));
 }
 
 interface Team {
@@ -100,6 +118,9 @@ function roundTrip(kind: string, make: () => Team): void {
     assert.match(again.stdout, /^Everything is on team \(git: origin\) already\.$/m);
 
     const bob = clone('bob');
+    const fetched = run(bob, env, 'fetch');
+    const behind = (fetched['status'] as { refs: { behind: number }[] }).refs;
+    assert.ok(behind.length >= 2 && behind.every((ref) => ref.behind > 0), JSON.stringify(fetched));
     const pulled = run(bob, env, 'pull');
     assert.ok((pulled['datasets'] as { action: string }[]).every((dataset) => dataset.action === 'restored'));
     assert.deepEqual(readTree(join(bob, 'data/raw')), readTree(join(alice, 'data/raw')));
@@ -129,9 +150,9 @@ function assertRefused(
   const text = sluice(args, root, env);
   assert.equal(text.status, 1, `sluice ${args.join(' ')}: ${text.stderr}`);
   const lines = text.stderr.split('\n').filter((line) => line.trim() !== '');
-  assert.ok(lines.length <= 2 && /team|sluice-test-host|team-data/.test(lines[0] ?? ''), text.stderr);
+  assert.ok(lines.length === 1 && lines[0]!.includes('Remote team: '), text.stderr);
   assert.doesNotMatch(text.stderr, /\n\s+at /, 'no stack trace');
-  const json = onlyJson(sluice([...args, '--json'], root, env));
+  const json = checked(args[0]!, onlyJson(sluice([...args, '--json'], root, env)));
   assert.equal((json['error'] as { code: string }).code, code, JSON.stringify(json));
   assert.equal(git(root, 'for-each-ref', 'refs/sluice/'), localBefore);
   assert.equal(git(origin, 'for-each-ref', 'refs/sluice/'), originBefore);

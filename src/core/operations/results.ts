@@ -526,7 +526,7 @@ export function pushJson(result: PushResult): PushJson {
     remote: result.remote,
     gitRemote: result.gitRemote,
     refs: result.refs.map(({ ref, kind, from, to }) => ({ ref, kind, name: refName(ref), from, to })),
-    transferred: { ...result.blobs },
+    transferred: transferJson(result.blobs),
     runs: result.runs,
   };
 }
@@ -560,7 +560,7 @@ export function fetchJson(result: FetchResult): FetchJson {
     remote: result.remote,
     gitRemote: result.gitRemote,
     status: result.status,
-    transferred: { ...result.blobs },
+    transferred: transferJson(result.blobs),
     runs: result.runs,
   };
 }
@@ -628,7 +628,7 @@ export function pullJson(result: PullResult): PullJson {
       to,
       remote,
     })),
-    transferred: { ...result.blobs },
+    transferred: transferJson(result.blobs),
     runs: result.runs,
     datasets: result.datasets.map(({ name, snapshot, action, written, removed, paths }) => ({
       name,
@@ -672,6 +672,10 @@ export function describePull(json: PullJson): string[] {
       );
   }
   return lines;
+}
+
+function transferJson({ blobs, bytes, requests }: TransferJson): TransferJson {
+  return { blobs, bytes, requests };
 }
 
 function describeTransfer(transfer: TransferJson): string {
