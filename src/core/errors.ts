@@ -44,6 +44,12 @@ export const OUTCOME_CODES = [
   'not-a-git-repository',
   /** the manifest has errors; data: {file, errors}. */
   'manifest-invalid',
+  /** a ref moved on the git remote since the last pull (a teammate promoted); data: {remote, gitRemote, refs}. */
+  'remote-moved',
+  /** no remote is declared for the workspace; data: {remote}. */
+  'remote-not-configured',
+  /** several remotes and none is the default; data: {remotes}. */
+  'remote-no-default',
 ] as const;
 
 export type OutcomeCode = (typeof OUTCOME_CODES)[number];
