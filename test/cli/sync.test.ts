@@ -14,7 +14,16 @@ import { after, before, describe, test } from 'node:test';
 import { onlyJson } from '../support/environments';
 import { startS3rver, s3rverCredentials, type S3Server } from '../support/services/s3rver';
 import { startSshd, SSH_ALIAS, type SshServer } from '../support/services/sshd';
-import { clearVariablesRefusedBySimpleGit, git, noise, readTree, ROOT, sluice } from '../support/workspace';
+import {
+  clearVariablesRefusedBySimpleGit,
+  git,
+  noise,
+  readTree,
+  ROOT,
+  sha256,
+  sluice,
+  startSluice,
+} from '../support/workspace';
 
 clearVariablesRefusedBySimpleGit();
 
@@ -244,6 +253,55 @@ void describe('push, fetch and pull from the CLI', () => {
       (deployment) => deployment.reason,
     );
     assert.deepEqual(merged.slice(0, 2), ['carol again', 'alice again']);
+  });
+});
+
+void describe('a push cut off', () => {
+  void test('a SIGKILLed push leaves no partial object, and the next push sends only what is missing', async () => {
+    const remoteFolder = join(base, 'resume-remote');
+    mkdirSync(remoteFolder);
+    const { alice, env, clone } = team('resume', remoteFolder, [], environmentFor({}));
+    const count = 40;
+    for (let i = 0; i < count; i++)
+      writeFileSync(
+        join(alice, `data/raw/events/big-${String(i)}.bin`),
+        noise(2 << 20, `resume ${String(i)}`),
+      );
+    run(alice, env, 'snapshot');
+    const blobsOnRemote = (): string[] => {
+      try {
+        return readdirSync(join(remoteFolder, 'blobs'), { recursive: true, withFileTypes: true })
+          .filter((entry) => entry.isFile() && /^[0-9a-f]{62}$/.test(entry.name))
+          .map((entry) => join(entry.parentPath, entry.name));
+      } catch {
+        return [];
+      }
+    };
+    const pushing = startSluice(['push'], alice, env);
+    const deadline = Date.now() + 30_000;
+    while (blobsOnRemote().length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    pushing.crash();
+    await pushing.done;
+    const before = blobsOnRemote();
+    assert.ok(
+      before.length >= 3 && before.length < count + 1,
+      `cut off part way: ${String(before.length)} blobs there`,
+    );
+    // Every object that is there is whole: named by the hash of its bytes.
+    for (const path of before) {
+      const name = path.split('/').slice(-2).join('');
+      assert.equal(sha256(readFileSync(path)), name, `${path} is complete`);
+    }
+    assert.equal(git(join(base, 'resume', 'origin.git'), 'for-each-ref', 'refs/sluice/'), '', 'no ref moved');
+
+    const resumed = run(alice, env, 'push');
+    const sent = resumed['transferred'] as { blobs: number; bytes: number };
+    // What was left to send: the big files not yet there, the 3 MiB archive and the small files' pack at most.
+    assert.ok(sent.bytes <= (count - before.length) * (2 << 20) + (4 << 20), JSON.stringify(sent));
+    assert.match(sluice(['push'], alice, env).stdout, /^Everything is on team/m);
+    const bob = clone('bob');
+    run(bob, env, 'pull');
+    assert.deepEqual(readTree(join(bob, 'data/raw/events')), readTree(join(alice, 'data/raw/events')));
   });
 });
 

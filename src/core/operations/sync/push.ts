@@ -117,11 +117,22 @@ async function pushRecords(
 
   // Refs last, all or none.
   if (options.signal?.aborted) throw new CancelledError('Push');
-  const lost = await workspace.git.pushRefs(
-    remote.gitRemote,
-    updates.map(({ ref, to, from }) => ({ ref, commit: to, expected: from ?? undefined })),
-  );
-  if (lost.length > 0) throw movedOnRemote(remote, lost);
+  try {
+    await workspace.git.pushRefs(
+      remote.gitRemote,
+      updates.map(({ ref, to, from }) => ({ ref, commit: to, expected: from ?? undefined })),
+    );
+  } catch (error) {
+    // Whatever words git used, the remote itself says whether someone moved a ref first.
+    const now = await workspace.git.remoteRefs(remote.gitRemote, `${SLUICE_REFS}*`).catch(() => undefined);
+    const moved = updates.filter(({ ref, from }) => now !== undefined && (now.get(ref) ?? null) !== from);
+    if (moved.length > 0)
+      throw movedOnRemote(
+        remote,
+        moved.map(({ ref }) => ref),
+      );
+    throw error;
+  }
   writePushed(cacheDir, Object.fromEntries(local));
   // What the git remote holds now, as a fetch would have recorded it: ahead/behind counts stay true.
   const tracking = trackingPrefix(remote.gitRemote);
