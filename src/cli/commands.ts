@@ -13,6 +13,7 @@ import { diffCommand } from './diff';
 import { restoreCommand } from './restore';
 import { fsckCommand } from './fsck';
 import { gcCommand } from './gc';
+import { reportCommand } from './report';
 import { runCommand } from './run';
 import { statusCommand } from './status';
 import { logsCommand } from './logs';
@@ -57,6 +58,7 @@ export const COMMANDS: readonly Command[] = [
   envsCommand,
   fsckCommand,
   gcCommand,
+  reportCommand,
   lspCommand,
   helpCommand,
 ];
