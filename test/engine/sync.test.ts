@@ -11,6 +11,7 @@ import { SluiceError } from '../../src/core/errors';
 import { fetch, pull } from '../../src/core/operations/sync/fetch';
 import { push } from '../../src/core/operations/sync/push';
 import { gcRemote } from '../../src/core/operations/sync/remoteGc';
+import { syncStatus } from '../../src/core/operations/sync/syncStatus';
 import type { SyncRemote } from '../../src/core/operations/sync/remoteTarget';
 import { parseRemoteUrl } from '../../src/core/remotes/transport/transport';
 import { openWorkspace } from '../../src/core/workspace';
@@ -118,7 +119,11 @@ void describe('push, fetch and pull between two clones', () => {
     git(carol, 'commit', '--quiet', '-am', 'carol tunes');
     cli(carol, 'stage');
 
+    const staging = async (root: string) =>
+      (await syncStatus(await openWorkspace(root), 'origin')).refs.find((ref) => ref.name === 'staging');
+    assert.deepEqual(await staging(carol), { kind: 'environment', name: 'staging', ahead: 1, behind: 0 });
     await push(await openWorkspace(alice), remote);
+    assert.equal(await staging(alice), undefined, 'in step with origin after the push');
     const refused = await errorOf(async () => push(await openWorkspace(carol), remote));
     assert.equal(refused.code, 'remote-moved');
     assert.match(
@@ -128,12 +133,20 @@ void describe('push, fetch and pull between two clones', () => {
 
     const carolHistoryBefore = cli(carol, 'history', 'staging')['deployments'] as { release: string }[];
     const fetched = await fetch(await openWorkspace(carol), remote);
-    assert.ok(fetched.refs.some((ref) => ref.kind === 'environment' && ref.action === 'replayed'));
+    assert.deepEqual(await staging(carol), { kind: 'environment', name: 'staging', ahead: 1, behind: 1 });
+    assert.ok(fetched.status.refs.some((ref) => ref.name === 'staging'));
+    const pulled = await pull(await openWorkspace(carol), remote);
+    assert.ok(pulled.refs.some((ref) => ref.kind === 'environment' && ref.action === 'replayed'));
+    assert.deepEqual(await staging(carol), { kind: 'environment', name: 'staging', ahead: 1, behind: 0 });
     await push(await openWorkspace(carol), remote);
+    await fetch(await openWorkspace(alice), remote);
+    assert.deepEqual(await staging(alice), { kind: 'environment', name: 'staging', ahead: 0, behind: 1 });
+    await pull(await openWorkspace(alice), remote);
+    assert.equal(await staging(alice), undefined);
 
     const aliceHistory = cli(alice, 'history', 'staging')['deployments'] as { release: string }[];
     const dave = cloneOrigin('dave');
-    await fetch(await openWorkspace(dave), remote);
+    await pull(await openWorkspace(dave), remote);
     const merged = (cli(dave, 'history', 'staging')['deployments'] as { release: string }[]).map(
       (d) => d.release,
     );

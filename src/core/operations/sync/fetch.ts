@@ -1,9 +1,12 @@
-// Fetch and pull: take in what teammates pushed. Fetch brings the refs and
-// the blobs of what is current (each dataset's latest snapshot, each
-// environment's live release, the run-cache entries that produced them) into
-// the local cache and never touches the workspace; pull then brings each
-// dataset's files to its latest snapshot under restore's rules, so unsaved
-// bytes are never overwritten.
+// Fetch and pull: take in what teammates pushed. Fetch brings the remote's
+// refs (kept apart, under refs/sluice-remotes/, as git keeps remote-tracking
+// branches) and the blobs of what is current on either side (each dataset's
+// latest snapshot, each environment's live release, the run-cache entries
+// that produced them) into the local cache; it changes none of our refs and
+// no file of the workspace, and says how far ahead or behind we are. Pull
+// fetches, takes the remote's refs in, and brings each dataset's files to
+// its latest snapshot under restore's rules, so unsaved bytes are never
+// overwritten.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CancelledError, hasCode, SluiceError } from '../../errors';
@@ -17,6 +20,7 @@ import { restoreDataset } from '../../snapshots/restore';
 import { Slicer } from '../../snapshots/slices';
 import type { Workspace } from '../../workspace';
 import { refKind, SLUICE_REFS, type RefKind } from './refNames';
+import { syncStatus, type SyncStatus } from './syncStatus';
 import { openRemoteBlobs, requireGitRemote, trackingPrefix, type SyncRemote } from './remoteTarget';
 
 /** What fetch did with one ref of the remote. */
@@ -43,14 +47,17 @@ export interface FetchedRef {
   readonly remote: string;
 }
 
-export interface FetchResult {
+interface Transferred {
   readonly remote: string;
   readonly gitRemote: string;
-  /** Refs that changed here or need attention; refs already equal are left out. */
-  readonly refs: readonly FetchedRef[];
   readonly blobs: TransferTotals;
   /** Run-cache entries received. */
   readonly runs: number;
+}
+
+export interface FetchResult extends Transferred {
+  /** Where we stand against the remote now: what pull would take in, what push would send. */
+  readonly status: SyncStatus;
 }
 
 export interface SyncOptions {
@@ -63,11 +70,21 @@ export async function fetch(
   remote: SyncRemote,
   options: SyncOptions = {},
 ): Promise<FetchResult> {
+  const transferred = await fetchInto(workspace, remote, options);
+  return { ...transferred, status: await syncStatus(workspace, remote.gitRemote) };
+}
+
+/** The remote's refs into the tracking namespace, then the blobs and run entries they and ours need. */
+async function fetchInto(
+  workspace: Workspace,
+  remote: SyncRemote,
+  options: SyncOptions,
+): Promise<Transferred> {
   await requireGitRemote(workspace, remote);
   const tracking = trackingPrefix(remote.gitRemote);
   await workspace.git.fetchRefs(remote.gitRemote, `${SLUICE_REFS}*`, `${tracking}*`);
-  // Blobs first, for what is current on either side; refs are taken in only once
-  // every blob they need is here, so a fetch that fails changes nothing of ours.
+  // Blobs for what is current on either side: pull takes the remote's refs in
+  // only once every blob they need is here, so a failure changes nothing of ours.
   const wanted = await currentBlobs(workspace, [SLUICE_REFS, tracking]);
   const remoteBlobs = await openRemoteBlobs(workspace, remote);
   try {
@@ -110,9 +127,7 @@ export async function fetch(
       writeFileAtomic(runPath(runFolder, signature), Buffer.from(bytes));
       runs++;
     });
-    if (options.signal?.aborted) throw new CancelledError('Fetch');
-    const refs = await takeInAll(workspace, tracking);
-    return { remote: remote.name, gitRemote: remote.gitRemote, refs, blobs, runs };
+    return { remote: remote.name, gitRemote: remote.gitRemote, blobs, runs };
   } finally {
     await remoteBlobs.transport.close();
   }
@@ -129,21 +144,25 @@ export interface PulledDataset {
   readonly paths: readonly string[];
 }
 
-export interface PullResult extends FetchResult {
+export interface PullResult extends Transferred {
+  /** Refs that changed here or need a look; refs already equal are left out. */
+  readonly refs: readonly FetchedRef[];
   readonly datasets: readonly PulledDataset[];
 }
 
 /**
- * Fetch, then each dataset to its latest snapshot. A dataset whose disk holds
- * bytes no snapshot has is left as it is and named (the pull then fails with
- * `unsaved-data` after doing the rest).
+ * Fetch, take the remote's refs in, then each dataset to its latest snapshot.
+ * A dataset whose disk holds bytes no snapshot has is left as it is and named
+ * (the pull then fails with `unsaved-data` after doing the rest).
  */
 export async function pull(
   workspace: Workspace,
   remote: SyncRemote,
   options: SyncOptions = {},
 ): Promise<PullResult> {
-  const fetched = await fetch(workspace, remote, options);
+  const transferred = await fetchInto(workspace, remote, options);
+  if (options.signal?.aborted) throw new CancelledError('Pull');
+  const refs = await takeInAll(workspace, trackingPrefix(remote.gitRemote));
   const datasets: PulledDataset[] = [];
   for (const name of workspace.manifest.datasets.keys()) {
     const head = await readSnapshotHead(workspace.git, `${DATASET_REFS}${name}`);
@@ -167,7 +186,7 @@ export async function pull(
       datasets.push({ name, snapshot: head.id, action: 'refused', written: 0, removed: 0, paths });
     }
   }
-  return { ...fetched, datasets };
+  return { ...transferred, refs, datasets };
 }
 
 /** Integrates every fetched ref into ours; returns those that changed or need a look. */

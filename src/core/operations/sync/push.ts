@@ -12,7 +12,13 @@ import type { CachedRun } from '../../pipelines/outputs';
 import type { Workspace } from '../../workspace';
 import { reachableBlobs } from '../maintenance';
 import { describeRefs, refKind, SLUICE_REFS, type RefKind } from './refNames';
-import { openRemoteBlobs, remoteCacheDir, requireGitRemote, type SyncRemote } from './remoteTarget';
+import {
+  openRemoteBlobs,
+  remoteCacheDir,
+  requireGitRemote,
+  trackingPrefix,
+  type SyncRemote,
+} from './remoteTarget';
 
 export interface PushedRef {
   readonly ref: string;
@@ -108,6 +114,9 @@ export async function push(
   );
   if (lost.length > 0) throw movedOnRemote(remote, lost);
   writePushed(cacheDir, Object.fromEntries(local));
+  // What the git remote holds now, as a fetch would have recorded it: ahead/behind counts stay true.
+  const tracking = trackingPrefix(remote.gitRemote);
+  for (const { ref, to } of updates) await workspace.git.setRef(tracking + ref.slice(SLUICE_REFS.length), to);
   return { remote: remote.name, gitRemote: remote.gitRemote, refs: updates, blobs, runs };
 }
 
