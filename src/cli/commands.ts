@@ -14,6 +14,7 @@ import { restoreCommand } from './restore';
 import { fsckCommand } from './fsck';
 import { gcCommand } from './gc';
 import { reportCommand } from './report';
+import { remoteCommand } from './remote';
 import { runCommand } from './run';
 import { statusCommand } from './status';
 import { logsCommand } from './logs';
@@ -59,6 +60,7 @@ export const COMMANDS: readonly Command[] = [
   fsckCommand,
   gcCommand,
   reportCommand,
+  remoteCommand,
   lspCommand,
   helpCommand,
 ];
