@@ -15,6 +15,7 @@ import { fsckCommand } from './fsck';
 import { gcCommand } from './gc';
 import { reportCommand } from './report';
 import { remoteCommand } from './remote';
+import { fetchCommand, pullCommand, pushCommand } from './sync';
 import { runCommand } from './run';
 import { statusCommand } from './status';
 import { logsCommand } from './logs';
@@ -61,6 +62,9 @@ export const COMMANDS: readonly Command[] = [
   gcCommand,
   reportCommand,
   remoteCommand,
+  pushCommand,
+  fetchCommand,
+  pullCommand,
   lspCommand,
   helpCommand,
 ];

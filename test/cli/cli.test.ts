@@ -77,6 +77,9 @@ void describe('sluice help and version', () => {
       'fsck',
       'gc',
       'remote',
+      'push',
+      'fetch',
+      'pull',
       'lsp',
       'help',
     ]);

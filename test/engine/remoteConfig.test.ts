@@ -10,7 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { SluiceError } from '../../src/core/errors';
 import { openWorkspace, type Workspace } from '../../src/core/workspace';
 import { addRemote, removeRemote, setDefaultRemote } from '../../src/core/workspace/remoteChanges';
-import { listRemotes, resolveRemote } from '../../src/core/workspace/remotes';
+import type { OpenOptions } from '../../src/core/remotes/transport/transport';
+import { listRemotes, resolveRemote, transportOptions } from '../../src/core/workspace/remotes';
 import { clearVariablesRefusedBySimpleGit, git, removeTree } from '../support/workspace';
 
 clearVariablesRefusedBySimpleGit();
@@ -201,10 +202,16 @@ describe('resolving remotes: S3 options and overrides field by field', () => {
     assert.deepEqual(overridden.s3, { endpoint: ENDPOINT, region: 'us-east-2', forcePathStyle: false });
     assert.equal(overridden.url, 's3://bucket/sluice');
     assert.equal(overridden.overridden, true);
+    const options: OpenOptions = transportOptions(overridden, { sshConfigFile: '/tmp/ssh_config' });
+    assert.deepEqual(options, {
+      sshConfigFile: '/tmp/ssh_config',
+      s3: { endpoint: ENDPOINT, region: 'us-east-2', forcePathStyle: false },
+    });
     workspace = await workspaceWith(shared, 'remotes:\n  archive:\n    url: /mnt/mirror\n');
     const mirror = resolveRemote(workspace, 'archive');
     assert.equal(mirror.location.kind, 'folder');
     assert.equal(mirror.s3, undefined);
+    assert.deepEqual(transportOptions(mirror), {});
     // Without an endpoint, AWS itself: no path style unless asked.
     workspace = await workspaceWith('remotes:\n  aws:\n    url: s3://bucket/x\n');
     assert.deepEqual(resolveRemote(workspace, undefined).s3, {});

@@ -27,7 +27,7 @@ import {
   urlCredentials,
 } from '../manifest/remotes';
 import { closestName } from '../manifest/spelling';
-import type { RemoteLocation } from '../remotes/transport/transport';
+import type { OpenOptions, RemoteLocation } from '../remotes/transport/transport';
 import type { Workspace } from './index';
 
 export interface RemoteConfig {
@@ -137,6 +137,11 @@ export function resolveRemote(workspace: Workspace, name: string | undefined): R
     `Remotes: ${names.join(', ')}. \`sluice remote list\` shows where each leads.`,
     { data: { candidates: names } },
   );
+}
+
+/** `openTransport`'s options for a remote: its S3 settings, plus whatever the caller adds (a test's ssh_config). */
+export function transportOptions(remote: RemoteConfig, extra: Omit<OpenOptions, 's3'> = {}): OpenOptions {
+  return { ...extra, ...(remote.s3 === undefined ? {} : { s3: remote.s3 }) };
 }
 
 function mergeRemote(

@@ -18,6 +18,7 @@ import {
   requireGitRemote,
   trackingPrefix,
   type SyncRemote,
+  namingRemote,
 } from './remoteTarget';
 
 export interface PushedRef {
@@ -48,6 +49,14 @@ export interface PushOptions {
 const PUSHED_FILE = 'pushed-refs.json';
 
 export async function push(
+  workspace: Workspace,
+  remote: SyncRemote,
+  options: PushOptions = {},
+): Promise<PushResult> {
+  return namingRemote(remote, () => pushRecords(workspace, remote, options));
+}
+
+async function pushRecords(
   workspace: Workspace,
   remote: SyncRemote,
   options: PushOptions = {},
