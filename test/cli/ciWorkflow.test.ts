@@ -340,7 +340,10 @@ void describe('sluice init --ci', () => {
       'SLUICE_SSH_KNOWN_HOSTS',
     ])
       assert.equal(job.env[secret], `\${{ secrets.${secret} }}`);
-    assert.doesNotMatch(readFileSync(join(alice, 'sluice.yaml'), 'utf8'), /secret|password|AWS_|KEY/i);
+    assert.doesNotMatch(
+      readFileSync(join(alice, 'sluice.yaml'), 'utf8'),
+      /AWS_|SLUICE_SSH|PRIVATE KEY|password|token/i,
+    );
     assert.equal(git(alice, 'ls-files', '.github/workflows/sluice.yml'), '.github/workflows/sluice.yml');
   });
 
@@ -388,7 +391,7 @@ void describe('sluice init --ci', () => {
     assert.equal(git(alice, 'status', '--porcelain'), '', 'the same file as committed');
 
     const empty = mkdtempSync(join(base, 'empty-'));
-    const nowhere = sluice(['init', '--ci', 'github', '--json'], empty);
+    const nowhere = sluice(['init', '--ci', 'github'], empty);
     assert.equal(nowhere.status, 2);
     assert.match(nowhere.stderr, /^sluice: No sluice\.yaml in .*: --ci adds a workflow to a workspace\./);
     assert.equal(existsSync(join(empty, '.github')), false);
