@@ -45,7 +45,7 @@ for (const file of readdirSync(SCHEMAS).filter((name) => name.endsWith('.schema.
 
 /** The command's one JSON object, checked against its schema (src/cli/schemas/) for push, fetch and pull. */
 function checked(command: string, json: Record<string, unknown>): Record<string, unknown> {
-  if (['push', 'fetch', 'pull'].includes(command)) {
+  if (['push', 'fetch', 'pull', 'gc'].includes(command)) {
     const validate = ajv.getSchema(`https://sluice.dev/schemas/v1/${command}.json`)!;
     assert.ok(
       validate(json),
@@ -244,6 +244,32 @@ void describe('push, fetch and pull from the CLI', () => {
       (deployment) => deployment.reason,
     );
     assert.deepEqual(merged.slice(0, 2), ['carol again', 'alice again']);
+  });
+});
+
+void describe('gc --remote', () => {
+  void test('marks first, then removes what no ref reaches; --json as the schema says', () => {
+    const remoteFolder = join(base, 'gc-remote');
+    mkdirSync(remoteFolder);
+    const { alice, env } = team('gc', remoteFolder, [], environmentFor({}));
+    run(alice, env, 'snapshot');
+    run(alice, env, 'push');
+    const orphan = join(remoteFolder, 'packs', `${'a'.repeat(64)}.pack`);
+    writeFileSync(orphan, 'a pack whose push was cut off');
+    const first = run(alice, env, 'gc', '--remote', 'team');
+    assert.deepEqual([first['removed'], first['waiting']], [0, 1]);
+    const text = sluice(['gc', '--remote', 'team', '--min-age', '0'], alice, env);
+    assert.equal(text.status, 0, text.stderr);
+    assert.match(text.stdout, /^team: Removed 1 object, /);
+    assert.equal(
+      readdirSync(join(remoteFolder, 'packs')).filter((name) => name.startsWith('aaaa')).length,
+      0,
+    );
+    const bob = join(base, 'gc', 'bob');
+    git(join(base, 'gc'), 'clone', '--quiet', join(base, 'gc', 'origin.git'), bob);
+    assert.ok(
+      (run(bob, env, 'pull')['datasets'] as { action: string }[]).every((d) => d.action === 'restored'),
+    );
   });
 });
 

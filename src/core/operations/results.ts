@@ -27,6 +27,7 @@ import type { CheckOutcome, CheckResult } from '../pipelines/checks';
 import type { FetchResult, PullResult, RefAction } from './sync/fetch';
 import type { PushResult } from './sync/push';
 import type { Report, ReportCheck, ReportDataset, ReportStage } from './report';
+import type { RemoteGcResult } from './sync/remoteGc';
 import { describeRefs, refName, type RefKind } from './sync/refNames';
 import type { SyncStatus } from './sync/syncStatus';
 
@@ -673,6 +674,30 @@ export function describePull(json: PullJson): string[] {
       );
   }
   return lines;
+}
+
+/** `sluice gc --remote NAME --json`. */
+export interface RemoteGcJson {
+  readonly remote: string;
+  readonly dryRun: boolean;
+  readonly removed: number;
+  readonly bytes: number;
+  readonly repacked: number;
+  readonly waiting: number;
+}
+
+export function remoteGcJson(result: RemoteGcResult): RemoteGcJson {
+  const { remote, dryRun, removed, bytes, repacked, waiting } = result;
+  return { remote, dryRun, removed, bytes, repacked, waiting };
+}
+
+export function describeRemoteGc(json: RemoteGcJson): string {
+  const verb = json.dryRun ? 'Would remove' : 'Removed';
+  const waiting =
+    json.waiting === 0
+      ? ''
+      : ` ${plural(json.waiting, 'unreachable object')} found too recently wait for a later gc.`;
+  return `${json.remote}: ${verb} ${plural(json.removed, 'object')}, ${formatBytes(json.bytes)}; ${json.dryRun ? 'would rewrite' : 'rewrote'} ${plural(json.repacked, 'pack')}.${waiting}`;
 }
 
 function transferJson({ blobs, bytes, requests }: TransferJson): TransferJson {
