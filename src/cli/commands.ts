@@ -13,6 +13,7 @@ import { diffCommand } from './diff';
 import { restoreCommand } from './restore';
 import { fsckCommand } from './fsck';
 import { gcCommand } from './gc';
+import { reportCommand } from './report';
 import { remoteCommand } from './remote';
 import { fetchCommand, pullCommand, pushCommand } from './sync';
 import { runCommand } from './run';
@@ -59,6 +60,7 @@ export const COMMANDS: readonly Command[] = [
   envsCommand,
   fsckCommand,
   gcCommand,
+  reportCommand,
   remoteCommand,
   pushCommand,
   fetchCommand,

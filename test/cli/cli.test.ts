@@ -76,6 +76,7 @@ void describe('sluice help and version', () => {
       'envs',
       'fsck',
       'gc',
+      'report',
       'remote',
       'push',
       'fetch',

@@ -26,6 +26,7 @@ import type { FsckResult, GcResult } from './maintenance';
 import type { CheckOutcome, CheckResult } from '../pipelines/checks';
 import type { FetchResult, PullResult, RefAction } from './sync/fetch';
 import type { PushResult } from './sync/push';
+import type { Report, ReportCheck, ReportDataset, ReportStage } from './report';
 import type { RemoteGcResult } from './sync/remoteGc';
 import { describeRefs, refName, type RefKind } from './sync/refNames';
 import type { SyncStatus } from './sync/syncStatus';
@@ -803,4 +804,108 @@ export function gcJson(result: GcResult): GcJson {
 /** The object `--json` prints when a command fails or is refused. */
 export interface FailureJson {
   readonly error: ErrorJson;
+}
+
+/** `sluice report --json`: the last run, the checks, and the metrics and data against what is live. */
+export interface ReportJson {
+  /** The manifest's `name`, or null. */
+  readonly workspace: string | null;
+  /** What the metrics and data are compared with; null when nothing is live in any environment. */
+  readonly environment: {
+    readonly name: string;
+    /** Null when nothing is live in it (it was asked for with --env). */
+    readonly release: string | null;
+    readonly code: string | null;
+    readonly pipeline: string | null;
+    readonly deployedAt: string | null;
+  } | null;
+  /** When the last run's first stage started and its last record was written; null when no stage has run. */
+  readonly lastRun: { readonly from: string; readonly to: string } | null;
+  readonly stages: readonly {
+    readonly pipeline: string;
+    readonly stage: string;
+    readonly result: ReportStage['result'];
+    readonly state: ReportStage['state'];
+    readonly at: string | null;
+    readonly runId: string | null;
+    readonly durationMs: number | null;
+    readonly reason: string | null;
+  }[];
+  /** The last run's counts, as `run` words them; the checks counted are those with a result on the outputs on disk. */
+  readonly summary: RunCounts;
+  readonly checks: readonly ReportCheck[];
+  readonly metrics: readonly {
+    readonly name: string;
+    readonly live: number | null;
+    readonly workspace: number | null;
+    /** workspace − live, when both are known. */
+    readonly delta: number | null;
+  }[];
+  readonly datasets: readonly {
+    readonly dataset: string;
+    readonly latest: string | null;
+    readonly live: string | null;
+    readonly added: number | null;
+    readonly modified: number | null;
+    readonly removed: number | null;
+    readonly sameContent: boolean;
+    readonly disk: ReportDataset['disk'];
+    readonly diskChanges: NonNullable<ReportDataset['diskChanges']> | null;
+  }[];
+}
+
+export function reportJson(report: Report): ReportJson {
+  const { environment } = report;
+  const counted = countRun({
+    stages: report.stages,
+    checks: report.checks.flatMap((check) =>
+      check.outcome === 'not-run' ? [] : [{ outcome: check.outcome }],
+    ),
+  });
+  return {
+    workspace: report.workspace ?? null,
+    environment:
+      environment === undefined
+        ? null
+        : {
+            name: environment.name,
+            release: environment.release?.id ?? null,
+            code: environment.release?.code ?? null,
+            pipeline: environment.release?.pipeline ?? null,
+            deployedAt: environment.deployedAt ?? null,
+          },
+    lastRun: report.lastRun ?? null,
+    stages: report.stages.map((stage) => ({
+      pipeline: stage.pipeline,
+      stage: stage.stage,
+      result: stage.result,
+      state: stage.state,
+      at: stage.at ?? null,
+      runId: stage.runId ?? null,
+      durationMs: stage.durationMs ?? null,
+      reason: stage.reason ?? null,
+    })),
+    summary: counted,
+    checks: report.checks.map(({ pipeline, name, outcome, detail }) => ({ pipeline, name, outcome, detail })),
+    metrics: report.metrics.map((metric) => ({
+      name: metric.name,
+      live: metric.live ?? null,
+      workspace: metric.workspace ?? null,
+      delta:
+        metric.live === undefined || metric.workspace === undefined
+          ? null
+          : Number((metric.workspace - metric.live).toPrecision(12)),
+    })),
+    datasets: report.datasets.map((dataset) => ({
+      dataset: dataset.dataset,
+      latest: dataset.latest ?? null,
+      live: dataset.live ?? null,
+      added: dataset.added ?? null,
+      modified: dataset.modified ?? null,
+      removed: dataset.removed ?? null,
+      sameContent: dataset.sameContent,
+      disk: dataset.disk,
+      diskChanges: dataset.diskChanges ?? null,
+    })),
+  };
 }
