@@ -173,7 +173,7 @@ void describe('push, fetch and pull between two clones', () => {
     assert.equal(won.length, 1, 'exactly one push wins');
     assert.equal(lost.length, 1);
     assert.equal(lost[0]!.code, 'remote-moved');
-    const loser = results[0]!.status === 'rejected' ? alice : carol;
+    const loser = results[0].status === 'rejected' ? alice : carol;
     await pull(await openWorkspace(loser), remote);
     await push(await openWorkspace(loser), remote);
     const reasons = (cli(loser, 'history', 'staging')['deployments'] as { reason: string | null }[]).map(
