@@ -49,8 +49,8 @@ function setupNotes(variable: string): string {
 #   ssh://  SLUICE_SSH_KEY (a private key) and SLUICE_SSH_KNOWN_HOSTS (the
 #           server's lines of \`ssh-keyscan HOST\`: host keys are checked,
 #           never ignored).
-# - Optionally the ${variable} SLUICE: the command line that runs
-#   Sluice on the runner (another version, a path to a build of it).`;
+# - The ${variable} SLUICE (required): the command line that runs
+#   Sluice on the runner (for example a path to a build of it).`;
 }
 
 function githubWorkflow({ version, workspace }: CiOptions): string {
@@ -84,7 +84,9 @@ jobs:
   sluice:
     runs-on: ubuntu-latest
 ${defaults}    env:
-      SLUICE: \${{ vars.SLUICE || 'npx --yes sluice@${version}' }}
+      # The command that runs Sluice ${version}: set the repository variable SLUICE (no default:
+      # a package name guessed here could be someone else's on the registry).
+      SLUICE: \${{ vars.SLUICE }}
       AWS_ACCESS_KEY_ID: \${{ secrets.AWS_ACCESS_KEY_ID }}
       AWS_SECRET_ACCESS_KEY: \${{ secrets.AWS_SECRET_ACCESS_KEY }}
       SLUICE_SSH_KEY: \${{ secrets.SLUICE_SSH_KEY }}
@@ -103,6 +105,7 @@ ${defaults}    env:
       - name: Install Sluice
         # A \`sluice\` on the PATH that runs $SLUICE.
         run: |
+          test -n "$SLUICE" || { echo '::error::Set the repository variable SLUICE to the command that runs Sluice (for example node tools/sluice/dist/cli.js).'; exit 1; }
           mkdir -p "$RUNNER_TEMP/sluice-bin"
           printf '#!/bin/sh\\nexec %s "$@"\\n' "$SLUICE" > "$RUNNER_TEMP/sluice-bin/sluice"
           chmod +x "$RUNNER_TEMP/sluice-bin/sluice"
@@ -181,10 +184,13 @@ sluice:
     - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH
   variables:
     GIT_DEPTH: "0" # full history
-    SLUICE: ${quoted(`npx --yes sluice@${version}`)}
+    # The command that runs Sluice ${version}: set the CI/CD variable SLUICE (no default: a
+    # package name guessed here could be someone else's on the registry).
+    SLUICE: ""
   before_script:
 ${items([
   '# A `sluice` on the PATH that runs $SLUICE.',
+  'test -n "$SLUICE" || { echo "Set the CI/CD variable SLUICE to the command that runs Sluice (for example node tools/sluice/dist/cli.js)."; exit 1; }',
   `mkdir -p "${tmp}/sluice-bin"`,
   `printf '#!/bin/sh\\nexec %s "$@"\\n' "$SLUICE" > "${tmp}/sluice-bin/sluice"`,
   `chmod +x "${tmp}/sluice-bin/sluice"`,
