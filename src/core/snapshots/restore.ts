@@ -33,6 +33,14 @@ export interface RestoreResult {
 /** Files copied out of the store at once: enough for their fsyncs to share journal commits. */
 const PARALLEL_WRITES = 16;
 
+/**
+ * Files below this size are placed in batches with one flush of the file
+ * system for the batch (ObjectStore.materializeMany) rather than an fsync each:
+ * 10,000 small files cost a flush, not 10,000 journal commits.
+ */
+const BATCHED_BELOW_BYTES = 256 << 10;
+const BATCH_FILES = 2000;
+
 /** From this many bytes to write, verifying them is done in worker threads (which take tens of ms to start). */
 const THREADED_HASHING_BYTES = 64 << 20;
 
@@ -147,6 +155,12 @@ async function applyChanges(
   const writing = new Set<Promise<void>>();
   let failure: Error | undefined;
   let written = 0;
+  let batch: { hash: string; target: string; mode: number }[] = [];
+  const placeBatch = async (): Promise<void> => {
+    const placing = batch;
+    batch = [];
+    await workspace.store.materializeMany(placing, () => slicer.maybeYield());
+  };
   for (const entry of toWrite) {
     if (failure !== undefined) break;
     const destination = pathOf(entry.path);
@@ -155,6 +169,10 @@ async function applyChanges(
       if (existsAsNonFolder(destination)) rmSync(destination, { force: true });
       mkdirSync(destination, { recursive: true });
       chmodSync(destination, entry.mode); // mkdir's mode is narrowed by the umask
+    } else if (entry.type === 'file' && entry.size < BATCHED_BELOW_BYTES) {
+      if (isFolder(destination)) rmSync(destination, { recursive: true, force: true });
+      batch.push({ hash: entry.sha256, target: destination, mode: entry.mode });
+      if (batch.length >= BATCH_FILES) await placeBatch();
     } else if (entry.type === 'file') {
       if (isFolder(destination)) rmSync(destination, { recursive: true, force: true });
       while (writing.size >= PARALLEL_WRITES) await Promise.race(writing);
@@ -175,11 +193,13 @@ async function applyChanges(
     // A cancellation lets the copies in flight finish: each file is whole, old or new.
     if (slicer.due) {
       await Promise.all(writing);
+      await placeBatch();
       await slicer.yield();
     }
   }
   await Promise.all(writing);
   if (failure !== undefined) throw failure;
+  await placeBatch();
   removeEmptyFolders(absolute, changes);
   return { written, removed };
 }
