@@ -2,7 +2,7 @@
 // a remote (see ARCHITECTURE.md). The engine decides what moves and whether it
 // may; these commands only resolve the remote by name and print the result.
 import { formatBytes } from '../core/format';
-import { fetch, pull } from '../core/operations/sync/fetch';
+import { fetch, pull, type SyncOptions } from '../core/operations/sync/fetch';
 import { push } from '../core/operations/sync/push';
 import {
   describeFetch,
@@ -13,9 +13,10 @@ import {
   pushJson,
 } from '../core/operations/results';
 import type { Progress } from '../core/remotes/remoteBlobs';
-import { openWorkspace } from '../core/workspace';
-import { resolveRemote } from '../core/workspace/remotes';
-import { JSON_FLAG, type Command } from './command';
+import { openWorkspace, type Workspace } from '../core/workspace';
+import { resolveRemote, type RemoteConfig } from '../core/workspace/remotes';
+import type { ParsedArguments } from './arguments';
+import { JSON_FLAG, type Command, type CommandContext } from './command';
 
 const REMOTE_DETAIL =
   'REMOTE is a name under `remotes:` in sluice.yaml (or .sluice/remotes.yaml); without it, the default remote.';
@@ -38,15 +39,8 @@ export const pushCommand: Command = {
   maxPositionals: 1,
   stopsOnInterrupt: true,
   async run(args, context) {
-    const workspace = await openWorkspace('.');
-    const remote = resolveRemote(workspace, args.positionals[0]);
-    const result = await push(workspace, remote, {
-      all: args.has('all'),
-      signal: context.signal,
-      progress: progressLine('Pushing', args.has('json')),
-    });
-    endProgress(args.has('json'));
-    const json = pushJson(result);
+    const all = args.has('all');
+    const json = pushJson(await withRemote(args, context, 'Pushing', (w, r, o) => push(w, r, { ...o, all })));
     console.log(args.has('json') ? JSON.stringify(json) : describePush(json));
     return 0;
   },
@@ -58,22 +52,15 @@ export const fetchCommand: Command = {
   summary: 'Take in what teammates pushed, into the cache only',
   details: [
     REMOTE_DETAIL,
-    'Brings refs/sluice/* from the git remote (a history that continues yours moves forward; deployments ' +
-      'both sides recorded are kept, yours after theirs) and the blobs of each dataset’s latest snapshot and ' +
-      'each environment’s live release, hashed before they are kept. Never touches your files.',
+    'Brings refs/sluice/* from the git remote, kept apart under refs/sluice-remotes/ (none of yours moves), ' +
+      'and the blobs of each dataset’s latest snapshot and each environment’s live release on either side, ' +
+      'each hashed before it is kept; then says what is ahead or behind. Never touches your files.',
   ],
   flags: [JSON_FLAG],
   maxPositionals: 1,
   stopsOnInterrupt: true,
   async run(args, context) {
-    const workspace = await openWorkspace('.');
-    const remote = resolveRemote(workspace, args.positionals[0]);
-    const result = await fetch(workspace, remote, {
-      signal: context.signal,
-      progress: progressLine('Fetching', args.has('json')),
-    });
-    endProgress(args.has('json'));
-    const json = fetchJson(result);
+    const json = fetchJson(await withRemote(args, context, 'Fetching', fetch));
     console.log(args.has('json') ? JSON.stringify(json) : describeFetch(json).join('\n'));
     return 0;
   },
@@ -85,21 +72,16 @@ export const pullCommand: Command = {
   summary: 'Fetch, then bring each dataset to its latest snapshot',
   details: [
     REMOTE_DETAIL,
-    'Under restore’s rules: a dataset holding bytes that are in no snapshot is left as it is and named ' +
-      '(exit 1); snapshot it, or restore it with --force, then pull again.',
+    'Takes the remote’s refs in: a history that continues yours moves forward, and deployments both sides ' +
+      'recorded are all kept, yours after theirs. Then each dataset is restored under restore’s rules: one ' +
+      'holding bytes that are in no snapshot is left as it is and named (exit 1); snapshot it, or restore ' +
+      'it with --force, then pull again.',
   ],
   flags: [JSON_FLAG],
   maxPositionals: 1,
   stopsOnInterrupt: true,
   async run(args, context) {
-    const workspace = await openWorkspace('.');
-    const remote = resolveRemote(workspace, args.positionals[0]);
-    const result = await pull(workspace, remote, {
-      signal: context.signal,
-      progress: progressLine('Pulling', args.has('json')),
-    });
-    endProgress(args.has('json'));
-    const json = pullJson(result);
+    const json = pullJson(await withRemote(args, context, 'Pulling', pull));
     if (args.has('json')) console.log(JSON.stringify(json));
     else {
       console.log(describePull(json).join('\n'));
@@ -108,6 +90,24 @@ export const pullCommand: Command = {
     return json.error ? 1 : 0;
   },
 };
+
+/** Opens the workspace, resolves the remote the arguments name (or the default), and runs `work` with a progress line. */
+async function withRemote<T>(
+  args: ParsedArguments,
+  context: CommandContext,
+  verb: string,
+  work: (workspace: Workspace, remote: RemoteConfig, options: SyncOptions) => Promise<T>,
+): Promise<T> {
+  const workspace = await openWorkspace('.');
+  const remote = resolveRemote(workspace, args.positionals[0]);
+  const json = args.has('json');
+  const result = await work(workspace, remote, {
+    signal: context.signal,
+    progress: progressLine(verb, json),
+  });
+  endProgress(json);
+  return result;
+}
 
 /** On a terminal, one line on stderr that counts blobs and bytes as they move. */
 function progressLine(verb: string, json: boolean): Progress | undefined {

@@ -24,7 +24,7 @@ import type { SnapshotSummary } from '../snapshots/records';
 import type { SnapshotResult } from '../snapshots/snapshots';
 import type { FsckResult, GcResult } from './maintenance';
 import type { CheckOutcome, CheckResult } from '../pipelines/checks';
-import type { FetchResult, PullResult, RefAction } from './sync/fetch';
+import type { FetchResult, PulledDataset, PullResult, RefAction } from './sync/fetch';
 import type { PushResult } from './sync/push';
 import type { Report, ReportCheck, ReportDataset, ReportStage } from './report';
 import type { RemoteGcResult } from './sync/remoteGc';
@@ -597,14 +597,7 @@ const ACTION_WORDS: Readonly<Record<RefAction, string>> = {
   diverged: 'both sides snapshotted: yours kept, theirs not taken in',
 };
 
-export interface PulledDatasetJson {
-  readonly name: string;
-  readonly snapshot: string;
-  readonly action: 'restored' | 'unchanged' | 'refused';
-  readonly written: number;
-  readonly removed: number;
-  readonly paths: readonly string[];
-}
+export type PulledDatasetJson = PulledDataset;
 
 /** `sluice pull --json`: the refs taken in and each dataset; `error` (`unsaved-data`) when one was refused. */
 export interface PullJson extends WithError {

@@ -4,7 +4,7 @@
 // kept (the engine's syncStatus), so a refresh never makes a network call.
 // Plain TypeScript, no vscode import.
 import { asSluiceError, describeError } from '../../core/errors';
-import { syncStatus, type SyncStatus } from '../../core/operations/sync/syncStatus';
+import { syncStatus, type RefSyncState, type SyncStatus } from '../../core/operations/sync/syncStatus';
 import { resolveRemote } from '../../core/workspace/remotes';
 import type { FolderState } from '../folders';
 
@@ -28,14 +28,17 @@ export async function loadFolderRemote(state: FolderState): Promise<FolderRemote
   }
 }
 
-/** `↑1 ↓2` for one dataset or environment, or undefined when it is in step (or never fetched). */
-export function syncBadge(
-  remote: FolderRemote | undefined,
-  kind: 'dataset' | 'environment',
-  name: string,
-): string | undefined {
+type Kind = 'dataset' | 'environment';
+
+/** One dataset's or environment's counts, when it is out of step with a remote that was read. */
+function stateOf(remote: FolderRemote | undefined, kind: Kind, name: string): RefSyncState | undefined {
   if (remote?.kind !== 'read') return undefined;
-  const state = remote.status.refs.find((ref) => ref.kind === kind && ref.name === name);
+  return remote.status.refs.find((ref) => ref.kind === kind && ref.name === name);
+}
+
+/** `↑1 ↓2` for one dataset or environment, or undefined when it is in step (or never fetched). */
+export function syncBadge(remote: FolderRemote | undefined, kind: Kind, name: string): string | undefined {
+  const state = stateOf(remote, kind, name);
   if (!state) return undefined;
   return [
     ...(state.ahead > 0 ? [`↑${state.ahead}`] : []),
@@ -44,14 +47,9 @@ export function syncBadge(
 }
 
 /** A tooltip line for the same: `team: 2 to pull, 1 to push (as of the last fetch).` */
-export function syncTooltip(
-  remote: FolderRemote | undefined,
-  kind: 'dataset' | 'environment',
-  name: string,
-): string | undefined {
-  if (remote?.kind !== 'read') return undefined;
-  const state = remote.status.refs.find((ref) => ref.kind === kind && ref.name === name);
-  if (!state) return undefined;
+export function syncTooltip(remote: FolderRemote | undefined, kind: Kind, name: string): string | undefined {
+  const state = stateOf(remote, kind, name);
+  if (!state || remote?.kind !== 'read') return undefined;
   const what = kind === 'dataset' ? 'snapshot' : 'deployment';
   const parts = [
     ...(state.behind > 0 ? [`${state.behind} ${what}${state.behind === 1 ? '' : 's'} to pull`] : []),
