@@ -153,6 +153,7 @@ async function applyChanges(
     a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
   );
   const writing = new Set<Promise<void>>();
+  const cleared = new Set<string>();
   let failure: Error | undefined;
   let written = 0;
   let batch: { hash: string; target: string; mode: number }[] = [];
@@ -164,7 +165,7 @@ async function applyChanges(
   for (const entry of toWrite) {
     if (failure !== undefined) break;
     const destination = pathOf(entry.path);
-    clearWayTo(absolute, destination);
+    clearWayTo(absolute, destination, cleared);
     if (entry.type === 'dir') {
       if (existsAsNonFolder(destination)) rmSync(destination, { force: true });
       mkdirSync(destination, { recursive: true });
@@ -259,16 +260,23 @@ function existsAsNonFolder(path: string): boolean {
 }
 
 /** Makes sure every folder above `destination` (inside the dataset) is a real folder. */
-function clearWayTo(datasetRoot: string, destination: string): void {
-  // The folder holding the dataset may be gone too.
-  mkdirSync(dirname(datasetRoot), { recursive: true });
+function clearWayTo(datasetRoot: string, destination: string, cleared: Set<string>): void {
   const parents: string[] = [];
-  for (let dir = dirname(destination); dir.length > datasetRoot.length; dir = dirname(dir))
+  for (let dir = dirname(destination); dir.length > datasetRoot.length; dir = dirname(dir)) {
+    // Folders made or checked earlier in this restore are still folders: one lstat and mkdir per folder, not per file.
+    if (cleared.has(dir)) break;
     parents.unshift(dir);
-  if (destination !== datasetRoot) parents.unshift(datasetRoot);
+  }
+  if (destination !== datasetRoot && !cleared.has(datasetRoot)) parents.unshift(datasetRoot);
+  // The folder holding the dataset may be gone too.
+  if (!cleared.has(dirname(datasetRoot))) {
+    mkdirSync(dirname(datasetRoot), { recursive: true });
+    cleared.add(dirname(datasetRoot));
+  }
   for (const dir of parents) {
     if (existsAsNonFolder(dir)) rmSync(dir, { force: true });
     mkdirSync(dir, { recursive: true });
+    cleared.add(dir);
   }
 }
 
