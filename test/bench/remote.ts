@@ -206,6 +206,8 @@ function makeEnvironment(home: string, sshConfig: string): void {
       '\tauto = false',
       '[advice]',
       '\tdetachedHead = false',
+      '[core]',
+      `\tsshCommand = ssh -F ${sshConfig}`,
       '',
     ].join('\n'),
   );
@@ -508,21 +510,35 @@ function count(value: number): string {
 // ---------------------------------------------------------------------------
 // One dataset: push it to empty remotes, pull it into empty folders
 
-type ContenderName = 'sluicePush' | 'rsyncPush' | 'sftpPut' | 'sluicePull' | 'rsyncPull' | 'sftpGet';
+type ContenderName =
+  | 'sluicePush'
+  | 'rsyncPush'
+  | 'rsyncPushFsync'
+  | 'sftpPut'
+  | 'sluicePull'
+  | 'rsyncPull'
+  | 'rsyncPullFsync'
+  | 'sftpGet';
+type NoopName = 'sluiceNoop' | 'gitNoop' | 'sluiceNoopSsh' | 'gitNoopSsh';
 
-const LABELS: Record<ContenderName | 'sluiceNoop' | 'gitNoop', string> = {
+const LABELS: Record<ContenderName | NoopName, string> = {
   sluicePush: 'sluice push (empty remote)',
   rsyncPush: 'rsync -a (to an empty folder)',
+  rsyncPushFsync: '  rsync -a --fsync (diagnostic)',
   sftpPut: 'sftp -b, one put per file',
   sluicePull: 'sluice pull (fresh clone)',
   rsyncPull: 'rsync -a (back to an empty folder)',
+  rsyncPullFsync: '  rsync -a --fsync (diagnostic)',
   sftpGet: 'sftp -b, one get per file',
   sluiceNoop: 'sluice push, nothing new',
   gitNoop: 'git push, nothing to push',
+  sluiceNoopSsh: 'sluice push, nothing new (git over ssh)',
+  gitNoopSsh: 'git push, nothing to push (over ssh)',
 };
 
 interface Contender {
   readonly name: ContenderName;
+  readonly phase: 'push' | 'pull';
   /** Untimed setup before run `i`: an empty target, then settle(). */
   readonly prepare: (i: number) => void;
   readonly measure: (i: number, nodeFlags?: readonly string[]) => Ran;
@@ -569,6 +585,8 @@ interface CaseOptions {
   readonly peers: boolean;
   /** Whole folders holding this many files go through the sftp baseline (small files only). */
   readonly sftpFiles?: number;
+  /** Also rsync --fsync, which makes every file durable as sluice does (a diagnostic). */
+  readonly durableRsync?: boolean;
   /** Runs of the no-op push after the pushes and pulls. */
   readonly noopRuns?: number;
   readonly cpuProf?: string;
@@ -668,6 +686,7 @@ function benchCase(root: string, options: CaseOptions): CaseResult {
   const pushContenders: Contender[] = [
     {
       name: 'sluicePush',
+      phase: 'push',
       prepare: () => {
         // An empty blob remote and an empty git remote holding only the branch, and no memory of either.
         rmSync(sluiceRemote, { recursive: true, force: true });
@@ -692,6 +711,7 @@ function benchCase(root: string, options: CaseOptions): CaseResult {
     },
     {
       name: 'sluicePull',
+      phase: 'pull',
       prepare: () => {
         rmSync(clone, { recursive: true, force: true });
         check('git', ['clone', '--quiet', origin, clone], dir);
@@ -718,35 +738,42 @@ function benchCase(root: string, options: CaseOptions): CaseResult {
       },
     },
   ];
-  const peerContenders: Contender[] = [
+  const rsync = (push: ContenderName, pull: ContenderName, flags: readonly string[]): Contender[] => [
     {
-      name: 'rsyncPush',
+      name: push,
+      phase: 'push',
       prepare: () => {
         rmSync(rsyncRemote, { recursive: true, force: true });
         settle(warm);
       },
-      measure: () => run('rsync', ['-a', '-e', rsh, `${dataDir}/`, remoteSpec(rsyncRemote)], dir),
+      measure: () => run('rsync', [...flags, '-e', rsh, `${dataDir}/`, remoteSpec(rsyncRemote)], dir),
       after: (i) => {
-        if (i === 0) verifyTree(rsyncRemote, fixture, 'rsync push');
+        if (i === 0) verifyTree(rsyncRemote, fixture, `rsync ${flags.join(' ')} push`);
       },
     },
     {
-      name: 'rsyncPull',
+      name: pull,
+      phase: 'pull',
       prepare: () => {
         rmSync(rsyncBack, { recursive: true, force: true });
         settle(warm);
       },
-      measure: () => run('rsync', ['-a', '-e', rsh, remoteSpec(rsyncRemote), `${rsyncBack}/`], dir),
+      measure: () => run('rsync', [...flags, '-e', rsh, remoteSpec(rsyncRemote), `${rsyncBack}/`], dir),
       after: (i) => {
-        if (i === 0) verifyTree(rsyncBack, fixture, 'rsync pull');
+        if (i === 0) verifyTree(rsyncBack, fixture, `rsync ${flags.join(' ')} pull`);
         rmSync(rsyncBack, { recursive: true, force: true });
       },
     },
   ];
+  // Each rsync push starts from an empty folder; each pull reads the same files, whichever rsync pushed them.
+  const peerContenders: Contender[] = rsync('rsyncPush', 'rsyncPull', ['-a']);
+  if (options.durableRsync === true)
+    peerContenders.push(...rsync('rsyncPushFsync', 'rsyncPullFsync', ['-a', '--fsync']));
   if (sftp !== null) {
     peerContenders.push(
       {
         name: 'sftpPut',
+        phase: 'push',
         prepare: () => {
           rmSync(sftpRemote, { recursive: true, force: true });
           settle(warm);
@@ -759,6 +786,7 @@ function benchCase(root: string, options: CaseOptions): CaseResult {
       },
       {
         name: 'sftpGet',
+        phase: 'pull',
         prepare: () => {
           rmSync(sftpBack, { recursive: true, force: true });
           settle(warm);
@@ -772,9 +800,10 @@ function benchCase(root: string, options: CaseOptions): CaseResult {
       },
     );
   }
+  let noopProfile: ReturnType<typeof topSelfTime> | undefined;
   const all = [...pushContenders, ...(options.peers ? peerContenders : [])];
-  const pushes = all.filter((c) => c.name.endsWith('Push') || c.name === 'sftpPut');
-  const pulls = all.filter((c) => !pushes.includes(c));
+  const pushes = all.filter((c) => c.phase === 'push');
+  const pulls = all.filter((c) => c.phase === 'pull');
 
   const samples: Partial<Record<string, Samples>> = {};
   const record = (name: string, ran: Ran): void => {
@@ -809,39 +838,56 @@ function benchCase(root: string, options: CaseOptions): CaseResult {
     }
   }
 
-  // 3. Nothing new to push: the workspace's last push left the remote holding everything.
+  // 3. Nothing new to push: the workspace's last push left the remote holding
+  // everything. Against git push with nothing to push, to origin as a path
+  // (as set up above), then to the same bare repository over ssh, as a
+  // team's git remote usually is (sluice's own git calls then go over ssh too).
   if (options.noopRuns !== undefined && options.noopRuns > 0) {
     const gitStatus = check('git', ['status', '--porcelain'], workspace).trim();
     if (gitStatus !== '') throw new Error(`the workspace is not clean before the no-op push: ${gitStatus}`);
-    const noop = {
-      sluiceNoop: () => {
-        const ran = sluice(workspace, ['push', '--json']);
-        const result = parseJson(ran, 'sluice push') as PushJson;
-        if (result.refs?.length !== 0 || result.transferred?.blobs !== 0)
-          throw new Error(`sluice push with nothing new moved something: ${ran.stdout.slice(0, 300)}`);
-        return ran;
-      },
-      gitNoop: () => run('git', ['push', 'origin', 'main'], workspace),
+    const sluiceNoop = (nodeFlags?: readonly string[]): Ran => {
+      const ran = sluice(workspace, ['push', '--json'], nodeFlags);
+      const result = parseJson(ran, 'sluice push') as PushJson;
+      if (result.refs?.length !== 0 || result.transferred?.blobs !== 0)
+        throw new Error(`sluice push with nothing new moved something: ${ran.stdout.slice(0, 300)}`);
+      return ran;
     };
-    settle(warm);
-    noop.sluiceNoop(); // unmeasured: the same warm start for both
-    noop.gitNoop();
-    for (let i = 0; i < options.noopRuns; i++) {
-      for (const name of orderFor(['sluiceNoop', 'gitNoop'] as const, i)) {
-        check('sync', [], '/');
-        const ran = noop[name]();
-        record(name, ran);
-        console.log(
-          `  run ${i + 1}/${options.noopRuns}  ${LABELS[name].padEnd(36)} ${fixed(ran.ms / 1000, 3).padStart(8)} s  ` +
-            `max RSS ${fixed(ran.maxRssKiB / 1024, 0).padStart(4)} MiB`,
-        );
+    const gitNoop = (): Ran => {
+      const ran = run('git', ['push', 'origin', 'main'], workspace);
+      return ran;
+    };
+    const pairs = [
+      { sluice: 'sluiceNoop', git: 'gitNoop', url: origin },
+      { sluice: 'sluiceNoopSsh', git: 'gitNoopSsh', url: `ssh://${SSH_ALIAS}${origin}` },
+    ] as const;
+    for (const pair of pairs) {
+      check('git', ['remote', 'set-url', 'origin', pair.url], workspace);
+      settle(warm);
+      sluiceNoop(); // unmeasured: the same warm start for both
+      gitNoop();
+      for (let i = 0; i < options.noopRuns; i++) {
+        for (const name of orderFor([pair.sluice, pair.git], i)) {
+          check('sync', [], '/');
+          const ran = name === pair.sluice ? sluiceNoop() : gitNoop();
+          record(name, ran);
+          console.log(
+            `  run ${i + 1}/${options.noopRuns}  ${LABELS[name].padEnd(40)} ${fixed(ran.ms / 1000, 3).padStart(8)} s  ` +
+              `max RSS ${fixed(ran.maxRssKiB / 1024, 0).padStart(4)} MiB`,
+          );
+        }
       }
+    }
+    check('git', ['remote', 'set-url', 'origin', origin], workspace);
+    if (options.cpuProf !== undefined) {
+      const name = `${options.name}-sluiceNoop`;
+      sluiceNoop(profiled(options.cpuProf, name));
+      noopProfile = printProfile(`${options.title}, ${LABELS.sluiceNoop}`, join(options.cpuProf, name));
     }
   }
 
   let profiles: Record<string, ReturnType<typeof topSelfTime>> | undefined;
   if (options.cpuProf !== undefined) {
-    profiles = {};
+    profiles = noopProfile ? { sluiceNoop: noopProfile } : {};
     for (const contender of pushContenders) {
       const name = `${options.name}-${contender.name}`;
       const flags = profiled(options.cpuProf, name)!;
@@ -905,21 +951,25 @@ function printCase(result: CaseResult, title: string): void {
     `  ${'tool'.padEnd(38)} ${'median s'.padStart(9)} ${'MiB/s'.padStart(7)} ${'÷ rsync'.padStart(8)} ` +
       `${'max RSS MiB'.padStart(12)} ${'client CPU s'.padStart(13)} ${'server CPU s'.padStart(13)}`,
   );
-  const rows: [string, ContenderName | 'sluiceNoop' | 'gitNoop', string | undefined][] = [
-    ['push', 'sluicePush', 'rsyncPush'],
-    ['push', 'rsyncPush', 'rsyncPush'],
-    ['push', 'sftpPut', 'rsyncPush'],
-    ['pull', 'sluicePull', 'rsyncPull'],
-    ['pull', 'rsyncPull', 'rsyncPull'],
-    ['pull', 'sftpGet', 'rsyncPull'],
-    ['', 'sluiceNoop', undefined],
-    ['', 'gitNoop', undefined],
+  const rows: [ContenderName | NoopName, ContenderName | undefined][] = [
+    ['sluicePush', 'rsyncPush'],
+    ['rsyncPush', 'rsyncPush'],
+    ['rsyncPushFsync', 'rsyncPush'],
+    ['sftpPut', 'rsyncPush'],
+    ['sluicePull', 'rsyncPull'],
+    ['rsyncPull', 'rsyncPull'],
+    ['rsyncPullFsync', 'rsyncPull'],
+    ['sftpGet', 'rsyncPull'],
+    ['sluiceNoop', undefined],
+    ['gitNoop', undefined],
+    ['sluiceNoopSsh', undefined],
+    ['gitNoopSsh', undefined],
   ];
-  for (const [, name, reference] of rows) {
+  for (const [name, reference] of rows) {
     const row = m[name];
     if (!row) continue;
     const base = reference === undefined ? undefined : m[reference];
-    const noop = name === 'sluiceNoop' || name === 'gitNoop';
+    const noop = reference === undefined;
     console.log(
       `  ${LABELS[name].padEnd(38)} ${fixed(row.ms / 1000, noop ? 3 : 2).padStart(9)} ` +
         `${(noop ? '' : fixed(result.bytes / MiB / (row.ms / 1000), 1)).padStart(7)} ` +
@@ -980,17 +1030,21 @@ function targetsOf(big: CaseResult | undefined, small: CaseResult | undefined): 
           met: speedup >= 20,
         });
     }
-    const noop = ms(small, 'sluiceNoop');
-    if (Number.isFinite(noop)) {
+    for (const [ours, git, how] of [
+      ['sluiceNoop', 'gitNoop', 'origin a path'],
+      ['sluiceNoopSsh', 'gitNoopSsh', 'origin over ssh'],
+    ] as const) {
+      const noop = ms(small, ours);
+      if (!Number.isFinite(noop)) continue;
       targets.push({
-        what: `no-op push on ${count(small.files)} files: seconds`,
+        what: `no-op push on ${count(small.files)} files (${how}): seconds`,
         value: round(noop / 1000, 3),
         limit: '< 1',
         met: noop < 1000,
       });
-      const ratio = noop / ms(small, 'gitNoop');
+      const ratio = noop / ms(small, git);
       targets.push({
-        what: `no-op push on ${count(small.files)} files: time ÷ git push's`,
+        what: `no-op push on ${count(small.files)} files (${how}): time ÷ git push's`,
         value: round(ratio, 2),
         limit: '≤ 2',
         met: ratio <= 2,
@@ -1137,6 +1191,7 @@ async function main(): Promise<void> {
         make: (dataDir) => writeBigFixture(dataDir, scale.bigFiles, scale.bigBytes),
         runs,
         peers: true,
+        durableRsync: true,
         ...(cpuProf ? { cpuProf } : {}),
       });
       printCase(result, bigTitle);
