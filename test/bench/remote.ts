@@ -20,7 +20,7 @@
 //    sluice push and pull once more on an eighth of the 1 GiB and a tenth of
 //    the small files, so the table shows whether memory grows with the data.
 //
-//   npm run bench:remote -- [--runs 3] [--quick] [--only big,small,memory] [--sftp-files N] [--cpu-prof DIR] [--keep]
+//   npm run bench:remote -- [--runs 3] [--quick] [--only big,small,memory] [--sftp-files N] [--rtt MS] [--cpu-prof DIR] [--keep]
 //
 // Every command is a child process timed by wall clock, spawn to exit, one at
 // a time (the machine is small and shared), with the tools' order rotated from
@@ -30,6 +30,8 @@
 // since both share its cores. `sync` runs before each timed command, and, as
 // root, the page cache is emptied and every input read back in (see settle()).
 // `--quick` is a smoke run: 64 MiB in 2 files, 10,000 small files, 1 run.
+// `--rtt MS` puts a relay in every ssh connection (ProxyCommand) that adds MS
+// to each round trip, as a network farther away than loopback would.
 // `--cpu-prof DIR` adds one profiled run of each sluice push and pull (`node
 // --cpu-prof`, every thread) and prints the functions with the most self time.
 // Results go to out/bench-remote.json.
@@ -48,6 +50,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
+import { createConnection } from 'node:net';
 import { availableParallelism, cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -234,6 +237,8 @@ interface Ran {
 /** The 1-minute load average before each command: the machine is shared, and results depend on it. */
 const loadSamples: number[] = [];
 let sshd: SshServer | undefined;
+/** The ssh_config every tool uses: the server's own, or one that adds a round trip (--rtt). */
+let sshConfig = '';
 let scratch = tmpdir();
 
 /** Runs a command to its end, untimed, and fails on a non-zero exit. */
@@ -620,7 +625,7 @@ function benchCase(root: string, options: CaseOptions): CaseResult {
   const sftpBack = join(dir, 'sftp-back');
   const remoteCache = join(workspace, '.sluice', 'remotes');
   const remoteSpec = (path: string): string => `${SSH_ALIAS}:${path}/`;
-  const rsh = `ssh -F ${sshd!.configFile}`;
+  const rsh = `ssh -F ${sshConfig}`;
 
   console.log(`\n${options.title}: generating in ${dataDir} …`);
   let started = performance.now();
@@ -778,7 +783,7 @@ function benchCase(root: string, options: CaseOptions): CaseResult {
           rmSync(sftpRemote, { recursive: true, force: true });
           settle(warm);
         },
-        measure: () => run('sftp', ['-q', '-F', sshd!.configFile, '-b', sftpPutBatch, SSH_ALIAS], dir),
+        measure: () => run('sftp', ['-q', '-F', sshConfig, '-b', sftpPutBatch, SSH_ALIAS], dir),
         after: (i) => {
           if (i === 0 && filesUnder(sftpRemote).length !== sftp.files)
             throw new Error(`sftp put: ${sftpRemote} does not hold the ${sftp.files} files it was given`);
@@ -791,7 +796,7 @@ function benchCase(root: string, options: CaseOptions): CaseResult {
           rmSync(sftpBack, { recursive: true, force: true });
           settle(warm);
         },
-        measure: () => run('sftp', ['-q', '-F', sshd!.configFile, '-b', sftpGetBatch, SSH_ALIAS], dir),
+        measure: () => run('sftp', ['-q', '-F', sshConfig, '-b', sftpGetBatch, SSH_ALIAS], dir),
         after: (i) => {
           if (i === 0 && filesUnder(sftpBack).length !== sftp.files)
             throw new Error(`sftp get: ${sftpBack} does not hold the ${sftp.files} files it fetched`);
@@ -1096,9 +1101,12 @@ async function main(): Promise<void> {
       only: { type: 'string', default: 'big,small,memory' },
       'sftp-files': { type: 'string' },
       'cpu-prof': { type: 'string' },
+      rtt: { type: 'string', default: '0' },
       keep: { type: 'boolean', default: false },
     },
   });
+  const rttMs = Number(values.rtt);
+  if (!Number.isFinite(rttMs) || rttMs < 0) throw new Error('--rtt takes milliseconds');
   const scale = values.quick ? QUICK : FULL;
   const runs = Number(values.runs ?? (values.quick ? '1' : '3'));
   if (!Number.isInteger(runs) || runs < 1) throw new Error('--runs takes a positive integer');
@@ -1153,7 +1161,8 @@ async function main(): Promise<void> {
   });
   try {
     sshd = await startSshd();
-    makeEnvironment(join(root, 'home'), sshd.configFile);
+    sshConfig = rttMs > 0 ? delayedConfig(sshd.configFile, rttMs) : sshd.configFile;
+    makeEnvironment(join(root, 'home'), sshConfig);
     const versions = {
       node: process.version,
       openssh: version('ssh', ['-V']),
@@ -1168,7 +1177,8 @@ async function main(): Promise<void> {
       loadAverageAtStart: loadavg().map((value) => round(value, 2)),
     };
     console.log(
-      `sluice remote benchmark over SSH to 127.0.0.1:${sshd.port} (sshd pid ${sshd.pid}): ` +
+      `sluice remote benchmark over SSH to 127.0.0.1:${sshd.port} (sshd pid ${sshd.pid}` +
+        `${rttMs > 0 ? `; a relay adds ${rttMs} ms to every round trip` : ''}): ` +
         `${machine.threads} threads of ${machine.cpu}, ${machine.memoryGiB} GiB, ` +
         `load ${machine.loadAverageAtStart.join(' ')}; ${runs} runs; fixtures in ${root}`,
     );
@@ -1274,6 +1284,7 @@ async function main(): Promise<void> {
       code: { ...code, cliChangedDuringRun: code.cliSha256 !== codeAtStart.cliSha256 },
       quick: values.quick,
       runs,
+      rttMs,
       machine: {
         ...machine,
         loadAverageAtEnd: loadavg().map((value) => round(value, 2)),
@@ -1295,7 +1306,54 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : String(error));
-  process.exitCode = 1;
-});
+// ---------------------------------------------------------------------------
+// --rtt: a network farther away than loopback, for every tool alike
+
+/**
+ * A copy of `configFile` whose host is reached through this script as a
+ * ProxyCommand relay that holds each chunk rttMs/2 in each direction.
+ */
+function delayedConfig(configFile: string, rttMs: number): string {
+  const lines = readFileSync(configFile, 'utf8').split('\n');
+  const host = lines.findIndex((line) => line.startsWith('Host '));
+  lines.splice(host + 1, 0, `  ProxyCommand ${process.execPath} ${__filename} --relay %h %p ${rttMs}`);
+  const path = join(scratch, 'delayed.ssh_config');
+  writeFileSync(path, lines.join('\n'));
+  return path;
+}
+
+/**
+ * The relay: stdin to a TCP connection and back, each chunk delivered half
+ * the round trip later (Node runs timers of one duration in the order they
+ * were set, so the bytes stay in order). No bandwidth limit: latency only.
+ */
+function relay(host: string, port: number, rttMs: number): void {
+  const half = rttMs / 2;
+  const socket = createConnection({ host, port });
+  socket.setNoDelay(true);
+  process.stdin.on('data', (chunk: Buffer) => {
+    setTimeout(() => socket.write(chunk), half);
+  });
+  process.stdin.on('end', () => {
+    setTimeout(() => socket.end(), half);
+  });
+  socket.on('data', (chunk: Buffer) => {
+    setTimeout(() => process.stdout.write(chunk), half);
+  });
+  socket.on('end', () => {
+    setTimeout(() => process.stdout.end(), half);
+  });
+  socket.on('error', (error) => {
+    process.stderr.write(`relay: ${error.message}\n`);
+    process.exit(1);
+  });
+}
+
+if (process.argv[2] === '--relay') {
+  relay(process.argv[3]!, Number(process.argv[4]), Number(process.argv[5]));
+} else {
+  main().catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : String(error));
+    process.exitCode = 1;
+  });
+}
