@@ -10,6 +10,8 @@ import { after, before, describe, test } from 'node:test';
 import { SluiceError } from '../../src/core/errors';
 import { fetch, pull } from '../../src/core/operations/sync/fetch';
 import { push } from '../../src/core/operations/sync/push';
+import { gcRemote } from '../../src/core/operations/sync/remoteGc';
+import { syncStatus } from '../../src/core/operations/sync/syncStatus';
 import type { SyncRemote } from '../../src/core/operations/sync/remoteTarget';
 import { parseRemoteUrl } from '../../src/core/remotes/transport/transport';
 import { openWorkspace } from '../../src/core/workspace';
@@ -117,7 +119,11 @@ void describe('push, fetch and pull between two clones', () => {
     git(carol, 'commit', '--quiet', '-am', 'carol tunes');
     cli(carol, 'stage');
 
+    const staging = async (root: string) =>
+      (await syncStatus(await openWorkspace(root), 'origin')).refs.find((ref) => ref.name === 'staging');
+    assert.deepEqual(await staging(carol), { kind: 'environment', name: 'staging', ahead: 1, behind: 0 });
     await push(await openWorkspace(alice), remote);
+    assert.equal(await staging(alice), undefined, 'in step with origin after the push');
     const refused = await errorOf(async () => push(await openWorkspace(carol), remote));
     assert.equal(refused.code, 'remote-moved');
     assert.match(
@@ -127,12 +133,20 @@ void describe('push, fetch and pull between two clones', () => {
 
     const carolHistoryBefore = cli(carol, 'history', 'staging')['deployments'] as { release: string }[];
     const fetched = await fetch(await openWorkspace(carol), remote);
-    assert.ok(fetched.refs.some((ref) => ref.kind === 'environment' && ref.action === 'replayed'));
+    assert.deepEqual(await staging(carol), { kind: 'environment', name: 'staging', ahead: 1, behind: 1 });
+    assert.ok(fetched.status.refs.some((ref) => ref.name === 'staging'));
+    const pulled = await pull(await openWorkspace(carol), remote);
+    assert.ok(pulled.refs.some((ref) => ref.kind === 'environment' && ref.action === 'replayed'));
+    assert.deepEqual(await staging(carol), { kind: 'environment', name: 'staging', ahead: 1, behind: 0 });
     await push(await openWorkspace(carol), remote);
+    await fetch(await openWorkspace(alice), remote);
+    assert.deepEqual(await staging(alice), { kind: 'environment', name: 'staging', ahead: 0, behind: 1 });
+    await pull(await openWorkspace(alice), remote);
+    assert.equal(await staging(alice), undefined);
 
     const aliceHistory = cli(alice, 'history', 'staging')['deployments'] as { release: string }[];
     const dave = cloneOrigin('dave');
-    await fetch(await openWorkspace(dave), remote);
+    await pull(await openWorkspace(dave), remote);
     const merged = (cli(dave, 'history', 'staging')['deployments'] as { release: string }[]).map(
       (d) => d.release,
     );
@@ -140,6 +154,38 @@ void describe('push, fetch and pull between two clones', () => {
     for (const deployment of [...aliceHistory, ...carolHistoryBefore])
       assert.ok(merged.includes(deployment.release), `${deployment.release} kept`);
     assert.equal(merged[0], carolHistoryBefore[0]!.release);
+  });
+
+  void test('gc --remote removes what no ref reaches, and only once an earlier gc marked it', async () => {
+    const workspace = await openWorkspace(alice);
+    // Garbage as interrupted pushes and deleted refs leave it: a pack without its index,
+    // a temporary upload, a large blob nothing names.
+    const orphanPack = join(blobsFolder, 'packs', `${'0'.repeat(64)}.pack`);
+    writeFileSync(orphanPack, 'half a pack');
+    const temporary = join(blobsFolder, 'packs', `${'1'.repeat(64)}.pack.sluice-tmp-0123456789ab`);
+    writeFileSync(temporary, 'cut off');
+    mkdirSync(join(blobsFolder, 'blobs', 'ff'), { recursive: true });
+    const stray = join(blobsFolder, 'blobs', 'ff', 'f'.repeat(62));
+    writeFileSync(stray, 'nobody needs me');
+    const before = readdirSync(join(blobsFolder, 'packs')).length;
+
+    const first = await gcRemote(workspace, remote, { dryRun: false });
+    assert.equal(first.removed, 0, 'a first gc only marks');
+    assert.equal(first.waiting, 3);
+    assert.ok(readdirSync(join(blobsFolder, 'blobs', 'ff')).length === 1);
+
+    const dry = await gcRemote(workspace, remote, { dryRun: true, minAgeMs: 0 });
+    assert.equal(dry.removed, 3);
+    assert.equal(readdirSync(join(blobsFolder, 'packs')).length, before, 'a dry run removes nothing');
+
+    const now = await gcRemote(workspace, remote, { dryRun: false, minAgeMs: 0 });
+    assert.equal(now.removed, 3);
+    assert.equal(readdirSync(join(blobsFolder, 'packs')).length, before - 2);
+    assert.deepEqual(readdirSync(join(blobsFolder, 'blobs', 'ff')), []);
+    // Everything a ref reaches is still there: a fresh clone pulls and runs from the cache.
+    const gina = cloneOrigin('gina');
+    const pulled = await pull(await openWorkspace(gina), remote);
+    assert.ok(pulled.datasets.every((dataset) => dataset.action === 'restored'));
   });
 
   void test('a blob damaged on the remote is refused, named, and not kept', async () => {
@@ -155,6 +201,8 @@ void describe('push, fetch and pull between two clones', () => {
     const failure = await errorOf(async () => pull(await openWorkspace(erin), remote));
     assert.equal(failure.code, 'remote-damaged');
     assert.match(failure.message, /do not hash to it/);
+    // Refs are taken in only after every blob they need arrived: a failed fetch changes nothing here.
+    assert.equal(git(erin, 'for-each-ref', 'refs/sluice/'), '');
     const objects = join(erin, '.sluice', 'objects');
     const kept = (() => {
       try {

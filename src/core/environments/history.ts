@@ -54,8 +54,10 @@ export async function readHistory(
   git: GitRepository,
   name: string,
   limit?: number,
+  /** Another ref holding the same kind of history (a remote's, as fetched). */
+  ref = environmentRef(name),
 ): Promise<RecordedDeployment[]> {
-  const commits = await git.history(environmentRef(name), limit);
+  const commits = await git.history(ref, limit);
   return commits.map((commit) => parseDeployment(name, commit.id, commit.message));
 }
 

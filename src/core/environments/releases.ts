@@ -131,9 +131,16 @@ export function resolveIdPrefix(idOrPrefix: string, ids: readonly string[], hint
   return matches[0]!;
 }
 
-/** Reads release records by full id, in one git call. */
-export async function readReleases(git: GitRepository, ids: readonly string[]): Promise<Release[]> {
-  const objects = await git.readObjects(ids.map((id) => `${releaseRef(id)}:${RELEASE_FILE}`));
+/**
+ * Reads release records by full id, in one git call; `refsPrefix` is where
+ * their refs are (another namespace holding a remote's refs, as fetched).
+ */
+export async function readReleases(
+  git: GitRepository,
+  ids: readonly string[],
+  refsPrefix = RELEASE_REFS,
+): Promise<Release[]> {
+  const objects = await git.readObjects(ids.map((id) => `${refsPrefix}${id}:${RELEASE_FILE}`));
   return ids.map((id, index) => {
     const object = objects[index];
     if (!object) {

@@ -517,14 +517,34 @@ export class GitRepository {
     throw gitFailure(result.stderr, result.code);
   }
 
+  /** How many commits `ours` has that `theirs` lacks, and the reverse (`git rev-list --left-right --count`). */
+  async aheadBehind(
+    ours: string,
+    theirs: string,
+  ): Promise<{ readonly ahead: number; readonly behind: number }> {
+    const result = await this.runGit(['rev-list', '--left-right', '--count', `${ours}...${theirs}`]);
+    if (result.code !== 0) throw gitFailure(result.stderr, result.code);
+    const [ahead, behind] = result.stdout.trim().split(/\s+/).map(Number);
+    return { ahead: ahead ?? 0, behind: behind ?? 0 };
+  }
+
+  /** Points `ref` at `commit` whatever it held: for refs that only mirror another repository's. */
+  async setRef(ref: string, commit: string): Promise<void> {
+    const result = await this.runGit(['update-ref', ref, commit]);
+    if (result.code !== 0) throw gitFailure(result.stderr, result.code);
+  }
+
   /** Whether this repository has the commit `id`. */
   async hasCommit(id: string): Promise<boolean> {
     return (await this.runGit(['cat-file', '-e', `${id}^{commit}`])).code === 0;
   }
 
-  /** The commits of `ref`'s chain that `base`'s lacks, oldest first (`git rev-list --reverse base..ref`). */
-  async commitsSince(base: string, ref: string): Promise<string[]> {
-    const result = await this.runGit(['rev-list', '--reverse', `${base}..${ref}`]);
+  /**
+   * The commits of `ref`'s chain that `base`'s lacks (every one without a
+   * base), oldest first (`git rev-list --reverse base..ref`).
+   */
+  async commitsSince(base: string | undefined, ref: string): Promise<string[]> {
+    const result = await this.runGit(['rev-list', '--reverse', base === undefined ? ref : `${base}..${ref}`]);
     if (result.code !== 0) throw gitFailure(result.stderr, result.code);
     return result.stdout.split('\n').filter((line) => line !== '');
   }

@@ -27,6 +27,7 @@ import type { CheckOutcome, CheckResult } from '../pipelines/checks';
 import type { FetchResult, PullResult, RefAction } from './sync/fetch';
 import type { PushResult } from './sync/push';
 import { describeRefs, refName, type RefKind } from './sync/refNames';
+import type { SyncStatus } from './sync/syncStatus';
 
 /** A result that failed as a whole (exit 1) while still reporting what it did: the shared error next to it. */
 export interface WithError {
@@ -531,7 +532,7 @@ export function describePush(json: PushJson): string {
   const where = `${json.remote} (git: ${json.gitRemote})`;
   if (json.refs.length === 0 && json.transferred.blobs === 0 && json.runs === 0)
     return `Everything is on ${where} already.`;
-  const refs = json.refs.length === 0 ? 'no ref moved' : `${describeRefs(json.refs.map((ref) => ref.ref))}`;
+  const refs = json.refs.length === 0 ? 'no ref moved' : describeRefs(json.refs.map((ref) => ref.ref));
   return `Pushed to ${where}: ${refs}; ${describeTransfer(json.transferred)}; ${plural(json.runs, 'run-cache entry', 'run-cache entries')}.`;
 }
 
@@ -541,16 +542,76 @@ export interface FetchRefJson extends SyncRefJson {
   readonly remote: string;
 }
 
-/** `sluice fetch --json`. */
+/** `sluice fetch --json`: what arrived, and how far ahead or behind each dataset and environment is. */
 export interface FetchJson {
   readonly remote: string;
   readonly gitRemote: string;
-  readonly refs: readonly FetchRefJson[];
+  readonly status: SyncStatus;
   readonly transferred: TransferJson;
   readonly runs: number;
 }
 
 export function fetchJson(result: FetchResult): FetchJson {
+  return {
+    remote: result.remote,
+    gitRemote: result.gitRemote,
+    status: result.status,
+    transferred: { ...result.blobs },
+    runs: result.runs,
+  };
+}
+
+/** `dataset events: 2 to pull`, one line per dataset or environment out of step, then what arrived. */
+export function describeSyncStatus(status: SyncStatus): string[] {
+  const lines = status.refs.map((ref) => {
+    const parts = [
+      ...(ref.behind > 0 ? [`${ref.behind} to pull`] : []),
+      ...(ref.ahead > 0 ? [`${ref.ahead} to push`] : []),
+    ];
+    return `${ref.kind} ${ref.name}: ${parts.join(', ')}`;
+  });
+  if (status.releases.behind > 0) lines.push(`${plural(status.releases.behind, 'release')} to pull`);
+  if (status.releases.ahead > 0) lines.push(`${plural(status.releases.ahead, 'release')} to push`);
+  return lines;
+}
+
+export function describeFetch(json: FetchJson): string[] {
+  const lines = describeSyncStatus(json.status);
+  lines.push(
+    `Fetched from ${json.remote} (git: ${json.gitRemote}): ${describeTransfer(json.transferred)}; ${plural(json.runs, 'run-cache entry', 'run-cache entries')}.${lines.length === 0 ? ' In step.' : ''}`,
+  );
+  return lines;
+}
+
+const ACTION_WORDS: Readonly<Record<RefAction, string>> = {
+  created: 'new',
+  'fast-forward': 'updated',
+  replayed: 'both sides deployed: yours replayed after theirs',
+  ahead: 'yours is ahead (push it)',
+  diverged: 'both sides snapshotted: yours kept, theirs not taken in',
+};
+
+export interface PulledDatasetJson {
+  readonly name: string;
+  readonly snapshot: string;
+  readonly action: 'restored' | 'unchanged' | 'refused';
+  readonly written: number;
+  readonly removed: number;
+  readonly paths: readonly string[];
+}
+
+/** `sluice pull --json`: the refs taken in and each dataset; `error` (`unsaved-data`) when one was refused. */
+export interface PullJson extends WithError {
+  readonly remote: string;
+  readonly gitRemote: string;
+  readonly refs: readonly FetchRefJson[];
+  readonly transferred: TransferJson;
+  readonly runs: number;
+  readonly datasets: readonly PulledDatasetJson[];
+}
+
+export function pullJson(result: PullResult): PullJson {
+  const refused = result.datasets.filter((dataset) => dataset.action === 'refused');
   return {
     remote: result.remote,
     gitRemote: result.gitRemote,
@@ -565,47 +626,6 @@ export function fetchJson(result: FetchResult): FetchJson {
     })),
     transferred: { ...result.blobs },
     runs: result.runs,
-  };
-}
-
-const ACTION_WORDS: Readonly<Record<RefAction, string>> = {
-  created: 'new',
-  'fast-forward': 'updated',
-  replayed: 'both sides deployed: yours replayed after theirs',
-  ahead: 'yours is ahead (push it)',
-  diverged: 'both sides snapshotted: yours kept, theirs not taken in',
-};
-
-/** One line per ref that changed or needs a look, then what was received. */
-export function describeFetch(json: FetchJson): string[] {
-  const lines = json.refs.map(
-    (ref) =>
-      `${ref.kind} ${ref.name}: ${ACTION_WORDS[ref.action]}${ref.action === 'fast-forward' || ref.action === 'created' ? ` (${shortId(ref.to)})` : ''}`,
-  );
-  lines.push(
-    `Fetched from ${json.remote} (git: ${json.gitRemote}): ${describeTransfer(json.transferred)}; ${plural(json.runs, 'run-cache entry', 'run-cache entries')}.`,
-  );
-  return lines;
-}
-
-export interface PulledDatasetJson {
-  readonly name: string;
-  readonly snapshot: string;
-  readonly action: 'restored' | 'unchanged' | 'refused';
-  readonly written: number;
-  readonly removed: number;
-  readonly paths: readonly string[];
-}
-
-/** `sluice pull --json`: fetch's result and each dataset; `error` (`unsaved-data`) when one was refused. */
-export interface PullJson extends FetchJson, WithError {
-  readonly datasets: readonly PulledDatasetJson[];
-}
-
-export function pullJson(result: PullResult): PullJson {
-  const refused = result.datasets.filter((dataset) => dataset.action === 'refused');
-  return {
-    ...fetchJson(result),
     datasets: result.datasets.map(({ name, snapshot, action, written, removed, paths }) => ({
       name,
       snapshot,
@@ -631,9 +651,15 @@ export function pullJson(result: PullResult): PullJson {
   };
 }
 
-/** fetch's lines, then one line per dataset that changed or was refused. */
+/** A line per ref taken in, what arrived, then a line per dataset that changed or was refused. */
 export function describePull(json: PullJson): string[] {
-  const lines = describeFetch(json);
+  const lines = json.refs.map(
+    (ref) =>
+      `${ref.kind} ${ref.name}: ${ACTION_WORDS[ref.action]}${ref.action === 'fast-forward' || ref.action === 'created' ? ` (${shortId(ref.to)})` : ''}`,
+  );
+  lines.push(
+    `Pulled from ${json.remote} (git: ${json.gitRemote}): ${describeTransfer(json.transferred)}; ${plural(json.runs, 'run-cache entry', 'run-cache entries')}.`,
+  );
   for (const dataset of json.datasets) {
     if (dataset.action === 'restored')
       lines.push(

@@ -10,8 +10,18 @@
 // or a pull needs is decided above (operations/sync/). Every blob that
 // arrives is hashed before it enters the local store: a wrong or truncated
 // blob is refused, named, and not kept.
-import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  createReadStream,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { CancelledError, SluiceError } from '../errors';
 import { writeFileAtomic } from '../fs/atomicWrite';
@@ -21,9 +31,11 @@ import {
   decodeIndex,
   packName,
   planPacks,
+  encodeIndex,
   writePack,
   PACKED_BELOW,
   type BlobSize,
+  type PackEntry,
 } from './packs';
 import { runLanes, type Transport } from './transport/transport';
 
@@ -63,7 +75,7 @@ export class RemoteBlobs {
   constructor(
     readonly transport: Transport,
     /** A local folder for what this remote's packs say (indexes are immutable, so they are kept). */
-    private readonly cacheDir: string,
+    readonly cacheDirectory: string,
   ) {}
 
   get display(): string {
@@ -94,7 +106,7 @@ export class RemoteBlobs {
       if (match) runs.add(match[1]!);
     }
     const names = indexes.filter((name) => packSizes.has(name));
-    const indexFolder = join(this.cacheDir, 'packs');
+    const indexFolder = join(this.cacheDirectory, 'packs');
     mkdirSync(indexFolder, { recursive: true });
     const unread = names.filter((name) => !isFile(join(indexFolder, `${name}.idx`)));
     await runLanes(LANES, async (stopped) => {
@@ -129,7 +141,7 @@ export class RemoteBlobs {
     store: ObjectStore,
     hashes: Iterable<string>,
     inventory: Inventory,
-    options: { readonly signal?: AbortSignal; readonly progress?: Progress } = {},
+    options: { readonly signal?: AbortSignal | undefined; readonly progress?: Progress } = {},
   ): Promise<TransferTotals> {
     const missing: BlobSize[] = [];
     for (const hash of new Set(hashes)) {
@@ -202,7 +214,7 @@ export class RemoteBlobs {
     store: ObjectStore,
     hashes: Iterable<string>,
     inventory: Inventory,
-    options: { readonly signal?: AbortSignal; readonly progress?: Progress } = {},
+    options: { readonly signal?: AbortSignal | undefined; readonly progress?: Progress } = {},
   ): Promise<TransferTotals & { readonly absent: readonly string[] }> {
     const absent: string[] = [];
     const alone: { hash: string; size: number }[] = [];
@@ -316,6 +328,100 @@ export class RemoteBlobs {
         write(signature, await this.transport.getRange(key, 0, size));
       }
     });
+  }
+}
+
+/** Objects gc found unreachable, each with when it first did: deleted only if still unreachable later (remoteGc.ts). */
+export type GcMarks = Readonly<Record<string, string>>;
+
+const PENDING = 'gc-pending.json';
+
+export class RemoteMaintenance {
+  constructor(private readonly remote: RemoteBlobs) {}
+
+  /** Every key on the remote, what interrupted puts left included. */
+  async keys(): Promise<{ readonly key: string; readonly size: number }[]> {
+    const found: { key: string; size: number }[] = [];
+    for await (const entry of this.remote.transport.list('', { includeTemporary: true })) found.push(entry);
+    return found;
+  }
+
+  /** A pack's entries, from the index inventory() cached. */
+  entries(pack: string): PackEntry[] {
+    return decodeIndex(
+      readFileSync(join(this.remote.cacheDirectory, 'packs', `${pack}.idx`)),
+      `packs/${pack}.idx`,
+    );
+  }
+
+  /**
+   * Writes a new pack of `keep` (entries of `pack`), read from the remote by
+   * ranges and hashed on the way, uploads it and its index, and returns its
+   * name. The old pack stays until its caller removes it.
+   */
+  async repack(pack: string, keep: readonly PackEntry[], scratch: string): Promise<string> {
+    const path = join(scratch, `repack-${process.pid}-${randomBytes(6).toString('hex')}`);
+    const entries: PackEntry[] = [];
+    const output = openSync(path, 'wx', 0o600);
+    try {
+      let offset = 0;
+      for (const run of contiguousRuns(keep)) {
+        const start = run[0]!.offset;
+        const end = Math.max(...run.map((entry) => entry.offset + entry.length));
+        const bytes = await this.remote.transport.getRange(`packs/${pack}.pack`, start, end);
+        for (const entry of run) {
+          const slice = bytes.subarray(entry.offset - start, entry.offset - start + entry.length);
+          if (
+            slice.length !== entry.length ||
+            createHash('sha256').update(slice).digest('hex') !== entry.hash
+          )
+            throw wrongBlob(this.remote.display, `packs/${pack}.pack`, entry.hash);
+          writeSync(output, slice);
+          entries.push({ hash: entry.hash, offset, length: entry.length });
+          offset += entry.length;
+        }
+      }
+    } finally {
+      closeSync(output);
+    }
+    try {
+      const index = encodeIndex(entries);
+      const name = packName(index);
+      await this.remote.transport.put(`packs/${name}.pack`, { path });
+      await this.remote.transport.put(`packs/${name}.idx`, { bytes: index });
+      return name;
+    } finally {
+      rmSync(path, { force: true });
+    }
+  }
+
+  async remove(keys: readonly string[]): Promise<void> {
+    const queue = [...keys];
+    await runLanes(LANES, async (stopped) => {
+      while (!stopped()) {
+        const key = queue.shift();
+        if (key === undefined) return;
+        await this.remote.transport.delete(key);
+      }
+    });
+  }
+
+  async readMarks(): Promise<GcMarks> {
+    const size = (await this.remote.transport.stat(PENDING))?.size;
+    if (size === undefined) return {};
+    try {
+      const marks = JSON.parse(
+        Buffer.from(await this.remote.transport.getRange(PENDING, 0, size)).toString('utf8'),
+      ) as unknown;
+      return typeof marks === 'object' && marks !== null && !Array.isArray(marks) ? (marks as GcMarks) : {};
+    } catch {
+      return {}; // unreadable marks only delay deletion
+    }
+  }
+
+  async writeMarks(marks: GcMarks): Promise<void> {
+    if (Object.keys(marks).length === 0) await this.remote.transport.delete(PENDING);
+    else await this.remote.transport.put(PENDING, { bytes: Buffer.from(`${JSON.stringify(marks)}\n`) });
   }
 }
 

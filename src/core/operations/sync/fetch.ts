@@ -1,15 +1,18 @@
-// Fetch and pull: take in what teammates pushed. Fetch brings the refs and
-// the blobs of what is current (each dataset's latest snapshot, each
-// environment's live release, the run-cache entries that produced them) into
-// the local cache and never touches the workspace; pull then brings each
-// dataset's files to its latest snapshot under restore's rules, so unsaved
-// bytes are never overwritten.
+// Fetch and pull: take in what teammates pushed. Fetch brings the remote's
+// refs (kept apart, under refs/sluice-remotes/, as git keeps remote-tracking
+// branches) and the blobs of what is current on either side (each dataset's
+// latest snapshot, each environment's live release, the run-cache entries
+// that produced them) into the local cache; it changes none of our refs and
+// no file of the workspace, and says how far ahead or behind we are. Pull
+// fetches, takes the remote's refs in, and brings each dataset's files to
+// its latest snapshot under restore's rules, so unsaved bytes are never
+// overwritten.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { CancelledError, hasCode, SluiceError } from '../../errors';
 import { writeFileAtomic } from '../../fs/atomicWrite';
-import { ENVIRONMENT_REFS, readHead as readDeploymentHead } from '../../environments/history';
-import { readReleases } from '../../environments/releases';
+import { ENVIRONMENT_REFS, readHistory } from '../../environments/history';
+import { readReleases, RELEASE_REFS } from '../../environments/releases';
 import { shortId } from '../../format';
 import type { Progress, TransferTotals } from '../../remotes/remoteBlobs';
 import { DATASET_REFS, readHead as readSnapshotHead, RecordedContent } from '../../snapshots/records';
@@ -17,6 +20,7 @@ import { restoreDataset } from '../../snapshots/restore';
 import { Slicer } from '../../snapshots/slices';
 import type { Workspace } from '../../workspace';
 import { refKind, SLUICE_REFS, type RefKind } from './refNames';
+import { syncStatus, type SyncStatus } from './syncStatus';
 import { openRemoteBlobs, requireGitRemote, trackingPrefix, type SyncRemote } from './remoteTarget';
 
 /** What fetch did with one ref of the remote. */
@@ -43,19 +47,22 @@ export interface FetchedRef {
   readonly remote: string;
 }
 
-export interface FetchResult {
+interface Transferred {
   readonly remote: string;
   readonly gitRemote: string;
-  /** Refs that changed here or need attention; refs already equal are left out. */
-  readonly refs: readonly FetchedRef[];
   readonly blobs: TransferTotals;
   /** Run-cache entries received. */
   readonly runs: number;
 }
 
+export interface FetchResult extends Transferred {
+  /** Where we stand against the remote now: what pull would take in, what push would send. */
+  readonly status: SyncStatus;
+}
+
 export interface SyncOptions {
-  readonly signal?: AbortSignal;
-  readonly progress?: Progress;
+  readonly signal?: AbortSignal | undefined;
+  readonly progress?: Progress | undefined;
 }
 
 export async function fetch(
@@ -63,22 +70,22 @@ export async function fetch(
   remote: SyncRemote,
   options: SyncOptions = {},
 ): Promise<FetchResult> {
+  const transferred = await fetchInto(workspace, remote, options);
+  return { ...transferred, status: await syncStatus(workspace, remote.gitRemote) };
+}
+
+/** The remote's refs into the tracking namespace, then the blobs and run entries they and ours need. */
+async function fetchInto(
+  workspace: Workspace,
+  remote: SyncRemote,
+  options: SyncOptions,
+): Promise<Transferred> {
   await requireGitRemote(workspace, remote);
   const tracking = trackingPrefix(remote.gitRemote);
   await workspace.git.fetchRefs(remote.gitRemote, `${SLUICE_REFS}*`, `${tracking}*`);
-  const theirs = await workspace.git.listRefs(tracking.replace(/\/$/, ''));
-  const ours = await workspace.git.listRefs(SLUICE_REFS.replace(/\/$/, ''));
-  const refs: FetchedRef[] = [];
-  for (const [trackingRef, remoteCommit] of theirs) {
-    const ref = SLUICE_REFS + trackingRef.slice(tracking.length);
-    const kind = refKind(ref);
-    if (kind === undefined) continue;
-    const taken = await takeIn(workspace, ref, kind, ours.get(ref), remoteCommit);
-    if (taken) refs.push(taken);
-  }
-  if (options.signal?.aborted) throw new CancelledError('Fetch');
-
-  const wanted = await currentBlobs(workspace);
+  // Blobs for what is current on either side: pull takes the remote's refs in
+  // only once every blob they need is here, so a failure changes nothing of ours.
+  const wanted = await currentBlobs(workspace, [SLUICE_REFS, tracking]);
   const remoteBlobs = await openRemoteBlobs(workspace, remote);
   try {
     const inventory = await remoteBlobs.inventory(options.signal);
@@ -120,7 +127,7 @@ export async function fetch(
       writeFileAtomic(runPath(runFolder, signature), Buffer.from(bytes));
       runs++;
     });
-    return { remote: remote.name, gitRemote: remote.gitRemote, refs, blobs, runs };
+    return { remote: remote.name, gitRemote: remote.gitRemote, blobs, runs };
   } finally {
     await remoteBlobs.transport.close();
   }
@@ -137,21 +144,25 @@ export interface PulledDataset {
   readonly paths: readonly string[];
 }
 
-export interface PullResult extends FetchResult {
+export interface PullResult extends Transferred {
+  /** Refs that changed here or need a look; refs already equal are left out. */
+  readonly refs: readonly FetchedRef[];
   readonly datasets: readonly PulledDataset[];
 }
 
 /**
- * Fetch, then each dataset to its latest snapshot. A dataset whose disk holds
- * bytes no snapshot has is left as it is and named (the pull then fails with
- * `unsaved-data` after doing the rest).
+ * Fetch, take the remote's refs in, then each dataset to its latest snapshot.
+ * A dataset whose disk holds bytes no snapshot has is left as it is and named
+ * (the pull then fails with `unsaved-data` after doing the rest).
  */
 export async function pull(
   workspace: Workspace,
   remote: SyncRemote,
   options: SyncOptions = {},
 ): Promise<PullResult> {
-  const fetched = await fetch(workspace, remote, options);
+  const transferred = await fetchInto(workspace, remote, options);
+  if (options.signal?.aborted) throw new CancelledError('Pull');
+  const refs = await takeInAll(workspace, trackingPrefix(remote.gitRemote));
   const datasets: PulledDataset[] = [];
   for (const name of workspace.manifest.datasets.keys()) {
     const head = await readSnapshotHead(workspace.git, `${DATASET_REFS}${name}`);
@@ -175,7 +186,23 @@ export async function pull(
       datasets.push({ name, snapshot: head.id, action: 'refused', written: 0, removed: 0, paths });
     }
   }
-  return { ...fetched, datasets };
+  return { ...transferred, refs, datasets };
+}
+
+/** Integrates every fetched ref into ours; returns those that changed or need a look. */
+async function takeInAll(workspace: Workspace, tracking: string): Promise<FetchedRef[]> {
+  const theirs = await workspace.git.listRefs(tracking.replace(/\/$/, ''));
+  const ours = await workspace.git.listRefs(SLUICE_REFS.replace(/\/$/, ''));
+  const refs: FetchedRef[] = [];
+  for (const [trackingRef, remoteCommit] of theirs) {
+    const ref = SLUICE_REFS + trackingRef.slice(tracking.length);
+    const kind = refKind(ref);
+    if (kind === undefined) continue;
+    const taken = await takeIn(workspace, ref, kind, ours.get(ref), remoteCommit);
+    if (taken) refs.push(taken);
+  }
+
+  return refs;
 }
 
 /** Integrates one fetched ref into ours by compare-and-swap; undefined when they were equal. */
@@ -224,25 +251,49 @@ async function takeIn(
  * latest snapshot and each environment's live release, with the record
  * that needs each one (for messages).
  */
-async function currentBlobs(workspace: Workspace): Promise<Map<string, string>> {
+async function currentBlobs(
+  workspace: Workspace,
+  namespaces: readonly string[],
+): Promise<Map<string, string>> {
   const wanted = new Map<string, string>();
   const slicer = new Slicer(undefined, 'Fetch');
-  for (const [ref] of await workspace.git.listRefs(DATASET_REFS.replace(/\/$/, ''))) {
+  const under = async (kind: string): Promise<[string, string][]> => {
+    const found: [string, string][] = [];
+    for (const namespace of namespaces) {
+      const prefix = namespace + kind.slice(SLUICE_REFS.length);
+      for (const [ref] of await workspace.git.listRefs(prefix.replace(/\/$/, '')))
+        found.push([ref, ref.slice(prefix.length)]);
+    }
+    return found;
+  };
+  for (const [ref, name] of await under(DATASET_REFS)) {
     const head = await readSnapshotHead(workspace.git, ref);
     if (!head) continue;
     const content = await RecordedContent.read(workspace.git, head.commit, slicer);
     const listings = await content.entries([...content.paths()]);
-    const what = `dataset ${ref.slice(DATASET_REFS.length)}, snapshot ${shortId(head.id)}`;
+    const what = `dataset ${name}, snapshot ${shortId(head.id)}`;
     for (const entries of listings.values())
       for (const entry of entries)
         if (entry.type === 'file' && !wanted.has(entry.sha256)) wanted.set(entry.sha256, what);
   }
   const live: string[] = [];
-  for (const [ref] of await workspace.git.listRefs(ENVIRONMENT_REFS.replace(/\/$/, ''))) {
-    const head = await readDeploymentHead(workspace.git, ref.slice(ENVIRONMENT_REFS.length));
+  for (const [ref, name] of await under(ENVIRONMENT_REFS)) {
+    const [head] = await readHistory(workspace.git, name, 1, ref);
     if (head) live.push(head.release);
   }
-  for (const release of await readReleases(workspace.git, [...new Set(live)])) {
+  // A live release's record is here or among the fetched refs.
+  const known = new Map<string, string>();
+  for (const namespace of namespaces) {
+    const prefix = namespace + RELEASE_REFS.slice(SLUICE_REFS.length);
+    for (const [ref] of await workspace.git.listRefs(prefix.replace(/\/$/, '')))
+      if (!known.has(ref.slice(prefix.length))) known.set(ref.slice(prefix.length), prefix);
+  }
+  const records = await Promise.all(
+    [...new Set(live)]
+      .filter((id) => known.has(id))
+      .map(async (id) => (await readReleases(workspace.git, [id], known.get(id)))[0]!),
+  );
+  for (const release of records) {
     for (const output of release.outputs)
       for (const entry of output.entries)
         if (entry.type === 'file' && !wanted.has(entry.sha256))

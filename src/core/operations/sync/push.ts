@@ -12,7 +12,13 @@ import type { CachedRun } from '../../pipelines/outputs';
 import type { Workspace } from '../../workspace';
 import { reachableBlobs } from '../maintenance';
 import { describeRefs, refKind, SLUICE_REFS, type RefKind } from './refNames';
-import { openRemoteBlobs, remoteCacheDir, requireGitRemote, type SyncRemote } from './remoteTarget';
+import {
+  openRemoteBlobs,
+  remoteCacheDir,
+  requireGitRemote,
+  trackingPrefix,
+  type SyncRemote,
+} from './remoteTarget';
 
 export interface PushedRef {
   readonly ref: string;
@@ -33,9 +39,9 @@ export interface PushResult {
 
 export interface PushOptions {
   /** Also every run-cache entry of this machine (experiments no record names), with its outputs. */
-  readonly all?: boolean;
-  readonly signal?: AbortSignal;
-  readonly progress?: Progress;
+  readonly all?: boolean | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly progress?: Progress | undefined;
 }
 
 /** Refs whose data this blob remote is known to hold, at the commits it holds it for. */
@@ -108,6 +114,9 @@ export async function push(
   );
   if (lost.length > 0) throw movedOnRemote(remote, lost);
   writePushed(cacheDir, Object.fromEntries(local));
+  // What the git remote holds now, as a fetch would have recorded it: ahead/behind counts stay true.
+  const tracking = trackingPrefix(remote.gitRemote);
+  for (const { ref, to } of updates) await workspace.git.setRef(tracking + ref.slice(SLUICE_REFS.length), to);
   return { remote: remote.name, gitRemote: remote.gitRemote, refs: updates, blobs, runs };
 }
 

@@ -189,7 +189,7 @@ class FolderTransport implements Transport {
   }
 
   async delete(key: string): Promise<void> {
-    checkKey(key, this.display);
+    checkKey(key, this.display, { allowTemporary: true });
     try {
       await rm(this.pathOf(key), { force: true });
     } catch (error) {

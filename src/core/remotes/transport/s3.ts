@@ -275,7 +275,7 @@ class S3Transport implements Transport {
   }
 
   async delete(key: string): Promise<void> {
-    checkKey(key, this.display);
+    checkKey(key, this.display, { allowTemporary: true });
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key) }));
     } catch (error) {

@@ -282,7 +282,7 @@ class SshTransport implements Transport {
   }
 
   async delete(key: string): Promise<void> {
-    checkKey(key, this.display);
+    checkKey(key, this.display, { allowTemporary: true });
     try {
       await this.session.remove(this.pathOf(key));
     } catch (error) {

@@ -303,8 +303,15 @@ export function temporaryKeyFor(key: string): string {
   return `${key}${TEMPORARY_MARKER}${randomBytes(6).toString('hex')}`;
 }
 
-/** Refuses a key that could escape the base folder or collide with a temporary name. */
-export function checkKey(key: string, remote: string): void {
+/**
+ * Refuses a key that could escape the base folder or collide with a temporary
+ * name (`allowTemporary`: a cleanup deleting what an interrupted put left).
+ */
+export function checkKey(
+  key: string,
+  remote: string,
+  options: { readonly allowTemporary?: boolean } = {},
+): void {
   const problem =
     key === ''
       ? 'is empty'
@@ -315,7 +322,7 @@ export function checkKey(key: string, remote: string): void {
           ? 'has a backslash or a control character'
           : key.split('/').some((segment) => segment === '' || segment === '.' || segment === '..')
             ? "has an empty, '.' or '..' part"
-            : isTemporaryKey(key)
+            : isTemporaryKey(key) && options.allowTemporary !== true
               ? 'is the name of a temporary file'
               : undefined;
   if (problem !== undefined)
