@@ -13,7 +13,8 @@
 //    session (a `put` per file up, a `get` per file down; target: sluice at
 //    least 20× faster). On the whole set by default (about 0.3 ms a file over
 //    loopback here); with --sftp-files N it is timed on whole folders holding
-//    about N files and scaled linearly to the whole set, and the output says so.
+//    about N files and scaled linearly to the whole set (the session's own
+//    start, timed apart, counted once), and the output says so.
 // 3. A push with nothing new on the 100,000-file dataset against `git push`
 //    with nothing to push. Target: under 1 s and within 2× of git.
 // 4. Memory: the max RSS of every command (`/usr/bin/time -f %M`), and the
@@ -572,8 +573,16 @@ interface CaseResult {
   readonly bytes: number;
   readonly runs: number;
   readonly setupMs: { readonly generate: number; readonly snapshot: number };
-  /** Files the sftp baseline moved per run, and the factor its times were scaled by. */
-  readonly sftp: { readonly files: number; readonly scale: number } | null;
+  /**
+   * Files the sftp baseline moved per run, and the factor its times were
+   * scaled by (samples and medians of sftp are scaled; `subsetRuns` holds
+   * what was timed).
+   */
+  readonly sftp: {
+    readonly files: number;
+    readonly scale: number;
+    readonly subsetRuns: readonly { batch: string; ms: number; sessionMs: number }[];
+  } | null;
   readonly samples: Partial<Record<string, Samples>>;
   readonly medians: Partial<Record<string, Medians>>;
   readonly transferred: { readonly push: Transferred | null; readonly pull: Transferred | null };
@@ -655,6 +664,8 @@ function benchCase(root: string, options: CaseOptions): CaseResult {
   // The sftp baseline: whole folders, so files and folders scale together.
   const sftpFiles = options.sftpFiles ?? 0;
   let sftp: { files: number; scale: number } | null = null;
+  /** On a subset: each run's own time and its session's, before scaling. */
+  const sftpSubsetRuns: { batch: string; ms: number; sessionMs: number }[] = [];
   let sftpPutBatch = '';
   let sftpGetBatch = '';
   if (options.peers && sftpFiles > 0) {
@@ -775,6 +786,26 @@ function benchCase(root: string, options: CaseOptions): CaseResult {
   if (options.durableRsync === true)
     peerContenders.push(...rsync('rsyncPushFsync', 'rsyncPullFsync', ['-a', '--fsync']));
   if (sftp !== null) {
+    const { scale } = sftp;
+    // On a subset, the session's own cost (ssh, login, the sftp server) is
+    // timed apart, just before, with a batch of one `pwd`: it is counted
+    // once, and only the rest is scaled to the whole set.
+    const sessionBatch = join(dir, 'sftp-session.batch');
+    writeFileSync(sessionBatch, 'pwd\n');
+    const sftpRun = (batch: string): Ran => {
+      const session =
+        scale === 1 ? undefined : run('sftp', ['-q', '-F', sshConfig, '-b', sessionBatch, SSH_ALIAS], dir);
+      const ran = run('sftp', ['-q', '-F', sshConfig, '-b', batch, SSH_ALIAS], dir);
+      if (session === undefined) return ran;
+      sftpSubsetRuns.push({ batch: basename(batch), ms: round(ran.ms), sessionMs: round(session.ms) });
+      const scaled = (whole: number, once: number): number => once + Math.max(0, whole - once) * scale;
+      return {
+        ...ran,
+        ms: scaled(ran.ms, session.ms),
+        clientCpuMs: scaled(ran.clientCpuMs, session.clientCpuMs),
+        serverCpuMs: scaled(ran.serverCpuMs, session.serverCpuMs),
+      };
+    };
     peerContenders.push(
       {
         name: 'sftpPut',
@@ -783,7 +814,7 @@ function benchCase(root: string, options: CaseOptions): CaseResult {
           rmSync(sftpRemote, { recursive: true, force: true });
           settle(warm);
         },
-        measure: () => run('sftp', ['-q', '-F', sshConfig, '-b', sftpPutBatch, SSH_ALIAS], dir),
+        measure: () => sftpRun(sftpPutBatch),
         after: (i) => {
           if (i === 0 && filesUnder(sftpRemote).length !== sftp.files)
             throw new Error(`sftp put: ${sftpRemote} does not hold the ${sftp.files} files it was given`);
@@ -796,7 +827,7 @@ function benchCase(root: string, options: CaseOptions): CaseResult {
           rmSync(sftpBack, { recursive: true, force: true });
           settle(warm);
         },
-        measure: () => run('sftp', ['-q', '-F', sshConfig, '-b', sftpGetBatch, SSH_ALIAS], dir),
+        measure: () => sftpRun(sftpGetBatch),
         after: (i) => {
           if (i === 0 && filesUnder(sftpBack).length !== sftp.files)
             throw new Error(`sftp get: ${sftpBack} does not hold the ${sftp.files} files it fetched`);
@@ -834,9 +865,10 @@ function benchCase(root: string, options: CaseOptions): CaseResult {
         const ran = contender.measure(i);
         contender.after(i);
         record(contender.name, ran);
+        const subset = sftpSubsetRuns[sftpSubsetRuns.length - 1];
         const scaled =
-          sftp !== null && sftp.scale !== 1 && contender.name.startsWith('sftp')
-            ? ` (${count(sftp.files)} files; ×${fixed(sftp.scale, 2)} = ${fixed((ran.ms * sftp.scale) / 1000, 1)} s)`
+          sftp !== null && sftp.scale !== 1 && contender.name.startsWith('sftp') && subset
+            ? ` (scaled from ${count(sftp.files)} files in ${fixed(subset.ms / 1000, 2)} s, session ${fixed(subset.sessionMs / 1000, 2)} s)`
             : '';
         line(i, LABELS[contender.name], ran, scaled);
       }
@@ -909,12 +941,11 @@ function benchCase(root: string, options: CaseOptions): CaseResult {
   const medians: Partial<Record<string, Medians>> = {};
   for (const [name, entry] of Object.entries(samples)) {
     if (!entry) continue;
-    const scale = sftp !== null && name.startsWith('sftp') ? sftp.scale : 1;
     medians[name] = {
-      ms: round(median(entry.ms) * scale),
+      ms: round(median(entry.ms)),
       maxRssMiB: round(median(entry.maxRssKiB) / 1024),
-      clientCpuMs: round(median(entry.clientCpuMs) * scale),
-      serverCpuMs: round(median(entry.serverCpuMs) * scale),
+      clientCpuMs: round(median(entry.clientCpuMs)),
+      serverCpuMs: round(median(entry.serverCpuMs)),
     };
   }
   return {
@@ -924,7 +955,7 @@ function benchCase(root: string, options: CaseOptions): CaseResult {
     bytes: fixture.bytes,
     runs: options.runs,
     setupMs: { generate: round(generateMs), snapshot: round(snapshotMs) },
-    sftp,
+    sftp: sftp === null ? null : { ...sftp, subsetRuns: sftpSubsetRuns },
     samples: Object.fromEntries(
       Object.entries(samples).map(([name, entry]) => [
         name,
@@ -949,7 +980,7 @@ function printCase(result: CaseResult, title: string): void {
   const m = result.medians;
   const sftpNote =
     result.sftp !== null && result.sftp.scale !== 1
-      ? `; sftp timed on ${count(result.sftp.files)} files and scaled ×${fixed(result.sftp.scale, 2)}`
+      ? `; sftp timed on ${count(result.sftp.files)} files, scaled ×${fixed(result.sftp.scale, 2)} after its session's own time`
       : '';
   console.log(`\n${title} (median of ${result.runs}${sftpNote})`);
   console.log(
