@@ -39,6 +39,10 @@ const product = {
   outdir: 'dist',
   external: ['vscode'],
   banner: { js: '#!/usr/bin/env node' },
+  // import() becomes require(): cli.js runs cliMain.js as a vm script (for V8's
+  // code cache), which has no module loader, and the AWS SDK imports node:http
+  // that way when it asks an instance's metadata service for credentials.
+  supported: { 'dynamic-import': false },
 };
 
 /**

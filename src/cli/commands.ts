@@ -13,6 +13,9 @@ import { diffCommand } from './diff';
 import { restoreCommand } from './restore';
 import { fsckCommand } from './fsck';
 import { gcCommand } from './gc';
+import { reportCommand } from './report';
+import { remoteCommand } from './remote';
+import { fetchCommand, pullCommand, pushCommand } from './sync';
 import { runCommand } from './run';
 import { statusCommand } from './status';
 import { logsCommand } from './logs';
@@ -57,6 +60,11 @@ export const COMMANDS: readonly Command[] = [
   envsCommand,
   fsckCommand,
   gcCommand,
+  reportCommand,
+  remoteCommand,
+  pushCommand,
+  fetchCommand,
+  pullCommand,
   lspCommand,
   helpCommand,
 ];

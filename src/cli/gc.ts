@@ -5,13 +5,15 @@ import { DEFAULT_KEEP_RELEASES } from '../core/environments/retention';
 import { DEFAULT_KEEP_RUNS, gc } from '../core/operations/maintenance';
 import { openWorkspace } from '../core/workspace';
 import type { ParsedArguments } from './arguments';
-import { gcJson } from '../core/operations/results';
+import { describeRemoteGc, gcJson, remoteGcJson } from '../core/operations/results';
+import { gcRemote } from '../core/operations/sync/remoteGc';
+import { resolveRemote } from '../core/workspace/remotes';
 import { JSON_FLAG, type Command } from './command';
 import { formatBytes, shortId } from '../core/format';
 
 export const gcCommand: Command = {
   name: 'gc',
-  usage: '[--dry-run] [--min-age SECONDS] [--keep-runs N] [--keep-releases N] [--json]',
+  usage: '[--dry-run] [--min-age SECONDS] [--keep-runs N] [--keep-releases N] [--remote NAME] [--json]',
   summary: 'Remove cached blobs nothing needs, old trash, old run-cache entries and old release folders',
   details: [
     'Never removes a blob any snapshot or release in any history needs, nor the blobs of each stage’s ' +
@@ -22,6 +24,9 @@ export const gcCommand: Command = {
       `of its history (default ${DEFAULT_KEEP_RELEASES}), and always for the live release and the one before it.`,
     'Refuses (exit 1, code damaged-ref) while any ref under refs/sluice/ is not a readable record of its kind: ' +
       'run `sluice fsck` to list them.',
+    'With --remote NAME, collects the blob remote instead: removes what no ref on its git remote reaches ' +
+      '(a pack still partly reachable is first rewritten without its garbage), and only objects an earlier ' +
+      'gc already found unreachable at least --min-age ago, since a push uploads blobs before the refs that reach them.',
   ],
   flags: [
     { name: 'dry-run', description: 'Only report what would be removed.' },
@@ -36,11 +41,27 @@ export const gcCommand: Command = {
       valueName: 'N',
       description: `Deployments per environment whose release folders are kept (default ${DEFAULT_KEEP_RELEASES}).`,
     },
+    {
+      name: 'remote',
+      valueName: 'NAME',
+      description: 'Collect this blob remote instead of the local cache.',
+    },
     JSON_FLAG,
   ],
   maxPositionals: 0,
   async run(args) {
     const minAge = numberFlag(args, 'min-age', 'a number of seconds', false);
+    const remoteName = args.value('remote');
+    if (remoteName !== undefined) {
+      const workspace = await openWorkspace('.');
+      const result = await gcRemote(workspace, resolveRemote(workspace, remoteName), {
+        dryRun: args.has('dry-run'),
+        minAgeMs: minAge === undefined ? undefined : minAge * 1000,
+      });
+      const json = remoteGcJson(result);
+      console.log(args.has('json') ? JSON.stringify(json) : describeRemoteGc(json));
+      return 0;
+    }
     const keepRuns = numberFlag(args, 'keep-runs', 'a whole number', true);
     const keepReleases = numberFlag(args, 'keep-releases', 'a whole number', true);
     const workspace = await openWorkspace('.');

@@ -36,7 +36,7 @@ export const OUTCOME_CODES = [
   'cancelled',
   /** an id prefix names more than one thing; data: {kind, prefix, candidates}. */
   'ambiguous-id',
-  /** no snapshot, release, dataset, environment or stage by that name or id; data: {kind, id, …}. */
+  /** no snapshot, release, dataset, environment, stage or remote by that name or id; data: {sought, id, …}. */
   'not-found',
   /** no sluice.yaml in the folder or any folder above it; data: {folder}. */
   'no-workspace',
@@ -44,6 +44,12 @@ export const OUTCOME_CODES = [
   'not-a-git-repository',
   /** the manifest has errors; data: {file, errors}. */
   'manifest-invalid',
+  /** a ref moved on the git remote since the last pull (a teammate promoted); data: {remote, gitRemote, refs}. */
+  'remote-moved',
+  /** no remote is declared for the workspace; data: {remote}. */
+  'remote-not-configured',
+  /** several remotes and none is the default; data: {remotes}. */
+  'remote-no-default',
 ] as const;
 
 export type OutcomeCode = (typeof OUTCOME_CODES)[number];
@@ -125,7 +131,7 @@ export function isCancelled(error: unknown): error is SluiceError {
 }
 
 /** What a `not-found` or `ambiguous-id` outcome was looking for. */
-export type Sought = 'dataset' | 'snapshot' | 'release' | 'environment' | 'stage';
+export type Sought = 'dataset' | 'snapshot' | 'release' | 'environment' | 'stage' | 'remote';
 
 /**
  * Nothing by that name or id: `data` says what was sought (`sought`, `id`)

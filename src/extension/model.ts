@@ -28,6 +28,7 @@ import {
 import type { FolderPipelines, RunProgress } from './pipelines/pipelineNodes';
 import { readFolderPipelines, readOnlyWorkspace } from './pipelines/pipelineStates';
 import type { PausesRefresh } from './progress';
+import { loadFolderRemote, type FolderRemote } from './remotes/remoteSync';
 import {
   compareWithPrevious,
   declaredDatasets,
@@ -54,6 +55,8 @@ export interface FolderModel {
   readonly datasets: readonly DatasetState[];
   readonly environments: FolderEnvironments;
   readonly pipelines: FolderPipelines;
+  /** Where the folder stands against its default remote, as of the last fetch. */
+  readonly remote: FolderRemote;
 }
 
 /** What changed in the model: the folder (by path) and the parts of it read again. */
@@ -320,12 +323,14 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
     if (state.kind !== 'ready') this.log.info(`${folder.uri.fsPath}: ${describeState(state)}`);
     const old = this.#entries.get(key);
     disposeAll([...(old?.watchers ?? []), ...(old?.pipelineWatchers ?? [])]);
+    const remote = await loadFolderRemote(state);
     const model: FolderModel = {
       folder,
       state,
       datasets: await this.#datasetsOf(state),
-      environments: await loadFolderEnvironments(state),
+      environments: { ...(await loadFolderEnvironments(state)), remote },
       pipelines: readFolderPipelines(state),
+      remote,
     };
     const entry: Entry = {
       model,
@@ -341,7 +346,7 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
     const { model } = entry;
     const { state } = model;
     if (state.kind !== 'ready') return entry;
-    let { datasets, environments, pipelines } = model;
+    let { datasets, environments, pipelines, remote } = model;
     if (scope.datasets.size > 0) {
       const next = [...datasets];
       for (const name of scope.datasets) {
@@ -350,11 +355,14 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
       }
       datasets = next;
     }
+    // A snapshot or a deployment puts a dataset or an environment ahead of the remote.
+    if (scope.datasets.size > 0 || scope.environments) remote = await loadFolderRemote(state);
     if (scope.environments) environments = await loadFolderEnvironments(state);
+    if (environments.remote !== remote) environments = { ...environments, remote };
     // A stage's state follows the datasets it reads, so a dataset change reads the stages again too.
     const pipelinesChanged = scope.pipelines || scope.datasets.size > 0;
     if (pipelinesChanged) pipelines = readFolderPipelines(state);
-    entry.model = { ...model, datasets, environments, pipelines };
+    entry.model = { ...model, datasets, environments, pipelines, remote };
     if (pipelinesChanged) {
       // An output a run created is watched inside now.
       disposeAll(entry.pipelineWatchers);

@@ -21,6 +21,7 @@ import { SnapshotContent } from './snapshots/snapshotContent';
 import { SnapshotsView } from './snapshots/snapshotsView';
 import { SluiceStatusBar } from './statusBar';
 import { workspaceCommands } from './workspaceCommands';
+import { remoteCommands } from './remotes/remoteCommands';
 
 /** What `activate` returns to other extensions and to the extension-host tests. */
 export interface SluiceApi {
@@ -79,6 +80,7 @@ export class SluiceExtension {
       ...workspaceCommands(commandContext),
       ...snapshotCommands(commandContext),
       ...environmentCommands(commandContext),
+      ...remoteCommands(commandContext),
       ...pipelineCommands(commandContext),
     };
     this.#disposables.push(

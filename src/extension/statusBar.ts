@@ -1,13 +1,18 @@
 // The status bar item: what is live where (`production 1a2b3c4 · staging 5d6e7f8`),
-// a spinner while a Sluice operation runs, and a click that opens the Environments view.
+// how many snapshots and deployments the default remote has that this machine
+// lacks (as of the last fetch), a spinner while a Sluice operation runs, and a
+// click that opens the Environments view.
 import * as vscode from 'vscode';
 import { statusText, statusTooltip } from './environments/model';
 import type { WorkspaceModel } from './model';
 import type { PausesRefresh } from './progress';
+import { behindCount } from './remotes/remoteSync';
 
 export class SluiceStatusBar implements PausesRefresh, vscode.Disposable {
   readonly #item = vscode.window.createStatusBarItem('sluice.status', vscode.StatusBarAlignment.Left, 10);
   #live: string | undefined;
+  /** Snapshots and deployments on the default remotes not here yet. */
+  #behind = 0;
   #running = 0;
   readonly #subscription: vscode.Disposable;
 
@@ -16,7 +21,7 @@ export class SluiceStatusBar implements PausesRefresh, vscode.Disposable {
     this.#item.command = 'sluice.environments.focus';
     this.#item.tooltip = 'Click to open the Environments view.';
     this.#subscription = model.onDidChange(({ scope }) => {
-      if (scope.whole || scope.environments) this.#show();
+      if (scope.whole || scope.environments || scope.datasets.size > 0) this.#show();
     });
   }
 
@@ -24,7 +29,12 @@ export class SluiceStatusBar implements PausesRefresh, vscode.Disposable {
   #show(): void {
     const folders = this.model.folders.map((folder) => folder.environments);
     this.#live = statusText(folders);
-    this.#item.tooltip = statusTooltip(folders);
+    this.#behind = behindCount(this.model.folders.map((folder) => folder.remote));
+    const pull =
+      this.#behind === 0
+        ? ''
+        : `\n${this.#behind} snapshot(s) or deployment(s) on the remote to pull (Sluice: Pull).`;
+    this.#item.tooltip = statusTooltip(folders) + pull;
     this.#render();
   }
 
@@ -51,11 +61,12 @@ export class SluiceStatusBar implements PausesRefresh, vscode.Disposable {
   }
 
   #render(): void {
+    const behind = this.#behind > 0 ? ` $(cloud-download) ${this.#behind}` : '';
     if (this.#running > 0) {
-      this.#item.text = `$(sync~spin) ${this.#live ?? 'Sluice'}`;
+      this.#item.text = `$(sync~spin) ${this.#live ?? 'Sluice'}${behind}`;
       this.#item.show();
-    } else if (this.#live !== undefined) {
-      this.#item.text = `$(rocket) ${this.#live}`;
+    } else if (this.#live !== undefined || behind !== '') {
+      this.#item.text = `$(rocket) ${this.#live ?? 'Sluice'}${behind}`;
       this.#item.show();
     } else {
       this.#item.text = '';

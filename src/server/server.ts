@@ -434,6 +434,7 @@ const SYMBOL_KINDS: Record<OutlineSymbol['kind'], SymbolKind> = {
   check: SymbolKind.Boolean,
   environment: SymbolKind.Object,
   'metrics-file': SymbolKind.File,
+  remote: SymbolKind.Package,
 };
 
 const SEVERITIES: Record<ManifestDiagnostic['severity'], DiagnosticSeverity> = {

@@ -76,6 +76,11 @@ void describe('sluice help and version', () => {
       'envs',
       'fsck',
       'gc',
+      'report',
+      'remote',
+      'push',
+      'fetch',
+      'pull',
       'lsp',
       'help',
     ]);

@@ -162,7 +162,14 @@ void describe('every command, run for real, prints what its schema says', () => 
   void test('outside a workspace, every command that needs one fails with no-workspace', () => {
     const away = mkdtempSync(join(tmpdir(), 'sluice-contract-away-'));
     made.push(away);
-    for (const [command, ...args] of [['status'], ['log', 'events'], ['envs'], ['gc'], ['run']])
+    for (const [command, ...args] of [
+      ['status'],
+      ['log', 'events'],
+      ['envs'],
+      ['gc'],
+      ['run'],
+      ['remote', 'list'],
+    ])
       contract(command!, run(away, command!, ...args), 2, 'no-workspace');
   });
 
@@ -249,6 +256,74 @@ void describe('every command, run for real, prints what its schema says', () => 
     const damaged = contract('fsck', run(root, 'fsck'), 1, 'store-damaged');
     assert.deepEqual(damaged['damaged'], [blob]);
     rmSync(blobPath(root, blob));
+  });
+});
+
+void describe('remote: add, list, remove and default, shared and local, in success, refusal and failure', () => {
+  void test('every subcommand prints the remotes after its change, and every failure one error object', () => {
+    const root = environmentWorkspace('version: 1\n', {}, 'sluice-contract-remote-');
+    made.push(root);
+    const empty = contract('remote', run(root, 'remote', 'list'), 0);
+    assert.deepEqual(empty['remotes'], []);
+    const added = contract(
+      'remote',
+      run(
+        root,
+        'remote',
+        'add',
+        'archive',
+        's3://bucket/sluice',
+        '--endpoint',
+        'https://minio:9000',
+        '--default',
+      ),
+      0,
+    );
+    assert.deepEqual(added['change'], {
+      action: 'add',
+      name: 'archive',
+      files: [{ which: 'manifest', path: join(root, 'sluice.yaml') }],
+      override: false,
+      localDefault: null,
+    });
+    contract('remote', run(root, 'remote', 'add', 'team', '/srv/team'), 0);
+    contract('remote', run(root, 'remote', 'add', 'team', '/srv/other'), 1, 'remote-exists');
+    contract('remote', run(root, 'remote', 'add', 'bad', 'ftp://host/x'), 2, 'remote-url-invalid');
+    contract('remote', run(root, 'remote', 'add', 'bad', 'ssh://me:secret@host/x'), 2, 'remote-url-invalid');
+    contract(
+      'remote',
+      run(root, 'remote', 'add', 'bad', '/srv/x', '--region', 'eu'),
+      2,
+      'remote-option-not-s3',
+    );
+    contract('remote', run(root, 'remote', 'ad'), 2, 'unknown-command');
+    const local = contract('remote', run(root, 'remote', 'add', 'team', '/mnt/mirror', '--local'), 0);
+    assert.equal((local['change'] as { override: boolean }).override, true);
+    contract('remote', run(root, 'remote', 'default', 'team', '--local'), 0);
+    const listed = contract('remote', run(root, 'remote', 'list'), 0);
+    assert.deepEqual(
+      (listed['remotes'] as { name: string; default: boolean; overridden: boolean; url: string }[]).map(
+        ({ name, default: isDefault, overridden, url }) => ({ name, isDefault, overridden, url }),
+      ),
+      [
+        { name: 'archive', isDefault: false, overridden: false, url: 's3://bucket/sluice' },
+        { name: 'team', isDefault: true, overridden: true, url: '/mnt/mirror' },
+      ],
+    );
+    const missing = contract('remote', run(root, 'remote', 'remove', 'tema'), 2, 'not-found');
+    assert.deepEqual((missing['error'] as { data: unknown }).data, {
+      sought: 'remote',
+      id: 'tema',
+      candidates: ['archive', 'team'],
+    });
+    const removed = contract('remote', run(root, 'remote', 'remove', 'team'), 0);
+    assert.deepEqual(
+      (removed['change'] as { files: { which: string }[] }).files.map((file) => file.which),
+      ['manifest', 'local'],
+    );
+    writeFileSync(join(root, '.sluice/remotes.yaml'), 'remotes:\n  laptop:\n    url: /x\n    ulr: /y\n');
+    const broken = contract('remote', run(root, 'remote', 'list'), 2, 'remote-settings-invalid');
+    assert.equal((broken['error'] as { data: { line: number } }).data.line, 4);
   });
 });
 

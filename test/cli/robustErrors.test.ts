@@ -286,6 +286,9 @@ const COMMANDS: readonly (readonly string[])[] = [
   ['gc', '--min-age', '0'],
   ['envs'],
   ['history', 'staging'],
+  ['remote', 'list'],
+  ['remote', 'add', 'mirror', '/srv/mirror'],
+  ['remote', 'add', 'mirror', '/srv/mirror', '--local'],
 ];
 
 type Disk = 'normal' | 'read-only' | 'full';

@@ -108,6 +108,10 @@ void describe('The VSIX from npm run package', () => {
         writeFileSync(join(unpacked, 'dist', bundle), files.get(`extension/dist/${bundle}`)!);
     });
 
+    void test('the packaged CLI bundle has no import(): cli.js runs it as a vm script, which has no module loader', () => {
+      assert.doesNotMatch(files.get('extension/dist/cliMain.js')!.toString('utf8'), /\bimport\(/);
+    });
+
     void test('the packaged CLI says the version it was built with, with no package.json beside it', () => {
       const printed = execFileSync(process.execPath, [join(unpacked, 'dist', 'cli.js'), '--version'], {
         encoding: 'utf8',

@@ -24,6 +24,8 @@ const STRUCTURAL_CODES = new Set([
   'invalid-value',
   'invalid-name',
   'unsupported-version',
+  // A key such as `secret_key` is an unknown key to the schema; Sluice names it for what it is.
+  'credentials-in-manifest',
 ]);
 
 function definition(name: string): JsonSchema {
@@ -37,6 +39,24 @@ function propertyNames(schema: JsonSchema): string[] {
   const branches = resolved.oneOf ? resolved.oneOf.map(resolveSchema) : [resolved];
   return [...new Set(branches.flatMap((b) => Object.keys(b.properties ?? {})))].sort();
 }
+
+/** `remotes:` sections, valid and not, that the schema alone decides (URLs are checked beyond it). */
+const REMOTE_VARIANTS = [
+  'remotes:\n  team:\n    url: ssh://storage.example.com/srv/sluice\n    default: true\n    git: upstream/team\n',
+  'remotes:\n  archive:\n    url: s3://bucket/sluice\n    endpoint: https://minio.internal:9000\n    region: eu-west-1\n    path_style: false\n    description: Old releases\n',
+  'remotes: {}\n',
+  'remotes:\n  team:\n    default: true\n',
+  'remotes:\n  team:\n    url: /mnt/team\n    secret_key: abc\n',
+  'remotes:\n  team:\n    url: /mnt/team\n    password: hunter2\n',
+  'remotes:\n  team:\n    url: /mnt/team\n    defualt: true\n',
+  'remotes:\n  team:\n    url: /mnt/team\n    default: "yes"\n',
+  'remotes:\n  team:\n    url: ""\n',
+  'remotes:\n  team:\n    url: /mnt/team\n    git: --upload-pack=touch /tmp/x\n',
+  'remotes:\n  0team:\n    url: /mnt/team\n',
+  'remotes:\n  team: /mnt/team\n',
+  'remotes:\n  - team\n',
+  'remotes:\n  team:\n    url: s3://bucket/x\n    path_style: 1\n',
+];
 
 const exampleManifest = CHURN_EXAMPLE.files().find((file) => file.path === 'sluice.yaml');
 
@@ -70,6 +90,7 @@ describe('manifest JSON Schema', () => {
       ['deploy', definition('environment').properties!['deploy']!],
       ['health', definition('environment').properties!['health']!],
       ['metricGate', resolveSchema(definition('gate')).oneOf![1]!],
+      ['remote', definition('remote')],
     ];
     for (const [model, schema] of pairs) {
       assert.deepEqual(Object.keys(MODEL_FIELDS[model]).sort(), propertyNames(schema), `keys of ${model}`);
@@ -114,6 +135,7 @@ describe('manifest JSON Schema', () => {
       base.replace('pipelines:\n', 'pipelines:\n  extra: 3\n'),
       base.replace('params: params.yaml', 'params: [params.yaml]'),
       `${base}\nhealth: true\n`,
+      ...REMOTE_VARIANTS.map((remotes) => `${base}\n${remotes}`),
     ];
     variants.forEach((text, index) => {
       const ajvValid = validate(parse(text));

@@ -156,6 +156,32 @@ void describe('push, fetch and pull between two clones', () => {
     assert.equal(merged[0], carolHistoryBefore[0]!.release);
   });
 
+  void test('two pushes at once: exactly one wins, the other is refused, and pull + retry keeps both', async () => {
+    const carol = join(base, 'carol');
+    await pull(await openWorkspace(carol), remote);
+    await pull(await openWorkspace(alice), remote);
+    cli(alice, 'stage', '-m', 'alice races');
+    cli(carol, 'stage', '-m', 'carol races');
+    const results = await Promise.allSettled([
+      (async () => push(await openWorkspace(alice), remote))(),
+      (async () => push(await openWorkspace(carol), remote))(),
+    ]);
+    const won = results.filter((result) => result.status === 'fulfilled');
+    const lost = results.flatMap((result) =>
+      result.status === 'rejected' ? [result.reason as SluiceError] : [],
+    );
+    assert.equal(won.length, 1, 'exactly one push wins');
+    assert.equal(lost.length, 1);
+    assert.equal(lost[0]!.code, 'remote-moved');
+    const loser = results[0].status === 'rejected' ? alice : carol;
+    await pull(await openWorkspace(loser), remote);
+    await push(await openWorkspace(loser), remote);
+    const reasons = (cli(loser, 'history', 'staging')['deployments'] as { reason: string | null }[]).map(
+      (deployment) => deployment.reason,
+    );
+    assert.ok(reasons.includes('alice races') && reasons.includes('carol races'), JSON.stringify(reasons));
+  });
+
   void test('gc --remote removes what no ref reaches, and only once an earlier gc marked it', async () => {
     const workspace = await openWorkspace(alice);
     // Garbage as interrupted pushes and deleted refs leave it: a pack without its index,

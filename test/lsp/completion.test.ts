@@ -168,7 +168,7 @@ void describe('completion', () => {
   void test('keys at the top level, without those present', async () => {
     const { items, at } = await completeAt('name: churn-model\n', 'name: churn-model\n|\n');
     assert.deepEqual(at, { line: 2, character: 0 });
-    assert.deepEqual(labels(items).sort(), ['description', 'params']);
+    assert.deepEqual(labels(items).sort(), ['description', 'params', 'remotes']);
     const params = item(items, 'params');
     assert.equal(
       documentation(params),

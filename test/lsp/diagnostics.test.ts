@@ -113,7 +113,7 @@ void describe('diagnostics', () => {
         severity: ERROR,
         code: 'unknown-key',
         message:
-          'Unknown key `colour` in the manifest. Allowed here: `version`, `name`, `description`, `datasets`, `params`, `pipelines`, `environments`.',
+          'Unknown key `colour` in the manifest. Allowed here: `version`, `name`, `description`, `datasets`, `params`, `pipelines`, `environments`, `remotes`.',
       },
     ]);
     await client.close(uri);
@@ -157,7 +157,7 @@ void describe('diagnostics', () => {
         severity: ERROR,
         code: 'unknown-key',
         message:
-          'Unknown key `bad` in the manifest. Allowed here: `version`, `name`, `description`, `datasets`, `params`, `pipelines`, `environments`.',
+          'Unknown key `bad` in the manifest. Allowed here: `version`, `name`, `description`, `datasets`, `params`, `pipelines`, `environments`, `remotes`.',
       },
     ]);
   });

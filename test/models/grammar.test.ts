@@ -158,6 +158,12 @@ environments:
       - checks
       - metric: metrics.json#accuracy
         no_regression: 0.01
+
+remotes:
+  archive:
+    url: s3://team-bucket/sluice
+    endpoint: https://minio.internal:9000
+    default: true
 `;
 
 for (const host of yamlHosts()) {
@@ -187,6 +193,11 @@ for (const host of yamlHosts()) {
       assertScope(manifest, '    from: workspace', 'from', 'support.type.property-name.environment.sluice');
       const threshold = 'support.type.property-name.threshold.sluice';
       assertScope(manifest, '        no_regression: 0.01', 'no_regression', threshold);
+      assertScope(manifest, 'remotes:', 'remotes', 'support.type.property-name.top-level.sluice');
+      const remote = 'support.type.property-name.remote.sluice';
+      assertScope(manifest, '    url: s3://team-bucket/sluice', 'url', remote);
+      assertScope(manifest, '    endpoint: https://minio.internal:9000', 'endpoint', remote);
+      assertScope(manifest, '    default: true', 'default', remote);
     });
 
     test('the column tells a top-level key from a stage key of the same name', () => {

@@ -73,8 +73,12 @@ export interface RunningSluice {
 }
 
 /** Starts `sluice ARGS` in its own process group, without waiting. */
-export function startSluice(args: readonly string[], cwd: string): RunningSluice {
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, detached: true });
+export function startSluice(
+  args: readonly string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): RunningSluice {
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env, detached: true });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

@@ -483,8 +483,8 @@ export class GitRepository {
   /**
    * Pushes ref updates to `remote` in one atomic push, each with a lease: the
    * push fails as a whole, and nothing moves, when any ref on the remote is
-   * not at `expected` (undefined: absent) any more. Returns the refs a lease
-   * refused (empty on success).
+   * not at `expected` (undefined: absent) any more. Throws `git-remote-failed`
+   * on any failure; the caller asks the remote what moved.
    */
   async pushRefs(
     remote: string,
@@ -493,21 +493,13 @@ export class GitRepository {
       readonly commit: string;
       readonly expected: string | undefined;
     }[],
-  ): Promise<string[]> {
-    if (updates.length === 0) return [];
+  ): Promise<void> {
+    if (updates.length === 0) return;
     const args = ['push', '--atomic', '--porcelain', '--no-verify', '--quiet'];
     for (const { ref, expected } of updates) args.push(`--force-with-lease=${ref}:${expected ?? ''}`);
     args.push(safeRemote(remote), ...updates.map(({ ref, commit }) => `${commit}:${ref}`));
     const result = await this.runGit(args, true);
-    if (result.code === 0) return [];
-    // Porcelain lines: `!<TAB>from:to<TAB>[rejected] (stale info)` for a lease that failed.
-    const refused = result.stdout
-      .split('\n')
-      .filter((line) => line.startsWith('!') && /stale info|fetch first|non-fast-forward/.test(line))
-      .map((line) => line.split('\t')[1]?.split(':')[1] ?? '')
-      .filter((ref) => ref !== '');
-    if (refused.length > 0) return refused;
-    throw gitRemoteFailure(remote, result.stderr || result.stdout, result.code);
+    if (result.code !== 0) throw gitRemoteFailure(remote, result.stderr || result.stdout, result.code);
   }
 
   /** Whether `ancestor` is `descendant` or one of its ancestors (both commits this repository has). */

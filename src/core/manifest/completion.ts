@@ -1,6 +1,7 @@
 // Completion for the manifest. The context (which key or value the cursor is
 // in) is read from the text by indentation, not from the parse tree: while a
 // user types, the line under the cursor is usually not valid YAML yet.
+import { SluiceError } from '../errors';
 import { lexicalEscape, normalizeRelative, type FileProbe } from '../paths';
 import type { ManifestAnalysis } from './analysis';
 import type { LineIndex } from './diagnostics';
@@ -13,6 +14,7 @@ import {
   schemaAtPath,
   type JsonSchema,
 } from './schema';
+import { DEFAULT_GIT_REMOTE, locateRemote, S3_ONLY_KEYS } from './remotes';
 import { pipelineOf, WORKSPACE } from './semantics';
 import { parse as parseYaml } from 'yaml';
 
@@ -214,12 +216,26 @@ export function complete(analysis: ManifestAnalysis, lines: LineIndex, offset: n
       // A list item may be a plain value (`- checks`) or a mapping (`- metric: …`).
       if (context.inList)
         items.push(...valueItems(analysis.manifest, context, resolved, analysis.probe, replace));
-      if (!isNameMap(resolved)) items.push(...keyItems(resolved, context, replace));
+      if (!isNameMap(resolved))
+        items.push(
+          ...keyItems(resolved, context, replace).filter(
+            (item) => !s3OptionOfOtherRemote(analysis.manifest, context.path, item.label),
+          ),
+        );
     }
     return items;
   }
   if (!schema) return items;
   return valueItems(analysis.manifest, context, resolveSchema(schema), analysis.probe, replace);
+}
+
+/** True for `endpoint`, `region` or `path_style` in a remote whose URL is known and not s3://. */
+function s3OptionOfOtherRemote(manifest: Manifest, path: readonly string[], key: string): boolean {
+  if (path.length !== 2 || path[0] !== 'remotes' || !S3_ONLY_KEYS.includes(key)) return false;
+  const url = manifest.remotes.get(path[1]!)?.url?.value;
+  if (url === undefined) return false;
+  const location = locateRemote(url, '/');
+  return !(location instanceof SluiceError) && location.kind !== 's3';
 }
 
 function keyItems(
@@ -272,7 +288,16 @@ function typeLabel(schema: JsonSchema): string {
 
 /** What a value at `path` refers to, if it is a reference or a path. */
 export type ValueRole =
-  'dataset' | 'stage' | 'pipeline' | 'environment' | 'path' | 'metric' | 'param' | undefined;
+  | 'dataset'
+  | 'stage'
+  | 'pipeline'
+  | 'environment'
+  | 'path'
+  | 'metric'
+  | 'param'
+  | 'git-remote'
+  | 'remote-url'
+  | undefined;
 
 /** The single table of which manifest values name what. */
 export function valueRole(path: readonly string[]): ValueRole {
@@ -294,6 +319,10 @@ export function valueRole(path: readonly string[]): ValueRole {
   }
   if (section === 'environments' && keys[2] === 'gates' && last === 'metric') return 'metric';
   if (section === 'environments' && keys[2] === 'deploy' && last === 'path') return 'path';
+  if (section === 'remotes' && keys.length === 3) {
+    if (last === 'git') return 'git-remote';
+    if (last === 'url') return 'remote-url';
+  }
   return undefined;
 }
 
@@ -357,6 +386,10 @@ function valueItems(
       return paramItems(manifest, probe, replace);
     case 'path':
       return probe ? pathItems(probe, context.partial, replace) : [];
+    case 'git-remote':
+      return gitRemoteItems(probe, replace);
+    case 'remote-url':
+      return remoteUrlItems(context.partial, replace);
     default:
       break;
   }
@@ -484,4 +517,78 @@ function pathItems(
       sortText: `${entry.directory ? '0' : '1'}${entry.name}`,
       ...(entry.directory ? { retrigger: true } : {}),
     }));
+}
+
+/** The git remotes of the workspace's repository (`[remote "NAME"]` in .git/config), `origin` first. */
+function gitRemoteItems(
+  probe: FileProbe | undefined,
+  replace: { replaceStart: number; replaceEnd: number },
+): CompletionItem[] {
+  const config = probe?.readText('.git/config') ?? '';
+  const remotes = new Map<string, string | undefined>();
+  let current: string | undefined;
+  for (const line of config.split('\n')) {
+    const section = /^\s*\[\s*remote\s+"([^"]+)"\s*\]/.exec(line);
+    if (section) {
+      current = section[1]!;
+      remotes.set(current, undefined);
+    } else if (/^\s*\[/.test(line)) {
+      current = undefined;
+    } else if (current !== undefined) {
+      const url = /^\s*url\s*=\s*(.*?)\s*$/.exec(line);
+      if (url) remotes.set(current, url[1]);
+    }
+  }
+  if (!remotes.has(DEFAULT_GIT_REMOTE)) remotes.set(DEFAULT_GIT_REMOTE, undefined);
+  return [...remotes].map(([name, url]) => ({
+    label: name,
+    kind: 'reference' as const,
+    detail: url ?? 'git remote',
+    documentation:
+      name === DEFAULT_GIT_REMOTE
+        ? 'The default: refs/sluice/* travel with this git remote.'
+        : `refs/sluice/* travel with the git remote \`${name}\`.`,
+    insertText: name,
+    sortText: `${name === DEFAULT_GIT_REMOTE ? '0' : '1'}${name}`,
+    ...replace,
+  }));
+}
+
+const URL_FORMS: readonly {
+  readonly label: string;
+  readonly detail: string;
+  readonly documentation: string;
+}[] = [
+  {
+    label: 's3://',
+    detail: 'S3 bucket',
+    documentation:
+      '`s3://bucket/prefix`. Credentials come from the AWS chain; add `endpoint:` for MinIO, Ceph RGW or R2.',
+  },
+  {
+    label: 'ssh://',
+    detail: 'SSH server',
+    documentation:
+      '`ssh://[user@]host[:port]/path` (or `host:path`). Logs in with your ~/.ssh/config, keys and agent.',
+  },
+  {
+    label: 'file://',
+    detail: 'folder',
+    documentation:
+      '`file:///mnt/team/sluice`: a shared or mounted disk. A plain path works too, relative to the workspace root.',
+  },
+];
+
+/** The URL forms, while no scheme is typed yet. */
+function remoteUrlItems(
+  partial: string,
+  replace: { replaceStart: number; replaceEnd: number },
+): CompletionItem[] {
+  if (partial.includes(':')) return [];
+  return URL_FORMS.filter((form) => form.label.startsWith(partial.toLowerCase())).map((form) => ({
+    ...form,
+    kind: 'value' as const,
+    insertText: form.label,
+    ...replace,
+  }));
 }

@@ -37,6 +37,13 @@ export const DIAGNOSTIC_CODES = {
   'unknown-param': 'A stage reads a parameter the params file does not have.',
   'unused-dataset': 'A dataset no stage reads.',
   'stage-without-outputs': 'A stage declares no outs and no metrics, so nothing of it can be cached.',
+  'credentials-in-manifest':
+    'A password, key or token written in the manifest (a key such as `secret_key`, or `user:password@` in a URL).',
+  'remote-url-invalid': 'A remote URL that is not a folder, ssh://, host:path or s3:// URL Sluice can use.',
+  'remote-option-not-s3':
+    'An S3 option (`endpoint`, `region`, `path_style`) on a remote whose URL is not s3://.',
+  'remote-endpoint-invalid': 'An S3 endpoint that is not an http:// or https:// URL.',
+  'multiple-default-remotes': 'More than one remote is marked `default: true`.',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

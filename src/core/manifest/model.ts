@@ -79,6 +79,24 @@ export interface EnvironmentDecl extends Declared {
     | undefined;
 }
 
+/** A `true`/`false` from the manifest with where it was written. */
+export interface LocatedFlag {
+  readonly value: boolean;
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface RemoteDecl extends Declared {
+  readonly url: Located | undefined;
+  readonly default: LocatedFlag | undefined;
+  readonly git: Located | undefined;
+  readonly endpoint: Located | undefined;
+  readonly region: Located | undefined;
+  readonly pathStyle: LocatedFlag | undefined;
+  /** Every key written in the entry (its name and where), for diagnostics that point at a key. */
+  readonly keys: readonly Located[];
+}
+
 export interface Manifest {
   readonly version: number | undefined;
   readonly name: string | undefined;
@@ -87,6 +105,7 @@ export interface Manifest {
   readonly datasets: ReadonlyMap<string, DatasetDecl>;
   readonly pipelines: ReadonlyMap<string, PipelineDecl>;
   readonly environments: ReadonlyMap<string, EnvironmentDecl>;
+  readonly remotes: ReadonlyMap<string, RemoteDecl>;
   /** The top-level `datasets:` entry, where a quick fix adds a dataset. */
   readonly datasetsSection:
     { readonly start: number; readonly end: number; readonly keyEnd: number } | undefined;
@@ -106,6 +125,7 @@ export const MODEL_FIELDS = {
     datasets: 'datasets',
     pipelines: 'pipelines',
     environments: 'environments',
+    remotes: 'remotes',
   },
   dataset: { path: 'path', description: 'description' },
   pipeline: { description: 'description', stages: 'stages', checks: 'checks' },
@@ -139,6 +159,15 @@ export const MODEL_FIELDS = {
   metricGate: { metric: 'metric', min: 'min', max: 'max', no_regression: 'noRegression' },
   deploy: { path: 'path', run: 'run' },
   health: { run: 'run', timeout: 'timeout', rollback_on_failure: 'rollbackOnFailure' },
+  remote: {
+    url: 'url',
+    description: 'description',
+    default: 'default',
+    git: 'git',
+    endpoint: 'endpoint',
+    region: 'region',
+    path_style: 'pathStyle',
+  },
 } as const satisfies {
   manifest: Record<string, keyof Manifest>;
   dataset: Record<string, keyof DatasetDecl>;
@@ -149,6 +178,7 @@ export const MODEL_FIELDS = {
   metricGate: Record<string, keyof Extract<GateDecl, { kind: 'metric' }>>;
   deploy: Record<string, keyof NonNullable<EnvironmentDecl['deploy']>>;
   health: Record<string, keyof NonNullable<EnvironmentDecl['health']>>;
+  remote: Record<string, keyof RemoteDecl>;
 };
 
 function asMap(node: YNode | null | undefined): YMap | undefined {
@@ -164,6 +194,12 @@ function text(map: YMap | undefined, key: string): Located | undefined {
 function num(map: YMap | undefined, key: string): number | undefined {
   const value = map ? getPair(map, key)?.value : undefined;
   return value?.kind === 'scalar' && typeof value.value === 'number' ? value.value : undefined;
+}
+
+function flag(map: YMap | undefined, key: string): LocatedFlag | undefined {
+  const value = map ? getPair(map, key)?.value : undefined;
+  if (value?.kind !== 'scalar' || typeof value.value !== 'boolean') return undefined;
+  return { value: value.value, start: value.start, end: value.end };
 }
 
 function list(map: YMap | undefined, key: string): Located[] {
@@ -300,6 +336,25 @@ export function readModel(root: YNode | null): Manifest {
     });
   }
 
+  const remotes = new Map<string, RemoteDecl>();
+  for (const pair of entries(top, 'remotes')) {
+    const body = asMap(pair.value);
+    remotes.set(String(pair.key.value), {
+      ...declared(pair, body),
+      url: text(body, 'url'),
+      default: flag(body, 'default'),
+      git: text(body, 'git'),
+      endpoint: text(body, 'endpoint'),
+      region: text(body, 'region'),
+      pathStyle: flag(body, 'path_style'),
+      keys: (body?.pairs ?? []).map((keyed) => ({
+        value: String(keyed.key.value),
+        start: keyed.key.start,
+        end: keyed.key.end,
+      })),
+    });
+  }
+
   const datasetsPair = top ? getPair(top, 'datasets') : undefined;
   return {
     version: num(top, 'version'),
@@ -309,6 +364,7 @@ export function readModel(root: YNode | null): Manifest {
     datasets,
     pipelines,
     environments,
+    remotes,
     datasetsSection: datasetsPair
       ? { start: datasetsPair.start, end: datasetsPair.end, keyEnd: datasetsPair.key.end }
       : undefined,

@@ -14,9 +14,9 @@ import type { Manifest, PipelineDecl, StageDecl } from './model';
 /**
  * Bump when the model's shape changes, so an older cache is never read as the
  * new shape, and when validation grows stricter (3: protected paths, unknown
- * params and `${` are errors), so a model the older rules accepted is checked again.
+ * params and `${` are errors; 4: remotes), so a model the older rules accepted is checked again.
  */
-const MODEL_FORMAT = 3;
+const MODEL_FORMAT = 4;
 
 interface CacheFile {
   readonly format: number;
@@ -25,10 +25,11 @@ interface CacheFile {
 }
 
 /** The model with its Maps (names in manifest order) as entry lists, which JSON keeps. */
-type EncodedManifest = Omit<Manifest, 'datasets' | 'pipelines' | 'environments'> & {
+type EncodedManifest = Omit<Manifest, 'datasets' | 'pipelines' | 'environments' | 'remotes'> & {
   readonly datasets: [string, unknown][];
   readonly pipelines: [string, Omit<PipelineDecl, 'stages'> & { stages: [string, StageDecl][] }][];
   readonly environments: [string, unknown][];
+  readonly remotes: [string, unknown][];
 };
 
 export function manifestDigest(text: string): string {
@@ -69,6 +70,7 @@ function encode(manifest: Manifest): EncodedManifest {
       { ...pipeline, stages: [...pipeline.stages] },
     ]),
     environments: [...manifest.environments],
+    remotes: [...manifest.remotes],
   };
 }
 
@@ -83,5 +85,6 @@ function decode(encoded: EncodedManifest): Manifest {
       ]),
     ),
     environments: new Map(encoded.environments) as Manifest['environments'],
+    remotes: new Map(encoded.remotes) as Manifest['remotes'],
   };
 }

@@ -3,7 +3,9 @@
 import { lexicalEscape, normalizeRelative } from '../paths';
 import type { ManifestAnalysis } from './analysis';
 import type { TextEdit } from './diagnostics';
-import type { Located } from './model';
+import { SluiceError } from '../errors';
+import type { Located, RemoteDecl } from './model';
+import { DEFAULT_GIT_REMOTE, locateRemote } from './remotes';
 import { describeSchema, schemaAtPath } from './schema';
 import { contentOffset, metricFile, pipelineOf } from './semantics';
 import type { Occurrence, SymbolKind } from './symbols';
@@ -29,6 +31,11 @@ export function hover(analysis: ManifestAnalysis, offset: number): Hover | undef
   if (occurrence) {
     const markdown = describeSymbol(analysis, occurrence);
     if (markdown) return { markdown, start: occurrence.start, end: occurrence.end };
+  }
+  for (const remote of analysis.manifest.remotes.values()) {
+    const url = remote.url;
+    if (url && offset >= url.start && offset <= url.end)
+      return { markdown: describeRemote(remote, analysis.probe?.root), start: url.start, end: url.end };
   }
   const steps = pathAt(analysis.root, offset);
   const last = steps[steps.length - 1];
@@ -113,6 +120,12 @@ function describeSymbol(analysis: ManifestAnalysis, o: Occurrence): string | und
         .filter(Boolean)
         .join('\n\n');
     }
+    case 'remote': {
+      const remote = manifest.remotes.get(o.name);
+      return remote
+        ? describeRemote(remote, analysis.probe?.root)
+        : `**remote** \`${o.name}\` — not declared`;
+    }
     case 'metrics-file': {
       const writers = [...manifest.pipelines.values()].flatMap((p) =>
         [...p.stages.values()]
@@ -122,6 +135,27 @@ function describeSymbol(analysis: ManifestAnalysis, o: Occurrence): string | und
       return `**metrics file** \`${o.name}\`\n\n${writers.length > 0 ? `Written by ${writers.join(', ')}.` : 'No stage declares it.'}`;
     }
   }
+}
+
+/** A remote as hover shows it: where its URL leads, whether it is the default, the git remote of its refs. */
+function describeRemote(remote: RemoteDecl, root: string | undefined): string {
+  const location = remote.url ? locateRemote(remote.url.value, root ?? '/') : undefined;
+  let where: string | undefined;
+  if (location instanceof SluiceError) where = 'Its URL cannot be used (see the problem reported on it).';
+  else if (location?.kind === 'folder')
+    where = `A folder: \`${root === undefined ? remote.url!.value : location.path}\`.`;
+  else if (location?.kind === 'ssh')
+    where = `SSH to \`${location.host}\`${location.port === undefined ? '' : ` port ${location.port}`}${location.user === undefined ? '' : ` as \`${location.user}\``}, folder \`${location.path}\`. Logs in with your ~/.ssh/config, keys and agent.`;
+  else if (location?.kind === 's3')
+    where = `S3 bucket \`${location.bucket}\`${location.prefix === '' ? '' : `, under \`${location.prefix}/\``}${remote.endpoint ? ` on \`${remote.endpoint.value}\`` : ''}. Credentials come from the AWS chain.`;
+  return [
+    `**remote** \`${remote.name}\`${remote.default?.value === true ? ' (default)' : ''}`,
+    remote.description,
+    where,
+    `Refs travel through the git remote \`${remote.git?.value ?? DEFAULT_GIT_REMOTE}\`; .sluice/remotes.yaml may override this remote on one machine.`,
+  ]
+    .filter(Boolean)
+    .join('\n\n');
 }
 
 export function definition(analysis: ManifestAnalysis, offset: number): Span[] {
@@ -247,6 +281,16 @@ export function documentSymbols(analysis: ManifestAnalysis): OutlineSymbol[] {
               : [],
           ),
         ],
+      }));
+    } else if (key === 'remotes') {
+      children = [...manifest.remotes.values()].map((r) => ({
+        name: r.name,
+        ...(r.url ? { detail: r.url.value } : {}),
+        kind: 'remote' as const,
+        start: r.start,
+        end: r.end,
+        selection: { start: r.nameStart, end: r.nameEnd },
+        children: [],
       }));
     } else if (key === 'environments') {
       children = [...manifest.environments.values()].map((e) => ({

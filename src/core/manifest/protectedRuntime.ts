@@ -137,6 +137,7 @@ const EMPTY_MANIFEST: Manifest = {
   datasets: new Map(),
   pipelines: new Map(),
   environments: new Map(),
+  remotes: new Map(),
   datasetsSection: undefined,
 };
 

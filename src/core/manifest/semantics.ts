@@ -8,6 +8,10 @@ import type { EnvironmentDecl, Located, Manifest, PipelineDecl, StageDecl } from
 import { closestName } from './spelling';
 import { dependencyGraph, type StageEdge } from './graph';
 import { checkProtectedPaths } from './protection';
+import { checkRemotes } from './remotes';
+import { contentOffset } from './yamlTree';
+
+export { contentOffset };
 
 export const WORKSPACE = 'workspace';
 
@@ -34,6 +38,7 @@ export function* checkSemantics(context: SemanticContext, out: ManifestDiagnosti
   checkParams(context, out);
   checkCommands(context, out);
   checkUsage(context, out);
+  checkRemotes(context.text, context.manifest, out);
 }
 
 /** The pipeline an environment carries: its own, its upstream's, or the only one. */
@@ -54,12 +59,6 @@ export function metricFile(text: string, metric: Located): Located | undefined {
   if (hash <= 0) return undefined;
   const start = metric.start + contentOffset(text, metric.start);
   return { value: metric.value.slice(0, hash), start, end: start + hash };
-}
-
-/** 1 when a scalar at `start` is quoted, so its content starts one character later. */
-export function contentOffset(text: string, start: number): number {
-  const c = text.charAt(start);
-  return c === '"' || c === "'" ? 1 : 0;
 }
 
 function unknownReference(

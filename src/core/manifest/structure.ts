@@ -1,11 +1,18 @@
 // Structural validation of the YAML tree against the shipped JSON Schema:
 // types, required keys, unknown keys (with a "did you mean"), names, enums.
 import type { ManifestDiagnostic, QuickFix } from './diagnostics';
+import { credentialKeyDiagnostic, isCredentialKey } from './remotes';
 import { closestName } from './spelling';
 import { describeSchema, manifestSchema, objectBranches, resolveSchema, type JsonSchema } from './schema';
 import { nodeTypeName, type YNode, type YPair, type YScalar } from './yamlTree';
 
 const VERSION_SCHEMA = manifestSchema.properties?.['version'];
+/** What each pattern of the schema asks for, in words: "should look like `FILE#key`…". */
+const PATTERN_WORDS: Readonly<Record<string, string>> = {
+  '^[^#]+#[^#]+$': 'look like `FILE#key` (for example `metrics.json#accuracy`)',
+  '^[A-Za-z0-9_][A-Za-z0-9._/-]*$':
+    "be a git remote's name as `git remote` lists it (letters, digits, `.`, `_`, `-` and `/`, starting with a letter, digit or `_`)",
+};
 
 /** Validates the whole tree; an empty document is reported once. */
 export function* validateStructure(
@@ -75,6 +82,7 @@ export function describePath(path: readonly string[]): string {
   const [section, name, sub, subName] = path;
   if (section === 'datasets' && name !== undefined) return `dataset \`${name}\``;
   if (section === 'environments' && name !== undefined) return `environment \`${name}\``;
+  if (section === 'remotes' && name !== undefined) return `remote \`${name}\``;
   if (section === 'pipelines' && name !== undefined) {
     if (sub === 'stages' && subName !== undefined) return `stage \`${subName}\``;
     if (sub === 'checks') return `a check of pipeline \`${name}\``;
@@ -253,7 +261,7 @@ function validateScalar(
       out.push({
         severity: 'error',
         code: 'invalid-value',
-        message: `${label()} in ${where()} should look like \`FILE#key\` (for example \`metrics.json#accuracy\`), not \`${node.value}\`.`,
+        message: `${label()} in ${where()} should ${PATTERN_WORDS[resolved.pattern] ?? `match ${resolved.pattern}`}, not \`${node.value}\`.`,
         start: node.start,
         end: node.end,
       });
@@ -329,6 +337,11 @@ function* mapEntries(
     if (typeof resolved.additionalProperties === 'object') {
       if (resolved.propertyNames) validateName(pair.key, resolved.propertyNames, path, out);
       yield { value: pair.value, schema: resolved.additionalProperties, path: child(path, key), pair };
+      continue;
+    }
+    // A secret is refused for what it is, not as a misspelt key.
+    if (isCredentialKey(key)) {
+      out.push(credentialKeyDiagnostic(pair.key));
       continue;
     }
     const suggestion = closestName(

@@ -1,10 +1,10 @@
-// Every place a dataset, stage, pipeline or environment name is written, as a
+// Every place a dataset, stage, pipeline, environment or remote name is written, as a
 // definition or a reference: the index behind go to definition, find
 // references, rename and document highlights.
 import type { Located, Manifest } from './model';
 import { metricFile, WORKSPACE } from './semantics';
 
-export type SymbolKind = 'dataset' | 'stage' | 'pipeline' | 'environment' | 'metrics-file';
+export type SymbolKind = 'dataset' | 'stage' | 'pipeline' | 'environment' | 'metrics-file' | 'remote';
 
 export interface Occurrence {
   readonly kind: SymbolKind;
@@ -60,6 +60,9 @@ export class SymbolIndex {
         if (file) ref('metrics-file', file);
       }
     }
+    // Remotes are named on the command line and in .sluice/remotes.yaml, never referred to in the manifest.
+    for (const remote of manifest.remotes.values())
+      def('remote', remote.name, remote.nameStart, remote.nameEnd);
     list.sort((a, b) => a.start - b.start);
     this.occurrences = list;
   }

@@ -53,6 +53,12 @@ export function nodeTypeName(node: YNode | null): string {
   return 'a number';
 }
 
+/** 1 when a scalar at `start` is quoted, so its content starts one character later. */
+export function contentOffset(text: string, start: number): number {
+  const c = text.charAt(start);
+  return c === '"' || c === "'" ? 1 : 0;
+}
+
 /** How many values aliases may expand to, in all, in one document. */
 const MAX_ALIAS_NODES = 10_000;
 /** How deep the tree may nest; deeper input is reported, not followed (it would exhaust the stack). */

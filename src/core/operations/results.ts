@@ -26,8 +26,14 @@ import type { FsckResult, GcResult } from './maintenance';
 import type { CheckOutcome, CheckResult } from '../pipelines/checks';
 import type { FetchResult, PullResult, RefAction } from './sync/fetch';
 import type { PushResult } from './sync/push';
+import type { Report, ReportCheck, ReportDataset, ReportStage } from './report';
+import type { RemoteGcResult } from './sync/remoteGc';
 import { describeRefs, refName, type RefKind } from './sync/refNames';
 import type { SyncStatus } from './sync/syncStatus';
+
+// `sluice remote --json` and its sentence, in a file of their own to keep this one short.
+export { describeRemoteChange, remoteJson, remotesJson } from './remoteResults';
+export type { RemoteJson, RemotesJson } from './remoteResults';
 
 /** A result that failed as a whole (exit 1) while still reporting what it did: the shared error next to it. */
 export interface WithError {
@@ -522,7 +528,7 @@ export function pushJson(result: PushResult): PushJson {
     remote: result.remote,
     gitRemote: result.gitRemote,
     refs: result.refs.map(({ ref, kind, from, to }) => ({ ref, kind, name: refName(ref), from, to })),
-    transferred: { ...result.blobs },
+    transferred: transferJson(result.blobs),
     runs: result.runs,
   };
 }
@@ -556,7 +562,7 @@ export function fetchJson(result: FetchResult): FetchJson {
     remote: result.remote,
     gitRemote: result.gitRemote,
     status: result.status,
-    transferred: { ...result.blobs },
+    transferred: transferJson(result.blobs),
     runs: result.runs,
   };
 }
@@ -624,7 +630,7 @@ export function pullJson(result: PullResult): PullJson {
       to,
       remote,
     })),
-    transferred: { ...result.blobs },
+    transferred: transferJson(result.blobs),
     runs: result.runs,
     datasets: result.datasets.map(({ name, snapshot, action, written, removed, paths }) => ({
       name,
@@ -653,10 +659,7 @@ export function pullJson(result: PullResult): PullJson {
 
 /** A line per ref taken in, what arrived, then a line per dataset that changed or was refused. */
 export function describePull(json: PullJson): string[] {
-  const lines = json.refs.map(
-    (ref) =>
-      `${ref.kind} ${ref.name}: ${ACTION_WORDS[ref.action]}${ref.action === 'fast-forward' || ref.action === 'created' ? ` (${shortId(ref.to)})` : ''}`,
-  );
+  const lines = json.refs.map((ref) => `${ref.kind} ${ref.name}: ${ACTION_WORDS[ref.action]}`);
   lines.push(
     `Pulled from ${json.remote} (git: ${json.gitRemote}): ${describeTransfer(json.transferred)}; ${plural(json.runs, 'run-cache entry', 'run-cache entries')}.`,
   );
@@ -671,6 +674,34 @@ export function describePull(json: PullJson): string[] {
       );
   }
   return lines;
+}
+
+/** `sluice gc --remote NAME --json`. */
+export interface RemoteGcJson {
+  readonly remote: string;
+  readonly dryRun: boolean;
+  readonly removed: number;
+  readonly bytes: number;
+  readonly repacked: number;
+  readonly waiting: number;
+}
+
+export function remoteGcJson(result: RemoteGcResult): RemoteGcJson {
+  const { remote, dryRun, removed, bytes, repacked, waiting } = result;
+  return { remote, dryRun, removed, bytes, repacked, waiting };
+}
+
+export function describeRemoteGc(json: RemoteGcJson): string {
+  const verb = json.dryRun ? 'Would remove' : 'Removed';
+  const waiting =
+    json.waiting === 0
+      ? ''
+      : ` ${plural(json.waiting, 'unreachable object')} found too recently wait for a later gc.`;
+  return `${json.remote}: ${verb} ${plural(json.removed, 'object')}, ${formatBytes(json.bytes)}; ${json.dryRun ? 'would rewrite' : 'rewrote'} ${plural(json.repacked, 'pack')}.${waiting}`;
+}
+
+function transferJson({ blobs, bytes, requests }: TransferJson): TransferJson {
+  return { blobs, bytes, requests };
 }
 
 function describeTransfer(transfer: TransferJson): string {
@@ -773,4 +804,108 @@ export function gcJson(result: GcResult): GcJson {
 /** The object `--json` prints when a command fails or is refused. */
 export interface FailureJson {
   readonly error: ErrorJson;
+}
+
+/** `sluice report --json`: the last run, the checks, and the metrics and data against what is live. */
+export interface ReportJson {
+  /** The manifest's `name`, or null. */
+  readonly workspace: string | null;
+  /** What the metrics and data are compared with; null when nothing is live in any environment. */
+  readonly environment: {
+    readonly name: string;
+    /** Null when nothing is live in it (it was asked for with --env). */
+    readonly release: string | null;
+    readonly code: string | null;
+    readonly pipeline: string | null;
+    readonly deployedAt: string | null;
+  } | null;
+  /** When the last run's first stage started and its last record was written; null when no stage has run. */
+  readonly lastRun: { readonly from: string; readonly to: string } | null;
+  readonly stages: readonly {
+    readonly pipeline: string;
+    readonly stage: string;
+    readonly result: ReportStage['result'];
+    readonly state: ReportStage['state'];
+    readonly at: string | null;
+    readonly runId: string | null;
+    readonly durationMs: number | null;
+    readonly reason: string | null;
+  }[];
+  /** The last run's counts, as `run` words them; the checks counted are those with a result on the outputs on disk. */
+  readonly summary: RunCounts;
+  readonly checks: readonly ReportCheck[];
+  readonly metrics: readonly {
+    readonly name: string;
+    readonly live: number | null;
+    readonly workspace: number | null;
+    /** workspace − live, when both are known. */
+    readonly delta: number | null;
+  }[];
+  readonly datasets: readonly {
+    readonly dataset: string;
+    readonly latest: string | null;
+    readonly live: string | null;
+    readonly added: number | null;
+    readonly modified: number | null;
+    readonly removed: number | null;
+    readonly sameContent: boolean;
+    readonly disk: ReportDataset['disk'];
+    readonly diskChanges: NonNullable<ReportDataset['diskChanges']> | null;
+  }[];
+}
+
+export function reportJson(report: Report): ReportJson {
+  const { environment } = report;
+  const counted = countRun({
+    stages: report.stages,
+    checks: report.checks.flatMap((check) =>
+      check.outcome === 'not-run' ? [] : [{ outcome: check.outcome }],
+    ),
+  });
+  return {
+    workspace: report.workspace ?? null,
+    environment:
+      environment === undefined
+        ? null
+        : {
+            name: environment.name,
+            release: environment.release?.id ?? null,
+            code: environment.release?.code ?? null,
+            pipeline: environment.release?.pipeline ?? null,
+            deployedAt: environment.deployedAt ?? null,
+          },
+    lastRun: report.lastRun ?? null,
+    stages: report.stages.map((stage) => ({
+      pipeline: stage.pipeline,
+      stage: stage.stage,
+      result: stage.result,
+      state: stage.state,
+      at: stage.at ?? null,
+      runId: stage.runId ?? null,
+      durationMs: stage.durationMs ?? null,
+      reason: stage.reason ?? null,
+    })),
+    summary: counted,
+    checks: report.checks.map(({ pipeline, name, outcome, detail }) => ({ pipeline, name, outcome, detail })),
+    metrics: report.metrics.map((metric) => ({
+      name: metric.name,
+      live: metric.live ?? null,
+      workspace: metric.workspace ?? null,
+      delta:
+        metric.live === undefined || metric.workspace === undefined
+          ? null
+          : Number((metric.workspace - metric.live).toPrecision(12)),
+    })),
+    datasets: report.datasets.map((dataset) => ({
+      dataset: dataset.dataset,
+      latest: dataset.latest ?? null,
+      live: dataset.live ?? null,
+      added: dataset.added ?? null,
+      modified: dataset.modified ?? null,
+      removed: dataset.removed ?? null,
+      sameContent: dataset.sameContent,
+      disk: dataset.disk,
+      diskChanges: dataset.diskChanges ?? null,
+    })),
+  };
 }

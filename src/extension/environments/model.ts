@@ -1,6 +1,7 @@
 // The Environments view's elements and how each looks, and the status bar's
 // text: plain data built from what the engine reads of what is live where
 // (core/environments/live.ts). No vscode import, so all of it is unit-tested.
+import { syncBadge, syncTooltip, type FolderRemote } from '../remotes/remoteSync';
 import type { ItemLook } from '../treeItems';
 import { basename } from 'node:path';
 import { formatAge, formatNumber, shortId } from '../../core/format';
@@ -40,6 +41,8 @@ export interface FolderEnvironments {
   readonly head: string | undefined;
   /** In promotion order. */
   readonly environments: readonly EnvironmentState[];
+  /** Where the folder stands against its default remote (the model adds it). */
+  readonly remote?: FolderRemote;
 }
 
 /** The environments of a manifest in the engine's promotion order, each with its history (Restricted Mode: unread). */
@@ -71,6 +74,9 @@ export interface EnvironmentNode {
   readonly parent: FolderNode | undefined;
   readonly root: string;
   readonly environment: EnvironmentState;
+  /** `↑1 ↓2` against the default remote, as of the last fetch. */
+  readonly sync?: string | undefined;
+  readonly syncTooltip?: string | undefined;
 }
 
 export interface ReleaseNode {
@@ -132,6 +138,8 @@ export function folderChildren(
       parent,
       root: state.root,
       environment,
+      sync: syncBadge(folder.remote, 'environment', environment.name),
+      syncTooltip: syncTooltip(folder.remote, 'environment', environment.name),
     })),
   ];
 }
@@ -282,10 +290,11 @@ function describeEnvironment(node: EnvironmentNode, now: number): ItemView {
       if (head.action === 'auto-rollback') icon = { id: 'server-environment', color: WARN_COLOR };
     } else lines.push('Nothing is live here yet.');
   }
+  if (node.syncTooltip !== undefined) lines.push(node.syncTooltip);
   return {
     id: JSON.stringify([node.root, 'environment', environment.name]),
     label: environment.name,
-    description,
+    description: node.sync ? `${description} · ${node.sync}` : description,
     tooltip: lines.join('\n'),
     contextValue: ['environment', ...menus].join(' '),
     collapsible: history.kind === 'read' && history.deployments.length > 0 ? 'expanded' : 'none',

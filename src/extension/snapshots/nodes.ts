@@ -1,6 +1,7 @@
 // The Data Snapshots view's elements and how each one looks: plain data built
 // from the engine's results, and a description the tree provider only copies
 // into a TreeItem. No vscode import, so labels, menus and icons are unit-tested.
+import { syncBadge, syncTooltip, type FolderRemote } from '../remotes/remoteSync';
 import type { ItemLook } from '../treeItems';
 import { basename, dirname } from 'node:path';
 import { formatAge, formatBytes, formatCount, shortId } from '../../core/format';
@@ -34,6 +35,9 @@ export interface DatasetNode {
   /** The workspace root (the folder of sluice.yaml). */
   readonly root: string;
   readonly dataset: DatasetState;
+  /** `↑1 ↓2` against the default remote, as of the last fetch. */
+  readonly sync?: string | undefined;
+  readonly syncTooltip?: string | undefined;
 }
 
 /** The files on disk compared with the latest snapshot. */
@@ -71,6 +75,8 @@ export interface FolderView {
   readonly state: FolderState;
   /** Empty unless the folder is ready or restricted. */
   readonly datasets: readonly DatasetState[];
+  /** Where the folder stands against its default remote. */
+  readonly remote?: FolderRemote;
 }
 
 /**
@@ -91,7 +97,14 @@ export function rootNodes(folders: readonly FolderView[]): SnapshotsNode[] {
 export function datasetNodes(folder: FolderView, parent: FolderNode | undefined): DatasetNode[] {
   const { state } = folder;
   if (state.kind !== 'ready' && state.kind !== 'restricted') return [];
-  return folder.datasets.map((dataset) => ({ kind: 'dataset', parent, root: state.root, dataset }));
+  return folder.datasets.map((dataset) => ({
+    kind: 'dataset',
+    parent,
+    root: state.root,
+    dataset,
+    sync: syncBadge(folder.remote, 'dataset', dataset.name),
+    syncTooltip: syncTooltip(folder.remote, 'dataset', dataset.name),
+  }));
 }
 
 /** "Changes on disk", then the snapshots, newest first. */
@@ -216,10 +229,11 @@ function describeDataset(node: DatasetNode): ItemView {
   ];
   if (history.kind === 'unread') lines.push(RESTRICTED_MODE_REASON);
   if (history.kind === 'failed') lines.push(history.message);
+  if (node.syncTooltip !== undefined) lines.push(node.syncTooltip);
   return {
     id: nodeId(node),
     label: dataset.name,
-    description: dataset.path,
+    description: node.sync ? `${dataset.path} · ${node.sync}` : dataset.path,
     tooltip: lines.join('\n'),
     contextValue: 'dataset',
     collapsible: history.kind === 'read' ? 'collapsed' : 'none',

@@ -21,7 +21,13 @@ import { Slicer } from '../../snapshots/slices';
 import type { Workspace } from '../../workspace';
 import { refKind, SLUICE_REFS, type RefKind } from './refNames';
 import { syncStatus, type SyncStatus } from './syncStatus';
-import { openRemoteBlobs, requireGitRemote, trackingPrefix, type SyncRemote } from './remoteTarget';
+import {
+  openRemoteBlobs,
+  requireGitRemote,
+  trackingPrefix,
+  type SyncRemote,
+  namingRemote,
+} from './remoteTarget';
 
 /** What fetch did with one ref of the remote. */
 export type RefAction =
@@ -66,6 +72,14 @@ export interface SyncOptions {
 }
 
 export async function fetch(
+  workspace: Workspace,
+  remote: SyncRemote,
+  options: SyncOptions = {},
+): Promise<FetchResult> {
+  return namingRemote(remote, () => fetchRecords(workspace, remote, options));
+}
+
+async function fetchRecords(
   workspace: Workspace,
   remote: SyncRemote,
   options: SyncOptions = {},
@@ -156,6 +170,14 @@ export interface PullResult extends Transferred {
  * (the pull then fails with `unsaved-data` after doing the rest).
  */
 export async function pull(
+  workspace: Workspace,
+  remote: SyncRemote,
+  options: SyncOptions = {},
+): Promise<PullResult> {
+  return namingRemote(remote, () => pullRecords(workspace, remote, options));
+}
+
+async function pullRecords(
   workspace: Workspace,
   remote: SyncRemote,
   options: SyncOptions = {},

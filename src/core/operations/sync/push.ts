@@ -18,6 +18,7 @@ import {
   requireGitRemote,
   trackingPrefix,
   type SyncRemote,
+  namingRemote,
 } from './remoteTarget';
 
 export interface PushedRef {
@@ -48,6 +49,14 @@ export interface PushOptions {
 const PUSHED_FILE = 'pushed-refs.json';
 
 export async function push(
+  workspace: Workspace,
+  remote: SyncRemote,
+  options: PushOptions = {},
+): Promise<PushResult> {
+  return namingRemote(remote, () => pushRecords(workspace, remote, options));
+}
+
+async function pushRecords(
   workspace: Workspace,
   remote: SyncRemote,
   options: PushOptions = {},
@@ -108,11 +117,22 @@ export async function push(
 
   // Refs last, all or none.
   if (options.signal?.aborted) throw new CancelledError('Push');
-  const lost = await workspace.git.pushRefs(
-    remote.gitRemote,
-    updates.map(({ ref, to, from }) => ({ ref, commit: to, expected: from ?? undefined })),
-  );
-  if (lost.length > 0) throw movedOnRemote(remote, lost);
+  try {
+    await workspace.git.pushRefs(
+      remote.gitRemote,
+      updates.map(({ ref, to, from }) => ({ ref, commit: to, expected: from ?? undefined })),
+    );
+  } catch (error) {
+    // Whatever words git used, the remote itself says whether someone moved a ref first.
+    const now = await workspace.git.remoteRefs(remote.gitRemote, `${SLUICE_REFS}*`).catch(() => undefined);
+    const moved = updates.filter(({ ref, from }) => now !== undefined && (now.get(ref) ?? null) !== from);
+    if (moved.length > 0)
+      throw movedOnRemote(
+        remote,
+        moved.map(({ ref }) => ref),
+      );
+    throw error;
+  }
   writePushed(cacheDir, Object.fromEntries(local));
   // What the git remote holds now, as a fetch would have recorded it: ahead/behind counts stay true.
   const tracking = trackingPrefix(remote.gitRemote);

@@ -13,7 +13,13 @@ import { RemoteMaintenance, type GcMarks } from '../../remotes/remoteBlobs';
 import { DATASET_REFS, recordedEntries } from '../../snapshots/records';
 import type { Workspace } from '../../workspace';
 import { SLUICE_REFS } from './refNames';
-import { openRemoteBlobs, requireGitRemote, trackingPrefix, type SyncRemote } from './remoteTarget';
+import {
+  openRemoteBlobs,
+  requireGitRemote,
+  trackingPrefix,
+  type SyncRemote,
+  namingRemote,
+} from './remoteTarget';
 
 export interface RemoteGcOptions {
   readonly dryRun: boolean;
@@ -36,6 +42,14 @@ export interface RemoteGcResult {
 const DEFAULT_MIN_AGE_MS = 60 * 60 * 1000;
 
 export async function gcRemote(
+  workspace: Workspace,
+  remote: SyncRemote,
+  options: RemoteGcOptions,
+): Promise<RemoteGcResult> {
+  return namingRemote(remote, () => collectRemote(workspace, remote, options));
+}
+
+async function collectRemote(
   workspace: Workspace,
   remote: SyncRemote,
   options: RemoteGcOptions,

@@ -45,6 +45,25 @@ export async function openRemoteBlobs(workspace: Workspace, remote: SyncRemote):
   return new RemoteBlobs(transport, remoteCacheDir(workspace, remote));
 }
 
+/**
+ * Runs `work`, and words a transport's failure (which knows the remote by
+ * its URL) with the remote's name first, as the user calls it:
+ * `Remote team: The bucket … does not exist.` Code, hint and data stay.
+ */
+export async function namingRemote<T>(remote: SyncRemote, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (!(error instanceof SluiceError) || !error.code.startsWith('remote-') || error.kind === 'cancelled')
+      throw error;
+    if (error.message.startsWith(`Remote ${remote.name}:`)) throw error;
+    throw new SluiceError(`Remote ${remote.name}: ${error.message}`, error.kind, error.hint, {
+      code: error.code,
+      data: { ...error.data, name: remote.name },
+    });
+  }
+}
+
 /** The git remote must exist before anything moves. */
 export async function requireGitRemote(workspace: Workspace, remote: SyncRemote): Promise<void> {
   if ((await workspace.git.remoteUrl(remote.gitRemote)) !== undefined) return;

@@ -118,11 +118,20 @@ class S3Transport implements Transport {
     this.prefix = location.prefix === '' ? '' : `${location.prefix}/`;
   }
 
-  /** One listing request: it fails as the bucket is missing or the credentials are refused, with S3's own reason. */
+  /**
+   * One listing request: it fails as the bucket is missing or the credentials
+   * are refused, with S3's own reason. It lists a name nothing has, so it is
+   * never truncated: some S3-protocol servers fail on a truncated listing's
+   * continuation token (s3rver on OpenSSL 3), which says nothing of the bucket.
+   */
   async checkBucket(): Promise<void> {
     try {
       await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: this.prefix, MaxKeys: 1 }),
+        new ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: `${this.prefix}.sluice-bucket-check`,
+          MaxKeys: 1,
+        }),
       );
     } catch (error) {
       throw this.failure(error);
