@@ -6,7 +6,9 @@
 //    empty remote and `sluice pull` in a fresh `git clone`, against `rsync -a`
 //    of the same files to an empty folder over the same server, and back into
 //    an empty folder. Target: sluice's throughput at least 0.8 of rsync's, each
-//    way.
+//    way. Diagnostics: rsync --fsync (durable files, as sluice makes them), the
+//    pull split into `sluice fetch` and the pull after it (the restore alone),
+//    and `dd` of 1 GiB with fdatasync (what the disk takes to make it durable).
 // 2. 100,000 files of about 1 KiB in 1,000 folders: the same push and pull
 //    against rsync (target: within 1.5× rsync's time), and against the
 //    DVC-style baseline, one SFTP request sequence per file in one `sftp -b`
@@ -412,6 +414,10 @@ interface PushJson {
   readonly transferred?: Transferred;
 }
 
+interface FetchJson {
+  readonly transferred?: Transferred;
+}
+
 interface PullJson {
   readonly transferred?: Transferred;
   readonly datasets?: readonly { readonly name: string; readonly action: string; readonly written: number }[];
@@ -524,7 +530,10 @@ type ContenderName =
   | 'sluicePull'
   | 'rsyncPull'
   | 'rsyncPullFsync'
-  | 'sftpGet';
+  | 'sftpGet'
+  | 'sluiceFetch'
+  | 'sluiceRestore'
+  | 'diskWrite';
 type NoopName = 'sluiceNoop' | 'gitNoop' | 'sluiceNoopSsh' | 'gitNoopSsh';
 
 const LABELS: Record<ContenderName | NoopName, string> = {
@@ -536,6 +545,9 @@ const LABELS: Record<ContenderName | NoopName, string> = {
   rsyncPull: 'rsync -a (back to an empty folder)',
   rsyncPullFsync: '  rsync -a --fsync (diagnostic)',
   sftpGet: 'sftp -b, one get per file',
+  sluiceFetch: '  sluice fetch (diagnostic)',
+  sluiceRestore: '  then pull: restore (diagnostic)',
+  diskWrite: '  dd + fdatasync (diagnostic)',
   sluiceNoop: 'sluice push, nothing new',
   gitNoop: 'git push, nothing to push',
   sluiceNoopSsh: 'sluice push, nothing new (git over ssh)',
@@ -599,8 +611,12 @@ interface CaseOptions {
   readonly peers: boolean;
   /** Whole folders holding this many files go through the sftp baseline (small files only). */
   readonly sftpFiles?: number;
-  /** Also rsync --fsync, which makes every file durable as sluice does (a diagnostic). */
-  readonly durableRsync?: boolean;
+  /**
+   * Diagnostics: rsync --fsync (every file made durable, as sluice does), a
+   * pull split into `sluice fetch` and the pull after it (the restore alone),
+   * and `dd` of as many bytes into one file with fdatasync (the disk's limit).
+   */
+  readonly diagnostics?: boolean;
   /** Runs of the no-op push after the pushes and pulls. */
   readonly noopRuns?: number;
   readonly cpuProf?: string;
@@ -783,8 +799,61 @@ function benchCase(root: string, options: CaseOptions): CaseResult {
   ];
   // Each rsync push starts from an empty folder; each pull reads the same files, whichever rsync pushed them.
   const peerContenders: Contender[] = rsync('rsyncPush', 'rsyncPull', ['-a']);
-  if (options.durableRsync === true)
-    peerContenders.push(...rsync('rsyncPushFsync', 'rsyncPullFsync', ['-a', '--fsync']));
+  const diagnostics: Contender[] = [];
+  if (options.diagnostics === true) {
+    diagnostics.push(...rsync('rsyncPushFsync', 'rsyncPullFsync', ['-a', '--fsync']), {
+      name: 'sluiceFetch',
+      phase: 'pull',
+      prepare: () => {
+        rmSync(clone, { recursive: true, force: true });
+        check('git', ['clone', '--quiet', origin, clone], dir);
+        settle(warm);
+      },
+      measure: () => {
+        const fetched = sluice(clone, ['fetch', '--json']);
+        const result = parseJson(fetched, 'sluice fetch') as FetchJson;
+        if (result.transferred?.blobs !== fixture.paths.length)
+          throw new Error(
+            `sluice fetch: expected ${fixture.paths.length} blobs, got ${fetched.stdout.slice(0, 300)}`,
+          );
+        // The pull right after it has only the files to write: restore's part of a pull.
+        check('sync', [], '/');
+        const restored = sluice(clone, ['pull', '--json']);
+        const pulled = (parseJson(restored, 'sluice pull') as PullJson).datasets?.[0];
+        if (pulled?.written !== fixture.paths.length)
+          throw new Error(`sluice pull after fetch wrote ${restored.stdout.slice(0, 300)}`);
+        alsoMeasured.push(['sluiceRestore', restored]);
+        return fetched;
+      },
+      after: () => {
+        rmSync(clone, { recursive: true, force: true });
+      },
+    });
+    const ddFile = join(dir, 'dd.bin');
+    diagnostics.push({
+      name: 'diskWrite',
+      phase: 'pull',
+      prepare: () => {
+        rmSync(ddFile, { force: true });
+        settle(warm);
+      },
+      measure: () =>
+        run(
+          'dd',
+          [
+            'if=/dev/zero',
+            `of=${ddFile}`,
+            'bs=1M',
+            `count=${Math.ceil(fixture.bytes / MiB)}`,
+            'conv=fdatasync',
+          ],
+          dir,
+        ),
+      after: () => {
+        rmSync(ddFile, { force: true });
+      },
+    });
+  }
   if (sftp !== null) {
     const { scale } = sftp;
     // On a subset, the session's own cost (ssh, login, the sftp server) is
@@ -837,7 +906,9 @@ function benchCase(root: string, options: CaseOptions): CaseResult {
     );
   }
   let noopProfile: ReturnType<typeof topSelfTime> | undefined;
-  const all = [...pushContenders, ...(options.peers ? peerContenders : [])];
+  /** What a contender's measure timed besides itself (the restore after a fetch). */
+  const alsoMeasured: [ContenderName, Ran][] = [];
+  const all = [...pushContenders, ...(options.peers ? [...peerContenders, ...diagnostics] : [])];
   const pushes = all.filter((c) => c.phase === 'push');
   const pulls = all.filter((c) => c.phase === 'pull');
 
@@ -871,6 +942,10 @@ function benchCase(root: string, options: CaseOptions): CaseResult {
             ? ` (scaled from ${count(sftp.files)} files in ${fixed(subset.ms / 1000, 2)} s, session ${fixed(subset.sessionMs / 1000, 2)} s)`
             : '';
         line(i, LABELS[contender.name], ran, scaled);
+        for (const [name, also] of alsoMeasured.splice(0)) {
+          record(name, also);
+          line(i, LABELS[name], also);
+        }
       }
     }
   }
@@ -996,6 +1071,9 @@ function printCase(result: CaseResult, title: string): void {
     ['rsyncPull', 'rsyncPull'],
     ['rsyncPullFsync', 'rsyncPull'],
     ['sftpGet', 'rsyncPull'],
+    ['sluiceFetch', 'rsyncPull'],
+    ['sluiceRestore', 'rsyncPull'],
+    ['diskWrite', 'rsyncPull'],
     ['sluiceNoop', undefined],
     ['gitNoop', undefined],
     ['sluiceNoopSsh', undefined],
@@ -1232,7 +1310,7 @@ async function main(): Promise<void> {
         make: (dataDir) => writeBigFixture(dataDir, scale.bigFiles, scale.bigBytes),
         runs,
         peers: true,
-        durableRsync: true,
+        diagnostics: true,
         ...(cpuProf ? { cpuProf } : {}),
       });
       printCase(result, bigTitle);
