@@ -7,6 +7,7 @@ import { fromSystemError, SluiceError } from '../errors';
 import { listReleaseIds, readReleases, releaseRef } from '../environments/releases';
 import { DEFAULT_KEEP_RELEASES, pruneReleaseFolders, type ReleaseRetention } from '../environments/retention';
 import { DATASET_REFS, recordedEntries } from '../snapshots/records';
+import type { ObjectStore } from '../store/objectStore';
 import type { Workspace } from '../workspace';
 import { findMisalignedEnvironments, type MisalignedEnvironment } from '../environments/deploy';
 import {
@@ -146,7 +147,7 @@ export async function gc(workspace: Workspace, options: GcOptions): Promise<GcRe
   let removed = 0;
   let bytes = 0;
   let kept = 0;
-  for (const hash of workspace.store.list()) {
+  for (const hash of workspace.store.listLoose()) {
     if (reachable.has(hash)) {
       kept++;
       continue;
@@ -162,15 +163,13 @@ export async function gc(workspace: Workspace, options: GcOptions): Promise<GcRe
       bytes += stat.size;
       if (!options.dryRun) workspace.store.remove(hash);
     } catch (error) {
-      const failure = fromSystemError(error);
-      throw new SluiceError(
-        `Cannot remove blob ${hash}: ${failure?.message ?? (error as Error).message}`,
-        'failed',
-        failure?.hint,
-        { code: 'gc-remove-failed', data: { hash, path: workspace.store.pathOf(hash) } },
-      );
+      throw removeFailed(error, hash, workspace.store.pathOf(hash));
     }
   }
+  const packed = prunePacks(workspace.store, reachable, minAge, options.dryRun);
+  removed += packed.removed;
+  bytes += packed.bytes;
+  kept += packed.kept;
   const trash = emptyTrash(join(workspace.sluiceDir, 'trash'), minAge, options.dryRun);
   const worktrees = options.dryRun
     ? await findLeftoverWorktrees(workspace)
@@ -186,4 +185,52 @@ export async function gc(workspace: Workspace, options: GcOptions): Promise<GcRe
     releases,
     worktrees,
   };
+}
+
+/**
+ * gc of the cache's packs (store/localPacks.ts): a pack goes whole once it is
+ * older than the grace period and holds any blob nothing reaches; what of it
+ * is still reachable is unpacked first, as loose blobs. A blob both packed and
+ * loose counts once, with its loose copy.
+ */
+function prunePacks(
+  store: ObjectStore,
+  reachable: ReadonlyMap<string, unknown>,
+  minAge: number,
+  dryRun: boolean,
+): { removed: number; bytes: number; kept: number } {
+  const counted = new Set<string>();
+  let removed = 0;
+  let bytes = 0;
+  let kept = 0;
+  for (const pack of store.packs.list()) {
+    const own = pack.entries.filter((entry) => !counted.has(entry.hash) && !store.hasLoose(entry.hash));
+    for (const entry of own) counted.add(entry.hash);
+    const garbage = own.filter((entry) => !reachable.has(entry.hash));
+    if (garbage.length === 0 || Date.now() - pack.mtimeMs < minAge) {
+      kept += own.length;
+      continue;
+    }
+    removed += garbage.length;
+    bytes += garbage.reduce((sum, entry) => sum + entry.length, 0);
+    kept += own.length - garbage.length;
+    if (dryRun) continue;
+    try {
+      for (const entry of own) if (reachable.has(entry.hash)) store.loosePath(entry.hash);
+      store.packs.remove(pack.name);
+    } catch (error) {
+      throw removeFailed(error, garbage[0]!.hash, store.packs.pathOf(pack.name));
+    }
+  }
+  return { removed, bytes, kept };
+}
+
+function removeFailed(error: unknown, hash: string, path: string): SluiceError {
+  const failure = fromSystemError(error);
+  return new SluiceError(
+    `Cannot remove blob ${hash}: ${failure?.message ?? (error as Error).message}`,
+    'failed',
+    failure?.hint,
+    { code: 'gc-remove-failed', data: { hash, path } },
+  );
 }

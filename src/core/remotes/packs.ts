@@ -4,79 +4,37 @@
 // offset and length. The pack's name is the sha256 of its index, so a pack
 // and its index never change once written, and the index is uploaded only
 // after its pack: an index on the remote always describes a complete pack.
-import { createHash } from 'node:crypto';
-import { closeSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { SluiceError } from '../errors';
-import { damagedBlob, type ObjectStore } from '../store/objectStore';
+import type { ObjectStore } from '../store/objectStore';
+import { decodeIndex as decodeIndexBytes, encodeIndex, type PackEntry } from '../store/packIndex';
 
 /** Blobs smaller than this travel in packs; larger ones travel alone, streamed. */
 export const PACKED_BELOW = 1 << 20;
 /** About how many bytes of blobs go in one pack. */
 export const PACK_TARGET_BYTES = 16 << 20;
 
-const INDEX_MAGIC = Buffer.from('SLUICE-PACK-INDEX-1\n', 'latin1');
-/** sha256 (32 bytes), offset and length (8 bytes each) per blob. */
-const ENTRY_BYTES = 48;
-
-export interface PackEntry {
-  readonly hash: string;
-  readonly offset: number;
-  readonly length: number;
-}
+export type { PackEntry } from '../store/packIndex';
+export { encodeIndex, packName } from '../store/packIndex';
 
 export interface BlobSize {
   readonly hash: string;
   readonly size: number;
 }
 
-/** The index of a pack of `entries` (in pack order). */
-export function encodeIndex(entries: readonly PackEntry[]): Buffer {
-  const index = Buffer.alloc(INDEX_MAGIC.length + 4 + entries.length * ENTRY_BYTES);
-  INDEX_MAGIC.copy(index, 0);
-  index.writeUInt32BE(entries.length, INDEX_MAGIC.length);
-  let at = INDEX_MAGIC.length + 4;
-  for (const entry of entries) {
-    index.write(entry.hash, at, 32, 'hex');
-    index.writeBigUInt64BE(BigInt(entry.offset), at + 32);
-    index.writeBigUInt64BE(BigInt(entry.length), at + 40);
-    at += ENTRY_BYTES;
-  }
-  return index;
-}
-
-/** The entries of an index; `name` says which object in an error. */
+/** The entries of a remote pack's index; `name` says which object in the error when it is damaged. */
 export function decodeIndex(index: Uint8Array, name: string): PackEntry[] {
-  const bytes = Buffer.from(index.buffer, index.byteOffset, index.byteLength);
-  const header = INDEX_MAGIC.length + 4;
-  const count = bytes.length >= header ? bytes.readUInt32BE(INDEX_MAGIC.length) : -1;
-  if (
-    bytes.length < header ||
-    !bytes.subarray(0, INDEX_MAGIC.length).equals(INDEX_MAGIC) ||
-    bytes.length !== header + count * ENTRY_BYTES
-  ) {
+  const entries = decodeIndexBytes(index);
+  if (entries === undefined)
     throw new SluiceError(`The pack index ${name} on the remote is damaged.`, 'failed', damagedRemoteHint, {
       code: 'remote-damaged',
       data: { key: name },
     });
-  }
-  const entries: PackEntry[] = [];
-  for (let at = header; at < bytes.length; at += ENTRY_BYTES) {
-    entries.push({
-      hash: bytes.toString('hex', at, at + 32),
-      offset: Number(bytes.readBigUInt64BE(at + 32)),
-      length: Number(bytes.readBigUInt64BE(at + 40)),
-    });
-  }
   return entries;
 }
 
 const damagedRemoteHint =
   'Push again from a machine that has the data: the damaged object is replaced by a new pack; `sluice gc --remote` removes the old one.';
-
-/** A pack's name: the sha256 of its index. */
-export function packName(index: Uint8Array): string {
-  return createHash('sha256').update(index).digest('hex');
-}
 
 /** Splits blobs into packs of about PACK_TARGET_BYTES, in hash order (so two pushes of one set agree). */
 export function planPacks(blobs: readonly BlobSize[]): BlobSize[][] {
@@ -108,9 +66,7 @@ export function writePack(store: ObjectStore, blobs: readonly BlobSize[], path: 
   try {
     let offset = 0;
     for (const { hash } of blobs) {
-      const file = store.pathOf(hash);
-      const bytes = readFileSync(file);
-      if (createHash('sha256').update(bytes).digest('hex') !== hash) throw damagedBlob(hash, file);
+      const bytes = store.readVerified(hash);
       for (let written = 0; written < bytes.length;)
         written += writeSync(output, bytes, written, bytes.length - written);
       entries.push({ hash, offset, length: bytes.length });

@@ -25,6 +25,7 @@ import {
 import { join } from 'node:path';
 import { CancelledError, SluiceError } from '../errors';
 import { writeFileAtomic } from '../fs/atomicWrite';
+import { LocalPacks, type StagedPack } from '../store/localPacks';
 import { damagedBlob, type ObjectStore } from '../store/objectStore';
 import {
   contiguousRuns,
@@ -70,6 +71,12 @@ export interface TransferTotals {
 }
 
 const LANES = 4;
+/**
+ * Blobs that arrive together from one pack stay packed in the cache from this
+ * many on (store/localPacks.ts): one file instead of a file per blob. Fewer
+ * become files of their own, so a fetch of a few blobs leaves no small packs.
+ */
+const PACK_LOCALLY_FROM = 16;
 
 export class RemoteBlobs {
   constructor(
@@ -146,10 +153,8 @@ export class RemoteBlobs {
     const missing: BlobSize[] = [];
     for (const hash of new Set(hashes)) {
       if (inventory.blobs.has(hash)) continue;
-      let size: number;
-      try {
-        size = statSync(store.pathOf(hash)).size;
-      } catch {
+      const size = store.sizeOf(hash);
+      if (size === undefined) {
         throw new SluiceError(
           `Cannot push blob ${hash}: it is not in this machine's cache.`,
           'failed',
@@ -238,6 +243,7 @@ export class RemoteBlobs {
       options.progress?.(done);
     };
     const pending: { temporary: string; hash: string }[] = [];
+    const staged: StagedPack[] = [];
     const work: (() => Promise<void>)[] = [];
     for (const blob of alone) {
       work.push(async () => {
@@ -268,13 +274,21 @@ export class RemoteBlobs {
           const bytes = await this.transport.getRange(key, start, end);
           requests++;
           if (bytes.length !== end - start) throw wrongBlob(this.display, key, run[0]!.hash);
+          const arrived: { hash: string; bytes: Uint8Array }[] = [];
           for (const entry of run) {
             const slice = bytes.subarray(entry.offset - start, entry.offset - start + entry.length);
             if (createHash('sha256').update(slice).digest('hex') !== entry.hash)
               throw wrongBlob(this.display, key, entry.hash);
-            const temporary = store.temporaryPath();
-            writeFileSync(temporary, slice, { mode: 0o644 });
-            pending.push({ temporary, hash: entry.hash });
+            arrived.push({ hash: entry.hash, bytes: slice });
+          }
+          if (arrived.length >= PACK_LOCALLY_FROM) {
+            staged.push(LocalPacks.stage(arrived, store.scratchFolder()));
+          } else {
+            for (const blob of arrived) {
+              const temporary = store.temporaryPath();
+              writeFileSync(temporary, blob.bytes, { mode: 0o644 });
+              pending.push({ temporary, hash: blob.hash });
+            }
           }
           report(run.length, end - start);
         });
@@ -289,10 +303,14 @@ export class RemoteBlobs {
           await next();
         }
       });
-      // One flush of the file system for every blob that arrived, then each is renamed into place.
-      await store.adoptDurably(pending, () => Promise.resolve());
+      // One flush of the file system for every blob and pack that arrived, then each is renamed into place.
+      await store.adoptDurably(pending, () => Promise.resolve(), staged);
     } catch (error) {
       for (const { temporary } of pending) rmSync(temporary, { force: true });
+      for (const pack of staged) {
+        rmSync(pack.packTemporary, { force: true });
+        rmSync(pack.indexTemporary, { force: true });
+      }
       throw error;
     }
     return { blobs: done.blobs, bytes: done.bytes, requests, absent };

@@ -1,6 +1,9 @@
 // The data plane: content-addressed blobs under .sluice/objects/sha256/ab/cdef…
 // Every blob is written to a temporary file, fsynced, made read-only and
-// renamed into place, so a blob that exists is always complete.
+// renamed into place, so a blob that exists is always complete. Small blobs
+// that came from a remote in packs may stay packed (localPacks.ts): `has`,
+// `readVerified`, `list` and `verify` answer for both, and `loosePath` unpacks
+// a blob for the callers that need it as a file of its own.
 import { createHash, randomBytes } from 'node:crypto';
 import {
   chmodSync,
@@ -26,6 +29,7 @@ import { dirname, join } from 'node:path';
 import { SluiceError, withPath } from '../errors';
 import { hashFile } from '../fs/hashFile';
 import { makeFolder } from '../fs/makeFolder';
+import { LocalPacks, type StagedPack } from './localPacks';
 import { usefulThreads, WorkerPool } from './workerPool';
 
 export const SHA256 = /^[0-9a-f]{64}$/;
@@ -66,20 +70,85 @@ let temporaryCounter = 0;
 export class ObjectStore {
   readonly objects: string;
   readonly scratch: string;
+  readonly packs: LocalPacks;
   /** Whether this process made (or found) the scratch folder already: one mkdir, not one per file. */
   #scratchMade = false;
 
   constructor(readonly root: string) {
     this.objects = join(root, 'objects', 'sha256');
     this.scratch = join(root, 'tmp');
+    this.packs = new LocalPacks(join(root, 'objects'));
   }
 
+  /** Where blob `hash` is (or would be) as a file of its own; a packed blob is not there (see loosePath). */
   pathOf(hash: string): string {
     return join(this.objects, hash.slice(0, 2), hash.slice(2));
   }
 
   has(hash: string): boolean {
+    return existsSync(this.pathOf(hash)) || this.packs.locate(hash) !== undefined;
+  }
+
+  /** Whether blob `hash` is stored as a file of its own. */
+  hasLoose(hash: string): boolean {
     return existsSync(this.pathOf(hash));
+  }
+
+  /** A blob's size, or undefined when the cache does not have it. */
+  sizeOf(hash: string): number | undefined {
+    try {
+      return statSync(this.pathOf(hash)).size;
+    } catch {
+      return this.packs.locate(hash)?.length;
+    }
+  }
+
+  /**
+   * A blob's bytes, whole, after checking they still hash to its name (a
+   * `damaged-blob` error otherwise, `missing-blob` when the cache lacks it).
+   * For small blobs: the bytes are held in memory.
+   */
+  readVerified(hash: string): Buffer {
+    const path = this.pathOf(hash);
+    let bytes: Buffer | undefined;
+    let where = path;
+    try {
+      bytes = readFileSync(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      const place = this.packs.locate(hash);
+      if (place === undefined) throw missingBlob(hash, path);
+      where = this.packs.pathOf(place.pack);
+      bytes = this.packs.read(place);
+      if (bytes === undefined) throw missingBlob(hash, where);
+    }
+    if (createHash('sha256').update(bytes).digest('hex') !== hash) throw damagedBlob(hash, where);
+    return bytes;
+  }
+
+  /**
+   * The path of blob `hash` as a file of its own, unpacking it (checked,
+   * durable, read-only) when it is only packed. A blob the cache lacks gets
+   * its would-be path: reading it fails with ENOENT, as for any missing blob.
+   */
+  loosePath(hash: string): string {
+    const path = this.pathOf(hash);
+    if (existsSync(path) || this.packs.locate(hash) === undefined) return path;
+    const bytes = this.readVerified(hash);
+    const temporary = this.temporaryPath();
+    const output = openSync(temporary, 'wx', 0o444);
+    try {
+      for (let written = 0; written < bytes.length;)
+        written += writeSync(output, bytes, written, bytes.length - written);
+      fsyncSync(output);
+    } catch (error) {
+      rmSync(temporary, { force: true });
+      throw withPath(error, temporary);
+    } finally {
+      closeSync(output);
+    }
+    this.adopt(temporary, hash);
+    return path;
   }
 
   /** The folder for temporary files (made if missing), on the store's disk so renames into place are atomic. */
@@ -150,14 +219,16 @@ export class ObjectStore {
   async adoptDurably(
     pending: readonly { readonly temporary: string; readonly hash: string }[],
     maybeYield: () => Promise<void>,
+    packs: readonly StagedPack[] = [],
   ): Promise<void> {
-    if (pending.length === 0) return;
+    if (pending.length === 0 && packs.length === 0) return;
     // A flush started before the last writes does not cover them: this one starts after it ends.
     await this.earlyFlush;
-    await flushFiles(
-      this.scratch,
-      pending.map((file) => file.temporary),
-    );
+    await flushFiles(this.scratch, [
+      ...pending.map((file) => file.temporary),
+      ...packs.flatMap((pack) => [pack.packTemporary, pack.indexTemporary]),
+    ]);
+    for (const pack of packs) this.packs.adopt(pack);
     for (const { temporary, hash } of pending) {
       this.adopt(temporary, hash);
       await maybeYield();
@@ -250,7 +321,7 @@ export class ObjectStore {
     mode: number,
     hasher: FileHasher | undefined,
   ): Promise<void> {
-    const source = this.pathOf(hash);
+    const source = this.loosePath(hash);
     try {
       await copyFile(source, temporary, constants.COPYFILE_FICLONE);
     } catch (error) {
@@ -293,16 +364,8 @@ export class ObjectStore {
       for (const { hash, target, mode } of items) {
         const temporary = this.temporaryPath();
         staged.push({ temporary, target });
-        const source = this.pathOf(hash);
-        // Small: read whole, hashed in memory, written once (no second read of the copy).
-        let bytes: Buffer;
-        try {
-          bytes = readFileSync(source);
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw missingBlob(hash, source);
-          throw error;
-        }
-        if (createHash('sha256').update(bytes).digest('hex') !== hash) throw damagedBlob(hash, source);
+        // Small: read whole (from its file or its pack), hashed in memory, written once.
+        const bytes = this.readVerified(hash);
         try {
           writeFileSync(temporary, bytes, { mode, flag: 'wx' });
           chmodSync(temporary, mode); // the umask narrows the mode writeFileSync gives
@@ -346,7 +409,7 @@ export class ObjectStore {
    * `mode`; a hard link shares the blob's read-only inode.
    */
   placeVerified(hash: string, target: string, mode: number, method: 'reflink' | 'hardlink' | 'copy'): void {
-    const source = this.pathOf(hash);
+    const source = this.loosePath(hash);
     if (!existsSync(source)) throw missingBlob(hash, source);
     try {
       if (method === 'hardlink') {
@@ -369,8 +432,14 @@ export class ObjectStore {
     }
   }
 
-  /** Every blob hash in the store. */
+  /** Every blob hash in the store, loose or packed, once each. */
   *list(): Generator<string> {
+    yield* this.listLoose();
+    for (const hash of this.packs.hashes()) if (!existsSync(this.pathOf(hash))) yield hash;
+  }
+
+  /** The hashes of the blobs stored as files of their own. */
+  *listLoose(): Generator<string> {
     let fans: string[];
     try {
       fans = readdirSync(this.objects);
@@ -389,12 +458,16 @@ export class ObjectStore {
     }
   }
 
-  /** Re-reads a blob and tells whether its content still has its name's hash. */
+  /** Re-reads a blob (its file, else its place in a pack) and tells whether its content still has its name's hash. */
   verify(hash: string): boolean {
-    return hashFile(this.pathOf(hash)) === hash;
+    const path = this.pathOf(hash);
+    if (existsSync(path)) return hashFile(path) === hash;
+    const place = this.packs.locate(hash);
+    const bytes = place && this.packs.read(place);
+    return bytes !== undefined && createHash('sha256').update(bytes).digest('hex') === hash;
   }
 
-  /** Removes a blob; returns its size. */
+  /** Removes a blob stored as a file of its own; returns its size. */
   remove(hash: string): number {
     const path = this.pathOf(hash);
     const size = statSync(path).size;

@@ -91,7 +91,13 @@ async function readPrefix(path: string): Promise<Uint8Array | undefined> {
 }
 
 export function blobPath(root: string, sha256: string): string {
-  return new ObjectStore(join(root, SLUICE_DIR)).pathOf(sha256);
+  const store = new ObjectStore(join(root, SLUICE_DIR));
+  // A blob the cache keeps packed is unpacked (checked) so the editor can open it as a file.
+  try {
+    return store.loosePath(sha256);
+  } catch {
+    return store.pathOf(sha256); // damaged or not writable: shown as a blob the cache cannot give
+  }
 }
 
 /**

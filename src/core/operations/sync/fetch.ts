@@ -22,7 +22,7 @@ import type { Workspace } from '../../workspace';
 import { refKind, SLUICE_REFS, type RefKind } from './refNames';
 import { syncStatus, type SyncStatus } from './syncStatus';
 import {
-  openRemoteBlobs,
+  connectEarly,
   requireGitRemote,
   trackingPrefix,
   type SyncRemote,
@@ -96,11 +96,18 @@ async function fetchInto(
 ): Promise<Transferred> {
   await requireGitRemote(workspace, remote);
   const tracking = trackingPrefix(remote.gitRemote);
-  await workspace.git.fetchRefs(remote.gitRemote, `${SLUICE_REFS}*`, `${tracking}*`);
-  // Blobs for what is current on either side: pull takes the remote's refs in
-  // only once every blob they need is here, so a failure changes nothing of ours.
-  const wanted = await currentBlobs(workspace, [SLUICE_REFS, tracking]);
-  const remoteBlobs = await openRemoteBlobs(workspace, remote);
+  const connection = connectEarly(workspace, remote);
+  let wanted: Map<string, string>;
+  try {
+    await workspace.git.fetchRefs(remote.gitRemote, `${SLUICE_REFS}*`, `${tracking}*`);
+    // Blobs for what is current on either side: pull takes the remote's refs in
+    // only once every blob they need is here, so a failure changes nothing of ours.
+    wanted = await currentBlobs(workspace, [SLUICE_REFS, tracking]);
+  } catch (error) {
+    await connection.drop();
+    throw error;
+  }
+  const remoteBlobs = await connection.take();
   try {
     const inventory = await remoteBlobs.inventory(options.signal);
     if (!inventory.initialized && wanted.size > 0) {

@@ -13,7 +13,8 @@ import type { Workspace } from '../../workspace';
 import { reachableBlobs } from '../maintenance';
 import { describeRefs, refKind, SLUICE_REFS, type RefKind } from './refNames';
 import {
-  openRemoteBlobs,
+  connectEarly,
+  type EarlyConnection,
   remoteCacheDir,
   requireGitRemote,
   trackingPrefix,
@@ -63,6 +64,27 @@ async function pushRecords(
 ): Promise<PushResult> {
   await requireGitRemote(workspace, remote);
   const local = await workspace.git.listRefs(SLUICE_REFS);
+  // The blobs of every record whose data this remote is not yet known to hold.
+  const cacheDir = remoteCacheDir(workspace, remote);
+  const pushed = readPushed(cacheDir);
+  const confirmed = new Set([...local].filter(([ref, commit]) => pushed[ref] === commit).map(([ref]) => ref));
+  const needsData = [...local.keys()].some((ref) => !confirmed.has(ref) && refKind(ref) !== undefined);
+  const connection = needsData || options.all === true ? connectEarly(workspace, remote) : undefined;
+  try {
+    return await pushWith(workspace, remote, options, local, confirmed, connection);
+  } finally {
+    await connection?.drop();
+  }
+}
+
+async function pushWith(
+  workspace: Workspace,
+  remote: SyncRemote,
+  options: PushOptions,
+  local: ReadonlyMap<string, string>,
+  confirmed: ReadonlySet<string>,
+  connection: EarlyConnection | undefined,
+): Promise<PushResult> {
   const onRemote = await workspace.git.remoteRefs(remote.gitRemote, `${SLUICE_REFS}*`);
 
   // Which refs move, and whether each may: histories only grow, releases never change.
@@ -87,32 +109,25 @@ async function pushRecords(
   }
   if (refused.length > 0) throw movedOnRemote(remote, refused);
 
-  // The blobs of every record whose data this remote is not yet known to hold.
-  const cacheDir = remoteCacheDir(workspace, remote);
-  const pushed = readPushed(cacheDir);
-  const confirmed = new Set([...local].filter(([ref, commit]) => pushed[ref] === commit).map(([ref]) => ref));
-  const needsData = [...local.keys()].some((ref) => !confirmed.has(ref) && refKind(ref) !== undefined);
   let blobs: TransferTotals = { blobs: 0, bytes: 0, requests: 0 };
   let runs = 0;
-  if (needsData || options.all === true) {
+  if (connection) {
     const hashes = new Set((await reachableBlobs(workspace, confirmed)).keys());
     const entries = runEntries(workspace, hashes, options.all === true);
     for (const entry of entries.values()) for (const hash of entry.blobs) hashes.add(hash);
     if (options.signal?.aborted) throw new CancelledError('Push');
-    const remoteBlobs = await openRemoteBlobs(workspace, remote);
-    try {
-      const inventory = await remoteBlobs.inventory(options.signal);
-      blobs = await remoteBlobs.upload(workspace.store, hashes, inventory, {
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.progress ? { progress: options.progress } : {}),
-      });
-      runs = await remoteBlobs.uploadRuns(
-        new Map([...entries].map(([signature, entry]) => [signature, entry.file])),
-        inventory,
-      );
-    } finally {
-      await remoteBlobs.transport.close();
-    }
+    const remoteBlobs = await connection.take();
+    const inventory = await remoteBlobs.inventory(options.signal);
+    blobs = await remoteBlobs.upload(workspace.store, hashes, inventory, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.progress ? { progress: options.progress } : {}),
+    });
+    runs = await remoteBlobs.uploadRuns(
+      new Map([...entries].map(([signature, entry]) => [signature, entry.file])),
+      inventory,
+    );
+    // Closed before the refs go: the connection is not needed for them.
+    await connection.drop();
   }
 
   // Refs last, all or none.
@@ -133,7 +148,7 @@ async function pushRecords(
       );
     throw error;
   }
-  writePushed(cacheDir, Object.fromEntries(local));
+  writePushed(remoteCacheDir(workspace, remote), Object.fromEntries(local));
   // What the git remote holds now, as a fetch would have recorded it: ahead/behind counts stay true.
   const tracking = trackingPrefix(remote.gitRemote);
   for (const { ref, to } of updates) await workspace.git.setRef(tracking + ref.slice(SLUICE_REFS.length), to);

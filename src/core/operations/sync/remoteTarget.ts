@@ -45,6 +45,33 @@ export async function openRemoteBlobs(workspace: Workspace, remote: SyncRemote):
   return new RemoteBlobs(transport, remoteCacheDir(workspace, remote));
 }
 
+/** A connection to a blob remote under way (connectEarly). */
+export interface EarlyConnection {
+  /** The opened remote (its failure to open, if it failed). */
+  take(): Promise<RemoteBlobs>;
+  /** Closes it unused; a failure to connect says nothing then, since what needed it failed first. */
+  drop(): Promise<void>;
+}
+
+/**
+ * Starts connecting to the blob remote at once, so the connection's round
+ * trips (an SSH handshake is several) overlap the git work done before the
+ * first transfer instead of following it.
+ */
+export function connectEarly(workspace: Workspace, remote: SyncRemote): EarlyConnection {
+  const opening = openRemoteBlobs(workspace, remote);
+  opening.catch(() => undefined); // reported by take(), or not at all after drop()
+  let closing: Promise<void> | undefined;
+  return {
+    take: () => opening,
+    drop: () =>
+      (closing ??= opening.then(
+        (blobs) => blobs.transport.close(),
+        () => undefined, // never connected: nothing to close
+      )),
+  };
+}
+
 /**
  * Runs `work`, and words a transport's failure (which knows the remote by
  * its URL) with the remote's name first, as the user calls it:
