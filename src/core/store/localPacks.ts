@@ -52,8 +52,9 @@ export interface PackInfo {
 const OPEN_PACKS = 16;
 /**
  * A folder's mtime moves in steps of the kernel's clock tick: a pack renamed
- * in within the same tick as the last look leaves it unchanged. Until this
- * long after the stamp, a miss reads the folder again all the same.
+ * in within the same tick as a look leaves it unchanged. A look this soon
+ * after the stamp proves nothing, so a miss reads the folder again until one
+ * comes later than that.
  */
 const RACY_MS = 2000;
 
@@ -61,7 +62,9 @@ export class LocalPacks {
   readonly folder: string;
   readonly #located = new Map<string, PackedBlob>();
   readonly #read = new Set<string>();
+  /** The folder's mtime at the last look, and when that look was. */
   #stamp: number | undefined;
+  #lookedAt = 0;
   readonly #descriptors = new Map<string, number>();
 
   constructor(objectsRoot: string) {
@@ -174,14 +177,12 @@ export class LocalPacks {
 
   /** Reads the indexes not read yet when the folder may have changed; true when any was. */
   #refresh(): boolean {
-    let stamp: number;
-    try {
-      stamp = statSync(this.folder).mtimeMs;
-    } catch {
-      return false; // no pack yet
-    }
-    if (stamp === this.#stamp && Date.now() - stamp > RACY_MS) return false;
+    const stamp = statSync(this.folder, { throwIfNoEntry: false })?.mtimeMs;
+    if (stamp === undefined) return false; // no pack yet
+    const now = Date.now();
+    if (stamp === this.#stamp && this.#lookedAt - stamp > RACY_MS) return false;
     this.#stamp = stamp;
+    this.#lookedAt = now;
     let added = false;
     for (const name of this.#indexNames()) {
       if (this.#read.has(name)) continue;

@@ -110,19 +110,25 @@ export class ObjectStore {
    */
   readVerified(hash: string): Buffer {
     const path = this.pathOf(hash);
-    let bytes: Buffer | undefined;
-    let where = path;
+    // The pack first: a missing file costs an exception, a look in the index map costs nothing.
+    const place = this.packs.locate(hash);
+    if (place) {
+      const bytes = this.packs.read(place);
+      if (bytes !== undefined && digestOf(bytes) === hash) return bytes;
+      // Gone or damaged in its pack: a loose copy, if there is one, still answers (as fsck's verify does).
+      if (!existsSync(path)) {
+        const pack = this.packs.pathOf(place.pack);
+        throw bytes === undefined ? missingBlob(hash, pack) : damagedBlob(hash, pack);
+      }
+    }
+    let bytes: Buffer;
     try {
       bytes = readFileSync(path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      const place = this.packs.locate(hash);
-      if (place === undefined) throw missingBlob(hash, path);
-      where = this.packs.pathOf(place.pack);
-      bytes = this.packs.read(place);
-      if (bytes === undefined) throw missingBlob(hash, where);
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw missingBlob(hash, path);
+      throw error;
     }
-    if (createHash('sha256').update(bytes).digest('hex') !== hash) throw damagedBlob(hash, where);
+    if (digestOf(bytes) !== hash) throw damagedBlob(hash, path);
     return bytes;
   }
 
@@ -360,6 +366,8 @@ export class ObjectStore {
     if (items.length === 0) return;
     const staged: { temporary: string; target: string }[] = [];
     let placed = 0;
+    // Whether the umask narrows each mode, learnt from the first file given it: most modes survive it.
+    const narrowed = new Map<number, boolean>();
     try {
       for (const { hash, target, mode } of items) {
         const temporary = this.temporaryPath();
@@ -368,7 +376,12 @@ export class ObjectStore {
         const bytes = this.readVerified(hash);
         try {
           writeFileSync(temporary, bytes, { mode, flag: 'wx' });
-          chmodSync(temporary, mode); // the umask narrows the mode writeFileSync gives
+          let narrows = narrowed.get(mode);
+          if (narrows === undefined) {
+            narrows = (statSync(temporary).mode & 0o7777) !== mode;
+            narrowed.set(mode, narrows);
+          }
+          if (narrows) chmodSync(temporary, mode);
         } catch (error) {
           throw withPath(error, target);
         }
@@ -532,6 +545,10 @@ export function missingBlob(hash: string, path: string): SluiceError {
     'Run `sluice fsck` to see what is missing.',
     { code: 'missing-blob', data: { hash, path } },
   );
+}
+
+function digestOf(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
 }
 
 /** The sha256 of an open file's bytes, read from its start. */
