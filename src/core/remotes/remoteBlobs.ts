@@ -77,6 +77,12 @@ const LANES = 4;
  * become files of their own, so a fetch of a few blobs leaves no small packs.
  */
 const PACK_LOCALLY_FROM = 16;
+/**
+ * Bytes of a pack asked for at once: a lane holds one range in memory while
+ * it checks and stores it, so four lanes hold at most four of these, however
+ * large the data.
+ */
+const RANGE_BYTES = 4 << 20;
 
 export class RemoteBlobs {
   constructor(
@@ -266,7 +272,7 @@ export class RemoteBlobs {
       const wanted = entries.reduce((sum, entry) => sum + entry.length, 0);
       // Most of a pack wanted: one read of all of it; else one ranged read per run of neighbours.
       const runs = wanted * 2 >= packSize ? [entries] : contiguousRuns(entries);
-      for (const run of runs) {
+      for (const run of runs.flatMap((whole) => boundedRuns(whole, RANGE_BYTES))) {
         work.push(async () => {
           const start = Math.min(...run.map((entry) => entry.offset));
           const end = Math.max(...run.map((entry) => entry.offset + entry.length));
@@ -441,6 +447,25 @@ export class RemoteMaintenance {
     if (Object.keys(marks).length === 0) await this.remote.transport.delete(PENDING);
     else await this.remote.transport.put(PENDING, { bytes: Buffer.from(`${JSON.stringify(marks)}\n`) });
   }
+}
+
+/** A run of pack entries cut, at entry boundaries, into runs spanning at most `bytes` each. */
+function boundedRuns<T extends { readonly offset: number; readonly length: number }>(
+  run: readonly T[],
+  bytes: number,
+): T[][] {
+  const sorted = [...run].sort((a, b) => a.offset - b.offset);
+  const cut: T[][] = [];
+  let current: T[] = [];
+  for (const entry of sorted) {
+    if (current.length > 0 && entry.offset + entry.length - current[0]!.offset > bytes) {
+      cut.push(current);
+      current = [];
+    }
+    current.push(entry);
+  }
+  if (current.length > 0) cut.push(current);
+  return cut;
 }
 
 export function blobKey(hash: string): string {
