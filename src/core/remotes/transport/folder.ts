@@ -166,6 +166,7 @@ class FolderTransport implements Transport {
         },
       });
       if (options.verify && ordered!.digest() !== options.verify.expected) {
+        if (resume) endWriter(resume.writer);
         resume = undefined;
         throw options.verify.onMismatch();
       }
@@ -187,12 +188,17 @@ class FolderTransport implements Transport {
       }
       return { skipped: start };
     } catch (error) {
-      if (error instanceof SluiceError && error.code === 'changed-while-sending') resume = undefined;
+      if (error instanceof SluiceError && error.code === 'changed-while-sending' && resume) {
+        endWriter(resume.writer);
+        resume = undefined;
+      }
       if (resume) {
         await this.keepForResume(resume, output, size, digest);
       } else {
         await output?.close().catch(() => undefined);
         await rm(this.pathOf(temporaryKey), { force: true }).catch(() => undefined);
+        if (options.resumable === true)
+          await rm(this.pathOf(resumeRecordKeyFor(temporaryKey)), { force: true }).catch(() => undefined);
       }
       throw error;
     }

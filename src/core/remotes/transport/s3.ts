@@ -199,25 +199,28 @@ class S3Transport implements Transport {
     // Set when the bytes did not hash as they should: that, not how the request ended, is the failure.
     const outcome: { mismatch: SluiceError | undefined } = { mismatch: undefined };
     try {
-      if (size > SINGLE_PUT_LIMIT) return await this.putInParts(key, source, size, options, outcome);
+      // A file to verify goes as a multipart upload whatever its size: only CompleteMultipartUpload,
+      // sent once its bytes hashed right, makes the key (some S3-protocol servers store a single PUT cut off).
+      if (size > SINGLE_PUT_LIMIT || (options.verify && 'path' in source && size > 0))
+        return await this.putInParts(key, source, size, options, outcome);
       const verify = options.verify;
-      if (verify && 'bytes' in source && sha256Of(source.bytes) !== verify.expected)
+      if (verify && sha256Of('bytes' in source ? source.bytes : new Uint8Array(0)) !== verify.expected)
         throw (outcome.mismatch = verify.onMismatch());
-      const body = bodyOf(source, 0, size, (bytes) => options.onProgress?.(bytes));
-      await this.client.send(
-        new PutObjectCommand({
-          Bucket: this.bucket,
-          Key: this.keyOf(key),
-          Body:
-            verify && 'path' in source
-              ? (body as Readable).pipe(
-                  verifiedAtEnd(verify.expected, () => (outcome.mismatch = verify.onMismatch())),
-                )
-              : body,
-          ContentLength: size,
-        }),
-        abortable(options.signal),
-      );
+      const request = requestController(options.signal);
+      const body = bodyOf(source, 0, size, (bytes) => options.onProgress?.(bytes), request.controller);
+      try {
+        await this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: this.keyOf(key),
+            Body: body,
+            ContentLength: size,
+          }),
+          abortable(request.signal),
+        );
+      } catch (error) {
+        throw bodyFailure(request.controller, options.signal) ?? error;
+      }
       options.onProgress?.(size);
       return { skipped: 0 };
     } catch (error) {
@@ -419,14 +422,20 @@ class S3Transport implements Transport {
               // A retry sends the part again from its start: its progress starts again too.
               sent -= partSent[index]!;
               partSent[index] = 0;
-              let body = bodyOf(source, partStart, length, (bytes) => {
-                sent += bytes - partSent[index]!;
-                partSent[index] = bytes;
-                options.onProgress?.(sent);
-              });
-              if (digest && !(body instanceof Uint8Array))
-                body = body.pipe(hashedInOrder(digest, partStart, index, partHashed));
-              else if (digest && body instanceof Uint8Array && partHashed[index] === 0) {
+              const request = requestController(options.signal);
+              const body = bodyOf(
+                source,
+                partStart,
+                length,
+                (bytes) => {
+                  sent += bytes - partSent[index]!;
+                  partSent[index] = bytes;
+                  options.onProgress?.(sent);
+                },
+                request.controller,
+                digest ? hashedInOrder(digest, partStart, index, partHashed) : undefined,
+              );
+              if (digest && body instanceof Uint8Array && partHashed[index] === 0) {
                 await digest.add(partStart, body, false);
                 partHashed[index] = length;
               }
@@ -440,11 +449,13 @@ class S3Transport implements Transport {
                     Body: body,
                     ContentLength: length,
                   }),
-                  abortable(options.signal),
+                  abortable(request.signal),
                 );
                 etags[index] = part.ETag!;
                 break;
               } catch (error) {
+                const failed = bodyFailure(request.controller, options.signal);
+                if (failed) throw failed;
                 if (attempt >= PART_ATTEMPTS || isAborted(options.signal) || !isTransient(error)) throw error;
               }
             }
@@ -707,28 +718,6 @@ function hashedInOrder(digest: OrderedDigest, partStart: number, index: number, 
   });
 }
 
-/**
- * Hashes a body as it streams and holds its last chunk back until the
- * digest is checked: a server stores a PUT only once every byte of its
- * Content-Length arrived, so bytes that hash wrong are never stored.
- */
-function verifiedAtEnd(expected: string, onMismatch: () => SluiceError): Transform {
-  const hash = createHash('sha256');
-  let last: Buffer | undefined;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, done) {
-      hash.update(chunk);
-      const previous = last;
-      last = chunk;
-      done(null, previous);
-    },
-    flush(done) {
-      if (hash.digest('hex') === expected) done(null, last);
-      else done(onMismatch());
-    },
-  });
-}
-
 /** The MD5 of `length` bytes of a file from `start` (what S3 names a part by), feeding `hash` the same bytes. */
 async function hashRange(path: string, start: number, length: number, hash: Hash): Promise<string> {
   const md5 = createHash('md5');
@@ -754,6 +743,8 @@ function bodyOf(
   start: number,
   length: number,
   onProgress: (bytes: number) => void,
+  request: AbortController,
+  through?: Transform,
 ): Uint8Array | Readable {
   if ('bytes' in source) return source.bytes.subarray(start, start + length);
   if (length === 0) return new Uint8Array(0);
@@ -763,8 +754,35 @@ function bodyOf(
     read += bytes;
     onProgress(read);
   });
-  file.on('error', (error) => counted.destroy(localFailure(error, source.path) as Error));
-  return file.pipe(counted);
+  // The SDK listens to no error of a request's body: each one ends the request instead (its reason is the failure).
+  const stop = (error: unknown): void => {
+    if (!request.signal.aborted) request.abort(error);
+    file.destroy();
+  };
+  file.on('error', (error) => {
+    stop(localFailure(error, source.path));
+  });
+  counted.on('error', stop);
+  const body = file.pipe(counted);
+  if (!through) return body;
+  through.on('error', stop);
+  return body.pipe(through);
+}
+
+/** A request's own abort controller, also aborted by `signal`: a body that fails aborts only its request. */
+function requestController(signal: AbortSignal | undefined): {
+  controller: AbortController;
+  signal: AbortSignal;
+} {
+  const controller = new AbortController();
+  return { controller, signal: signal ? AbortSignal.any([signal, controller.signal]) : controller.signal };
+}
+
+/** Why a request's body stopped it, when it did (a local read error, bytes that hash wrong). */
+function bodyFailure(controller: AbortController, signal: AbortSignal | undefined): SluiceError | undefined {
+  if (isAborted(signal) || !controller.signal.aborted) return undefined;
+  const reason: unknown = controller.signal.reason;
+  return reason instanceof SluiceError ? reason : undefined;
 }
 
 /** A failure on this machine's side (the file being sent or received), named as such. */

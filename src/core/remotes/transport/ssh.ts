@@ -236,6 +236,7 @@ class SshTransport implements Transport {
       throwIfAborted(options.signal, 'Upload', this.display, key);
       await checkpoints;
       if (options.verify && ordered!.digest() !== options.verify.expected) {
+        if (resume) endWriter(resume.writer);
         resume = undefined;
         throw options.verify.onMismatch();
       }
@@ -252,7 +253,10 @@ class SshTransport implements Transport {
       return { skipped: start };
     } catch (error) {
       const failure = error instanceof SluiceError ? error : await this.failure(error, 'write');
-      if (failure instanceof SluiceError && failure.code === 'changed-while-sending') resume = undefined;
+      if (failure instanceof SluiceError && failure.code === 'changed-while-sending' && resume) {
+        endWriter(resume.writer);
+        resume = undefined;
+      }
       await checkpoints.catch(() => undefined);
       if (resume) {
         await this.keepForResume(resume, handle, temporaryKey, size, digest);
@@ -261,6 +265,8 @@ class SshTransport implements Transport {
         // temporary name tells a later cleanup what the leftover is.
         if (handle) await this.session.close(handle, this.pathOf(temporaryKey)).catch(() => undefined);
         await this.session.remove(this.pathOf(temporaryKey)).catch(() => undefined);
+        if (options.resumable === true)
+          await this.session.remove(this.pathOf(resumeRecordKeyFor(temporaryKey))).catch(() => undefined);
       }
       throw failure;
     } finally {
