@@ -314,7 +314,9 @@ describe('partial downloads and gc', () => {
         transport.get(key, store.temporaryPath(), {
           partial: join(folder, hash),
           signal: controller.signal,
-          onProgress: () => { controller.abort(); },
+          onProgress: () => {
+            controller.abort();
+          },
         }),
       );
     });
