@@ -321,7 +321,7 @@ class FolderTransport implements Transport {
             throw this.failure(error, 'read');
           });
           if (bytesRead === 0) break;
-          await sink.write(position, buffer.subarray(0, bytesRead));
+          await sink.write(position, buffer.subarray(0, bytesRead), true);
           position += bytesRead;
         }
       });

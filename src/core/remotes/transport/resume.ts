@@ -281,8 +281,12 @@ export async function takeOverRemote(
 export interface DownloadSink {
   /** The key's size, once known; resolves to the offset to start from (what an earlier run kept, or 0). */
   begin(size: number): Promise<number>;
-  /** `bytes` at `offset`, in any order; resolves once they are written and the buffer may be reused. */
-  write(offset: number, bytes: Uint8Array): Promise<void>;
+  /**
+   * `bytes` at `offset`, in any order; resolves once they are written and
+   * hashed or held for hashing. `reused`: the caller fills the same buffer
+   * again, so bytes held must be copied (fresh buffers are held as they are).
+   */
+  write(offset: number, bytes: Uint8Array, reused: boolean): Promise<void>;
   /** The transfer failed: chunks waiting for their turn give up. */
   fail(error: unknown): void;
 }
@@ -334,12 +338,12 @@ export async function receiveFile(
       lastCheckpoint = local.start;
       return local.start;
     },
-    write: async (offset, bytes) => {
+    write: async (offset, bytes, reused) => {
       const current = local!;
       await writeAt(current.file, current.path, bytes, offset);
       moved += bytes.byteLength;
       options.onProgress?.(moved);
-      await current.digest?.add(offset, bytes, true);
+      await current.digest?.add(offset, bytes, reused);
     },
     fail: (error) => local?.digest?.fail(error),
   };

@@ -285,7 +285,7 @@ class S3Transport implements Transport {
             }
             const at = position;
             position += bytes.length;
-            sink.write(at, bytes).then(() => {
+            sink.write(at, bytes, false).then(() => {
               done();
             }, done);
           },

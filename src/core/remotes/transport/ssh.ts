@@ -393,7 +393,7 @@ class SshTransport implements Transport {
                 // A server may send less than asked: ask again for the rest.
                 const data = await this.session.read(opened, path, offset + got, length - got);
                 if (data === undefined) throw this.changedWhileReading(key);
-                await sink.write(offset + got, data);
+                await sink.write(offset + got, data, false);
                 got += data.byteLength;
               }
             }
