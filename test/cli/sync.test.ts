@@ -7,10 +7,20 @@
 import Ajv2020 from 'ajv/dist/2020';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { decodeRecord } from '../../src/core/remotes/transport/resume';
 import { onlyJson } from '../support/environments';
 import { startS3rver, s3rverCredentials, type S3Server } from '../support/services/s3rver';
 import { startSshd, SSH_ALIAS, type SshServer } from '../support/services/sshd';
@@ -303,6 +313,99 @@ void describe('a push cut off', () => {
     run(bob, env, 'pull');
     assert.deepEqual(readTree(join(bob, 'data/raw/events')), readTree(join(alice, 'data/raw/events')));
   });
+});
+
+/** Files under `folder` at any depth whose name matches, with their size; none when it does not exist. */
+function filesMatching(folder: string, pattern: RegExp): { path: string; size: number }[] {
+  try {
+    return readdirSync(folder, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile() && pattern.test(entry.name))
+      .map((entry) => {
+        const path = join(entry.parentPath, entry.name);
+        try {
+          return { path, size: statSync(path).size };
+        } catch {
+          return { path, size: 0 };
+        }
+      });
+  } catch {
+    return [];
+  }
+}
+
+/** Starts `sluice ARGS` and SIGKILLs it (and its ssh) once a file matching `pattern` under `folder` holds `bytes`. */
+async function killWhenWritten(
+  args: string[],
+  root: string,
+  env: NodeJS.ProcessEnv,
+  folder: string,
+  pattern: RegExp,
+  bytes: number,
+): Promise<void> {
+  const running = startSluice(args, root, env);
+  const deadline = Date.now() + 60_000;
+  while (!filesMatching(folder, pattern).some((file) => file.size >= bytes) && Date.now() < deadline)
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  running.crash();
+  const ended = await running.done;
+  assert.equal(ended.signal, 'SIGKILL', `cut off before the end: ${ended.stderr}`);
+}
+
+void describe('a large blob cut off by SIGKILL resumes inside it', () => {
+  const SIZE = 64 << 20;
+  /** Bytes that may be sent again: since the last record (every 16 MiB), plus the small files and the 3 MiB archive. */
+  const SLACK = 4 << 20;
+
+  const kinds: [string, (folder: string) => [string, string[]], boolean][] = [
+    ['a folder', (folder) => [folder, []], true],
+    ['SSH', (folder) => [`ssh://${SSH_ALIAS}${folder}`, []], true],
+    // s3rver cannot list multipart uploads, so on it only the fetch resumes.
+    ['S3', () => [`s3://team-data/resume-${String(process.pid)}`, ['--endpoint', s3.endpoint]], false],
+  ];
+  for (const [kind, urlOf, pushResumes] of kinds)
+    void test(`${kind}: push and fetch killed partway each move only the rest the second time`, async () => {
+      const name = `cut-${kind.replace(/\W/g, '')}`;
+      const remoteFolder = join(base, `${name}-remote`);
+      mkdirSync(remoteFolder);
+      const [url, flags] = urlOf(remoteFolder);
+      const { alice, env, clone } = team(name, url, flags, environmentFor({}));
+      writeFileSync(join(alice, 'data/raw/events/huge.bin'), noise(SIZE, name));
+      run(alice, env, 'snapshot');
+
+      if (pushResumes) {
+        await killWhenWritten(['push'], alice, env, remoteFolder, /\.sluice-tmp-[0-9a-f]{12}$/, 40 << 20);
+        const [record] = filesMatching(remoteFolder, /\.sluice-resume\.sluice-tmp-[0-9a-f]{12}$/);
+        const recorded = decodeRecord(readFileSync(record!.path))!;
+        assert.ok(recorded.prefix >= 16 << 20, `a prefix was recorded: ${JSON.stringify(recorded)}`);
+        const pushed = run(alice, env, 'push')['transferred'] as { bytes: number };
+        assert.ok(
+          pushed.bytes <= SIZE - recorded.prefix + SLACK,
+          `sent ${String(pushed.bytes)} after ${String(recorded.prefix)} were in place`,
+        );
+        assert.deepEqual(
+          filesMatching(remoteFolder, /sluice-tmp/),
+          [],
+          'the temporary key and its record are gone',
+        );
+      } else {
+        run(alice, env, 'push');
+      }
+
+      const bob = clone('bob');
+      const scratch = join(bob, '.sluice', 'tmp', 'fetch');
+      await killWhenWritten(['fetch'], bob, env, scratch, /\.part$/, 40 << 20);
+      const [record] = filesMatching(scratch, /\.resume$/);
+      const recorded = decodeRecord(readFileSync(record!.path))!;
+      assert.ok(recorded.prefix >= 16 << 20, `a prefix was recorded: ${JSON.stringify(recorded)}`);
+      const fetched = run(bob, env, 'fetch')['transferred'] as { bytes: number };
+      assert.ok(
+        fetched.bytes <= SIZE - recorded.prefix + SLACK,
+        `received ${String(fetched.bytes)} after ${String(recorded.prefix)} were in place`,
+      );
+      assert.deepEqual(filesMatching(scratch, /./), [], 'the partial became the blob');
+      run(bob, env, 'pull');
+      assert.deepEqual(readTree(join(bob, 'data/raw/events')), readTree(join(alice, 'data/raw/events')));
+    });
 });
 
 void describe('gc --remote', () => {

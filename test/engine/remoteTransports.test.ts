@@ -292,15 +292,21 @@ for (const kind of KINDS) {
         const hash = await randomFile(source, 64 * MiB);
         let progress = 0;
         let started = performance.now();
-        const putGrowth = await rssGrowth(() =>
-          transport.put('objects/large', { path: source }, { onProgress: (bytes) => (progress = bytes) }),
-        );
+        const putGrowth = await rssGrowth(async () => {
+          await transport.put(
+            'objects/large',
+            { path: source },
+            { onProgress: (bytes) => (progress = bytes) },
+          );
+        });
         const putTime = seconds(started);
         assert.equal(progress, 64 * MiB, 'progress reaches the size');
         assert.deepEqual(await transport.stat('objects/large'), { size: 64 * MiB });
         started = performance.now();
         const dest = join(folder, 'dest.bin');
-        const getGrowth = await rssGrowth(() => transport.get('objects/large', dest));
+        const getGrowth = await rssGrowth(async () => {
+          await transport.get('objects/large', dest);
+        });
         const getTime = seconds(started);
         assert.equal(await sha256OfFile(dest), hash);
         // How a buffering transfer would show: reading the whole file at once.

@@ -13,7 +13,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
-  createReadStream,
   mkdirSync,
   openSync,
   readFileSync,
@@ -187,12 +186,29 @@ export class RemoteBlobs {
         if (options.signal?.aborted) throw new CancelledError('Push');
         const blob = large.pop();
         if (blob) {
-          // Hashed on the way out, like every byte that leaves the cache.
+          // Hashed on the way out, like every byte that leaves the cache, in the pass that sends it:
+          // the remote keeps it only if it hashes to its name. A push cut off resumes inside it.
           const file = store.pathOf(blob.hash);
-          if ((await hashFile(file)) !== blob.hash) throw damagedBlob(blob.hash, file);
-          await this.transport.put(blobKey(blob.hash), { path: file }, withSignal(options.signal));
+          let moved = 0;
+          await this.transport.put(
+            blobKey(blob.hash),
+            { path: file },
+            {
+              ...withSignal(options.signal),
+              resumable: true,
+              verify: {
+                algorithm: 'sha256',
+                expected: blob.hash,
+                onMismatch: () => damagedBlob(blob.hash, file),
+              },
+              onProgress: (bytes) => {
+                report(0, bytes - moved);
+                moved = bytes;
+              },
+            },
+          );
           requests++;
-          report(1, blob.size);
+          report(1, 0);
           continue;
         }
         const pack = packs.pop();
@@ -254,13 +270,26 @@ export class RemoteBlobs {
     for (const blob of alone) {
       work.push(async () => {
         const temporary = store.temporaryPath();
+        const key = blobKey(blob.hash);
+        let moved = 0;
         try {
-          await this.transport.get(blobKey(blob.hash), temporary, withSignal(options.signal));
+          // Hashed as it lands and kept only if it hashes to its name; a fetch cut off resumes inside it.
+          await this.transport.get(key, temporary, {
+            ...withSignal(options.signal),
+            partial: join(store.scratchFolder(), 'fetch', blob.hash),
+            verify: {
+              algorithm: 'sha256',
+              expected: blob.hash,
+              onMismatch: () => wrongBlob(this.display, key, blob.hash),
+            },
+            onProgress: (bytes) => {
+              report(0, bytes - moved);
+              moved = bytes;
+            },
+          });
           requests++;
-          const got = await hashFile(temporary);
-          if (got !== blob.hash) throw wrongBlob(this.display, blobKey(blob.hash), blob.hash);
           pending.push({ temporary, hash: blob.hash });
-          report(1, blob.size);
+          report(1, 0);
         } catch (error) {
           rmSync(temporary, { force: true });
           throw error;
@@ -482,13 +511,6 @@ function isFile(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-async function hashFile(path: string): Promise<string> {
-  const digest = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }))
-    digest.update(chunk as Buffer);
-  return digest.digest('hex');
 }
 
 function wrongBlob(remote: string, key: string, hash: string): SluiceError {

@@ -11,15 +11,18 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
-import { Transform, type Readable } from 'node:stream';
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fromSystemError, SluiceError } from '../../errors';
 import {
@@ -30,14 +33,17 @@ import {
   remoteError,
   runLanes,
   throwIfAborted,
+  type GetOptions,
   type ListOptions,
   type OpenOptions,
+  type PutOptions,
   type PutSource,
   type RemoteEntry,
   type S3Location,
-  type TransferOptions,
+  type TransferResult,
   type Transport,
 } from './transport';
+import { OrderedDigest, receiveFile } from './resume';
 
 const MiB = 1024 * 1024;
 /** Up to this size a file goes in one PUT; above it, in parts. */
@@ -177,7 +183,7 @@ class S3Transport implements Transport {
     } while (token !== undefined);
   }
 
-  async put(key: string, source: PutSource, options: TransferOptions = {}): Promise<void> {
+  async put(key: string, source: PutSource, options: PutOptions = {}): Promise<TransferResult> {
     checkKey(key, this.display);
     throwIfAborted(options.signal, 'Upload', this.display, key);
     let size: number;
@@ -190,9 +196,19 @@ class S3Transport implements Transport {
         throw localFailure(error, source.path);
       }
     }
+    // Set when the bytes did not hash as they should: that, not how the request ended, is the failure.
+    const outcome: { mismatch: SluiceError | undefined } = { mismatch: undefined };
     try {
-      if (size <= SINGLE_PUT_LIMIT) {
-        const body = bodyOf(source, 0, size, (bytes) => options.onProgress?.(bytes));
+      // A file to verify goes as a multipart upload whatever its size: only CompleteMultipartUpload,
+      // sent once its bytes hashed right, makes the key (some S3-protocol servers store a single PUT cut off).
+      if (size > SINGLE_PUT_LIMIT || (options.verify && 'path' in source && size > 0))
+        return await this.putInParts(key, source, size, options, outcome);
+      const verify = options.verify;
+      if (verify && sha256Of('bytes' in source ? source.bytes : new Uint8Array(0)) !== verify.expected)
+        throw (outcome.mismatch = verify.onMismatch());
+      const request = requestController(options.signal);
+      const body = bodyOf(source, 0, size, (bytes) => options.onProgress?.(bytes), request.controller);
+      try {
         await this.client.send(
           new PutObjectCommand({
             Bucket: this.bucket,
@@ -200,62 +216,102 @@ class S3Transport implements Transport {
             Body: body,
             ContentLength: size,
           }),
-          abortable(options.signal),
+          abortable(request.signal),
         );
-        options.onProgress?.(size);
-      } else {
-        await this.putInParts(key, source, size, options);
+      } catch (error) {
+        throw bodyFailure(request.controller, options.signal) ?? error;
       }
+      options.onProgress?.(size);
+      return { skipped: 0 };
     } catch (error) {
+      if (outcome.mismatch) throw outcome.mismatch;
       if (isAborted(options.signal)) throw cancelled('Upload', this.display, key);
       throw this.failure(error);
     }
   }
 
-  async get(key: string, destPath: string, options: TransferOptions = {}): Promise<void> {
+  async get(key: string, destPath: string, options: GetOptions = {}): Promise<TransferResult> {
     checkKey(key, this.display);
     throwIfAborted(options.signal, 'Download', this.display, key);
-    let body: Readable;
-    let size: number;
     try {
-      const response = await this.client.send(
-        new GetObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key) }),
-        abortable(options.signal),
-      );
-      body = response.Body as Readable;
-      size = response.ContentLength ?? 0;
+      return await receiveFile(destPath, options, async (sink) => {
+        let body: Readable;
+        let size: number;
+        let start = 0;
+        /** Bytes of the body before `start`: a server that ignores Range sends the whole object. */
+        let skip = 0;
+        try {
+          if (options.partial !== undefined) {
+            // Where to start depends on what an earlier run kept, which depends on the size.
+            const head = await this.client.send(
+              new HeadObjectCommand({ Bucket: this.bucket, Key: this.keyOf(key) }),
+              abortable(options.signal),
+            );
+            size = head.ContentLength ?? 0;
+            start = await sink.begin(size);
+          }
+          const response = await this.client.send(
+            new GetObjectCommand({
+              Bucket: this.bucket,
+              Key: this.keyOf(key),
+              ...(start > 0 ? { Range: `bytes=${start}-` } : {}),
+            }),
+            abortable(options.signal),
+          );
+          body = response.Body as Readable;
+          if (options.partial === undefined) {
+            size = response.ContentLength ?? 0;
+            await sink.begin(size);
+          }
+          if (start > 0 && response.ContentRange === undefined) skip = start;
+        } catch (error) {
+          if (isAborted(options.signal)) throw cancelled('Download', this.display, key);
+          if (isNotFound(error)) throw objectMissing(this.display, key);
+          throw this.failure(error);
+        }
+        let position = start;
+        let skipped = 0;
+        const output = new Writable({
+          write: (chunk: Buffer, _encoding, done) => {
+            let bytes = chunk;
+            if (skipped < skip) {
+              const drop = Math.min(skip - skipped, bytes.length);
+              skipped += drop;
+              bytes = bytes.subarray(drop);
+              if (bytes.length === 0) {
+                done();
+                return;
+              }
+            }
+            const at = position;
+            position += bytes.length;
+            sink.write(at, bytes, false).then(() => {
+              done();
+            }, done);
+          },
+        });
+        try {
+          await pipeline(body, output, options.signal ? { signal: options.signal } : {});
+        } catch (error) {
+          if (isAborted(options.signal)) throw cancelled('Download', this.display, key);
+          if (error instanceof SluiceError) throw error;
+          // An error with a path is this machine's disk; anything else is the download.
+          if ((error as NodeJS.ErrnoException).path !== undefined) throw fromSystemError(error) ?? error;
+          throw this.failure(error);
+        }
+        if (position !== size!)
+          throw remoteError(
+            'remote-unreachable',
+            this.display,
+            `The download of ${key} from ${this.display} stopped after ${position} of ${size!} bytes.`,
+            'Check the network, then run the command again.',
+            { key },
+          );
+      });
     } catch (error) {
-      if (isAborted(options.signal)) throw cancelled('Download', this.display, key);
-      if (isNotFound(error)) throw objectMissing(this.display, key);
-      throw this.failure(error);
-    }
-    let received = 0;
-    const output = createWriteStream(destPath);
-    try {
-      await pipeline(
-        body,
-        counter((bytes) => {
-          received += bytes;
-          options.onProgress?.(received);
-        }),
-        output,
-        options.signal ? { signal: options.signal } : {},
-      );
-      if (received !== size)
-        throw remoteError(
-          'remote-unreachable',
-          this.display,
-          `The download of ${key} from ${this.display} stopped after ${received} of ${size} bytes.`,
-          'Check the network, then run the command again.',
-          { key },
-        );
-    } catch (error) {
-      await rm(destPath, { force: true }).catch(() => undefined);
-      if (isAborted(options.signal)) throw cancelled('Download', this.display, key);
-      if (error instanceof SluiceError) throw error;
-      // An error with a path is this machine's disk; anything else is the download.
-      if ((error as NodeJS.ErrnoException).path !== undefined) throw fromSystemError(error) ?? error;
-      throw this.failure(error);
+      if (isAborted(options.signal) && !(error instanceof SluiceError))
+        throw cancelled('Download', this.display, key);
+      throw error;
     }
   }
 
@@ -304,64 +360,114 @@ class S3Transport implements Transport {
 
   /**
    * A multipart upload: the key appears only when CompleteMultipartUpload
-   * succeeds; on any failure the upload is aborted so its parts are not kept
-   * (and billed) on the bucket.
+   * succeeds, and that only once the bytes hash as `verify` says. A
+   * resumable put first looks for an upload of the key that a cut-off put
+   * left, keeps the parts of it that match this file (their ETags are their
+   * MD5s), sends the rest and aborts the uploads it cannot use. A failure
+   * aborts the upload, unless the put is resumable and its bytes were right,
+   * so that its parts are not kept (and billed) on the bucket for nothing.
    */
   private async putInParts(
     key: string,
     source: PutSource,
     size: number,
-    options: TransferOptions,
-  ): Promise<void> {
+    options: PutOptions,
+    outcome: { mismatch: SluiceError | undefined },
+  ): Promise<TransferResult> {
     const Bucket = this.bucket;
     const Key = this.keyOf(key);
-    const created = await this.client.send(
-      new CreateMultipartUploadCommand({ Bucket, Key }),
-      abortable(options.signal),
-    );
-    const UploadId = created.UploadId!;
+    const partSize = Math.max(PART_SIZE, Math.ceil(size / MAX_PARTS / MiB) * MiB);
+    const count = Math.ceil(size / partSize);
+    const resumable = options.resumable === true && 'path' in source;
+    const earlier = resumable ? await this.earlierUpload(Key, options.signal) : undefined;
+    const UploadId =
+      earlier?.uploadId ??
+      (await this.client.send(new CreateMultipartUploadCommand({ Bucket, Key }), abortable(options.signal)))
+        .UploadId!;
+    let keep = resumable;
     try {
-      const partSize = Math.max(PART_SIZE, Math.ceil(size / MAX_PARTS / MiB) * MiB);
-      const count = Math.ceil(size / partSize);
       const etags = new Array<string>(count);
+      let hash = createHash('sha256');
+      let first = 0;
+      if (earlier && 'path' in source) {
+        // The parts in place from the first on, each checked against this file's bytes (read, not sent).
+        for (; first < count; first++) {
+          const part = earlier.parts.get(first + 1);
+          const length = Math.min(partSize, size - first * partSize);
+          if (part?.size !== length) break;
+          const before = hash.copy();
+          const md5 = await hashRange(source.path, first * partSize, length, hash);
+          if (`"${md5}"` !== part.etag && md5 !== part.etag) {
+            hash = before;
+            break;
+          }
+          etags[first] = part.etag;
+        }
+      }
+      const start = first * partSize;
+      const digest = options.verify ? new OrderedDigest(hash, start) : undefined;
       const partSent = new Array<number>(count).fill(0);
+      /** Per part, how far its bytes were hashed: a retry sends them again but hashes only what is new. */
+      const partHashed = new Array<number>(count).fill(0);
       let sent = 0;
-      let next = 0;
-      await runLanes(Math.min(PARTS_IN_FLIGHT, count), async (stopped) => {
-        while (!stopped() && !isAborted(options.signal) && next < count) {
-          const index = next++;
-          const start = index * partSize;
-          const length = Math.min(partSize, size - start);
-          for (let attempt = 1; ; attempt++) {
-            // A retry sends the part again from its start: its progress starts again too.
-            sent -= partSent[index]!;
-            partSent[index] = 0;
-            const body = bodyOf(source, start, length, (bytes) => {
-              sent += bytes - partSent[index]!;
-              partSent[index] = bytes;
-              options.onProgress?.(sent);
-            });
-            try {
-              const part = await this.client.send(
-                new UploadPartCommand({
-                  Bucket,
-                  Key,
-                  UploadId,
-                  PartNumber: index + 1,
-                  Body: body,
-                  ContentLength: length,
-                }),
-                abortable(options.signal),
+      let next = first;
+      await runLanes(
+        Math.max(1, Math.min(PARTS_IN_FLIGHT, count - first)),
+        async (stopped) => {
+          while (!stopped() && !isAborted(options.signal) && next < count) {
+            const index = next++;
+            const partStart = index * partSize;
+            const length = Math.min(partSize, size - partStart);
+            for (let attempt = 1; ; attempt++) {
+              // A retry sends the part again from its start: its progress starts again too.
+              sent -= partSent[index]!;
+              partSent[index] = 0;
+              const request = requestController(options.signal);
+              const body = bodyOf(
+                source,
+                partStart,
+                length,
+                (bytes) => {
+                  sent += bytes - partSent[index]!;
+                  partSent[index] = bytes;
+                  options.onProgress?.(sent);
+                },
+                request.controller,
+                digest ? hashedInOrder(digest, partStart, index, partHashed) : undefined,
               );
-              etags[index] = part.ETag!;
-              break;
-            } catch (error) {
-              if (attempt >= PART_ATTEMPTS || isAborted(options.signal) || !isTransient(error)) throw error;
+              if (digest && body instanceof Uint8Array && partHashed[index] === 0) {
+                await digest.add(partStart, body, false);
+                partHashed[index] = length;
+              }
+              try {
+                const part = await this.client.send(
+                  new UploadPartCommand({
+                    Bucket,
+                    Key,
+                    UploadId,
+                    PartNumber: index + 1,
+                    Body: body,
+                    ContentLength: length,
+                  }),
+                  abortable(request.signal),
+                );
+                etags[index] = part.ETag!;
+                break;
+              } catch (error) {
+                const failed = bodyFailure(request.controller, options.signal);
+                if (failed) throw failed;
+                if (attempt >= PART_ATTEMPTS || isAborted(options.signal) || !isTransient(error)) throw error;
+              }
             }
           }
-        }
-      });
+        },
+        (error) => digest?.fail(error),
+      );
       throwIfAborted(options.signal, 'Upload', this.display, key);
+      if (options.verify && digest!.digest() !== options.verify.expected) {
+        keep = false;
+        throw (outcome.mismatch = options.verify.onMismatch());
+      }
       await this.client.send(
         new CompleteMultipartUploadCommand({
           Bucket,
@@ -370,12 +476,88 @@ class S3Transport implements Transport {
           MultipartUpload: { Parts: etags.map((ETag, index) => ({ ETag, PartNumber: index + 1 })) },
         }),
       );
+      return { skipped: start };
     } catch (error) {
-      await this.client
-        .send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId }))
-        .catch(() => undefined);
+      if (error instanceof SluiceError && error.code === 'changed-while-sending') keep = false;
+      if (!keep)
+        await this.client
+          .send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId }))
+          .catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * The newest multipart upload of `Key` that a cut-off put left, with its
+   * parts; the others are aborted, as no put will use them. Undefined when
+   * there is none, or the server cannot list uploads (some S3-protocol
+   * servers cannot): the put then starts a new one.
+   */
+  private async earlierUpload(
+    Key: string,
+    signal: AbortSignal | undefined,
+  ): Promise<{ uploadId: string; parts: Map<number, { etag: string; size: number }> } | undefined> {
+    const Bucket = this.bucket;
+    const uploads: { id: string; initiated: number }[] = [];
+    try {
+      let KeyMarker: string | undefined;
+      let UploadIdMarker: string | undefined;
+      do {
+        const page = await this.client.send(
+          new ListMultipartUploadsCommand({ Bucket, Prefix: Key, KeyMarker, UploadIdMarker }),
+          abortable(signal),
+        );
+        for (const upload of page.Uploads ?? [])
+          if (upload.Key === Key && upload.UploadId !== undefined)
+            uploads.push({ id: upload.UploadId, initiated: upload.Initiated?.getTime() ?? 0 });
+        const more = page.IsTruncated === true;
+        KeyMarker = more ? page.NextKeyMarker : undefined;
+        UploadIdMarker = more ? page.NextUploadIdMarker : undefined;
+      } while (KeyMarker !== undefined);
+    } catch (error) {
+      if (isAborted(signal)) throw error;
+      return undefined;
+    }
+    uploads.sort((a, b) => b.initiated - a.initiated);
+    let chosen: { uploadId: string; parts: Map<number, { etag: string; size: number }> } | undefined;
+    for (const upload of uploads) {
+      if (!chosen) {
+        const parts = await this.partsOf(Key, upload.id, signal);
+        if (parts) {
+          chosen = { uploadId: upload.id, parts };
+          continue;
+        }
+      }
+      await this.client
+        .send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId: upload.id }))
+        .catch(() => undefined);
+    }
+    return chosen;
+  }
+
+  private async partsOf(
+    Key: string,
+    UploadId: string,
+    signal: AbortSignal | undefined,
+  ): Promise<Map<number, { etag: string; size: number }> | undefined> {
+    const parts = new Map<number, { etag: string; size: number }>();
+    try {
+      let PartNumberMarker: string | undefined;
+      do {
+        const page = await this.client.send(
+          new ListPartsCommand({ Bucket: this.bucket, Key, UploadId, PartNumberMarker }),
+          abortable(signal),
+        );
+        for (const part of page.Parts ?? [])
+          if (part.PartNumber !== undefined && part.ETag !== undefined)
+            parts.set(part.PartNumber, { etag: part.ETag, size: part.Size ?? -1 });
+        PartNumberMarker = page.IsTruncated === true ? page.NextPartNumberMarker : undefined;
+      } while (PartNumberMarker !== undefined);
+    } catch (error) {
+      if (isAborted(signal)) throw error;
+      return undefined;
+    }
+    return parts;
   }
 
   /** A failure of S3 or of the connection to it, by what the user can do about it. */
@@ -505,12 +687,64 @@ function counter(onBytes: (bytes: number) => void): Transform {
   });
 }
 
+/**
+ * Feeds a part's bytes to the digest of the whole file as they stream
+ * (chunks of later parts wait there, within its window, for the earlier
+ * ones). A retry of the part sends its bytes again; only those past what
+ * the first attempts hashed are hashed.
+ */
+function hashedInOrder(digest: OrderedDigest, partStart: number, index: number, hashed: number[]): Transform {
+  let offset = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      const at = offset;
+      offset += chunk.length;
+      const fresh = at + chunk.length - hashed[index]!;
+      if (fresh <= 0) {
+        done(null, chunk);
+        return;
+      }
+      const part = chunk.subarray(chunk.length - fresh);
+      hashed[index] = offset;
+      digest.add(partStart + offset - fresh, part, false).then(
+        () => {
+          done(null, chunk);
+        },
+        (error: unknown) => {
+          done(error as Error);
+        },
+      );
+    },
+  });
+}
+
+/** The MD5 of `length` bytes of a file from `start` (what S3 names a part by), feeding `hash` the same bytes. */
+async function hashRange(path: string, start: number, length: number, hash: Hash): Promise<string> {
+  const md5 = createHash('md5');
+  if (length > 0)
+    for await (const chunk of createReadStream(path, {
+      start,
+      end: start + length - 1,
+      highWaterMark: MiB,
+    })) {
+      md5.update(chunk as Buffer);
+      hash.update(chunk as Buffer);
+    }
+  return md5.digest('hex');
+}
+
+function sha256Of(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex');
+}
+
 /** `length` bytes of a put's source from `start`, as a request body; `onProgress` gets the bytes read so far. */
 function bodyOf(
   source: PutSource,
   start: number,
   length: number,
   onProgress: (bytes: number) => void,
+  request: AbortController,
+  through?: Transform,
 ): Uint8Array | Readable {
   if ('bytes' in source) return source.bytes.subarray(start, start + length);
   if (length === 0) return new Uint8Array(0);
@@ -520,8 +754,35 @@ function bodyOf(
     read += bytes;
     onProgress(read);
   });
-  file.on('error', (error) => counted.destroy(localFailure(error, source.path) as Error));
-  return file.pipe(counted);
+  // The SDK listens to no error of a request's body: each one ends the request instead (its reason is the failure).
+  const stop = (error: unknown): void => {
+    if (!request.signal.aborted) request.abort(error);
+    file.destroy();
+  };
+  file.on('error', (error) => {
+    stop(localFailure(error, source.path));
+  });
+  counted.on('error', stop);
+  const body = file.pipe(counted);
+  if (!through) return body;
+  through.on('error', stop);
+  return body.pipe(through);
+}
+
+/** A request's own abort controller, also aborted by `signal`: a body that fails aborts only its request. */
+function requestController(signal: AbortSignal | undefined): {
+  controller: AbortController;
+  signal: AbortSignal;
+} {
+  const controller = new AbortController();
+  return { controller, signal: signal ? AbortSignal.any([signal, controller.signal]) : controller.signal };
+}
+
+/** Why a request's body stopped it, when it did (a local read error, bytes that hash wrong). */
+function bodyFailure(controller: AbortController, signal: AbortSignal | undefined): SluiceError | undefined {
+  if (isAborted(signal) || !controller.signal.aborted) return undefined;
+  const reason: unknown = controller.signal.reason;
+  return reason instanceof SluiceError ? reason : undefined;
 }
 
 /** A failure on this machine's side (the file being sent or received), named as such. */

@@ -70,6 +70,8 @@ const MAX_PACKET = 4 * 1024 * 1024;
 export interface SftpAttributes {
   readonly size: number | undefined;
   readonly permissions: number | undefined;
+  /** The last modification, in seconds since 1970, when the server says. */
+  readonly modified?: number | undefined;
 }
 
 export function isFolder(attributes: SftpAttributes): boolean {
@@ -443,12 +445,16 @@ class PacketReader {
     const size = flags & ATTR_SIZE ? this.u64() : undefined;
     if (flags & ATTR_UIDGID) this.offset += 8;
     const permissions = flags & ATTR_PERMISSIONS ? this.u32() : undefined;
-    if (flags & ATTR_ACMODTIME) this.offset += 8;
+    let modified: number | undefined;
+    if (flags & ATTR_ACMODTIME) {
+      this.offset += 4; // the last access
+      modified = this.u32();
+    }
     if (flags & ATTR_EXTENDED) {
       const count = this.u32();
       for (let i = 0; i < count * 2; i++) this.bytes();
     }
-    return { size, permissions };
+    return { size, permissions, modified };
   }
 }
 

@@ -4,7 +4,8 @@
 // aliases, keys, the agent, ProxyJump and known_hosts all apply as they do
 // in a terminal, and host-key checking stays on. One ssh process serves the
 // transport's whole life; requests are pipelined over it.
-import { open, rm, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { fromSystemError, SluiceError } from '../../errors';
 import {
@@ -17,20 +18,34 @@ import {
   SftpStatusError,
   type SftpName,
 } from './sftp';
+import {
+  CHECKPOINT_BYTES,
+  DIGEST_WINDOW,
+  encodeRecord,
+  endWriter,
+  newWriter,
+  OrderedDigest,
+  receiveFile,
+  takeOverRemote,
+  type RemotePartials,
+} from './resume';
 import { SshProcess } from './sshProcess';
 import {
   checkKey,
   isTemporaryKey,
   objectMissing,
   remoteError,
+  resumeRecordKeyFor,
   runLanes,
   temporaryKeyFor,
   throwIfAborted,
+  type GetOptions,
   type ListOptions,
+  type PutOptions,
   type PutSource,
   type RemoteEntry,
   type SshLocation,
-  type TransferOptions,
+  type TransferResult,
   type Transport,
 } from './transport';
 
@@ -133,16 +148,20 @@ class SshTransport implements Transport {
     }
   }
 
-  async put(key: string, source: PutSource, options: TransferOptions = {}): Promise<void> {
+  async put(key: string, source: PutSource, options: PutOptions = {}): Promise<TransferResult> {
     checkKey(key, this.display);
     throwIfAborted(options.signal, 'Upload', this.display, key);
     const target = this.pathOf(key);
-    const temporary = this.pathOf(temporaryKeyFor(key));
     const release = await this.openFiles.acquire();
     let input: FileHandle | undefined;
     let handle: Buffer | undefined;
+    let temporaryKey = temporaryKeyFor(key);
+    /** Set while the temporary key is one a later put may resume: it is then kept on failure. */
+    let resume: { readonly record: string; readonly writer: string } | undefined;
+    let digest: OrderedDigest | undefined;
+    let checkpoints: Promise<void> = Promise.resolve();
+    let size = 0;
     try {
-      let size: number;
       // A lane reads into its own buffer again once the server has answered the WRITE that sent it.
       let readChunk: (offset: number, length: number, lane: Buffer) => Promise<Uint8Array>;
       if ('bytes' in source) {
@@ -158,33 +177,97 @@ class SshTransport implements Transport {
         readChunk = (offset, length, lane) =>
           readExactly(file, source.path, offset, lane.subarray(0, length));
       }
-      handle = await this.createFile(temporary, key);
+      const resumable = options.resumable === true && 'path' in source;
+      const taken = resumable ? await takeOverRemote(this.partials, key, size, source.path) : undefined;
+      const start = taken?.start ?? 0;
+      if (taken) temporaryKey = taken.temporaryKey;
+      const temporary = this.pathOf(temporaryKey);
+      handle = taken
+        ? await this.session.open(temporary, OPEN_FLAGS.WRITE)
+        : await this.createFile(temporary, key);
       const opened = handle;
-      let next = 0;
+      const hash = taken?.hash ?? createHash('sha256');
+      if (resumable) {
+        resume = { record: resumeRecordKeyFor(temporaryKey), writer: newWriter() };
+        // Recorded at once, so a put killed before its first checkpoint still leaves the prefix it took over.
+        await this.writeRecord(
+          resume.record,
+          encodeRecord(resume.writer, size, start, hash.copy().digest('hex')),
+        );
+      }
+      if (resume || options.verify) {
+        let checkpointed = start;
+        const recording = resume;
+        digest = new OrderedDigest(hash, start, DIGEST_WINDOW, (position, state) => {
+          if (!recording || position - checkpointed < CHECKPOINT_BYTES || position === size) return;
+          checkpointed = position;
+          const record = encodeRecord(recording.writer, size, position, state.copy().digest('hex'));
+          // Written only after the WRITEs before `position` are on the server's disk.
+          checkpoints = checkpoints.then(async () => {
+            await this.session.fsync(opened, temporary);
+            await this.writeRecord(recording.record, record);
+          });
+        });
+      }
+      const ordered = digest;
+      let next = start;
       let sent = 0;
-      await runLanes(Math.max(1, Math.min(LANES, Math.ceil(size / CHUNK))), async (stopped) => {
-        const lane = Buffer.allocUnsafe(CHUNK);
-        while (!stopped() && options.signal?.aborted !== true && next < size) {
-          const offset = next;
-          next += CHUNK;
-          const data = await readChunk(offset, Math.min(CHUNK, size - offset), lane);
-          await this.session.write(opened, temporary, offset, data);
-          sent += data.byteLength;
-          options.onProgress?.(sent);
-        }
-      });
+      await runLanes(
+        Math.max(1, Math.min(LANES, Math.ceil((size - start) / CHUNK))),
+        async (stopped) => {
+          const lane = Buffer.allocUnsafe(CHUNK);
+          while (!stopped() && options.signal?.aborted !== true && next < size) {
+            const offset = next;
+            next += CHUNK;
+            const length = Math.min(CHUNK, size - offset);
+            const data = await readChunk(offset, length, lane);
+            // A file cut short meanwhile: the bytes after it would wait for these forever.
+            if (data.byteLength !== length)
+              throw changedWhileSending('path' in source ? source.path : key, size, offset + data.byteLength);
+            await this.session.write(opened, temporary, offset, data);
+            sent += data.byteLength;
+            options.onProgress?.(sent);
+            // Hashed once the server has them, so the position is always a prefix that is all written.
+            await ordered?.add(offset, data, 'path' in source);
+          }
+        },
+        (error) => ordered?.fail(error),
+      );
       throwIfAborted(options.signal, 'Upload', this.display, key);
-      if (sent !== size) throw changedWhileSending('path' in source ? source.path : key, size, sent);
+      await checkpoints;
+      if (options.verify && ordered!.digest() !== options.verify.expected) {
+        if (resume) endWriter(resume.writer);
+        resume = undefined;
+        throw options.verify.onMismatch();
+      }
       await this.session.fsync(opened, temporary);
       handle = undefined;
       await this.session.close(opened, temporary);
       await this.session.rename(temporary, target);
+      if (resume) {
+        const done = resume;
+        resume = undefined;
+        endWriter(done.writer);
+        await this.session.remove(this.pathOf(done.record)).catch(() => undefined);
+      }
+      return { skipped: start };
     } catch (error) {
       const failure = error instanceof SluiceError ? error : await this.failure(error, 'write');
-      // Best effort: over a lost connection nothing more can be done, and the
-      // temporary name tells a later cleanup what the leftover is.
-      if (handle) await this.session.close(handle, temporary).catch(() => undefined);
-      await this.session.remove(temporary).catch(() => undefined);
+      if (failure instanceof SluiceError && failure.code === 'changed-while-sending' && resume) {
+        endWriter(resume.writer);
+        resume = undefined;
+      }
+      await checkpoints.catch(() => undefined);
+      if (resume) {
+        await this.keepForResume(resume, handle, temporaryKey, size, digest);
+      } else {
+        // Best effort: over a lost connection nothing more can be done, and the
+        // temporary name tells a later cleanup what the leftover is.
+        if (handle) await this.session.close(handle, this.pathOf(temporaryKey)).catch(() => undefined);
+        await this.session.remove(this.pathOf(temporaryKey)).catch(() => undefined);
+        if (options.resumable === true)
+          await this.session.remove(this.pathOf(resumeRecordKeyFor(temporaryKey))).catch(() => undefined);
+      }
       throw failure;
     } finally {
       await input?.close().catch(() => undefined);
@@ -192,47 +275,136 @@ class SshTransport implements Transport {
     }
   }
 
-  async get(key: string, destPath: string, options: TransferOptions = {}): Promise<void> {
+  /**
+   * A resumable put cut off: its record is brought up to everything the
+   * server acknowledged in order (a cancel loses nothing; a lost connection
+   * or a SIGKILL, what followed the last checkpoint), and its temporary key
+   * stays for the next put.
+   */
+  private async keepForResume(
+    resume: { readonly record: string; readonly writer: string },
+    handle: Buffer | undefined,
+    temporaryKey: string,
+    size: number,
+    digest: OrderedDigest | undefined,
+  ): Promise<void> {
+    const temporary = this.pathOf(temporaryKey);
+    try {
+      if (handle && digest) {
+        await this.session.fsync(handle, temporary);
+        await this.writeRecord(
+          resume.record,
+          encodeRecord(resume.writer, size, digest.position, digest.hash.copy().digest('hex')),
+        );
+      }
+    } catch {
+      // The record of the last checkpoint stands: less is resumed, nothing wrong is.
+    }
+    if (handle) await this.session.close(handle, temporary).catch(() => undefined);
+    endWriter(resume.writer);
+  }
+
+  /** Writes a resumable put's record in place: a torn one fails its own check and only means less is resumed. */
+  private async writeRecord(recordKey: string, bytes: Uint8Array): Promise<void> {
+    const path = this.pathOf(recordKey);
+    const record = await this.session.open(path, OPEN_FLAGS.WRITE | OPEN_FLAGS.CREAT | OPEN_FLAGS.TRUNC);
+    try {
+      await this.session.write(record, path, 0, bytes);
+      await this.session.fsync(record, path);
+    } finally {
+      await this.session.close(record, path).catch(() => undefined);
+    }
+  }
+
+  /** What takeOverRemote needs of this server. */
+  private readonly partials: RemotePartials = {
+    siblings: async (key) => {
+      const folderKey = posix.dirname(key);
+      const listing = await this.listFolder(folderKey === '.' ? '' : folderKey);
+      if (listing.error !== undefined) throw await this.failure(listing.error, 'read');
+      const name = posix.basename(key);
+      return listing.names
+        .filter((entry) => entry.name.startsWith(`${name}.`) && isRegularFile(entry.attributes))
+        .map((entry) => ({
+          key: folderKey === '.' ? entry.name : `${folderKey}/${entry.name}`,
+          modifiedMs: (entry.attributes.modified ?? 0) * 1000,
+        }));
+    },
+    read: async (key) => {
+      const path = this.pathOf(key);
+      let handle: Buffer;
+      try {
+        handle = await this.session.open(path, OPEN_FLAGS.READ);
+      } catch (error) {
+        if (hasStatus(error, SFTP_STATUS.NO_SUCH_FILE)) return undefined;
+        throw error;
+      }
+      try {
+        return await this.session.read(handle, path, 0, 4096);
+      } finally {
+        await this.session.close(handle, path).catch(() => undefined);
+      }
+    },
+    move: async (from, to) => {
+      try {
+        await this.session.rename(this.pathOf(from), this.pathOf(to));
+        return true;
+      } catch (error) {
+        if (hasStatus(error, SFTP_STATUS.NO_SUCH_FILE)) return false;
+        throw error;
+      }
+    },
+    size: async (key) => {
+      try {
+        return (await this.session.stat(this.pathOf(key))).size;
+      } catch (error) {
+        if (hasStatus(error, SFTP_STATUS.NO_SUCH_FILE)) return undefined;
+        throw error;
+      }
+    },
+    remove: async (key) => {
+      await this.session.remove(this.pathOf(key)).catch((error: unknown) => {
+        if (!hasStatus(error, SFTP_STATUS.NO_SUCH_FILE)) throw error;
+      });
+    },
+  };
+
+  async get(key: string, destPath: string, options: GetOptions = {}): Promise<TransferResult> {
     checkKey(key, this.display);
     throwIfAborted(options.signal, 'Download', this.display, key);
     const path = this.pathOf(key);
     const release = await this.openFiles.acquire();
     let handle: Buffer | undefined;
-    let output: FileHandle | undefined;
     try {
-      handle = await this.openForReading(path, key);
-      const opened = handle;
-      const size = (await this.session.fstat(opened, path)).size ?? 0;
-      const file = await open(destPath, 'w').catch((error: unknown) => {
-        throw localFailure(error, destPath);
-      });
-      output = file;
-      let next = 0;
-      let received = 0;
-      await runLanes(Math.max(1, Math.min(LANES, Math.ceil(size / CHUNK))), async (stopped) => {
-        while (!stopped() && options.signal?.aborted !== true && next < size) {
-          const offset = next;
-          next += CHUNK;
-          const length = Math.min(CHUNK, size - offset);
-          for (let got = 0; got < length;) {
-            // A server may send less than asked: ask again for the rest.
-            const data = await this.session.read(opened, path, offset + got, length - got);
-            if (data === undefined) throw this.changedWhileReading(key);
-            await writeAt(file, destPath, data, offset + got);
-            got += data.byteLength;
-          }
-          received += length;
-          options.onProgress?.(received);
-        }
-      });
-      throwIfAborted(options.signal, 'Download', this.display, key);
-      output = undefined;
-      await file.close().catch((error: unknown) => {
-        throw localFailure(error, destPath);
+      return await receiveFile(destPath, options, async (sink) => {
+        handle = await this.openForReading(path, key);
+        const opened = handle;
+        const size = (await this.session.fstat(opened, path)).size ?? 0;
+        const start = await sink.begin(size);
+        let next = start;
+        await runLanes(
+          Math.max(1, Math.min(LANES, Math.ceil((size - start) / CHUNK))),
+          async (stopped) => {
+            while (!stopped() && options.signal?.aborted !== true && next < size) {
+              const offset = next;
+              next += CHUNK;
+              const length = Math.min(CHUNK, size - offset);
+              for (let got = 0; got < length;) {
+                // A server may send less than asked: ask again for the rest.
+                const data = await this.session.read(opened, path, offset + got, length - got);
+                if (data === undefined) throw this.changedWhileReading(key);
+                await sink.write(offset + got, data, false);
+                got += data.byteLength;
+              }
+            }
+          },
+          (error) => {
+            sink.fail(error);
+          },
+        );
+        throwIfAborted(options.signal, 'Download', this.display, key);
       });
     } catch (error) {
-      await output?.close().catch(() => undefined);
-      await rm(destPath, { force: true }).catch(() => undefined);
       throw error instanceof SluiceError ? error : await this.failure(error, 'read');
     } finally {
       if (handle) await this.session.close(handle, path).catch(() => undefined);
@@ -505,17 +677,6 @@ async function readExactly(file: FileHandle, path: string, offset: number, buffe
     filled += bytesRead;
   }
   return buffer.subarray(0, filled);
-}
-
-async function writeAt(file: FileHandle, path: string, data: Uint8Array, position: number): Promise<void> {
-  for (let written = 0; written < data.byteLength;) {
-    const result = await file
-      .write(data, written, data.byteLength - written, position + written)
-      .catch((error: unknown) => {
-        throw localFailure(error, path);
-      });
-    written += result.bytesWritten;
-  }
 }
 
 /** At most `count` holders at once; the others wait in order. */

@@ -175,8 +175,51 @@ export type PutSource = { readonly path: string } | { readonly bytes: Uint8Array
 export interface TransferOptions {
   /** Stops the transfer; the operation then rejects with a CancelledError and leaves no key. */
   readonly signal?: AbortSignal;
-  /** Called as bytes move, with the bytes of this key moved so far. */
+  /** Called as bytes move, with the bytes of this key moved so far (not those a resumed transfer found in place). */
   readonly onProgress?: (bytesSoFar: number) => void;
+  /**
+   * The digest the bytes must have. They are hashed as they move, in order,
+   * in the same pass that moves them: a put is committed (renamed into place,
+   * its multipart upload completed) only when they match, a get's file is
+   * kept only when they match; otherwise nothing is left and `onMismatch()`
+   * is thrown.
+   */
+  readonly verify?: TransferCheck;
+}
+
+export interface TransferCheck {
+  readonly algorithm: 'sha256';
+  /** Lowercase hex. */
+  readonly expected: string;
+  /** The error a mismatch is: worded for the user, naming what the bytes were meant to be. */
+  readonly onMismatch: () => SluiceError;
+}
+
+export interface PutOptions extends TransferOptions {
+  /**
+   * A put of a file cut off (a SIGKILL, a dropped connection, a cancel)
+   * keeps what it sent beside the key, under temporary names (or, on S3, as
+   * its multipart upload); the next resumable put of the same key continues
+   * after the part of it that is known complete and hashes to the same bytes.
+   */
+  readonly resumable?: boolean;
+}
+
+export interface GetOptions extends TransferOptions {
+  /**
+   * A path stem on this machine for a resumable get: the bytes land in
+   * `<partial>.<pid>.part` (with a record of how much is complete beside it),
+   * kept when the get is cut off, and renamed to `destPath` when whole. A
+   * later get with the same stem takes over what a process that is gone
+   * left, and receives only the rest.
+   */
+  readonly partial?: string;
+}
+
+/** What a put or a get did. */
+export interface TransferResult {
+  /** Bytes an earlier, cut-off transfer had moved already and that were not moved again. */
+  readonly skipped: number;
 }
 
 export interface ListOptions {
@@ -202,9 +245,9 @@ export interface Transport {
   /** Every key starting with `prefix` (a string prefix, not only a folder), at any depth, in no particular order. */
   list(prefix: string, options?: ListOptions): AsyncIterable<RemoteEntry>;
   /** Writes a key atomically: readers see the old bytes or none until the new ones are complete. */
-  put(key: string, source: PutSource, options?: TransferOptions): Promise<void>;
+  put(key: string, source: PutSource, options?: PutOptions): Promise<TransferResult>;
   /** Streams a key into `destPath` (a temporary path the caller chose; created or replaced). */
-  get(key: string, destPath: string, options?: TransferOptions): Promise<void>;
+  get(key: string, destPath: string, options?: GetOptions): Promise<TransferResult>;
   /** The bytes from `start` up to `endExclusive` or the end of the key, whichever comes first. */
   getRange(key: string, start: number, endExclusive: number): Promise<Uint8Array>;
   /** Removes a key; a key that is already gone is not an error. */
@@ -303,6 +346,24 @@ export function temporaryKeyFor(key: string): string {
   return `${key}${TEMPORARY_MARKER}${randomBytes(6).toString('hex')}`;
 }
 
+const RESUME_MARKER = '.sluice-resume';
+
+/**
+ * The key of the record of a resumable put's temporary key (how much of it
+ * is complete): beside it, and itself temporary, so a cleanup removes both.
+ */
+export function resumeRecordKeyFor(temporaryKey: string): string {
+  const at = temporaryKey.lastIndexOf(TEMPORARY_MARKER);
+  return `${temporaryKey.slice(0, at)}${RESUME_MARKER}${temporaryKey.slice(at)}`;
+}
+
+/** For the record key of a resumable put: the key being put and the temporary key holding its bytes. */
+export function parseResumeRecordKey(recordKey: string): { key: string; temporaryKey: string } | undefined {
+  const match = /^(.*)\.sluice-resume(\.sluice-tmp-[0-9a-f]{12})$/.exec(recordKey);
+  if (!match) return undefined;
+  return { key: match[1]!, temporaryKey: `${match[1]!}${match[2]!}` };
+}
+
 /**
  * Refuses a key that could escape the base folder or collide with a temporary
  * name (`allowTemporary`: a cleanup deleting what an interrupted put left).
@@ -355,6 +416,8 @@ export function objectMissing(remote: string, key: string): SluiceError {
 export async function runLanes(
   count: number,
   lane: (stopped: () => boolean) => Promise<void>,
+  /** Told of the first failure at once: lanes waiting on each other (an OrderedDigest) must stop waiting. */
+  onFailure?: (error: unknown) => void,
 ): Promise<void> {
   const outcome: { failed: boolean; firstFailure: unknown } = { failed: false, firstFailure: undefined };
   const stopped = (): boolean => outcome.failed;
@@ -363,8 +426,11 @@ export async function runLanes(
       try {
         await lane(stopped);
       } catch (error) {
-        if (!outcome.failed) outcome.firstFailure = error;
-        outcome.failed = true;
+        if (!outcome.failed) {
+          outcome.firstFailure = error;
+          outcome.failed = true;
+          onFailure?.(error);
+        }
       }
     }),
   );
