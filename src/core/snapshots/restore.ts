@@ -6,7 +6,16 @@
 // checked against the blob's hash as they are copied (ObjectStore.materialize):
 // a damaged blob stops the restore before any of its bytes land.
 import { shortId } from '../format';
-import { chmodSync, lstatSync, mkdirSync, readdirSync, rmdirSync, rmSync, symlinkSync, type Stats } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+  symlinkSync,
+  type Stats,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { SluiceError } from '../errors';
 import { moveIntoPlace, withHashThreads, type FileHasher } from '../store/objectStore';
