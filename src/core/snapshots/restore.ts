@@ -143,6 +143,26 @@ export async function restoreDataset(
   return { dataset: name, id: snapshot.id, written, removed, savedAs };
 }
 
+/**
+ * The paths the disk may hold as folders among those a restore writes: the
+ * folders it changes and every folder above a path it removes or changes
+ * (removing a folder's files leaves the folder itself behind).
+ */
+function foldersBefore(changes: ContentChanges): Set<string> {
+  const folders = new Set<string>();
+  for (const entry of [...changes.removed, ...changes.modified.map((change) => change.before)]) {
+    let path =
+      entry.type === 'dir' ? entry.path : entry.path.slice(0, Math.max(0, entry.path.lastIndexOf('/')));
+    // A folder met before had its parents added then; '' is the dataset's own path.
+    while (!folders.has(path)) {
+      folders.add(path);
+      if (path === '') break;
+      path = path.slice(0, Math.max(0, path.lastIndexOf('/')));
+    }
+  }
+  return folders;
+}
+
 async function applyChanges(
   workspace: Workspace,
   absolute: string,
@@ -161,6 +181,9 @@ async function applyChanges(
   const toWrite = [...changes.added, ...changes.modified.map((change) => change.after)].sort((a, b) =>
     a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
   );
+  // Only where the disk had a folder can one stand in the way of a file or link: one lstat for
+  // those, none for the thousands of files of a fresh restore.
+  const wasFolder = foldersBefore(changes);
   const writing = new Set<Promise<void>>();
   const cleared = new Set<string>();
   let failure: Error | undefined;
@@ -180,11 +203,13 @@ async function applyChanges(
       mkdirSync(destination, { recursive: true });
       chmodSync(destination, entry.mode); // mkdir's mode is narrowed by the umask
     } else if (entry.type === 'file' && entry.size < BATCHED_BELOW_BYTES) {
-      if (isFolder(destination)) rmSync(destination, { recursive: true, force: true });
+      if (wasFolder.has(entry.path) && isFolder(destination))
+        rmSync(destination, { recursive: true, force: true });
       batch.push({ hash: entry.sha256, target: destination, mode: entry.mode });
       if (batch.length >= BATCH_FILES) await placeBatch();
     } else if (entry.type === 'file') {
-      if (isFolder(destination)) rmSync(destination, { recursive: true, force: true });
+      if (wasFolder.has(entry.path) && isFolder(destination))
+        rmSync(destination, { recursive: true, force: true });
       while (writing.size >= PARALLEL_WRITES) await Promise.race(writing);
       const copy = workspace.store
         .materialize(entry.sha256, destination, entry.mode, hasher)
@@ -194,7 +219,8 @@ async function applyChanges(
       writing.add(copy);
       void copy.then(() => writing.delete(copy));
     } else {
-      if (isFolder(destination)) rmSync(destination, { recursive: true, force: true });
+      if (wasFolder.has(entry.path) && isFolder(destination))
+        rmSync(destination, { recursive: true, force: true });
       const temporary = workspace.store.temporaryPath();
       symlinkSync(entry.target, temporary);
       moveIntoPlace(temporary, destination);

@@ -65,6 +65,8 @@ export class LocalPacks {
   /** The folder's mtime at the last look, and when that look was. */
   #stamp: number | undefined;
   #lookedAt = 0;
+  /** Whether known() has read the indexes once. */
+  #looked = false;
   readonly #descriptors = new Map<string, number>();
 
   constructor(objectsRoot: string) {
@@ -78,6 +80,19 @@ export class LocalPacks {
   /** Where blob `hash` is packed, or undefined (indexes that appeared since the last look are read on a miss). */
   locate(hash: string): PackedBlob | undefined {
     return this.#located.get(hash) ?? (this.#refresh() ? this.#located.get(hash) : undefined);
+  }
+
+  /**
+   * Where blob `hash` is packed, from the indexes read so far (read once,
+   * at the first call): no look at the disk, for callers that try the loose
+   * file next and call locate only when that is missing too.
+   */
+  known(hash: string): PackedBlob | undefined {
+    if (!this.#looked) {
+      this.#looked = true;
+      this.#refresh();
+    }
+    return this.#located.get(hash);
   }
 
   /** Every packed blob's hash. */

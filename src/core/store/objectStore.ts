@@ -110,8 +110,9 @@ export class ObjectStore {
    */
   readVerified(hash: string): Buffer {
     const path = this.pathOf(hash);
-    // The pack first: a missing file costs an exception, a look in the index map costs nothing.
-    const place = this.packs.locate(hash);
+    // A blob known packed is read there (a missing file would cost an exception); else the file,
+    // and only when that is missing too are the packs looked at again (another process may have added one).
+    const place = this.packs.known(hash) ?? (existsSync(path) ? undefined : this.packs.locate(hash));
     if (place) {
       const bytes = this.packs.read(place);
       if (bytes !== undefined && digestOf(bytes) === hash) return bytes;
