@@ -41,7 +41,10 @@ function generateTree(random: () => number, salt: number): Tree {
         const content = Buffer.alloc(size, `${path}:${salt}:${Math.floor(random() * 3)}|`);
         entries.set(path, { type: 'file', content, mode: random() < 0.3 ? 0o755 : 0o644 });
       } else if (roll < 0.6) {
-        entries.set(path, { type: 'link', target: random() < 0.5 ? NAMES[salt % NAMES.length]! : `../${name}` });
+        entries.set(path, {
+          type: 'link',
+          target: random() < 0.5 ? NAMES[salt % NAMES.length]! : `../${name}`,
+        });
       } else if (roll < 0.7 || depth === DEPTH || !fill(path, depth + 1)) {
         entries.set(path, { type: 'dir', mode: random() < 0.3 ? 0o700 : 0o755 });
       }

@@ -83,8 +83,7 @@ export async function openSshTransport(location: SshLocation, configFile?: strin
   let chunk = DEFAULT_CHUNK;
   try {
     const limits = await session.limits();
-    if (limits)
-      chunk = Math.max(DEFAULT_CHUNK, Math.min(LARGEST_CHUNK, limits.maxRead, limits.maxWrite));
+    if (limits) chunk = Math.max(DEFAULT_CHUNK, Math.min(LARGEST_CHUNK, limits.maxRead, limits.maxWrite));
   } catch {
     // a server that offers the extension but fails it: the size every server takes
   }
