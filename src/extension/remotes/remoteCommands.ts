@@ -176,6 +176,8 @@ async function chooseFolder(
   context: SluiceContext,
   root: string | undefined,
 ): Promise<ReadyFolder | undefined> {
+  // Run right after activation, a command would otherwise find no folder read yet.
+  await context.model.start();
   const ready = context.model.folders.flatMap(({ state }) => (state.kind === 'ready' ? [state] : []));
   if (root !== undefined) {
     const named = ready.find((state) => state.root === root || state.folder === root);
