@@ -82,9 +82,9 @@ export async function fsck(workspace: Workspace): Promise<FsckResult> {
     if (!intact) damaged.push(hash);
   }
   const missing: Reference[] = [];
-  for (const [hash, usedBy] of await reachableBlobs(workspace, new Set(damagedRefList.map((d) => d.ref)))) {
-    if (!workspace.store.has(hash)) missing.push({ hash, usedBy });
-  }
+  const reachable = await reachableBlobs(workspace, new Set(damagedRefList.map((d) => d.ref)));
+  for (const hash of workspace.store.lacking(reachable.keys()))
+    missing.push({ hash, usedBy: reachable.get(hash)! });
   return {
     damaged,
     missing,

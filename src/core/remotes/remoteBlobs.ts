@@ -246,8 +246,7 @@ export class RemoteBlobs {
     const absent: string[] = [];
     const alone: { hash: string; size: number }[] = [];
     const byPack = new Map<string, { hash: string; offset: number; length: number }[]>();
-    for (const hash of new Set(hashes)) {
-      if (store.has(hash)) continue;
+    for (const hash of store.lacking(new Set(hashes))) {
       const place = inventory.blobs.get(hash);
       if (!place) absent.push(hash);
       else if (place.kind === 'alone') alone.push({ hash, size: place.size });

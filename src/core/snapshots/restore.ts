@@ -78,9 +78,11 @@ export async function restoreDataset(
   let disk = await scanDisk(workspace, name, scanOptions);
   let changes = await compareContent(new DiskContent(disk.scan.folders, slicer), target, slicer);
 
-  const missing = [...changes.added, ...changes.modified.map((change) => change.after)].filter(
-    (entry) => entry.type === 'file' && !workspace.store.has(entry.sha256),
+  const files = [...changes.added, ...changes.modified.map((change) => change.after)].filter(
+    (entry) => entry.type === 'file',
   );
+  const lacking = new Set(workspace.store.lacking(files.map((entry) => entry.sha256)));
+  const missing = files.filter((entry) => lacking.has(entry.sha256));
   if (missing.length > 0) {
     const first = missing[0] as FileEntry & { type: 'file' };
     throw new SluiceError(

@@ -294,9 +294,12 @@ export async function snapshotDataset(
  * the blob must exist: read the file into the store again if it does not.
  */
 function ensureBlobs(workspace: Workspace, absolute: string, changes: ContentChanges): void {
-  const entries = [...changes.added, ...changes.modified.map((change) => change.after)];
-  for (const entry of entries) {
-    if (entry.type !== 'file' || workspace.store.has(entry.sha256)) continue;
+  const files = [...changes.added, ...changes.modified.map((change) => change.after)].filter(
+    (entry) => entry.type === 'file',
+  );
+  const lacking = new Set(workspace.store.lacking(files.map((entry) => entry.sha256)));
+  for (const entry of files) {
+    if (!lacking.has(entry.sha256)) continue;
     const path = entry.path === '' ? absolute : join(absolute, entry.path);
     const stored = workspace.store.importFile(path);
     if (stored.hash !== entry.sha256) {

@@ -118,7 +118,7 @@ async function fetchInto(
         { code: 'remote-empty', data: { remote: remote.name } },
       );
     }
-    const missing = [...wanted.keys()].filter((hash) => !workspace.store.has(hash));
+    const missing = workspace.store.lacking(wanted.keys());
     const blobs = await remoteBlobs.download(workspace.store, missing, inventory, {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.progress ? { progress: options.progress } : {}),
