@@ -13,6 +13,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -25,6 +26,7 @@ import { onlyJson } from '../support/environments';
 import { startS3rver, s3rverCredentials, type S3Server } from '../support/services/s3rver';
 import { startSshd, SSH_ALIAS, type SshServer } from '../support/services/sshd';
 import {
+  blobPath,
   clearVariablesRefusedBySimpleGit,
   git,
   noise,
@@ -264,6 +266,34 @@ void describe('push, fetch and pull from the CLI', () => {
     );
     assert.deepEqual(merged.slice(0, 2), ['carol again', 'alice again']);
   });
+});
+
+void describe('a blob the pusher lost', () => {
+  // One team each: what a refused push sent before it stopped stays on the remote, rightly.
+  for (const [kind, file] of [
+    ['small', 'data/raw/users.csv'],
+    ['large', 'data/raw/events/archive.bin'],
+  ] as const) {
+    void test(`a ${kind} one refuses the push naming the blob; no ref moves, and with it back the push goes`, () => {
+      const remote = join(base, `lost-${kind}-remote`);
+      mkdirSync(remote);
+      const { alice, origin, env } = team(`lost-${kind}`, remote, [], environmentFor({}));
+      run(alice, env, 'snapshot');
+      const hash = sha256(readFileSync(join(alice, file)));
+      const blob = blobPath(alice, hash);
+      renameSync(blob, `${blob}.aside`);
+      const text = sluice(['push'], alice, env);
+      assert.equal(text.status, 1, text.stderr);
+      const lines = text.stderr.split('\n').filter((line) => line.trim() !== '');
+      assert.ok(lines.length === 1 && lines[0]!.includes(hash), text.stderr);
+      const json = checked('push', onlyJson(sluice(['push', '--json'], alice, env)));
+      assert.equal((json['error'] as { code: string }).code, 'missing-blob', JSON.stringify(json));
+      assert.equal(git(origin, 'for-each-ref', 'refs/sluice/'), '', 'no ref reached origin');
+      renameSync(`${blob}.aside`, blob);
+      run(alice, env, 'push');
+      assert.notEqual(git(origin, 'for-each-ref', 'refs/sluice/'), '');
+    });
+  }
 });
 
 void describe('a push cut off', () => {

@@ -28,6 +28,8 @@ export interface Reference {
 export async function reachableBlobs(
   workspace: Workspace,
   skip: ReadonlySet<string> = new Set(),
+  /** Filled with the size each dataset record gives its blobs (release records give none). */
+  sizes?: Map<string, number>,
 ): Promise<Map<string, string>> {
   const reachable = new Map<string, string>();
   const refs = await workspace.git.listRefs(DATASET_REFS.replace(/\/$/, ''));
@@ -36,6 +38,7 @@ export async function reachableBlobs(
     const dataset = ref.slice(DATASET_REFS.length);
     for (const { snapshot, entry } of await recordedEntries(workspace.git, ref)) {
       if (entry.type === 'file' && !reachable.has(entry.sha256)) {
+        sizes?.set(entry.sha256, entry.size);
         reachable.set(
           entry.sha256,
           `dataset ${dataset}, snapshot ${shortId(snapshot)}, ${entry.path || 'the dataset file'}`,

@@ -147,18 +147,22 @@ export class RemoteBlobs {
    * Uploads the blobs of `hashes` the remote lacks (small ones in packs,
    * large ones alone), then marks the remote as Sluice's. An upload cut off
    * leaves only objects no index names; the next push sends what is still
-   * missing.
+   * missing. `recordedSizes` are the sizes the records give: a small blob
+   * among them is read only when it is packed (and a missing one named
+   * then, before any ref moves); the others are looked up in the cache.
    */
   async upload(
     store: ObjectStore,
     hashes: Iterable<string>,
+    recordedSizes: ReadonlyMap<string, number>,
     inventory: Inventory,
     options: { readonly signal?: AbortSignal | undefined; readonly progress?: Progress } = {},
   ): Promise<TransferTotals> {
     const missing: BlobSize[] = [];
     for (const hash of new Set(hashes)) {
       if (inventory.blobs.has(hash)) continue;
-      const size = store.sizeOf(hash);
+      const recorded = recordedSizes.get(hash);
+      const size = recorded !== undefined && recorded < PACKED_BELOW ? recorded : store.sizeOf(hash);
       if (size === undefined) {
         throw new SluiceError(
           `Cannot push blob ${hash}: it is not in this machine's cache.`,

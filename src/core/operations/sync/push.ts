@@ -112,13 +112,15 @@ async function pushWith(
   let blobs: TransferTotals = { blobs: 0, bytes: 0, requests: 0 };
   let runs = 0;
   if (connection) {
-    const hashes = new Set((await reachableBlobs(workspace, confirmed)).keys());
+    // The records give each blob's size: the upload sorts blobs into packs without a stat each.
+    const sizes = new Map<string, number>();
+    const hashes = new Set((await reachableBlobs(workspace, confirmed, sizes)).keys());
     const entries = runEntries(workspace, hashes, options.all === true);
     for (const entry of entries.values()) for (const hash of entry.blobs) hashes.add(hash);
     if (options.signal?.aborted) throw new CancelledError('Push');
     const remoteBlobs = await connection.take();
     const inventory = await remoteBlobs.inventory(options.signal);
-    blobs = await remoteBlobs.upload(workspace.store, hashes, inventory, {
+    blobs = await remoteBlobs.upload(workspace.store, hashes, sizes, inventory, {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.progress ? { progress: options.progress } : {}),
     });
