@@ -7,7 +7,17 @@
 // that does not hash as it should is refused without keeping a byte here.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, truncateSync, utimesSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test, type TestContext } from 'node:test';
@@ -326,5 +336,31 @@ describe('partial downloads and gc', () => {
     for (const name of readdirSync(folder)) utimesSync(join(folder, name), old, old);
     assert.equal(store.removeStaleTemporaries(60_000), 2);
     assert.deepEqual(readdirSync(folder), []);
+  });
+
+  test('a record half-written by a killed process is removed by the next download of that blob; a live one stays', async () => {
+    const folder = newFolder('records');
+    const remote = await KINDS[0]!.fresh();
+    const source = join(newFolder('source'), 'blob.bin');
+    const hash = await randomFile(source, 1 * MiB);
+    const key = `blobs/${hash.slice(0, 2)}/${hash.slice(2)}`;
+    // A process that has ended: its pid names no running process (for the moment this test takes).
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], {
+      encoding: 'utf8',
+    }).stdout;
+    const orphan = `.${hash}.${gone}.resume.0123456789ab.tmp`;
+    const live = `.${hash}.${process.pid}.resume.ba9876543210.tmp`;
+    const otherBlob = `.${'0'.repeat(64)}.${gone}.resume.0123456789ab.tmp`;
+    for (const name of [orphan, live, otherBlob]) writeFileSync(join(folder, name), 'torn');
+    await withTransport(remote, async (transport) => {
+      await transport.put(key, { path: source });
+      const dest = join(folder, 'dest.bin');
+      await transport.get(key, dest, {
+        partial: join(folder, hash),
+        verify: { algorithm: 'sha256', expected: hash, onMismatch: damaged },
+      });
+      assert.equal(await sha256OfFile(dest), hash);
+    });
+    assert.deepEqual(readdirSync(folder).sort(), [otherBlob, live, 'dest.bin'].sort());
   });
 });

@@ -4,7 +4,7 @@
 // offset and length. The pack's name is the sha256 of its index, so a pack
 // and its index never change once written, and the index is uploaded only
 // after its pack: an index on the remote always describes a complete pack.
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync, writevSync } from 'node:fs';
 import { SluiceError } from '../errors';
 import type { ObjectStore } from '../store/objectStore';
 import { decodeIndex as decodeIndexBytes, encodeIndex, type PackEntry } from '../store/packIndex';
@@ -64,18 +64,48 @@ export function writePack(store: ObjectStore, blobs: readonly BlobSize[], path: 
   const entries: PackEntry[] = [];
   const output = openSync(path, 'wx', 0o600);
   try {
+    // Gathered and written a few hundred at a time: one write call per blob cost 4 µs each.
+    const gathered: Buffer[] = [];
+    let gatheredBytes = 0;
+    const flush = (): void => {
+      writeAll(output, gathered, gatheredBytes);
+      gathered.length = 0;
+      gatheredBytes = 0;
+    };
     let offset = 0;
     for (const { hash } of blobs) {
       const bytes = store.readVerified(hash);
-      for (let written = 0; written < bytes.length;)
-        written += writeSync(output, bytes, written, bytes.length - written);
+      gathered.push(bytes);
+      gatheredBytes += bytes.length;
+      if (gathered.length >= WRITE_BATCH_BLOBS || gatheredBytes >= WRITE_BATCH_BYTES) flush();
       entries.push({ hash, offset, length: bytes.length });
       offset += bytes.length;
     }
+    flush();
   } finally {
     closeSync(output);
   }
   return encodeIndex(entries);
+}
+
+/** At most this many buffers in one writev (IOV_MAX is 1,024 on Linux), */
+const WRITE_BATCH_BLOBS = 512;
+/** or this many bytes. */
+const WRITE_BATCH_BYTES = 1 << 20;
+
+/** Writes `buffers` (`total` bytes) one after another at the file's position, however few bytes each call takes. */
+function writeAll(descriptor: number, buffers: readonly Buffer[], total: number): void {
+  if (total === 0) return;
+  let written = writevSync(descriptor, buffers);
+  if (written === total) return;
+  for (const buffer of buffers) {
+    if (written >= buffer.length) {
+      written -= buffer.length;
+      continue;
+    }
+    for (let at = written; at < buffer.length;) at += writeSync(descriptor, buffer, at, buffer.length - at);
+    written = 0;
+  }
 }
 
 /** Runs of entries that lie next to each other in the pack, so one ranged read fetches each run. */

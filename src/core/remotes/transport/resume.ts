@@ -423,6 +423,10 @@ async function takeOverLocal(
     return undefined;
   }
   for (const name of names) {
+    if (name.startsWith(`.${prefix}`) && name.endsWith('.tmp')) {
+      await removeOrphanedRecordTemporary(folder, name);
+      continue;
+    }
     if (!name.startsWith(prefix) || !name.endsWith('.resume')) continue;
     const recordPath = join(folder, name);
     let modifiedMs: number;
@@ -458,6 +462,18 @@ async function takeOverLocal(
     return { start: record.prefix, hash };
   }
   return undefined;
+}
+
+/**
+ * Removes `.<hash>.<pid>.resume.<random>.tmp`, the temporary file of a record
+ * being written, when the process that wrote it is gone (killed between
+ * writing it and renaming it into place): nobody else would.
+ */
+async function removeOrphanedRecordTemporary(folder: string, name: string): Promise<void> {
+  const [, , pid, kind] = name.split('.');
+  const writer = Number(pid);
+  if (kind !== 'resume' || !isCount(writer) || writer === process.pid || isAlive(writer)) return;
+  await rm(join(folder, name), { force: true }).catch(() => undefined);
 }
 
 /**
