@@ -21,6 +21,11 @@ export interface Changes {
   readonly removed: string[];
 }
 
+/** The entries a change writes: the added ones and the new side of the modified ones. */
+export function entriesToWrite(changes: ContentChanges): FileEntry[] {
+  return [...changes.added, ...changes.modified.map((change) => change.after)];
+}
+
 export function changedPaths(changes: ContentChanges): Changes {
   return {
     added: changes.added.map((entry) => entry.path),

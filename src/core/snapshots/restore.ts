@@ -21,7 +21,7 @@ import { SluiceError } from '../errors';
 import { moveIntoPlace, withHashThreads, type FileHasher } from '../store/objectStore';
 import { prestartWorkers, usefulThreads } from '../store/workerPool';
 import type { Workspace } from '../workspace';
-import { compareContent, DiskContent, type ContentChanges } from './compare';
+import { compareContent, DiskContent, entriesToWrite, type ContentChanges } from './compare';
 import type { Folder } from './folder';
 import { parentOf, type FileEntry } from './listing';
 import { datasetRef, recordedEntries, RecordedContent } from './records';
@@ -78,9 +78,7 @@ export async function restoreDataset(
   let disk = await scanDisk(workspace, name, scanOptions);
   let changes = await compareContent(new DiskContent(disk.scan.folders, slicer), target, slicer);
 
-  const files = [...changes.added, ...changes.modified.map((change) => change.after)].filter(
-    (entry) => entry.type === 'file',
-  );
+  const files = entriesToWrite(changes).filter((entry) => entry.type === 'file');
   const lacking = new Set(workspace.store.lacking(files.map((entry) => entry.sha256)));
   const missing = files.filter((entry) => lacking.has(entry.sha256));
   if (missing.length > 0) {
@@ -131,7 +129,7 @@ export async function restoreDataset(
 
   if (changes.added.length + changes.modified.length + changes.removed.length === 0)
     return { dataset: name, id: snapshot.id, written: 0, removed: 0, savedAs };
-  const toWrite = [...changes.added, ...changes.modified.map((change) => change.after)];
+  const toWrite = entriesToWrite(changes);
   const bytes = toWrite.reduce((sum, entry) => sum + (entry.type === 'file' ? entry.size : 0), 0);
   // Many bytes: they are hashed on their way out in worker threads, so the hashing overlaps the copies.
   const { written, removed } =
@@ -153,13 +151,14 @@ export async function restoreDataset(
 function foldersBefore(changes: ContentChanges): Set<string> {
   const folders = new Set<string>();
   for (const entry of [...changes.removed, ...changes.modified.map((change) => change.before)]) {
-    let path =
-      entry.type === 'dir' ? entry.path : entry.path.slice(0, Math.max(0, entry.path.lastIndexOf('/')));
     // A folder met before had its parents added then; '' is the dataset's own path.
-    while (!folders.has(path)) {
-      folders.add(path);
-      if (path === '') break;
-      path = path.slice(0, Math.max(0, path.lastIndexOf('/')));
+    for (
+      let at = entry.type === 'dir' ? entry.path : parentOf(entry.path);
+      !folders.has(at);
+      at = parentOf(at)
+    ) {
+      folders.add(at);
+      if (at === '') break;
     }
   }
   return folders;
@@ -180,12 +179,13 @@ async function applyChanges(
     removed++;
     await slicer.maybeYield();
   }
-  const toWrite = [...changes.added, ...changes.modified.map((change) => change.after)].sort((a, b) =>
-    a.path < b.path ? -1 : a.path > b.path ? 1 : 0,
-  );
+  const toWrite = entriesToWrite(changes).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   // Only where the disk had a folder can one stand in the way of a file or link: one lstat for
   // those, none for the thousands of files of a fresh restore.
   const wasFolder = foldersBefore(changes);
+  const clearFolderAt = (path: string, destination: string): void => {
+    if (wasFolder.has(path) && isFolder(destination)) rmSync(destination, { recursive: true, force: true });
+  };
   const writing = new Set<Promise<void>>();
   const cleared = new Set<string>();
   let failure: Error | undefined;
@@ -205,13 +205,11 @@ async function applyChanges(
       mkdirSync(destination, { recursive: true });
       chmodSync(destination, entry.mode); // mkdir's mode is narrowed by the umask
     } else if (entry.type === 'file' && entry.size < BATCHED_BELOW_BYTES) {
-      if (wasFolder.has(entry.path) && isFolder(destination))
-        rmSync(destination, { recursive: true, force: true });
+      clearFolderAt(entry.path, destination);
       batch.push({ hash: entry.sha256, target: destination, mode: entry.mode });
       if (batch.length >= BATCH_FILES) await placeBatch();
     } else if (entry.type === 'file') {
-      if (wasFolder.has(entry.path) && isFolder(destination))
-        rmSync(destination, { recursive: true, force: true });
+      clearFolderAt(entry.path, destination);
       while (writing.size >= PARALLEL_WRITES) await Promise.race(writing);
       const copy = workspace.store
         .materialize(entry.sha256, destination, entry.mode, hasher)
@@ -221,8 +219,7 @@ async function applyChanges(
       writing.add(copy);
       void copy.then(() => writing.delete(copy));
     } else {
-      if (wasFolder.has(entry.path) && isFolder(destination))
-        rmSync(destination, { recursive: true, force: true });
+      clearFolderAt(entry.path, destination);
       const temporary = workspace.store.temporaryPath();
       symlinkSync(entry.target, temporary);
       moveIntoPlace(temporary, destination);
@@ -327,8 +324,7 @@ function removeEmptyFolders(root: string, changes: ContentChanges): void {
     for (let at = parentOf(entry.path); at !== ''; at = parentOf(at)) candidates.add(at);
   }
   const keep = new Set<string>();
-  for (const entry of [...changes.added, ...changes.modified.map((change) => change.after)])
-    if (entry.type === 'dir') keep.add(entry.path);
+  for (const entry of entriesToWrite(changes)) if (entry.type === 'dir') keep.add(entry.path);
   // Deepest first, so a parent emptied by its child's removal goes too.
   for (const relative of [...candidates].sort((a, b) => b.length - a.length)) {
     if (keep.has(relative)) continue;

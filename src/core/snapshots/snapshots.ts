@@ -15,6 +15,7 @@ import {
   changedPaths,
   compareContent,
   DiskContent,
+  entriesToWrite,
   NO_CONTENT,
   type Changes,
   type ContentChanges,
@@ -294,9 +295,7 @@ export async function snapshotDataset(
  * the blob must exist: read the file into the store again if it does not.
  */
 function ensureBlobs(workspace: Workspace, absolute: string, changes: ContentChanges): void {
-  const files = [...changes.added, ...changes.modified.map((change) => change.after)].filter(
-    (entry) => entry.type === 'file',
-  );
+  const files = entriesToWrite(changes).filter((entry) => entry.type === 'file');
   const lacking = new Set(workspace.store.lacking(files.map((entry) => entry.sha256)));
   for (const entry of files) {
     if (!lacking.has(entry.sha256)) continue;

@@ -99,11 +99,7 @@ export class ObjectStore {
   }
 
   has(hash: string): boolean {
-    return (
-      this.packs.known(hash) !== undefined ||
-      existsSync(this.pathOf(hash)) ||
-      this.packs.locate(hash) !== undefined
-    );
+    return this.lacking([hash]).length === 0;
   }
 
   /**
