@@ -265,7 +265,8 @@ const KIND_WORDS: Readonly<Record<string, string>> = {
 };
 
 function formatValue(value: PlotCell): string {
-  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : value.toPrecision(4);
+  // Four significant digits, without the zeros toPrecision pads with (0.0333, not 0.03330).
+  if (typeof value === 'number') return String(Number(value.toPrecision(4)));
   return value ?? 'empty';
 }
 
