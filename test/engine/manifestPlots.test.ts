@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { analyzeManifest } from '../../src/core/manifest';
 import type { ManifestDiagnostic } from '../../src/core/manifest/diagnostics';
+import { documentLinks, hover } from '../../src/core/manifest/navigation';
 import { DiskProbe } from '../../src/core/paths';
 import { planWorkspace } from '../../src/core/pipelines/plan';
 import { collectPlots } from '../../src/core/plots/collect';
@@ -185,6 +186,33 @@ pipelines:
       ],
     );
     assert.deepEqual([stage.plots[3]!.actual, stage.plots[3]!.predicted], ['truth', 'guess']);
+  });
+});
+
+void describe('plots in the editor', () => {
+  void test('hover documents `plots` and each plot key from the schema; a plot file on disk is a link', () => {
+    const root = mkdtempSync(join(tmpdir(), 'sluice-plots-hover-'));
+    made.push(root);
+    mkdirSync(join(root, 'out'));
+    writeFileSync(join(root, 'out', 'classes.csv'), 'truth,guess\ncat,dog\n');
+    const text = manifestWith(`          - path: out/classes.csv
+            template: confusion
+            actual: truth
+            predicted: guess
+          - out/missing.png
+`);
+    const analysis = analyzeManifest(text, { probe: new DiskProbe(root) });
+    const docOf = (word: string): string => hover(analysis, text.indexOf(word) + 1)?.markdown ?? '';
+    assert.match(docOf('plots:'), /^\*\*plots\*\*\n\nCharts and images of what this stage writes/);
+    assert.match(docOf('template:'), /`line` \(default\), `scatter`, `bar`, or `confusion`/);
+    assert.match(docOf('actual:'), /the column holding the true class/);
+    assert.match(docOf('train:\n        run'), /plots `out\/classes\.csv`, `out\/missing\.png`/);
+    assert.deepEqual(
+      documentLinks(analysis)
+        .map((link) => link.target)
+        .filter((target) => target.startsWith('out/')),
+      ['out/classes.csv'],
+    );
   });
 });
 
