@@ -208,7 +208,9 @@ function figureFor(plot: PlotView, index: number, plots: PlotsDocument): HTMLEle
   figure.append(caption);
   for (const source of plot.sources) {
     if (source.kind !== 'error') continue;
-    const prefix = plots.sources.length > 1 ? `${source.label}: ` : '';
+    // The engine names a source other than the workspace in its messages already.
+    const named = source.error.message.includes(`(${source.label})`);
+    const prefix = plots.sources.length > 1 && !named ? `${source.label}: ` : '';
     const hint = source.error.hint === null ? '' : ` ${source.error.hint}`;
     figure.append(element('p', { class: 'error' }, `${prefix}${source.error.message}${hint}`));
   }
