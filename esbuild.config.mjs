@@ -46,7 +46,8 @@ const product = {
 };
 
 /**
- * The pipeline graph's page script, with dagre inside: a webview loads only
+ * The pages' scripts: the pipeline graph's, with dagre inside, and the plots
+ * page's, with Chart.js inside: a webview loads only
  * local files under its Content-Security-Policy, so nothing comes from a CDN.
  * @type {import('esbuild').BuildOptions}
  */
@@ -59,7 +60,11 @@ const webview = {
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',
-  entryPoints: { pipelineGraph: 'src/extension/pipelines/graph/webview.ts' },
+  entryPoints: {
+    pipelineGraph: 'src/extension/pipelines/graph/webview.ts',
+    // The plots page, with Chart.js inside: `sluice plots show` inlines it into the HTML it writes.
+    plots: 'src/extension/plots/page.ts',
+  },
   outdir: 'dist',
 };
 
