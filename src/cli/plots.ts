@@ -55,7 +55,7 @@ export const plotsCommand: Command = {
         { code: 'usage', data: { flag: '--out' } },
       );
     const workspace = await openWorkspace('.');
-    const sources = plotSources(workspace, refs);
+    const sources = await plotSources(workspace, refs);
     const script = readPageScript();
     const document = await collectPlots(workspace, sources, { signal });
     const failure = firstPlotError(document);

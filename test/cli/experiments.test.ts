@@ -43,6 +43,11 @@ pipelines:
         run: node tools/evaluate.js
         deps: [tools/evaluate.js, out/model.txt]
         outs: [out/curve.csv]
+        plots:
+          - path: out/curve.csv
+            template: line
+            x: step
+            y: loss
 environments:
   staging:
     from: workspace
@@ -446,6 +451,27 @@ void describe('exp apply, exp remove, metrics and params', () => {
     );
     const params = json(s, ['params', 'diff', release.slice(0, 8), 'lr3']);
     assert.deepEqual(params['changes'], [{ key: 'train.lr', a: 0.5, b: 0.3 }]);
+    // Plots overlay revisions: the workspace and an experiment, each with its own rows.
+    const page = join(s.root, '..', `${s.root.split('/').pop()!}-plots.html`);
+    t.after(() => {
+      removeTree(page);
+    });
+    const plots = json(s, ['plots', 'show', 'workspace', 'lr3', '--out', page]);
+    const curve = (
+      plots['plots'] as { id: string; sources: { label: string; kind: string; rows: number }[] }[]
+    )[0]!;
+    assert.deepEqual(
+      curve.sources.map((source) => [source.label, source.kind, source.rows]),
+      [
+        ['workspace', 'rows', 2],
+        ['lr3', 'rows', 2],
+      ],
+    );
+    const html = readFileSync(page, 'utf8');
+    assert.ok(html.includes('"lr3"'), 'the experiment is in the page');
+    const unknown = sluice(['plots', 'show', 'nowhere', '--out', page, '--json'], s.root, s.env);
+    assert.equal(unknown.status, 2);
+    assert.equal((onlyJson(unknown)['error'] as { code: string }).code, 'unknown-revision');
     const none = json(s, ['params', 'diff']);
     assert.deepEqual(none['changes'], [], 'HEAD and the workspace agree');
     assertOneLineError(sluice(['metrics', 'diff', 'nowhere'], s.root, s.env), 2, 'nowhere');

@@ -220,14 +220,14 @@ void describe('sluice plots show', () => {
     );
   });
 
-  void test('usage: no --out, another subcommand, or a revision it does not know yet is exit 2, one line', () => {
+  void test('usage: no --out, another subcommand, or a revision that names nothing is exit 2, one line', () => {
     assertOneLineError(sluice(['plots', 'show'], root), 2, '--out FILE.html');
     assertOneLineError(sluice(['plots', 'shwo', '--out', 'x.html'], root), 2, "Did you mean 'plots show'?");
     const unknown = sluice(['plots', 'show', 'exp-1', '--out', 'x.html', '--json'], root);
-    assertOneLineError(unknown, 2, "Unknown revision 'exp-1'");
-    const json = JSON.parse(unknown.stdout) as { error: { code: string; data: { ref: string } } };
+    assertOneLineError(unknown, 2, "'exp-1'", 'sluice exp list');
+    const json = JSON.parse(unknown.stdout) as { error: { code: string; data: { revision: string } } };
     assert.equal(json.error.code, 'unknown-revision');
-    assert.equal(json.error.data.ref, 'exp-1');
+    assert.equal(json.error.data.revision, 'exp-1');
     assert.equal(schemaProblems(json), '');
     assert.equal(existsSync(join(root, 'x.html')), false);
   });

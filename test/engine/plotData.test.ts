@@ -10,7 +10,7 @@ import { collectPlots, firstPlotError } from '../../src/core/plots/collect';
 import { readPlotTable } from '../../src/core/plots/data';
 import type { PlotSourceData } from '../../src/core/plots/document';
 import { plotsShowJson } from '../../src/core/plots/json';
-import { plotSources, type PlotSource } from '../../src/core/plots/sources';
+import type { PlotSource } from '../../src/core/plots/sources';
 
 const file = (path: string) => ({ path, shown: path });
 
@@ -300,24 +300,5 @@ void describe('collectPlots', () => {
       'matrix',
       'out/chart.png is 8 B, more than the 4 B a plots page takes for an image.',
     ]);
-  });
-
-  void test('REFS: none or `workspace` is the workspace; anything else is unknown-revision, a usage error', () => {
-    assert.deepEqual(
-      plotSources({ root: '/nowhere' }, []).map((source) => source.label),
-      ['workspace'],
-    );
-    assert.deepEqual(
-      plotSources({ root: '/nowhere' }, ['workspace', 'workspace']).map((source) => source.label),
-      ['workspace'],
-    );
-    assert.throws(
-      () => plotSources({ root: '/nowhere' }, ['exp-1']),
-      (error: unknown) =>
-        error instanceof SluiceError &&
-        error.code === 'unknown-revision' &&
-        error.exitCode === 2 &&
-        error.data['ref'] === 'exp-1',
-    );
   });
 });

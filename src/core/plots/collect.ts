@@ -63,9 +63,14 @@ export async function collectPlots(
 export function firstPlotError(
   document: PlotsDocument,
 ): { readonly plot: PlotView; readonly label: string; readonly error: PlotError } | undefined {
-  for (const plot of document.plots)
+  for (const plot of document.plots) {
+    // A revision that has no such file is no failure while another revision draws it: overlays of
+    // runs from before a plot was added show what they can.
+    const drawn = plot.sources.some((source) => source.kind !== 'error');
     for (const source of plot.sources)
-      if (source.kind === 'error') return { plot, label: source.label, error: source.error };
+      if (source.kind === 'error' && !(drawn && source.error.code === 'plot-missing'))
+        return { plot, label: source.label, error: source.error };
+  }
   return undefined;
 }
 

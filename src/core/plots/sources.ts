@@ -1,12 +1,13 @@
 // Where a plot's bytes come from: one PlotSource per revision overlaid on the
-// same chart. Today the workspace (the files on disk); experiments, releases,
-// environments and commits each become a source here, and nothing that draws
-// changes.
+// same chart: the workspace (the files on disk), or an experiment, release,
+// environment or commit (src/core/experiments/revisions.ts).
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fromSystemError, SluiceError, withPath } from '../errors';
 import { formatBytes } from '../format';
 import { RealPaths } from '../paths';
+import { resolveRevision } from '../experiments/revisions';
+import type { Workspace } from '../workspace';
 
 /** One revision to plot: its label in legends and messages, and how to read a file of it. */
 export interface PlotSource {
@@ -64,18 +65,20 @@ export function workspaceSource(workspace: { readonly root: string }): PlotSourc
 
 /**
  * The sources `sluice plots show REFS…` overlays, in the order given: none
- * means the workspace alone. Only `workspace` is known today; any other ref
- * is refused with `unknown-revision` (a usage error) naming what is accepted.
+ * means the workspace alone. A ref is `workspace`, an experiment (name or
+ * id), a release id, an environment (its live release) or a commit;
+ * anything else is refused with `unknown-revision` (a usage error).
  */
-export function plotSources(workspace: { readonly root: string }, refs: readonly string[]): PlotSource[] {
+export async function plotSources(workspace: Workspace, refs: readonly string[]): Promise<PlotSource[]> {
   const wanted = refs.length === 0 ? [WORKSPACE_SOURCE] : [...new Set(refs)];
-  return wanted.map((ref) => {
-    if (ref === WORKSPACE_SOURCE) return workspaceSource(workspace);
-    throw new SluiceError(
-      `Unknown revision '${ref}': plots can be drawn from the workspace only for now.`,
-      'usage',
-      "Run 'sluice plots show' without a revision, or with 'workspace'.",
-      { code: 'unknown-revision', data: { ref, known: [WORKSPACE_SOURCE] } },
-    );
-  });
+  const sources: PlotSource[] = [];
+  for (const ref of wanted) {
+    if (ref === WORKSPACE_SOURCE) {
+      sources.push(workspaceSource(workspace));
+      continue;
+    }
+    const revision = await resolveRevision(workspace, ref);
+    sources.push({ label: revision.label, read: (path) => revision.read(path) });
+  }
+  return sources;
 }
