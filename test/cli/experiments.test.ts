@@ -477,3 +477,45 @@ void describe('exp apply, exp remove, metrics and params', () => {
     assertOneLineError(sluice(['metrics', 'diff', 'nowhere'], s.root, s.env), 2, 'nowhere');
   });
 });
+
+void describe('experiments travel with push and fetch', () => {
+  void test('a teammate who fetches sees the records, compares them and plots them from the pushed blobs', (t) => {
+    const s = scene(t);
+    const base = mkdtempSync(join(tmpdir(), 'sluice-exp-team-'));
+    t.after(() => {
+      removeTree(base);
+    });
+    const origin = join(base, 'origin.git');
+    git(base, 'init', '--quiet', '--bare', '--initial-branch=main', origin);
+    git(s.root, 'remote', 'add', 'origin', origin);
+    git(s.root, 'push', '--quiet', 'origin', 'HEAD:main');
+    mkdirSync(join(base, 'blobs'));
+    assert.equal(
+      sluice(['remote', 'add', 'team', join(base, 'blobs'), '--default'], s.root, s.env).status,
+      0,
+    );
+    commitEverything(s.root, 'remote');
+    git(s.root, 'push', '--quiet', 'origin', 'HEAD:main');
+    json(s, ['exp', 'run', '--set', 'train.lr=0.1,0.3', '--name', 'shared']);
+    const pushed = json(s, ['push']);
+    const kinds = (pushed['refs'] as { kind: string }[]).map((ref) => ref.kind);
+    assert.equal(kinds.filter((kind) => kind === 'experiment').length, 2);
+
+    const bob = join(base, 'bob');
+    git(base, 'clone', '--quiet', origin, bob);
+    const bobScene: Scene = { ...s, root: bob };
+    json(bobScene, ['pull']);
+    const names = table(bobScene).experiments.map((row) => row.name);
+    assert.deepEqual(names.sort(), ['shared-1', 'shared-2']);
+    const diff = json(bobScene, ['metrics', 'diff', 'shared-1', 'shared-2']);
+    assert.ok((diff['changes'] as unknown[]).length > 0);
+    const page = join(base, 'bob-plots.html');
+    const plots = json(bobScene, ['plots', 'show', 'shared-1', 'shared-2', '--out', page]);
+    const sources = (plots['plots'] as { sources: { kind: string }[] }[])[0]!.sources;
+    assert.deepEqual(
+      sources.map((source) => source.kind),
+      ['rows', 'rows'],
+      'the curves came with the push',
+    );
+  });
+});
