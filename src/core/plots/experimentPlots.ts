@@ -74,12 +74,14 @@ export function selectExperiments(
   timed.sort((a, b) => a.time - b.time || a.id.localeCompare(b.id));
   const names = new Map<string, number>();
   for (const { name } of timed) names.set(name, (names.get(name) ?? 0) + 1);
-  const selected = timed.map(({ id, name, values }) => ({
-    id,
-    label: names.get(name)! > 1 && id !== WORKSPACE_SOURCE ? `${name} (${shortId(id)})` : name,
-    params: values.params,
-    metrics: values.metrics,
-  }));
+  const taken = new Set<string>();
+  const selected = timed.map(({ id, name, values }) => {
+    let label = names.get(name)! > 1 && id !== WORKSPACE_SOURCE ? `${name} (${shortId(id)})` : name;
+    // Ids that share their first characters too: a counter is all that is left to tell them apart.
+    for (let n = 2; taken.has(label); n++) label = `${name} (${shortId(id)}) #${String(n)}`;
+    taken.add(label);
+    return { id, label, params: values.params, metrics: values.metrics };
+  });
   return { selected, unknown };
 }
 
