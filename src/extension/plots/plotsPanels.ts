@@ -35,6 +35,8 @@ interface OpenPlots {
   readonly root: string;
   /** Record ids (or `workspace`), as chosen; ids removed since are dropped when read. */
   ids: readonly string[];
+  /** How many of the chosen were removed since: said until the next choice. */
+  removed: number;
   ready: boolean;
   /** The last document sent, for tests and other extensions. */
   shown: PlotsDocument | undefined;
@@ -73,6 +75,7 @@ export class PlotsPanels implements vscode.Disposable {
     const known = this.#open.get(root);
     if (known) {
       known.ids = [...ids];
+      known.removed = 0;
       known.panel.reveal();
       void this.#load(known);
       return known.panel;
@@ -91,6 +94,7 @@ export class PlotsPanels implements vscode.Disposable {
       panel,
       root,
       ids: [...ids],
+      removed: 0,
       ready: false,
       shown: undefined,
       notice: null,
@@ -177,10 +181,12 @@ export class PlotsPanels implements vscode.Disposable {
     try {
       const { document, unknown } = await plotsForExperiments(state.workspace, open.ids);
       open.ids = open.ids.filter((id) => !unknown.includes(id));
+      open.removed += unknown.length;
+      const one = open.removed === 1;
       const left =
-        unknown.length === 0
+        open.removed === 0
           ? null
-          : `${String(unknown.length)} of the chosen experiments ${unknown.length === 1 ? 'was' : 'were'} removed and ${unknown.length === 1 ? 'is' : 'are'} left out.`;
+          : `${String(open.removed)} of the chosen experiments ${one ? 'was' : 'were'} removed and ${one ? 'is' : 'are'} left out.`;
       return { document, notice: left, trust: false };
     } catch (error) {
       this.log.error(`Reading the plots of ${open.root} failed: ${describeError(error)}`);
