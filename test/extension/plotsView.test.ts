@@ -178,6 +178,8 @@ describe('Plots view', function () {
   });
 
   it('a record removed under it (refs/sluice/ moves) is left out, and the view says so', async () => {
+    // The ref writes of before() make the model read the folder again, watchers included: let that settle.
+    await api.whenIdle();
     sluice('exp', 'remove', runs[1]!.id);
     const panel = await shown(
       'the view without plots-1',
