@@ -13,6 +13,8 @@ import { PipelineGraphs } from './pipelines/graph/graphPanels';
 import { pipelineCommands, revealStageByName } from './pipelines/pipelineCommands';
 import type { PipelinesNode } from './pipelines/pipelineNodes';
 import { PipelinesView } from './pipelines/pipelinesView';
+import { plotsCommands } from './plots/plotsCommands';
+import { PlotsPanels } from './plots/plotsPanels';
 import { StageLogs } from './pipelines/stageLogs';
 import { LongOperations } from './progress';
 import type { SnapshotsNode } from './snapshots/nodes';
@@ -37,6 +39,8 @@ export interface SluiceApi {
   readonly pipelinesView: vscode.TreeDataProvider<PipelinesNode>;
   /** The open pipeline graphs, as last sent to their webviews. */
   readonly pipelineGraphs: Pick<PipelineGraphs, 'shownGraphs'>;
+  /** The open Plots panels, as last sent to their pages. */
+  readonly plotsPanels: Pick<PlotsPanels, 'shownPlots'>;
   /** Re-reads every folder and resolves when the views have reloaded. */
   refresh(): Promise<void>;
   /** Resolves when no file event is waiting to be turned into a refresh. */
@@ -66,6 +70,7 @@ export class SluiceExtension {
         revealStageByName(model, root, pipeline, stage),
       ),
     );
+    const plots = this.#own(new PlotsPanels(context.extensionUri, model, log));
     const commandContext: SluiceContext = {
       model,
       log,
@@ -82,6 +87,7 @@ export class SluiceExtension {
       ...environmentCommands(commandContext),
       ...remoteCommands(commandContext),
       ...pipelineCommands(commandContext),
+      ...plotsCommands(plots, model),
     };
     this.#disposables.push(
       ...registerCommands(commands, {
@@ -101,6 +107,7 @@ export class SluiceExtension {
       statusBarText: () => statusBar.text,
       pipelinesView,
       pipelineGraphs: graphs,
+      plotsPanels: plots,
       refresh: () => model.refreshAll(),
       whenIdle: () => model.whenIdle(),
       datasetReads: () => model.reads.datasets,

@@ -90,7 +90,7 @@ function expectedOutputs(root: string): Map<string, string> {
   const run = sluice(['run', '--json'], root);
   assert.equal(run.status, 0, run.stderr);
   const expected = new Map<string, string>();
-  for (const out of ['data/prepared', 'models', 'metrics.json']) {
+  for (const out of ['data/prepared', 'models', 'metrics.json', 'plots']) {
     for (const [path, entry] of readTree(join(root, out)))
       expected.set(
         path === '' ? out : `${out}/${path}`,

@@ -33,7 +33,27 @@ export interface PlotView {
   readonly yLabel: string;
   /** One entry per source, in the document's source order. */
   readonly sources: readonly PlotSourceData[];
+  /**
+   * Set on plots drawn from experiment records rather than from a file (the
+   * editor's Plots view adds them): each source is one point. `path` is then
+   * the metric (`FILE#key`) and `stage` is empty.
+   */
+  readonly derived?: DerivedPlot;
 }
+
+/** What a plot drawn from the experiments table shows. */
+export type DerivedPlot =
+  /** One metric across the sources, oldest first: the page joins the points with a line. */
+  | { readonly kind: 'trend'; readonly metric: string }
+  /** One numeric param against one metric, a point per source. */
+  | { readonly kind: 'param-metric'; readonly param: string; readonly metric: string };
+
+/**
+ * The codes of a source that simply lacks what a plot shows (a run from before
+ * the plot was declared, a metric it never wrote): the page says "not in this
+ * run" for it instead of showing a failure.
+ */
+export const ABSENT_CODES: readonly string[] = ['plot-missing', 'plot-value-missing'];
 
 /** The columns drawn: null or empty where the template uses none. */
 export interface PlotFields {
@@ -97,7 +117,24 @@ export interface ShowPlotsMessage {
   readonly document: PlotsDocument;
 }
 
+/**
+ * To the page (host → webview): a line above the plots (why there are none, or
+ * what was left out); null clears it. `trust` shows the Manage Workspace Trust button.
+ */
+export interface PlotsNoticeMessage {
+  readonly type: 'notice';
+  readonly text: string | null;
+  readonly trust: boolean;
+}
+
 /** From the page (webview → host), once it listens: send the document now. */
 export interface PlotsPageReadyMessage {
   readonly type: 'ready';
 }
+
+/** From the page (webview → host): the Manage Workspace Trust button was pressed. */
+export interface PlotsManageTrustMessage {
+  readonly type: 'manageTrust';
+}
+
+export type FromPlotsPageMessage = PlotsPageReadyMessage | PlotsManageTrustMessage;

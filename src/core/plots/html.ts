@@ -53,6 +53,7 @@ figure.plot > figcaption .where { display: block; font-weight: normal; font-size
 .panel .chart { height: 280px; }
 .panel img { max-width: 100%; height: auto; display: block; background: #fff; }
 .error { color: var(--plots-error); margin: 6px 0 0; overflow-wrap: anywhere; }
+.absent { color: var(--plots-muted); margin: 6px 0 0; font-size: 0.9em; overflow-wrap: anywhere; }
 .empty { color: var(--plots-muted); }
 `;
 

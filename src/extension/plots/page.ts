@@ -7,6 +7,9 @@
 // as a `{ type: 'plots', document }` message (the editor's Plots webview,
 // which this page tells it is listening with `{ type: 'ready' }`).
 // Colours are read from the page's CSS variables, which follow the VS Code theme.
+// In the webview the host may also send a notice (why nothing is drawn, what
+// was left out), shown in #sluice-notice with a Manage Workspace Trust button
+// when trusting the folder is the way on.
 import {
   BarController,
   BarElement,
@@ -26,11 +29,13 @@ import {
 } from 'chart.js';
 import { MatrixController, MatrixElement, type MatrixDataPoint } from 'chartjs-chart-matrix';
 import {
+  ABSENT_CODES,
   PLOTS_DOCUMENT_FORMAT,
+  type FromPlotsPageMessage,
   type PlotCell,
+  type PlotsNoticeMessage,
   type PlotSourceData,
   type PlotsDocument,
-  type PlotsPageReadyMessage,
   type PlotView,
   type ShowPlotsMessage,
 } from '../../core/plots/document';
@@ -55,7 +60,7 @@ declare global {
     __SLUICE_PLOTS__?: unknown;
   }
 }
-declare const acquireVsCodeApi: (() => { postMessage(message: PlotsPageReadyMessage): void }) | undefined;
+declare const acquireVsCodeApi: (() => { postMessage(message: FromPlotsPageMessage): void }) | undefined;
 
 /** Tableau 10: distinct on light and dark backgrounds alike. */
 const PALETTE = [
@@ -124,6 +129,27 @@ function isDocument(value: unknown): value is PlotsDocument {
 
 function isShowMessage(value: unknown): value is ShowPlotsMessage {
   return value !== null && typeof value === 'object' && (value as { type?: unknown }).type === 'plots';
+}
+
+function isNoticeMessage(value: unknown): value is PlotsNoticeMessage {
+  if (value === null || typeof value !== 'object') return false;
+  const candidate = value as { type?: unknown; text?: unknown; trust?: unknown };
+  return (
+    candidate.type === 'notice' &&
+    (candidate.text === null || typeof candidate.text === 'string') &&
+    typeof candidate.trust === 'boolean'
+  );
+}
+
+/** The editor's notice line and its trust button, when the page has them (the CLI's page has not). */
+function showNotice(message: PlotsNoticeMessage): void {
+  const notice = document.getElementById('sluice-notice');
+  const trust = document.getElementById('sluice-trust');
+  if (notice) {
+    notice.textContent = message.text ?? '';
+    notice.hidden = message.text === null;
+  }
+  if (trust) trust.hidden = !message.trust;
 }
 
 function render(value: unknown): void {
@@ -203,11 +229,17 @@ function figureFor(plot: PlotView, index: number, plots: PlotsDocument): HTMLEle
     'data-plot': plot.id,
   });
   const caption = element('figcaption', { id: captionId }, plot.title);
-  const where = plot.title === plot.path ? plot.stage : `${plot.path} · ${plot.stage}`;
-  caption.append(element('span', { class: 'where' }, where));
+  caption.append(element('span', { class: 'where' }, whereOf(plot)));
   figure.append(caption);
+  const drawn = plot.sources.some((source) => source.kind !== 'error');
   for (const source of plot.sources) {
     if (source.kind !== 'error') continue;
+    // A run from before the plot was declared is no failure: say what it lacks, quietly. The
+    // workspace lacking its own file, with nothing else drawn, keeps the hint to run the stage.
+    if (ABSENT_CODES.includes(source.error.code) && (drawn || source.label !== 'workspace')) {
+      figure.append(element('p', { class: 'absent' }, `${source.label}: not in this run.`));
+      continue;
+    }
     // The engine names a source other than the workspace in its messages already.
     const named = source.error.message.includes(`(${source.label})`);
     const prefix = plots.sources.length > 1 && !named ? `${source.label}: ` : '';
@@ -215,6 +247,12 @@ function figureFor(plot: PlotView, index: number, plots: PlotsDocument): HTMLEle
     figure.append(element('p', { class: 'error' }, `${prefix}${source.error.message}${hint}`));
   }
   return figure;
+}
+
+function whereOf(plot: PlotView): string {
+  if (plot.derived?.kind === 'trend') return 'each run’s value, oldest first';
+  if (plot.derived?.kind === 'param-metric') return 'one point per run';
+  return plot.title === plot.path ? plot.stage : `${plot.path} · ${plot.stage}`;
 }
 
 function drawInto(figure: HTMLElement, plot: PlotView, plots: PlotsDocument, theme: Theme): void {
@@ -286,6 +324,8 @@ function seriesChart(holder: HTMLElement, plot: PlotView, plots: PlotsDocument, 
     ? undefined
     : [...new Set(sources.flatMap(({ source }) => source.rows.map((row, at) => String(xOf(row, at)))))];
   const many = plots.sources.length > 1;
+  // Plots of the experiments table have one point per run: drawn large, named by the run alone.
+  const onePerRun = plot.derived !== undefined;
   const datasets = sources.flatMap(({ source, index }) =>
     y.map((field, fieldIndex) => {
       const colour = PALETTE[(index * y.length + fieldIndex) % PALETTE.length]!;
@@ -297,17 +337,38 @@ function seriesChart(holder: HTMLElement, plot: PlotView, plots: PlotsDocument, 
         };
       });
       return {
-        label: many ? `${field} · ${source.label}` : field,
+        label: onePerRun ? source.label : many ? `${field} · ${source.label}` : field,
         data: points,
         borderColor: colour,
         backgroundColor: plot.template === 'bar' ? `${colour}cc` : colour,
         borderDash: DASHES[index % DASHES.length]!,
-        pointRadius: plot.template === 'scatter' ? 3 : source.rows.length > 50 ? 0 : 2,
-        showLine: plot.template !== 'scatter',
+        pointRadius: onePerRun ? 6 : plot.template === 'scatter' ? 3 : source.rows.length > 50 ? 0 : 2,
+        showLine: plot.template !== 'scatter' && !onePerRun,
         borderWidth: plot.template === 'bar' ? 0 : 2,
       };
     }),
   );
+  // A trend joins the runs' points in the axis' order (oldest first) with one line in the muted colour.
+  const trend = plot.derived?.kind === 'trend';
+  if (trend) {
+    const field = y[0] ?? '';
+    const points = sources.flatMap(({ source }) =>
+      source.rows.flatMap((row, at) => {
+        const value = row[field];
+        return typeof value === 'number' ? [{ x: String(xOf(row, at)), y: value }] : [];
+      }),
+    );
+    datasets.unshift({
+      label: 'trend',
+      data: points,
+      borderColor: theme.muted,
+      backgroundColor: theme.muted,
+      borderDash: [],
+      pointRadius: 0,
+      showLine: true,
+      borderWidth: 1.5,
+    });
+  }
   const axis = (title: string) => ({
     title: { display: title !== '', text: title, color: theme.foreground },
     ticks: { color: theme.muted },
@@ -338,7 +399,14 @@ function seriesChart(holder: HTMLElement, plot: PlotView, plots: PlotsDocument, 
       parsing: numericX ? false : undefined,
       interaction: { mode: 'nearest', intersect: false },
       plugins: {
-        legend: { display: datasets.length > 1, labels: { color: theme.foreground, boxHeight: 2 } },
+        legend: {
+          display: datasets.length > (trend ? 2 : 1),
+          labels: {
+            color: theme.foreground,
+            boxHeight: 2,
+            filter: (item: { datasetIndex?: number }) => !(trend && item.datasetIndex === 0),
+          },
+        },
         tooltip: { enabled: true },
       },
       scales: { x: xScale, y: { type: 'linear', ...axis(plot.yLabel) } },
@@ -460,9 +528,16 @@ function matrixChart(
 function start(): void {
   window.addEventListener('message', (event: MessageEvent<unknown>) => {
     if (isShowMessage(event.data)) render(event.data.document);
+    else if (isNoticeMessage(event.data)) showNotice(event.data);
   });
   if (window.__SLUICE_PLOTS__ !== undefined) render(window.__SLUICE_PLOTS__);
-  else if (typeof acquireVsCodeApi === 'function') acquireVsCodeApi().postMessage({ type: 'ready' });
+  else if (typeof acquireVsCodeApi === 'function') {
+    const host = acquireVsCodeApi();
+    document.getElementById('sluice-trust')?.addEventListener('click', () => {
+      host.postMessage({ type: 'manageTrust' });
+    });
+    host.postMessage({ type: 'ready' });
+  }
 }
 
 start();

@@ -41,8 +41,19 @@ pipelines:
         # \`needs: [prepare]\` is inferred: data/prepared is an output of prepare.
         deps: [src/train.js, src/csv.js, src/params.js, data/prepared]
         params: [train.epochs, train.learning_rate]
-        outs: [models/model.json]
+        outs: [models/model.json, plots]
         metrics: [metrics.json]
+        # Drawn by \`sluice plots show\` and the editor's Plots view, one run over another.
+        plots:
+          - path: plots/loss.csv
+            x: epoch
+            y: loss
+            title: Training loss
+          - path: plots/predictions.csv
+            template: confusion
+            actual: churned
+            predicted: predicted
+            title: Test users, churned against predicted
     checks:
       - name: enough rows
         description: A truncated export must not train a model silently
@@ -84,6 +95,7 @@ const GITIGNORE = `# Sluice's local cache of snapshot contents and stage outputs
 # Data and pipeline outputs are versioned by Sluice snapshots, not by git.
 /data/
 /models/
+/plots/
 /metrics.json
 /deploy/
 `;
@@ -97,7 +109,8 @@ from three months of click events. Created by \`sluice init --example churn\`.
   \`staging\` and \`production\` environments.
 - \`data/raw/\`: the datasets (\`users.csv\` and one events file per month).
 - \`params.yaml\`: the parameters the stages read.
-- \`src/\`: the stages, plain Node.js with no npm packages.
+- \`src/\`: the stages, plain Node.js with no npm packages. \`train\` also
+  writes \`plots/\`: its loss by epoch and each test user's prediction.
 - \`checks/\`, \`scripts/\`: the row-count check, the deploy hook and the
   health check of production.
 
@@ -235,7 +248,7 @@ const TRAIN_JS = `// Stage \`train\`: logistic regression on the prepared featur
 // give the same model and the same metrics.
 'use strict';
 const fs = require('node:fs');
-const { readCsv } = require('./csv');
+const { readCsv, writeCsv } = require('./csv');
 const { readParams } = require('./params');
 
 const FEATURES = ['events', 'active_days', 'days_since_last', 'support_tickets', 'purchases'];
@@ -258,7 +271,16 @@ const probability = (weights, bias, z) => 1 / (1 + Math.exp(-(bias + z.reduce((s
 let weights = FEATURES.map(() => 0);
 let bias = 0;
 const inputs = train.map((example) => standardize(example.x));
+// The mean log loss on the training set, every few epochs: the curve plots/loss.csv draws.
+const LOSS_EVERY = Math.max(1, Math.round(epochs / 40));
+const losses = [];
+const logLoss = () =>
+  inputs.reduce((sum, z, i) => {
+    const p = Math.min(1 - 1e-9, Math.max(1e-9, probability(weights, bias, z)));
+    return sum - (train[i].y === 1 ? Math.log(p) : Math.log(1 - p));
+  }, 0) / inputs.length;
 for (let epoch = 0; epoch < epochs; epoch++) {
+  if (epoch % LOSS_EVERY === 0) losses.push({ epoch, loss: logLoss() });
   const gradient = FEATURES.map(() => 0);
   let biasGradient = 0;
   inputs.forEach((z, i) => {
@@ -272,12 +294,16 @@ for (let epoch = 0; epoch < epochs; epoch++) {
   bias -= (learningRate * biasGradient) / inputs.length;
 }
 
+losses.push({ epoch: epochs, loss: logLoss() });
+
 let truePositives = 0;
 let falsePositives = 0;
 let falseNegatives = 0;
 let correct = 0;
+const predictions = [];
 for (const example of test) {
   const predicted = probability(weights, bias, standardize(example.x)) >= THRESHOLD ? 1 : 0;
+  predictions.push({ churned: example.y, predicted });
   if (predicted === example.y) correct++;
   if (predicted === 1 && example.y === 1) truePositives++;
   if (predicted === 1 && example.y === 0) falsePositives++;
@@ -304,6 +330,9 @@ const model = {
 fs.mkdirSync('models', { recursive: true });
 fs.writeFileSync('models/model.json', JSON.stringify(model, null, 2) + '\\n');
 fs.writeFileSync('metrics.json', JSON.stringify(metrics, null, 2) + '\\n');
+fs.mkdirSync('plots', { recursive: true });
+writeCsv('plots/loss.csv', ['epoch', 'loss'], losses.map((row) => ({ epoch: row.epoch, loss: round(row.loss) })));
+writeCsv('plots/predictions.csv', ['churned', 'predicted'], predictions);
 console.log('train: accuracy ' + metrics.accuracy + ' on ' + test.length + ' test users');
 `;
 
