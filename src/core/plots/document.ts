@@ -4,6 +4,12 @@
 // lands in a page as it is. This file imports nothing: the page script
 // (src/extension/plots/page.ts) is bundled for the browser with these types.
 
+/**
+ * The label of the files on disk, as `sluice plots show workspace` names them.
+ * Messages about any other source name it beside the file (`out/loss.csv (exp-1)`).
+ */
+export const WORKSPACE_SOURCE = 'workspace';
+
 /** The version of this shape; a reader that finds another one says so instead of drawing wrong. */
 export const PLOTS_DOCUMENT_FORMAT = 1;
 

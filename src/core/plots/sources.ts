@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fromSystemError, SluiceError, withPath } from '../errors';
 import { formatBytes } from '../format';
 import { RealPaths } from '../paths';
+import { WORKSPACE_SOURCE } from './document';
 import { resolveRevision } from '../experiments/revisions';
 import type { Workspace } from '../workspace';
 
@@ -16,8 +17,7 @@ export interface PlotSource {
   read(path: string): Promise<Buffer | undefined>;
 }
 
-/** The label of the files on disk, as `sluice plots show workspace` names them. */
-export const WORKSPACE_SOURCE = 'workspace';
+export { WORKSPACE_SOURCE } from './document';
 
 /**
  * The most a source reads of one file, whatever the plot's own limits: the

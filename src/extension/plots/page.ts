@@ -31,6 +31,7 @@ import { MatrixController, MatrixElement, type MatrixDataPoint } from 'chartjs-c
 import {
   ABSENT_CODES,
   PLOTS_DOCUMENT_FORMAT,
+  WORKSPACE_SOURCE,
   type FromPlotsPageMessage,
   type PlotCell,
   type PlotsNoticeMessage,
@@ -241,7 +242,7 @@ function figureFor(plot: PlotView, index: number, plots: PlotsDocument): HTMLEle
       continue;
     }
     // The engine names a source other than the workspace in its messages already.
-    const named = source.error.message.includes(`(${source.label})`);
+    const named = source.label !== WORKSPACE_SOURCE;
     const prefix = plots.sources.length > 1 && !named ? `${source.label}: ` : '';
     const hint = source.error.hint === null ? '' : ` ${source.error.hint}`;
     figure.append(element('p', { class: 'error' }, `${prefix}${source.error.message}${hint}`));
