@@ -13,7 +13,7 @@ import { parse } from 'yaml';
 import type { Workspace } from '../workspace';
 import { flattenParams } from '../pipelines/paramOverrides';
 import { findExperiment, flattenMetrics, type Experiment } from './records';
-import { baselineAtCommit, liveReleases, readExperimentRows } from './show';
+import { baselineAtCommit, readTableSources, type TableSources } from './show';
 
 export type RevisionKind = 'workspace' | 'commit' | 'experiment' | 'release' | 'environment';
 
@@ -133,10 +133,27 @@ async function commitRevision(
 
 /** Resolves what a user typed: `workspace`, an environment, an experiment or release, or a commit. */
 export async function resolveRevision(workspace: Workspace, text: string): Promise<Revision> {
-  if (text === 'workspace') return workspaceRevision(workspace);
-  const experiments = await readExperimentRows(workspace);
+  return (await resolveRevisions(workspace, [text]))[0]!;
+}
+
+/** Resolves several at once, reading the records once. */
+export async function resolveRevisions(workspace: Workspace, texts: readonly string[]): Promise<Revision[]> {
+  const needsRecords = texts.some((text) => text !== 'workspace');
+  const sources = needsRecords ? await readTableSources(workspace) : undefined;
+  const revisions: Revision[] = [];
+  for (const text of texts) revisions.push(await resolveOne(workspace, text, sources));
+  return revisions;
+}
+
+async function resolveOne(
+  workspace: Workspace,
+  text: string,
+  sources: TableSources | undefined,
+): Promise<Revision> {
+  if (text === 'workspace' || sources === undefined) return workspaceRevision(workspace);
+  const { experiments, live } = sources;
   if (workspace.manifest.environments.has(text)) {
-    const release = (await liveReleases(workspace)).get(text);
+    const release = live.get(text);
     const row =
       release === undefined ? undefined : experiments.find((experiment) => experiment.release === release);
     if (!row)

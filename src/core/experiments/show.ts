@@ -57,7 +57,7 @@ function releaseAsExperiment(release: Release): Experiment {
 }
 
 /** What the table is made of, read with one ref listing and one `git cat-file --batch`. */
-interface TableSources {
+export interface TableSources {
   /** Every record, plus releases without one, newest first. */
   readonly experiments: Experiment[];
   /** Environment → the release live there. */
@@ -66,7 +66,7 @@ interface TableSources {
   readonly head: string | undefined;
 }
 
-async function readTableSources(workspace: Workspace): Promise<TableSources> {
+export async function readTableSources(workspace: Workspace): Promise<TableSources> {
   const refs = await workspace.git.listRefs('refs/sluice');
   const experimentIds: string[] = [];
   const releaseIds: string[] = [];
@@ -121,11 +121,6 @@ async function readTableSources(workspace: Workspace): Promise<TableSources> {
 /** Every record, plus releases without one, newest first. */
 export async function readExperimentRows(workspace: Workspace): Promise<Experiment[]> {
   return (await readTableSources(workspace)).experiments;
-}
-
-/** Environment → the release live there (environments with none left out). */
-export async function liveReleases(workspace: Workspace): Promise<Map<string, string>> {
-  return (await readTableSources(workspace)).live;
 }
 
 export async function showExperiments(

@@ -7,7 +7,7 @@ import { fromSystemError, SluiceError, withPath } from '../errors';
 import { formatBytes } from '../format';
 import { RealPaths } from '../paths';
 import { WORKSPACE_SOURCE } from './document';
-import { resolveRevision } from '../experiments/revisions';
+import { resolveRevisions } from '../experiments/revisions';
 import type { Workspace } from '../workspace';
 
 /** One revision to plot: its label in legends and messages, and how to read a file of it. */
@@ -71,14 +71,15 @@ export function workspaceSource(workspace: { readonly root: string }): PlotSourc
  */
 export async function plotSources(workspace: Workspace, refs: readonly string[]): Promise<PlotSource[]> {
   const wanted = refs.length === 0 ? [WORKSPACE_SOURCE] : [...new Set(refs)];
-  const sources: PlotSource[] = [];
-  for (const ref of wanted) {
-    if (ref === WORKSPACE_SOURCE) {
-      sources.push(workspaceSource(workspace));
-      continue;
-    }
-    const revision = await resolveRevision(workspace, ref);
-    sources.push({ label: revision.label, read: (path) => revision.read(path) });
-  }
+  const others = wanted.filter((ref) => ref !== WORKSPACE_SOURCE);
+  const revisions = new Map(
+    (await resolveRevisions(workspace, others)).map((revision, index) => [others[index]!, revision]),
+  );
+  const sources: PlotSource[] = wanted.map((ref) => {
+    const revision = revisions.get(ref);
+    return revision === undefined
+      ? workspaceSource(workspace)
+      : { label: revision.label, read: (path: string) => revision.read(path) };
+  });
   return sources;
 }
