@@ -1,5 +1,5 @@
-// Bundles the three entries (extension, language server, CLI) and the pipeline
-// graph's webview script into dist/, and the test files into out/test/. Type
+// Bundles the three entries (extension, language server, CLI) and the webview
+// scripts (pipeline graph, experiments) into dist/, and the test files into out/test/. Type
 // checking is separate (`npm run typecheck`): esbuild only strips types.
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -46,7 +46,7 @@ const product = {
 };
 
 /**
- * The pipeline graph's page script, with dagre inside: a webview loads only
+ * The webviews' page scripts (the pipeline graph's with dagre inside): a webview loads only
  * local files under its Content-Security-Policy, so nothing comes from a CDN.
  * @type {import('esbuild').BuildOptions}
  */
@@ -59,7 +59,10 @@ const webview = {
   sourcemap: !production,
   minify: production,
   logLevel: 'warning',
-  entryPoints: { pipelineGraph: 'src/extension/pipelines/graph/webview.ts' },
+  entryPoints: {
+    pipelineGraph: 'src/extension/pipelines/graph/webview.ts',
+    experiments: 'src/extension/experiments/webview.ts',
+  },
   outdir: 'dist',
 };
 
