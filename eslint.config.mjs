@@ -14,7 +14,7 @@ export const CORE_LAYERS = [
   { name: 'manifest', rooms: ['manifest'] },
   { name: 'workspace', rooms: ['workspace'] },
   { name: 'datasets and pipelines', rooms: ['snapshots', 'pipelines'] },
-  { name: 'environments', rooms: ['environments'] },
+  { name: 'environments and experiments', rooms: ['environments', 'experiments'] },
   { name: 'whole-workspace operations', rooms: ['operations'] },
 ];
 /** Rooms of one layer that stay apart: neither imports the other. */

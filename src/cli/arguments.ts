@@ -12,12 +12,15 @@ export interface FlagSpec {
   readonly description: string;
   /** A one-letter alias, written `-m`. */
   readonly short?: string;
+  /** May be given more than once (`--set a=1 --set b=2`): read with `values`. */
+  readonly repeatable?: boolean;
 }
 
 export class ParsedArguments {
   constructor(
     readonly positionals: readonly string[],
     private readonly flags: ReadonlyMap<string, string | true>,
+    private readonly repeated: ReadonlyMap<string, readonly string[]> = new Map(),
   ) {}
 
   /** Whether a switch (or a flag with a value) was given. */
@@ -29,6 +32,11 @@ export class ParsedArguments {
   value(name: string): string | undefined {
     const value = this.flags.get(name);
     return typeof value === 'string' ? value : undefined;
+  }
+
+  /** Every value of a repeatable flag, in the order given. */
+  values(name: string): readonly string[] {
+    return this.repeated.get(name) ?? [];
   }
 }
 
@@ -58,6 +66,7 @@ export function parseArguments(
 ): ParsedArguments {
   const positionals: string[] = [];
   const given = new Map<string, string | true>();
+  const repeated = new Map<string, string[]>();
   for (let index = 0; index < argv.length; index++) {
     const argument = argv[index]!;
     if (argument === '--') {
@@ -101,13 +110,15 @@ export function parseArguments(
     if (value === undefined || value === '')
       throw usage(`${written} needs a value (${spec.valueName}).`, command);
     if (equals === -1) index++;
+    if (spec.repeatable === true) repeated.set(spec.name, [...(repeated.get(spec.name) ?? []), value]);
+    else if (given.has(spec.name)) throw usage(`${written} is given twice.`, command);
     given.set(spec.name, value);
   }
   if (positionals.length > maxPositionals) {
     const extra = positionals.slice(maxPositionals).map((argument) => `'${argument}'`);
     throw usage(`Unexpected argument ${extra.join(' ')} for '${command}'.`, command);
   }
-  return new ParsedArguments(positionals, given);
+  return new ParsedArguments(positionals, given, repeated);
 }
 
 function usage(message: string, command: string, details?: ErrorDetails): SluiceError {

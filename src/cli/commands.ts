@@ -24,6 +24,8 @@ import { promoteCommand } from './promote';
 import { rollbackCommand } from './rollback';
 import { historyCommand } from './history';
 import { envsCommand } from './envs';
+import { expCommand } from './exp';
+import { metricsCommand, paramsCommand } from './metrics';
 
 const helpCommand: Command = {
   name: 'help',
@@ -52,6 +54,9 @@ export const COMMANDS: readonly Command[] = [
   restoreCommand,
   statusCommand,
   runCommand,
+  expCommand,
+  metricsCommand,
+  paramsCommand,
   logsCommand,
   stageCommand,
   promoteCommand,

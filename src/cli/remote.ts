@@ -1,8 +1,6 @@
 // `sluice remote add|list|remove|default`: where the team's blobs are shared.
 // Shared remotes are written in sluice.yaml (in place: the user's comments and
 // layout stay), this machine's own settings in .sluice/remotes.yaml (--local).
-import { SluiceError } from '../core/errors';
-import { closestName } from '../core/manifest/spelling';
 import {
   describeRemoteChange,
   remotesJson,
@@ -19,6 +17,7 @@ import {
 import { listRemotes } from '../core/workspace/remotes';
 import type { FlagSpec, ParsedArguments } from './arguments';
 import { JSON_FLAG, type Command } from './command';
+import { checkSubcommand, findSubcommand, type SubcommandShape } from './subcommands';
 
 const DEFAULT_FLAG: FlagSpec = { name: 'default', description: 'add: make it the default remote.' };
 const LOCAL_FLAG: FlagSpec = {
@@ -37,11 +36,7 @@ const GIT_FLAG: FlagSpec = {
   description: 'add: the git remote that carries refs/sluice/* (default origin).',
 };
 
-interface Subcommand {
-  readonly usage: string;
-  /** Positionals after the subcommand's name. */
-  readonly positionals: readonly string[];
-  readonly flags: readonly FlagSpec[];
+interface Subcommand extends SubcommandShape {
   run(args: ParsedArguments, positionals: readonly string[]): Promise<RemotesJson>;
 }
 
@@ -119,8 +114,8 @@ export const remoteCommand: Command = {
   async run(args) {
     const [given, ...positionals] = args.positionals;
     const name = given ?? 'list';
-    const sub = subcommand(name);
-    checkArguments(name, sub, args, positionals);
+    const sub = findSubcommand('remote', SUBCOMMANDS, name);
+    checkSubcommand('remote', name, sub, remoteCommand.flags, args, positionals);
     const json = await sub.run(args, positionals);
     if (args.has('json')) console.log(JSON.stringify(json));
     else if (json.change) console.log(describeRemoteChange(json));
@@ -128,40 +123,6 @@ export const remoteCommand: Command = {
     return 0;
   },
 };
-
-function subcommand(name: string): Subcommand {
-  const found = Object.prototype.hasOwnProperty.call(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
-  if (found) return found;
-  const near = closestName(name, Object.keys(SUBCOMMANDS));
-  throw new SluiceError(
-    `Unknown subcommand 'remote ${name}'.${near === undefined ? '' : ` Did you mean 'remote ${near}'?`}`,
-    'usage',
-    "Run 'sluice help remote'.",
-    { code: 'unknown-command', data: { command: `remote ${name}`, suggestion: near ?? null } },
-  );
-}
-
-function checkArguments(
-  name: string,
-  sub: Subcommand,
-  args: ParsedArguments,
-  positionals: readonly string[],
-): void {
-  const usage = (message: string): SluiceError =>
-    new SluiceError(message, 'usage', `Usage: sluice remote ${sub.usage}`);
-  if (positionals.length < sub.positionals.length)
-    throw usage(`'remote ${name}' needs ${sub.positionals.slice(positionals.length).join(' and ')}.`);
-  if (positionals.length > sub.positionals.length)
-    throw usage(
-      `Unexpected argument ${positionals
-        .slice(sub.positionals.length)
-        .map((argument) => `'${argument}'`)
-        .join(' ')} for 'remote ${name}'.`,
-    );
-  for (const flag of remoteCommand.flags)
-    if (args.has(flag.name) && !sub.flags.includes(flag))
-      throw usage(`--${flag.name} is not a flag of 'remote ${name}'.`);
-}
 
 function printList(remotes: readonly RemoteJson[]): void {
   if (remotes.length === 0) {

@@ -1,15 +1,21 @@
-// `sluice run [PIPELINE|PIPELINE.STAGE…] [--force] [--force-upstream] [-j N] [--json]`: run the stale stages.
+// `sluice run [PIPELINE|PIPELINE.STAGE…] [--set KEY=VALUE…] [--force] [--force-upstream] [-j N] [--json]`:
+// run the stale stages, and leave an experiment record of the run.
 import { CancelledError, describeError, isCancelled, SluiceError } from '../core/errors';
 import { describeRunCheck, describeRunStage, runJson, type RunJson } from '../core/operations/results';
 import { openPipelines } from '../core/pipelines/context';
-import { runPipelines } from '../core/pipelines/runner';
+import { checkSettings, parseSettings } from '../core/pipelines/paramOverrides';
+import { runWorkspace } from '../core/experiments/workspaceRun';
+import { planWorkspace } from '../core/pipelines/plan';
+import { readValues } from '../core/pipelines/values';
 import { describeRunCounts } from '../core/pipelines/runSummary';
 import { openWorkspace } from '../core/workspace';
+import { shortId } from '../core/format';
 import { JSON_FLAG, type Command } from './command';
 
 export const runCommand: Command = {
   name: 'run',
-  usage: '[PIPELINE|PIPELINE.STAGE…] [--force] [--force-upstream] [-j N] [--no-checks] [--json]',
+  usage:
+    '[PIPELINE|PIPELINE.STAGE…] [--set KEY=VALUE…] [--name NAME] [--force] [--force-upstream] [-j N] [--no-checks] [--json]',
   summary: 'Run the stale stages, then the checks',
   details: [
     'Without a target, every pipeline. A stage target also runs what it depends on. Stages that are up ' +
@@ -21,6 +27,12 @@ export const runCommand: Command = {
     'A failed stage names `sluice logs PIPELINE.STAGE`, which shows its output. With --json, each ' +
       "stage's runId names the run whose outputs are on disk (for a restored stage, the earlier run " +
       'they came from).',
+    '--set KEY=VALUE overrides a param of the params file for this run only: the stages read the ' +
+      'overridden file while they run, and the file holds its own bytes again afterwards. The key ' +
+      'must be in the file and the value of the kind it holds there. A stage whose params differ ' +
+      'runs (or restores, when those params ran before).',
+    'A run in which some stage ran, restored or failed leaves an experiment record (`sluice exp ' +
+      'show`): code commit, data snapshots, every param, every metric, each stage and its duration.',
     'Exit code 1 when a stage or a check failed.',
   ],
   flags: [
@@ -41,6 +53,13 @@ export const runCommand: Command = {
       description: 'Stages at once (default: the number of cores).',
     },
     { name: 'no-checks', description: 'Do not run the checks.' },
+    {
+      name: 'set',
+      valueName: 'KEY=VALUE',
+      repeatable: true,
+      description: 'Override a param for this run only (repeat for more).',
+    },
+    { name: 'name', valueName: 'NAME', description: "The experiment record's name (default exp-<digest>)." },
     JSON_FLAG,
   ],
   stopsOnInterrupt: true,
@@ -51,13 +70,23 @@ export const runCommand: Command = {
     if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) {
       throw new SluiceError(`-j needs a whole number of at least 1, not '${jobsText}'.`, 'usage');
     }
-    const context = openPipelines(await openWorkspace('.'));
+    const workspace = await openWorkspace('.');
+    const plan = planWorkspace(workspace.manifest);
+    // Checked before anything runs: an unknown key or a value of the wrong kind is a usage error.
+    const settings = checkSettings(
+      parseSettings(args.values('set'), { grid: false }),
+      plan.paramsFile === undefined ? undefined : readValues(workspace.root, plan.paramsFile),
+      plan.paramsFile,
+    );
+    const overrides = Object.fromEntries(settings.map(({ key, values }) => [key, values[0]]));
+    const context = openPipelines(workspace, { overrides });
     const json = args.has('json');
     const width = Math.max(
       0,
       ...[...context.plan.pipelines.values()].flatMap((p) => p.stages.map((s) => s.id.length)),
     );
-    const report = await runPipelines(context, {
+    const { report, experiment } = await runWorkspace(context, {
+      name: args.value('name'),
       targets: args.positionals,
       force: args.has('force'),
       forceUpstream: args.has('force-upstream'),
@@ -68,6 +97,7 @@ export const runCommand: Command = {
         stageStarted: (stage) => process.stderr.write(`▶ ${stage.id}: ${stage.run}\n`),
         stageOutput: (stage, text) => process.stderr.write(prefixLines(`${stage.id.padEnd(width)} │ `, text)),
         checkOutput: (check, text) => process.stderr.write(prefixLines(`check ${check.name} │ `, text)),
+        warning: (text) => process.stderr.write(`sluice: ${text}\n`),
       },
     });
     // A cancel is reported as the error of the run: the stages that finished are still listed.
@@ -76,7 +106,7 @@ export const runCommand: Command = {
         ? signal.reason
         : new CancelledError('The run')
       : undefined;
-    const result = runJson(report, cancel?.toJSON());
+    const result = runJson(report, cancel?.toJSON(), { experiment, overrides });
     if (json) console.log(JSON.stringify(result));
     else printRun(result);
     if (cancel) {
@@ -108,4 +138,6 @@ function printRun(run: RunJson): void {
       : `${describeRunCounts(run.summary)}.`,
   );
   if (run.cancelled) console.log('Cancelled.');
+  if (run.experiment)
+    console.log(`Recorded experiment ${run.experiment.name} (${shortId(run.experiment.id)}).`);
 }

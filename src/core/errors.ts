@@ -131,7 +131,7 @@ export function isCancelled(error: unknown): error is SluiceError {
 }
 
 /** What a `not-found` or `ambiguous-id` outcome was looking for. */
-export type Sought = 'dataset' | 'snapshot' | 'release' | 'environment' | 'stage' | 'remote';
+export type Sought = 'dataset' | 'snapshot' | 'release' | 'environment' | 'stage' | 'remote' | 'experiment';
 
 /**
  * Nothing by that name or id: `data` says what was sought (`sought`, `id`)

@@ -5,7 +5,8 @@
 import { createHash } from 'node:crypto';
 import { ambiguousId, notFound, SluiceError } from '../errors';
 import { shortId } from '../format';
-import { FILE_MODE, type GitRepository } from '../git/repository';
+import { writeImmutableRecord } from '../git/immutableRecord';
+import type { GitRepository } from '../git/repository';
 import type { CachedOutput } from '../pipelines/outputs';
 
 export const RELEASE_REFS = 'refs/sluice/releases/';
@@ -77,18 +78,13 @@ export function releaseProblems(release: ReleaseContent): string[] {
 /** Writes a release record (blob, tree, commit, then its ref) and returns it with its id. */
 export async function writeRelease(git: GitRepository, content: ReleaseContent): Promise<Release> {
   const id = releaseId(content);
-  const [blob] = await git.writeBlobs([`${JSON.stringify(content, null, 2)}\n`]);
-  const [tree] = await git.writeTrees([new Map([[RELEASE_FILE, [FILE_MODE, blob!] as const]])]);
-  const commit = await git.commit(tree!, undefined, `release ${id}\n\nSluice-Release: ${id}`);
-  const ref = releaseRef(id);
-  if ((await git.resolveRef(ref)) === undefined) {
-    try {
-      await git.compareAndSwap(ref, commit, undefined, `Release ${shortId(id)}`);
-    } catch (error) {
-      // The same content written at the same moment by another process: the same release.
-      if (!(error instanceof SluiceError) || error.kind !== 'conflict') throw error;
-    }
-  }
+  await writeImmutableRecord(git, {
+    ref: releaseRef(id),
+    file: RELEASE_FILE,
+    text: `${JSON.stringify(content, null, 2)}\n`,
+    message: `release ${id}\n\nSluice-Release: ${id}`,
+    what: `Release ${shortId(id)}`,
+  });
   return { id, ...content };
 }
 

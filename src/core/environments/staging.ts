@@ -5,25 +5,25 @@
 // logs and lock. The release is recorded whatever the outcome; the first
 // environment receives it only when everything passed. The worktree goes
 // away afterwards, also after a failure or a cancel.
-import { randomBytes } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
-import { basename, join, relative, sep, isAbsolute } from 'node:path';
+import { basename, relative, sep, isAbsolute } from 'node:path';
 import { CancelledError, SluiceError } from '../errors';
 import { shortId } from '../format';
 import { openPipelines } from '../pipelines/context';
 import { runPipelines, type RunEvents, type StageOutcome } from '../pipelines/runner';
 import type { CachedOutput } from '../pipelines/outputs';
 import { valueAt } from '../pipelines/values';
-import { compareSnapshots, readSnapshot, requireDataset } from '../snapshots/snapshots';
-import { openWorkspace, type Workspace } from '../workspace';
+import { readSnapshot, requireDataset } from '../snapshots/snapshots';
+import type { Workspace } from '../workspace';
+import { gatherRun, writeRunRecord } from '../experiments/recording';
+import { withIsolatedCopy } from './isolatedCopy';
 import { deployRelease, repairEnvironments, type DeployResult } from './deploy';
-import { placeDataset, WORKTREE_PREFIX } from './materialize';
 
 export { WORKTREE_PREFIX } from './materialize';
-import { Placer } from './placement';
 import { readHead } from './history';
 import { firstEnvironment } from './promotion';
-import { releasePassed, writeRelease, type Release, type ReleaseCheck } from './releases';
+import { releasePassed, writeRelease, type Release } from './releases';
+import { processAlive } from '../process/alive';
 
 export interface StageOptions {
   readonly pipeline?: string | undefined;
@@ -34,6 +34,12 @@ export interface StageOptions {
   readonly onOutput?: (text: string) => void;
   /** Why, in the user's words (`-m`): kept in the environment's history. */
   readonly reason?: string | undefined;
+  /** Build from this commit instead of HEAD (an experiment's). */
+  readonly code?: string | undefined;
+  /** Dataset → snapshot id to build from instead of the latest (an experiment's). */
+  readonly snapshots?: Readonly<Record<string, string>> | undefined;
+  /** Params for this release only (an experiment's `--set`), checked already. */
+  readonly overrides?: Readonly<Record<string, unknown>> | undefined;
 }
 
 export interface StageResult {
@@ -73,8 +79,11 @@ export async function stageRelease(workspace: Workspace, options: StageOptions =
   await removeLeftoverWorktrees(workspace);
   for (const failed of (await repairEnvironments(workspace, [environment])).failed)
     options.onWarning?.(`${failed.environment}: current cannot be repaired: ${failed.message}`);
-  const code = await workspace.git.headCommit();
-  const uncommitted = (await workspace.git.uncommittedPaths()).filter((path) => !path.startsWith('.sluice/'));
+  const code = options.code ?? (await workspace.git.headCommit());
+  const uncommitted =
+    options.code === undefined
+      ? (await workspace.git.uncommittedPaths()).filter((path) => !path.startsWith('.sluice/'))
+      : [];
   if (uncommitted.length > 0) {
     options.onWarning?.(
       `${uncommitted.length} uncommitted change(s) (${uncommitted.slice(0, 3).join(', ')}${uncommitted.length > 3 ? ', …' : ''}) are not in the release: it is built from commit ${shortId(code)}.`,
@@ -84,40 +93,14 @@ export async function stageRelease(workspace: Workspace, options: StageOptions =
   const snapshots: Record<string, string> = {};
   for (const name of workspace.manifest.datasets.keys()) {
     requireDataset(workspace, name);
-    snapshots[name] = (await readSnapshot(workspace, name, 'latest')).id;
+    snapshots[name] = options.snapshots?.[name] ?? (await readSnapshot(workspace, name, 'latest')).id;
   }
 
-  const prefix = await workspace.git.prefix();
-  const worktree = join(
-    workspace.store.scratchFolder(),
-    `${WORKTREE_PREFIX}${process.pid}-${randomBytes(6).toString('hex')}`,
-  );
-  let built: Omit<StageResult, 'deployment' | 'passed' | 'release' | 'environment'> & {
-    outputs: CachedOutput[];
-    params: Record<string, unknown>;
-    metrics: Release['metrics'];
-    checks: ReleaseCheck[];
-    failures: string[];
-  };
-  try {
-    await workspace.git.addWorktree(worktree, code);
-    const opened = await openWorkspace(join(worktree, prefix));
-    // The worktree's own .sluice/ keeps state, logs and lock; blobs come from and go to the developer's store.
-    const clean: Workspace = { ...opened, store: workspace.store };
-    // Datasets come from the cache as read-only files: reflinks, else hard
-    // links, else copies (probed once). Nothing is read back or re-hashed.
-    const placer = new Placer(workspace.store);
-    for (const [name, id] of Object.entries(snapshots)) {
-      const snapshot = await readSnapshot(workspace, name, id);
-      const { added: entries } = await compareSnapshots(
-        workspace,
-        undefined,
-        snapshot,
-        options.signal ? { signal: options.signal } : {},
-      );
-      placeDataset(join(clean.root, requireDataset(clean, name).path.value), entries, placer);
-    }
-    const context = openPipelines(clean, { runCacheDir: join(workspace.sluiceDir, 'runs') });
+  const built = await withIsolatedCopy(workspace, code, snapshots, options, async (copy) => {
+    const context = openPipelines(copy.workspace, {
+      runCacheDir: copy.runCacheDir,
+      ...(options.overrides ? { overrides: options.overrides } : {}),
+    });
     const report = await runPipelines(context, {
       targets: [pipeline],
       ...(options.signal ? { signal: options.signal } : {}),
@@ -135,7 +118,9 @@ export async function stageRelease(workspace: Workspace, options: StageOptions =
     const failures = report.stages
       .filter((stage) => stage.result === 'failed' || stage.result === 'not-run')
       .map((stage) => `${stage.pipeline}.${stage.stage}: ${stage.reason ?? stage.result}`);
-    built = {
+    return {
+      // Gathered now: the copy's state and params go with it.
+      parts: gatherRun(context, report),
       stages: report.stages,
       cancelled: report.cancelled,
       outputs,
@@ -148,9 +133,7 @@ export async function stageRelease(workspace: Workspace, options: StageOptions =
       })),
       failures,
     };
-  } finally {
-    await workspace.git.removeWorktree(worktree);
-  }
+  });
   if (built.cancelled)
     throw new CancelledError('Staging', { message: 'Staging cancelled; no release was recorded.' });
   const release = await writeRelease(workspace.git, {
@@ -167,6 +150,14 @@ export async function stageRelease(workspace: Workspace, options: StageOptions =
     actor: await workspace.git.actor(),
   });
   const passed = releasePassed(release);
+  await writeRunRecord(built.parts, {
+    origin: 'release',
+    ...(options.overrides ? { overrides: options.overrides } : {}),
+    home: workspace,
+    release: release.id,
+    code: { commit: code, dirty: false, changes: null },
+    snapshots,
+  });
   const deployment = passed
     ? await deployRelease(workspace, environment, release, {
         action: 'stage',
@@ -191,17 +182,6 @@ export interface LeftoverWorktree {
   readonly pid: number | null;
   /** False when git still lists it but its folder is gone already. */
   readonly exists: boolean;
-}
-
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: alive, someone else's.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function realOrSame(path: string): string {

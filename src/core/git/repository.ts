@@ -2,7 +2,7 @@
 // chains under refs/sluice/, and every ref update is a compare-and-swap. This
 // is the one place that runs git, through simple-git's plumbing calls.
 import { shortId } from '../format';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -524,6 +524,41 @@ export class GitRepository {
   async setRef(ref: string, commit: string): Promise<void> {
     const result = await this.runGit(['update-ref', ref, commit]);
     if (result.code !== 0) throw gitFailure(result.stderr, result.code);
+  }
+
+  /** Deletes `ref` if it still holds `expected`; a 'conflict' error when another writer moved it. */
+  async deleteRef(ref: string, expected: string): Promise<void> {
+    const result = await this.runGit(['update-ref', '-d', ref, expected]);
+    if (result.code === 0) return;
+    if ((await this.resolveRef(ref)) !== expected)
+      throw new SluiceError(`${ref} moved under you (another process updated it).`, 'conflict', 'Retry.', {
+        code: 'ref-moved',
+        data: { ref },
+      });
+    throw gitFailure(result.stderr, result.code);
+  }
+
+  /**
+   * A digest of the uncommitted changes to tracked files (`git diff HEAD`,
+   * binary included) and of the untracked paths' names: two runs of the same
+   * dirty tree have the same one. Null when the tree is clean.
+   */
+  async uncommittedDigest(untracked: readonly string[]): Promise<string | null> {
+    const result = await this.runGit(['diff', 'HEAD', '--binary', '--no-ext-diff', '--no-textconv']);
+    if (result.code !== 0) throw gitFailure(result.stderr, result.code);
+    if (result.stdout === '' && untracked.length === 0) return null;
+    return createHash('sha256')
+      .update(result.stdout)
+      .update('\0')
+      .update([...untracked].sort().join('\0'))
+      .digest('hex');
+  }
+
+  /** The commit a name (`HEAD`, a branch, a tag, an abbreviated id) resolves to; undefined when none. */
+  async resolveCommit(name: string): Promise<string | undefined> {
+    if (name.startsWith('-') || /[\s\0]/.test(name)) return undefined;
+    const result = await this.runGit(['rev-parse', '--verify', '--quiet', `${name}^{commit}`]);
+    return result.code === 0 ? result.stdout.trim() : undefined;
   }
 
   /** Whether this repository has the commit `id`. */

@@ -230,10 +230,21 @@ export interface RunJson extends WithError {
   /** How many stages ran, were restored, were up to date and failed (the words both faces print). */
   readonly summary: RunCounts;
   readonly cancelled: boolean;
+  /** The experiment record the run left (null: nothing ran, so nothing new to record). */
+  readonly experiment?: { readonly id: string; readonly name: string } | null;
+  /** Params given with `--set` for this run only. */
+  readonly overrides?: Readonly<Record<string, unknown>>;
 }
 
 /** The run as `--json` reports it; `error` is `cancelled` (exit 130) or `run-failed` (exit 1). */
-export function runJson(report: RunReport, cancel: ErrorJson | undefined): RunJson {
+export function runJson(
+  report: RunReport,
+  cancel: ErrorJson | undefined,
+  recorded?: {
+    readonly experiment: { readonly id: string; readonly name: string } | undefined;
+    readonly overrides: Readonly<Record<string, unknown>>;
+  },
+): RunJson {
   const failedStages = report.stages
     .filter((s) => s.result === 'failed')
     .map((s) => `${s.pipeline}.${s.stage}`);
@@ -257,6 +268,14 @@ export function runJson(report: RunReport, cancel: ErrorJson | undefined): RunJs
     metrics: report.metrics,
     summary: countRun(report),
     cancelled: report.cancelled,
+    ...(recorded === undefined
+      ? {}
+      : {
+          experiment: recorded.experiment
+            ? { id: recorded.experiment.id, name: recorded.experiment.name }
+            : null,
+          overrides: recorded.overrides,
+        }),
     ...(error === undefined ? {} : { error }),
   };
 }

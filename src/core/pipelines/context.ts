@@ -17,8 +17,10 @@ export interface PipelineContext {
   readonly state: PipelineState;
   readonly runCache: RunCache;
   readonly logs: RunLogs;
-  /** The params file's content, read once per command. */
+  /** The params file's content, read once per command, with the run's overrides applied. */
   params(): unknown;
+  /** Params given for this run only (`run --set`): dotted key → value. */
+  readonly overrides: Readonly<Record<string, unknown>>;
   /** Writes what was learnt (fingerprints, stage records). */
   save(): void;
 }
@@ -29,6 +31,8 @@ export interface PipelinesOptions {
    * keeps its state, logs and lock apart but shares the developer's cache.
    */
   readonly runCacheDir?: string;
+  /** Params for this run only, checked against the params file already (experiments/params.ts). */
+  readonly overrides?: Readonly<Record<string, unknown>>;
 }
 
 export function openPipelines(workspace: Workspace, options: PipelinesOptions = {}): PipelineContext {
@@ -44,9 +48,13 @@ export function openPipelines(workspace: Workspace, options: PipelinesOptions = 
     state,
     runCache: new RunCache(options.runCacheDir ?? join(workspace.sluiceDir, 'runs')),
     logs: new RunLogs(join(workspace.sluiceDir, 'logs')),
+    overrides: options.overrides ?? {},
     params() {
       params ??= {
-        value: plan.paramsFile === undefined ? undefined : readValues(workspace.root, plan.paramsFile),
+        value: withOverrides(
+          plan.paramsFile === undefined ? undefined : readValues(workspace.root, plan.paramsFile),
+          options.overrides ?? {},
+        ),
       };
       return params.value;
     },
@@ -55,6 +63,20 @@ export function openPipelines(workspace: Workspace, options: PipelinesOptions = 
       fingerprints.save();
     },
   };
+}
+
+/** A copy of a params document with dotted keys set. */
+function withOverrides(document: unknown, overrides: Readonly<Record<string, unknown>>): unknown {
+  const keys = Object.keys(overrides);
+  if (keys.length === 0) return document;
+  const copy = structuredClone(document) as Record<string, unknown>;
+  for (const key of keys) {
+    const path = key.split('.');
+    let at = copy;
+    for (const part of path.slice(0, -1)) at = at[part] as Record<string, unknown>;
+    at[path[path.length - 1]!] = overrides[key];
+  }
+  return copy;
 }
 
 export interface InputsReading {

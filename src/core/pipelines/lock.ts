@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SluiceError } from '../errors';
+import { processAlive } from '../process/alive';
 
 export class RunLock {
   private constructor(private readonly file: string) {}
@@ -25,7 +26,7 @@ export class RunLock {
         }
       }
       const owner = Number(readText(file));
-      if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) {
+      if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
         throw new SluiceError(
           `Another sluice run (process ${owner}) is running in this workspace.`,
           'conflict',
@@ -51,14 +52,5 @@ function readText(file: string): string {
     return readFileSync(file, 'utf8').trim();
   } catch {
     return '';
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

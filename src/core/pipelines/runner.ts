@@ -25,6 +25,7 @@ import {
 import type { CheckPlan, StagePlan } from './plan';
 import { describeExit, runCommand } from '../process/runCommand';
 import type { StageInputs } from './state';
+import { overlayParams, recoverParamsOverlay, type OverlayEnd } from './paramsOverlay';
 import { numericLeaves, readValues } from './values';
 
 export type StageResult = 'ran' | 'skipped' | 'restored' | 'failed' | 'not-run';
@@ -52,6 +53,8 @@ export interface RunEvents {
   readonly stageFinished?: (stage: StagePlan, outcome: StageOutcome) => void;
   readonly checkOutput?: (check: CheckPlan, text: string) => void;
   readonly checkFinished?: (check: CheckPlan, result: CheckResult) => void;
+  /** Something the user should know that did not fail the run. */
+  readonly warning?: (text: string) => void;
 }
 
 export interface RunOptions {
@@ -71,6 +74,36 @@ export interface RunOptions {
   /** Run the checks of every pipeline run whole and without failure (default true). */
   readonly checks?: boolean;
   readonly events?: RunEvents;
+  /**
+   * Put back cached outputs only (`exp apply`): a stage whose inputs never
+   * ran before is not run but reported `not-run`, saying so.
+   */
+  readonly restoreOnly?: boolean;
+  /** Shared by runs going on at once in this process (queued experiments): a signature runs once. */
+  readonly shared?: SharedStageRuns;
+}
+
+/**
+ * Stage runs in flight across the runs of one process. A stage about to run
+ * with a signature another run is running waits for it, then decides again:
+ * it restores what that run put in the shared run cache instead of running too.
+ */
+export class SharedStageRuns {
+  readonly #running = new Map<string, Promise<void>>();
+
+  running(signature: string): Promise<void> | undefined {
+    return this.#running.get(signature);
+  }
+
+  /** Marks `signature` as running; call the returned function when it ends, however it ends. */
+  begin(signature: string): () => void {
+    let end!: () => void;
+    this.#running.set(signature, new Promise<void>((resolve) => (end = resolve)));
+    return () => {
+      this.#running.delete(signature);
+      end();
+    };
+  }
 }
 
 export interface RunReport {
@@ -138,7 +171,13 @@ export async function runPipelines(context: PipelineContext, options: RunOptions
   // Whatever validation said: no stage may clear or write .git, .sluice, the manifest, its inputs.
   refuseProtectedOutputs(context.workspace.root, context.workspace.manifest, selection.stages);
   const lock = RunLock.acquire(join(context.workspace.sluiceDir, 'state', 'run.lock'));
+  let putBackParams: (() => OverlayEnd) | undefined;
   try {
+    // Under the lock: what a killed `run --set` left in the params file goes back first.
+    if (recoverParamsOverlay(context.workspace) === 'kept')
+      options.events?.warning?.(paramsKeptWarning(context.plan.paramsFile));
+    if (Object.keys(context.overrides).length > 0 && context.plan.paramsFile !== undefined)
+      putBackParams = overlayParams(context.workspace, context.plan.paramsFile, context.overrides);
     const forced: ReadonlySet<string> =
       options.forceUpstream === true
         ? new Set(selection.stages.map((stage) => stage.id))
@@ -202,9 +241,17 @@ export async function runPipelines(context: PipelineContext, options: RunOptions
       cancelled: runner.cancelled || options.signal?.aborted === true,
     };
   } finally {
-    context.save();
-    lock.release();
+    try {
+      if (putBackParams?.() === 'kept') options.events?.warning?.(paramsKeptWarning(context.plan.paramsFile));
+    } finally {
+      context.save();
+      lock.release();
+    }
   }
+}
+
+function paramsKeptWarning(file: string | undefined): string {
+  return `${file ?? 'The params file'} was edited during a run with --set; it is left as edited (the overrides may be in it).`;
 }
 
 function readMetrics(
@@ -330,7 +377,14 @@ class Runner {
   private async process(stage: StagePlan): Promise<StageOutcome> {
     const { context } = this;
     const signatures = this.signaturesOf(stage.pipeline);
-    const decision = decideStage(context, stage, signatures, this.forced.has(stage.id));
+    let decision = decideStage(context, stage, signatures, this.forced.has(stage.id));
+    const { shared } = this.options;
+    for (;;) {
+      const pending = decision.action.kind === 'run' ? shared?.running(decision.signature) : undefined;
+      if (!pending) break;
+      await pending;
+      decision = decideStage(context, stage, signatures, this.forced.has(stage.id));
+    }
     const { action, signature } = decision;
     switch (action.kind) {
       case 'refuse':
@@ -344,8 +398,16 @@ class Runner {
         return ok(stage, 'skipped', action.runId, undefined);
       case 'restore':
         return this.restore(stage, signature, decision.inputs, action.cached);
-      case 'run':
-        return this.execute(stage, signature, decision.inputs);
+      case 'run': {
+        if (this.options.restoreOnly === true)
+          return notRun(stage, 'nothing cached for its inputs now (the code or data changed since): run it');
+        const end = shared?.begin(signature);
+        try {
+          return await this.execute(stage, signature, decision.inputs);
+        } finally {
+          end?.();
+        }
+      }
     }
   }
 

@@ -11,7 +11,8 @@ import * as vscode from 'vscode';
 import { CancelledError, SluiceError } from '../../core/errors';
 import { runCheckJson, runJson, runStageJson, type RunJson } from '../../core/operations/results';
 import { openPipelines } from '../../core/pipelines/context';
-import { runPipelines, type RunReport } from '../../core/pipelines/runner';
+import type { RunReport } from '../../core/pipelines/runner';
+import { runWorkspace } from '../../core/experiments/workspaceRun';
 import type { Workspace } from '../../core/workspace';
 import { outcome, unchanged, type Changes, type Outcome } from '../changes';
 import type { CommandTable } from '../commands';
@@ -193,7 +194,7 @@ async function runTargets(
       const output = new LineBuffers(log);
       const pipelines = openPipelines(workspace);
       try {
-        return await runPipelines(pipelines, {
+        const { report: ran } = await runWorkspace(pipelines, {
           targets,
           force,
           signal: aborted,
@@ -221,6 +222,7 @@ async function runTargets(
             },
           },
         });
+        return ran;
       } finally {
         output.flushAll();
       }

@@ -17,6 +17,7 @@ import { basename, dirname, join } from 'node:path';
 import { fromSystemError, SluiceError } from '../../errors';
 import { writeFileAtomicAsync } from '../../fs/atomicWrite';
 import { parseResumeRecordKey, temporaryKeyFor, type GetOptions, type TransferResult } from './transport';
+import { processAlive } from '../../process/alive';
 
 const MiB = 1024 * 1024;
 
@@ -185,16 +186,7 @@ export function isAbandoned(record: PartialRecord, modifiedMs: number, now = Dat
   if (now - modifiedMs > ABANDONED_AFTER_MS) return true;
   if (record.host !== hostname()) return false;
   if (record.pid === process.pid) return !liveWriters.has(record.writer);
-  return !isAlive(record.pid);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return !processAlive(record.pid);
 }
 
 function isCount(value: unknown): value is number {
@@ -472,7 +464,7 @@ async function takeOverLocal(
 async function removeOrphanedRecordTemporary(folder: string, name: string): Promise<void> {
   const [, , pid, kind] = name.split('.');
   const writer = Number(pid);
-  if (kind !== 'resume' || !isCount(writer) || writer === process.pid || isAlive(writer)) return;
+  if (kind !== 'resume' || !isCount(writer) || writer === process.pid || processAlive(writer)) return;
   await rm(join(folder, name), { force: true }).catch(() => undefined);
 }
 

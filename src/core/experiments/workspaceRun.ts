@@ -1,0 +1,36 @@
+// A `sluice run` in the developer's workspace, as the CLI and the editor start
+// it: the pipeline run, then its experiment record. The code and the data it
+// ran on are read before it starts: what the stages saw, not what changed after.
+import type { PipelineContext } from '../pipelines/context';
+import { runPipelines, type RunOptions, type RunReport } from '../pipelines/runner';
+import type { Experiment } from './records';
+import { latestSnapshots, recordRun, workspaceCode } from './recording';
+
+export interface WorkspaceRun {
+  readonly report: RunReport;
+  /** The record written; undefined when every stage was up to date (nothing new to record) or the run was cancelled. */
+  readonly experiment: Experiment | undefined;
+}
+
+export async function runWorkspace(
+  context: PipelineContext,
+  options: RunOptions & { readonly name?: string | undefined } = {},
+): Promise<WorkspaceRun> {
+  const home = context.workspace;
+  const code = await workspaceCode(home);
+  const snapshots = await latestSnapshots(home);
+  const report = await runPipelines(context, options);
+  const ranSomething = report.stages.some((stage) => stage.result !== 'skipped');
+  const experiment =
+    ranSomething && !report.cancelled
+      ? await recordRun(context, report, {
+          origin: 'workspace',
+          home,
+          overrides: context.overrides,
+          name: options.name,
+          code,
+          snapshots,
+        })
+      : undefined;
+  return { report, experiment };
+}
