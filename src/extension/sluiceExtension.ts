@@ -5,6 +5,8 @@ import type { LanguageClient } from 'vscode-languageclient/node';
 import { registerCommands, type CommandTable } from './commands';
 import type { SluiceContext } from './context';
 import { environmentCommands } from './environments/environmentCommands';
+import { experimentCommands } from './experiments/experimentCommands';
+import { ExperimentPanels } from './experiments/experimentPanels';
 import type { EnvironmentsNode } from './environments/model';
 import { EnvironmentsView } from './environments/environmentsView';
 import { ManifestLanguageServer } from './languageServer';
@@ -37,6 +39,8 @@ export interface SluiceApi {
   readonly pipelinesView: vscode.TreeDataProvider<PipelinesNode>;
   /** The open pipeline graphs, as last sent to their webviews. */
   readonly pipelineGraphs: Pick<PipelineGraphs, 'shownGraphs'>;
+  /** The open Experiments panels, as last sent to their pages. */
+  readonly experimentPanels: Pick<ExperimentPanels, 'shownTables'>;
   /** Re-reads every folder and resolves when the views have reloaded. */
   refresh(): Promise<void>;
   /** Resolves when no file event is waiting to be turned into a refresh. */
@@ -73,6 +77,7 @@ export class SluiceExtension {
       content: this.#own(new SnapshotContent()),
       stageLogs,
       graphs,
+      experiments: this.#own(new ExperimentPanels(context.extensionUri, model, log)),
     };
 
     const commands: CommandTable = {
@@ -82,6 +87,7 @@ export class SluiceExtension {
       ...environmentCommands(commandContext),
       ...remoteCommands(commandContext),
       ...pipelineCommands(commandContext),
+      ...experimentCommands(commandContext),
     };
     this.#disposables.push(
       ...registerCommands(commands, {
@@ -101,6 +107,7 @@ export class SluiceExtension {
       statusBarText: () => statusBar.text,
       pipelinesView,
       pipelineGraphs: graphs,
+      experimentPanels: commandContext.experiments,
       refresh: () => model.refreshAll(),
       whenIdle: () => model.whenIdle(),
       datasetReads: () => model.reads.datasets,

@@ -103,8 +103,14 @@ export interface PlotMessage {
   readonly ids: readonly string[];
 }
 
+/** Page → extension: open Manage Workspace Trust (the way out of Restricted Mode). */
+export interface ManageTrustMessage {
+  readonly type: 'manageTrust';
+}
+
 export type FromPageMessage =
   | ReadyMessage
+  | ManageTrustMessage
   | RefreshMessage
   | BaselineMessage
   | RunMessage
@@ -132,6 +138,7 @@ export function parseFromPage(message: unknown): FromPageMessage | undefined {
   switch (type) {
     case 'ready':
     case 'refresh':
+    case 'manageTrust':
       return { type };
     case 'baseline':
       return typeof fields['vs'] === 'string' && fields['vs'] !== '' ? { type, vs: fields['vs'] } : undefined;

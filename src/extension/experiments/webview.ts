@@ -74,6 +74,7 @@ const comparePanel = byId('compare-panel', HTMLElement);
 const rowCount = byId('row-count', HTMLSpanElement);
 const buttons = {
   refresh: byId('refresh', HTMLButtonElement),
+  trust: byId('trust', HTMLButtonElement),
   run: byId('run', HTMLButtonElement),
   grid: byId('grid', HTMLButtonElement),
   compare: byId('compare', HTMLButtonElement),
@@ -95,7 +96,8 @@ interface Shown {
 let settings: ViewSettings = readSettings();
 let shown: Shown | undefined;
 let environments: readonly string[] = [];
-let capabilities: Capabilities = { canRun: false, whyNot: null, plots: false };
+// Until the extension says otherwise (its first message), nothing is refused for trust.
+let capabilities: Capabilities = { canRun: true, whyNot: null, plots: false };
 let queue: readonly QueuedExperiment[] = [];
 const selected = new Set<string>();
 /** The row a shift-click extends from. */
@@ -404,6 +406,7 @@ function updateSelection(): void {
     all.checked = visible.length > 0 && visible.every((id) => selected.has(id));
     all.indeterminate = !all.checked && visible.some((id) => selected.has(id));
   }
+  buttons.trust.hidden = capabilities.canRun;
   const restricted = capabilities.canRun ? undefined : (capabilities.whyNot ?? 'Not available here.');
   const enable = (button: HTMLButtonElement, why: string | undefined): void => {
     button.disabled = why !== undefined || (busy && button !== buttons.compare && button !== buttons.plot);
@@ -460,6 +463,9 @@ buttons.stage.addEventListener('click', () => {
 buttons.remove.addEventListener('click', () => {
   const ids = selectedRows().map((row) => row.id);
   if (ids.length > 0) startAction({ type: 'remove', ids });
+});
+buttons.trust.addEventListener('click', () => {
+  post({ type: 'manageTrust' });
 });
 buttons.refresh.addEventListener('click', () => {
   post({ type: 'refresh' });
