@@ -55,6 +55,7 @@ void describe('The VSIX from npm run package', () => {
       'dist/cliMain.js',
       'dist/scanWorker.js',
       'dist/pipelineGraph.js',
+      'dist/experiments.js',
       'dist/sluice.schema.json',
       ...filesUnder('media'),
       ...filesUnder('syntaxes'),
@@ -73,6 +74,7 @@ void describe('The VSIX from npm run package', () => {
       'dist/cliMain.js',
       'dist/scanWorker.js',
       'dist/pipelineGraph.js',
+      'dist/experiments.js',
     ];
     for (const bundle of bundles) {
       const text = files.get(`extension/${bundle}`)!.toString('utf8');

@@ -27,12 +27,16 @@ export function create<K extends keyof HTMLElementTagNameMap>(
   return made;
 }
 
-/** The shown columns in order, and where the pinned ones sit. */
+/** The shown columns in order, where the pinned ones sit and where each other one starts. */
 export interface ColumnLayout {
+  readonly pinned: readonly Column[];
+  readonly rest: readonly Column[];
   readonly all: readonly Column[];
   /** Left edge of each pinned column (after the selection column), by key. */
   readonly offsets: ReadonlyMap<string, number>;
   readonly lastPinned: string | undefined;
+  /** Left edge of each unpinned column in the table, in `rest` order. */
+  readonly restLeft: readonly number[];
 }
 
 export function columnLayout(pinned: readonly Column[], rest: readonly Column[]): ColumnLayout {
@@ -42,7 +46,43 @@ export function columnLayout(pinned: readonly Column[], rest: readonly Column[])
     offsets.set(column.key, left);
     left += WIDTHS[column.kind];
   }
-  return { all: [...pinned, ...rest], offsets, lastPinned: pinned.at(-1)?.key };
+  const restLeft: number[] = [];
+  for (const column of rest) {
+    restLeft.push(left);
+    left += WIDTHS[column.kind];
+  }
+  return { pinned, rest, all: [...pinned, ...rest], offsets, lastPinned: pinned.at(-1)?.key, restLeft };
+}
+
+/** The unpinned columns drawn in a row: `rest[from]` up to (not including) `rest[to]`. */
+export interface ColumnWindow {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Unpinned columns drawn beyond each side of the view, so a small scroll shows drawn cells at once. */
+const COLUMN_OVERSCAN = 2;
+
+/**
+ * The unpinned columns in view between `left` and `left + width` (table
+ * pixels). Rows draw only those: laying out sixty cells a row where ten show
+ * costs most of a sort's time.
+ */
+export function columnWindow(layout: ColumnLayout, left: number, width: number): ColumnWindow {
+  const { rest, restLeft } = layout;
+  let from = 0;
+  while (from < rest.length && restLeft[from]! + WIDTHS[rest[from]!.kind] <= left) from++;
+  let to = from;
+  while (to < rest.length && restLeft[to]! < left + width) to++;
+  return { from: Math.max(0, from - COLUMN_OVERSCAN), to: Math.min(rest.length, to + COLUMN_OVERSCAN) };
+}
+
+/** A cell standing for `span` undrawn columns, keeping the drawn ones under their headers. */
+function gap(span: number): HTMLTableCellElement {
+  const td = create('td', 'gap');
+  td.colSpan = span;
+  td.setAttribute('aria-hidden', 'true');
+  return td;
 }
 
 function place(cell: HTMLElement, layout: ColumnLayout, key: string): void {
@@ -99,9 +139,11 @@ export function buildHead(
   });
   selectAll.append(box);
   row.append(selectAll);
-  for (const column of layout.all) {
+  grid.setAttribute('aria-colcount', String(layout.all.length + 1));
+  for (const [index, column] of layout.all.entries()) {
     const th = create('th', `col-${column.kind}`);
     th.setAttribute('role', 'columnheader');
+    th.setAttribute('aria-colindex', String(index + 2));
     th.dataset['column'] = column.key;
     const mark = sortMark(sort?.column === column.key ? sort.direction : undefined);
     th.setAttribute('aria-sort', mark.aria);
@@ -130,6 +172,7 @@ export function buildHead(
 export function buildRow(
   row: ExperimentRow,
   layout: ColumnLayout,
+  window: ColumnWindow,
   baselineId: string | null,
   selected: boolean,
 ): HTMLTableRowElement {
@@ -144,23 +187,32 @@ export function buildRow(
   box.setAttribute('aria-label', `Select ${row.name}`);
   select.append(box);
   tr.append(select);
-  for (const column of layout.all) {
+  const cell = (column: Column, index: number): HTMLTableCellElement => {
     const td = create('td', `col-${column.kind}`);
     td.setAttribute('role', 'gridcell');
+    // Screen readers count columns from the header's: undrawn ones are skipped, not renumbered.
+    td.setAttribute('aria-colindex', String(index + 2));
+    // Which column a cell is: with undrawn columns folded into gaps, its index does not say.
+    td.dataset['column'] = column.key;
     if (column.kind === 'name') appendName(td, row, baselineId);
     else {
-      const cell = cellOf(row, column, baselineId);
-      td.textContent = cell.text;
-      if (cell.changed) {
+      const shown = cellOf(row, column, baselineId);
+      td.textContent = shown.text;
+      if (shown.changed) {
         td.classList.add('changed');
         td.title = 'Differs from the baseline';
       }
-      if (cell.delta !== undefined)
-        td.append(' ', create('span', `delta ${cell.delta.direction}`, cell.delta.text));
+      if (shown.delta !== undefined)
+        td.append(' ', create('span', `delta ${shown.delta.direction}`, shown.delta.text));
     }
     place(td, layout, column.key);
-    tr.append(td);
-  }
+    return td;
+  };
+  layout.pinned.forEach((column, index) => tr.append(cell(column, index)));
+  if (window.from > 0) tr.append(gap(window.from));
+  for (let index = window.from; index < window.to; index++)
+    tr.append(cell(layout.rest[index]!, layout.pinned.length + index));
+  if (window.to < layout.rest.length) tr.append(gap(layout.rest.length - window.to));
   return tr;
 }
 
@@ -203,7 +255,10 @@ export function buildGroupRow(
   button.append(create('span', 'twisty', folded ? '▸' : '▾'), create('span', 'commit', label));
   button.addEventListener('click', onToggle);
   const count = create('span', 'group-count');
-  td.append(button, count);
+  // The label stays at the left edge however far the table scrolls sideways.
+  const sticky = create('div', 'group-label');
+  sticky.append(button, count);
+  td.append(sticky);
   tr.append(td);
   return { row: tr, count };
 }

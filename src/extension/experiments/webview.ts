@@ -27,10 +27,12 @@ import {
   buildQueueRow,
   buildRow,
   columnLayout,
+  columnWindow,
   create,
   describeQueue,
   sortMark,
   type ColumnLayout,
+  type ColumnWindow,
 } from './pageTable';
 import {
   arrangeColumns,
@@ -72,6 +74,7 @@ const columnsPanel = byId('columns-panel', HTMLDivElement);
 const selectionCount = byId('selection-count', HTMLSpanElement);
 const comparePanel = byId('compare-panel', HTMLElement);
 const rowCount = byId('row-count', HTMLSpanElement);
+const scroller = byId('scroller', HTMLDivElement);
 const buttons = {
   refresh: byId('refresh', HTMLButtonElement),
   trust: byId('trust', HTMLButtonElement),
@@ -93,7 +96,16 @@ interface Shown {
   readonly searchText: ReadonlyMap<string, string>;
 }
 
+/** What the table's body scrolls over: group headers and the rows the filter and folds let through. */
+type Item =
+  | { readonly kind: 'group'; readonly key: string; readonly element: HTMLTableRowElement }
+  | { readonly kind: 'row'; readonly row: ExperimentRow };
+
 let settings: ViewSettings = readSettings();
+let layout: ColumnLayout = columnLayout([], []);
+let items: readonly Item[] = [];
+/** The ids of the rows the filter lets through, in order (folded ones included in none). */
+let filteredIds: readonly string[] = [];
 let shown: Shown | undefined;
 let environments: readonly string[] = [];
 // Until the extension says otherwise (its first message), nothing is refused for trust.
@@ -152,6 +164,7 @@ function toggleFold(key: string, then: () => void): void {
     : [...settings.collapsed, key];
   saveSettings({ ...settings, collapsed });
   then();
+  renderWindow();
   document.querySelector<HTMLElement>(`tr[data-group="${CSS.escape(key)}"] button`)?.focus();
 }
 
@@ -169,50 +182,143 @@ function showTable(table: ExperimentTable): void {
   rebuildRows();
 }
 
-/** Builds the header and every row again: a new table, or columns hidden, shown or pinned. */
+/** Builds the header again and drops the built rows: a new table, or columns hidden, shown or pinned. */
 function rebuildRows(): void {
   if (shown === undefined) return;
-  const layout = currentLayout();
+  layout = currentLayout();
   buildHead(grid, layout, settings.sort, sortBy, selectVisible);
   shown.rows.clear();
-  const baselineId = shown.table.baseline.id;
-  for (const row of shown.table.experiments)
-    shown.rows.set(row.id, buildRow(row, layout, baselineId, selected.has(row.id)));
   buildColumnsPanel();
-  placeRows();
   placeQueue();
+  // The body is empty now: reading where the view is costs the header's layout only.
+  readView();
+  placeRows();
 }
 
-/** Puts the built rows in order (groups, sort) and shows those the filter and folds let through. */
+/** A row's element, built the first time it scrolls into view and kept while its columns in view stay. */
+function rowElement(row: ExperimentRow, window: ColumnWindow): HTMLTableRowElement {
+  const key = `${String(window.from)}-${String(window.to)}`;
+  const built = shown!.rows.get(row.id);
+  if (built?.dataset['columns'] === key) return built;
+  const tr = buildRow(row, layout, window, shown!.table.baseline.id, selected.has(row.id));
+  tr.dataset['columns'] = key;
+  shown!.rows.set(row.id, tr);
+  return tr;
+}
+
+/**
+ * Orders the rows (groups, sort) and keeps those the filter and folds let
+ * through, as the list the window scrolls over; then draws the window. Only
+ * what is in view is in the DOM, rows and columns: a thousand rows of sixty
+ * columns laid out at once take seconds, the forty rows in view, ten columns
+ * wide, a few milliseconds.
+ */
 function placeRows(): void {
   if (shown === undefined) return;
-  const span = currentLayout().all.length + 1;
-  const fragment = document.createDocumentFragment();
+  const span = layout.all.length + 1;
+  const list: Item[] = [];
   let visible = 0;
   for (const group of groupRows(shown.table.experiments, settings.sort)) {
     const folded = settings.collapsed.includes(group.key);
+    const matching = group.rows.filter((row) => matchesFilter(row, shown!.searchText.get(row.id)!, settings));
+    if (matching.length === 0) continue;
+    visible += matching.length;
     const header = buildGroupRow(group.key, group.label, span, folded, () => {
       toggleFold(group.key, placeRows);
     });
-    fragment.append(header.row);
-    let matching = 0;
-    for (const row of group.rows) {
-      const tr = shown.rows.get(row.id)!;
-      const matches = matchesFilter(row, shown.searchText.get(row.id)!, settings);
-      if (matches) matching++;
-      tr.hidden = !matches || folded;
-      fragment.append(tr);
-    }
-    visible += matching;
-    header.row.hidden = matching === 0;
-    header.count.textContent = `${String(matching)} experiment${matching === 1 ? '' : 's'}`;
+    header.count.textContent = `${String(matching.length)} experiment${matching.length === 1 ? '' : 's'}`;
+    list.push({ kind: 'group', key: group.key, element: header.row });
+    if (!folded) for (const row of matching) list.push({ kind: 'row', row });
   }
-  rowsBody().replaceChildren(fragment);
+  items = list;
+  filteredIds = list.flatMap((item) => (item.kind === 'row' ? [item.row.id] : []));
+  grid.setAttribute('aria-rowcount', String(list.length + 1));
   const total = shown.table.experiments.length;
   rowCount.textContent =
     visible === total ? `${String(total)} experiments` : `${String(visible)} of ${String(total)} shown`;
+  renderWindow();
   updateSelection();
 }
+
+/** Height of every body row (media/experiments.css sets the same): the window is computed, not measured. */
+const ROW_HEIGHT = 24;
+/** Rows drawn above and below the view, so a small scroll shows drawn rows at once. */
+const OVERSCAN = 4;
+
+function spacer(height: number): HTMLTableRowElement {
+  const tr = create('tr', 'spacer');
+  tr.setAttribute('aria-hidden', 'true');
+  const td = create('td');
+  td.colSpan = layout.all.length + 1;
+  tr.append(td);
+  // CSSOM: the Content-Security-Policy allows no style attributes.
+  tr.style.height = `${String(height)}px`;
+  return tr;
+}
+
+/**
+ * Where the view is, as last read: kept so that drawing after a sort or a
+ * filter reads no layout (a read would lay out the old rows first, for nothing).
+ */
+const view = { top: 0, height: 600, left: 0, width: 1000, bodyTop: undefined as number | undefined };
+
+function readView(): void {
+  view.top = scroller.scrollTop;
+  view.height = scroller.clientHeight;
+  view.left = scroller.scrollLeft;
+  view.width = scroller.clientWidth;
+}
+
+/** Puts the items in view (and a few around them) in the DOM, between two spacers that keep the scroll height. */
+function renderWindow(): void {
+  const body = document.getElementById('rows');
+  if (body === null) return;
+  // The header's and the queue's height: read once after they change, while the body is empty or unchanged.
+  view.bodyTop ??= body.offsetTop;
+  const above = Math.max(0, view.top - view.bodyTop);
+  const first = Math.max(0, Math.floor(above / ROW_HEIGHT) - OVERSCAN);
+  const last = Math.min(items.length, first + Math.ceil(view.height / ROW_HEIGHT) + 2 * OVERSCAN);
+  const columns = columnWindow(layout, view.left, view.width);
+  const fragment = document.createDocumentFragment();
+  if (first > 0) fragment.append(spacer(first * ROW_HEIGHT));
+  for (let index = first; index < last; index++) {
+    const item = items[index]!;
+    const tr = item.kind === 'group' ? item.element : rowElement(item.row, columns);
+    tr.setAttribute('aria-rowindex', String(index + 2));
+    tr.dataset['index'] = String(index);
+    fragment.append(tr);
+  }
+  if (last < items.length) fragment.append(spacer((items.length - last) * ROW_HEIGHT));
+  const focused = document.activeElement;
+  body.replaceChildren(fragment);
+  // A row scrolled out and back keeps its element, and focus stays where it was when it is still drawn.
+  if (focused instanceof HTMLElement && focused !== document.body && body.contains(focused)) focused.focus();
+}
+
+/** Scrolls so that item `index` is drawn and in view. */
+function revealItem(index: number): void {
+  readView();
+  const top = (view.bodyTop ?? rowsBody().offsetTop) + index * ROW_HEIGHT;
+  const headerHeight = grid.tHead?.offsetHeight ?? 0;
+  if (top - headerHeight < view.top) scroller.scrollTop = top - headerHeight;
+  else if (top + ROW_HEIGHT > view.top + view.height) scroller.scrollTop = top + ROW_HEIGHT - view.height;
+  readView();
+  renderWindow();
+}
+
+let scrollFrame = 0;
+scroller.addEventListener('scroll', () => {
+  if (scrollFrame !== 0) return;
+  scrollFrame = requestAnimationFrame(() => {
+    scrollFrame = 0;
+    readView();
+    renderWindow();
+  });
+});
+window.addEventListener('resize', () => {
+  readView();
+  renderWindow();
+});
 
 /** The queue's rows, above the records: what is queued or running now, and what failed or was cancelled. */
 function placeQueue(): void {
@@ -223,11 +329,12 @@ function placeQueue(): void {
   const pending = queue.filter(
     (entry) => entry.status !== 'done' || entry.id === null || !known.has(entry.id),
   );
+  // The queue's rows move the records' rows down: where they start is read again when next drawn.
+  view.bodyTop = undefined;
   if (pending.length === 0) {
     body.replaceChildren();
     return;
   }
-  const layout = currentLayout();
   const folded = settings.collapsed.includes('queue');
   const header = buildGroupRow('queue', 'Queue', layout.all.length + 1, folded, () => {
     toggleFold('queue', placeQueue);
@@ -330,10 +437,9 @@ columnsPanel.addEventListener('keydown', (event) => {
 
 // ---- Selection ----------------------------------------------------------------
 
-function visibleRowIds(): string[] {
-  return [...rowsBody().rows].flatMap((tr) =>
-    tr.hidden || tr.dataset['id'] === undefined ? [] : [tr.dataset['id']],
-  );
+/** The rows shown (drawn or scrolled away), in order: what select-all and a shift-range take. */
+function visibleRowIds(): readonly string[] {
+  return filteredIds;
 }
 
 function setSelected(id: string, on: boolean): void {
@@ -376,9 +482,13 @@ grid.addEventListener('keydown', (event) => {
   if (tr === null || tr.parentElement?.id !== 'rows') return;
   if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
     event.preventDefault();
-    const rows = [...rowsBody().rows].filter((row) => !row.hidden);
-    const next = rows[rows.indexOf(tr) + (event.key === 'ArrowDown' ? 1 : -1)];
-    next?.querySelector<HTMLElement>('td.select input, button.group-toggle')?.focus();
+    const next = Number(tr.dataset['index']) + (event.key === 'ArrowDown' ? 1 : -1);
+    if (!(next >= 0 && next < items.length)) return;
+    revealItem(next);
+    rowsBody()
+      .querySelector<HTMLElement>(`tr[data-index="${String(next)}"]`)
+      ?.querySelector<HTMLElement>('td.select input, button.group-toggle')
+      ?.focus();
   } else if (event.key === ' ' && event.shiftKey && target instanceof HTMLInputElement) {
     // A keyboard toggle's click carries no shift: the range is taken here.
     event.preventDefault();
@@ -559,6 +669,7 @@ function onMessage(message: ToPageMessage): void {
     case 'queue':
       queue = message.queue;
       placeQueue();
+      renderWindow();
       break;
     case 'compare':
       showCompare(
