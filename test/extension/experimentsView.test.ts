@@ -97,6 +97,11 @@ describe('Experiments view', () => {
     assert.deepEqual(row.changedParams, ['train.epochs']);
     assert.ok(Math.abs(row.deltas['metrics.json#accuracy']! - -0.05) < 1e-9);
     assert.deepEqual(message.environments, ['staging', 'production']);
+    assert.deepEqual(message.paramsFile, {
+      'prepare.test_fraction': 0.25,
+      'train.epochs': 400,
+      'train.learning_rate': 0.5,
+    });
     assert.deepEqual(message.capabilities, { canRun: true, whyNot: null, plots: message.capabilities.plots });
 
     // One panel per workspace: the command brings the same one forward.

@@ -15,6 +15,7 @@ import {
   compareRows,
   DEFAULT_SETTINGS,
   formatDelta,
+  formFields,
   formProblem,
   gridCombinations,
   groupRows,
@@ -277,8 +278,22 @@ void describe('Experiments view: compare and the params form', () => {
     assert.ok(same.every((f) => !f.differs));
   });
 
+  /** Fields as [what the params file has, what the user typed]. */
   const fields = (values: Record<string, [string, string]>): ParamField[] =>
-    Object.entries(values).map(([key, [initial, value]]) => ({ key, initial, value }));
+    Object.entries(values).map(([key, [file, value]]) => ({ key, file, initial: file, value }));
+
+  test("the form holds every param of the params file, with the baseline's value where it has one", () => {
+    const file = { 'train.lr': 0.1, 'train.epochs': 5, 'train.layers': [64, 32] };
+    const baseline = { params: { 'train.lr': 0.01, 'old.param': 3 } };
+    assert.deepEqual(formFields(file, baseline), [
+      { key: 'train.epochs', file: '5', initial: '5', value: '5' },
+      { key: 'train.layers', file: '[64,32]', initial: '[64,32]', value: '[64,32]' },
+      { key: 'train.lr', file: '0.1', initial: '0.01', value: '0.01' },
+    ]);
+    // Sent as it is, the baseline's value differs from the file's: the run reproduces the baseline.
+    assert.deepEqual(setArguments(formFields(file, baseline), false), ['train.lr=0.01']);
+    assert.deepEqual(setArguments(formFields(file, undefined), false), []);
+  });
 
   test('the grid runs each combination of the changed fields; unchanged fields are not set', () => {
     const form = fields({
@@ -337,15 +352,22 @@ void describe('Experiments view: messages', () => {
 
   test('the page takes well-formed extension messages only', () => {
     const capabilities = { canRun: true, whyNot: null, plots: false };
-    assert.equal(
-      parseToPage({ type: 'table', table, environments: ['staging'], capabilities })?.type,
-      'table',
-    );
-    assert.equal(
-      parseToPage({ type: 'table', table: { ...table, experiments: [1] }, environments: [], capabilities }),
-      undefined,
-    );
-    assert.equal(parseToPage({ type: 'table', table, environments: [], capabilities: {} }), undefined);
+    const shown = {
+      type: 'table',
+      table,
+      environments: ['staging'],
+      paramsFile: { 'train.lr': 0.1 },
+      capabilities,
+    };
+    assert.equal(parseToPage(shown)?.type, 'table');
+    assert.equal(parseToPage({ ...shown, paramsFile: null })?.type, 'table');
+    for (const bad of [
+      { ...shown, table: { ...table, experiments: [1] } },
+      { ...shown, capabilities: {} },
+      { ...shown, paramsFile: undefined },
+      { ...shown, environments: [3] },
+    ])
+      assert.equal(parseToPage(bad), undefined);
     assert.equal(parseToPage({ type: 'unavailable', reason: 'why', capabilities })?.type, 'unavailable');
     assert.deepEqual(parseToPage({ type: 'compare', ids: ['a'] }), { type: 'compare', ids: ['a'] });
     assert.equal(parseToPage({ type: 'other' }), undefined);

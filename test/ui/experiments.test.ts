@@ -184,6 +184,7 @@ void describe('The Experiments view (UI)', () => {
       type: 'table',
       table,
       environments: ['staging', 'production'],
+      paramsFile: Object.fromEntries(table.params.map((key) => [key, 0])),
       capabilities: { canRun: true, whyNot: null, plots: false },
     };
     const painted = await measureCount(frame, 'sluice-experiments-first-paint');

@@ -15,6 +15,10 @@ import * as vscode from 'vscode';
 import { describeError, hasCode } from '../../core/errors';
 import { showExperiments } from '../../core/experiments/show';
 import type { QueuedExperiment } from '../../core/experiments/table';
+import { flattenParams } from '../../core/pipelines/paramOverrides';
+import { planWorkspace } from '../../core/pipelines/plan';
+import { readValues } from '../../core/pipelines/values';
+import type { Workspace } from '../../core/workspace';
 import { findGitDirectories } from '../folders';
 import type { WorkspaceModel } from '../model';
 import { parseFromPage, type Capabilities, type FromPageMessage, type ToPageMessage } from './messages';
@@ -251,6 +255,7 @@ export class ExperimentPanels implements vscode.Disposable {
         type: 'table',
         table,
         environments: [...state.workspace.manifest.environments.keys()],
+        paramsFile: readParamsFile(state.workspace),
         capabilities,
       };
     } catch (error) {
@@ -351,6 +356,14 @@ export class ExperimentPanels implements vscode.Disposable {
 </body>
 </html>`;
   }
+}
+
+/** The params file now, flattened as records keep params; null when the manifest names none. */
+function readParamsFile(workspace: Workspace): Record<string, unknown> | null {
+  const file = planWorkspace(workspace.manifest).paramsFile;
+  if (file === undefined) return null;
+  const values = readValues(workspace.root, file);
+  return values === undefined ? {} : flattenParams(values);
 }
 
 async function plotsAvailable(): Promise<boolean> {

@@ -22,6 +22,8 @@ export interface ShowTableMessage {
   readonly table: ExperimentTable;
   /** The workspace's environments, for the baseline chooser. */
   readonly environments: readonly string[];
+  /** The params file now, dotted key → value (null: the manifest names none): the form's fields. */
+  readonly paramsFile: Readonly<Record<string, unknown>> | null;
   readonly capabilities: Capabilities;
 }
 
@@ -206,6 +208,7 @@ export function parseToPage(message: unknown): ToPageMessage | undefined {
     case 'table':
       return isTable(message['table']) &&
         isStringList(message['environments'] ?? []) &&
+        (message['paramsFile'] === null || isObject(message['paramsFile'])) &&
         isCapabilities(message['capabilities'])
         ? (message as unknown as ShowTableMessage)
         : undefined;

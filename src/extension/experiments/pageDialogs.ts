@@ -7,7 +7,7 @@ import type { ExperimentRow, ExperimentTable } from '../../core/experiments/tabl
 import type { RunMessage } from './messages';
 import {
   compareRows,
-  formatValue,
+  formFields,
   formProblem,
   gridCombinations,
   setArguments,
@@ -83,8 +83,9 @@ export function renderCompare(
 }
 
 export interface FormContext {
-  readonly params: readonly string[];
-  /** Whose values fill the form: the baseline row, or the newest when there is none. */
+  /** The params file now, dotted key → value (null: the manifest names none). */
+  readonly paramsFile: Readonly<Record<string, unknown>> | null;
+  /** Whose values fill the form: the baseline row, or the params file when there is none. */
   readonly baseline: ExperimentRow | undefined;
   readonly submit: (message: RunMessage) => void;
 }
@@ -106,33 +107,39 @@ export function openParamsForm(context: FormContext, grid: boolean): void {
   title.id = 'form-title';
   const from =
     context.baseline === undefined
-      ? 'No run yet: the fields are empty; a run takes the params file for what you leave alone.'
-      : `Values from ${context.baseline.name}. Only the params you change are set; the rest stay as the params file has them.`;
+      ? 'Values from the params file.'
+      : `Values from ${context.baseline.name}, the baseline.`;
   const help = create(
     'p',
     'help',
-    grid ? `${from} Give several values comma-separated: each combination runs once.` : from,
+    `${from} Params that differ from the params file are set for the run (marked); the file itself is not changed.${grid ? ' Give several values comma-separated: each combination runs once.' : ''}`,
   );
   form.append(title, help);
 
-  const fields: { key: string; initial: string; input: HTMLInputElement }[] = [];
+  const initial = formFields(context.paramsFile ?? {}, context.baseline);
+  const fields: { field: ParamField; input: HTMLInputElement }[] = [];
   const list = create('div', 'fields');
-  for (const key of context.params) {
+  for (const field of initial) {
     const label = create('label', 'field');
-    const name = create('span', 'field-name', key);
     const input = create('input');
     input.type = 'text';
-    input.name = key;
-    const initial = context.baseline === undefined ? '' : formatValue(context.baseline.params[key]);
-    input.value = initial;
+    input.name = field.key;
+    input.value = field.value;
     input.spellcheck = false;
-    label.append(name, input);
+    input.title = `The params file has ${field.file === '' ? 'no value' : field.file}`;
+    label.append(create('span', 'field-name', field.key), input);
     list.append(label);
-    fields.push({ key, initial, input });
+    fields.push({ field, input });
   }
-  if (context.params.length === 0)
+  if (initial.length === 0)
     list.append(
-      create('p', 'help', 'No params to change: the manifest names no params file, or it is empty.'),
+      create(
+        'p',
+        'help',
+        context.paramsFile === null
+          ? 'No params to set: the manifest names no params file (`params:` in sluice.yaml).'
+          : 'No params to set: the params file is empty.',
+      ),
     );
   form.append(list);
 
@@ -171,8 +178,7 @@ export function openParamsForm(context: FormContext, grid: boolean): void {
   form.append(status, buttons);
   dialog.append(form);
 
-  const current = (): ParamField[] =>
-    fields.map(({ key, initial, input }) => ({ key, initial, value: input.value }));
+  const current = (): ParamField[] => fields.map(({ field, input }) => ({ ...field, value: input.value }));
   const jobs = (): number | undefined => {
     const value = Number(jobsInput.value);
     return Number.isInteger(value) && value >= 1 && value <= 64 ? value : undefined;
@@ -186,8 +192,8 @@ export function openParamsForm(context: FormContext, grid: boolean): void {
     return undefined;
   };
   const update = (): void => {
-    for (const { input, initial } of fields)
-      input.classList.toggle('changed', input.value.trim() !== initial.trim());
+    for (const { input, field } of fields)
+      input.classList.toggle('changed', input.value.trim() !== field.file.trim());
     const why = problem();
     submit.disabled = why !== undefined;
     if (why !== undefined) status.textContent = why;

@@ -208,7 +208,7 @@ export function buildRow(
     place(td, layout, column.key);
     return td;
   };
-  layout.pinned.forEach((column, index) => tr.append(cell(column, index)));
+  for (const [index, column] of layout.pinned.entries()) tr.append(cell(column, index));
   if (window.from > 0) tr.append(gap(window.from));
   for (let index = window.from; index < window.to; index++)
     tr.append(cell(layout.rest[index]!, layout.pinned.length + index));

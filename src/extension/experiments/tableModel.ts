@@ -309,9 +309,30 @@ export function compareRows(
 /** A form's field: a param key and what the user typed (comma-separated values in a grid). */
 export interface ParamField {
   readonly key: string;
-  /** What the field held when the form opened: the baseline's value. */
+  /** What the params file holds now: what a run takes for a param it is not given. */
+  readonly file: string;
+  /** What the field held when the form opened: the baseline's value, else the file's. */
   readonly initial: string;
   readonly value: string;
+}
+
+/**
+ * The form's fields: every param of the params file, holding the baseline
+ * row's value where it has one (so a run from the form reproduces the
+ * baseline with the user's changes), else the file's.
+ */
+export function formFields(
+  paramsFile: Readonly<Record<string, unknown>>,
+  baseline: Pick<ExperimentRow, 'params'> | undefined,
+): ParamField[] {
+  return Object.keys(paramsFile)
+    .sort()
+    .map((key) => {
+      const file = formatValue(paramsFile[key]);
+      const initial =
+        baseline !== undefined && key in baseline.params ? formatValue(baseline.params[key]) : file;
+      return { key, file, initial, value: initial };
+    });
 }
 
 /** The values a field stands for: one, or in a grid each comma-separated one (blanks dropped). */
@@ -323,9 +344,9 @@ export function fieldValues(field: ParamField, grid: boolean): string[] {
     .filter((value) => value !== '');
 }
 
-/** Fields the user changed: only those are sent with `--set` (the rest are the params file's own). */
+/** Fields that differ from the params file: only those are sent with `--set` (a run takes the file's for the rest). */
 export function changedFields(fields: readonly ParamField[]): ParamField[] {
-  return fields.filter((field) => field.value.trim() !== field.initial.trim());
+  return fields.filter((field) => field.value.trim() !== field.file.trim());
 }
 
 /** How many runs a grid queues: the product of each changed field's count of values. */
@@ -343,7 +364,7 @@ export function formProblem(fields: readonly ParamField[], grid: boolean): strin
       return `${field.key} holds a comma: one run takes one value; Queue a Grid runs several.`;
   }
   if (grid && changedFields(fields).length === 0)
-    return 'Change at least one param: a grid runs each combination of the values given.';
+    return 'Set at least one param other than the params file has: a grid runs each combination of the values given.';
   return undefined;
 }
 

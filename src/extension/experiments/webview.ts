@@ -108,6 +108,7 @@ let items: readonly Item[] = [];
 let filteredIds: readonly string[] = [];
 let shown: Shown | undefined;
 let environments: readonly string[] = [];
+let paramsFile: Readonly<Record<string, unknown>> | null = null;
 // Until the extension says otherwise (its first message), nothing is refused for trust.
 let capabilities: Capabilities = { canRun: true, whyNot: null, plots: false };
 let queue: readonly QueuedExperiment[] = [];
@@ -544,8 +545,8 @@ function startAction(message: FromPageMessage): void {
 function formContext(): FormContext | undefined {
   if (shown === undefined) return undefined;
   const { table } = shown;
-  const baseline = table.experiments.find((row) => row.id === table.baseline.id) ?? table.experiments[0];
-  return { params: table.params, baseline, submit: startAction };
+  const baseline = table.experiments.find((row) => row.id === table.baseline.id);
+  return { paramsFile, baseline, submit: startAction };
 }
 
 buttons.run.addEventListener('click', () => {
@@ -622,6 +623,7 @@ function showNotice(text: string): void {
 function onTable(message: ShowTableMessage): void {
   performance.mark('sluice-experiments-table-received');
   environments = message.environments;
+  paramsFile = message.paramsFile;
   capabilities = message.capabilities;
   queue = message.table.queue;
   fillBaselineChooser(message.table);
