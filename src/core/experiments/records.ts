@@ -40,7 +40,12 @@ export interface ExperimentContent {
   readonly stages: readonly ExperimentStage[];
   /** Stage id → the signature its outputs have, for `exp apply` from the run cache. */
   readonly signatures: Readonly<Record<string, string>>;
-  /** The stages' outputs as blobs in the object store: what plots, apply and push read. */
+  /**
+   * The stages' outputs as blobs in the object store: what plots and push
+   * read. A record does not keep them from gc: they live as long as the run
+   * cache keeps their run (`gc --keep-runs`), and a record whose outputs were
+   * collected still has its params and metrics.
+   */
   readonly outputs: readonly CachedOutput[];
   /** For origin `release`: the release recorded. */
   readonly release: string | null;

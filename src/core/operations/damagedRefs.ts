@@ -13,6 +13,7 @@ import { ENVIRONMENT_REFS, readHistory } from '../environments/history';
 import { readReleases, releaseId, RELEASE_REFS, type ReleaseContent } from '../environments/releases';
 import { digestOf } from '../snapshots/listing';
 import { DATASET_REFS, HEADER_FILE, parseSummary } from '../snapshots/records';
+import { EXPERIMENT_REFS, readExperiments } from '../experiments/records';
 
 export interface DamagedRef {
   readonly ref: string;
@@ -21,7 +22,7 @@ export interface DamagedRef {
 }
 
 /** The kinds of record under refs/sluice/: a ref of any other kind may reach blobs gc cannot see. */
-const KINDS = [DATASET_REFS, ENVIRONMENT_REFS, RELEASE_REFS] as const;
+const KINDS = [DATASET_REFS, ENVIRONMENT_REFS, RELEASE_REFS, EXPERIMENT_REFS] as const;
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -74,13 +75,14 @@ async function checkRef(
 ): Promise<string | undefined> {
   const prefix = KINDS.find((kind) => ref.startsWith(kind) && ref.length > kind.length);
   if (prefix === undefined)
-    return 'not a kind of record this Sluice knows (datasets, environments, releases): gc cannot tell what it keeps';
+    return 'not a kind of record this Sluice knows (datasets, environments, releases, experiments): gc cannot tell what it keeps';
   if (type === undefined) return `points at ${id}, which git does not have`;
   if (type !== 'commit') return `points at a ${type} (${shortId(id)}), not at a record's commit`;
   try {
     const name = ref.slice(prefix.length);
     if (prefix === DATASET_REFS) return await checkDataset(git, ref, name);
     if (prefix === ENVIRONMENT_REFS) return await checkEnvironment(git, name, releases);
+    if (prefix === EXPERIMENT_REFS) return await checkExperiment(git, name);
     return await checkRelease(git, name);
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
@@ -154,6 +156,13 @@ async function checkRelease(git: GitRepository, id: string): Promise<string | un
   ) as unknown as ReleaseContent;
   if (releaseId(content) !== id) return `its record's content does not have the id ${shortId(id)}`;
   return undefined;
+}
+
+/** A readable experiment record whose content has the id its ref is named by. */
+async function checkExperiment(git: GitRepository, id: string): Promise<string | undefined> {
+  if (!SHA256.test(id)) return 'its name is not an experiment id';
+  const { damaged } = await readExperiments(git, [id]);
+  return damaged.length > 0 ? `it holds no experiment record with the id ${shortId(id)}` : undefined;
 }
 
 /** Names of the loose ref files under refs/sluice/ (packed refs are always parsed by git). */

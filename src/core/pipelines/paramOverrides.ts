@@ -4,7 +4,7 @@
 // Overrides are applied to the params file's text (comments and layout kept)
 // wherever a run reads it: a copy for queued experiments, the workspace's own
 // file for the length of a `run --set`.
-import { parse, parseDocument } from 'yaml';
+import { isScalar, parse, parseDocument, stringify } from 'yaml';
 import { SluiceError } from '../errors';
 import { closestName } from '../manifest/spelling';
 
@@ -167,7 +167,13 @@ export function combinations(settings: readonly ParamSetting[]): Record<string, 
   return result;
 }
 
-/** The params file's text with overrides written in; YAML keeps its comments and layout. */
+/**
+ * The params file's text with overrides written in. In YAML a scalar's own
+ * characters are replaced and nothing else moves (comments, spacing, quotes
+ * elsewhere stay byte for byte); a list or mapping value is written by the
+ * YAML library, which keeps comments but may respace. JSON is rewritten with
+ * the file's indentation.
+ */
 export function applyOverrides(
   text: string,
   path: string,
@@ -180,8 +186,23 @@ export function applyOverrides(
     return `${JSON.stringify(document, null, indent)}\n`;
   }
   const document = parseDocument(text);
-  for (const [key, value] of Object.entries(overrides)) document.setIn(key.split('.'), value);
-  return document.toString();
+  const edits: { start: number; end: number; text: string }[] = [];
+  const structured: [string, unknown][] = [];
+  for (const [key, value] of Object.entries(overrides)) {
+    const node = document.getIn(key.split('.'), true);
+    const scalarValue = value === null || typeof value !== 'object';
+    if (isScalar(node) && node.range && scalarValue) {
+      edits.push({ start: node.range[0], end: node.range[1], text: stringify(value).trimEnd() });
+    } else structured.push([key, value]);
+  }
+  if (structured.length > 0) {
+    for (const [key, value] of [...Object.entries(overrides)]) document.setIn(key.split('.'), value);
+    return document.toString();
+  }
+  let result = text;
+  for (const edit of edits.sort((a, b) => b.start - a.start))
+    result = result.slice(0, edit.start) + edit.text + result.slice(edit.end);
+  return result;
 }
 
 function setIn(target: Record<string, unknown>, path: readonly string[], value: unknown): void {

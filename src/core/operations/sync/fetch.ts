@@ -19,7 +19,7 @@ import { DATASET_REFS, readHead as readSnapshotHead, RecordedContent } from '../
 import { restoreDataset } from '../../snapshots/restore';
 import { Slicer } from '../../snapshots/slices';
 import type { Workspace } from '../../workspace';
-import { refKind, SLUICE_REFS, type RefKind } from './refNames';
+import { isImmutableKind, refKind, SLUICE_REFS, type RefKind } from './refNames';
 import { syncStatus, type SyncStatus } from './syncStatus';
 import {
   connectEarly,
@@ -256,8 +256,8 @@ async function takeIn(
     await git.compareAndSwap(ref, theirs, undefined, ref);
     return result('created', theirs);
   }
-  // A release is immutable: the same id names the same record, whatever its commit.
-  if (kind === 'release') return undefined;
+  // Releases and experiments are immutable: the same id names the same record, whatever its commit.
+  if (isImmutableKind(kind)) return undefined;
   if (await git.isAncestor(ours, theirs)) {
     await git.compareAndSwap(ref, theirs, ours, ref);
     return result('fast-forward', theirs);

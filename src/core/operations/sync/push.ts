@@ -11,7 +11,8 @@ import type { Progress, TransferTotals } from '../../remotes/remoteBlobs';
 import type { CachedRun } from '../../pipelines/outputs';
 import type { Workspace } from '../../workspace';
 import { reachableBlobs } from '../maintenance';
-import { describeRefs, refKind, SLUICE_REFS, type RefKind } from './refNames';
+import { experimentRef, listExperimentIds, readExperiments } from '../../experiments/records';
+import { describeRefs, isImmutableKind, refKind, SLUICE_REFS, type RefKind } from './refNames';
 import {
   connectEarly,
   type EarlyConnection,
@@ -95,8 +96,8 @@ async function pushWith(
     if (kind === undefined) continue;
     const there = onRemote.get(ref);
     if (there === commit) continue;
-    // A release is immutable: the same id names the same record, whatever commit holds it.
-    if (kind === 'release' && there !== undefined) continue;
+    // Releases and experiments are immutable: the same id names the same record, whatever commit holds it.
+    if (isImmutableKind(kind) && there !== undefined) continue;
     if (there !== undefined) {
       const fastForward =
         (await workspace.git.hasCommit(there)) && (await workspace.git.isAncestor(there, commit));
@@ -115,6 +116,8 @@ async function pushWith(
     // The records give each blob's size: the upload sorts blobs into packs without a stat each.
     const sizes = new Map<string, number>();
     const hashes = new Set((await reachableBlobs(workspace, confirmed, sizes)).keys());
+    // Experiments' outputs travel while the cache holds them (gc --keep-runs may have let them go).
+    for (const hash of await experimentOutputs(workspace, confirmed)) hashes.add(hash);
     const entries = runEntries(workspace, hashes, options.all === true);
     for (const entry of entries.values()) for (const hash of entry.blobs) hashes.add(hash);
     if (options.signal?.aborted) throw new CancelledError('Push');
@@ -155,6 +158,17 @@ async function pushWith(
   const tracking = trackingPrefix(remote.gitRemote);
   for (const { ref, to } of updates) await workspace.git.setRef(tracking + ref.slice(SLUICE_REFS.length), to);
   return { remote: remote.name, gitRemote: remote.gitRemote, refs: updates, blobs, runs };
+}
+
+/** Output blobs of the experiment records being pushed that this cache still holds. */
+async function experimentOutputs(workspace: Workspace, confirmed: ReadonlySet<string>): Promise<string[]> {
+  const ids = (await listExperimentIds(workspace.git)).filter((id) => !confirmed.has(experimentRef(id)));
+  const wanted = new Set<string>();
+  for (const experiment of (await readExperiments(workspace.git, ids)).experiments)
+    for (const output of experiment.outputs)
+      for (const entry of output.entries) if (entry.type === 'file') wanted.add(entry.sha256);
+  const lacking = new Set(workspace.store.lacking(wanted));
+  return [...wanted].filter((hash) => !lacking.has(hash));
 }
 
 function movedOnRemote(remote: SyncRemote, refs: readonly string[]): SluiceError {

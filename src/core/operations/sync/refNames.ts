@@ -2,17 +2,24 @@
 import { DATASET_REFS } from '../../snapshots/records';
 import { ENVIRONMENT_REFS } from '../../environments/history';
 import { RELEASE_REFS } from '../../environments/releases';
+import { EXPERIMENT_REFS } from '../../experiments/records';
 import { shortId } from '../../format';
 
 export const SLUICE_REFS = 'refs/sluice/';
 
-export type RefKind = 'dataset' | 'environment' | 'release';
+export type RefKind = 'dataset' | 'environment' | 'release' | 'experiment';
 
 const KINDS: readonly (readonly [string, RefKind])[] = [
   [DATASET_REFS, 'dataset'],
   [ENVIRONMENT_REFS, 'environment'],
   [RELEASE_REFS, 'release'],
+  [EXPERIMENT_REFS, 'experiment'],
 ];
+
+/** Records that never change once written: the same name is the same content, whatever commit holds it. */
+export function isImmutableKind(kind: RefKind): boolean {
+  return kind === 'release' || kind === 'experiment';
+}
 
 /** The kind of a ref under refs/sluice/, or undefined for one Sluice does not sync. */
 export function refKind(ref: string): RefKind | undefined {
@@ -23,13 +30,14 @@ export function refKind(ref: string): RefKind | undefined {
 export function refName(ref: string): string {
   const prefix = KINDS.find(([candidate]) => ref.startsWith(candidate))?.[0] ?? '';
   const name = ref.slice(prefix.length);
-  return refKind(ref) === 'release' ? shortId(name) : name;
+  const kind = refKind(ref);
+  return kind !== undefined && isImmutableKind(kind) ? shortId(name) : name;
 }
 
 /** "Environment production", "Environments production and staging, dataset events", … */
 export function describeRefs(refs: readonly string[]): string {
   const parts: string[] = [];
-  for (const kind of ['environment', 'dataset', 'release'] as const) {
+  for (const kind of ['environment', 'dataset', 'release', 'experiment'] as const) {
     const names = refs.filter((ref) => refKind(ref) === kind).map(refName);
     if (names.length === 0) continue;
     const list =

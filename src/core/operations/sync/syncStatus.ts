@@ -8,7 +8,7 @@ import { refKind, refName, SLUICE_REFS, type RefKind } from './refNames';
 import { trackingPrefix } from './remoteTarget';
 
 export interface RefSyncState {
-  readonly kind: Exclude<RefKind, 'release'>;
+  readonly kind: Exclude<RefKind, 'release' | 'experiment'>;
   readonly name: string;
   /** Commits here that the remote lacks (snapshots or deployments to push). */
   readonly ahead: number;
@@ -24,6 +24,8 @@ export interface SyncStatus {
   readonly refs: readonly RefSyncState[];
   /** Releases here that the remote lacks, and there that are not here. */
   readonly releases: { readonly ahead: number; readonly behind: number };
+  /** Experiment records here that the remote lacks, and there that are not here. */
+  readonly experiments: { readonly ahead: number; readonly behind: number };
 }
 
 export async function syncStatus(workspace: Workspace, gitRemote: string): Promise<SyncStatus> {
@@ -37,15 +39,17 @@ export async function syncStatus(workspace: Workspace, gitRemote: string): Promi
   );
   const refs: RefSyncState[] = [];
   const releases = { ahead: 0, behind: 0 };
+  const experiments = { ahead: 0, behind: 0 };
   for (const ref of new Set([...ours.keys(), ...theirs.keys()])) {
     const kind = refKind(ref);
     if (kind === undefined) continue;
     const here = ours.get(ref);
     const there = theirs.get(ref);
     if (here === there) continue;
-    if (kind === 'release') {
-      if (there === undefined) releases.ahead++;
-      else if (here === undefined) releases.behind++;
+    if (kind === 'release' || kind === 'experiment') {
+      const counts = kind === 'release' ? releases : experiments;
+      if (there === undefined) counts.ahead++;
+      else if (here === undefined) counts.behind++;
       continue;
     }
     const counts =
@@ -56,5 +60,5 @@ export async function syncStatus(workspace: Workspace, gitRemote: string): Promi
           : await workspace.git.aheadBehind(here, there);
     refs.push({ kind, name: refName(ref), ...counts });
   }
-  return { gitRemote, known: theirs.size > 0, refs, releases };
+  return { gitRemote, known: theirs.size > 0, refs, releases, experiments };
 }
