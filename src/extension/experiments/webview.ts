@@ -280,6 +280,8 @@ function renderWindow(): void {
   const first = Math.max(0, Math.floor(above / ROW_HEIGHT) - OVERSCAN);
   const last = Math.min(items.length, first + Math.ceil(view.height / ROW_HEIGHT) + 2 * OVERSCAN);
   const columns = columnWindow(layout, view.left, view.width);
+  // Read before the rows move into the fragment: moving the focused one out of the page blurs it.
+  const focused = document.activeElement;
   const fragment = document.createDocumentFragment();
   if (first > 0) fragment.append(spacer(first * ROW_HEIGHT));
   for (let index = first; index < last; index++) {
@@ -290,7 +292,6 @@ function renderWindow(): void {
     fragment.append(tr);
   }
   if (last < items.length) fragment.append(spacer((items.length - last) * ROW_HEIGHT));
-  const focused = document.activeElement;
   body.replaceChildren(fragment);
   // A row scrolled out and back keeps its element, and focus stays where it was when it is still drawn.
   if (focused instanceof HTMLElement && focused !== document.body && body.contains(focused)) focused.focus();
