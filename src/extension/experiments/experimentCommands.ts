@@ -7,7 +7,7 @@
 // The action commands take an options object (root, ids, set…), so a
 // keybinding, another extension or a test can call them without the page.
 import * as vscode from 'vscode';
-import { SluiceError } from '../../core/errors';
+import { hasCode, SluiceError } from '../../core/errors';
 import { applyExperiment } from '../../core/experiments/apply';
 import { runExperiments } from '../../core/experiments/queue';
 import { removeExperiments } from '../../core/experiments/records';
@@ -64,20 +64,22 @@ export function experimentCommands(context: SluiceContext): CommandTable {
         const workspace = workspaceAt(model, root);
         const set = options.set ?? [];
         const result = await operations.run(describeRun(set), async (signal, report) => {
-          const done = await runExperiments(workspace, {
-            set,
-            ...(options.jobs === undefined ? {} : { jobs: options.jobs }),
-            ...(options.name === undefined ? {} : { name: options.name }),
-            signal,
-            onProgress: (queue) => {
-              experiments.showQueue(root, queue);
-              report(describeProgress(queue));
-            },
-            onOutput: (name, text) => {
-              log.info(`${name} │ ${text.trimEnd()}`);
-            },
-            onWarning: warn,
-          });
+          const done = await withSnapshotStep(() =>
+            runExperiments(workspace, {
+              set,
+              ...(options.jobs === undefined ? {} : { jobs: options.jobs }),
+              ...(options.name === undefined ? {} : { name: options.name }),
+              signal,
+              onProgress: (queue) => {
+                experiments.showQueue(root, queue);
+                report(describeProgress(queue));
+              },
+              onOutput: (name, text) => {
+                log.info(`${name} │ ${text.trimEnd()}`);
+              },
+              onWarning: warn,
+            }),
+          );
           // The page drops the queue rows whose records it now has.
           await experiments.reload(root);
           return done;
@@ -141,25 +143,27 @@ export function experimentCommands(context: SluiceContext): CommandTable {
         const result = await operations.run(
           `Staging a release from experiment ${shortId(id)}`,
           (signal, report) =>
-            stageExperiment(workspace, id, {
-              signal,
-              onWarning: warn,
-              onOutput: (text) => {
-                log.info(text.trimEnd());
-              },
-              events: {
-                stageStarted: (stage) => {
-                  report(stage.id);
-                  log.info(`▶ ${stage.id}: ${stage.run}`);
-                },
-                stageOutput: (stage, text) => {
-                  log.info(`${stage.id} │ ${text.trimEnd()}`);
-                },
-                checkOutput: (_check, text) => {
+            withSnapshotStep(() =>
+              stageExperiment(workspace, id, {
+                signal,
+                onWarning: warn,
+                onOutput: (text) => {
                   log.info(text.trimEnd());
                 },
-              },
-            }),
+                events: {
+                  stageStarted: (stage) => {
+                    report(stage.id);
+                    log.info(`▶ ${stage.id}: ${stage.run}`);
+                  },
+                  stageOutput: (stage, text) => {
+                    log.info(`${stage.id} │ ${text.trimEnd()}`);
+                  },
+                  checkOutput: (_check, text) => {
+                    log.info(text.trimEnd());
+                  },
+                },
+              }),
+            ),
         );
         // What `sluice stage --json` prints: from here on, only this is read.
         const json = stageJson(result);
@@ -204,6 +208,29 @@ export function experimentCommands(context: SluiceContext): CommandTable {
       },
     },
   };
+}
+
+/**
+ * Experiments run on the datasets' latest snapshots: a dataset without one
+ * fails with the CLI's hint; here the next step is a button.
+ */
+async function withSnapshotStep<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (hasCode(error, 'not-found') && error.data['sought'] === 'snapshot')
+      throw new FailureWithNextSteps(
+        `${error.message} Experiments run on each dataset's latest snapshot.`,
+        [
+          {
+            title: 'Snapshot Datasets',
+            run: () => vscode.commands.executeCommand('sluice.snapshotDatasets'),
+          },
+        ],
+        error,
+      );
+    throw error;
+  }
 }
 
 function describeRun(set: readonly string[]): string {

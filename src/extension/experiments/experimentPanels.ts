@@ -3,8 +3,9 @@
 // with a nonce) and the stylesheet from media/, under a Content-Security-Policy
 // that allows nothing else and nothing remote. The panel reads the table with
 // the engine's showExperiments, in-process, and sends it again when records
-// change (it watches refs/sluice/experiments/ and the queue file, and the
-// model's reads of environments and runs). The page's actions come back as
+// change (the model reads pipelines again when a ref under
+// refs/sluice/experiments/ moves, environments when a deployment does) and
+// shows the queue file's progress. The page's actions come back as
 // messages and run as the extension's own commands (experimentCommands.ts),
 // so Restricted Mode, progress with Cancel and errors with a next step are
 // handled as for every other command.
@@ -19,7 +20,6 @@ import { flattenParams } from '../../core/pipelines/paramOverrides';
 import { planWorkspace } from '../../core/pipelines/plan';
 import { readValues } from '../../core/pipelines/values';
 import type { Workspace } from '../../core/workspace';
-import { findGitDirectories } from '../folders';
 import type { WorkspaceModel } from '../model';
 import { parseFromPage, type Capabilities, type FromPageMessage, type ToPageMessage } from './messages';
 
@@ -120,6 +120,10 @@ export class ExperimentPanels implements vscode.Disposable {
       const message = parseFromPage(raw);
       if (message === undefined) this.log.warn(`Experiments page: dropped a malformed message.`);
       else void this.#onMessage(open, message);
+    });
+    // Coming back to the tab reads again: a watcher event missed (a busy machine, a network folder) costs nothing lasting.
+    panel.onDidChangeViewState(({ webviewPanel }) => {
+      if (webviewPanel.active) this.#schedule(open);
     });
     panel.onDidDispose(() => {
       clearTimeout(open.timer);
@@ -282,25 +286,15 @@ export class ExperimentPanels implements vscode.Disposable {
   }
 
   /**
-   * Watches what changes the table without the model knowing: experiment refs
-   * (written by a run in a terminal or another window) and the queue file. In
+   * Watches the queue file, which the model does not: a run started in a
+   * terminal or another window shows its progress here too. (Records are refs
+   * under refs/sluice/, which the model watches from activation on.) In
    * Restricted Mode nothing is watched: nothing would be read.
    */
   #rewatch(open: OpenTable): void {
     for (const watcher of open.watchers) watcher.dispose();
     open.watchers = [];
     if (!vscode.workspace.isTrusted) return;
-    const git = findGitDirectories(open.root);
-    const reload = (): void => {
-      this.#schedule(open);
-    };
-    if (git !== undefined) {
-      const common = vscode.Uri.file(git.commonDir);
-      open.watchers.push(
-        ...watch(new vscode.RelativePattern(common, 'refs/sluice/experiments/**'), reload),
-        ...watch(new vscode.RelativePattern(common, 'packed-refs'), reload),
-      );
-    }
     const sluiceDir = vscode.Uri.file(join(open.root, '.sluice'));
     open.watchers.push(
       ...watch(new vscode.RelativePattern(sluiceDir, QUEUE_FILE), (uri) => {
