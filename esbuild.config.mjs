@@ -46,7 +46,8 @@ const product = {
 };
 
 /**
- * The webviews' page scripts (the pipeline graph's with dagre inside): a webview loads only
+ * The pages' scripts: the pipeline graph's, with dagre inside, the plots
+ * page's, with Chart.js inside, and the Experiments table's: a webview loads only
  * local files under its Content-Security-Policy, so nothing comes from a CDN.
  * @type {import('esbuild').BuildOptions}
  */
@@ -62,6 +63,8 @@ const webview = {
   entryPoints: {
     pipelineGraph: 'src/extension/pipelines/graph/webview.ts',
     experiments: 'src/extension/experiments/webview.ts',
+    // The plots page, with Chart.js inside: `sluice plots show` inlines it into the HTML it writes.
+    plots: 'src/extension/plots/page.ts',
   },
   outdir: 'dist',
 };

@@ -14,6 +14,7 @@ import { restoreCommand } from './restore';
 import { fsckCommand } from './fsck';
 import { gcCommand } from './gc';
 import { reportCommand } from './report';
+import { plotsCommand } from './plots';
 import { remoteCommand } from './remote';
 import { fetchCommand, pullCommand, pushCommand } from './sync';
 import { runCommand } from './run';
@@ -66,6 +67,7 @@ export const COMMANDS: readonly Command[] = [
   fsckCommand,
   gcCommand,
   reportCommand,
+  plotsCommand,
   remoteCommand,
   pushCommand,
   fetchCommand,

@@ -16,8 +16,8 @@ import {
 import { shortId } from '../core/format';
 import { openWorkspace } from '../core/workspace';
 import type { FlagSpec, ParsedArguments } from './arguments';
-import { JSON_FLAG, type Command, type CommandContext } from './command';
-import { checkSubcommand, findSubcommand, type SubcommandShape } from './subcommands';
+import { JSON_FLAG, type Command } from './command';
+import { runSubcommand, type RunnableSubcommand } from './subcommands';
 
 const SET_FLAG: FlagSpec = {
   name: 'set',
@@ -48,9 +48,7 @@ const VS_FLAG: FlagSpec = {
 };
 const CSV_FLAG: FlagSpec = { name: 'csv', description: 'show: print the table as CSV.' };
 
-interface Subcommand extends SubcommandShape {
-  run(args: ParsedArguments, positionals: readonly string[], context: CommandContext): Promise<number>;
-}
+type Subcommand = RunnableSubcommand;
 
 function print(args: ParsedArguments, json: unknown, lines: () => readonly string[]): void {
   if (args.has('json')) console.log(JSON.stringify(json));
@@ -179,11 +177,5 @@ export const expCommand: Command = {
   flags: ALL_FLAGS,
   stopsOnInterrupt: true,
   maxPositionals: Infinity,
-  async run(args, context) {
-    const [given, ...positionals] = args.positionals;
-    const name = given ?? 'show';
-    const sub = findSubcommand('exp', SUBCOMMANDS, name);
-    checkSubcommand('exp', name, sub, ALL_FLAGS, args, positionals);
-    return sub.run(args, positionals, context);
-  },
+  run: (args, context) => runSubcommand('exp', SUBCOMMANDS, 'show', ALL_FLAGS, args, context),
 };

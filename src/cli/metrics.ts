@@ -6,16 +6,14 @@ import { formatValuesDiff } from '../core/operations/experimentResults';
 import { openWorkspace } from '../core/workspace';
 import type { ParsedArguments } from './arguments';
 import { JSON_FLAG, type Command } from './command';
-import { checkSubcommand, findSubcommand, type SubcommandShape } from './subcommands';
+import { runSubcommand, type RunnableSubcommand } from './subcommands';
 
 const REFS =
   'A and B are `workspace`, a commit (HEAD, a branch, an id), an experiment (name or id), a release id ' +
   "or an environment (its live release). A commit's metrics are those of a run recorded at it, else " +
   'the metrics files git has there.';
 
-interface Subcommand extends SubcommandShape {
-  run(args: ParsedArguments, positionals: readonly string[]): Promise<number>;
-}
+type Subcommand = RunnableSubcommand;
 
 async function diff(
   what: 'metrics' | 'params',
@@ -74,13 +72,7 @@ export const metricsCommand: Command = {
   ],
   flags: [JSON_FLAG],
   maxPositionals: 3,
-  async run(args) {
-    const [given, ...positionals] = args.positionals;
-    const name = given ?? 'show';
-    const sub = findSubcommand('metrics', METRICS, name);
-    checkSubcommand('metrics', name, sub, [JSON_FLAG], args, positionals);
-    return sub.run(args, positionals);
-  },
+  run: (args, context) => runSubcommand('metrics', METRICS, 'show', [JSON_FLAG], args, context),
 };
 
 const PARAMS: Readonly<Record<string, Subcommand>> = {
@@ -103,11 +95,5 @@ export const paramsCommand: Command = {
   ],
   flags: [JSON_FLAG],
   maxPositionals: 3,
-  async run(args) {
-    const [given, ...positionals] = args.positionals;
-    const name = given ?? 'diff';
-    const sub = findSubcommand('params', PARAMS, name);
-    checkSubcommand('params', name, sub, [JSON_FLAG], args, positionals);
-    return sub.run(args, positionals);
-  },
+  run: (args, context) => runSubcommand('params', PARAMS, 'diff', [JSON_FLAG], args, context),
 };

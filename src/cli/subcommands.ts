@@ -4,6 +4,7 @@
 import { SluiceError } from '../core/errors';
 import { closestName } from '../core/manifest/spelling';
 import type { FlagSpec, ParsedArguments } from './arguments';
+import type { CommandContext } from './command';
 
 export interface SubcommandShape {
   readonly usage: string;
@@ -56,4 +57,25 @@ export function checkSubcommand(
   for (const flag of allFlags)
     if (args.has(flag.name) && !sub.flags.includes(flag))
       throw usage(`--${flag.name} is not a flag of '${command} ${name}'.`);
+}
+
+/** A subcommand that runs: its shape and its handler, given the positionals after its name. */
+export interface RunnableSubcommand extends SubcommandShape {
+  run(args: ParsedArguments, positionals: readonly string[], context: CommandContext): Promise<number>;
+}
+
+/** Runs the subcommand the first positional names (`fallback` when none is given), after checking its arguments. */
+export function runSubcommand(
+  command: string,
+  table: Readonly<Record<string, RunnableSubcommand>>,
+  fallback: string,
+  allFlags: readonly FlagSpec[],
+  args: ParsedArguments,
+  context: CommandContext,
+): Promise<number> {
+  const [given, ...positionals] = args.positionals;
+  const name = given ?? fallback;
+  const sub = findSubcommand(command, table, name);
+  checkSubcommand(command, name, sub, allFlags, args, positionals);
+  return sub.run(args, positionals, context);
 }

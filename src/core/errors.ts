@@ -50,6 +50,12 @@ export const OUTCOME_CODES = [
   'remote-not-configured',
   /** several remotes and none is the default; data: {remotes}. */
   'remote-no-default',
+  /** `--set` names a param the params file lacks; data: {param, file, suggestion}. */
+  'unknown-param',
+  /** `--set` gives a value of another kind than the file holds there; data: {param, file, expected, value}. */
+  'bad-param-value',
+  /** a REF (metrics, params, plots) names nothing; data: {revision}. */
+  'unknown-revision',
 ] as const;
 
 export type OutcomeCode = (typeof OUTCOME_CODES)[number];

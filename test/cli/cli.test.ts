@@ -80,6 +80,7 @@ void describe('sluice help and version', () => {
       'fsck',
       'gc',
       'report',
+      'plots',
       'remote',
       'push',
       'fetch',

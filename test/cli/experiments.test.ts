@@ -43,6 +43,11 @@ pipelines:
         run: node tools/evaluate.js
         deps: [tools/evaluate.js, out/model.txt]
         outs: [out/curve.csv]
+        plots:
+          - path: out/curve.csv
+            template: line
+            x: step
+            y: loss
 environments:
   staging:
     from: workspace
@@ -446,8 +451,71 @@ void describe('exp apply, exp remove, metrics and params', () => {
     );
     const params = json(s, ['params', 'diff', release.slice(0, 8), 'lr3']);
     assert.deepEqual(params['changes'], [{ key: 'train.lr', a: 0.5, b: 0.3 }]);
+    // Plots overlay revisions: the workspace and an experiment, each with its own rows.
+    const page = join(s.root, '..', `${s.root.split('/').pop()!}-plots.html`);
+    t.after(() => {
+      removeTree(page);
+    });
+    const plots = json(s, ['plots', 'show', 'workspace', 'lr3', '--out', page]);
+    const curve = (
+      plots['plots'] as { id: string; sources: { label: string; kind: string; rows: number }[] }[]
+    )[0]!;
+    assert.deepEqual(
+      curve.sources.map((source) => [source.label, source.kind, source.rows]),
+      [
+        ['workspace', 'rows', 2],
+        ['lr3', 'rows', 2],
+      ],
+    );
+    const html = readFileSync(page, 'utf8');
+    assert.ok(html.includes('"lr3"'), 'the experiment is in the page');
+    const unknown = sluice(['plots', 'show', 'nowhere', '--out', page, '--json'], s.root, s.env);
+    assert.equal(unknown.status, 2);
+    assert.equal((onlyJson(unknown)['error'] as { code: string }).code, 'unknown-revision');
     const none = json(s, ['params', 'diff']);
     assert.deepEqual(none['changes'], [], 'HEAD and the workspace agree');
     assertOneLineError(sluice(['metrics', 'diff', 'nowhere'], s.root, s.env), 2, 'nowhere');
+  });
+});
+
+void describe('experiments travel with push and fetch', () => {
+  void test('a teammate who fetches sees the records, compares them and plots them from the pushed blobs', (t) => {
+    const s = scene(t);
+    const base = mkdtempSync(join(tmpdir(), 'sluice-exp-team-'));
+    t.after(() => {
+      removeTree(base);
+    });
+    const origin = join(base, 'origin.git');
+    git(base, 'init', '--quiet', '--bare', '--initial-branch=main', origin);
+    git(s.root, 'remote', 'add', 'origin', origin);
+    git(s.root, 'push', '--quiet', 'origin', 'HEAD:main');
+    mkdirSync(join(base, 'blobs'));
+    assert.equal(
+      sluice(['remote', 'add', 'team', join(base, 'blobs'), '--default'], s.root, s.env).status,
+      0,
+    );
+    commitEverything(s.root, 'remote');
+    git(s.root, 'push', '--quiet', 'origin', 'HEAD:main');
+    json(s, ['exp', 'run', '--set', 'train.lr=0.1,0.3', '--name', 'shared']);
+    const pushed = json(s, ['push']);
+    const kinds = (pushed['refs'] as { kind: string }[]).map((ref) => ref.kind);
+    assert.equal(kinds.filter((kind) => kind === 'experiment').length, 2);
+
+    const bob = join(base, 'bob');
+    git(base, 'clone', '--quiet', origin, bob);
+    const bobScene: Scene = { ...s, root: bob };
+    json(bobScene, ['pull']);
+    const names = table(bobScene).experiments.map((row) => row.name);
+    assert.deepEqual(names.sort(), ['shared-1', 'shared-2']);
+    const diff = json(bobScene, ['metrics', 'diff', 'shared-1', 'shared-2']);
+    assert.ok((diff['changes'] as unknown[]).length > 0);
+    const page = join(base, 'bob-plots.html');
+    const plots = json(bobScene, ['plots', 'show', 'shared-1', 'shared-2', '--out', page]);
+    const sources = (plots['plots'] as { sources: { kind: string }[] }[])[0]!.sources;
+    assert.deepEqual(
+      sources.map((source) => source.kind),
+      ['rows', 'rows'],
+      'the curves came with the push',
+    );
   });
 });

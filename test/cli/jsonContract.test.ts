@@ -205,6 +205,13 @@ void describe('every command, run for real, prints what its schema says', () => 
     contract('logs', run(root, 'logs', 'train.nosuch'), 2, 'not-found');
   });
 
+  void test('plots: a page of the declared plots, and a revision it does not know', () => {
+    const page = join(parent, 'plots.html');
+    const shown = contract('plots', run(root, 'plots', 'show', '--out', page), 0);
+    assert.equal(shown['out'], page);
+    contract('plots', run(root, 'plots', 'show', 'nosuch', '--out', page), 2, 'unknown-revision');
+  });
+
   void test('environments: stage, promote, rollback, history and envs', () => {
     // The latest snapshot of events is the one restore --force saved, with a row that spoils the model.
     const spoiled = contract('stage', run(root, 'stage'), 1, 'checks-failed');

@@ -56,6 +56,7 @@ void describe('The VSIX from npm run package', () => {
       'dist/scanWorker.js',
       'dist/pipelineGraph.js',
       'dist/experiments.js',
+      'dist/plots.js',
       'dist/sluice.schema.json',
       ...filesUnder('media'),
       ...filesUnder('syntaxes'),
@@ -75,6 +76,7 @@ void describe('The VSIX from npm run package', () => {
       'dist/scanWorker.js',
       'dist/pipelineGraph.js',
       'dist/experiments.js',
+      'dist/plots.js',
     ];
     for (const bundle of bundles) {
       const text = files.get(`extension/${bundle}`)!.toString('utf8');

@@ -40,6 +40,21 @@ function propertyNames(schema: JsonSchema): string[] {
   return [...new Set(branches.flatMap((b) => Object.keys(b.properties ?? {})))].sort();
 }
 
+/** A stage's `plots:`, valid and not, that the schema alone decides (fields per template are checked beyond it). */
+const PLOT_VARIANTS = [
+  '        plots: [out/p0/s2.json, out/p0/chart.png]\n',
+  '        plots:\n          - path: out/p0/loss.csv\n            template: scatter\n            x: step\n            y: [loss, val_loss]\n            title: Loss\n            x_label: step\n            y_label: loss\n',
+  '        plots:\n          - path: out/p0/classes.csv\n            template: confusion\n            actual: truth\n            predicted: guess\n',
+  '        plots:\n          - path: out/p0/loss.csv\n            y: loss\n',
+  '        plots: out/p0/loss.csv\n',
+  '        plots:\n          - path: out/p0/loss.csv\n            template: pie\n',
+  '        plots:\n          - path: out/p0/loss.csv\n            colour: red\n',
+  '        plots:\n          - template: line\n',
+  '        plots:\n          - path: out/p0/loss.csv\n            y: [loss, 3]\n',
+  '        plots:\n          - path: out/p0/loss.csv\n            x: ""\n',
+  '        plots:\n          - 7\n',
+];
+
 /** `remotes:` sections, valid and not, that the schema alone decides (URLs are checked beyond it). */
 const REMOTE_VARIANTS = [
   'remotes:\n  team:\n    url: ssh://storage.example.com/srv/sluice\n    default: true\n    git: upstream/team\n',
@@ -91,6 +106,7 @@ describe('manifest JSON Schema', () => {
       ['health', definition('environment').properties!['health']!],
       ['metricGate', resolveSchema(definition('gate')).oneOf![1]!],
       ['remote', definition('remote')],
+      ['plot', resolveSchema(definition('plot')).oneOf![1]!],
     ];
     for (const [model, schema] of pairs) {
       assert.deepEqual(Object.keys(MODEL_FIELDS[model]).sort(), propertyNames(schema), `keys of ${model}`);
@@ -136,6 +152,12 @@ describe('manifest JSON Schema', () => {
       base.replace('params: params.yaml', 'params: [params.yaml]'),
       `${base}\nhealth: true\n`,
       ...REMOTE_VARIANTS.map((remotes) => `${base}\n${remotes}`),
+      ...PLOT_VARIANTS.map((plots) =>
+        base.replace(
+          '        metrics: [out/p0/metrics.json]\n',
+          `        metrics: [out/p0/metrics.json]\n${plots}`,
+        ),
+      ),
     ];
     variants.forEach((text, index) => {
       const ajvValid = validate(parse(text));

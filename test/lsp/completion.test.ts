@@ -142,7 +142,7 @@ void describe('completion', () => {
       '        outs: [data/prepared]\n        |\n',
     );
     assert.deepEqual(at, { line: 19, character: 8 });
-    assert.deepEqual(labels(items).sort(), ['description', 'metrics', 'needs', 'params']);
+    assert.deepEqual(labels(items).sort(), ['description', 'metrics', 'needs', 'params', 'plots']);
     const needs = item(items, 'needs');
     assert.equal(needs.kind, CompletionItemKind.Property);
     assert.equal(
@@ -322,6 +322,58 @@ void describe('completion', () => {
   void test('workspace paths never lead out of the workspace: nothing is offered after `../`', async () => {
     const { items } = await completeAt('        deps: [src/prepare.js]', '        deps: [../|]');
     assert.deepEqual(labels(items), []);
+  });
+
+  void test('`plots` among a stage’s keys, documented from the schema, opening a block list', async () => {
+    const { items, at } = await completeAt(
+      '        metrics: [metrics.json]\n',
+      '        metrics: [metrics.json]\n        pl|\n',
+    );
+    const plots = item(items, 'plots');
+    assert.equal(plots.kind, CompletionItemKind.Property);
+    assert.match(documentation(plots) ?? '', /^Charts and images of what this stage writes/);
+    assert.deepEqual(edit(plots), { range: range(at.line, 8, at.line, 10), newText: 'plots:\n  - ' });
+  });
+
+  void test('the templates of a plot in `template:`, and the keys of a plot mapping', async () => {
+    const templates = await completeAt(
+      '        metrics: [metrics.json]\n',
+      '        metrics: [metrics.json]\n        plots:\n          - path: metrics.json\n            template: |\n',
+    );
+    assert.deepEqual(labels(templates.items), ['line', 'scatter', 'bar', 'confusion']);
+    assert.equal(item(templates.items, 'confusion').kind, CompletionItemKind.Value);
+    assert.deepEqual(edit(item(templates.items, 'scatter')), {
+      range: emptyAt(templates.at),
+      newText: 'scatter',
+    });
+    const keys = await completeAt(
+      '        metrics: [metrics.json]\n',
+      '        metrics: [metrics.json]\n        plots:\n          - path: metrics.json\n            template: bar\n            |\n',
+    );
+    assert.deepEqual(labels(keys.items).sort(), [
+      'actual',
+      'predicted',
+      'title',
+      'x',
+      'x_label',
+      'y',
+      'y_label',
+    ]);
+    assert.match(documentation(item(keys.items, 'actual')) ?? '', /template: confusion/);
+  });
+
+  void test('workspace paths in a plot list item and in a plot’s `path:`', async () => {
+    const plain = await completeAt(
+      '        metrics: [metrics.json]\n',
+      '        metrics: [metrics.json]\n        plots:\n          - me|\n',
+    );
+    assert.ok(labels(plain.items).includes('metrics.json'), labels(plain.items).join(', '));
+    assert.ok(labels(plain.items).includes('template'), 'a new item may be a mapping too');
+    const mapped = await completeAt(
+      '        metrics: [metrics.json]\n',
+      '        metrics: [metrics.json]\n        plots:\n          - path: |\n',
+    );
+    assert.deepEqual(labels(mapped.items).sort(), ['README.md', 'data/', 'metrics.json', 'src/']);
   });
 
   void test('`metric:` offers FILE#key for every number in the metrics file on disk', async () => {

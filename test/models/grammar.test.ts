@@ -142,6 +142,10 @@ pipelines:
         needs:
           - prepare   # the block style
         metrics: [metrics.json]
+        plots:
+          - path: plots/loss.csv
+            template: line
+            x: step
         foo: bar
     checks:
       - name: accuracy floor
@@ -198,6 +202,10 @@ for (const host of yamlHosts()) {
       assertScope(manifest, '    url: s3://team-bucket/sluice', 'url', remote);
       assertScope(manifest, '    endpoint: https://minio.internal:9000', 'endpoint', remote);
       assertScope(manifest, '    default: true', 'default', remote);
+      assertScope(manifest, '        plots:', 'plots', 'support.type.property-name.stage.sluice');
+      const plot = 'support.type.property-name.plot.sluice';
+      assertScope(manifest, '            template: line', 'template', plot);
+      assertScope(manifest, '            x: step', 'x', plot);
     });
 
     test('the column tells a top-level key from a stage key of the same name', () => {

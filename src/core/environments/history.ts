@@ -28,7 +28,7 @@ export function environmentRef(name: string): string {
   return `${ENVIRONMENT_REFS}${name}`;
 }
 
-function parseDeployment(name: string, commit: string, message: string): RecordedDeployment {
+export function parseDeployment(name: string, commit: string, message: string): RecordedDeployment {
   const line = message.split('\n').find((candidate) => candidate.startsWith(TRAILER));
   let deployment: Partial<Deployment> | undefined;
   try {

@@ -136,24 +136,31 @@ export async function readReleases(
   ids: readonly string[],
   refsPrefix = RELEASE_REFS,
 ): Promise<Release[]> {
-  const objects = await git.readObjects(ids.map((id) => `${refsPrefix}${id}:${RELEASE_FILE}`));
-  return ids.map((id, index) => {
-    const object = objects[index];
-    if (!object) {
-      throw new SluiceError(`Release ${shortId(id)} has no record.`, 'failed', 'Run `sluice fsck`.');
-    }
-    const content = JSON.parse(object.content.toString('utf8')) as Omit<ReleaseContent, 'format'> & {
-      format: unknown;
-    };
-    if (content.format !== FORMAT) {
-      throw new SluiceError(
-        `Release ${shortId(id)} has an unknown format (${String(content.format)}).`,
-        'failed',
-        'Update Sluice.',
-      );
-    }
-    return { id, ...content, format: FORMAT };
-  });
+  const objects = await git.readObjects(ids.map((id) => releaseRecordName(id, refsPrefix)));
+  return ids.map((id, index) => parseRelease(id, objects[index]?.content));
+}
+
+/** How `git cat-file` names a release's record file. */
+export function releaseRecordName(id: string, refsPrefix = RELEASE_REFS): string {
+  return `${refsPrefix}${id}:${RELEASE_FILE}`;
+}
+
+/** A release record from its file's bytes (undefined: git has none). */
+export function parseRelease(id: string, bytes: Buffer | undefined): Release {
+  if (!bytes) {
+    throw new SluiceError(`Release ${shortId(id)} has no record.`, 'failed', 'Run `sluice fsck`.');
+  }
+  const content = JSON.parse(bytes.toString('utf8')) as Omit<ReleaseContent, 'format'> & {
+    format: unknown;
+  };
+  if (content.format !== FORMAT) {
+    throw new SluiceError(
+      `Release ${shortId(id)} has an unknown format (${String(content.format)}).`,
+      'failed',
+      'Update Sluice.',
+    );
+  }
+  return { id, ...content, format: FORMAT };
 }
 
 export async function readRelease(git: GitRepository, id: string): Promise<Release> {

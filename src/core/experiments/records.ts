@@ -12,7 +12,8 @@ import type { CachedOutput } from '../pipelines/outputs';
 import type { ExperimentOrigin, ExperimentStage } from './table';
 
 export const EXPERIMENT_REFS = 'refs/sluice/experiments/';
-const EXPERIMENT_FILE = 'experiment.json';
+/** The record's file in its commit's tree. */
+export const EXPERIMENT_FILE = 'experiment.json';
 const FORMAT = 'sluice-experiment 1';
 
 export interface ExperimentContent {
@@ -61,6 +62,11 @@ export function experimentId(content: ExperimentContent): string {
   return createHash('sha256').update(JSON.stringify(content)).digest('hex');
 }
 
+/** The record's bytes as written (its id is the digest of the content, not of these bytes). */
+export function experimentText(content: ExperimentContent): string {
+  return `${JSON.stringify(content)}\n`;
+}
+
 export function experimentRef(id: string): string {
   return `${EXPERIMENT_REFS}${id}`;
 }
@@ -78,7 +84,7 @@ export async function writeExperiment(git: GitRepository, content: ExperimentCon
   await writeImmutableRecord(git, {
     ref: experimentRef(id),
     file: EXPERIMENT_FILE,
-    text: `${JSON.stringify(content)}\n`,
+    text: experimentText(content),
     message: `experiment ${content.name}\n\nSluice-Experiment: ${id}`,
     what: `Experiment ${content.name}`,
   });
@@ -101,18 +107,34 @@ export async function readExperiments(
   ids: readonly string[],
   refsPrefix = EXPERIMENT_REFS,
 ): Promise<{ experiments: Experiment[]; damaged: string[] }> {
-  const objects = await git.readObjects(ids.map((id) => `${refsPrefix}${id}:${EXPERIMENT_FILE}`));
+  const objects = await git.readObjects(ids.map((id) => experimentRecordName(id, refsPrefix)));
+  return parseExperiments(
+    ids,
+    objects.map((object) => object?.content),
+  );
+}
+
+/** How `git cat-file` names an experiment's record file. */
+export function experimentRecordName(id: string, refsPrefix = EXPERIMENT_REFS): string {
+  return `${refsPrefix}${id}:${EXPERIMENT_FILE}`;
+}
+
+/** Records from their files' bytes; one that is missing or not ours (its content is not its id) is `damaged`. */
+export function parseExperiments(
+  ids: readonly string[],
+  contents: readonly (Buffer | undefined)[],
+  options: { readonly verify: boolean } = { verify: true },
+): { experiments: Experiment[]; damaged: string[] } {
   const experiments: Experiment[] = [];
   const damaged: string[] = [];
   ids.forEach((id, index) => {
-    const object = objects[index];
     try {
-      const content = JSON.parse(object!.content.toString('utf8')) as Omit<ExperimentContent, 'format'> & {
+      const content = JSON.parse(contents[index]!.toString('utf8')) as Omit<ExperimentContent, 'format'> & {
         format: unknown;
       };
       if (content.format !== FORMAT) throw new Error('not a record');
       const record: ExperimentContent = { ...content, format: FORMAT };
-      if (experimentId(record) !== id) throw new Error('not this record');
+      if (options.verify && experimentId(record) !== id) throw new Error('not this record');
       experiments.push({ id, ...record });
     } catch {
       damaged.push(id);
@@ -121,10 +143,15 @@ export async function readExperiments(
   return { experiments, damaged };
 }
 
+/** Newest first. */
+export function newestFirst<T extends { readonly time: string }>(records: T[]): T[] {
+  return records.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
+}
+
 /** Every record, newest first. */
 export async function readAllExperiments(git: GitRepository): Promise<Experiment[]> {
   const { experiments } = await readExperiments(git, await listExperimentIds(git));
-  return experiments.sort((a, b) => (a.time < b.time ? 1 : a.time > b.time ? -1 : 0));
+  return newestFirst(experiments);
 }
 
 /**

@@ -4,10 +4,17 @@
 // checked-out commit (HEAD), or an environment's live release. Releases staged
 // before experiments were recorded appear too, from their release records.
 import { SluiceError } from '../errors';
-import { readHead } from '../environments/history';
-import { listReleaseIds, readReleases, type Release } from '../environments/releases';
+import { environmentRef, parseDeployment } from '../environments/history';
+import { parseRelease, releaseRecordName, RELEASE_REFS, type Release } from '../environments/releases';
 import type { Workspace } from '../workspace';
-import { readAllExperiments, flattenMetrics, type Experiment } from './records';
+import {
+  EXPERIMENT_REFS,
+  experimentRecordName,
+  flattenMetrics,
+  newestFirst,
+  parseExperiments,
+  type Experiment,
+} from './records';
 import type { ExperimentRow, ExperimentTable, QueuedExperiment } from './table';
 import { readQueue } from './queueFile';
 
@@ -49,43 +56,88 @@ function releaseAsExperiment(release: Release): Experiment {
   };
 }
 
+/** What the table is made of, read with one ref listing and one `git cat-file --batch`. */
+interface TableSources {
+  /** Every record, plus releases without one, newest first. */
+  readonly experiments: Experiment[];
+  /** Environment → the release live there. */
+  readonly live: Map<string, string>;
+  /** The commit checked out (undefined: none yet). */
+  readonly head: string | undefined;
+}
+
+async function readTableSources(workspace: Workspace): Promise<TableSources> {
+  const refs = await workspace.git.listRefs('refs/sluice');
+  const experimentIds: string[] = [];
+  const releaseIds: string[] = [];
+  for (const ref of refs.keys()) {
+    if (ref.startsWith(EXPERIMENT_REFS)) experimentIds.push(ref.slice(EXPERIMENT_REFS.length));
+    else if (ref.startsWith(RELEASE_REFS)) releaseIds.push(ref.slice(RELEASE_REFS.length));
+  }
+  const environments = [...workspace.manifest.environments.keys()].filter((name) =>
+    refs.has(environmentRef(name)),
+  );
+  const objects = await workspace.git.readObjects([
+    ...experimentIds.map((id) => experimentRecordName(id)),
+    ...releaseIds.map((id) => releaseRecordName(id)),
+    ...environments.map(environmentRef),
+    'HEAD',
+  ]);
+  const contents = objects.map((object) => object?.content);
+  // Ids are not re-derived here (fsck does): the table only shows what the refs name.
+  const { experiments } = parseExperiments(experimentIds, contents.slice(0, experimentIds.length), {
+    verify: false,
+  });
+  const recorded = new Set(experiments.map((experiment) => experiment.release).filter((id) => id !== null));
+  const releases: Experiment[] = [];
+  releaseIds.forEach((id, index) => {
+    if (recorded.has(id)) return;
+    try {
+      releases.push(releaseAsExperiment(parseRelease(id, contents[experimentIds.length + index])));
+    } catch {
+      // A damaged release record is fsck's to report; the table shows the rest.
+    }
+  });
+  const live = new Map<string, string>();
+  environments.forEach((name, index) => {
+    const commit = objects[experimentIds.length + releaseIds.length + index];
+    if (commit?.type !== 'commit') return;
+    const text = commit.content.toString('utf8');
+    const blank = text.indexOf('\n\n');
+    try {
+      live.set(name, parseDeployment(name, commit.id, blank < 0 ? '' : text.slice(blank + 2)).release);
+    } catch {
+      // A damaged history marks nothing live; fsck names it.
+    }
+  });
+  const head = objects.at(-1);
+  return {
+    experiments: newestFirst([...experiments, ...releases]),
+    live,
+    head: head?.type === 'commit' ? head.id : undefined,
+  };
+}
+
 /** Every record, plus releases without one, newest first. */
 export async function readExperimentRows(workspace: Workspace): Promise<Experiment[]> {
-  const experiments = await readAllExperiments(workspace.git);
-  const recorded = new Set(experiments.map((experiment) => experiment.release).filter((id) => id !== null));
-  const missing = (await listReleaseIds(workspace.git)).filter((id) => !recorded.has(id));
-  const releases = missing.length === 0 ? [] : await readReleases(workspace.git, missing);
-  return [...experiments, ...releases.map(releaseAsExperiment)].sort((a, b) =>
-    a.time < b.time ? 1 : a.time > b.time ? -1 : 0,
-  );
+  return (await readTableSources(workspace)).experiments;
 }
 
 /** Environment → the release live there (environments with none left out). */
 export async function liveReleases(workspace: Workspace): Promise<Map<string, string>> {
-  const live = new Map<string, string>();
-  for (const name of workspace.manifest.environments.keys()) {
-    const head = await readHead(workspace.git, name).catch(() => undefined);
-    if (head) live.set(name, head.release);
-  }
-  return live;
+  return (await readTableSources(workspace)).live;
 }
 
 export async function showExperiments(
   workspace: Workspace,
   options: ShowOptions = {},
 ): Promise<ExperimentTable> {
-  const [experiments, live] = await Promise.all([readExperimentRows(workspace), liveReleases(workspace)]);
+  const { experiments, live, head } = await readTableSources(workspace);
   const vs = options.vs ?? 'HEAD';
   let baseline: Experiment | undefined;
   let kind: 'commit' | 'environment';
   if (vs === 'HEAD') {
     kind = 'commit';
-    let head: string | undefined;
-    try {
-      head = await workspace.git.headCommit();
-    } catch {
-      head = undefined;
-    }
     baseline = head === undefined ? undefined : baselineAtCommit(experiments, head);
   } else {
     kind = 'environment';
@@ -126,7 +178,9 @@ export async function showExperiments(
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+  if (a === b) return true;
+  // Lists and mappings compare by content; scalars that are not === differ.
+  return typeof a === 'object' && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b);
 }
 
 function toRow(

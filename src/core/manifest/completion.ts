@@ -310,8 +310,17 @@ export function valueRole(path: readonly string[]): ValueRole {
     if (field === 'datasets') return 'dataset';
     if (field === 'needs') return 'stage';
     if (field === 'params') return 'param';
-    if (field === 'deps' || field === 'outs' || field === 'metrics') return 'path';
+    if (field === 'deps' || field === 'outs' || field === 'metrics' || field === 'plots') return 'path';
   }
+  // `- path: …` in a plot mapping.
+  if (
+    section === 'pipelines' &&
+    sub === 'stages' &&
+    field === 'plots' &&
+    keys.length === 6 &&
+    last === 'path'
+  )
+    return 'path';
   if (section === 'pipelines' && sub === 'checks' && last === 'metric') return 'metric';
   if (section === 'environments' && keys.length === 3) {
     if (last === 'from') return 'environment';

@@ -44,6 +44,12 @@ export const DIAGNOSTIC_CODES = {
     'An S3 option (`endpoint`, `region`, `path_style`) on a remote whose URL is not s3://.',
   'remote-endpoint-invalid': 'An S3 endpoint that is not an http:// or https:// URL.',
   'multiple-default-remotes': 'More than one remote is marked `default: true`.',
+  'plot-unknown-format': 'A plot whose file is neither an image nor a CSV, TSV or JSON data file.',
+  'plot-field-missing':
+    'A plot lacks a field its template needs (`actual`/`predicted` of a confusion matrix, `y` beside `x`).',
+  'plot-field-unused':
+    'A plot field its template or an image does not use (`x` or `y` of a confusion matrix).',
+  'plot-not-an-output': "A plot's file is no stage's out or metrics file, nor inside one.",
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

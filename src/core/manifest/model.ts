@@ -34,6 +34,28 @@ export interface StageDecl extends Declared {
   readonly params: readonly Located[];
   readonly outs: readonly Located[];
   readonly metrics: readonly Located[];
+  readonly plots: readonly PlotDecl[];
+}
+
+/** How a data plot is drawn (`template:`); an image is shown as it is. */
+export type PlotTemplate = 'line' | 'scatter' | 'bar' | 'confusion';
+
+/** One item of a stage's `plots:`, a plain path or a mapping (every field but `path` absent then). */
+export interface PlotDecl {
+  readonly path: Located | undefined;
+  readonly template: Located | undefined;
+  readonly x: Located | undefined;
+  /** `y: loss` or `y: [loss, val_loss]`; undefined when not written. */
+  readonly y: readonly Located[] | undefined;
+  readonly title: string | undefined;
+  readonly xLabel: string | undefined;
+  readonly yLabel: string | undefined;
+  readonly actual: Located | undefined;
+  readonly predicted: Located | undefined;
+  /** Every key written in the mapping (none for a plain path), for diagnostics that point at a key. */
+  readonly keys: readonly Located[];
+  readonly start: number;
+  readonly end: number;
 }
 
 export interface CheckDecl {
@@ -138,6 +160,18 @@ export const MODEL_FIELDS = {
     params: 'params',
     outs: 'outs',
     metrics: 'metrics',
+    plots: 'plots',
+  },
+  plot: {
+    path: 'path',
+    template: 'template',
+    x: 'x',
+    y: 'y',
+    title: 'title',
+    x_label: 'xLabel',
+    y_label: 'yLabel',
+    actual: 'actual',
+    predicted: 'predicted',
   },
   check: {
     name: 'name',
@@ -173,6 +207,7 @@ export const MODEL_FIELDS = {
   dataset: Record<string, keyof DatasetDecl>;
   pipeline: Record<string, keyof PipelineDecl>;
   stage: Record<string, keyof StageDecl>;
+  plot: Record<string, keyof PlotDecl>;
   check: Record<string, keyof CheckDecl>;
   environment: Record<string, keyof EnvironmentDecl>;
   metricGate: Record<string, keyof Extract<GateDecl, { kind: 'metric' }>>;
@@ -212,6 +247,56 @@ function list(map: YMap | undefined, key: string): Located[] {
     }
   }
   return result;
+}
+
+/** A stage's `plots:`: plain paths and mappings; other items are left to structure validation. */
+function plotList(stage: YMap | undefined): PlotDecl[] {
+  const value = stage ? getPair(stage, 'plots')?.value : undefined;
+  if (value?.kind !== 'seq') return [];
+  const plots: PlotDecl[] = [];
+  for (const item of value.items) {
+    const common = { start: item.start, end: item.end };
+    if (item.kind === 'scalar' && typeof item.value === 'string') {
+      plots.push({
+        path: { value: item.value, start: item.start, end: item.end },
+        template: undefined,
+        x: undefined,
+        y: undefined,
+        title: undefined,
+        xLabel: undefined,
+        yLabel: undefined,
+        actual: undefined,
+        predicted: undefined,
+        keys: [],
+        ...common,
+      });
+    } else if (item.kind === 'map') {
+      const y = getPair(item, 'y')?.value;
+      plots.push({
+        path: text(item, 'path'),
+        template: text(item, 'template'),
+        x: text(item, 'x'),
+        y:
+          y?.kind === 'seq'
+            ? list(item, 'y')
+            : y === undefined
+              ? undefined
+              : [text(item, 'y')].filter((f) => f !== undefined),
+        title: text(item, 'title')?.value,
+        xLabel: text(item, 'x_label')?.value,
+        yLabel: text(item, 'y_label')?.value,
+        actual: text(item, 'actual'),
+        predicted: text(item, 'predicted'),
+        keys: item.pairs.map((pair) => ({
+          value: String(pair.key.value),
+          start: pair.key.start,
+          end: pair.key.end,
+        })),
+        ...common,
+      });
+    }
+  }
+  return plots;
 }
 
 function declared(pair: YPair, body: YMap | undefined): Declared {
@@ -271,6 +356,7 @@ export function readModel(root: YNode | null): Manifest {
         params: list(stage, 'params'),
         outs: list(stage, 'outs'),
         metrics: list(stage, 'metrics'),
+        plots: plotList(stage),
       });
     }
     const checks: CheckDecl[] = [];

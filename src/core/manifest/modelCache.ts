@@ -14,9 +14,9 @@ import type { Manifest, PipelineDecl, StageDecl } from './model';
 /**
  * Bump when the model's shape changes, so an older cache is never read as the
  * new shape, and when validation grows stricter (3: protected paths, unknown
- * params and `${` are errors; 4: remotes), so a model the older rules accepted is checked again.
+ * params and `${` are errors; 4: remotes; 5: plots), so a model the older rules accepted is checked again.
  */
-const MODEL_FORMAT = 4;
+const MODEL_FORMAT = 5;
 
 interface CacheFile {
   readonly format: number;

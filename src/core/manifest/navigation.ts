@@ -79,6 +79,9 @@ function describeSymbol(analysis: ManifestAnalysis, o: Occurrence): string | und
         stage.deps.length > 0 ? `reads ${list(stage.deps)}` : undefined,
         stage.outs.length > 0 ? `writes ${list(stage.outs)}` : undefined,
         stage.metrics.length > 0 ? `metrics ${list(stage.metrics)}` : undefined,
+        stage.plots.length > 0
+          ? `plots ${list(stage.plots.flatMap((plot) => (plot.path ? [plot.path] : [])))}`
+          : undefined,
       ].filter(Boolean);
       return [
         `**stage** \`${o.name}\` of pipeline \`${stage.pipeline}\``,
@@ -321,7 +324,10 @@ export function documentLinks(analysis: ManifestAnalysis): PathLink[] {
   if (manifest.params) paths.push(manifest.params);
   for (const dataset of manifest.datasets.values()) if (dataset.path) paths.push(dataset.path);
   for (const pipeline of manifest.pipelines.values()) {
-    for (const stage of pipeline.stages.values()) paths.push(...stage.deps, ...stage.outs, ...stage.metrics);
+    for (const stage of pipeline.stages.values()) {
+      paths.push(...stage.deps, ...stage.outs, ...stage.metrics);
+      for (const plot of stage.plots) if (plot.path) paths.push(plot.path);
+    }
     for (const check of pipeline.checks) {
       const file = check.metric ? metricFile(text, check.metric) : undefined;
       if (file) paths.push(file);

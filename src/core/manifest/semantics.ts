@@ -7,6 +7,7 @@ import type { ManifestDiagnostic, QuickFix } from './diagnostics';
 import type { EnvironmentDecl, Located, Manifest, PipelineDecl, StageDecl } from './model';
 import { closestName } from './spelling';
 import { dependencyGraph, type StageEdge } from './graph';
+import { checkPlots } from './plots';
 import { checkProtectedPaths } from './protection';
 import { checkRemotes } from './remotes';
 import { contentOffset } from './yamlTree';
@@ -39,6 +40,7 @@ export function* checkSemantics(context: SemanticContext, out: ManifestDiagnosti
   checkCommands(context, out);
   checkUsage(context, out);
   checkRemotes(context.text, context.manifest, out);
+  checkPlots(context.manifest, out);
 }
 
 /** The pipeline an environment carries: its own, its upstream's, or the only one. */
@@ -358,6 +360,8 @@ function* manifestPaths(manifest: Manifest, text: string): Generator<{ located: 
       for (const dep of stage.deps) yield { located: dep, role: `dep of stage \`${stage.name}\`` };
       for (const o of stage.outs) yield { located: o, role: `output of stage \`${stage.name}\`` };
       for (const m of stage.metrics) yield { located: m, role: `metrics file of stage \`${stage.name}\`` };
+      for (const plot of stage.plots)
+        if (plot.path) yield { located: plot.path, role: `plot of stage \`${stage.name}\`` };
     }
     for (const check of pipeline.checks) {
       const file = check.metric ? metricFile(text, check.metric) : undefined;

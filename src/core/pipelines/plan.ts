@@ -3,7 +3,8 @@
 // resolved. The manifest was validated before (no cycles, no unknown names,
 // no path leaving the workspace), so building the plan cannot fail.
 import { dependencyGraph } from '../manifest/graph';
-import type { CheckDecl, Manifest, PipelineDecl, StageDecl } from '../manifest/model';
+import type { CheckDecl, Manifest, PipelineDecl, PlotDecl, PlotTemplate, StageDecl } from '../manifest/model';
+import { plotFileOf, plotTemplate, type PlotFile } from '../manifest/plots';
 import { normalizeRelative } from '../paths';
 import { SluiceError } from '../errors';
 
@@ -22,9 +23,36 @@ export interface StagePlan {
   /** Everything the stage writes: `outs`, then `metrics`. */
   readonly outs: readonly string[];
   readonly metrics: readonly string[];
+  /** What `sluice plots show` draws of this stage's outputs, in manifest order. */
+  readonly plots: readonly PlotPlan[];
   /** Stages of the same pipeline this one runs after (by `needs` or by reading their outputs). */
   readonly upstream: readonly string[];
   /** Offset of the stage's name in sluice.yaml, for "reveal in manifest". */
+  readonly offset: number;
+}
+
+/** One of a stage's `plots:`, with its file's kind and the fields it draws. */
+export interface PlotPlan {
+  /** Workspace-relative path of the image or data file. */
+  readonly path: string;
+  readonly file: PlotFile;
+  /** `image` for an image file; for data, the template (`line` unless written). */
+  readonly template: PlotTemplate | 'image';
+  /**
+   * The column on the horizontal axis. Undefined: the row number, or, with
+   * `defaults`, the first column.
+   */
+  readonly x: string | undefined;
+  /** Columns drawn against x; empty with `defaults`. */
+  readonly y: readonly string[];
+  /** Neither `x` nor `y` was written: x is the first column, y every other numeric one. */
+  readonly defaults: boolean;
+  readonly actual: string | undefined;
+  readonly predicted: string | undefined;
+  readonly title: string | undefined;
+  readonly xLabel: string | undefined;
+  readonly yLabel: string | undefined;
+  /** Offset of the plot in sluice.yaml. */
   readonly offset: number;
 }
 
@@ -93,9 +121,35 @@ function planStage(manifest: Manifest, pipeline: string, stage: StageDecl, upstr
     params: unique(stage.params.map((item) => item.value)),
     outs: unique([...paths(stage.outs), ...metrics]),
     metrics,
+    plots: stage.plots.flatMap(planPlot),
     upstream,
     offset: stage.nameStart,
   };
+}
+
+function planPlot(plot: PlotDecl): PlotPlan[] {
+  if (plot.path === undefined) return [];
+  const path = normalizeRelative(plot.path.value);
+  // Validation reports a file Sluice cannot plot; a plan is only built from a valid manifest.
+  const file = plotFileOf(path);
+  if (file === undefined) return [];
+  const y = unique((plot.y ?? []).map((field) => field.value));
+  return [
+    {
+      path,
+      file,
+      template: file.kind === 'image' ? 'image' : plotTemplate(plot),
+      x: plot.x?.value,
+      y,
+      defaults: plot.x === undefined && y.length === 0,
+      actual: plot.actual?.value,
+      predicted: plot.predicted?.value,
+      title: plot.title,
+      xLabel: plot.xLabel,
+      yLabel: plot.yLabel,
+      offset: plot.start,
+    },
+  ];
 }
 
 function planCheck(pipeline: string, check: CheckDecl, index: number): CheckPlan[] {

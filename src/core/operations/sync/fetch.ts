@@ -13,6 +13,8 @@ import { CancelledError, hasCode, SluiceError } from '../../errors';
 import { writeFileAtomic } from '../../fs/atomicWrite';
 import { ENVIRONMENT_REFS, readHistory } from '../../environments/history';
 import { readReleases, RELEASE_REFS } from '../../environments/releases';
+import { EXPERIMENT_REFS, readExperiments } from '../../experiments/records';
+import { planWorkspace } from '../../pipelines/plan';
 import { shortId } from '../../format';
 import type { Progress, TransferTotals } from '../../remotes/remoteBlobs';
 import { DATASET_REFS, readHead as readSnapshotHead, RecordedContent } from '../../snapshots/records';
@@ -98,11 +100,14 @@ async function fetchInto(
   const tracking = trackingPrefix(remote.gitRemote);
   const connection = connectEarly(workspace, remote);
   let wanted: Map<string, string>;
+  /** Experiments' plot and metrics files: fetched when the remote has them, never required. */
+  let comparable: Set<string>;
   try {
     await workspace.git.fetchRefs(remote.gitRemote, `${SLUICE_REFS}*`, `${tracking}*`);
     // Blobs for what is current on either side: pull takes the remote's refs in
     // only once every blob they need is here, so a failure changes nothing of ours.
     wanted = await currentBlobs(workspace, [SLUICE_REFS, tracking]);
+    comparable = await experimentComparables(workspace, [SLUICE_REFS, tracking]);
   } catch (error) {
     await connection.drop();
     throw error;
@@ -118,18 +123,19 @@ async function fetchInto(
         { code: 'remote-empty', data: { remote: remote.name } },
       );
     }
-    const missing = workspace.store.lacking(wanted.keys());
+    const missing = workspace.store.lacking(new Set([...wanted.keys(), ...comparable]));
     const blobs = await remoteBlobs.download(workspace.store, missing, inventory, {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.progress ? { progress: options.progress } : {}),
     });
-    if (blobs.absent.length > 0) {
-      const first = blobs.absent[0]!;
+    const absent = blobs.absent.filter((hash) => wanted.has(hash));
+    if (absent.length > 0) {
+      const first = absent[0]!;
       throw new SluiceError(
-        `The remote ${remote.name} lacks ${blobs.absent.length} blob(s) that ${wanted.get(first)!} needs (first: ${first}).`,
+        `The remote ${remote.name} lacks ${absent.length} blob(s) that ${wanted.get(first)!} needs (first: ${first}).`,
         'failed',
         'Run `sluice push` on the machine that recorded it, then fetch again.',
-        { code: 'remote-blob-missing', data: { remote: remote.name, hashes: blobs.absent.slice(0, 100) } },
+        { code: 'remote-blob-missing', data: { remote: remote.name, hashes: absent.slice(0, 100) } },
       );
     }
     const runFolder = join(workspace.sluiceDir, 'runs');
@@ -329,6 +335,38 @@ async function currentBlobs(
           wanted.set(entry.sha256, `release ${shortId(release.id)}, output ${output.path}`);
   }
   return wanted;
+}
+
+/**
+ * The blobs of every experiment record's plot and metrics files (the files
+ * the manifest declares as a stage's `plots:` or `metrics:`): small, and
+ * what comparing and plotting experiments reads. Models and data are not.
+ */
+async function experimentComparables(
+  workspace: Workspace,
+  namespaces: readonly string[],
+): Promise<Set<string>> {
+  const plan = planWorkspace(workspace.manifest);
+  const files = new Set(
+    [...plan.pipelines.values()].flatMap((pipeline) =>
+      pipeline.stages.flatMap((stage) => [...stage.metrics, ...stage.plots.map((plot) => plot.path)]),
+    ),
+  );
+  const found = new Set<string>();
+  if (files.size === 0) return found;
+  for (const namespace of namespaces) {
+    const prefix = namespace + EXPERIMENT_REFS.slice(SLUICE_REFS.length);
+    const ids = [...(await workspace.git.listRefs(prefix.replace(/\/$/, ''))).keys()].map((ref) =>
+      ref.slice(prefix.length),
+    );
+    for (const experiment of (await readExperiments(workspace.git, ids, prefix)).experiments)
+      for (const output of experiment.outputs)
+        for (const entry of output.entries) {
+          const path = entry.path === '' ? output.path : `${output.path}/${entry.path}`;
+          if (entry.type === 'file' && files.has(path)) found.add(entry.sha256);
+        }
+  }
+  return found;
 }
 
 function runPath(folder: string, signature: string): string {
