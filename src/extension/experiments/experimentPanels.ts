@@ -119,7 +119,10 @@ export class ExperimentPanels implements vscode.Disposable {
     panel.webview.onDidReceiveMessage((raw: unknown) => {
       const message = parseFromPage(raw);
       if (message === undefined) this.log.warn(`Experiments page: dropped a malformed message.`);
-      else void this.#onMessage(open, message);
+      else
+        this.#onMessage(open, message).catch((error: unknown) => {
+          this.log.error(`Experiments page: ${message.type} failed: ${describeError(error)}`);
+        });
     });
     // Coming back to the tab reads again: a watcher event missed (a busy machine, a network folder) costs nothing lasting.
     panel.onDidChangeViewState(({ webviewPanel }) => {
@@ -259,7 +262,7 @@ export class ExperimentPanels implements vscode.Disposable {
         type: 'table',
         table,
         environments: [...state.workspace.manifest.environments.keys()],
-        paramsFile: readParamsFile(state.workspace),
+        paramsFile: this.#paramsFile(state.workspace),
         capabilities,
       };
     } catch (error) {
@@ -272,6 +275,16 @@ export class ExperimentPanels implements vscode.Disposable {
       return unavailable(
         `Sluice could not read the experiments: ${describeError(error)} The log has details.`,
       );
+    }
+  }
+
+  /** The params file for the form; one that does not parse leaves the form empty, not the table. */
+  #paramsFile(workspace: Workspace): Record<string, unknown> | null {
+    try {
+      return readParamsFile(workspace);
+    } catch (error) {
+      this.log.warn(`The Experiments form lists no params: ${describeError(error)}`);
+      return {};
     }
   }
 

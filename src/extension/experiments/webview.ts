@@ -664,6 +664,9 @@ function onMessage(message: ToPageMessage): void {
     case 'unavailable':
       capabilities = message.capabilities;
       shown = undefined;
+      items = [];
+      filteredIds = [];
+      selected.clear();
       grid.replaceChildren();
       rowCount.textContent = '';
       showNotice(message.reason);
