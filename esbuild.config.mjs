@@ -1,5 +1,5 @@
-// Bundles the three entries (extension, language server, CLI) and the pipeline
-// graph's webview script into dist/, and the test files into out/test/. Type
+// Bundles the three entries (extension, language server, CLI) and the webview
+// scripts (pipeline graph, experiments) into dist/, and the test files into out/test/. Type
 // checking is separate (`npm run typecheck`): esbuild only strips types.
 import * as esbuild from 'esbuild';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -46,8 +46,8 @@ const product = {
 };
 
 /**
- * The pages' scripts: the pipeline graph's, with dagre inside, and the plots
- * page's, with Chart.js inside: a webview loads only
+ * The pages' scripts: the pipeline graph's, with dagre inside, the plots
+ * page's, with Chart.js inside, and the Experiments table's: a webview loads only
  * local files under its Content-Security-Policy, so nothing comes from a CDN.
  * @type {import('esbuild').BuildOptions}
  */
@@ -62,6 +62,7 @@ const webview = {
   logLevel: 'warning',
   entryPoints: {
     pipelineGraph: 'src/extension/pipelines/graph/webview.ts',
+    experiments: 'src/extension/experiments/webview.ts',
     // The plots page, with Chart.js inside: `sluice plots show` inlines it into the HTML it writes.
     plots: 'src/extension/plots/page.ts',
   },

@@ -1,6 +1,7 @@
 // What every command receives: the model it reads and the parts it acts
 // through. Commands get no view; the views only render the model.
 import type * as vscode from 'vscode';
+import type { ExperimentPanels } from './experiments/experimentPanels';
 import type { WorkspaceModel } from './model';
 import type { PipelineGraphs } from './pipelines/graph/graphPanels';
 import type { StageLogs } from './pipelines/stageLogs';
@@ -19,4 +20,6 @@ export interface SluiceContext {
   readonly stageLogs: StageLogs;
   /** The pipeline graph panels. */
   readonly graphs: PipelineGraphs;
+  /** The Experiments panels, one per workspace. */
+  readonly experiments: ExperimentPanels;
 }

@@ -12,6 +12,7 @@ import * as vscode from 'vscode';
 import { describeError, SluiceError } from '../core/errors';
 import { ENVIRONMENT_REFS } from '../core/environments/history';
 import { RELEASE_REFS } from '../core/environments/releases';
+import { EXPERIMENT_REFS } from '../core/experiments/records';
 import { MANIFEST_FILE } from '../core/manifest';
 import type { SnapshotSummary } from '../core/snapshots/snapshots';
 import { SLUICE_DIR, type Workspace } from '../core/workspace';
@@ -440,6 +441,8 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
         if (name !== undefined) return scopeOf({ kind: 'datasets', root: state.root, names: [name] });
         if (ref.startsWith(ENVIRONMENT_REFS) || ref.startsWith(RELEASE_REFS))
           return scopeOf({ kind: 'environments', root: state.root });
+        // A run's record: the Experiments panels read the table again on a pipelines change (stage states are cheap to read).
+        if (ref.startsWith(EXPERIMENT_REFS)) return scopeOf({ kind: 'pipelines', root: state.root });
         return WHOLE_FOLDER;
       });
       // Refs deleted or packed by git move here.

@@ -5,6 +5,8 @@ import type { LanguageClient } from 'vscode-languageclient/node';
 import { registerCommands, type CommandTable } from './commands';
 import type { SluiceContext } from './context';
 import { environmentCommands } from './environments/environmentCommands';
+import { experimentCommands } from './experiments/experimentCommands';
+import { ExperimentPanels } from './experiments/experimentPanels';
 import type { EnvironmentsNode } from './environments/model';
 import { EnvironmentsView } from './environments/environmentsView';
 import { ManifestLanguageServer } from './languageServer';
@@ -41,6 +43,8 @@ export interface SluiceApi {
   readonly pipelineGraphs: Pick<PipelineGraphs, 'shownGraphs'>;
   /** The open Plots panels, as last sent to their pages. */
   readonly plotsPanels: Pick<PlotsPanels, 'shownPlots'>;
+  /** The open Experiments panels, as last sent to their pages. */
+  readonly experimentPanels: Pick<ExperimentPanels, 'shownTables'>;
   /** Re-reads every folder and resolves when the views have reloaded. */
   refresh(): Promise<void>;
   /** Resolves when no file event is waiting to be turned into a refresh. */
@@ -78,6 +82,7 @@ export class SluiceExtension {
       content: this.#own(new SnapshotContent()),
       stageLogs,
       graphs,
+      experiments: this.#own(new ExperimentPanels(context.extensionUri, model, log)),
     };
 
     const commands: CommandTable = {
@@ -88,6 +93,7 @@ export class SluiceExtension {
       ...remoteCommands(commandContext),
       ...pipelineCommands(commandContext),
       ...plotsCommands(plots, model),
+      ...experimentCommands(commandContext),
     };
     this.#disposables.push(
       ...registerCommands(commands, {
@@ -108,6 +114,7 @@ export class SluiceExtension {
       pipelinesView,
       pipelineGraphs: graphs,
       plotsPanels: plots,
+      experimentPanels: commandContext.experiments,
       refresh: () => model.refreshAll(),
       whenIdle: () => model.whenIdle(),
       datasetReads: () => model.reads.datasets,

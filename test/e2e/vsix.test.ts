@@ -55,6 +55,7 @@ void describe('The VSIX from npm run package', () => {
       'dist/cliMain.js',
       'dist/scanWorker.js',
       'dist/pipelineGraph.js',
+      'dist/experiments.js',
       'dist/plots.js',
       'dist/sluice.schema.json',
       ...filesUnder('media'),
@@ -74,6 +75,7 @@ void describe('The VSIX from npm run package', () => {
       'dist/cliMain.js',
       'dist/scanWorker.js',
       'dist/pipelineGraph.js',
+      'dist/experiments.js',
       'dist/plots.js',
     ];
     for (const bundle of bundles) {
