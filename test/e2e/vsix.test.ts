@@ -11,8 +11,13 @@ import { Worker } from 'node:worker_threads';
 import { packageJson, ROOT, vsixPath } from './paths';
 import { packageExtension, readVsix } from './vsix';
 
-/** A ceiling, not a target: today's VSIX is about 350 KB, all three bundles included. */
-const MAX_VSIX_BYTES = 1024 * 1024;
+/**
+ * A ceiling, not a target, there to catch a dependency bundled by accident.
+ * The VSIX is about 1.07 MB: the extension, CLI and server bundles (the S3
+ * client in the first two), and since issue 15 the plots page with Chart.js
+ * (190 KB minified, 66 KB compressed) and the experiments table.
+ */
+const MAX_VSIX_BYTES = 1280 * 1024;
 
 function filesUnder(folder: string): string[] {
   return readdirSync(join(ROOT, folder), { recursive: true, withFileTypes: true })
