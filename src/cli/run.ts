@@ -31,7 +31,7 @@ export const runCommand: Command = {
       'overridden file while they run, and the file holds its own bytes again afterwards. The key ' +
       'must be in the file and the value of the kind it holds there. A stage whose params differ ' +
       'runs (or restores, when those params ran before).',
-    'A run in which some stage ran, restored or failed leaves an experiment record (`sluice exp ' +
+    'A run in which some stage ran or failed leaves an experiment record (`sluice exp ' +
       'show`): code commit, data snapshots, every param, every metric, each stage and its duration.',
     'Exit code 1 when a stage or a check failed.',
   ],

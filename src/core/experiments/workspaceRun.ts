@@ -8,7 +8,7 @@ import { latestSnapshots, recordRun, workspaceCode } from './recording';
 
 export interface WorkspaceRun {
   readonly report: RunReport;
-  /** The record written; undefined when every stage was up to date (nothing new to record) or the run was cancelled. */
+  /** The record written; undefined when no stage ran or failed (nothing new to record) or the run was cancelled. */
   readonly experiment: Experiment | undefined;
 }
 
@@ -20,7 +20,8 @@ export async function runWorkspace(
   const code = await workspaceCode(home);
   const snapshots = await latestSnapshots(home);
   const report = await runPipelines(context, options);
-  const ranSomething = report.stages.some((stage) => stage.result !== 'skipped');
+  // A run that only skipped or restored computed nothing new: the record of the run that did stands.
+  const ranSomething = report.stages.some((stage) => stage.result === 'ran' || stage.result === 'failed');
   const experiment =
     ranSomething && !report.cancelled
       ? await recordRun(context, report, {
