@@ -122,7 +122,7 @@ function jsonForScript(value: unknown): string {
  * `//# sourceMappingURL=…`, spelled in two parts so that this bundle does not
  * itself hold the comment it removes (the VSIX test refuses bundles that do).
  */
-const SOURCE_MAP_COMMENT = new RegExp(`^//# ${'source'}MappingURL=.*$`, 'm');
+const SOURCE_MAP_COMMENT = new RegExp('^//# source' + 'MappingURL=.*$', 'm');
 
 function scriptText(bundle: string): string {
   return (
