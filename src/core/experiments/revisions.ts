@@ -11,7 +11,7 @@ import { planWorkspace } from '../pipelines/plan';
 import { numericLeaves, readValues } from '../pipelines/values';
 import { parse } from 'yaml';
 import type { Workspace } from '../workspace';
-import { flattenParams } from '../pipelines/paramOverrides';
+import { flattenParams, readCurrentParams } from '../pipelines/paramOverrides';
 import { findExperiment, flattenMetrics, type Experiment } from './records';
 import { baselineAtCommit, readTableSources, type TableSources } from './show';
 
@@ -37,7 +37,6 @@ function metricFiles(workspace: Workspace): string[] {
 }
 
 function workspaceRevision(workspace: Workspace): Revision {
-  const plan = planWorkspace(workspace.manifest);
   const perFile: Record<string, Record<string, number>> = {};
   for (const file of metricFiles(workspace)) {
     const document = readValues(workspace.root, file);
@@ -47,7 +46,7 @@ function workspaceRevision(workspace: Workspace): Revision {
     kind: 'workspace',
     label: 'workspace',
     id: null,
-    params: plan.paramsFile === undefined ? {} : flattenParams(readValues(workspace.root, plan.paramsFile)),
+    params: readCurrentParams(workspace) ?? {},
     metrics: flattenMetrics(perFile),
     read: (path) => {
       try {

@@ -7,6 +7,9 @@
 import { isScalar, parse, parseDocument, stringify } from 'yaml';
 import { SluiceError } from '../errors';
 import { closestName } from '../manifest/spelling';
+import type { Workspace } from '../workspace';
+import { planWorkspace } from './plan';
+import { readValues } from './values';
 
 /** One `--set` as given: a key and the values it takes (one for `run`, one or more for a grid). */
 export interface ParamSetting {
@@ -23,6 +26,17 @@ export function flattenParams(document: unknown, prefix = ''): Record<string, un
     }
   } else if (prefix !== '') result[prefix] = document ?? null;
   return result;
+}
+
+/**
+ * The params file as it is on disk now, flattened as records keep params:
+ * null when the manifest names no params file, {} when the file is absent.
+ */
+export function readCurrentParams(workspace: Workspace): Record<string, unknown> | null {
+  const file = planWorkspace(workspace.manifest).paramsFile;
+  if (file === undefined) return null;
+  const values = readValues(workspace.root, file);
+  return values === undefined ? {} : flattenParams(values);
 }
 
 /** Splits `a,'b,c',[1,2]` at the commas outside quotes and brackets. */

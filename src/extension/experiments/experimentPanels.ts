@@ -16,9 +16,7 @@ import * as vscode from 'vscode';
 import { describeError, hasCode } from '../../core/errors';
 import { showExperiments } from '../../core/experiments/show';
 import type { QueuedExperiment } from '../../core/experiments/table';
-import { flattenParams } from '../../core/pipelines/paramOverrides';
-import { planWorkspace } from '../../core/pipelines/plan';
-import { readValues } from '../../core/pipelines/values';
+import { readCurrentParams } from '../../core/pipelines/paramOverrides';
 import type { Workspace } from '../../core/workspace';
 import type { WorkspaceModel } from '../model';
 import { parseFromPage, type Capabilities, type FromPageMessage, type ToPageMessage } from './messages';
@@ -281,7 +279,7 @@ export class ExperimentPanels implements vscode.Disposable {
   /** The params file for the form; one that does not parse leaves the form empty, not the table. */
   #paramsFile(workspace: Workspace): Record<string, unknown> | null {
     try {
-      return readParamsFile(workspace);
+      return readCurrentParams(workspace);
     } catch (error) {
       this.log.warn(`The Experiments form lists no params: ${describeError(error)}`);
       return {};
@@ -363,14 +361,6 @@ export class ExperimentPanels implements vscode.Disposable {
 </body>
 </html>`;
   }
-}
-
-/** The params file now, flattened as records keep params; null when the manifest names none. */
-function readParamsFile(workspace: Workspace): Record<string, unknown> | null {
-  const file = planWorkspace(workspace.manifest).paramsFile;
-  if (file === undefined) return null;
-  const values = readValues(workspace.root, file);
-  return values === undefined ? {} : flattenParams(values);
 }
 
 async function plotsAvailable(): Promise<boolean> {
