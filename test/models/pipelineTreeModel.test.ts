@@ -98,7 +98,7 @@ void describe('Pipelines view model', () => {
     assert.match(prepare.tooltip, /\$ node src\/prepare\.js/);
     assert.equal(train.label, 'train');
     assert.match(train.tooltip, /after prepare/);
-    assert.match(train.tooltip, /writes models\/model\.json, metrics\.json/);
+    assert.match(train.tooltip, /writes models\/model\.json, plots, metrics\.json/);
 
     // Reveal in Manifest selects the stage's name: the offset points at it.
     const manifest = readFileSync(join(root, 'sluice.yaml'), 'utf8');
