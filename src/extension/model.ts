@@ -323,7 +323,6 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
     const state = await discoverFolder(folder.uri.fsPath, { trusted: vscode.workspace.isTrusted });
     if (state.kind !== 'ready') this.log.info(`${folder.uri.fsPath}: ${describeState(state)}`);
     const old = this.#entries.get(key);
-    disposeAll([...(old?.watchers ?? []), ...(old?.pipelineWatchers ?? [])]);
     const remote = await loadFolderRemote(state);
     const model: FolderModel = {
       folder,
@@ -338,6 +337,9 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
       watchers: this.#watch(key, folder, state),
       pipelineWatchers: this.#watchPipelines(key, model),
     };
+    // The old watchers go only now: a ref moved while this read went on still requests a read
+    // (dropping them first lost such a change, seen as a view that missed a record).
+    disposeAll([...(old?.watchers ?? []), ...(old?.pipelineWatchers ?? [])]);
     this.#entries.set(key, entry);
     return entry;
   }
