@@ -519,3 +519,20 @@ void describe('experiments travel with push and fetch', () => {
     );
   });
 });
+
+void describe('an empty workspace', () => {
+  void test('no commit and no record yet: the table says so, and HEAD is refused saying why', (t) => {
+    const root = mkdtempSync(join(tmpdir(), 'sluice-exp-empty-'));
+    t.after(() => {
+      removeTree(root);
+    });
+    git(root, 'init', '--quiet');
+    writeFileSync(join(root, 'sluice.yaml'), MANIFEST);
+    writeFileSync(join(root, 'params.yaml'), PARAMS);
+    const shown = sluice(['exp', 'show', '--json'], root);
+    assert.equal(shown.status, 0, shown.stderr);
+    assert.deepEqual((onlyJson(shown)['experiments'] as unknown[]).length, 0);
+    assertOneLineError(sluice(['metrics', 'diff'], root), 2, 'no commit yet');
+    assertOneLineError(sluice(['exp', 'run'], root), 1, 'no commit yet');
+  });
+});

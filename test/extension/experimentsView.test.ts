@@ -122,7 +122,7 @@ describe('Experiments view', () => {
       'train.epochs': 400,
       'train.learning_rate': 0.5,
     });
-    assert.deepEqual(message.capabilities, { canRun: true, whyNot: null, plots: message.capabilities.plots });
+    assert.deepEqual(message.capabilities, { canRun: true, whyNot: null });
 
     // One panel per workspace: the command brings the same one forward.
     const again = await vscode.commands.executeCommand<vscode.WebviewPanel>('sluice.showExperiments');

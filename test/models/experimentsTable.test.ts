@@ -351,7 +351,7 @@ void describe('Experiments view: messages', () => {
   });
 
   test('the page takes well-formed extension messages only', () => {
-    const capabilities = { canRun: true, whyNot: null, plots: false };
+    const capabilities = { canRun: true, whyNot: null };
     const shown = {
       type: 'table',
       table,

@@ -233,7 +233,7 @@ void describe('The Experiments page with 1,000 rows (UI)', () => {
       table,
       environments: ['staging', 'production'],
       paramsFile: Object.fromEntries(table.params.map((key) => [key, 0])),
-      capabilities: { canRun: true, whyNot: null, plots: false },
+      capabilities: { canRun: true, whyNot: null },
     };
     const firstPaint = await workbench.step('thousand-rows', async () => {
       await frame.evaluate((sent) => {

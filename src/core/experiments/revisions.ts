@@ -185,6 +185,13 @@ async function resolveOne(
   }
   const commit = await workspace.git.resolveCommit(text);
   if (commit !== undefined) return commitRevision(workspace, commit, text, experiments);
+  if (text === 'HEAD')
+    throw new SluiceError(
+      'There is no commit yet, so HEAD names nothing to compare with.',
+      'usage',
+      'Commit, or name both sides: `sluice metrics diff A B` with an experiment, a release or `workspace`.',
+      { code: 'unknown-revision', data: { revision: text } },
+    );
   throw new SluiceError(
     `'${text}' is not the workspace, an environment, an experiment, a release or a commit.`,
     'usage',

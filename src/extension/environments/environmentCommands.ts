@@ -22,7 +22,7 @@ import {
   type PromotionPlan,
 } from '../../core/environments/promotion';
 import { rollbackChoices } from '../../core/environments/rollbackTarget';
-import { stageRelease } from '../../core/environments/staging';
+import { stageRelease, type StageOptions as StagingOptions } from '../../core/environments/staging';
 import {
   deploymentJson,
   stageJson,
@@ -171,34 +171,45 @@ function workspaceAt(model: WorkspaceModel, root: string): Workspace {
   return model.workspaceAt(root, ENVIRONMENTS_RESTRICTED_REASON);
 }
 
+/**
+ * How a stage shows in the editor while it goes: warnings as messages and in
+ * the log, every stage's command and output in the log, the stage running in
+ * the progress notification. Stage Release and Stage as Release share it.
+ */
+export function stagingProgress(
+  log: vscode.LogOutputChannel,
+  report: (text: string) => void,
+): Pick<StagingOptions, 'onWarning' | 'onOutput' | 'events'> {
+  return {
+    onWarning: (text) => {
+      log.warn(text);
+      void vscode.window.showWarningMessage(`Sluice: ${text}`);
+    },
+    onOutput: (text) => {
+      log.info(text.trimEnd());
+    },
+    events: {
+      stageStarted: (stage) => {
+        report(stage.id);
+        log.info(`▶ ${stage.id}: ${stage.run}`);
+      },
+      stageOutput: (stage, text) => {
+        log.info(`${stage.id} │ ${text.trimEnd()}`);
+      },
+      checkOutput: (_check, text) => {
+        log.info(text.trimEnd());
+      },
+    },
+  };
+}
+
 async function stage(
   workspace: Workspace,
   operations: LongOperations,
   log: vscode.LogOutputChannel,
 ): Promise<StageJson> {
   const result = await operations.run('Staging a release', (signal, report) =>
-    stageRelease(workspace, {
-      signal,
-      onWarning: (text) => {
-        log.warn(text);
-        void vscode.window.showWarningMessage(`Sluice: ${text}`);
-      },
-      onOutput: (text) => {
-        log.info(text.trimEnd());
-      },
-      events: {
-        stageStarted: (stage) => {
-          report(stage.id);
-          log.info(`▶ ${stage.id}: ${stage.run}`);
-        },
-        stageOutput: (stage, text) => {
-          log.info(`${stage.id} │ ${text.trimEnd()}`);
-        },
-        checkOutput: (_check, text) => {
-          log.info(text.trimEnd());
-        },
-      },
-    }),
+    stageRelease(workspace, { signal, ...stagingProgress(log, report) }),
   );
   // What `sluice stage --json` prints: from here on, only this is read.
   const json = stageJson(result);

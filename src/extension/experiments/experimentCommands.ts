@@ -7,6 +7,8 @@
 // The action commands take an options object (root, ids, set…), so a
 // keybinding, another extension or a test can call them without the page.
 import * as vscode from 'vscode';
+import { describeApply, expApplyJson } from '../../core/operations/experimentResults';
+import { stagingProgress } from '../environments/environmentCommands';
 import { hasCode, SluiceError } from '../../core/errors';
 import { applyExperiment } from '../../core/experiments/apply';
 import { runExperiments } from '../../core/experiments/queue';
@@ -120,15 +122,14 @@ export function experimentCommands(context: SluiceContext): CommandTable {
         const result = await operations.run(`Applying experiment ${shortId(id)}`, (signal) =>
           applyExperiment(workspace, id, { signal }),
         );
-        const saved =
-          result.savedParams === null ? '' : ` The params file as it was is kept at ${result.savedParams}.`;
-        const missing =
-          result.missingParams.length === 0
-            ? ''
-            : ` Left out (the params file no longer has them): ${result.missingParams.join(', ')}.`;
-        void vscode.window.showInformationMessage(
-          `Sluice: experiment ${result.name} applied: its params are in the params file and its stages' outputs on disk.${saved}${missing}`,
-        );
+        // The sentences `sluice exp apply` prints, stages it could not restore included.
+        const json = expApplyJson(result);
+        const text = describeApply(json)
+          .map((line) => line.trim())
+          .join(' ');
+        if (json.stages.some((stage) => stage.result === 'not-run'))
+          void vscode.window.showWarningMessage(`Sluice: ${text}`);
+        else void vscode.window.showInformationMessage(`Sluice: ${text}`);
         return outcome(result, [{ kind: 'pipelines', root }]);
       },
     },
@@ -144,25 +145,7 @@ export function experimentCommands(context: SluiceContext): CommandTable {
           `Staging a release from experiment ${shortId(id)}`,
           (signal, report) =>
             withSnapshotStep(() =>
-              stageExperiment(workspace, id, {
-                signal,
-                onWarning: warn,
-                onOutput: (text) => {
-                  log.info(text.trimEnd());
-                },
-                events: {
-                  stageStarted: (stage) => {
-                    report(stage.id);
-                    log.info(`▶ ${stage.id}: ${stage.run}`);
-                  },
-                  stageOutput: (stage, text) => {
-                    log.info(`${stage.id} │ ${text.trimEnd()}`);
-                  },
-                  checkOutput: (_check, text) => {
-                    log.info(text.trimEnd());
-                  },
-                },
-              }),
+              stageExperiment(workspace, id, { signal, ...stagingProgress(log, report) }),
             ),
         );
         // What `sluice stage --json` prints: from here on, only this is read.

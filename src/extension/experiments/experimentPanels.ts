@@ -211,14 +211,7 @@ export class ExperimentPanels implements vscode.Disposable {
   }
 
   async #plot(open: OpenTable, ids: readonly string[]): Promise<void> {
-    if (await plotsAvailable()) {
-      await vscode.commands.executeCommand(SHOW_PLOTS_COMMAND, { root: open.root, ids });
-      return;
-    }
-    this.#post(open, { type: 'compare', ids });
-    void vscode.window.showInformationMessage(
-      'Sluice: plots come with the Plots view, which is not installed here; the selected experiments are compared side by side instead.',
-    );
+    await vscode.commands.executeCommand(SHOW_PLOTS_COMMAND, { root: open.root, ids });
   }
 
   #schedule(open: OpenTable): void {
@@ -239,7 +232,7 @@ export class ExperimentPanels implements vscode.Disposable {
   }
 
   async #read(open: OpenTable): Promise<ToPageMessage> {
-    const capabilities = await this.#capabilities();
+    const capabilities = this.#capabilities();
     const folder = this.model.folders.find(
       ({ state }) => state.kind !== 'noManifest' && state.root === open.root,
     );
@@ -286,9 +279,9 @@ export class ExperimentPanels implements vscode.Disposable {
     }
   }
 
-  async #capabilities(): Promise<Capabilities> {
+  #capabilities(): Capabilities {
     const trusted = vscode.workspace.isTrusted;
-    return { canRun: trusted, whyNot: trusted ? null : ACTIONS_RESTRICTED, plots: await plotsAvailable() };
+    return { canRun: trusted, whyNot: trusted ? null : ACTIONS_RESTRICTED };
   }
 
   #post(open: OpenTable, message: ToPageMessage): void {
@@ -361,10 +354,6 @@ export class ExperimentPanels implements vscode.Disposable {
 </body>
 </html>`;
   }
-}
-
-async function plotsAvailable(): Promise<boolean> {
-  return (await vscode.commands.getCommands(true)).includes(SHOW_PLOTS_COMMAND);
 }
 
 /** The queue file as `exp run` writes it; undefined while it is missing or half-read. */

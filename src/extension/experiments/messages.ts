@@ -10,8 +10,6 @@ export interface Capabilities {
   readonly canRun: boolean;
   /** Why they are not, shown beside the disabled buttons. */
   readonly whyNot: string | null;
-  /** The command `sluice.showPlots` exists (the Plots view is installed). */
-  readonly plots: boolean;
 }
 
 // ---- Extension → page -------------------------------------------------------
@@ -181,8 +179,7 @@ function isCapabilities(value: unknown): value is Capabilities {
   return (
     isObject(value) &&
     typeof value['canRun'] === 'boolean' &&
-    (value['whyNot'] === null || typeof value['whyNot'] === 'string') &&
-    typeof value['plots'] === 'boolean'
+    (value['whyNot'] === null || typeof value['whyNot'] === 'string')
   );
 }
 

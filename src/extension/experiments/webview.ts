@@ -110,7 +110,7 @@ let shown: Shown | undefined;
 let environments: readonly string[] = [];
 let paramsFile: Readonly<Record<string, unknown>> | null = null;
 // Until the extension says otherwise (its first message), nothing is refused for trust.
-let capabilities: Capabilities = { canRun: true, whyNot: null, plots: false };
+let capabilities: Capabilities = { canRun: true, whyNot: null };
 let queue: readonly QueuedExperiment[] = [];
 const selected = new Set<string>();
 /** The row a shift-click extends from. */
