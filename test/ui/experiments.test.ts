@@ -200,7 +200,7 @@ void describe('The Experiments view (UI)', () => {
       await frame.getByRole('button', { name: 'Apply to Workspace' }).click();
       await workbench.answerDialog('Apply');
       await workbench
-        .notification(/applied: its params are in the params file/)
+        .notification(/Applied \S+ \([0-9a-f]+\): train\.epochs=100/)
         .waitFor({ timeout: RUN_TIMEOUT_MS });
     });
     assert.match(readFileSync(join(workspace, 'params.yaml'), 'utf8'), /epochs: 100\b/);
