@@ -7,7 +7,8 @@ import { SluiceError } from '../errors';
 import { DiskProbe, type FileProbe } from '../paths';
 import { LineIndex, type ManifestDiagnostic } from './diagnostics';
 import { manifestLimitProblem, MAX_MANIFEST_BYTES, type LimitProblem } from './limits';
-import { readModel, type Manifest } from './model';
+import { readManifestModel, readModel, type Manifest } from './model';
+import type { TemplateScope } from './templates';
 import { IncrementalYamlParser } from './parser';
 import { checkSemantics } from './semantics';
 import { validateStructure } from './structure';
@@ -19,6 +20,8 @@ export const MANIFEST_FILE = 'sluice.yaml';
 export interface AnalyzeOptions {
   /** How to look at the workspace's files; without one, checks that need the disk are skipped. */
   readonly probe?: FileProbe;
+  /** Params for one run (`run --set`), which `${…}` sees in place of the params file's. */
+  readonly overrides?: Readonly<Record<string, unknown>>;
 }
 
 export interface ManifestAnalysis {
@@ -34,6 +37,10 @@ export interface ManifestAnalysis {
   readonly probe: FileProbe | undefined;
   /** True when some diagnostic is an error. */
   readonly hasErrors: boolean;
+  /** Workspace files the model was read from besides the manifest (params and vars files for `${…}`), as read. */
+  readonly inputs: ReadonlyMap<string, string | undefined>;
+  /** The values `${…}` can name in the whole manifest (the params file and `vars`), when read. */
+  readonly templateScope: TemplateScope | undefined;
   /**
    * Set when the text goes past a limit (limits.ts): it was not analyzed, the
    * one diagnostic says why, and editor features have nothing to offer.
@@ -108,7 +115,13 @@ function* analyzeInSteps(
   yield;
   yield* validateStructure(parsed.root, diagnostics, text.length);
   yield;
-  const manifest = readModel(parsed.root);
+  const probe = options.probe;
+  const { manifest, templating } = readManifestModel(parsed.root, {
+    text,
+    ...(probe ? { readText: (path: string) => probe.readText(path) } : {}),
+    ...(options.overrides ? { overrides: options.overrides } : {}),
+  });
+  diagnostics.push(...templating.diagnostics);
   yield* checkSemantics(
     { text, manifest, probe: options.probe, lineOf: (offset) => lineIndex.position(offset).line + 1 },
     diagnostics,
@@ -124,6 +137,8 @@ function* analyzeInSteps(
     symbols: new SymbolIndex(manifest, text),
     probe: options.probe,
     hasErrors: diagnostics.some((d) => d.severity === 'error'),
+    inputs: templating.inputs,
+    templateScope: templating.scope,
     overLimit: undefined,
   };
 }
@@ -165,6 +180,8 @@ function refusedAnalysis(
     symbols: new SymbolIndex(manifest, ''),
     probe: options.probe,
     hasErrors: true,
+    inputs: new Map(),
+    templateScope: undefined,
     overLimit: limit,
   };
 }
@@ -173,7 +190,10 @@ function refusedAnalysis(
  * Reads and analyzes a manifest file (or the sluice.yaml in a folder). The
  * workspace root is the manifest's folder.
  */
-export function readManifestFile(path: string): ManifestAnalysis & { readonly file: string } {
+export function readManifestFile(
+  path: string,
+  options: Pick<AnalyzeOptions, 'overrides'> = {},
+): ManifestAnalysis & { readonly file: string } {
   let file = resolve(path);
   try {
     if (statSync(file).isDirectory()) file = resolve(file, MANIFEST_FILE);
@@ -204,5 +224,5 @@ export function readManifestFile(path: string): ManifestAnalysis & { readonly fi
       { code: 'manifest-unreadable', data: { file, errno: code ?? null } },
     );
   }
-  return { ...analyzeManifest(text, { probe: new DiskProbe(dirname(file)) }), file };
+  return { ...analyzeManifest(text, { ...options, probe: new DiskProbe(dirname(file)) }), file };
 }

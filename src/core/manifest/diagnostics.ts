@@ -30,7 +30,11 @@ export const DIAGNOSTIC_CODES = {
   'output-overlaps-dep': "A stage output is, holds or lies inside one of the stage's own deps.",
   'protected-deploy-path':
     'A deploy path is, holds or lies inside .git, .sluice, the workspace, the manifest, a dataset, a source folder or an output.',
-  'unsupported-template': "A stage's run contains `${`, reserved for templating, which is not supported yet.",
+  'unknown-template-name':
+    'A `${…}` names a value that neither the params file, `vars` nor the template item defines.',
+  'bad-template':
+    'A `${…}` or a stage template (`foreach`, `matrix`) that cannot be resolved: not closed, a list where text is wanted, a name generated twice, a value made of itself.',
+  'bad-values-file': 'A params or vars file that does not parse as YAML, JSON or TOML.',
   'manifest-too-large': 'The manifest is beyond the size, depth or node-count limits Sluice reads.',
   'missing-dep': 'A dependency does not exist on disk and no stage writes it.',
   'missing-params-file': 'The params file does not exist.',

@@ -49,7 +49,12 @@ export function dependencyGraph(pipeline: PipelineDecl): StageGraph {
       seen.add(to);
       edges.push({ from: stage.name, to, kind, at });
     };
-    for (const need of stage.needs) add(need.value, 'needs', need);
+    for (const need of stage.needs) {
+      // A template's name stands for every stage it generates.
+      const instances = pipeline.templates.get(need.value)?.instances;
+      if (instances) for (const instance of instances) add(instance, 'needs', need);
+      else add(need.value, 'needs', need);
+    }
     for (const dep of stage.deps) {
       if (lexicalEscape(dep.value)) continue;
       const path = normalizeRelative(dep.value);

@@ -1,7 +1,9 @@
 // The typed manifest model, read from the YAML tree. Reading is tolerant: a
 // value of the wrong type is left out (structure validation reports it), so
 // the model of a half-typed manifest is still useful to the editor.
-import { getPair, type YMap, type YNode, type YPair } from './yamlTree';
+import { asMap, declared, entries, flag, num, stringOf, text } from './reading';
+import { StageReader, type StageReading, type StageReadingResult } from './stages';
+import { getPair, type YNode } from './yamlTree';
 
 /** A string from the manifest with where it was written. */
 export interface Located {
@@ -10,7 +12,7 @@ export interface Located {
   readonly end: number;
 }
 
-interface Declared {
+export interface Declared {
   readonly name: string;
   /** Where the name is written (the mapping key). */
   readonly nameStart: number;
@@ -29,12 +31,37 @@ export interface StageDecl extends Declared {
   readonly pipeline: string;
   readonly run: Located | undefined;
   readonly datasets: readonly Located[];
+  /** Workspace-relative (joined to `wdir`), with `${…}` resolved; positions are where each is written. */
   readonly deps: readonly Located[];
   readonly needs: readonly Located[];
+  /** Dotted keys of the default params file. */
   readonly params: readonly Located[];
+  /** Other params files (workspace-relative) and the keys read from each; `keys` undefined: the whole file. */
+  readonly paramFiles: readonly ParamFileDecl[];
   readonly outs: readonly Located[];
   readonly metrics: readonly Located[];
   readonly plots: readonly PlotDecl[];
+  /** Outputs and metrics files written with `cache: false` (the same Located objects). */
+  readonly uncached: readonly Located[];
+  /** Outputs and metrics files written with `persist: true`. */
+  readonly persistent: readonly Located[];
+  /** The folder the command runs in, workspace-relative; undefined: the workspace root. */
+  readonly wdir: Located | undefined;
+  readonly frozen: boolean;
+  readonly alwaysChanged: boolean;
+  /** Set on a stage a `foreach` or `matrix` generated: its template's name and its own key. */
+  readonly template: { readonly name: string; readonly key: string } | undefined;
+}
+
+export interface ParamFileDecl {
+  readonly file: Located;
+  readonly keys: readonly Located[] | undefined;
+}
+
+/** A stage template (`foreach` or `matrix`) and the names of the stages it generated. */
+export interface TemplateDecl extends Declared {
+  readonly kind: 'foreach' | 'matrix';
+  readonly instances: readonly string[];
 }
 
 /** How a data plot is drawn (`template:`); an image is shown as it is. */
@@ -71,7 +98,10 @@ export interface CheckDecl {
 }
 
 export interface PipelineDecl extends Declared {
+  /** Every stage, those templates generated included (in the place of their template). */
   readonly stages: ReadonlyMap<string, StageDecl>;
+  /** The stage templates, by name. */
+  readonly templates: ReadonlyMap<string, TemplateDecl>;
   readonly checks: readonly CheckDecl[];
 }
 
@@ -124,6 +154,8 @@ export interface Manifest {
   readonly name: string | undefined;
   readonly description: string | undefined;
   readonly params: Located | undefined;
+  /** Files named under `vars:`, workspace-relative. */
+  readonly varsFiles: readonly Located[];
   readonly datasets: ReadonlyMap<string, DatasetDecl>;
   readonly pipelines: ReadonlyMap<string, PipelineDecl>;
   readonly environments: ReadonlyMap<string, EnvironmentDecl>;
@@ -144,6 +176,7 @@ export const MODEL_FIELDS = {
     name: 'name',
     description: 'description',
     params: 'params',
+    vars: 'varsFiles',
     datasets: 'datasets',
     pipelines: 'pipelines',
     environments: 'environments',
@@ -161,6 +194,12 @@ export const MODEL_FIELDS = {
     outs: 'outs',
     metrics: 'metrics',
     plots: 'plots',
+    wdir: 'wdir',
+    frozen: 'frozen',
+    always_changed: 'alwaysChanged',
+    foreach: 'template',
+    do: 'template',
+    matrix: 'template',
   },
   plot: {
     path: 'path',
@@ -216,117 +255,19 @@ export const MODEL_FIELDS = {
   remote: Record<string, keyof RemoteDecl>;
 };
 
-function asMap(node: YNode | null | undefined): YMap | undefined {
-  return node?.kind === 'map' ? node : undefined;
-}
-
-function text(map: YMap | undefined, key: string): Located | undefined {
-  const value = map ? getPair(map, key)?.value : undefined;
-  if (value?.kind !== 'scalar' || typeof value.value !== 'string') return undefined;
-  return { value: value.value, start: value.start, end: value.end };
-}
-
-function num(map: YMap | undefined, key: string): number | undefined {
-  const value = map ? getPair(map, key)?.value : undefined;
-  return value?.kind === 'scalar' && typeof value.value === 'number' ? value.value : undefined;
-}
-
-function flag(map: YMap | undefined, key: string): LocatedFlag | undefined {
-  const value = map ? getPair(map, key)?.value : undefined;
-  if (value?.kind !== 'scalar' || typeof value.value !== 'boolean') return undefined;
-  return { value: value.value, start: value.start, end: value.end };
-}
-
-function list(map: YMap | undefined, key: string): Located[] {
-  const value = map ? getPair(map, key)?.value : undefined;
-  if (value?.kind !== 'seq') return [];
-  const result: Located[] = [];
-  for (const item of value.items) {
-    if (item.kind === 'scalar' && typeof item.value === 'string') {
-      result.push({ value: item.value, start: item.start, end: item.end });
-    }
-  }
-  return result;
-}
-
-/** A stage's `plots:`: plain paths and mappings; other items are left to structure validation. */
-function plotList(stage: YMap | undefined): PlotDecl[] {
-  const value = stage ? getPair(stage, 'plots')?.value : undefined;
-  if (value?.kind !== 'seq') return [];
-  const plots: PlotDecl[] = [];
-  for (const item of value.items) {
-    const common = { start: item.start, end: item.end };
-    if (item.kind === 'scalar' && typeof item.value === 'string') {
-      plots.push({
-        path: { value: item.value, start: item.start, end: item.end },
-        template: undefined,
-        x: undefined,
-        y: undefined,
-        title: undefined,
-        xLabel: undefined,
-        yLabel: undefined,
-        actual: undefined,
-        predicted: undefined,
-        keys: [],
-        ...common,
-      });
-    } else if (item.kind === 'map') {
-      const y = getPair(item, 'y')?.value;
-      plots.push({
-        path: text(item, 'path'),
-        template: text(item, 'template'),
-        x: text(item, 'x'),
-        y:
-          y?.kind === 'seq'
-            ? list(item, 'y')
-            : y === undefined
-              ? undefined
-              : [text(item, 'y')].filter((f) => f !== undefined),
-        title: text(item, 'title')?.value,
-        xLabel: text(item, 'x_label')?.value,
-        yLabel: text(item, 'y_label')?.value,
-        actual: text(item, 'actual'),
-        predicted: text(item, 'predicted'),
-        keys: item.pairs.map((pair) => ({
-          value: String(pair.key.value),
-          start: pair.key.start,
-          end: pair.key.end,
-        })),
-        ...common,
-      });
-    }
-  }
-  return plots;
-}
-
-function declared(pair: YPair, body: YMap | undefined): Declared {
-  return {
-    name: String(pair.key.value),
-    nameStart: pair.key.start,
-    nameEnd: pair.key.end,
-    start: pair.start,
-    end: pair.end,
-    description: text(body, 'description')?.value,
-  };
-}
-
-/** Entries of a name map, first occurrence of each name only (as YAML readers keep). */
-function entries(map: YMap | undefined, key: string): YPair[] {
-  const section = map ? asMap(getPair(map, key)?.value) : undefined;
-  if (!section) return [];
-  const seen = new Set<string>();
-  return section.pairs.filter((pair) => {
-    const name = String(pair.key.value);
-    if (seen.has(name)) return false;
-    seen.add(name);
-    return true;
-  });
-}
-
 // Objects are built with every field present (undefined when absent) so that
 // all stages share one shape: this runs for every stage on every keystroke.
-export function readModel(root: YNode | null): Manifest {
+export function readModel(root: YNode | null, reading: StageReading = {}): Manifest {
+  return readManifestModel(root, reading).manifest;
+}
+
+/** The model, with what reading its stages found: templating problems and the files it read. */
+export function readManifestModel(
+  root: YNode | null,
+  reading: StageReading = {},
+): { manifest: Manifest; templating: StageReadingResult } {
   const top = asMap(root);
+  const stageReader = new StageReader(top, reading);
 
   const datasets = new Map<string, DatasetDecl>();
   for (const pair of entries(top, 'datasets')) {
@@ -338,27 +279,7 @@ export function readModel(root: YNode | null): Manifest {
   for (const pair of entries(top, 'pipelines')) {
     const pipelineName = String(pair.key.value);
     const body = asMap(pair.value);
-    const stages = new Map<string, StageDecl>();
-    for (const stagePair of entries(body, 'stages')) {
-      const stage = asMap(stagePair.value);
-      stages.set(String(stagePair.key.value), {
-        name: String(stagePair.key.value),
-        nameStart: stagePair.key.start,
-        nameEnd: stagePair.key.end,
-        start: stagePair.start,
-        end: stagePair.end,
-        description: text(stage, 'description')?.value,
-        pipeline: pipelineName,
-        run: text(stage, 'run'),
-        datasets: list(stage, 'datasets'),
-        deps: list(stage, 'deps'),
-        needs: list(stage, 'needs'),
-        params: list(stage, 'params'),
-        outs: list(stage, 'outs'),
-        metrics: list(stage, 'metrics'),
-        plots: plotList(stage),
-      });
-    }
+    const { stages, templates } = stageReader.read(pipelineName, entries(body, 'stages'));
     const checks: CheckDecl[] = [];
     const checkList = body ? getPair(body, 'checks')?.value : undefined;
     if (checkList?.kind === 'seq') {
@@ -378,7 +299,7 @@ export function readModel(root: YNode | null): Manifest {
         });
       }
     }
-    pipelines.set(pipelineName, { ...declared(pair, body), stages, checks });
+    pipelines.set(pipelineName, { ...declared(pair, body), stages, templates, checks });
   }
 
   const environments = new Map<string, EnvironmentDecl>();
@@ -442,11 +363,18 @@ export function readModel(root: YNode | null): Manifest {
   }
 
   const datasetsPair = top ? getPair(top, 'datasets') : undefined;
-  return {
+  const varsNode = top ? getPair(top, 'vars')?.value : undefined;
+  // Vars files are checked (they exist, they parse) even before a `${…}` names them.
+  if (varsNode) stageReader.scope();
+  const manifest: Manifest = {
     version: num(top, 'version'),
     name: text(top, 'name')?.value,
     description: text(top, 'description')?.value,
     params: text(top, 'params'),
+    varsFiles:
+      varsNode?.kind === 'seq'
+        ? varsNode.items.map((item) => stringOf(item)).filter((f) => f !== undefined)
+        : [],
     datasets,
     pipelines,
     environments,
@@ -455,4 +383,5 @@ export function readModel(root: YNode | null): Manifest {
       ? { start: datasetsPair.start, end: datasetsPair.end, keyEnd: datasetsPair.key.end }
       : undefined,
   };
+  return { manifest, templating: stageReader.result };
 }

@@ -7,27 +7,39 @@
 // snapshot scanner refuse such paths themselves.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomicWrite';
 import { writeCache } from '../fs/cacheWrite';
-import type { Manifest, PipelineDecl, StageDecl } from './model';
+import type { Manifest, PipelineDecl, StageDecl, TemplateDecl } from './model';
 
 /**
  * Bump when the model's shape changes, so an older cache is never read as the
  * new shape, and when validation grows stricter (3: protected paths, unknown
- * params and `${` are errors; 4: remotes; 5: plots), so a model the older rules accepted is checked again.
+ * params and `${` are errors; 4: remotes; 5: plots; 6: templates, wdir, output options), so a model the older rules accepted is checked again.
  */
-const MODEL_FORMAT = 5;
+const MODEL_FORMAT = 6;
 
 interface CacheFile {
   readonly format: number;
   readonly digest: string;
+  /**
+   * Files `${…}` read values from (params and vars files), with the digest of
+   * their content then (null: missing): the model is stale when one changed.
+   */
+  readonly inputs: [string, string | null][];
   readonly manifest: EncodedManifest;
 }
 
 /** The model with its Maps (names in manifest order) as entry lists, which JSON keeps. */
 type EncodedManifest = Omit<Manifest, 'datasets' | 'pipelines' | 'environments' | 'remotes'> & {
   readonly datasets: [string, unknown][];
-  readonly pipelines: [string, Omit<PipelineDecl, 'stages'> & { stages: [string, StageDecl][] }][];
+  readonly pipelines: [
+    string,
+    Omit<PipelineDecl, 'stages' | 'templates'> & {
+      stages: [string, StageDecl][];
+      templates: [string, TemplateDecl][];
+    },
+  ][];
   readonly environments: [string, unknown][];
   readonly remotes: [string, unknown][];
 };
@@ -36,8 +48,20 @@ export function manifestDigest(text: string): string {
   return createHash('sha256').update(`sluice-model-${MODEL_FORMAT}\0`).update(text).digest('hex');
 }
 
-/** The remembered model of a manifest whose text has `digest`, if any. */
-export function cachedModel(cacheFile: string, digest: string): Manifest | undefined {
+function contentDigest(content: string | Buffer | undefined): string | null {
+  return content === undefined ? null : createHash('sha256').update(content).digest('hex');
+}
+
+function fileDigest(root: string, path: string): string | null {
+  try {
+    return contentDigest(readFileSync(join(root, path)));
+  } catch {
+    return null;
+  }
+}
+
+/** The remembered model of a manifest whose text has `digest`, if any, and whose inputs are as they were. */
+export function cachedModel(cacheFile: string, digest: string, root: string): Manifest | undefined {
   let text: string;
   try {
     text = readFileSync(cacheFile, 'utf8');
@@ -48,14 +72,26 @@ export function cachedModel(cacheFile: string, digest: string): Manifest | undef
     // No reviver: calling one per value costs more than the parse itself.
     const parsed = JSON.parse(text) as CacheFile;
     if (parsed.format !== MODEL_FORMAT || parsed.digest !== digest) return undefined;
+    for (const [path, was] of parsed.inputs) if (fileDigest(root, path) !== was) return undefined;
     return decode(parsed.manifest);
   } catch {
     return undefined; // a damaged cache is only a slower start
   }
 }
 
-export function rememberModel(cacheFile: string, digest: string, manifest: Manifest): void {
-  const content: CacheFile = { format: MODEL_FORMAT, digest, manifest: encode(manifest) };
+export function rememberModel(
+  cacheFile: string,
+  digest: string,
+  manifest: Manifest,
+  /** The files the model was read from besides the manifest, with the content read then. */
+  inputs: ReadonlyMap<string, string | undefined>,
+): void {
+  const content: CacheFile = {
+    format: MODEL_FORMAT,
+    digest,
+    inputs: [...inputs].map(([path, text]) => [path, contentDigest(text)]),
+    manifest: encode(manifest),
+  };
   writeCache('the manifest model cache', () => {
     writeFileAtomic(cacheFile, JSON.stringify(content));
   });
@@ -67,7 +103,7 @@ function encode(manifest: Manifest): EncodedManifest {
     datasets: [...manifest.datasets],
     pipelines: [...manifest.pipelines].map(([name, pipeline]) => [
       name,
-      { ...pipeline, stages: [...pipeline.stages] },
+      { ...pipeline, stages: [...pipeline.stages], templates: [...pipeline.templates] },
     ]),
     environments: [...manifest.environments],
     remotes: [...manifest.remotes],
@@ -81,7 +117,7 @@ function decode(encoded: EncodedManifest): Manifest {
     pipelines: new Map(
       encoded.pipelines.map(([name, pipeline]): [string, PipelineDecl] => [
         name,
-        { ...pipeline, stages: new Map(pipeline.stages) },
+        { ...pipeline, stages: new Map(pipeline.stages), templates: new Map(pipeline.templates) },
       ]),
     ),
     environments: new Map(encoded.environments) as Manifest['environments'],

@@ -134,6 +134,7 @@ const EMPTY_MANIFEST: Manifest = {
   name: undefined,
   description: undefined,
   params: undefined,
+  varsFiles: [],
   datasets: new Map(),
   pipelines: new Map(),
   environments: new Map(),

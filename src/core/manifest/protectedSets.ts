@@ -5,13 +5,21 @@
 import type { DeployProtectedSet, ProtectedSet } from '../paths/protectedPaths';
 import type { Manifest } from './model';
 
-/** The set every stage output is judged against: the manifest, its params file, its datasets. */
+/**
+ * The set every stage output is judged against: the manifest, its values
+ * files (the params file and `vars` files: the manifest's stages are made
+ * from them), its datasets.
+ */
 export function protectedSetOf(manifest: Manifest, manifestPath = 'sluice.yaml'): ProtectedSet {
   const datasets = [...manifest.datasets.values()].flatMap((d) =>
     d.path ? [{ name: d.name, path: d.path.value }] : [],
   );
   const params = manifest.params?.value;
-  return { manifest: manifestPath, params: params === undefined ? [] : [params], datasets };
+  return {
+    manifest: manifestPath,
+    params: [...(params === undefined ? [] : [params]), ...manifest.varsFiles.map((file) => file.value)],
+    datasets,
+  };
 }
 
 /** The deploy set of a manifest: the common set, plus every stage's deps and outputs. */

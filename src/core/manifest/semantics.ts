@@ -1,7 +1,6 @@
 // Checks that need the whole manifest (and a look at the disk): references,
 // cycles, overlapping outputs, paths that leave the workspace, and warnings
 // about things that are legal but probably not meant.
-import { parse as parseYaml } from 'yaml';
 import { lexicalEscape, normalizeRelative, type FileProbe } from '../paths';
 import type { ManifestDiagnostic, QuickFix } from './diagnostics';
 import type { EnvironmentDecl, Located, Manifest, PipelineDecl, StageDecl } from './model';
@@ -10,6 +9,7 @@ import { dependencyGraph, type StageEdge } from './graph';
 import { checkPlots } from './plots';
 import { checkProtectedPaths } from './protection';
 import { checkRemotes } from './remotes';
+import { describeParseFailure, parseValues, type ParsedValues } from './valueFiles';
 import { contentOffset } from './yamlTree';
 
 export { contentOffset };
@@ -37,7 +37,6 @@ export function* checkSemantics(context: SemanticContext, out: ManifestDiagnosti
   checkPaths(context, out);
   yield;
   checkParams(context, out);
-  checkCommands(context, out);
   checkUsage(context, out);
   checkRemotes(context.text, context.manifest, out);
   checkPlots(context.manifest, out);
@@ -129,7 +128,7 @@ function checkReferences(context: SemanticContext, out: ManifestDiagnostic[]): v
   const pipelineNames = [...manifest.pipelines.keys()];
   const environmentNames = [...manifest.environments.keys()];
   for (const pipeline of manifest.pipelines.values()) {
-    const stageNames = [...pipeline.stages.keys()];
+    const stageNames = [...pipeline.stages.keys(), ...pipeline.templates.keys()];
     const metricFiles = metricFilesOf(pipeline);
     for (const stage of pipeline.stages.values()) {
       for (const ref of stage.datasets) {
@@ -142,7 +141,7 @@ function checkReferences(context: SemanticContext, out: ManifestDiagnostic[]): v
         }
       }
       for (const ref of stage.needs) {
-        if (!pipeline.stages.has(ref.value)) {
+        if (!pipeline.stages.has(ref.value) && !pipeline.templates.has(ref.value)) {
           out.push(
             unknownReference(
               'unknown-stage',
@@ -352,11 +351,15 @@ export function ancestors(path: string): string[] {
 /** Every path the manifest names, with what it is for. */
 function* manifestPaths(manifest: Manifest, text: string): Generator<{ located: Located; role: string }> {
   if (manifest.params) yield { located: manifest.params, role: 'params file' };
+  for (const file of manifest.varsFiles) yield { located: file, role: 'vars file' };
   for (const dataset of manifest.datasets.values()) {
     if (dataset.path) yield { located: dataset.path, role: `path of dataset \`${dataset.name}\`` };
   }
   for (const pipeline of manifest.pipelines.values()) {
     for (const stage of pipeline.stages.values()) {
+      if (stage.wdir) yield { located: stage.wdir, role: `wdir of stage \`${stage.name}\`` };
+      for (const file of stage.paramFiles)
+        yield { located: file.file, role: `params file of stage \`${stage.name}\`` };
       for (const dep of stage.deps) yield { located: dep, role: `dep of stage \`${stage.name}\`` };
       for (const o of stage.outs) yield { located: o, role: `output of stage \`${stage.name}\`` };
       for (const m of stage.metrics) yield { located: m, role: `metrics file of stage \`${stage.name}\`` };
@@ -426,26 +429,33 @@ function checkPaths(context: SemanticContext, out: ManifestDiagnostic[]): void {
   }
 }
 
-let paramsCache: { text: string; values: unknown } | undefined;
+/** The parsed content of params files by their text: the same file is read for every stage and keystroke. */
+const parsedFiles = new Map<string, { text: string; parsed: ParsedValues }>();
 
-function parsedParams(text: string): unknown {
-  if (paramsCache?.text !== text) {
-    let values: unknown;
-    try {
-      values = parseYaml(text) as unknown;
-    } catch {
-      values = undefined;
-    }
-    paramsCache = { text, values };
-  }
-  return paramsCache.values;
+function parsedParams(path: string, text: string): ParsedValues {
+  const known = parsedFiles.get(path);
+  if (known?.text === text) return known.parsed;
+  const parsed = parseValues(path, text);
+  if (parsedFiles.size > 64) parsedFiles.clear();
+  parsedFiles.set(path, { text, parsed });
+  return parsed;
 }
 
 function checkParams(context: SemanticContext, out: ManifestDiagnostic[]): void {
   const { manifest, probe } = context;
   const reads: Located[] = [];
+  const otherFiles: { file: Located; keys: readonly Located[] | undefined }[] = [];
   for (const pipeline of manifest.pipelines.values()) {
-    for (const stage of pipeline.stages.values()) reads.push(...stage.params);
+    for (const stage of pipeline.stages.values()) {
+      reads.push(...stage.params);
+      otherFiles.push(...stage.paramFiles);
+    }
+  }
+  if (probe) {
+    for (const { file, keys } of otherFiles) {
+      if (lexicalEscape(file.value)) continue;
+      checkParamsFile(probe, file, file.value, keys ?? [], out, 'error');
+    }
   }
   if (!manifest.params) {
     for (const param of reads) {
@@ -460,20 +470,46 @@ function checkParams(context: SemanticContext, out: ManifestDiagnostic[]): void 
     return;
   }
   if (!probe || lexicalEscape(manifest.params.value)) return;
-  const content = probe.readText(manifest.params.value);
+  checkParamsFile(probe, manifest.params, manifest.params.value, reads, out, 'warning');
+}
+
+/**
+ * One params file and the keys read from it: it must exist, parse, and hold
+ * each key. A missing default file is a warning (a stage may create it); a
+ * missing file a stage names itself is an error.
+ */
+function checkParamsFile(
+  probe: FileProbe,
+  at: Located,
+  path: string,
+  keys: readonly Located[],
+  out: ManifestDiagnostic[],
+  missingSeverity: 'warning' | 'error',
+): void {
+  const content = probe.readText(path);
   if (content === undefined) {
     out.push({
-      severity: 'warning',
+      severity: missingSeverity,
       code: 'missing-params-file',
-      message: `The params file \`${manifest.params.value}\` does not exist. Create it, or fix the path.`,
-      start: manifest.params.start,
-      end: manifest.params.end,
+      message: `The params file \`${path}\` does not exist. Create it, or fix the path.`,
+      start: at.start,
+      end: at.end,
     });
     return;
   }
-  const values = parsedParams(content);
-  for (const param of reads) {
-    const { found, parent, missing } = lookupDotted(values, param.value);
+  const parsed = parsedParams(path, content);
+  if (!parsed.ok) {
+    out.push({
+      severity: 'error',
+      code: 'bad-values-file',
+      message: `${describeParseFailure(path, parsed)} Fix the file: stages read their params from it.`,
+      start: at.start,
+      end: at.end,
+    });
+    return;
+  }
+  for (const param of keys) {
+    const { found, parent, missing } = lookupDotted(parsed.value, param.value);
     if (found) continue;
     const siblings = parent !== null && typeof parent === 'object' ? Object.keys(parent) : [];
     const suggestion = missing === undefined ? undefined : closestName(missing, siblings);
@@ -481,7 +517,7 @@ function checkParams(context: SemanticContext, out: ManifestDiagnostic[]): void 
     out.push({
       severity: 'error',
       code: 'unknown-param',
-      message: `\`${manifest.params.value}\` has no \`${param.value}\`.${suggestion ? ` Did you mean \`${param.value.slice(0, param.value.length - missing!.length)}${suggestion}\`?` : ''}`,
+      message: `\`${path}\` has no \`${param.value}\`.${suggestion ? ` Did you mean \`${param.value.slice(0, param.value.length - missing!.length)}${suggestion}\`?` : ''}`,
       start: param.start,
       end: param.end,
     });
@@ -503,66 +539,6 @@ export function lookupDotted(
     current = (current as Record<string, unknown>)[part];
   }
   return { found: true, value: current, parent: undefined };
-}
-
-/**
- * `${…}` in a stage's command: templating (`${params.x}`) is not supported
- * yet, and until it is, the text must not silently reach the shell, which
- * would expand it as a shell parameter (usually to nothing). Plain `$VAR`
- * stays the shell's.
- */
-function checkCommands(context: SemanticContext, out: ManifestDiagnostic[]): void {
-  const { manifest, text } = context;
-  for (const pipeline of manifest.pipelines.values()) {
-    for (const stage of pipeline.stages.values()) {
-      const run = stage.run;
-      if (!run?.value.includes('${') || shellTemplateAt(run.value) === -1) continue;
-      const at = templateOffset(text, run);
-      out.push({
-        severity: 'error',
-        code: 'unsupported-template',
-        message:
-          "`${…}` in a stage's `run` is reserved for templating, which Sluice does not support yet. " +
-          'Read params from $SLUICE_PARAMS (JSON) or the params file instead. To hand the shell a literal `${`, ' +
-          "write `\\${` or put it in single quotes inside the command (`'${HOME}'`); a plain `$NAME` is passed to the shell as it is.",
-        start: at?.start ?? run.start,
-        end: at?.end ?? run.end,
-      });
-    }
-  }
-}
-
-/**
- * Where a command has a `${` the shell would expand: not escaped with `\`,
- * not inside single quotes (those two are how a literal `${` is written).
- * -1 when there is none.
- */
-export function shellTemplateAt(command: string): number {
-  let single = false;
-  for (let i = 0; i < command.length; i++) {
-    const c = command[i];
-    if (single) {
-      if (c === "'") single = false;
-    } else if (c === '\\') {
-      i++;
-    } else if (c === "'") {
-      single = true;
-    } else if (c === '$' && command[i + 1] === '{') {
-      return i;
-    }
-  }
-  return -1;
-}
-
-/** The `${…}` in a plain or quoted scalar's source, when it is written there as is. */
-function templateOffset(text: string, run: Located): { start: number; end: number } | undefined {
-  const skip = contentOffset(text, run.start);
-  const source = text.slice(run.start + skip, run.end);
-  const at = shellTemplateAt(source);
-  if (at === -1) return undefined;
-  const close = source.indexOf('}', at);
-  const start = run.start + skip;
-  return { start: start + at, end: start + (close === -1 ? source.length : close + 1) };
 }
 
 function checkUsage(context: SemanticContext, out: ManifestDiagnostic[]): void {

@@ -110,6 +110,8 @@ function expectedType(schema: JsonSchema): string {
       return 'a number';
     case 'boolean':
       return '`true` or `false`';
+    case 'null':
+      return 'nothing';
     default:
       return 'a value';
   }
@@ -117,7 +119,7 @@ function expectedType(schema: JsonSchema): string {
 
 function matchesType(node: YNode | null, type: JsonSchema['type']): boolean {
   if (type === undefined) return true;
-  if (node === null) return false;
+  if (node === null) return type === 'null';
   switch (type) {
     case 'object':
       return node.kind === 'map';
@@ -131,6 +133,8 @@ function matchesType(node: YNode | null, type: JsonSchema['type']): boolean {
       return node.kind === 'scalar' && typeof node.value === 'number' && Number.isInteger(node.value);
     case 'boolean':
       return node.kind === 'scalar' && typeof node.value === 'boolean';
+    case 'null':
+      return node.kind === 'scalar' && node.value === null;
   }
 }
 
@@ -339,6 +343,8 @@ function* mapEntries(
       yield { value: pair.value, schema: resolved.additionalProperties, path: child(path, key), pair };
       continue;
     }
+    // Free-form values (`vars`, an inline `foreach`): any key, any value.
+    if (resolved.additionalProperties === true) continue;
     // A secret is refused for what it is, not as a misspelt key.
     if (isCredentialKey(key)) {
       out.push(credentialKeyDiagnostic(pair.key));

@@ -71,7 +71,7 @@ function readCleanManifest(file: string, cacheFile: string): Manifest {
     // Past the size limit the full read below refuses it unread.
     if (statSync(file).size > MAX_MANIFEST_BYTES) throw new Error('too large');
     digest = manifestDigest(readFileSync(file, 'utf8'));
-    const cached = cachedModel(cacheFile, digest);
+    const cached = cachedModel(cacheFile, digest, dirname(file));
     if (cached) return cached;
   } catch {
     // Unreadable: the full read below says why.
@@ -89,7 +89,7 @@ function readCleanManifest(file: string, cacheFile: string): Manifest {
     );
   }
   try {
-    rememberModel(cacheFile, manifestDigest(analysis.text), analysis.manifest);
+    rememberModel(cacheFile, manifestDigest(analysis.text), analysis.manifest, analysis.inputs);
   } catch {
     // A read-only .sluice/ only costs the next command the same analysis.
   }

@@ -1,0 +1,127 @@
+// Reading typed values out of the YAML tree, tolerantly: a value of the wrong
+// type is left out (structure validation reports it). A `Resolve` hook lets
+// the stage reader replace `${…}` in each string as it is read.
+import type { Declared, Located, LocatedFlag, PlotDecl } from './model';
+import { getPair, type YMap, type YNode, type YPair, type YScalar } from './yamlTree';
+
+/** Turns a string scalar into the value the model keeps (templating resolved); identity by default. */
+export type Resolve = (scalar: YScalar & { readonly value: string }) => Located;
+
+const asWritten: Resolve = (scalar) => ({ value: scalar.value, start: scalar.start, end: scalar.end });
+
+export function asMap(node: YNode | null | undefined): YMap | undefined {
+  return node?.kind === 'map' ? node : undefined;
+}
+
+export function text(map: YMap | undefined, key: string, resolve: Resolve = asWritten): Located | undefined {
+  const value = map ? getPair(map, key)?.value : undefined;
+  return value ? stringOf(value, resolve) : undefined;
+}
+
+/** A string scalar as the model keeps it, or undefined for anything else. */
+export function stringOf(node: YNode | null, resolve: Resolve = asWritten): Located | undefined {
+  if (node?.kind !== 'scalar' || typeof node.value !== 'string') return undefined;
+  return resolve(node as YScalar & { readonly value: string });
+}
+
+export function num(map: YMap | undefined, key: string): number | undefined {
+  const value = map ? getPair(map, key)?.value : undefined;
+  return value?.kind === 'scalar' && typeof value.value === 'number' ? value.value : undefined;
+}
+
+export function flag(map: YMap | undefined, key: string): LocatedFlag | undefined {
+  const value = map ? getPair(map, key)?.value : undefined;
+  if (value?.kind !== 'scalar' || typeof value.value !== 'boolean') return undefined;
+  return { value: value.value, start: value.start, end: value.end };
+}
+
+export function list(map: YMap | undefined, key: string, resolve: Resolve = asWritten): Located[] {
+  const value = map ? getPair(map, key)?.value : undefined;
+  if (value?.kind !== 'seq') return [];
+  const result: Located[] = [];
+  for (const item of value.items) {
+    const located = stringOf(item, resolve);
+    if (located) result.push(located);
+  }
+  return result;
+}
+
+/** A stage's `plots:`: plain paths and mappings; other items are left to structure validation. */
+export function plotList(
+  stage: YMap | undefined,
+  resolve: Resolve = asWritten,
+  /** Turns a resolved path into the workspace-relative one (joined to the stage's `wdir`). */
+  place: (path: Located) => Located = (path) => path,
+): PlotDecl[] {
+  const value = stage ? getPair(stage, 'plots')?.value : undefined;
+  if (value?.kind !== 'seq') return [];
+  const plots: PlotDecl[] = [];
+  for (const item of value.items) {
+    const common = { start: item.start, end: item.end };
+    if (item.kind === 'scalar' && typeof item.value === 'string') {
+      plots.push({
+        path: place(stringOf(item, resolve)!),
+        template: undefined,
+        x: undefined,
+        y: undefined,
+        title: undefined,
+        xLabel: undefined,
+        yLabel: undefined,
+        actual: undefined,
+        predicted: undefined,
+        keys: [],
+        ...common,
+      });
+    } else if (item.kind === 'map') {
+      const y = getPair(item, 'y')?.value;
+      const path = text(item, 'path', resolve);
+      plots.push({
+        path: path && place(path),
+        template: text(item, 'template', resolve),
+        x: text(item, 'x', resolve),
+        y:
+          y?.kind === 'seq'
+            ? list(item, 'y', resolve)
+            : y === undefined
+              ? undefined
+              : [text(item, 'y', resolve)].filter((f) => f !== undefined),
+        title: text(item, 'title', resolve)?.value,
+        xLabel: text(item, 'x_label', resolve)?.value,
+        yLabel: text(item, 'y_label', resolve)?.value,
+        actual: text(item, 'actual', resolve),
+        predicted: text(item, 'predicted', resolve),
+        keys: item.pairs.map((pair) => ({
+          value: String(pair.key.value),
+          start: pair.key.start,
+          end: pair.key.end,
+        })),
+        ...common,
+      });
+    }
+  }
+  return plots;
+}
+
+export function declared(pair: YPair, body: YMap | undefined): Declared {
+  return {
+    name: String(pair.key.value),
+    nameStart: pair.key.start,
+    nameEnd: pair.key.end,
+    start: pair.start,
+    end: pair.end,
+    description: text(body, 'description')?.value,
+  };
+}
+
+/** Entries of a name map, first occurrence of each name only (as YAML readers keep). */
+export function entries(map: YMap | undefined, key: string): YPair[] {
+  const section = map ? asMap(getPair(map, key)?.value) : undefined;
+  if (!section) return [];
+  const seen = new Set<string>();
+  return section.pairs.filter((pair) => {
+    const name = String(pair.key.value);
+    if (seen.has(name)) return false;
+    seen.add(name);
+    return true;
+  });
+}

@@ -1,0 +1,244 @@
+// `${…}` templating in the manifest, with DVC's meaning: `${train.lr}` is a
+// value of the params file or of `vars`, `${item}` / `${item.key}` / `${key}`
+// the item of the stage template being generated. The text is replaced
+// before anything else sees it, the shell included; `\${` is a literal `${`.
+//
+// This module knows nothing of YAML: it finds the `${…}` in a string, looks
+// names up in a scope, and says what went wrong with offsets into the string.
+
+/** One `${…}` in a string: where it is and the name inside. */
+export interface TemplateRef {
+  /** Offset of `$` in the string. */
+  readonly start: number;
+  /** Offset just past `}`. */
+  readonly end: number;
+  /** The name as written, trimmed: `train.lr`, `item`, `models[0]`. */
+  readonly name: string;
+}
+
+/** What a template string contains: its `${…}`s, and the text with escapes undone. */
+export interface ScannedTemplate {
+  readonly refs: readonly TemplateRef[];
+  /** Offsets of a `\` that escapes a `${`, removed from the result. */
+  readonly escapes: readonly number[];
+  /** A `${` with no `}` after it, or -1. */
+  readonly unclosed: number;
+}
+
+/** Quick test before scanning: most strings of a manifest have no `${` at all. */
+export function hasTemplate(text: string): boolean {
+  return text.includes('${');
+}
+
+export function scanTemplate(text: string): ScannedTemplate {
+  const refs: TemplateRef[] = [];
+  const escapes: number[] = [];
+  let unclosed = -1;
+  let at = text.indexOf('${');
+  while (at !== -1) {
+    if (at > 0 && text[at - 1] === '\\') {
+      escapes.push(at - 1);
+      at = text.indexOf('${', at + 2);
+      continue;
+    }
+    const close = text.indexOf('}', at + 2);
+    if (close === -1) {
+      unclosed = at;
+      break;
+    }
+    refs.push({ start: at, end: close + 1, name: text.slice(at + 2, close).trim() });
+    at = text.indexOf('${', close + 1);
+  }
+  return { refs, escapes, unclosed };
+}
+
+/** Values by name: the params file and `vars` for the whole manifest, plus `item`/`key` inside a template. */
+export interface TemplateScope {
+  /** Top-level names and their values. */
+  readonly names: ReadonlyMap<string, unknown>;
+  /** The scope around this one (a template's scope sits inside the manifest's). */
+  readonly outer?: TemplateScope;
+  /** Some files of values could not be read: a name not found may be in them, so it is not reported. */
+  readonly incomplete?: boolean;
+}
+
+export type Lookup =
+  | { readonly found: true; readonly value: unknown }
+  | {
+      readonly found: false;
+      /** The part of the name that is missing, and the names that were there instead. */
+      readonly missing: string;
+      readonly known: readonly string[];
+      /** The name up to the missing part (`train.` for `train.lrr`), '' at the top. */
+      readonly prefix: string;
+    };
+
+/** Splits `a.b[0].c` into `a`, `b`, `0`, `c`; undefined for a malformed name. */
+export function nameParts(name: string): string[] | undefined {
+  if (!/^[A-Za-z_][\w-]*(?:\.[\w-]+|\[\d+\])*$/.test(name)) return undefined;
+  return name.split(/\.|\[|\]/).filter((part) => part !== '');
+}
+
+export function lookup(scope: TemplateScope, name: string): Lookup {
+  const parts = nameParts(name) ?? [name];
+  const head = parts[0]!;
+  let owner: TemplateScope | undefined = scope;
+  while (owner && !owner.names.has(head)) owner = owner.outer;
+  if (!owner) return { found: false, missing: head, known: scopeNames(scope), prefix: '' };
+  let value: unknown = owner.names.get(head);
+  let prefix = head;
+  for (const part of parts.slice(1)) {
+    const next = childOf(value, part);
+    if (next === undefined) {
+      return {
+        found: false,
+        missing: part,
+        known: value !== null && typeof value === 'object' ? Object.keys(value) : [],
+        prefix: `${prefix}.`,
+      };
+    }
+    value = next.value;
+    prefix += `.${part}`;
+  }
+  return { found: true, value };
+}
+
+function childOf(value: unknown, part: string): { value: unknown } | undefined {
+  if (Array.isArray(value)) {
+    const index = /^\d+$/.test(part) ? Number(part) : -1;
+    return index >= 0 && index < value.length ? { value: value[index] } : undefined;
+  }
+  if (value !== null && typeof value === 'object' && Object.prototype.hasOwnProperty.call(value, part)) {
+    return { value: (value as Record<string, unknown>)[part] };
+  }
+  return undefined;
+}
+
+/** Every name a scope offers, innermost first: what completion lists and "did you mean" picks from. */
+export function scopeNames(scope: TemplateScope): string[] {
+  const names: string[] = [];
+  for (let at: TemplateScope | undefined = scope; at; at = at.outer) {
+    for (const name of at.names.keys()) if (!names.includes(name)) names.push(name);
+  }
+  return names;
+}
+
+/** A problem with one `${…}`, at offsets into the string. */
+export interface TemplateProblem {
+  readonly code: 'unknown-template-name' | 'bad-template';
+  readonly message: string;
+  readonly start: number;
+  readonly end: number;
+  /** For "did you mean": the name that fits, as it would be written in place of the whole name. */
+  readonly suggestion?: string;
+}
+
+export type Resolved =
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly problems: readonly TemplateProblem[] };
+
+/**
+ * Replaces every `${…}` of `text` with its value. A string that is exactly
+ * one `${…}` gives the value itself (a list for `foreach: ${models}`);
+ * otherwise each value must be text, a number or a boolean.
+ */
+export function resolveTemplate(
+  text: string,
+  scope: TemplateScope,
+  suggest: (name: string, known: readonly string[]) => string | undefined,
+): Resolved {
+  if (!hasTemplate(text)) return { ok: true, value: text };
+  const scanned = scanTemplate(text);
+  const problems: TemplateProblem[] = [];
+  if (scanned.unclosed !== -1) {
+    problems.push({
+      code: 'bad-template',
+      message: '`${` is not closed by `}`. Close it, or write `\\${` for a literal `${`.',
+      start: scanned.unclosed,
+      end: text.length,
+    });
+  }
+  const whole = scanned.refs.length === 1 && scanned.escapes.length === 0 && scanned.unclosed === -1;
+  const values: string[] = [];
+  for (const ref of scanned.refs) {
+    if (ref.name === '' || nameParts(ref.name) === undefined) {
+      problems.push({
+        code: 'bad-template',
+        message: `\`${text.slice(ref.start, ref.end)}\` does not name a value: write a name such as \`\${train.lr}\` or \`\${item}\` (letters, digits, \`_\`, \`-\`, dots and [index]).`,
+        start: ref.start,
+        end: ref.end,
+      });
+      continue;
+    }
+    const found = lookup(scope, ref.name);
+    if (!found.found && found.prefix === '' && isIncomplete(scope)) {
+      values.push(text.slice(ref.start, ref.end));
+      continue;
+    }
+    if (!found.found) {
+      const near = suggest(found.missing, found.known);
+      const suggestion = near === undefined ? undefined : `${found.prefix}${near}`;
+      const knownWords =
+        found.known.length > 0
+          ? ` Known${found.prefix ? ` in \`${found.prefix.slice(0, -1)}\`` : ''}: ${found.known
+              .slice(0, 8)
+              .map((name) => `\`${name}\``)
+              .join(', ')}.`
+          : found.prefix
+            ? ''
+            : ' Nothing is defined: name values in the params file or under `vars`.';
+      problems.push({
+        code: 'unknown-template-name',
+        message: `Unknown name \`${ref.name}\` in \`\${…}\`.${suggestion ? ` Did you mean \`${suggestion}\`?` : knownWords} To hand a literal \`\${\` to the shell, write \`\\\${\`.`,
+        start: ref.start,
+        end: ref.end,
+        ...(suggestion ? { suggestion } : {}),
+      });
+      continue;
+    }
+    if (whole && text.length === ref.end - ref.start) return { ok: true, value: found.value };
+    const value = found.value;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') {
+      values.push(String(value));
+    } else {
+      problems.push({
+        code: 'bad-template',
+        message: `\`\${${ref.name}}\` is ${describeValue(value)}, which cannot be put inside text: name one of its ${Array.isArray(value) ? 'items (`' + ref.name + '[0]`)' : 'keys'} instead.`,
+        start: ref.start,
+        end: ref.end,
+      });
+    }
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  let result = '';
+  let from = 0;
+  let next = 0;
+  const cuts = [
+    ...scanned.refs.map((ref) => ({ at: ref.start, end: ref.end, replace: true })),
+    ...scanned.escapes.map((at) => ({ at, end: at + 1, replace: false })),
+  ].sort((a, b) => a.at - b.at);
+  for (const cut of cuts) {
+    result += text.slice(from, cut.at);
+    if (cut.replace) result += values[next++]!;
+    from = cut.end;
+  }
+  return { ok: true, value: result + text.slice(from) };
+}
+
+function isIncomplete(scope: TemplateScope): boolean {
+  for (let at: TemplateScope | undefined = scope; at; at = at.outer) if (at.incomplete === true) return true;
+  return false;
+}
+
+export function describeValue(value: unknown): string {
+  if (value === null || value === undefined) return 'empty';
+  if (Array.isArray(value)) return `a list of ${value.length}`;
+  if (typeof value === 'object') return 'a mapping';
+  return typeof value === 'string' ? 'text' : typeof value === 'number' ? 'a number' : '`true`/`false`';
+}
+
+/** A value as a hover shows it: short, on one line. */
+export function showValue(value: unknown): string {
+  const shown = JSON.stringify(value) ?? 'undefined';
+  return shown.length > 200 ? `${shown.slice(0, 197)}…` : shown;
+}
