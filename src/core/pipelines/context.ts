@@ -2,7 +2,7 @@
 // plan, the remembered fingerprints and stage records, the run cache and the
 // logs, and how a stage's inputs are read from disk.
 import { join } from 'node:path';
-import type { Workspace } from '../workspace';
+import { manifestWithOverrides, type Workspace } from '../workspace';
 import { Fingerprints } from './fingerprint';
 import { RunLogs } from './logs';
 import { RunCache } from './outputs';
@@ -19,6 +19,8 @@ export interface PipelineContext {
   readonly logs: RunLogs;
   /** The params file's content, read once per command, with the run's overrides applied. */
   params(): unknown;
+  /** Another params file's content (a stage's `params: [{FILE: [...]}]`), read once per command; undefined when missing. */
+  paramsFile(path: string): unknown;
   /** Params given for this run only (`run --set`): dotted key → value. */
   readonly overrides: Readonly<Record<string, unknown>>;
   /** Writes what was learnt (fingerprints, stage records). */
@@ -39,8 +41,10 @@ export function openPipelines(workspace: Workspace, options: PipelinesOptions = 
   const stateDir = join(workspace.sluiceDir, 'state');
   const fingerprints = Fingerprints.load(workspace.root, join(stateDir, 'fingerprints.json'));
   const state = PipelineState.load(join(stateDir, 'stages.json'));
-  const plan = planWorkspace(workspace.manifest);
+  // `${…}` naming an overridden param takes the run's value, so the plan is made with the overrides.
+  const plan = planWorkspace(manifestWithOverrides(workspace, options.overrides ?? {}));
   let params: { value: unknown } | undefined;
+  const otherParams = new Map<string, unknown>();
   return {
     workspace,
     plan,
@@ -57,6 +61,11 @@ export function openPipelines(workspace: Workspace, options: PipelinesOptions = 
         ),
       };
       return params.value;
+    },
+    paramsFile(path) {
+      if (path === plan.paramsFile) return this.params();
+      if (!otherParams.has(path)) otherParams.set(path, readValues(workspace.root, path));
+      return otherParams.get(path);
     },
     save() {
       state.save();
@@ -118,6 +127,15 @@ export function readInputs(
       params[key] = value ?? null;
     }
   }
+  // Other files' params are named `FILE#key` (`FILE#` for a whole file), as metrics are.
+  for (const { file, keys } of stage.paramFiles) {
+    const document = context.paramsFile(file);
+    for (const key of keys ?? ['']) {
+      const value = key === '' ? document : valueAt(document, key);
+      if (value === undefined) missingParams.push(`${file}#${key}`);
+      params[`${file}#${key}`] = value ?? null;
+    }
+  }
   const upstream: Record<string, string> = {};
   for (const name of stage.upstream) upstream[name] = upstreamSignatures.get(name) ?? '';
   const sorted = (paths: readonly string[]): string[] => [...paths].sort();
@@ -131,6 +149,8 @@ export function readInputs(
       upstream,
       outs: sorted(stage.outs),
       metrics: sorted(stage.metrics),
+      ...(stage.wdir !== '' ? { wdir: stage.wdir } : {}),
+      ...(stage.persistent.length > 0 ? { persist: sorted(stage.persistent) } : {}),
     },
     missingDeps,
     missingParams,

@@ -20,6 +20,11 @@ export type StageAction =
   /** A run with its current signature is in the cache, with exactly the declared outputs. */
   | { readonly kind: 'restore'; readonly cached: CachedRun }
   | { readonly kind: 'run' }
+  /**
+   * `frozen: true` and not up to date: never run. `runId` and `signature`
+   * name the outputs it keeps (its last success), when it has one.
+   */
+  | { readonly kind: 'frozen'; readonly signature: string | undefined; readonly missing: readonly string[] }
   /** A dep, a param or a dataset is missing: running it cannot succeed (or would read nothing). */
   | {
       readonly kind: 'refuse';
@@ -39,6 +44,18 @@ export interface StageDecision {
   /** What `status` shows: `up-to-date` exactly when the action is `skip`. */
   readonly state: StageState;
   readonly reasons: readonly string[];
+  /** Why the run cache cannot answer for this stage whatever it holds (`cache: false`, `persist`…), if so. */
+  readonly notRestorable: string | undefined;
+}
+
+/** Why a stage's result can never come from the run cache, or undefined when it can. */
+export function whyNotRestorable(stage: StagePlan): string | undefined {
+  if (stage.alwaysChanged) return 'it is `always_changed`, so it runs every time';
+  if (stage.uncached.length > 0)
+    return `its output ${stage.uncached.join(', ')} is \`cache: false\` (not stored), so it cannot be restored from the cache`;
+  if (stage.persistent.length > 0)
+    return `its output ${stage.persistent.join(', ')} is \`persist: true\` (a run builds on the one before), so it cannot be restored from the cache`;
+  return undefined;
 }
 
 /**
@@ -57,12 +74,14 @@ export function decideStage(
     upstreamSignatures,
   );
   const signature = signatureOf(inputs);
+  const notRestorable = whyNotRestorable(stage);
   const decided = (action: StageAction, state: StageState, reasons: readonly string[]): StageDecision => ({
     signature,
     inputs,
     action,
     state,
     reasons,
+    notRestorable,
   });
   const problems = [
     ...missingParams.map(
@@ -84,7 +103,7 @@ export function decideStage(
       if (now === undefined) outputReasons.push(`output ${out} is missing`);
       else if (last.outs[out] !== now) outputReasons.push(`output ${out} was modified`);
     }
-    if (outputReasons.length === 0 && problems.length === 0 && !force) {
+    if (outputReasons.length === 0 && problems.length === 0 && !force && !stage.alwaysChanged) {
       return decided({ kind: 'skip', runId: last.runId }, 'up-to-date', []);
     }
   }
@@ -98,6 +117,16 @@ export function decideStage(
       : record?.success
         ? describeChanges(record.success.inputs, inputs)
         : [];
+  if (stage.alwaysChanged && record?.success) reasons.push('it is `always_changed`: it runs every time');
+  if (stage.frozen) {
+    // Frozen: say what is stale, act on none of it (DVC's `frozen`). Its outputs stay as they are.
+    const missing = stage.outs.filter((out) => context.fingerprints.of(out) === undefined);
+    return decided({ kind: 'frozen', signature: last?.signature, missing }, state, [
+      ...reasons,
+      ...problems,
+      'it is `frozen`: it is not run until `frozen: true` is removed',
+    ]);
+  }
   if (problems.length > 0)
     return decided(
       {
@@ -114,7 +143,7 @@ export function decideStage(
       state,
       [...reasons, ...problems],
     );
-  if (!force) {
+  if (!force && notRestorable === undefined) {
     const cached = context.runCache.read(signature);
     if (cached && restorable(cached, stage.outs, context.workspace.store)) {
       return decided({ kind: 'restore', cached }, state, reasons);

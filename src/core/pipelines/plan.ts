@@ -20,9 +20,23 @@ export interface StagePlan {
   readonly datasets: readonly { readonly name: string; readonly path: string }[];
   /** Dotted keys into the params file. */
   readonly params: readonly string[];
+  /** Other params files (workspace-relative) and the dotted keys read from each; undefined keys: the whole file. */
+  readonly paramFiles: readonly { readonly file: string; readonly keys: readonly string[] | undefined }[];
   /** Everything the stage writes: `outs`, then `metrics`. */
   readonly outs: readonly string[];
   readonly metrics: readonly string[];
+  /** Of `outs`, those written `cache: false`: fingerprinted for staleness, never stored. */
+  readonly uncached: readonly string[];
+  /** Of `outs`, those written `persist: true`: not cleared before the stage runs. */
+  readonly persistent: readonly string[];
+  /** The folder the command runs in, workspace-relative; '' for the workspace root. */
+  readonly wdir: string;
+  /** `frozen: true`: never run; its state is still reported. */
+  readonly frozen: boolean;
+  /** `always_changed: true`: always run, never skipped or restored. */
+  readonly alwaysChanged: boolean;
+  /** The template that generated it (`foreach`, `matrix`), and its key there. */
+  readonly template: { readonly name: string; readonly key: string } | undefined;
   /** What `sluice plots show` draws of this stage's outputs, in manifest order. */
   readonly plots: readonly PlotPlan[];
   /** Stages of the same pipeline this one runs after (by `needs` or by reading their outputs). */
@@ -119,8 +133,18 @@ function planStage(manifest: Manifest, pipeline: string, stage: StageDecl, upstr
       return path === undefined ? [] : [{ name, path: normalizeRelative(path) }];
     }),
     params: unique(stage.params.map((item) => item.value)),
+    paramFiles: stage.paramFiles.map((entry) => ({
+      file: normalizeRelative(entry.file.value),
+      keys: entry.keys && unique(entry.keys.map((key) => key.value)),
+    })),
     outs: unique([...paths(stage.outs), ...metrics]),
     metrics,
+    uncached: paths(stage.uncached),
+    persistent: paths(stage.persistent),
+    wdir: stage.wdir ? normalizeRelative(stage.wdir.value) : '',
+    frozen: stage.frozen,
+    alwaysChanged: stage.alwaysChanged,
+    template: stage.template,
     plots: stage.plots.flatMap(planPlot),
     upstream,
     offset: stage.nameStart,

@@ -5,7 +5,7 @@
 // process group, and no stage that did not finish is recorded as successful.
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError } from '../errors';
 import { refuseProtectedOutputs } from '../manifest/protectedRuntime';
@@ -143,18 +143,24 @@ export function selectStages(context: PipelineContext, targets: readonly string[
     }
     const dot = target.indexOf('.');
     const owner = dot > 0 ? pipelines.get(target.slice(0, dot)) : undefined;
-    const stage = owner?.stages.find((candidate) => candidate.name === target.slice(dot + 1));
-    if (!owner || !stage) {
+    const name = target.slice(dot + 1);
+    // A template's name (`PIPELINE.train`) stands for every stage it generates (`train@…`).
+    const stages =
+      owner?.stages.filter(
+        (candidate) => candidate.name === name || (!name.includes('@') && candidate.template?.name === name),
+      ) ?? [];
+    if (!owner || stages.length === 0) {
       throw new SluiceError(
         `No pipeline or stage named '${target}'.`,
         'usage',
-        `Pipelines: ${[...pipelines.keys()].join(', ') || '(none)'}; name a stage as PIPELINE.STAGE.`,
+        `Pipelines: ${[...pipelines.keys()].join(', ') || '(none)'}; name a stage as PIPELINE.STAGE (a generated one as PIPELINE.STAGE@KEY).`,
+        { code: 'unknown-stage', data: { target } },
       );
     }
-    named.add(stage.id);
+    for (const stage of stages) named.add(stage.id);
     // A stage brings what it depends on, as `make target` does.
     const byName = new Map(owner.stages.map((candidate) => [candidate.name, candidate]));
-    const pending = [stage];
+    const pending = [...stages];
     while (pending.length > 0) {
       const next = pending.pop()!;
       if (chosen.has(next.id)) continue;
@@ -396,11 +402,36 @@ class Runner {
       case 'skip':
         signatures.set(stage.name, signature);
         return ok(stage, 'skipped', action.runId, undefined);
+      case 'frozen': {
+        // Its downstream would read nothing: that is a failure to report, not a stage to skip.
+        if (action.missing.length > 0)
+          return {
+            ...failed(
+              stage,
+              `it is frozen and its output ${action.missing.join(', ')} is missing: remove \`frozen: true\` to run it`,
+              undefined,
+              undefined,
+            ),
+            code: 'frozen-output-missing',
+            data: { outputs: action.missing },
+          };
+        // Downstream stages see the outputs it keeps: those of its last success.
+        signatures.set(stage.name, action.signature ?? signature);
+        return {
+          ...ok(stage, 'skipped', context.state.lastSuccess(stage.id)?.runId, undefined),
+          reason: 'frozen',
+        };
+      }
       case 'restore':
         return this.restore(stage, signature, decision.inputs, action.cached);
       case 'run': {
         if (this.options.restoreOnly === true)
-          return notRun(stage, 'nothing cached for its inputs now (the code or data changed since): run it');
+          return notRun(
+            stage,
+            decision.notRestorable !== undefined
+              ? `${decision.notRestorable}: run it`
+              : 'nothing cached for its inputs now (the code or data changed since): run it',
+          );
         const end = shared?.begin(signature);
         try {
           return await this.execute(stage, signature, decision.inputs);
@@ -454,7 +485,8 @@ class Runner {
     const success = record?.success;
     const saved = clearOutputs(
       context.workspace.root,
-      stage.outs,
+      // `persist: true` outputs stay: the command builds on them.
+      stage.persistent.length > 0 ? stage.outs.filter((out) => !stage.persistent.includes(out)) : stage.outs,
       {
         fingerprints: [success?.outs ?? {}, record?.failure?.outs ?? {}],
         links: linksOf(success ? context.runCache.read(success.signature) : undefined),
@@ -488,9 +520,14 @@ class Runner {
     const runId = newRunId();
     this.options.events?.stageStarted?.(stage, runId);
     this.clearOutputs(stage, runId);
+    const cwd = stage.wdir === '' ? root : join(root, stage.wdir);
+    if (stage.wdir !== '' && !isDirectory(cwd)) {
+      const reason = `its wdir ${stage.wdir} is not a folder: create it, or fix \`wdir\` in sluice.yaml`;
+      return { ...failed(stage, reason, runId, undefined), code: 'wdir-missing', data: { wdir: stage.wdir } };
+    }
     const result = await runCommand({
       command: stage.run,
-      cwd: root,
+      cwd,
       env: {
         SLUICE_PIPELINE: stage.pipeline,
         SLUICE_STAGE: stage.name,
@@ -516,18 +553,33 @@ class Runner {
       });
     } else {
       try {
-        const outs = captureOutputs(
-          root,
-          stage.id,
-          stage.outs,
-          context.workspace.store,
-          context.fingerprints,
-        );
+        // `cache: false` outputs are fingerprinted, not stored: the run cache entry holds the others.
+        const stored =
+          stage.uncached.length > 0 ? stage.outs.filter((out) => !stage.uncached.includes(out)) : stage.outs;
+        const unstored: Record<string, string> = {};
+        for (const out of stage.uncached) {
+          context.fingerprints.invalidate(out);
+          const fingerprint = context.fingerprints.of(out);
+          if (fingerprint === undefined) {
+            throw new SluiceError(
+              `Stage ${stage.id} did not write its output ${out}.`,
+              'failed',
+              'Make the command write it, or remove it from sluice.yaml.',
+              { code: 'output-not-written', data: { stage: stage.id, outputs: [out] } },
+            );
+          }
+          unstored[out] = fingerprint;
+        }
+        const outs = captureOutputs(root, stage.id, stored, context.workspace.store, context.fingerprints);
         context.runCache.write(signature, stage.id, outs, runId);
+        const fingerprints = {
+          ...Object.fromEntries(outs.map((out) => [out.path, outputFingerprint(out)])),
+          ...unstored,
+        };
         context.state.succeeded(stage.id, {
           signature,
           inputs,
-          outs: Object.fromEntries(outs.map((out) => [out.path, outputFingerprint(out)])),
+          outs: fingerprints,
           runId,
           finishedAt: new Date().toISOString(),
           restored: false,
@@ -565,6 +617,10 @@ class Runner {
     });
     return outcome;
   }
+}
+
+function isDirectory(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
 }
 
 function ok(

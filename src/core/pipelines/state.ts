@@ -32,6 +32,13 @@ export interface StageInputs {
    */
   readonly outs?: readonly string[];
   readonly metrics?: readonly string[];
+  /**
+   * The folder the command runs in, and the outputs kept from the run before
+   * (`persist`): both change what a run produces. Present only when set, so a
+   * stage without them keeps the signature it had before they existed.
+   */
+  readonly wdir?: string;
+  readonly persist?: readonly string[];
 }
 
 export interface StageSuccess {
@@ -208,6 +215,9 @@ export class PipelineState {
 export function describeChanges(before: StageInputs, now: StageInputs): string[] {
   const reasons: string[] = [];
   if (before.run !== now.run) reasons.push('its command changed');
+  if ((before.wdir ?? '') !== (now.wdir ?? '')) reasons.push('its wdir changed');
+  if (JSON.stringify(before.persist ?? []) !== JSON.stringify(now.persist ?? []))
+    reasons.push('which outputs persist changed');
   const compare = (
     what: string,
     old: Readonly<Record<string, unknown>>,

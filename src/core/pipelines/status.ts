@@ -22,10 +22,12 @@ export function stageStatuses(context: PipelineContext): StageStatus[] {
     const signatures = new Map<string, string>();
     const states = new Map<string, StageState>();
     for (const stage of pipeline.stages) {
-      const status = statusOf(context, stage, signatures, states);
-      states.set(stage.name, status.state);
+      const { status, keeps } = statusOf(context, stage, signatures, states);
+      // A frozen stage's kept outputs are what its downstream reads, stale or not.
+      states.set(stage.name, keeps !== undefined ? 'up-to-date' : status.state);
       if (status.state === 'up-to-date' && status.signature !== undefined)
         signatures.set(stage.name, status.signature);
+      else if (keeps !== undefined) signatures.set(stage.name, keeps);
       result.push(status);
     }
   }
@@ -37,7 +39,7 @@ function statusOf(
   stage: StagePlan,
   signatures: ReadonlyMap<string, string>,
   states: ReadonlyMap<string, StageState>,
-): StageStatus {
+): { status: StageStatus; keeps?: string } {
   const base = { pipeline: stage.pipeline, stage: stage.name };
   const blocked = stage.upstream.filter((name) => states.get(name) !== 'up-to-date');
   if (blocked.length > 0) {
@@ -45,8 +47,12 @@ function statusOf(
     const record = context.state.get(stage.id);
     const reasons = blocked.map((name) => `upstream stage ${name} is ${states.get(name) ?? 'stale'}`);
     const state = record?.success ? 'stale' : record?.failure ? 'failed' : 'never-run';
-    return { ...base, state, reasons, signature: undefined };
+    return { status: { ...base, state, reasons, signature: undefined } };
   }
   const decision = decideStage(context, stage, signatures);
-  return { ...base, state: decision.state, reasons: decision.reasons, signature: decision.signature };
+  const { action } = decision;
+  const status = { ...base, state: decision.state, reasons: decision.reasons, signature: decision.signature };
+  return action.kind === 'frozen' && action.missing.length === 0 && action.signature !== undefined
+    ? { status, keeps: action.signature }
+    : { status };
 }

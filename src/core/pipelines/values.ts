@@ -1,11 +1,11 @@
-// Params and metrics files: JSON or YAML documents whose values stages and
+// Params and metrics files: YAML, JSON or TOML documents whose values stages and
 // checks name by dotted key (`train.epochs`, `metrics.json#scores.f1`).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { fromSystemError, SluiceError, withPath } from '../errors';
+import { describeParseFailure, parseValues } from '../manifest/valueFiles';
 
-/** Reads a JSON or YAML file (JSON is YAML); undefined when it does not exist. */
+/** Reads a YAML, JSON or TOML file (by extension); undefined when it does not exist. */
 export function readValues(root: string, path: string): unknown {
   let text: string;
   try {
@@ -15,16 +15,12 @@ export function readValues(root: string, path: string): unknown {
     // Names the path, the reason in words and what to do (a folder there: EISDIR, whose error has no path).
     throw fromSystemError(withPath(error, join(root, path))) ?? error;
   }
-  try {
-    return path.endsWith('.json') ? (JSON.parse(text) as unknown) : (parse(text) as unknown);
-  } catch (error) {
-    const reason = (error as Error).message.split('\n')[0] ?? '';
-    throw new SluiceError(
-      `${path} is not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${reason}`,
-      'failed',
-      'Fix the file and run again.',
-    );
-  }
+  const parsed = parseValues(path, text);
+  if (parsed.ok) return parsed.value;
+  throw new SluiceError(describeParseFailure(path, parsed), 'failed', 'Fix the file and run again.', {
+    code: 'bad-values-file',
+    data: { path, line: parsed.line ?? null, column: parsed.column ?? null },
+  });
 }
 
 /** The value at a dotted key, or undefined when some part of the key is missing. */

@@ -76,7 +76,18 @@ function readCleanManifest(file: string, cacheFile: string): Manifest {
   } catch {
     // Unreadable: the full read below says why.
   }
-  const analysis = readManifestFile(file);
+  const analysis = cleanAnalysis(file);
+  try {
+    rememberModel(cacheFile, manifestDigest(analysis.text), analysis.manifest, analysis.inputs);
+  } catch {
+    // A read-only .sluice/ only costs the next command the same analysis.
+  }
+  return analysis.manifest;
+}
+
+/** The analysis of a manifest, refused when it has errors (naming the first, where it is). */
+function cleanAnalysis(file: string, options: Parameters<typeof readManifestFile>[1] = {}) {
+  const analysis = readManifestFile(file, options);
   const errors = analysis.diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
     const first = errors[0]!;
@@ -88,12 +99,20 @@ function readCleanManifest(file: string, cacheFile: string): Manifest {
       { code: 'manifest-invalid', data: { file, errors: errors.length } },
     );
   }
-  try {
-    rememberModel(cacheFile, manifestDigest(analysis.text), analysis.manifest, analysis.inputs);
-  } catch {
-    // A read-only .sluice/ only costs the next command the same analysis.
-  }
-  return analysis.manifest;
+  return analysis;
+}
+
+/**
+ * The model of the workspace's manifest with params given for one run
+ * (`run --set`): `${…}` that names an overridden param takes its new value.
+ * The workspace's own model when nothing is overridden.
+ */
+export function manifestWithOverrides(
+  workspace: Pick<Workspace, 'manifest' | 'manifestFile'>,
+  overrides: Readonly<Record<string, unknown>>,
+): Manifest {
+  if (Object.keys(overrides).length === 0) return workspace.manifest;
+  return cleanAnalysis(workspace.manifestFile, { overrides }).manifest;
 }
 
 /**
