@@ -142,7 +142,17 @@ void describe('completion', () => {
       '        outs: [data/prepared]\n        |\n',
     );
     assert.deepEqual(at, { line: 19, character: 8 });
-    assert.deepEqual(labels(items).sort(), ['description', 'metrics', 'needs', 'params', 'plots']);
+    assert.deepEqual(labels(items).sort(), [
+      'always_changed',
+      'description',
+      'frozen',
+      'matrix',
+      'metrics',
+      'needs',
+      'params',
+      'plots',
+      'wdir',
+    ]);
     const needs = item(items, 'needs');
     assert.equal(needs.kind, CompletionItemKind.Property);
     assert.equal(
@@ -168,11 +178,11 @@ void describe('completion', () => {
   void test('keys at the top level, without those present', async () => {
     const { items, at } = await completeAt('name: churn-model\n', 'name: churn-model\n|\n');
     assert.deepEqual(at, { line: 2, character: 0 });
-    assert.deepEqual(labels(items).sort(), ['description', 'params', 'remotes']);
+    assert.deepEqual(labels(items).sort(), ['description', 'params', 'remotes', 'vars']);
     const params = item(items, 'params');
     assert.equal(
       documentation(params),
-      'Parameter file (YAML or JSON) whose values stages read by dotted key, for example `train.epochs`.',
+      'The default params file (YAML, JSON or TOML), whose values stages read by dotted key (for example `train.epochs`) and `${…}` templates name (`${train.lr}`).',
     );
     assert.deepEqual(edit(params), { range: emptyAt(at), newText: 'params: ' });
   });

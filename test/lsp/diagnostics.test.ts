@@ -113,7 +113,7 @@ void describe('diagnostics', () => {
         severity: ERROR,
         code: 'unknown-key',
         message:
-          'Unknown key `colour` in the manifest. Allowed here: `version`, `name`, `description`, `datasets`, `params`, `pipelines`, `environments`, `remotes`.',
+          'Unknown key `colour` in the manifest. Allowed here: `version`, `name`, `description`, `datasets`, `params`, `vars`, `pipelines`, `environments`, `remotes`.',
       },
     ]);
     await client.close(uri);
@@ -157,7 +157,7 @@ void describe('diagnostics', () => {
         severity: ERROR,
         code: 'unknown-key',
         message:
-          'Unknown key `bad` in the manifest. Allowed here: `version`, `name`, `description`, `datasets`, `params`, `pipelines`, `environments`, `remotes`.',
+          'Unknown key `bad` in the manifest. Allowed here: `version`, `name`, `description`, `datasets`, `params`, `vars`, `pipelines`, `environments`, `remotes`.',
       },
     ]);
   });
@@ -198,7 +198,7 @@ void describe('diagnostics', () => {
         range: range(14, 6, 14, 13),
         severity: ERROR,
         code: 'missing-required',
-        message: 'Stage `prepare` needs `run` (the command this stage runs, from the workspace root).',
+        message: 'Stage `prepare` needs `run` or `foreach` and `do`.',
       },
     ]);
   });

@@ -127,6 +127,12 @@ function* analyzeInSteps(
     diagnostics,
   );
   diagnostics.sort((a, b) => a.start - b.start || a.end - b.end);
+  // Templates and the params check can find the same unreadable file: say it once.
+  for (let i = diagnostics.length - 1; i > 0; i--) {
+    const [before, here] = [diagnostics[i - 1]!, diagnostics[i]!];
+    if (before.start === here.start && before.end === here.end && before.code === here.code)
+      diagnostics.splice(i, 1);
+  }
   return {
     text,
     version,

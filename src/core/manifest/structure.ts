@@ -450,10 +450,12 @@ function validateOneOf(
   if (chosen.length === 1) {
     validateNode(node, chosen[0]!, path, owner, out);
   } else if (chosen.length === 0) {
+    // A stage names itself ("Stage `prepare` needs …"); a list entry is placed by its parent.
+    const named = describePath(segments(path));
     out.push({
       severity: 'error',
       code: 'missing-required',
-      message: `This entry in ${where()} needs ${alternatives(' or ')}.`,
+      message: `${named.startsWith('stage ') ? capitalize(named) : `This entry in ${where()}`} needs ${alternatives(' or ')}.`,
       start: node.start,
       end: node.pairs[0]?.key.end ?? node.start + 1,
     });

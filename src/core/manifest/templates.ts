@@ -239,6 +239,6 @@ export function describeValue(value: unknown): string {
 
 /** A value as a hover shows it: short, on one line. */
 export function showValue(value: unknown): string {
-  const shown = JSON.stringify(value) ?? 'undefined';
+  const shown = value === undefined ? 'nothing' : JSON.stringify(value);
   return shown.length > 200 ? `${shown.slice(0, 197)}…` : shown;
 }
