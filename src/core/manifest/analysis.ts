@@ -41,6 +41,11 @@ export interface ManifestAnalysis {
   readonly inputs: ReadonlyMap<string, string | undefined>;
   /** The values `${…}` can name in the whole manifest (the params file and `vars`), when read. */
   readonly templateScope: TemplateScope | undefined;
+  /** Each template's generated stages and the scope each was made in, by `PIPELINE.TEMPLATE`. */
+  readonly instanceScopes: ReadonlyMap<
+    string,
+    readonly { readonly stage: string; readonly scope: TemplateScope }[]
+  >;
   /**
    * Set when the text goes past a limit (limits.ts): it was not analyzed, the
    * one diagnostic says why, and editor features have nothing to offer.
@@ -145,6 +150,7 @@ function* analyzeInSteps(
     hasErrors: diagnostics.some((d) => d.severity === 'error'),
     inputs: templating.inputs,
     templateScope: templating.scope,
+    instanceScopes: templating.instanceScopes,
     overLimit: undefined,
   };
 }
@@ -188,6 +194,7 @@ function refusedAnalysis(
     hasErrors: true,
     inputs: new Map(),
     templateScope: undefined,
+    instanceScopes: new Map(),
     overLimit: limit,
   };
 }

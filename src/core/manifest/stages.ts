@@ -30,6 +30,11 @@ export interface StageReadingResult {
   readonly inputs: Map<string, string | undefined>;
   /** The manifest's scope, when some `${…}` needed it (or `globalScope` was asked for). */
   scope: TemplateScope | undefined;
+  /**
+   * Each template's generated stages with the scope each was made in (its
+   * `item`, `key`), by `PIPELINE.TEMPLATE`: what hover shows for `${item}`.
+   */
+  readonly instanceScopes: Map<string, { readonly stage: string; readonly scope: TemplateScope }[]>;
 }
 
 /** At most this many stages are generated in a manifest: a matrix multiplies quickly. */
@@ -39,7 +44,12 @@ export const MAX_GENERATED_STAGES = 20_000;
 const KEY_PATTERN = /^[A-Za-z0-9_.+-]+$/;
 
 export class StageReader {
-  readonly result: StageReadingResult = { diagnostics: [], inputs: new Map(), scope: undefined };
+  readonly result: StageReadingResult = {
+    diagnostics: [],
+    inputs: new Map(),
+    scope: undefined,
+    instanceScopes: new Map(),
+  };
   private generated = 0;
   private readonly reported = new Set<string>();
 
@@ -67,6 +77,8 @@ export class StageReader {
       const instances = foreach ? this.foreachItems(foreach) : this.matrixItems(matrix!);
       const generatedBody = foreach ? asMap(body && getPair(body, 'do')?.value) : body;
       const names: string[] = [];
+      const scopes: { stage: string; scope: TemplateScope }[] = [];
+      this.result.instanceScopes.set(`${pipeline}.${name}`, scopes);
       for (const instance of instances) {
         const stageName = `${name}@${instance.key}`;
         if (stages.has(stageName)) {
@@ -89,6 +101,7 @@ export class StageReader {
         }
         const scope: TemplateScope = { names: instance.names, outer: this.scope() };
         names.push(stageName);
+        scopes.push({ stage: stageName, scope });
         stages.set(
           stageName,
           this.stage(pair, generatedBody, pipeline, stageName, { name, key: instance.key }, scope),
