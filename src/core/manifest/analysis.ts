@@ -39,8 +39,8 @@ export interface ManifestAnalysis {
   readonly hasErrors: boolean;
   /** Workspace files the model was read from besides the manifest (params and vars files for `${…}`), as read. */
   readonly inputs: ReadonlyMap<string, string | undefined>;
-  /** The values `${…}` can name in the whole manifest (the params file and `vars`), when read. */
-  readonly templateScope: TemplateScope | undefined;
+  /** The values `${…}` can name in the whole manifest (the params file and `vars`), read when first asked. */
+  readonly templateScope: () => TemplateScope;
   /** Each template's generated stages and the scope each was made in, by `PIPELINE.TEMPLATE`. */
   readonly instanceScopes: ReadonlyMap<
     string,
@@ -121,7 +121,7 @@ function* analyzeInSteps(
   yield* validateStructure(parsed.root, diagnostics, text.length);
   yield;
   const probe = options.probe;
-  const { manifest, templating } = readManifestModel(parsed.root, {
+  const { manifest, templating, scope } = readManifestModel(parsed.root, {
     text,
     ...(probe ? { readText: (path: string) => probe.readText(path) } : {}),
     ...(options.overrides ? { overrides: options.overrides } : {}),
@@ -149,7 +149,7 @@ function* analyzeInSteps(
     probe: options.probe,
     hasErrors: diagnostics.some((d) => d.severity === 'error'),
     inputs: templating.inputs,
-    templateScope: templating.scope,
+    templateScope: scope,
     instanceScopes: templating.instanceScopes,
     overLimit: undefined,
   };
@@ -193,7 +193,7 @@ function refusedAnalysis(
     probe: options.probe,
     hasErrors: true,
     inputs: new Map(),
-    templateScope: undefined,
+    templateScope: () => ({ names: new Map() }),
     instanceScopes: new Map(),
     overLimit: limit,
   };

@@ -3,6 +3,7 @@
 // the model of a half-typed manifest is still useful to the editor.
 import { asMap, declared, entries, flag, num, stringOf, text } from './reading';
 import { StageReader, type StageReading, type StageReadingResult } from './stages';
+import type { TemplateScope } from './templates';
 import { getPair, type YNode } from './yamlTree';
 
 /** A string from the manifest with where it was written. */
@@ -265,7 +266,7 @@ export function readModel(root: YNode | null, reading: StageReading = {}): Manif
 export function readManifestModel(
   root: YNode | null,
   reading: StageReading = {},
-): { manifest: Manifest; templating: StageReadingResult } {
+): { manifest: Manifest; templating: StageReadingResult; scope: () => TemplateScope } {
   const top = asMap(root);
   const stageReader = new StageReader(top, reading);
 
@@ -383,5 +384,5 @@ export function readManifestModel(
       ? { start: datasetsPair.start, end: datasetsPair.end, keyEnd: datasetsPair.key.end }
       : undefined,
   };
-  return { manifest, templating: stageReader.result };
+  return { manifest, templating: stageReader.result, scope: () => stageReader.scope() };
 }
