@@ -115,6 +115,8 @@ export async function stageRelease(workspace: Workspace, options: StageOptions =
       if (cached) outputs.push(...cached.outs);
       for (const key of stage.params) params[key] = valueAt(context.params(), key) ?? null;
     }
+    // `cache: false` outputs are never stored, so a release cannot carry them: say so rather than deploy less.
+    const unstored = plan.stages.flatMap((stage) => stage.uncached.map((path) => `${path} (${stage.id})`));
     const failures = report.stages
       .filter((stage) => stage.result === 'failed' || stage.result === 'not-run')
       .map((stage) => `${stage.pipeline}.${stage.stage}: ${stage.reason ?? stage.result}`);
@@ -132,8 +134,14 @@ export async function stageRelease(workspace: Workspace, options: StageOptions =
         detail: check.detail,
       })),
       failures,
+      unstored,
     };
   });
+  if (built.unstored.length > 0) {
+    options.onWarning?.(
+      `${built.unstored.join(', ')}: \`cache: false\` output${built.unstored.length > 1 ? 's are' : ' is'} not stored, so the release does not carry ${built.unstored.length > 1 ? 'them' : 'it'}.`,
+    );
+  }
   if (built.cancelled)
     throw new CancelledError('Staging', { message: 'Staging cancelled; no release was recorded.' });
   const release = await writeRelease(workspace.git, {

@@ -110,10 +110,14 @@ function* analyzeInSteps(
   // it see a \n there. Same length, so every offset stays valid for `text`.
   const parsed = parser.parse(text.includes('\r') ? text.replace(/\r(?!\n)/g, '\n') : text);
   const lineIndex = new LineIndex(text);
+  const hinted = new Set<number>();
   const diagnostics: ManifestDiagnostic[] = parsed.problems.map((problem) => ({
     severity: 'error',
     code: problem.code,
-    message: problem.code === 'yaml-syntax' ? `YAML syntax: ${problem.message}` : problem.message,
+    message:
+      problem.code === 'yaml-syntax'
+        ? `YAML syntax: ${problem.message}${flowTemplateHint(text, problem.start, hinted)}`
+        : problem.message,
     start: problem.start,
     end: problem.end,
   }));
@@ -153,6 +157,22 @@ function* analyzeInSteps(
     instanceScopes: templating.instanceScopes,
     overLimit: undefined,
   };
+}
+
+/**
+ * `outs: [${item}.txt]` is not YAML: inside `[…]` or `{…}` a `{` opens a
+ * mapping. Said once per line, on the first syntax error there, since the
+ * parser's own words ("Missing , or :") do not point at the cause.
+ */
+function flowTemplateHint(text: string, offset: number, hinted: Set<number>): string {
+  const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
+  if (hinted.has(lineStart)) return '';
+  const lineEnd = text.indexOf('\n', offset);
+  const line = text.slice(lineStart, lineEnd === -1 ? text.length : lineEnd);
+  const template = line.indexOf('${');
+  if (template === -1 || !/[[{]/.test(line.slice(0, template))) return '';
+  hinted.add(lineStart);
+  return '. Inside `[…]` or `{…}`, a value with `${…}` must be quoted (`["${item}.txt"]`), or written as a `- ` list';
 }
 
 /**

@@ -410,12 +410,20 @@ function checkPaths(context: SemanticContext, out: ManifestDiagnostic[]): void {
   }
   for (const dataset of manifest.datasets.values())
     if (dataset.path) produced.add(normalizeRelative(dataset.path.value));
+  // A dep may also be a folder that outputs will be written into.
+  const containers = new Set<string>();
+  for (const path of produced) for (const folder of ancestors(path)) containers.add(folder);
   for (const pipeline of manifest.pipelines.values()) {
     for (const stage of pipeline.stages.values()) {
       for (const dep of stage.deps) {
         if (lexicalEscape(dep.value)) continue;
         const path = normalizeRelative(dep.value);
-        if (produced.has(path) || ancestors(path).some((a) => produced.has(a)) || probe.exists(path))
+        if (
+          produced.has(path) ||
+          containers.has(path) ||
+          ancestors(path).some((a) => produced.has(a)) ||
+          probe.exists(path)
+        )
           continue;
         out.push({
           severity: 'warning',
