@@ -8,6 +8,7 @@ import type { RunReport } from '../pipelines/runner';
 import { datasetRef, readHead } from '../snapshots/records';
 import type { Workspace } from '../workspace';
 import { flattenParams } from '../pipelines/paramOverrides';
+import { valueAt } from '../pipelines/values';
 import {
   defaultExperimentName,
   flattenMetrics,
@@ -69,6 +70,20 @@ export function gatherRun(context: PipelineContext, report: RunReport): RunParts
     params = flattenParams(context.params());
   } catch {
     // A params file that does not parse failed the stages that read it; the record says so through them.
+  }
+  // Params of other files, as stages read them: `FILE#key` (every key of a whole file).
+  for (const stage of [...context.plan.pipelines.values()].flatMap((pipeline) => pipeline.stages)) {
+    for (const { file, keys } of stage.paramFiles) {
+      try {
+        const document = context.paramsFile(file);
+        if (keys === undefined) {
+          for (const [key, value] of Object.entries(flattenParams(document)))
+            params[`${file}#${key}`] = value;
+        } else for (const key of keys) params[`${file}#${key}`] = valueAt(document, key) ?? null;
+      } catch {
+        // As above: the stage that reads it failed, and says why.
+      }
+    }
   }
   return {
     params,
