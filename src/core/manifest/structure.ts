@@ -452,12 +452,14 @@ function validateOneOf(
   } else if (chosen.length === 0) {
     // A stage names itself ("Stage `prepare` needs …"); a list entry is placed by its parent.
     const named = describePath(segments(path));
+    const stage = named.startsWith('stage ') && owner !== null;
     out.push({
       severity: 'error',
       code: 'missing-required',
-      message: `${named.startsWith('stage ') ? capitalize(named) : `This entry in ${where()}`} needs ${alternatives(' or ')}.`,
-      start: node.start,
-      end: node.pairs[0]?.key.end ?? node.start + 1,
+      message: `${stage ? capitalize(named) : `This entry in ${where()}`} needs ${alternatives(' or ')}.`,
+      // On the stage's name, as for any missing key of a named entry.
+      start: stage ? owner.key.start : node.start,
+      end: stage ? owner.key.end : (node.pairs[0]?.key.end ?? node.start + 1),
     });
   } else {
     out.push({
