@@ -49,7 +49,9 @@ export function manifestText(
   comment(document, ['pipelines', model.pipeline, 'stages'], (name) => {
     const stage = model.stages.find((known) => known.name === name);
     if (stage === undefined) return undefined;
-    const lines = notCarried.filter((item) => item.what.startsWith(`stage '${stage.dvcName}'`));
+    const lines = notCarried.filter(
+      (item) => item.code !== 'stage-renamed' && item.what.startsWith(`stage '${stage.dvcName}': `),
+    );
     const renamed = stage.name === stage.dvcName ? [] : [` '${stage.dvcName}' in dvc.yaml`];
     const missing = lines.map(
       (item) => ` not carried: ${item.what.replace(`stage '${stage.dvcName}': `, '')}`,
