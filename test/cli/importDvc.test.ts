@@ -172,6 +172,73 @@ void describe('sluice import-dvc writes the sluice.yaml of a DVC project', () =>
     assert.match(text, /# tracked by data\/shared\.dvc\n\s+shared:/);
   });
 
+  void test('the rarer things: broken and outside .dvc files, vars selections, keys beside foreach, plots of folders', () => {
+    const root = workspace({
+      'values.json': '{"clean": 1, "other": 2}\n',
+      'pyvals.py': 'RATE = 1\n',
+      'broken.dvc': 'outs: [\n',
+      'outside.dvc': lines('outs:', '- md5: 33333333333333333333333333333333', '  path: ../elsewhere'),
+      'reports/r.csv': 'a,b\n1,2\n',
+      'dvc.yaml': lines(
+        "schema: '2.0'",
+        'vars:',
+        '  - values.json:clean',
+        '  - pyvals.py',
+        'stages:',
+        '  loop:',
+        '    foreach: [a]',
+        '    desc: beside foreach',
+        '    do:',
+        '      cmd: echo ${item}',
+        '  grid:',
+        '    matrix:',
+        '      lr: ${rates}',
+        '    cmd: echo ${item.lr}',
+        '  report:',
+        '    cmd: python report.py',
+        '    outs:',
+        '      - reports',
+        '      - confusion.csv',
+        'plots:',
+        '  - reports',
+        '  - confusion.csv:',
+        '      template: confusion',
+        '      x: actual',
+        '      y: [a, b]',
+      ),
+    });
+    const { status, json } = importJson(root);
+    assert.equal(status, 1);
+    assert.deepEqual(
+      json.notCarried.map(({ what, code }) => ({ what, code })),
+      [
+        { what: 'broken.dvc:2:1', code: 'dvc-file-invalid' },
+        { what: 'outside.dvc: ../elsewhere', code: 'dataset-outside' },
+        { what: 'vars: values.json:clean', code: 'vars-keys' },
+        { what: 'vars: pyvals.py', code: 'python-params' },
+        { what: "stage 'loop': desc", code: 'stage-key' },
+        { what: "stage 'grid': matrix lr ${rates}", code: 'matrix-source' },
+        { what: 'plots: reports', code: 'plot-folder' },
+        { what: 'plots: confusion.csv: template confusion', code: 'plot-confusion' },
+        { what: 'dvc.yaml: schema', code: 'unknown-key' },
+      ],
+    );
+    assert.match(json.notCarried[5]!.reason, /pyvals\.py, which Sluice cannot read/);
+    assert.deepEqual(manifestOf(root), {
+      version: 1,
+      vars: ['values.json'],
+      pipelines: {
+        main: {
+          stages: {
+            loop: { foreach: ['a'], do: { run: 'echo ${item}' } },
+            grid: { matrix: { lr: '${rates}' }, run: 'echo ${item.lr}' },
+            report: { run: 'python report.py', outs: ['reports', 'confusion.csv'], plots: ['confusion.csv'] },
+          },
+        },
+      },
+    });
+  });
+
   void test('--pipeline names the pipeline; PATH may be the folder or the dvc.yaml, from anywhere', () => {
     const root = workspace(PLAIN.files);
     const elsewhere = mkdtempSync(join(tmpdir(), 'sluice-dvc-cwd-'));

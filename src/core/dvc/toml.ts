@@ -175,9 +175,19 @@ class TomlReader {
   /** A number, a boolean or a date (kept as its text). */
   private atom(): unknown {
     const start = this.at;
-    while (this.at < this.text.length && !/[,\]}#\n\r]/.test(this.text[this.at]!)) this.at += 1;
-    const token = this.text.slice(start, this.at).trim();
-    this.at = start + this.text.slice(start, this.at).trimEnd().length;
+    const word = (): void => {
+      while (this.at < this.text.length && !/[\s,\]}#]/.test(this.text[this.at]!)) this.at += 1;
+    };
+    word();
+    // A date and a time may be separated by a space: `1979-05-27 07:32:00`.
+    if (
+      /^\d{4}-\d{2}-\d{2}$/.test(this.text.slice(start, this.at)) &&
+      /^ \d{2}:/.test(this.text.slice(this.at, this.at + 4))
+    ) {
+      this.at += 1;
+      word();
+    }
+    const token = this.text.slice(start, this.at);
     if (token === 'true') return true;
     if (token === 'false') return false;
     if (/^[+-]?(inf|nan)$/.test(token))
