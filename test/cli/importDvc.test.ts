@@ -10,8 +10,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
+import { NOT_CARRIED_CODES } from '../../src/core/dvc/model';
 import {
   assertOneLineError,
+  ROOT,
   clearVariablesRefusedBySimpleGit,
   git,
   removeTree,
@@ -179,6 +181,12 @@ void describe('sluice import-dvc writes the sluice.yaml of a DVC project', () =>
       'broken.dvc': 'outs: [\n',
       'outside.dvc': lines('outs:', '- md5: 33333333333333333333333333333333', '  path: ../elsewhere'),
       'reports/r.csv': 'a,b\n1,2\n',
+      'old.dvc': lines(
+        'cmd: python make.py',
+        'outs:',
+        '- md5: 44444444444444444444444444444444',
+        '  path: made.csv',
+      ),
       'dvc.yaml': lines(
         "schema: '2.0'",
         'vars:',
@@ -221,6 +229,7 @@ void describe('sluice import-dvc writes the sluice.yaml of a DVC project', () =>
         { what: 'plots: reports', code: 'plot-folder' },
         { what: 'plots: confusion.csv: template confusion', code: 'plot-confusion' },
         { what: 'dvc.yaml: schema', code: 'unknown-key' },
+        { what: 'old.dvc', code: 'dvc-file-stage' },
       ],
     );
     assert.match(json.notCarried[5]!.reason, /pyvals\.py, which Sluice cannot read/);
@@ -237,6 +246,12 @@ void describe('sluice import-dvc writes the sluice.yaml of a DVC project', () =>
         },
       },
     });
+  });
+
+  void test('every code of what is not carried is documented in the --json schema', () => {
+    const schema = readFileSync(join(ROOT, 'src/cli/schemas/import-dvc.schema.json'), 'utf8');
+    const documented = /Stable, kebab-case: ([^.]+)\./.exec(schema)![1]!.split(', ');
+    assert.deepEqual(documented, [...NOT_CARRIED_CODES]);
   });
 
   void test('--pipeline names the pipeline; PATH may be the folder or the dvc.yaml, from anywhere', () => {

@@ -415,6 +415,13 @@ function reportProjectLeftovers(input: ConvertInput, report: (item: NotCarried) 
       reason: `\`${key}\` is not part of DVC's dvc.yaml format and has no Sluice equivalent; it is left out`,
       code: 'unknown-key',
     });
+  for (const stageFile of scan.stageFiles)
+    report({
+      what: stageFile,
+      reason:
+        'an old-style DVC stage file (it has a `cmd`), which DVC 2 and later no longer read either; declare its stage under the pipeline by hand',
+      code: 'dvc-file-stage',
+    });
   for (const other of scan.otherPipelines)
     report({
       what: other,

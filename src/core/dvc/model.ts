@@ -51,6 +51,8 @@ export const NOT_CARRIED_CODES = [
   'dvc-remote',
   /** a `.dvc` file that cannot be read. */
   'dvc-file-invalid',
+  /** an old-style `.dvc` file that is a stage (it has a `cmd`). */
+  'dvc-file-stage',
   /** a `.dvc` file's data outside the folder. */
   'dataset-outside',
   /** an option of a `.dvc` file's output with no Sluice equivalent (`remote`, `push`, `cache: false`, …). */

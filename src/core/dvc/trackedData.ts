@@ -38,6 +38,8 @@ export interface ProjectScan {
   readonly broken: readonly BrokenDvcFile[];
   /** Other dvc.yaml files under the folder, from it. */
   readonly otherPipelines: readonly string[];
+  /** Old-style `.dvc` files that are stages (with a `cmd`), from the folder. */
+  readonly stageFiles: readonly string[];
 }
 
 /** Keys of a `.dvc` output that record state (hashes, sizes), not configuration. */
@@ -61,6 +63,7 @@ export function scanProject(root: string, pipelineFile: string): ProjectScan {
   const tracked: TrackedData[] = [];
   const broken: BrokenDvcFile[] = [];
   const otherPipelines: string[] = [];
+  const stageFiles: string[] = [];
   const visit = (folder: string): void => {
     let entries;
     try {
@@ -78,6 +81,10 @@ export function scanProject(root: string, pipelineFile: string): ProjectScan {
       if (entry.name === 'dvc.yaml' && path !== pipelineFile) otherPipelines.push(fromRoot);
       if (!entry.name.endsWith('.dvc')) continue;
       const read = readDvcFile(fromRoot, path);
+      if (read === 'stage') {
+        stageFiles.push(fromRoot);
+        continue;
+      }
       if ('reason' in read) broken.push(read);
       for (const data of 'reason' in read ? [] : read) {
         tracked.push(data);
@@ -92,10 +99,10 @@ export function scanProject(root: string, pipelineFile: string): ProjectScan {
     }
   };
   visit(root);
-  return { tracked, broken, otherPipelines };
+  return { tracked, broken, otherPipelines, stageFiles };
 }
 
-function readDvcFile(dvcFile: string, path: string): TrackedData[] | BrokenDvcFile {
+function readDvcFile(dvcFile: string, path: string): TrackedData[] | BrokenDvcFile | 'stage' {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -115,6 +122,8 @@ function readDvcFile(dvcFile: string, path: string): TrackedData[] | BrokenDvcFi
     return { dvcFile, line, column: col, reason: syntax.message.split('\n')[0]! };
   }
   const content: unknown = document.toJS();
+  // DVC 0.x and 1.x wrote a stage per .dvc file; its outputs are what the stage makes, not data to version.
+  if (isMapping(content) && 'cmd' in content) return 'stage';
   const outs = isMapping(content) ? content['outs'] : undefined;
   if (!Array.isArray(outs) || outs.some((out) => !isMapping(out) || typeof out['path'] !== 'string'))
     return { dvcFile, line: 1, column: 1, reason: 'it has no `outs` list of paths' };
