@@ -75,7 +75,10 @@ export function manifestText(
   }
   visit(document, {
     Seq(_, node) {
-      const scalars = node.items.every((item) => isScalar(item) && !String(item.value).includes('\n'));
+      // Items a flow list would have to quote (`${…}`, commas, colons) read better one per line.
+      const scalars = node.items.every(
+        (item) => isScalar(item) && !/[\n{}[\],#]|: /.test(String(item.value)),
+      );
       const width = node.items.reduce<number>(
         (sum, item) => sum + String(isScalar(item) ? item.value : '').length + 2,
         0,
