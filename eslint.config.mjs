@@ -15,7 +15,7 @@ export const CORE_LAYERS = [
   { name: 'workspace', rooms: ['workspace'] },
   { name: 'datasets and pipelines', rooms: ['snapshots', 'pipelines'] },
   { name: 'environments and experiments', rooms: ['environments', 'experiments'] },
-  { name: 'whole-workspace operations', rooms: ['operations', 'plots'] },
+  { name: 'whole-workspace operations', rooms: ['operations', 'plots', 'dvc'] },
 ];
 /** Rooms of one layer that stay apart: neither imports the other. */
 const APART = [['snapshots', 'pipelines']];

@@ -5,6 +5,7 @@ import { closestName } from '../core/manifest/spelling';
 import type { FlagSpec } from './arguments';
 import type { Command } from './command';
 import { initCommand } from './init';
+import { importDvcCommand } from './importDvc';
 import { lspCommand } from './lsp';
 import { validateCommand } from './validate';
 import { snapshotCommand } from './snapshot';
@@ -48,6 +49,7 @@ const helpCommand: Command = {
 
 export const COMMANDS: readonly Command[] = [
   initCommand,
+  importDvcCommand,
   validateCommand,
   snapshotCommand,
   logCommand,

@@ -61,6 +61,7 @@ void describe('sluice help and version', () => {
       .map((line) => line.trim().split(' ')[0]);
     assert.deepEqual(listed, [
       'init',
+      'import-dvc',
       'validate',
       'snapshot',
       'log',

@@ -334,6 +334,39 @@ void describe('remote: add, list, remove and default, shared and local, in succe
   });
 });
 
+void describe('import-dvc: written, written with things not carried, refused and invalid', () => {
+  void test('each outcome prints one object its schema accepts', () => {
+    const root = mkdtempSync(join(tmpdir(), 'sluice-contract-dvc-'));
+    made.push(root);
+    writeFileSync(
+      join(root, 'dvc.yaml'),
+      'stages:\n  build:\n    cmd: echo hi > out.txt\n    outs: [out.txt]\n',
+    );
+    const written = contract('import-dvc', run(root, 'import-dvc'), 0);
+    assert.equal(written['written'], join(root, 'sluice.yaml'));
+    assert.deepEqual(written['notCarried'], []);
+    contract('import-dvc', run(root, 'import-dvc'), 2, 'manifest-exists');
+    writeFileSync(
+      join(root, 'dvc.yaml'),
+      'stages:\n  build:\n    cmd: echo hi > out.txt\n    outs: [out.txt]\n    meta: {owner: me}\n',
+    );
+    const partial = contract('import-dvc', run(root, 'import-dvc', '--force'), 1, 'not-carried');
+    assert.deepEqual(
+      (partial['notCarried'] as { code: string }[]).map((item) => item.code),
+      ['stage-meta'],
+    );
+    writeFileSync(join(root, 'dvc.yaml'), 'stages:\n  build: [echo]\n');
+    const invalid = contract('import-dvc', run(root, 'import-dvc', '--force'), 2, 'dvc-yaml-invalid');
+    assert.deepEqual((invalid['error'] as { data: unknown }).data, {
+      file: join(root, 'dvc.yaml'),
+      line: 2,
+      column: 10,
+    });
+    contract('import-dvc', run(root, 'import-dvc', 'nowhere'), 2, 'dvc-yaml-not-found');
+    contract('import-dvc', run(root, 'import-dvc', '--pipeline', '1st'), 2, 'invalid-flag-value');
+  });
+});
+
 void describe('Ctrl-C', () => {
   void test('an interrupted run stops its stages, exits 130 and prints one object with error cancelled', async () => {
     const root = environmentWorkspace(

@@ -34,6 +34,9 @@ import type { SyncStatus } from './sync/syncStatus';
 // `sluice remote --json` and its sentence, in a file of their own to keep this one short.
 export { describeRemoteChange, remoteJson, remotesJson } from './remoteResults';
 export type { RemoteJson, RemotesJson } from './remoteResults';
+// `sluice import-dvc --json` and its lines, likewise.
+export { describeImportDvc, describeNotCarried, importDvcJson } from './importDvcResults';
+export type { ImportDvcJson } from './importDvcResults';
 
 /** A result that failed as a whole (exit 1) while still reporting what it did: the shared error next to it. */
 export interface WithError {
