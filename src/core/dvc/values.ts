@@ -4,8 +4,7 @@
 // stands for (a `foreach` source that exists, a dictionary DVC would unpack).
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
-import { parseToml } from './toml';
+import { describeParseFailure, parseValues } from '../manifest/valueFiles';
 
 /** A values file as import-dvc reads it: its values, or why it could not. */
 export type ValuesFile =
@@ -26,17 +25,13 @@ export function readValuesFile(path: string): ValuesFile {
     if (code === 'ENOENT') return { kind: 'missing' };
     return { kind: 'unreadable', reason: code ?? 'unreadable' };
   }
-  try {
-    const values: unknown =
-      extension === '.json' ? JSON.parse(text) : extension === '.toml' ? parseToml(text) : parseYaml(text);
-    if (values === null || values === undefined) return { kind: 'values', values: {} };
-    if (typeof values !== 'object' || Array.isArray(values))
-      return { kind: 'unreadable', reason: 'it does not hold a mapping of names to values' };
-    return { kind: 'values', values: values as Record<string, unknown> };
-  } catch (error) {
-    const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
-    return { kind: 'unreadable', reason };
-  }
+  const parsed = parseValues(path, text);
+  if (!parsed.ok) return { kind: 'unreadable', reason: describeParseFailure(path, parsed) };
+  const values = parsed.value;
+  if (values === null || values === undefined) return { kind: 'values', values: {} };
+  if (typeof values !== 'object' || Array.isArray(values))
+    return { kind: 'unreadable', reason: 'it does not hold a mapping of names to values' };
+  return { kind: 'values', values: values as Record<string, unknown> };
 }
 
 /** What a reference resolved to: found (with its value) or not. */
