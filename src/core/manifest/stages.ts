@@ -376,7 +376,19 @@ export class StageReader {
         item[dimension.name] = value;
         keyParts.push(isPrimitive(value) ? String(value) : `${dimension.name}${indexes[d]}`);
       });
-      instances.push(...this.instance(keyParts.join('-'), new Map([['item', item]]), at, matrix.key));
+      // As in DVC, `${key}` is the combination's name (`a-0.1`).
+      const key = keyParts.join('-');
+      instances.push(
+        ...this.instance(
+          key,
+          new Map<string, unknown>([
+            ['item', item],
+            ['key', key],
+          ]),
+          at,
+          matrix.key,
+        ),
+      );
       for (let d = dimensions.length - 1; d >= 0; d--) {
         if (++indexes[d]! < dimensions[d]!.values.length) break;
         indexes[d] = 0;
