@@ -4,8 +4,9 @@
 // effect where it lands: the view's items, the outputs and records on disk, the
 // editor that opens, the graph the webview was sent, and processes that must be
 // gone after a cancel; then a pipeline with a `foreach` template, grouped
-// under one node that Run runs whole. (Restricted Mode needs an untrusted window: the UI
-// scenario test/ui/pipelines.test.ts checks that nothing runs there.)
+// under one node that Run runs whole. (Restricted Mode needs an untrusted
+// window: the UI scenario test/ui/pipelines.test.ts checks that nothing runs
+// there.)
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
