@@ -389,6 +389,41 @@ pipelines:
       keys,
     );
   });
+  void test('templates whose stages interleave in run order are each listed once, where their first stage runs', async (t) => {
+    // train@a needs prep@a: in run order prep@a, train@a, prep@b, train@b.
+    const root = repository(t, {
+      'sluice.yaml': `version: 1
+pipelines:
+  p:
+    stages:
+      train:
+        foreach: [a, b]
+        do:
+          run: echo train \${item}
+          needs:
+            - prep@\${item}
+      prep:
+        foreach: [a, b]
+        do:
+          run: echo prep \${item}
+`,
+      '.gitignore': '.sluice/\n',
+    });
+    const pipeline = onlyPipeline(await read(root));
+    assert.deepEqual(
+      pipeline.pipeline.stages.map((stage) => stage.name),
+      ['prep@a', 'train@a', 'prep@b', 'train@b'],
+    );
+    assert.deepEqual(outline(pipeline), [
+      'prep: 2 stages · 2 never run',
+      '  a: never run',
+      '  b: never run',
+      'train: 2 stages · 2 never run',
+      '  a: never run',
+      '  b: never run',
+    ]);
+    assert.match(describeNode(template(pipeline, 'train').stages[1]!).tooltip, /\nafter prep@b$/m);
+  });
 });
 
 void describe('Pipeline graph: stage templates', () => {
