@@ -357,6 +357,30 @@ pipelines:
     assert.equal(describeNode(template(restricted, 'train')).description, '3 stages · 1 stale');
   });
 
+  void test('Restricted Mode expands a foreach over a list from the params file too', async (t) => {
+    const root = repository(t, {
+      'sluice.yaml': `version: 1
+params: params.yaml
+pipelines:
+  p:
+    stages:
+      greet:
+        foreach: \${regions}
+        do:
+          run: echo \${item}
+`,
+      'params.yaml': 'regions: [north, south]\n',
+      '.gitignore': '.sluice/\n',
+    });
+    const folder = await discoverFolder(root, { trusted: false });
+    assert.equal(folder.kind, 'restricted');
+    assert.deepEqual(outline(onlyPipeline(readFolderPipelines(folder))), [
+      'greet: 2 stages · 2 never run',
+      '  north: never run',
+      '  south: never run',
+    ]);
+  });
+
   void test('a template larger than ten stages starts collapsed; many templates keep their manifest order', async (t) => {
     const keys = Array.from({ length: 12 }, (_, i) => `k${String(i)}`);
     const root = repository(t, {
