@@ -3,7 +3,8 @@
 // with `foreach` (over a list, over a mapping, over nothing) and `matrix`
 // templates, read through the same calls the view makes (trusted and in
 // Restricted Mode), run by the real runner with the targets the view's Run
-// passes, and turned into the tree's nodes and looks and the graph's layout.
+// passes, and turned into the tree's nodes and looks and the graph's layout
+// (the layout also over generated shapes, with edges across template boxes).
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { describe, test, type TestContext } from 'node:test';
 import { openPipelines } from '../../src/core/pipelines/context';
 import { runPipelines } from '../../src/core/pipelines/runner';
+import { seededRandom } from '../../src/core/seededRandom';
 import { openWorkspace } from '../../src/core/workspace';
 import { discoverFolder } from '../../src/extension/folders';
 import { layoutGraph, layoutInput } from '../../src/extension/pipelines/graph/graphLayout';
@@ -31,6 +33,7 @@ import {
   type PipelineNode,
   type RunProgress,
   type StageNode,
+  type StageView,
   type TemplateNode,
 } from '../../src/extension/pipelines/pipelineNodes';
 import { readFolderPipelines } from '../../src/extension/pipelines/pipelineStates';
@@ -498,6 +501,57 @@ void describe('Pipeline graph: stage templates', () => {
     assert.ok(train.x + train.width <= report.x, 'what reads the template is right of its box');
   });
 
+  void test('generated shapes: every stage lies inside its own box, and no two boxes overlap', () => {
+    const random = seededRandom(0x7e3a);
+    for (let round = 0; round < 60; round++) {
+      const stages: StageView[] = [];
+      const templateCount = 1 + Math.floor(random() * 4);
+      for (let t = 0; t < templateCount; t++)
+        for (let k = 0, size = 1 + Math.floor(random() * 6); k < size; k++)
+          stages.push(stageView(`t${String(t)}`, `${String(k)}.${String(round)}-x+y`));
+      for (let p = 0, plain = Math.floor(random() * 4); p < plain; p++)
+        stages.push(stageView(undefined, `s${String(p)}`));
+      // Random edges, each from an earlier stage to a later one: a DAG, across boxes too.
+      const withEdges = stages.map((stage, index) => ({
+        ...stage,
+        upstream: stages.slice(0, index).flatMap((up) => (random() < 0.15 ? [up.name] : [])),
+      }));
+      const templates = [...new Set(withEdges.flatMap((stage) => stage.template?.name ?? []))];
+      const graph = pipelineGraph(
+        {
+          name: 'p',
+          stages: withEdges,
+          templates: templates.map((name, offset) => ({ name, kind: 'foreach' as const, offset })),
+        },
+        (stage) => stage.state,
+      );
+      const placed = layoutGraph(graph);
+      const boxes = new Map(placed.groups.map((group) => [group.id, group]));
+      assert.equal(boxes.size, templateCount);
+      for (const node of placed.nodes) {
+        if (node.group === undefined) continue;
+        const box = boxes.get(node.group)!;
+        assert.ok(
+          box.x <= node.x + 0.01 &&
+            box.y + 14 <= node.y &&
+            node.x + node.width <= box.x + box.width + 0.01 &&
+            node.y + node.height <= box.y + box.height + 0.01,
+          `round ${String(round)}: ${node.id} lies inside its box`,
+        );
+      }
+      for (const a of placed.groups)
+        for (const b of placed.groups) {
+          if (a.id >= b.id) continue;
+          const apart =
+            a.x + a.width <= b.x + 0.01 ||
+            b.x + b.width <= a.x + 0.01 ||
+            a.y + a.height <= b.y + 0.01 ||
+            b.y + b.height <= a.y + 0.01;
+          assert.ok(apart, `round ${String(round)}: ${a.id} and ${b.id} do not overlap`);
+        }
+    }
+  });
+
   void test('a frozen stage is said so in the graph too', async (t) => {
     const root = mixed(t);
     const manifestFile = join(root, 'sluice.yaml');
@@ -512,6 +566,24 @@ void describe('Pipeline graph: stage templates', () => {
     );
   });
 });
+
+/** A stage as the view reads it: `template` undefined for a plain stage named `key`. */
+function stageView(template: string | undefined, key: string): StageView {
+  const name = template === undefined ? key : `${template}@${key}`;
+  return {
+    id: `p.${name}`,
+    pipeline: 'p',
+    name,
+    run: 'true',
+    state: 'never-run',
+    reasons: [],
+    upstream: [],
+    outs: [],
+    offset: 0,
+    frozen: false,
+    template: template === undefined ? undefined : { name: template, key },
+  };
+}
 
 function stageNamed(pipeline: PipelineNode, name: string): StageNode {
   const found = stageNodes(pipeline, () => undefined).find((stage) => stage.stage.name === name);
