@@ -3,15 +3,22 @@
 // on a fresh `sluice init --example churn` opened trusted. Each step checks the
 // effect where it lands: the view's items, the outputs and records on disk, the
 // editor that opens, the graph the webview was sent, and processes that must be
-// gone after a cancel. (Restricted Mode needs an untrusted window: the UI
-// scenario test/ui/pipelines.test.ts checks that nothing runs there.)
+// gone after a cancel; then a pipeline with a `foreach` template, grouped
+// under one node that Run runs whole. (Restricted Mode needs an untrusted
+// window: the UI scenario test/ui/pipelines.test.ts checks that nothing runs
+// there.)
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
 import type { RunJson } from '../../src/core/operations/results';
-import type { PipelineNode, PipelinesNode, StageNode } from '../../src/extension/pipelines/pipelineNodes';
+import type {
+  PipelineNode,
+  PipelinesNode,
+  StageNode,
+  TemplateNode,
+} from '../../src/extension/pipelines/pipelineNodes';
 import type { SluiceApi } from '../../src/extension/sluiceExtension';
 import { activatedApi } from './support/sluiceExtension';
 import { waitFor } from './support/waitFor';
@@ -38,6 +45,41 @@ async function stage(pipelineName: string, name: string): Promise<StageNode> {
   );
   assert.ok(found, `pipeline ${pipelineName} lists stage ${name}`);
   return found;
+}
+
+async function templateNode(pipelineName: string, name: string): Promise<TemplateNode> {
+  const owner = await pipeline(pipelineName);
+  assert.ok(owner, `the view lists pipeline ${pipelineName}`);
+  const found = (await children(owner)).find(
+    (node): node is TemplateNode => node.kind === 'template' && node.template.name === name,
+  );
+  assert.ok(found, `pipeline ${pipelineName} lists template ${name}`);
+  return found;
+}
+
+/** A node as the tree shows it: "label: description". */
+async function shown(node: PipelinesNode): Promise<string> {
+  const item = await api.pipelinesView.getTreeItem(node);
+  return `${labelOf(item)}: ${String(item.description)}`;
+}
+
+/** A pipeline's children and, indented, each template's stages, as "label: description". */
+async function outline(pipelineName: string): Promise<string[]> {
+  const owner = await pipeline(pipelineName);
+  if (owner === undefined) return [];
+  const lines: string[] = [];
+  for (const node of await children(owner)) {
+    lines.push(await shown(node));
+    for (const stageNode of await children(node)) lines.push(`  ${await shown(stageNode)}`);
+  }
+  return lines;
+}
+
+async function untilOutline(pipelineName: string, expected: readonly string[]): Promise<void> {
+  await waitFor(`pipeline ${pipelineName} to show ${expected.join(' | ')}`, async () => {
+    const lines = await outline(pipelineName);
+    return JSON.stringify(lines) === JSON.stringify(expected) ? lines : false;
+  });
 }
 
 /** Each stage of a pipeline as "name: description" (the state word the tree shows). */
@@ -238,6 +280,149 @@ describe('Pipelines view', () => {
       await untilStates('slow', ['wait: never run']);
       assert.ok(!existsSync(join(root, 'slow.out')));
       assert.ok(!existsSync(join(root, '.sluice/state/run.lock')), 'the run lock is released');
+    });
+  });
+
+  describe('a foreach template', () => {
+    const manifestFile = (): string => join(root, 'sluice.yaml');
+    const KEYS = ['us', 'eu-west', 'ap+1'];
+    const outputs = KEYS.map((key) => `region-${key}.txt`);
+    let manifest: string;
+
+    before(async () => {
+      manifest = readFileSync(manifestFile(), 'utf8');
+      const regions = [
+        '  regions:',
+        '    stages:',
+        '      split:',
+        `        foreach: [${KEYS.join(', ')}]`,
+        '        do:',
+        '          run: echo ${item} > region-${item}.txt',
+        '          outs:',
+        '            - region-${item}.txt',
+        '',
+      ].join('\n');
+      writeFileSync(manifestFile(), manifest.replace('\nenvironments:', `${regions}\nenvironments:`));
+      await waitFor('pipeline regions to be listed', () => pipeline('regions'));
+    });
+
+    after(async () => {
+      writeFileSync(manifestFile(), manifest);
+      for (const file of outputs) rmSync(join(root, file), { force: true });
+      await api.refresh();
+    });
+
+    it('lists the template with its generated stages, labelled by key, the full name in each tooltip', async () => {
+      await untilOutline('regions', [
+        'split: 3 stages · 3 never run',
+        '  us: never run',
+        '  eu-west: never run',
+        '  ap+1: never run',
+      ]);
+      const split = await templateNode('regions', 'split');
+      const item = await api.pipelinesView.getTreeItem(split);
+      assert.equal(item.contextValue, 'template');
+      assert.equal(item.collapsibleState, vscode.TreeItemCollapsibleState.Expanded);
+      const stages = await children(split);
+      const tooltips = await Promise.all(
+        stages.map(async (node) => {
+          const { tooltip } = await api.pipelinesView.getTreeItem(node);
+          return typeof tooltip === 'string' ? tooltip : '';
+        }),
+      );
+      assert.deepEqual(
+        tooltips.map((tooltip) => tooltip.split('\n')[0]),
+        KEYS.map((key) => `regions.split@${key}: never run`),
+      );
+      // TreeView.reveal walks up through getParent: a generated stage's parent is its template.
+      const parent = await api.pipelinesView.getParent?.(stages[0]!);
+      assert.equal(parent?.kind, 'template');
+      assert.equal((await api.pipelinesView.getTreeItem(parent)).id, item.id);
+    });
+
+    it('Run on the template runs every stage it generated: their files on disk, all up to date', async () => {
+      const report = await vscode.commands.executeCommand<RunJson>(
+        'sluice.runStage',
+        await templateNode('regions', 'split'),
+      );
+      assert.ok(report, 'the command returns the run');
+      assert.deepEqual(
+        report.stages.map((s) => `${s.pipeline}.${s.stage} ${s.result}`),
+        KEYS.map((key) => `regions.split@${key} ran`),
+      );
+      KEYS.forEach((key, index) => {
+        assert.equal(readFileSync(join(root, outputs[index]!), 'utf8').trim(), key);
+      });
+      await untilOutline('regions', [
+        'split: 3 stages · up to date',
+        '  us: up to date',
+        '  eu-west: up to date',
+        '  ap+1: up to date',
+      ]);
+
+      // One output removed: that stage is stale, and so is its template (its worst).
+      rmSync(join(root, outputs[1]!));
+      await untilOutline('regions', [
+        'split: 3 stages · 1 stale',
+        '  us: up to date',
+        '  eu-west: stale',
+        '  ap+1: up to date',
+      ]);
+      const icon = (await api.pipelinesView.getTreeItem(await templateNode('regions', 'split')))
+        .iconPath as vscode.ThemeIcon;
+      assert.equal(icon.id, 'history');
+      const again = await vscode.commands.executeCommand<RunJson>(
+        'sluice.runStage',
+        await templateNode('regions', 'split'),
+      );
+      assert.deepEqual(
+        again.stages.map((s) => `${s.stage} ${s.result}`),
+        ['split@us skipped', 'split@eu-west restored', 'split@ap+1 skipped'],
+      );
+      assert.equal(readFileSync(join(root, outputs[1]!), 'utf8').trim(), 'eu-west');
+      await untilOutline('regions', [
+        'split: 3 stages · up to date',
+        '  us: up to date',
+        '  eu-west: up to date',
+        '  ap+1: up to date',
+      ]);
+    });
+
+    it('a generated stage keeps its log and Reveal in Manifest; both reveal the template line', async () => {
+      const split = await templateNode('regions', 'split');
+      const eu = (await children(split))[1] as StageNode;
+      const log = await vscode.commands.executeCommand<vscode.TextEditor>('sluice.showStageLog', eu);
+      assert.equal(log.document.uri.scheme, 'sluice-stage-log');
+      assert.match(log.document.getText(), /— ran at .* exit code 0\n$/);
+      for (const node of [split, eu]) {
+        const editor = await vscode.commands.executeCommand<vscode.TextEditor>(
+          'sluice.revealStageInManifest',
+          node,
+        );
+        assert.equal(editor.document.getText(editor.selection), 'split');
+        assert.match(editor.document.lineAt(editor.selection.start.line).text, /^ {6}split:$/);
+      }
+    });
+
+    it('the graph draws the stages by key inside a box for the template', async () => {
+      const regions = await pipeline('regions');
+      assert.ok(regions);
+      const panel = await vscode.commands.executeCommand<vscode.WebviewPanel>(
+        'sluice.showPipelineGraph',
+        regions,
+      );
+      const graph = await waitFor('the graph of regions to be sent', () =>
+        api.pipelineGraphs.shownGraphs().find((shownGraph) => shownGraph.pipeline === 'regions'),
+      );
+      assert.deepEqual(
+        graph.nodes.map((node) => `${node.id} ${node.label} ${String(node.group)}`),
+        KEYS.map((key) => `split@${key} ${key} template:split`),
+      );
+      assert.deepEqual(
+        graph.groups.map((group) => `${group.label} ${group.state}`),
+        ['split up-to-date'],
+      );
+      panel.dispose();
     });
   });
 });

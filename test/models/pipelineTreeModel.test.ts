@@ -208,7 +208,7 @@ void describe('Pipeline graph', () => {
   void test('a node per stage coloured by its shown state, an edge from each upstream stage, laid out left to right', async (t) => {
     const root = await example(t);
     const pipeline = onlyPipeline((await read(root)).view);
-    const graph = pipelineGraph('train', pipeline.pipeline.stages, (stage) =>
+    const graph = pipelineGraph(pipeline.pipeline, (stage) =>
       stage.name === 'train' ? 'running' : stage.state,
     );
     assert.deepEqual(
@@ -248,10 +248,15 @@ void describe('Pipeline graph', () => {
       upstream,
       outs: [],
       offset: 0,
+      frozen: false,
+      template: undefined,
     });
     const graph = pipelineGraph(
-      'p',
-      [stage('a', []), stage('b', ['a']), stage('c', ['a']), stage('d', ['b', 'c', 'elsewhere'])],
+      {
+        name: 'p',
+        stages: [stage('a', []), stage('b', ['a']), stage('c', ['a']), stage('d', ['b', 'c', 'elsewhere'])],
+        templates: [],
+      },
       (s) => s.state,
     );
     assert.equal(graph.edges.length, 4);

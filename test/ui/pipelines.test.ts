@@ -2,9 +2,10 @@
 // the example's stages show as never run, Run from the view's inline button
 // runs them (outputs on disk, states up to date, a message with the counts),
 // the pipeline graph opens and a click on a stage reveals it in sluice.yaml.
-// Untrusted, the states still show and Run Pipeline refuses, saying why.
+// Untrusted, the states still show (a stage template's too, grouped) and Run
+// Pipeline, or Run on a template, refuses, saying why.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Frame, Locator } from 'playwright-core';
@@ -104,7 +105,7 @@ void describe('The Pipelines view untrusted, in Restricted Mode (UI)', () => {
   const session = editorSessionForSuite({ scenario: 'pipelines-restricted', trust: 'prompt' });
 
   void it('shows the stage states read from files, and Run Pipeline refuses, offering to manage trust', async () => {
-    const { workbench, workspace } = session();
+    const { workbench, workspace, manifestPath } = session();
     await workbench.step('restricted-mode', async () => {
       await workbench.answerDialog(/^No, I don't trust the authors/);
       await workbench.statusBarItem('Restricted Mode').waitFor({ timeout: UI_TIMEOUT_MS });
@@ -117,6 +118,38 @@ void describe('The Pipelines view untrusted, in Restricted Mode (UI)', () => {
         .getByText(/the states are read from the files only/)
         .waitFor({ timeout: UI_TIMEOUT_MS });
     });
+    await workbench.step('restricted-template', async () => {
+      // A pipeline with a `foreach` template, written on disk as another editor would.
+      const regions = [
+        '  regions:',
+        '    stages:',
+        '      split:',
+        '        foreach: [us, eu-west]',
+        '        do:',
+        '          run: echo ${item} > region-${item}.txt',
+        '          outs:',
+        '            - region-${item}.txt',
+        '',
+      ].join('\n');
+      const manifest = readFileSync(manifestPath, 'utf8');
+      writeFileSync(manifestPath, manifest.replace('\nenvironments:', `${regions}\nenvironments:`));
+      const template = workbench
+        .view(VIEW)
+        .getByRole('treeitem', { name: /^split, 2 stages · 2 never run$/, level: 2 });
+      await template.waitFor({ timeout: UI_TIMEOUT_MS });
+      await workbench
+        .view(VIEW)
+        .getByRole('treeitem', { name: /^eu-west, never run$/, level: 3 })
+        .waitFor({ timeout: UI_TIMEOUT_MS });
+      await template.hover();
+      await template.locator('.action-label[aria-label="Run"]').click();
+      const refusal = workbench.notification(/Sluice does not run pipelines in Restricted Mode/);
+      await refusal.waitFor({ timeout: UI_TIMEOUT_MS });
+      // Cleared, so the next step sees its own refusal.
+      await workbench.runCommand('Notifications: Clear All Notifications');
+      await refusal.waitFor({ state: 'hidden', timeout: UI_TIMEOUT_MS });
+    });
+    assert.ok(!existsSync(join(workspace, 'region-us.txt')), 'the template did not run');
     await workbench.step('run-refused', async () => {
       await workbench.runCommand('Sluice: Run Pipeline');
       const refusal = workbench.notification(/Sluice does not run pipelines in Restricted Mode/);

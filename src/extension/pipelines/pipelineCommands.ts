@@ -19,8 +19,16 @@ import type { CommandTable } from '../commands';
 import type { SluiceContext } from '../context';
 import type { WorkspaceModel } from '../model';
 import { runCheckLine, runMessage, runStageLine, runSummary } from '../resultMessages';
-import type { PipelineNode, PipelinesNode, StageNode } from './pipelineNodes';
-import { allPipelines, findPipeline } from './pipelinesView';
+import {
+  manifestName,
+  pipelineChildren,
+  runTarget,
+  type PipelineNode,
+  type PipelinesNode,
+  type StageNode,
+  type TemplateNode,
+} from './pipelineNodes';
+import { allPipelines, childrenOf, findPipeline } from './pipelinesView';
 
 /** Options a keybinding, another extension or a test may pass to Run Pipeline. */
 export interface RunPipelineOptions {
@@ -58,18 +66,19 @@ export function pipelineCommands(context: SluiceContext): CommandTable {
         return node ? runTargets(context, node, [node.pipeline.name], true, undefined) : unchanged(undefined);
       },
     },
+    // A stage node runs its stage; a template node, every stage the template generated.
     runStage: {
       writes: RUN,
       run: (arg) => {
-        const node = requireStage(arg);
-        return runTargets(context, node.parent, [node.stage.id], false, undefined);
+        const node = requireStageOrTemplate(arg);
+        return runTargets(context, node.parent, [runTarget(node)], false, undefined);
       },
     },
     forceRunStage: {
       writes: RUN,
       run: (arg) => {
-        const node = requireStage(arg);
-        return runTargets(context, node.parent, [node.stage.id], true, undefined);
+        const node = requireStageOrTemplate(arg);
+        return runTargets(context, node.parent, [runTarget(node)], true, undefined);
       },
     },
     showStageLog: (arg) => {
@@ -77,8 +86,9 @@ export function pipelineCommands(context: SluiceContext): CommandTable {
       return context.stageLogs.show(node.parent.root, node.stage.pipeline, node.stage.name);
     },
     revealStageInManifest: (arg) => {
-      const node = requireStage(arg);
-      return revealStage(node.parent.manifestFile, node.stage.offset, node.stage.name);
+      const node = requireStageOrTemplate(arg);
+      const { offset, name } = manifestName(node);
+      return revealStage(node.parent.manifestFile, offset, name);
     },
     openStageOutputs: (arg) => openOutputs(requireStage(arg)),
     showPipelineGraph: async (arg) => {
@@ -90,17 +100,21 @@ export function pipelineCommands(context: SluiceContext): CommandTable {
   };
 }
 
-/** Reveals a stage by name, for the graph's clicks. */
+/** Reveals a stage or a template by name, for the graph's clicks. */
 export async function revealStageByName(
   model: WorkspaceModel,
   root: string,
   pipeline: string,
-  stage: string,
+  name: string,
 ): Promise<vscode.TextEditor | undefined> {
   const node = findPipeline(model, root, pipeline);
-  const found = node?.pipeline.stages.find((candidate) => candidate.name === stage);
-  if (node === undefined || found === undefined) return undefined;
-  return revealStage(node.manifestFile, found.offset, found.name);
+  if (node === undefined) return undefined;
+  const found = childrenOf(model, node)
+    .flatMap((child) => (child.kind === 'stage' ? [child] : [child, ...child.stages]))
+    .find((child) => (child.kind === 'stage' ? child.stage.name : child.template.name) === name);
+  if (found === undefined) return undefined;
+  const written = manifestName(found);
+  return revealStage(node.manifestFile, written.offset, written.name);
 }
 
 function isNode<K extends PipelinesNode['kind']>(
@@ -131,6 +145,13 @@ function parseRunPipelineArgument(
 function requireStage(arg: unknown): StageNode {
   if (!isNode(arg, 'stage')) {
     throw new SluiceError('Choose a stage in the Pipelines view first.', 'usage');
+  }
+  return arg;
+}
+
+function requireStageOrTemplate(arg: unknown): StageNode | TemplateNode {
+  if (!isNode(arg, 'stage') && !isNode(arg, 'template')) {
+    throw new SluiceError('Choose a stage or a stage template in the Pipelines view first.', 'usage');
   }
   return arg;
 }
@@ -166,12 +187,21 @@ async function pickPipeline(
     all.map((node) => ({
       label: node.pipeline.name,
       ...(several ? { description: node.root } : {}),
-      detail: node.pipeline.stages.map((stage) => stage.name).join(' → '),
+      detail: pipelineOutline(node),
       node,
     })),
     { placeHolder },
   );
   return picked?.node;
+}
+
+/** A pipeline's stages in order for a quick pick, each template once with its count (`prepare → train ×4`). */
+function pipelineOutline(node: PipelineNode): string {
+  return pipelineChildren(node, () => undefined)
+    .map((child) =>
+      child.kind === 'stage' ? child.stage.name : `${child.template.name} ×${String(child.stages.length)}`,
+    )
+    .join(' → ');
 }
 
 async function runTargets(

@@ -20,13 +20,28 @@ export interface StageView {
   readonly upstream: readonly string[];
   /** Workspace-relative outputs (outs, then metrics). */
   readonly outs: readonly string[];
-  /** Offset of the stage's name in sluice.yaml. */
+  /** Offset of the stage's name in sluice.yaml (for a generated stage, its template's name). */
+  readonly offset: number;
+  /** `frozen: true`: the engine never runs it, and still reports its state. */
+  readonly frozen: boolean;
+  /** For a stage a template generated: the template's name and the stage's key there. */
+  readonly template: { readonly name: string; readonly key: string } | undefined;
+}
+
+/** A stage template (`foreach` + `do`, or `matrix`) as the manifest declares it. */
+export interface TemplateView {
+  readonly name: string;
+  readonly kind: 'foreach' | 'matrix';
+  /** Offset of the template's name in sluice.yaml. */
   readonly offset: number;
 }
 
 export interface PipelineView {
   readonly name: string;
+  /** In plan order, generated stages included. */
   readonly stages: readonly StageView[];
+  /** The pipeline's templates in manifest order, those that generated nothing included. */
+  readonly templates: readonly TemplateView[];
 }
 
 /** A folder as the Pipelines view has read it. */
@@ -58,13 +73,28 @@ export interface PipelineNode {
 
 export interface StageNode {
   readonly kind: 'stage';
+  /** The stage's pipeline (also for a generated stage, which the tree lists under its template). */
   readonly parent: PipelineNode;
+  /** The template node a generated stage is listed under. */
+  readonly group: TemplateNode | undefined;
   readonly stage: StageView;
   /** Set while a run that includes this stage goes on. */
   readonly progress: RunProgress | undefined;
 }
 
-export type PipelinesNode = FolderNode | PipelineNode | StageNode;
+/** A template's generated stages, grouped under one node in the template's place. */
+export interface TemplateNode {
+  readonly kind: 'template';
+  readonly parent: PipelineNode;
+  readonly template: TemplateView;
+  /** The stages it generated, in plan order. */
+  readonly stages: readonly StageNode[];
+}
+
+export type PipelinesNode = FolderNode | PipelineNode | TemplateNode | StageNode;
+
+/** What a pipeline node holds: its plain stages and its templates, in plan order. */
+export type PipelineChild = StageNode | TemplateNode;
 
 /** How a node looks; the provider copies it into a TreeItem. */
 export type NodeLook = ItemLook;
@@ -119,16 +149,68 @@ export function pipelineNodes(folder: FolderPipelines, parent: FolderNode | unde
   }));
 }
 
+/**
+ * A pipeline's children: each plain stage, and one node per template holding
+ * the stages it generated, placed where the first of them is in the plan's
+ * order. A template that generated nothing comes before the first child
+ * written after it in the manifest.
+ */
+export function pipelineChildren(
+  node: PipelineNode,
+  progressOf: (root: string, stageId: string) => RunProgress | undefined,
+): PipelineChild[] {
+  const declared = new Map(node.pipeline.templates.map((template) => [template.name, template]));
+  const groups = new Map<string, { node: TemplateNode; stages: StageNode[] }>();
+  const children: PipelineChild[] = [];
+  for (const stage of node.pipeline.stages) {
+    const progress = progressOf(node.root, stage.id);
+    const template = stage.template && declared.get(stage.template.name);
+    if (template === undefined) {
+      children.push({ kind: 'stage', parent: node, group: undefined, stage, progress });
+      continue;
+    }
+    let group = groups.get(template.name);
+    if (group === undefined) {
+      const stages: StageNode[] = [];
+      group = { node: { kind: 'template', parent: node, template, stages }, stages };
+      groups.set(template.name, group);
+      children.push(group.node);
+    }
+    group.stages.push({ kind: 'stage', parent: node, group: group.node, stage, progress });
+  }
+  for (const template of node.pipeline.templates) {
+    if (groups.has(template.name)) continue;
+    const empty: TemplateNode = { kind: 'template', parent: node, template, stages: [] };
+    const after = children.findIndex((child) => offsetOf(child) > template.offset);
+    children.splice(after < 0 ? children.length : after, 0, empty);
+  }
+  return children;
+}
+
+/** Every stage of a pipeline in plan order, generated ones with the template node they are listed under. */
 export function stageNodes(
   node: PipelineNode,
   progressOf: (root: string, stageId: string) => RunProgress | undefined,
 ): StageNode[] {
-  return node.pipeline.stages.map((stage) => ({
-    kind: 'stage',
-    parent: node,
-    stage,
-    progress: progressOf(node.root, stage.id),
-  }));
+  return pipelineChildren(node, progressOf).flatMap((child) =>
+    child.kind === 'stage' ? [child] : child.stages,
+  );
+}
+
+function offsetOf(child: PipelineChild): number {
+  return child.kind === 'stage' ? child.stage.offset : child.template.offset;
+}
+
+/** What Run on a node asks the engine for: a stage by its id, a template as `PIPELINE.TEMPLATE` (all its stages). */
+export function runTarget(node: StageNode | TemplateNode): string {
+  return node.kind === 'stage' ? node.stage.id : `${node.parent.pipeline.name}.${node.template.name}`;
+}
+
+/** Where a node's name is written in sluice.yaml: a generated stage's is its template's. */
+export function manifestName(node: StageNode | TemplateNode): { offset: number; name: string } {
+  if (node.kind === 'template') return { offset: node.template.offset, name: node.template.name };
+  const { stage } = node;
+  return { offset: stage.offset, name: stage.template?.name ?? stage.name };
 }
 
 /** What a stage shows: running while it runs, the run's result once it finished, else its state. */
@@ -138,8 +220,10 @@ export function shownState(stage: StageView, progress: RunProgress | undefined):
   switch (progress.result) {
     case 'ran':
     case 'restored':
-    case 'skipped':
       return 'up-to-date';
+    case 'skipped':
+      // A frozen stage is skipped whatever its state: the run says nothing new about it.
+      return stage.frozen ? stage.state : 'up-to-date';
     case 'failed':
       return 'failed';
     case 'not-run':
@@ -147,16 +231,39 @@ export function shownState(stage: StageView, progress: RunProgress | undefined):
   }
 }
 
+/** Shown states from the one that most needs attention to the one that needs none. */
+const WORST_FIRST: readonly ShownState[] = ['running', 'failed', 'stale', 'never-run', 'up-to-date'];
+
 /** A pipeline's summary: how many stages are in each state, worst first. */
 export function summarizeStages(states: readonly ShownState[]): string {
-  const order: ShownState[] = ['running', 'failed', 'stale', 'never-run', 'up-to-date'];
-  const counts = new Map<ShownState, number>();
-  for (const state of states) counts.set(state, (counts.get(state) ?? 0) + 1);
+  const counts = countStates(states);
   if (counts.size === 1 && counts.has('up-to-date')) return 'up to date';
-  return order
-    .filter((state) => counts.has(state))
+  return WORST_FIRST.filter((state) => counts.has(state))
     .map((state) => `${String(counts.get(state))} ${STATE_WORDS[state]}`)
     .join(', ');
+}
+
+/** The state of the stage that most needs attention; undefined for none. */
+export function worstState(states: readonly ShownState[]): ShownState | undefined {
+  const counts = countStates(states);
+  return WORST_FIRST.find((state) => counts.has(state));
+}
+
+/** A template's summary: its stage count, then only the states that need attention (`4 stages · 1 stale`). */
+export function summarizeTemplate(states: readonly ShownState[]): string {
+  if (states.length === 0) return 'no stages';
+  const pending = states.filter((state) => state !== 'up-to-date');
+  return `${plural(states.length, 'stage')} · ${pending.length === 0 ? 'up to date' : summarizeStages(pending)}`;
+}
+
+function countStates(states: readonly ShownState[]): Map<ShownState, number> {
+  const counts = new Map<ShownState, number>();
+  for (const state of states) counts.set(state, (counts.get(state) ?? 0) + 1);
+  return counts;
+}
+
+function plural(count: number, word: string): string {
+  return `${String(count)} ${word}${count === 1 ? '' : 's'}`;
 }
 
 export function describeNode(node: PipelinesNode): NodeLook {
@@ -165,6 +272,8 @@ export function describeNode(node: PipelinesNode): NodeLook {
       return describeFolder(node);
     case 'pipeline':
       return describePipeline(node);
+    case 'template':
+      return describeTemplate(node);
     case 'stage':
       return describeStage(node);
   }
@@ -213,10 +322,37 @@ function describePipeline(node: PipelineNode): NodeLook {
   };
 }
 
+/** A template's stages, expanded unless there are more than this. */
+const EXPANDED_TEMPLATE_STAGES = 10;
+
+function describeTemplate(node: TemplateNode): NodeLook {
+  const { template, stages } = node;
+  const pipeline = node.parent.pipeline.name;
+  const states = stages.map((child) => shownState(child.stage, child.progress));
+  const worst = worstState(states);
+  const lines = [
+    `${pipeline}.${template.name}: ${template.kind} template, ${stages.length === 0 ? 'no stages' : `${plural(stages.length, 'stage')}, ${summarizeStages(states)}`}`,
+  ];
+  const frozen = stages.filter((child) => child.stage.frozen).length;
+  if (frozen > 0) lines.push(`${String(frozen)} frozen (never run)`);
+  if (stages.length > 0) lines.push(`Run runs ${runTarget(node)}: every stage it generated.`);
+  return {
+    id: `template:${node.parent.root}:${pipeline}.${template.name}`,
+    label: template.name,
+    description: summarizeTemplate(states),
+    tooltip: lines.join('\n'),
+    // As for stages: while one of them runs, no Run items.
+    contextValue: worst === 'running' ? 'template.running' : 'template',
+    icon: worst === undefined ? { id: 'layers', color: undefined } : ICONS[worst],
+    collapsible:
+      stages.length === 0 ? 'none' : stages.length > EXPANDED_TEMPLATE_STAGES ? 'collapsed' : 'expanded',
+  };
+}
+
 function describeStage(node: StageNode): NodeLook {
   const { stage, progress } = node;
   const state = shownState(stage, progress);
-  const lines = [`${stage.id}: ${STATE_WORDS[state]}`];
+  const lines = [`${stage.id}: ${STATE_WORDS[state]}${stage.frozen ? ', frozen' : ''}`];
   if (state !== 'running' && stage.reasons.length > 0 && progress === undefined) {
     lines.push(...stage.reasons.map((reason) => `• ${reason}`));
   }
@@ -225,8 +361,9 @@ function describeStage(node: StageNode): NodeLook {
   if (stage.outs.length > 0) lines.push(`writes ${stage.outs.join(', ')}`);
   return {
     id: `stage:${node.parent.root}:${stage.id}`,
-    label: stage.name,
-    description: STATE_WORDS[state],
+    // Under its template a generated stage goes by its key; the tooltip names it in full.
+    label: node.group !== undefined && stage.template !== undefined ? stage.template.key : stage.name,
+    description: stage.frozen ? `${STATE_WORDS[state]} · frozen` : STATE_WORDS[state],
     tooltip: lines.join('\n'),
     // Running stages get no Run items: one run at a time per workspace.
     contextValue: state === 'running' ? 'stage.running' : 'stage',
@@ -236,5 +373,12 @@ function describeStage(node: StageNode): NodeLook {
 }
 
 export function parentOf(node: PipelinesNode): PipelinesNode | undefined {
-  return node.kind === 'folder' ? undefined : node.parent;
+  switch (node.kind) {
+    case 'folder':
+      return undefined;
+    case 'stage':
+      return node.group ?? node.parent;
+    default:
+      return node.parent;
+  }
 }

@@ -8,11 +8,12 @@ import { describeError } from '../../core/errors';
 import { GitRepository } from '../../core/git/repository';
 import type { Manifest } from '../../core/manifest/model';
 import { openPipelines, type PipelineContext } from '../../core/pipelines/context';
-import { stageStatuses } from '../../core/pipelines/status';
+import type { StagePlan } from '../../core/pipelines/plan';
+import { stageStatuses, type StageStatus } from '../../core/pipelines/status';
 import { ObjectStore } from '../../core/store/objectStore';
 import { SLUICE_DIR, type Workspace } from '../../core/workspace';
 import type { FolderState } from '../folders';
-import type { FolderPipelines, PipelineView, StageView } from './pipelineNodes';
+import type { FolderPipelines, PipelineView, StageView, TemplateView } from './pipelineNodes';
 
 /**
  * The pipelines of a folder with their states now. Trusted, the fingerprints
@@ -43,10 +44,27 @@ export function pipelineViews(context: PipelineContext): PipelineView[] {
   const statuses = new Map(
     stageStatuses(context).map((status) => [`${status.pipeline}.${status.stage}`, status]),
   );
+  return viewsOf(context, (stage) => statuses.get(stage.id));
+}
+
+/** When the states cannot be read (an unreadable record, say), the stages are still listed. */
+function planOnly(workspace: Workspace): PipelineView[] {
+  try {
+    return viewsOf(openPipelines(workspace), () => undefined);
+  } catch {
+    return [];
+  }
+}
+
+function viewsOf(
+  context: PipelineContext,
+  statusOf: (stage: StagePlan) => StageStatus | undefined,
+): PipelineView[] {
+  const declared = context.workspace.manifest.pipelines;
   return [...context.plan.pipelines.values()].map((pipeline) => ({
     name: pipeline.name,
     stages: pipeline.stages.map((stage): StageView => {
-      const status = statuses.get(stage.id);
+      const status = statusOf(stage);
       return {
         id: stage.id,
         pipeline: stage.pipeline,
@@ -57,32 +75,16 @@ export function pipelineViews(context: PipelineContext): PipelineView[] {
         upstream: stage.upstream,
         outs: stage.outs,
         offset: stage.offset,
+        frozen: stage.frozen,
+        template: stage.template,
       };
     }),
+    templates: [...(declared.get(pipeline.name)?.templates.values() ?? [])].map((template): TemplateView => ({
+      name: template.name,
+      kind: template.kind,
+      offset: template.nameStart,
+    })),
   }));
-}
-
-/** When the states cannot be read (an unreadable record, say), the stages are still listed. */
-function planOnly(workspace: Workspace): PipelineView[] {
-  try {
-    const context = openPipelines(workspace);
-    return [...context.plan.pipelines.values()].map((pipeline) => ({
-      name: pipeline.name,
-      stages: pipeline.stages.map((stage) => ({
-        id: stage.id,
-        pipeline: stage.pipeline,
-        name: stage.name,
-        run: stage.run,
-        state: 'never-run' as const,
-        reasons: [],
-        upstream: stage.upstream,
-        outs: stage.outs,
-        offset: stage.offset,
-      })),
-    }));
-  } catch {
-    return [];
-  }
 }
 
 /**

@@ -8,13 +8,15 @@ import type { WorkspaceModel } from '../model';
 import {
   describeNode,
   parentOf,
+  pipelineChildren,
   pipelineNodes,
   RESTRICTED_PIPELINES_NOTE,
   rootNodes,
-  stageNodes,
+  type PipelineChild,
   type PipelineNode,
   type PipelinesNode,
   type StageNode,
+  type TemplateNode,
 } from './pipelineNodes';
 
 export const PIPELINES_VIEW_ID = 'sluice.pipelines';
@@ -50,7 +52,9 @@ export class PipelinesView implements vscode.TreeDataProvider<PipelinesNode>, vs
         return folder ? pipelineNodes(folder.pipelines, element) : [];
       }
       case 'pipeline':
-        return stagesOf(this.model, element);
+        return childrenOf(this.model, element);
+      case 'template':
+        return [...templateStagesOf(this.model, element)];
       default:
         return [];
     }
@@ -84,8 +88,16 @@ export function findPipeline(model: WorkspaceModel, root: string, name: string):
   return allPipelines(model).find((node) => node.root === root && node.pipeline.name === name);
 }
 
-/** The stages of a pipeline as they stand now (a node kept by a caller may be older). */
-export function stagesOf(model: WorkspaceModel, node: PipelineNode): StageNode[] {
+/** The stages and templates of a pipeline as they stand now (a node kept by a caller may be older). */
+export function childrenOf(model: WorkspaceModel, node: PipelineNode): PipelineChild[] {
   const current = findPipeline(model, node.root, node.pipeline.name) ?? node;
-  return stageNodes(current, (root, id) => model.progressOf(root, id));
+  return pipelineChildren(current, (root, id) => model.progressOf(root, id));
+}
+
+/** The stages a template generates as they stand now; none once the template is gone. */
+export function templateStagesOf(model: WorkspaceModel, node: TemplateNode): readonly StageNode[] {
+  const current = childrenOf(model, node.parent).find(
+    (child): child is TemplateNode => child.kind === 'template' && child.template.name === node.template.name,
+  );
+  return current?.stages ?? [];
 }

@@ -1,14 +1,34 @@
 // What the pipeline graph shows, and the messages between the extension and
 // the graph's webview, declared once for both sides. Plain data: no vscode, no
 // DOM, no Node.js, so the webview bundle and the unit tests import it as it is.
-import type { ShownState, StageView } from '../pipelineNodes';
+import {
+  summarizeTemplate,
+  worstState,
+  type ShownState,
+  type PipelineView,
+  type StageView,
+} from '../pipelineNodes';
 
 export interface GraphNode {
-  /** The stage's name (unique within its pipeline). */
+  /** The stage's name (unique within its pipeline; a generated one is `TEMPLATE@KEY`). */
   readonly id: string;
+  /** The name, or for a generated stage its key (its group names the template). */
   readonly label: string;
   readonly state: ShownState;
   /** One line of state, then the reasons: the node's tooltip. */
+  readonly detail: string;
+  /** The id of the group a generated stage is drawn in. */
+  readonly group: string | undefined;
+}
+
+/** A template's generated stages, drawn inside one box labelled with the template's name. */
+export interface GraphGroup {
+  /** `template:NAME`: a stage name holds no `:`, so it never equals a stage's id. */
+  readonly id: string;
+  /** The template's name. */
+  readonly label: string;
+  /** The state of the stage that most needs attention. */
+  readonly state: ShownState;
   readonly detail: string;
 }
 
@@ -21,6 +41,7 @@ export interface GraphEdge {
 export interface PipelineGraph {
   readonly pipeline: string;
   readonly nodes: readonly GraphNode[];
+  readonly groups: readonly GraphGroup[];
   readonly edges: readonly GraphEdge[];
 }
 
@@ -30,9 +51,10 @@ export interface ShowGraphMessage {
   readonly graph: PipelineGraph;
 }
 
-/** Webview → extension: the user clicked a stage; reveal it in sluice.yaml. */
+/** Webview → extension: the user clicked a stage or a template's box; reveal it in sluice.yaml. */
 export interface RevealStageMessage {
   readonly type: 'reveal';
+  /** A stage's name, or a template's. */
   readonly stage: string;
 }
 
@@ -53,30 +75,47 @@ export function parseWebviewMessage(message: unknown): FromWebviewMessage | unde
 }
 
 /**
- * A pipeline's graph: a node per stage, an edge from each upstream stage.
- * `stateOf` gives the shown state (a running stage shows as running).
+ * A pipeline's graph: a node per stage, an edge from each upstream stage, and
+ * a group per template around the stages it generated. `stateOf` gives the
+ * shown state (a running stage shows as running).
  */
-export function pipelineGraph(
-  pipeline: string,
-  stages: readonly StageView[],
-  stateOf: (stage: StageView) => ShownState,
-): PipelineGraph {
+export function pipelineGraph(view: PipelineView, stateOf: (stage: StageView) => ShownState): PipelineGraph {
+  const { name: pipeline, stages, templates } = view;
   const names = new Set(stages.map((stage) => stage.name));
+  const declared = new Set(templates.map((template) => template.name));
+  const grouped = new Map<string, ShownState[]>();
+  const nodes = stages.map((stage): GraphNode => {
+    const state = stateOf(stage);
+    const reasons = state === stage.state ? stage.reasons : [];
+    const template =
+      stage.template !== undefined && declared.has(stage.template.name) ? stage.template : undefined;
+    if (template !== undefined) grouped.set(template.name, [...(grouped.get(template.name) ?? []), state]);
+    return {
+      id: stage.name,
+      label: template?.key ?? stage.name,
+      state,
+      detail: [`${stage.id}: ${state.replace(/-/g, ' ')}${stage.frozen ? ', frozen' : ''}`, ...reasons].join(
+        '\n',
+      ),
+      group: template === undefined ? undefined : groupId(template.name),
+    };
+  });
   return {
     pipeline,
-    nodes: stages.map((stage) => {
-      const state = stateOf(stage);
-      const reasons = state === stage.state ? stage.reasons : [];
-      return {
-        id: stage.name,
-        label: stage.name,
-        state,
-        detail: [`${stage.id}: ${state.replace(/-/g, ' ')}`, ...reasons].join('\n'),
-      };
-    }),
+    nodes,
+    groups: [...grouped].map(([name, states]) => ({
+      id: groupId(name),
+      label: name,
+      state: worstState(states) ?? 'never-run',
+      detail: `${pipeline}.${name}: ${summarizeTemplate(states)}`,
+    })),
     // An upstream name outside the pipeline cannot be drawn; validation rejects it anyway.
     edges: stages.flatMap((stage) =>
       stage.upstream.filter((up) => names.has(up)).map((up) => ({ from: up, to: stage.name })),
     ),
   };
+}
+
+function groupId(template: string): string {
+  return `template:${template}`;
 }

@@ -95,7 +95,7 @@ export class PipelineGraphs implements vscode.Disposable {
     if (!graph.ready) return;
     const node = findPipeline(this.model, graph.root, graph.pipeline);
     if (node === undefined) return;
-    const next = pipelineGraph(graph.pipeline, node.pipeline.stages, (stage) =>
+    const next = pipelineGraph(node.pipeline, (stage) =>
       shownState(stage, this.model.progressOf(graph.root, stage.id)),
     );
     if (JSON.stringify(next) === JSON.stringify(graph.shown)) return;

@@ -45,6 +45,28 @@ function draw(placed: GraphLayout): SVGSVGElement {
   const defs = element('defs', {});
   defs.append(marker);
   svg.append(defs);
+  // Template boxes first, so the stages and edges are drawn over them.
+  for (const group of placed.groups) {
+    const box = element('g', {
+      class: `group state-${group.state}`,
+      transform: `translate(${String(group.x)} ${String(group.y)})`,
+      tabindex: 0,
+      role: 'button',
+      'data-template': group.label,
+      'aria-label': group.detail,
+    });
+    const tooltip = element('title', {});
+    tooltip.textContent = group.detail;
+    const label = element('text', { x: 8, y: 14, class: 'group-label' });
+    label.textContent = group.label;
+    box.append(
+      tooltip,
+      element('rect', { width: group.width, height: group.height, rx: 8, class: 'box' }),
+      label,
+    );
+    onActivate(box, group.label);
+    svg.append(box);
+  }
   for (const edge of placed.edges) {
     const d = edge.points.map((p, i) => `${i === 0 ? 'M' : 'L'} ${String(p.x)} ${String(p.y)}`).join(' ');
     svg.append(
@@ -81,16 +103,21 @@ function draw(placed: GraphLayout): SVGSVGElement {
     });
     label.textContent = node.label;
     group.append(label);
-    const reveal = (): void => {
-      vscode.postMessage({ type: 'reveal', stage: node.id });
-    };
-    group.addEventListener('click', reveal);
-    group.addEventListener('keydown', (event) => {
-      if (event.key === 'Enter' || event.key === ' ') reveal();
-    });
+    onActivate(group, node.id);
     svg.append(group);
   }
   return svg;
+}
+
+/** A click, Enter or Space on a stage or a template's box reveals it in sluice.yaml. */
+function onActivate(target: SVGGElement, name: string): void {
+  const reveal = (): void => {
+    vscode.postMessage({ type: 'reveal', stage: name });
+  };
+  target.addEventListener('click', reveal);
+  target.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' || event.key === ' ') reveal();
+  });
 }
 
 window.addEventListener('message', (event: MessageEvent<ShowGraphMessage>) => {
