@@ -1,7 +1,7 @@
 // The typed manifest model, read from the YAML tree. Reading is tolerant: a
 // value of the wrong type is left out (structure validation reports it), so
 // the model of a half-typed manifest is still useful to the editor.
-import { asMap, declared, entries, flag, num, stringOf, text } from './reading';
+import { asMap, declared, entries, flag, num, readResources, stringOf, text } from './reading';
 import { StageReader, type StageReading, type StageReadingResult } from './stages';
 import type { TemplateScope } from './templates';
 import { getPair, type YNode } from './yamlTree';
@@ -52,6 +52,26 @@ export interface StageDecl extends Declared {
   readonly alwaysChanged: boolean;
   /** Set on a stage a `foreach` or `matrix` generated: its template's name and its own key. */
   readonly template: { readonly name: string; readonly key: string } | undefined;
+  /** `executor:` as written on the stage (the pipeline's applies when absent). */
+  readonly executor: Located | undefined;
+  readonly resources: ResourcesDecl | undefined;
+}
+
+/** A `resources:` mapping; each field as written, for diagnostics at its place. */
+export interface ResourcesDecl {
+  readonly cpus: number | undefined;
+  readonly memory: LocatedValue | undefined;
+  readonly gpus: number | undefined;
+  readonly time: LocatedValue | undefined;
+  readonly partition: Located | undefined;
+  readonly sbatch: readonly Located[];
+}
+
+/** A text or number from the manifest with where it was written (memory `16G` or `16000`). */
+export interface LocatedValue {
+  readonly value: string | number;
+  readonly start: number;
+  readonly end: number;
 }
 
 export interface ParamFileDecl {
@@ -103,6 +123,9 @@ export interface PipelineDecl extends Declared {
   readonly stages: ReadonlyMap<string, StageDecl>;
   /** The stage templates, by name. */
   readonly templates: ReadonlyMap<string, TemplateDecl>;
+  /** Defaults for the pipeline's stages. */
+  readonly executor: Located | undefined;
+  readonly resources: ResourcesDecl | undefined;
   readonly checks: readonly CheckDecl[];
 }
 
@@ -119,6 +142,8 @@ export type GateDecl =
     };
 
 export interface EnvironmentDecl extends Declared {
+  /** Where `stage` builds this environment's releases; undefined: as the stages say. */
+  readonly executor: Located | undefined;
   readonly from: Located | undefined;
   readonly pipeline: Located | undefined;
   readonly gates: readonly GateDecl[];
@@ -184,7 +209,13 @@ export const MODEL_FIELDS = {
     remotes: 'remotes',
   },
   dataset: { path: 'path', description: 'description' },
-  pipeline: { description: 'description', stages: 'stages', checks: 'checks' },
+  pipeline: {
+    description: 'description',
+    stages: 'stages',
+    checks: 'checks',
+    executor: 'executor',
+    resources: 'resources',
+  },
   stage: {
     run: 'run',
     description: 'description',
@@ -201,6 +232,8 @@ export const MODEL_FIELDS = {
     foreach: 'template',
     do: 'template',
     matrix: 'template',
+    executor: 'executor',
+    resources: 'resources',
   },
   plot: {
     path: 'path',
@@ -223,6 +256,7 @@ export const MODEL_FIELDS = {
     timeout: 'timeout',
   },
   environment: {
+    executor: 'executor',
     from: 'from',
     description: 'description',
     pipeline: 'pipeline',
@@ -300,7 +334,14 @@ export function readManifestModel(
         });
       }
     }
-    pipelines.set(pipelineName, { ...declared(pair, body), stages, templates, checks });
+    pipelines.set(pipelineName, {
+      ...declared(pair, body),
+      stages,
+      templates,
+      checks,
+      executor: text(body, 'executor'),
+      resources: readResources(body),
+    });
   }
 
   const environments = new Map<string, EnvironmentDecl>();
@@ -330,6 +371,7 @@ export function readManifestModel(
     const rollback = health ? getPair(health, 'rollback_on_failure')?.value : undefined;
     environments.set(String(pair.key.value), {
       ...declared(pair, body),
+      executor: text(body, 'executor'),
       from: text(body, 'from'),
       pipeline: text(body, 'pipeline'),
       gates,

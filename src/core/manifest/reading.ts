@@ -1,7 +1,7 @@
 // Reading typed values out of the YAML tree, tolerantly: a value of the wrong
 // type is left out (structure validation reports it). A `Resolve` hook lets
 // the stage reader replace `${…}` in each string as it is read.
-import type { Declared, Located, LocatedFlag, PlotDecl } from './model';
+import type { Declared, Located, LocatedFlag, LocatedValue, PlotDecl, ResourcesDecl } from './model';
 import { getPair, type YMap, type YNode, type YPair, type YScalar } from './yamlTree';
 
 /** Turns a string scalar into the value the model keeps (templating resolved); identity by default. */
@@ -124,4 +124,27 @@ export function entries(map: YMap | undefined, key: string): YPair[] {
     seen.add(name);
     return true;
   });
+}
+
+/** A `resources:` mapping (a stage's or a pipeline's default), or undefined when not written. */
+export function readResources(
+  body: YMap | undefined,
+  resolve: Resolve = asWritten,
+): ResourcesDecl | undefined {
+  const map = asMap(body ? getPair(body, 'resources')?.value : undefined);
+  if (!map) return undefined;
+  const textOrNumber = (key: string): LocatedValue | undefined => {
+    const node = getPair(map, key)?.value;
+    if (node?.kind !== 'scalar') return undefined;
+    if (typeof node.value === 'number') return { value: node.value, start: node.start, end: node.end };
+    return stringOf(node, resolve);
+  };
+  return {
+    cpus: num(map, 'cpus'),
+    memory: textOrNumber('memory'),
+    gpus: num(map, 'gpus'),
+    time: textOrNumber('time'),
+    partition: text(map, 'partition', resolve),
+    sbatch: list(map, 'sbatch', resolve),
+  };
 }

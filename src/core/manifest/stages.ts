@@ -7,7 +7,7 @@
 import { posix } from 'node:path';
 import type { ManifestDiagnostic } from './diagnostics';
 import type { Located, ParamFileDecl, PlotDecl, StageDecl, TemplateDecl } from './model';
-import { asMap, flag, list, plotList, stringOf, text, type Resolve } from './reading';
+import { asMap, flag, list, plotList, readResources, stringOf, text, type Resolve } from './reading';
 import { closestName } from './spelling';
 import { describeValue, hasTemplate, resolveTemplate, showValue, type TemplateScope } from './templates';
 import { describeParseFailure, parseValues } from './valueFiles';
@@ -183,6 +183,8 @@ export class StageReader {
       frozen: flag(body, 'frozen')?.value === true,
       alwaysChanged: flag(body, 'always_changed')?.value === true,
       template,
+      executor: text(body, 'executor', resolve),
+      resources: readResources(body, resolve),
     };
   }
 

@@ -3,10 +3,31 @@
 // resolved. The manifest was validated before (no cycles, no unknown names,
 // no path leaving the workspace), so building the plan cannot fail.
 import { dependencyGraph } from '../manifest/graph';
-import type { CheckDecl, Manifest, PipelineDecl, PlotDecl, PlotTemplate, StageDecl } from '../manifest/model';
+import type {
+  CheckDecl,
+  Manifest,
+  PipelineDecl,
+  PlotDecl,
+  PlotTemplate,
+  ResourcesDecl,
+  StageDecl,
+} from '../manifest/model';
 import { plotFileOf, plotTemplate, type PlotFile } from '../manifest/plots';
 import { normalizeRelative } from '../paths';
 import { SluiceError } from '../errors';
+
+export type ExecutorName = 'local' | 'slurm';
+
+/** A stage's resources, in Slurm's spellings (checked by validation). */
+export interface StageResources {
+  readonly cpus?: number;
+  readonly memory?: string | number;
+  readonly gpus?: number;
+  readonly time?: string | number;
+  readonly partition?: string;
+  /** More sbatch options, as written. */
+  readonly extra: readonly string[];
+}
 
 export interface StagePlan {
   /** `pipeline.stage`, how the CLI and the logs name a stage. */
@@ -37,6 +58,10 @@ export interface StagePlan {
   readonly alwaysChanged: boolean;
   /** The template that generated it (`foreach`, `matrix`), and its key there. */
   readonly template: { readonly name: string; readonly key: string } | undefined;
+  /** Where its command runs, as the manifest says (the stage's, else its pipeline's, else local). */
+  readonly executor: ExecutorName;
+  /** What it asks for: its pipeline's `resources`, with the stage's own over them. */
+  readonly resources: StageResources;
   /** What `sluice plots show` draws of this stage's outputs, in manifest order. */
   readonly plots: readonly PlotPlan[];
   /** Stages of the same pipeline this one runs after (by `needs` or by reading their outputs). */
@@ -110,7 +135,7 @@ function planPipeline(manifest: Manifest, pipeline: PipelineDecl): PipelinePlan 
   const stages = new Map<string, StagePlan>();
   for (const stage of pipeline.stages.values()) {
     const upstream = (graph.dependsOn.get(stage.name) ?? []).map((edge) => edge.to);
-    stages.set(stage.name, planStage(manifest, pipeline.name, stage, upstream));
+    stages.set(stage.name, planStage(manifest, pipeline, stage, upstream));
   }
   return {
     name: pipeline.name,
@@ -119,12 +144,17 @@ function planPipeline(manifest: Manifest, pipeline: PipelineDecl): PipelinePlan 
   };
 }
 
-function planStage(manifest: Manifest, pipeline: string, stage: StageDecl, upstream: string[]): StagePlan {
+function planStage(
+  manifest: Manifest,
+  pipeline: PipelineDecl,
+  stage: StageDecl,
+  upstream: string[],
+): StagePlan {
   const paths = (items: StageDecl['deps']) => unique(items.map((item) => normalizeRelative(item.value)));
   const metrics = paths(stage.metrics);
   return {
-    id: `${pipeline}.${stage.name}`,
-    pipeline,
+    id: `${pipeline.name}.${stage.name}`,
+    pipeline: pipeline.name,
     name: stage.name,
     run: stage.run?.value ?? '',
     deps: paths(stage.deps),
@@ -145,10 +175,31 @@ function planStage(manifest: Manifest, pipeline: string, stage: StageDecl, upstr
     frozen: stage.frozen,
     alwaysChanged: stage.alwaysChanged,
     template: stage.template,
+    executor: (stage.executor ?? pipeline.executor)?.value === 'slurm' ? 'slurm' : 'local',
+    resources: mergeResources(pipeline.resources, stage.resources),
     plots: stage.plots.flatMap(planPlot),
     upstream,
     offset: stage.nameStart,
   };
+}
+
+/** A pipeline's default resources with a stage's own over them, field by field. */
+function mergeResources(base: ResourcesDecl | undefined, own: ResourcesDecl | undefined): StageResources {
+  const pick = <K extends 'cpus' | 'gpus'>(key: K): number | undefined => own?.[key] ?? base?.[key];
+  const resources: { -readonly [K in keyof StageResources]: StageResources[K] } = {
+    extra: [...(base?.sbatch ?? []), ...(own?.sbatch ?? [])].map((option) => option.value),
+  };
+  const cpus = pick('cpus');
+  const gpus = pick('gpus');
+  const memory = (own?.memory ?? base?.memory)?.value;
+  const time = (own?.time ?? base?.time)?.value;
+  const partition = (own?.partition ?? base?.partition)?.value;
+  if (cpus !== undefined) resources.cpus = cpus;
+  if (gpus !== undefined) resources.gpus = gpus;
+  if (memory !== undefined) resources.memory = memory;
+  if (time !== undefined) resources.time = time;
+  if (partition !== undefined) resources.partition = partition;
+  return resources;
 }
 
 function planPlot(plot: PlotDecl): PlotPlan[] {

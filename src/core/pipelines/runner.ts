@@ -174,6 +174,15 @@ export function selectStages(context: PipelineContext, targets: readonly string[
 
 export async function runPipelines(context: PipelineContext, options: RunOptions = {}): Promise<RunReport> {
   const selection = selectStages(context, options.targets ?? []);
+  const onSlurm = selection.stages.filter((stage) => stage.executor === 'slurm');
+  if (onSlurm.length > 0) {
+    throw new SluiceError(
+      `Stage ${onSlurm[0]!.id} runs on Slurm, which this build of Sluice cannot submit to yet.`,
+      'usage',
+      'Remove `executor: slurm` (or set it to `local`) to run it here.',
+      { code: 'executor-unavailable', data: { stages: onSlurm.map((stage) => stage.id) } },
+    );
+  }
   // Whatever validation said: no stage may clear or write .git, .sluice, the manifest, its inputs.
   refuseProtectedOutputs(context.workspace.root, context.workspace.manifest, selection.stages);
   const lock = RunLock.acquire(join(context.workspace.sluiceDir, 'state', 'run.lock'));
@@ -335,19 +344,32 @@ class Runner {
         if (left === 0) makeReady(next);
       }
     };
+    // Local stages share the machine's CPUs (or -j): each takes its `resources.cpus`
+    // (one by default, the whole capacity at most), and starts only when they fit.
+    let busy = 0;
+    const slotsOf = (stage: StagePlan): number => Math.min(jobs, Math.max(1, stage.resources.cpus ?? 1));
     while (ready.length > 0 || running.size > 0) {
       if (this.options.signal?.aborted) this.cancelled = true;
-      while (ready.length > 0 && running.size < jobs && !this.cancelled) {
-        const stage = ready.shift()!;
-        if (this.outcomes.has(stage.id)) continue;
+      while (ready.length > 0 && !this.cancelled) {
+        const stage = ready[0]!;
+        if (this.outcomes.has(stage.id)) {
+          ready.shift();
+          continue;
+        }
+        const slots = slotsOf(stage);
+        if (busy + slots > jobs) break;
+        ready.shift();
+        busy += slots;
         const task = this.process(stage).then(
           (outcome) => {
             running.delete(stage.id);
+            busy -= slots;
             settle(stage, outcome);
             this.saveNowAndThen();
           },
           (error: unknown) => {
             running.delete(stage.id);
+            busy -= slots;
             settle(stage, failed(stage, (error as Error).message, undefined, undefined));
           },
         );
