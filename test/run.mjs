@@ -89,12 +89,25 @@ function nodeTests(level, files, concurrency) {
   }
 }
 
+/**
+ * Whether a test file starts a Slurm cluster (it imports the test service):
+ * every cluster uses the fixed /etc/slurm/slurm.conf, so those files run one
+ * at a time, after the others (the service's lock also makes a second cluster
+ * wait, from any worktree).
+ */
+function startsCluster(file) {
+  const source = file.replace(/^out[\\/]/, '').replace(/\.js$/, '.ts');
+  return existsSync(source) && /support\/services\/slurm['"]/.test(readFileSync(source, 'utf8'));
+}
+
 // The engine, the CLI, the extension's models, and the language server over stdio.
+const engineFiles = selected('out/test/engine', 'out/test/cli', 'out/test/models', 'out/test/lsp');
 nodeTests(
   'engine-cli-models-lsp',
-  selected('out/test/engine', 'out/test/cli', 'out/test/models', 'out/test/lsp'),
+  engineFiles.filter((file) => !startsCluster(file)),
   2,
 );
+nodeTests('slurm-cluster', engineFiles.filter(startsCluster), 1);
 
 // The editor levels need code-server and Chromium: installed once into .vscode-test/
 // (and with apt as root), a quick no-op afterwards.
