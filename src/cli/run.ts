@@ -5,7 +5,7 @@ import { describeRunCheck, describeRunStage, runJson, type RunJson } from '../co
 import { openPipelines } from '../core/pipelines/context';
 import { checkSettings, parseSettings } from '../core/pipelines/paramOverrides';
 import { runWorkspace } from '../core/experiments/workspaceRun';
-import { planWorkspace } from '../core/pipelines/plan';
+import { planWorkspace, type ExecutorName } from '../core/pipelines/plan';
 import { readValues } from '../core/pipelines/values';
 import { describeRunCounts } from '../core/pipelines/runSummary';
 import { openWorkspace } from '../core/workspace';
@@ -54,6 +54,12 @@ export const runCommand: Command = {
     },
     { name: 'no-checks', description: 'Do not run the checks.' },
     {
+      name: 'executor',
+      valueName: 'local|slurm',
+      description:
+        "Run every stage here (local) or as Slurm batch jobs (slurm), whatever the manifest's `executor` says.",
+    },
+    {
       name: 'set',
       valueName: 'KEY=VALUE',
       repeatable: true,
@@ -70,6 +76,7 @@ export const runCommand: Command = {
     if (jobs !== undefined && (!Number.isInteger(jobs) || jobs < 1)) {
       throw new SluiceError(`-j needs a whole number of at least 1, not '${jobsText}'.`, 'usage');
     }
+    const executor = parseExecutor(args.value('executor'));
     const workspace = await openWorkspace('.');
     const plan = planWorkspace(workspace.manifest);
     // Checked before anything runs: an unknown key or a value of the wrong kind is a usage error.
@@ -93,8 +100,10 @@ export const runCommand: Command = {
       checks: !args.has('no-checks'),
       signal,
       ...(jobs === undefined ? {} : { jobs }),
+      ...(executor === undefined ? {} : { executor }),
       events: {
         stageStarted: (stage) => process.stderr.write(`▶ ${stage.id}: ${stage.run}\n`),
+        stageSubmitted: (stage, job) => process.stderr.write(`⧗ ${stage.id}: Slurm job ${job}\n`),
         stageOutput: (stage, text) => process.stderr.write(prefixLines(`${stage.id.padEnd(width)} │ `, text)),
         checkOutput: (check, text) => process.stderr.write(prefixLines(`check ${check.name} │ `, text)),
         warning: (text) => process.stderr.write(`sluice: ${text}\n`),
@@ -140,4 +149,18 @@ function printRun(run: RunJson): void {
   if (run.cancelled) console.log('Cancelled.');
   if (run.experiment)
     console.log(`Recorded experiment ${run.experiment.name} (${shortId(run.experiment.id)}).`);
+}
+
+/** `--executor`: local or slurm, or undefined when not given. */
+export function parseExecutor(value: string | undefined): ExecutorName | undefined {
+  if (value === undefined || value === 'local' || value === 'slurm') return value;
+  throw new SluiceError(
+    `--executor takes local or slurm, not '${value}'.`,
+    'usage',
+    'Write --executor slurm.',
+    {
+      code: 'bad-executor',
+      data: { value },
+    },
+  );
 }

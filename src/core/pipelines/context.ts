@@ -117,25 +117,7 @@ export function readInputs(
     if (fingerprint === null) missingDatasets.push(dataset.name);
     datasets[dataset.name] = fingerprint;
   }
-  const params: Record<string, unknown> = {};
-  const missingParams: string[] = [];
-  if (stage.params.length > 0) {
-    const document = context.params();
-    for (const key of stage.params) {
-      const value = valueAt(document, key);
-      if (value === undefined) missingParams.push(key);
-      params[key] = value ?? null;
-    }
-  }
-  // Other files' params are named `FILE#key` (`FILE#` for a whole file), as metrics are.
-  for (const { file, keys } of stage.paramFiles) {
-    const document = context.paramsFile(file);
-    for (const key of keys ?? ['']) {
-      const value = key === '' ? document : valueAt(document, key);
-      if (value === undefined) missingParams.push(`${file}#${key}`);
-      params[`${file}#${key}`] = value ?? null;
-    }
-  }
+  const { params, missingParams } = readParams(context, stage);
   const upstream: Record<string, string> = {};
   for (const name of stage.upstream) upstream[name] = upstreamSignatures.get(name) ?? '';
   const sorted = (paths: readonly string[]): string[] => [...paths].sort();
@@ -156,4 +138,31 @@ export function readInputs(
     missingParams,
     missingDatasets,
   };
+}
+
+/** The params a stage reads, by key (`FILE#key` for other files), and those that are missing. */
+export function readParams(
+  context: PipelineContext,
+  stage: StagePlan,
+): { params: Record<string, unknown>; missingParams: string[] } {
+  const params: Record<string, unknown> = {};
+  const missingParams: string[] = [];
+  if (stage.params.length > 0) {
+    const document = context.params();
+    for (const key of stage.params) {
+      const value = valueAt(document, key);
+      if (value === undefined) missingParams.push(key);
+      params[key] = value ?? null;
+    }
+  }
+  // Other files' params are named `FILE#key` (`FILE#` for a whole file), as metrics are.
+  for (const { file, keys } of stage.paramFiles) {
+    const document = context.paramsFile(file);
+    for (const key of keys ?? ['']) {
+      const value = key === '' ? document : valueAt(document, key);
+      if (value === undefined) missingParams.push(`${file}#${key}`);
+      params[`${file}#${key}`] = value ?? null;
+    }
+  }
+  return { params, missingParams };
 }

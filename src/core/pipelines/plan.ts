@@ -185,7 +185,7 @@ function planStage(
 
 /** A pipeline's default resources with a stage's own over them, field by field. */
 function mergeResources(base: ResourcesDecl | undefined, own: ResourcesDecl | undefined): StageResources {
-  const pick = <K extends 'cpus' | 'gpus'>(key: K): number | undefined => own?.[key] ?? base?.[key];
+  const pick = (key: 'cpus' | 'gpus'): number | undefined => own?.[key] ?? base?.[key];
   const resources: { -readonly [K in keyof StageResources]: StageResources[K] } = {
     extra: [...(base?.sbatch ?? []), ...(own?.sbatch ?? [])].map((option) => option.value),
   };

@@ -5,12 +5,12 @@
 // process group, and no stage that did not finish is recorded as successful.
 import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError } from '../errors';
 import { refuseProtectedOutputs } from '../manifest/protectedRuntime';
 import { runCheck, type CheckResult } from './checks';
-import type { PipelineContext } from './context';
+import { readInputs, readParams, type PipelineContext } from './context';
 import { decideStage } from './decision';
 import { RunLock } from './lock';
 import { newRunId } from './logs';
@@ -22,9 +22,11 @@ import {
   restoreOutputs,
   type CachedRun,
 } from './outputs';
-import type { CheckPlan, StagePlan } from './plan';
-import { describeExit, runCommand } from '../process/runCommand';
-import type { StageInputs } from './state';
+import type { CheckPlan, ExecutorName, StagePlan } from './plan';
+import { describeExit, runCommand, type CommandResult } from '../process/runCommand';
+import { describeEnd as describeSlurmEnd, type SlurmJobStatus } from '../process/slurmStates';
+import { slurmFailure, SlurmJobs } from './slurmJobs';
+import { signatureOf, type StageInputs } from './state';
 import { overlayParams, recoverParamsOverlay, type OverlayEnd } from './paramsOverlay';
 import { numericLeaves, readValues } from './values';
 
@@ -49,6 +51,8 @@ export interface StageOutcome {
 
 export interface RunEvents {
   readonly stageStarted?: (stage: StagePlan, runId: string) => void;
+  /** A stage's job is in Slurm's queue, with this id. */
+  readonly stageSubmitted?: (stage: StagePlan, jobId: string) => void;
   readonly stageOutput?: (stage: StagePlan, text: string) => void;
   readonly stageFinished?: (stage: StagePlan, outcome: StageOutcome) => void;
   readonly checkOutput?: (check: CheckPlan, text: string) => void;
@@ -81,6 +85,8 @@ export interface RunOptions {
   readonly restoreOnly?: boolean;
   /** Shared by runs going on at once in this process (queued experiments): a signature runs once. */
   readonly shared?: SharedStageRuns;
+  /** Where every stage's command runs, whatever the manifest says (`--executor`). */
+  readonly executor?: ExecutorName;
 }
 
 /**
@@ -174,15 +180,6 @@ export function selectStages(context: PipelineContext, targets: readonly string[
 
 export async function runPipelines(context: PipelineContext, options: RunOptions = {}): Promise<RunReport> {
   const selection = selectStages(context, options.targets ?? []);
-  const onSlurm = selection.stages.filter((stage) => stage.executor === 'slurm');
-  if (onSlurm.length > 0) {
-    throw new SluiceError(
-      `Stage ${onSlurm[0]!.id} runs on Slurm, which this build of Sluice cannot submit to yet.`,
-      'usage',
-      'Remove `executor: slurm` (or set it to `local`) to run it here.',
-      { code: 'executor-unavailable', data: { stages: onSlurm.map((stage) => stage.id) } },
-    );
-  }
   // Whatever validation said: no stage may clear or write .git, .sluice, the manifest, its inputs.
   refuseProtectedOutputs(context.workspace.root, context.workspace.manifest, selection.stages);
   const lock = RunLock.acquire(join(context.workspace.sluiceDir, 'state', 'run.lock'));
@@ -291,6 +288,15 @@ const SAVE_INTERVAL_MS = 500;
 class Runner {
   cancelled = false;
   private readonly outcomes = new Map<string, StageOutcome>();
+  /** This run's Slurm jobs, made when the first stage is submitted. */
+  private slurm: SlurmJobs | undefined;
+  /** The job of each stage submitted to Slurm and not yet settled. */
+  private readonly launched = new Map<string, string>();
+  /** Each stage's outcome, for a stage submitted behind it that must know how it ended. */
+  private readonly settledOutcomes = new Map<string, Promise<StageOutcome>>();
+  private readonly settleWaiters = new Map<string, (outcome: StageOutcome) => void>();
+  /** Called when a stage's job is in Slurm's queue: its Slurm downstream can be submitted behind it. */
+  private onLaunched: (stage: StagePlan) => void = () => undefined;
   /** Signatures of stages that finished well in this run, per pipeline. */
   private readonly signatures = new Map<string, Map<string, string>>();
   private lastSave = performance.now();
@@ -328,12 +334,35 @@ class Runner {
       ready.splice(index, 0, stage);
     };
     const running = new Map<string, Promise<void>>();
+    /** Stages started before their upstream ended: submitted to Slurm behind its jobs. */
+    const started = new Set<string>();
+    this.onLaunched = (stage) => {
+      // Every stale Slurm stage goes into the queue at once, each held by afterok on its upstream's jobs.
+      for (const next of downstream.get(stage.id) ?? []) {
+        if (started.has(next.id) || this.outcomes.has(next.id) || this.executorOf(next) !== 'slurm') continue;
+        const upstream = next.upstream
+          .map((name) => `${next.pipeline}.${name}`)
+          .filter((id) => selected.has(id));
+        if (upstream.every((id) => this.launched.has(id) || isGood(this.outcomes.get(id)))) {
+          started.add(next.id);
+          makeReady(next);
+          wake();
+        }
+      }
+    };
+    // The loop below sleeps until a stage ends; a stage made ready by a submission wakes it too.
+    let wake: () => void = () => undefined;
+    const woken = (): Promise<void> => new Promise<void>((resolve) => (wake = resolve));
     const settle = (stage: StagePlan, outcome: StageOutcome): void => {
       this.outcomes.set(stage.id, outcome);
+      this.launched.delete(stage.id);
+      this.settleWaiters.get(stage.id)?.(outcome);
       this.options.events?.stageFinished?.(stage, outcome);
-      const good = outcome.result === 'ran' || outcome.result === 'skipped' || outcome.result === 'restored';
+      const good = isGood(outcome);
       for (const next of downstream.get(stage.id) ?? []) {
         if (this.outcomes.has(next.id)) continue;
+        // Already in Slurm's queue behind this stage: it settles itself when Slurm drops it.
+        if (started.has(next.id)) continue;
         if (!good) {
           const why = outcome.result === 'failed' ? 'failed' : 'did not run';
           settle(next, notRun(next, `upstream stage ${stage.name} ${why}`));
@@ -343,11 +372,25 @@ class Runner {
         waitingOn.set(next.id, left);
         if (left === 0) makeReady(next);
       }
+      // A failed stage's dependants already in Slurm's queue: Slurm drops them too, sooner when asked.
+      if (!good && this.slurm) {
+        const behind = (downstream.get(stage.id) ?? []).flatMap((next) => {
+          const job = this.launched.get(next.id);
+          return job === undefined ? [] : [job];
+        });
+        if (behind.length > 0) void this.slurm.cancel(behind).catch(() => undefined);
+      }
     };
     // Local stages share the machine's CPUs (or -j): each takes its `resources.cpus`
     // (one by default, the whole capacity at most), and starts only when they fit.
     let busy = 0;
-    const slotsOf = (stage: StagePlan): number => Math.min(jobs, Math.max(1, stage.resources.cpus ?? 1));
+    // A Slurm stage takes none of this machine: the cluster queues it.
+    const slotsOf = (stage: StagePlan): number =>
+      this.executorOf(stage) === 'slurm' ? 0 : Math.min(jobs, Math.max(1, stage.resources.cpus ?? 1));
+    const abort = (): void => {
+      void this.slurm?.cancelAll().catch(() => undefined);
+    };
+    this.options.signal?.addEventListener('abort', abort);
     while (ready.length > 0 || running.size > 0) {
       if (this.options.signal?.aborted) this.cancelled = true;
       while (ready.length > 0 && !this.cancelled) {
@@ -357,7 +400,8 @@ class Runner {
           continue;
         }
         const slots = slotsOf(stage);
-        if (busy + slots > jobs) break;
+        if (slots > 0 && busy + slots > jobs) break;
+        started.add(stage.id);
         ready.shift();
         busy += slots;
         const task = this.process(stage).then(
@@ -376,8 +420,9 @@ class Runner {
         running.set(stage.id, task);
       }
       if (running.size === 0) break;
-      await Promise.race(running.values());
+      await Promise.race([...running.values(), woken()]);
     }
+    this.options.signal?.removeEventListener('abort', abort);
     for (const stage of stages) {
       if (!this.outcomes.has(stage.id)) this.outcomes.set(stage.id, notRun(stage, 'cancelled'));
     }
@@ -396,6 +441,23 @@ class Runner {
     return [...signatures].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
+  /** Where a stage's command runs in this run: `--executor`, else the manifest's. */
+  private executorOf(stage: StagePlan): ExecutorName {
+    return this.options.executor ?? stage.executor;
+  }
+
+  /** Resolves with a stage's outcome once it has one. */
+  private outcomeOf(id: string): Promise<StageOutcome> {
+    const known = this.outcomes.get(id);
+    if (known) return Promise.resolve(known);
+    let promise = this.settledOutcomes.get(id);
+    if (!promise) {
+      promise = new Promise((resolve) => this.settleWaiters.set(id, resolve));
+      this.settledOutcomes.set(id, promise);
+    }
+    return promise;
+  }
+
   private signaturesOf(pipeline: string): Map<string, string> {
     let map = this.signatures.get(pipeline);
     if (!map) this.signatures.set(pipeline, (map = new Map<string, string>()));
@@ -405,6 +467,12 @@ class Runner {
   private async process(stage: StagePlan): Promise<StageOutcome> {
     const { context } = this;
     const signatures = this.signaturesOf(stage.pipeline);
+    // Upstream stages still in Slurm's queue: its inputs are not known yet, so it is
+    // submitted behind their jobs and decided (its signature) once they are recorded.
+    const behind = stage.upstream
+      .map((name) => `${stage.pipeline}.${name}`)
+      .filter((id) => this.launched.has(id));
+    if (behind.length > 0) return this.execute(stage, undefined, behind);
     let decision = decideStage(context, stage, signatures, this.forced.has(stage.id));
     const { shared } = this.options;
     for (;;) {
@@ -456,7 +524,7 @@ class Runner {
           );
         const end = shared?.begin(signature);
         try {
-          return await this.execute(stage, signature, decision.inputs);
+          return await this.execute(stage, { signature, inputs: decision.inputs }, []);
         } finally {
           end?.();
         }
@@ -485,7 +553,7 @@ class Runner {
         context.fingerprints.invalidate(out);
       }
       this.options.events?.stageOutput?.(stage, `sluice: ${error.message} Running the stage instead.\n`);
-      return this.execute(stage, signature, inputs);
+      return this.execute(stage, { signature, inputs }, []);
     }
     context.state.succeeded(stage.id, {
       signature,
@@ -536,7 +604,84 @@ class Runner {
     return left;
   }
 
-  private async execute(stage: StagePlan, signature: string, inputs: StageInputs): Promise<StageOutcome> {
+  /**
+   * Submits a stage's command to Slurm (held by afterok on the jobs of
+   * `behind`) and waits for the job to end. Its output file is the stage's
+   * log; it is shown once the job has ended.
+   */
+  private async onSlurm(
+    stage: StagePlan,
+    job: { cwd: string; env: Record<string, string>; logFile: string },
+    behind: readonly string[],
+  ): Promise<CommandEnd | { outcome: StageOutcome }> {
+    this.slurm ??= new SlurmJobs();
+    const startedAt = new Date();
+    const started = performance.now();
+    let id: string;
+    try {
+      id = await this.slurm.submit({
+        name: stage.id,
+        chdir: job.cwd,
+        outputFile: job.logFile,
+        command: stage.run,
+        dependencies: behind.map((upstream) => this.launched.get(upstream)!),
+        resources: { ...stage.resources, extra: stage.resources.extra },
+        env: job.env,
+      });
+    } catch (error) {
+      const failure = slurmFailure(error, stage.id);
+      return {
+        outcome: {
+          ...failed(stage, failure.message, undefined, undefined),
+          code: failure.code,
+          data: failure.data,
+        },
+      };
+    }
+    this.launched.set(stage.id, id);
+    this.options.events?.stageSubmitted?.(stage, id);
+    this.onLaunched(stage);
+    let status: SlurmJobStatus;
+    try {
+      status = await this.slurm.ended(id, stage.id, job.logFile);
+    } catch (error) {
+      const failure = slurmFailure(error, stage.id);
+      return {
+        outcome: {
+          ...failed(stage, failure.message, undefined, undefined),
+          code: failure.code,
+          data: failure.data,
+        },
+      };
+    }
+    const output = readTextOrEmpty(job.logFile);
+    if (output !== '') this.options.events?.stageOutput?.(stage, output);
+    const durationMs =
+      status.elapsedSeconds !== undefined ? status.elapsedSeconds * 1000 : performance.now() - started;
+    const cancelled = status.state === 'CANCELLED' && this.options.signal?.aborted === true;
+    const completed = status.state === 'COMPLETED' && (status.exitCode ?? 0) === 0;
+    return {
+      exitCode: status.exitCode ?? null,
+      signal: status.signal === undefined ? null : String(status.signal),
+      timedOut: status.state === 'TIMEOUT',
+      cancelled,
+      startedAt,
+      durationMs,
+      failure: completed || cancelled ? undefined : `Slurm job ${id}: ${describeSlurmEnd(status)}`,
+    };
+  }
+
+  /**
+   * Runs a stage's command, here or on Slurm, and records what it made.
+   * `decided`: its signature and inputs, known when every upstream stage had
+   * ended; undefined for a stage submitted behind `behind` (upstream stages
+   * still in Slurm's queue), whose inputs are read once those are recorded.
+   */
+  private async execute(
+    stage: StagePlan,
+    decided: { signature: string; inputs: StageInputs } | undefined,
+    behind: readonly string[],
+  ): Promise<StageOutcome> {
     const { context } = this;
     const root = context.workspace.root;
     const runId = newRunId();
@@ -547,25 +692,51 @@ class Runner {
       const reason = `its wdir ${stage.wdir} is not a folder: create it, or fix \`wdir\` in sluice.yaml`;
       return { ...failed(stage, reason, runId, undefined), code: 'wdir-missing', data: { wdir: stage.wdir } };
     }
-    const result = await runCommand({
-      command: stage.run,
-      cwd,
-      env: {
-        SLUICE_PIPELINE: stage.pipeline,
-        SLUICE_STAGE: stage.name,
-        SLUICE_WORKSPACE: root,
-        SLUICE_PARAMS: JSON.stringify(inputs.params),
-      },
-      logFile: context.logs.logFile(stage.pipeline, stage.name, runId),
-      onOutput: (text) => this.options.events?.stageOutput?.(stage, text),
-      signal: this.options.signal,
-    });
+    // Params do not depend on upstream stages: known now, even for a stage submitted behind others.
+    const params = decided?.inputs.params ?? readParams(context, stage).params;
+    const env = {
+      SLUICE_PIPELINE: stage.pipeline,
+      SLUICE_STAGE: stage.name,
+      SLUICE_WORKSPACE: root,
+      SLUICE_PARAMS: JSON.stringify(params),
+    };
+    const logFile = context.logs.logFile(stage.pipeline, stage.name, runId);
+    let result: CommandEnd;
+    if (this.executorOf(stage) === 'slurm') {
+      const ran = await this.onSlurm(stage, { cwd, env, logFile }, behind);
+      if ('outcome' in ran) return { ...ran.outcome, runId };
+      result = ran;
+    } else {
+      const ran = await runCommand({
+        command: stage.run,
+        cwd,
+        env,
+        logFile,
+        onOutput: (text) => this.options.events?.stageOutput?.(stage, text),
+        signal: this.options.signal,
+      });
+      result = { ...ran, failure: ran.cancelled || ran.exitCode === 0 ? undefined : describeExit(ran) };
+    }
+    // Submitted behind upstream jobs: its inputs are theirs as recorded, so it waits for that.
+    for (const id of behind) {
+      const upstream = await this.outcomeOf(id);
+      if (!isGood(upstream)) {
+        const why = upstream.result === 'failed' ? 'failed' : 'did not run';
+        return notRun(stage, `upstream stage ${id.slice(stage.pipeline.length + 1)} ${why}`);
+      }
+    }
+    const { signature, inputs } =
+      decided ??
+      ((): { signature: string; inputs: StageInputs } => {
+        const read = readInputs(context, stage, this.signaturesOf(stage.pipeline));
+        return { signature: signatureOf(read.inputs), inputs: read.inputs };
+      })();
     let outcome: StageOutcome;
     if (result.cancelled) {
       this.cancelled = true;
       outcome = failed(stage, 'cancelled', runId, result.durationMs);
-    } else if (result.exitCode !== 0) {
-      outcome = failed(stage, describeExit(result), runId, result.durationMs);
+    } else if (result.failure !== undefined) {
+      outcome = failed(stage, result.failure, runId, result.durationMs);
       context.state.failed(stage.id, {
         signature,
         outs: this.leftovers(stage),
@@ -639,6 +810,21 @@ class Runner {
     });
     return outcome;
   }
+}
+
+/** How a stage's command ended, wherever it ran; `failure` says why in words when it did not succeed. */
+type CommandEnd = CommandResult & { readonly failure: string | undefined };
+
+function readTextOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function isGood(outcome: StageOutcome | undefined): boolean {
+  return outcome?.result === 'ran' || outcome?.result === 'skipped' || outcome?.result === 'restored';
 }
 
 function isDirectory(path: string): boolean {
