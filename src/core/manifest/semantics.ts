@@ -3,7 +3,9 @@
 // about things that are legal but probably not meant.
 import { lexicalEscape, normalizeRelative, type FileProbe } from '../paths';
 import type { ManifestDiagnostic, QuickFix } from './diagnostics';
-import type { EnvironmentDecl, Located, Manifest, PipelineDecl, StageDecl } from './model';
+import { extraOptionProblem } from '../process/slurm';
+import { parseSlurmMemory, parseSlurmTime } from '../process/slurmResources';
+import type { EnvironmentDecl, Located, Manifest, PipelineDecl, ResourcesDecl, StageDecl } from './model';
 import { closestName } from './spelling';
 import { dependencyGraph, type StageEdge } from './graph';
 import { checkPlots } from './plots';
@@ -40,6 +42,63 @@ export function* checkSemantics(context: SemanticContext, out: ManifestDiagnosti
   checkUsage(context, out);
   checkRemotes(context.text, context.manifest, out);
   checkPlots(context.manifest, out);
+  checkResources(context.manifest, out);
+}
+
+/**
+ * `resources:` in Slurm's own spellings: memory as `--mem` takes it, time as
+ * `-t` does, extra options Sluice does not set itself. A spelling Slurm would
+ * read otherwise (`16gb`, `2 hours`) is an error with the right one as a fix.
+ */
+function checkResources(manifest: Manifest, out: ManifestDiagnostic[]): void {
+  const seen = new Set<ResourcesDecl>();
+  const all: ResourcesDecl[] = [];
+  for (const pipeline of manifest.pipelines.values()) {
+    if (pipeline.resources) all.push(pipeline.resources);
+    for (const stage of pipeline.stages.values()) if (stage.resources) all.push(stage.resources);
+  }
+  for (const resources of all) {
+    if (seen.has(resources)) continue;
+    seen.add(resources);
+    for (const [field, parse] of [
+      ['memory', parseSlurmMemory],
+      ['time', parseSlurmTime],
+    ] as const) {
+      const written = resources[field];
+      if (written === undefined) continue;
+      const parsed = parse(written.value);
+      if (parsed.ok) continue;
+      out.push({
+        severity: 'error',
+        code: 'invalid-value',
+        message: `\`resources.${field}\`: ${parsed.message}`,
+        start: written.start,
+        end: written.end,
+        ...(parsed.suggestion !== undefined
+          ? {
+              fixes: [
+                {
+                  title: `Change to \`${parsed.suggestion}\``,
+                  edits: [{ start: written.start, end: written.end, newText: parsed.suggestion }],
+                  preferred: true,
+                },
+              ],
+            }
+          : {}),
+      });
+    }
+    for (const option of resources.sbatch) {
+      const problem = extraOptionProblem(option.value);
+      if (problem === undefined) continue;
+      out.push({
+        severity: 'error',
+        code: 'invalid-value',
+        message: `\`${option.value}\` cannot be an extra sbatch option: ${problem}.`,
+        start: option.start,
+        end: option.end,
+      });
+    }
+  }
 }
 
 /** The pipeline an environment carries: its own, its upstream's, or the only one. */

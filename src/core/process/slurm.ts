@@ -415,6 +415,12 @@ export function sbatchDirectives(script: string): string[] {
   return directives;
 }
 
+/** Why an extra sbatch option cannot be given, or undefined when it can (the manifest checks with this too). */
+export function extraOptionProblem(option: string): string | undefined {
+  if (!option.startsWith('-')) return 'give each option as it is written, starting with -';
+  return RESERVED_OPTIONS.test(option) ? 'Sluice sets it itself' : undefined;
+}
+
 function sbatchResources(job: SlurmSubmission): string[] {
   const resources = job.resources ?? {};
   const args: string[] = [];
