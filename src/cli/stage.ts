@@ -5,6 +5,7 @@ import { openWorkspace } from '../core/workspace';
 import { describeRunCheck, describeStage, stageJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 import { REASON_FLAG } from './confirm';
+import { parseExecutor } from './run';
 
 export const stageCommand: Command = {
   name: 'stage',
@@ -18,13 +19,23 @@ export const stageCommand: Command = {
     'Exit code 1 when a stage or a check failed (`checks-failed`) or the deploy hook or health check ' +
       'failed (`deploy-failed`); with --json the one object on stdout then also has `error`.',
   ],
-  flags: [REASON_FLAG, JSON_FLAG],
+  flags: [
+    REASON_FLAG,
+    {
+      name: 'executor',
+      valueName: 'local|slurm',
+      description: "Build the release here or on Slurm, whatever the environment's `executor` says.",
+    },
+    JSON_FLAG,
+  ],
   stopsOnInterrupt: true,
   maxPositionals: 1,
   async run(args, { signal }) {
+    const executor = parseExecutor(args.value('executor'));
     const workspace = await openWorkspace('.');
     const result = await stageRelease(workspace, {
       pipeline: args.positionals[0],
+      executor,
       reason: args.value('reason'),
       signal,
       onWarning: (text) => process.stderr.write(`sluice: warning: ${text}\n`),

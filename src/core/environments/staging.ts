@@ -5,6 +5,7 @@
 // logs and lock. The release is recorded whatever the outcome; the first
 // environment receives it only when everything passed. The worktree goes
 // away afterwards, also after a failure or a cancel.
+import type { ExecutorName } from '../pipelines/plan';
 import { existsSync, realpathSync } from 'node:fs';
 import { basename, relative, sep, isAbsolute } from 'node:path';
 import { CancelledError, SluiceError } from '../errors';
@@ -40,6 +41,8 @@ export interface StageOptions {
   readonly snapshots?: Readonly<Record<string, string>> | undefined;
   /** Params for this release only (an experiment's `--set`), checked already. */
   readonly overrides?: Readonly<Record<string, unknown>> | undefined;
+  /** Where the stages run (`--executor`); default: the environment's `executor`, else the manifest's. */
+  readonly executor?: ExecutorName | undefined;
 }
 
 export interface StageResult {
@@ -101,8 +104,13 @@ export async function stageRelease(workspace: Workspace, options: StageOptions =
       runCacheDir: copy.runCacheDir,
       ...(options.overrides ? { overrides: options.overrides } : {}),
     });
+    // Releases are built where the environment says (a cluster), development runs where the stages say.
+    const declared = workspace.manifest.environments.get(environment)?.executor?.value;
+    const executor =
+      options.executor ?? (declared === 'slurm' || declared === 'local' ? declared : undefined);
     const report = await runPipelines(context, {
       targets: [pipeline],
+      ...(executor ? { executor } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.events ? { events: options.events } : {}),
     });
