@@ -450,14 +450,17 @@ function validateOneOf(
   if (chosen.length === 1) {
     validateNode(node, chosen[0]!, path, owner, out);
   } else if (chosen.length === 0) {
-    // A stage names itself ("Stage `prepare` needs …"); a list entry is placed by its parent.
+    // A stage names itself ("Stage `prepare` needs …") and is marked at its name, as other
+    // missing keys are; a list entry is placed by its parent.
     const named = describePath(segments(path));
+    const stage = named.startsWith('stage ');
+    const anchor = stage && owner ? owner.key : undefined;
     out.push({
       severity: 'error',
       code: 'missing-required',
-      message: `${named.startsWith('stage ') ? capitalize(named) : `This entry in ${where()}`} needs ${alternatives(' or ')}.`,
-      start: node.start,
-      end: node.pairs[0]?.key.end ?? node.start + 1,
+      message: `${stage ? capitalize(named) : `This entry in ${where()}`} needs ${alternatives(' or ')}.`,
+      start: anchor?.start ?? node.start,
+      end: anchor?.end ?? node.pairs[0]?.key.end ?? node.start + 1,
     });
   } else {
     out.push({
