@@ -9,7 +9,14 @@ import type { ManifestDiagnostic } from './diagnostics';
 import type { Located, ParamFileDecl, PlotDecl, StageDecl, TemplateDecl } from './model';
 import { asMap, flag, list, plotList, stringOf, text, type Resolve } from './reading';
 import { closestName } from './spelling';
-import { describeValue, hasTemplate, resolveTemplate, showValue, type TemplateScope } from './templates';
+import {
+  describeValue,
+  hasTemplate,
+  resolveTemplate,
+  showValue,
+  type NameSource,
+  type TemplateScope,
+} from './templates';
 import { describeParseFailure, parseValues } from './valueFiles';
 import { getPair, type YMap, type YNode, type YPair, type YScalar } from './yamlTree';
 
@@ -447,9 +454,15 @@ export class StageReader {
 
   private buildScope(): TemplateScope {
     const names = new Map<string, unknown>();
+    const sources = new Map<string, NameSource>();
     /** Where each name came from, for "defined twice". */
     const origin = new Map<string, string>();
-    const define = (values: unknown, from: string, at: { start: number; end: number }): void => {
+    const define = (
+      values: unknown,
+      from: string,
+      at: { start: number; end: number },
+      source: (name: string) => NameSource,
+    ): void => {
       if (values === null || values === undefined) return;
       if (typeof values !== 'object' || Array.isArray(values)) {
         this.problem({
@@ -473,12 +486,14 @@ export class StageReader {
         }
         origin.set(name, from);
         names.set(name, value);
+        sources.set(name, source(name));
       }
     };
     const params = this.top ? getPair(this.top, 'params')?.value : undefined;
     if (params?.kind === 'scalar' && typeof params.value === 'string') {
       const values = this.readValuesFile(params.value, params, 'params');
-      define(applyOverrides(values, this.reading.overrides), `\`${params.value}\``, params);
+      const source: NameSource = { kind: 'params', file: params.value, start: params.start, end: params.end };
+      define(applyOverrides(values, this.reading.overrides), `\`${params.value}\``, params, () => source);
     }
     const vars = this.top ? getPair(this.top, 'vars')?.value : undefined;
     if (vars?.kind === 'seq') {
@@ -486,15 +501,24 @@ export class StageReader {
       const scope: TemplateScope = { names };
       for (const item of vars.items) {
         if (item.kind === 'scalar' && typeof item.value === 'string') {
-          define(this.readValuesFile(item.value, item, 'vars'), `\`${item.value}\``, item);
+          const source: NameSource = {
+            kind: 'vars-file',
+            file: item.value,
+            start: item.start,
+            end: item.end,
+          };
+          define(this.readValuesFile(item.value, item, 'vars'), `\`${item.value}\``, item, () => source);
         } else if (item.kind === 'map') {
-          define(this.inlineVars(item, scope), '`vars`', item);
+          define(this.inlineVars(item, scope), '`vars`', item, (name) => {
+            const key = getPair(item, name)?.key ?? item;
+            return { kind: 'vars', start: key.start, end: key.end };
+          });
         }
       }
     }
     // Without a way to read files, names from the params file and vars files are unknown, not missing.
     const unreadFiles = this.reading.readText === undefined && (params !== undefined || vars?.kind === 'seq');
-    return { names, ...(unreadFiles ? { incomplete: true } : {}) };
+    return { names, sources, ...(unreadFiles ? { incomplete: true } : {}) };
   }
 
   /** An inline `vars` mapping; `${…}` in a value names a value defined before it (never itself). */

@@ -52,10 +52,24 @@ export function scanTemplate(text: string): ScannedTemplate {
   return { refs, escapes, unclosed };
 }
 
+/** Where a name of the manifest's scope is defined: what hover says and go to definition opens. */
+export type NameSource =
+  /** The default params file (`params:`), or a file listed under `vars`: the entry naming it. */
+  | {
+      readonly kind: 'params' | 'vars-file';
+      readonly file: string;
+      readonly start: number;
+      readonly end: number;
+    }
+  /** A mapping written under `vars`: the key. */
+  | { readonly kind: 'vars'; readonly start: number; readonly end: number };
+
 /** Values by name: the params file and `vars` for the whole manifest, plus `item`/`key` inside a template. */
 export interface TemplateScope {
   /** Top-level names and their values. */
   readonly names: ReadonlyMap<string, unknown>;
+  /** Where each top-level name is defined, when the manifest defines it (not `item` or `key`). */
+  readonly sources?: ReadonlyMap<string, NameSource>;
   /** The scope around this one (a template's scope sits inside the manifest's). */
   readonly outer?: TemplateScope;
   /** Some files of values could not be read: a name not found may be in them, so it is not reported. */
