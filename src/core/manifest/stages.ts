@@ -10,9 +10,11 @@ import type { Located, ParamFileDecl, PlotDecl, StageDecl, TemplateDecl } from '
 import { asMap, flag, list, plotList, stringOf, text, type Resolve } from './reading';
 import { closestName } from './spelling';
 import {
+  compileTemplate,
   describeValue,
   hasTemplate,
   resolveTemplate,
+  type CompiledTemplate,
   showValue,
   type NameSource,
   type TemplateScope,
@@ -59,6 +61,10 @@ export class StageReader {
   };
   private generated = 0;
   private readonly reported = new Set<string>();
+  /** Each template string taken apart once, however many stages it is resolved in. */
+  private readonly compiled = new Map<string, CompiledTemplate>();
+  /** Strings whose `${…}` all name the manifest's scope, resolved: the same in every stage. */
+  private readonly resolvedInManifestScope = new Map<string, string>();
 
   constructor(
     private readonly top: YMap | undefined,
@@ -229,10 +235,21 @@ export class StageReader {
     return (scalar) => {
       const written = { value: scalar.value, start: scalar.start, end: scalar.end };
       if (!hasTemplate(scalar.value)) return written;
-      const resolved = resolveTemplate(scalar.value, scope ?? this.scope(), closestName);
+      let compiled = this.compiled.get(scalar.value);
+      if (compiled === undefined) this.compiled.set(scalar.value, (compiled = compileTemplate(scalar.value)));
+      // A template's own names are in `scope.names`; a string naming none of them resolves
+      // the same in every stage it generates, and is resolved once.
+      const own = scope?.names;
+      const manifestScoped = own === undefined || compiled.parts.every((parts) => !own.has(parts?.[0] ?? ''));
+      const known = manifestScoped ? this.resolvedInManifestScope.get(scalar.value) : undefined;
+      if (known !== undefined) return { ...written, value: known };
+      const resolved = resolveTemplate(compiled, scope ?? this.scope(), closestName);
       if (resolved.ok) {
         const value = resolved.value;
-        if (typeof value === 'string') return { ...written, value };
+        if (typeof value === 'string') {
+          if (manifestScoped) this.resolvedInManifestScope.set(scalar.value, value);
+          return { ...written, value };
+        }
         // A whole `${name}` that names a list or mapping where text is wanted.
         this.problem({
           code: 'bad-template',
