@@ -1,6 +1,6 @@
 // The language server: a thin LSP face over core's manifest analysis. It runs
 // inside VS Code (IPC) and as `sluice lsp --stdio` for any LSP editor.
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   CodeActionKind,
@@ -178,7 +178,8 @@ export function startServer(connection: Connection): void {
       capabilities: {
         textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
         completionProvider: {
-          triggerCharacters: [' ', ':', '/', '[', ',', '#', '-'],
+          // `{` and `.` open the names of `${…}` and the keys of one.
+          triggerCharacters: [' ', ':', '/', '[', ',', '#', '-', '{', '.'],
           resolveProvider: false,
         },
         hoverProvider: true,
@@ -272,10 +273,19 @@ export function startServer(connection: Connection): void {
       () => {
         const analysis = analysisOf(params.textDocument.uri);
         if (!analysis) return [];
-        return definition(analysis, analysis.lineIndex.offset(params.position)).map((span) => ({
-          uri: params.textDocument.uri,
-          range: toSpanRange(span, analysis.lineIndex),
-        }));
+        const root = analysis.probe?.root;
+        return definition(analysis, analysis.lineIndex.offset(params.position)).flatMap((target) => {
+          if (!('file' in target))
+            return [{ uri: params.textDocument.uri, range: toSpanRange(target, analysis.lineIndex) }];
+          // A params or vars file `${…}` names, at its key.
+          if (root === undefined) return [];
+          return [
+            {
+              uri: pathToFileURL(join(root, target.file)).toString(),
+              range: { start: target.start, end: target.end },
+            },
+          ];
+        });
       },
       [],
     ),
@@ -424,6 +434,7 @@ const COMPLETION_KINDS: Record<CompletionKind, CompletionItemKind> = {
   reference: CompletionItemKind.Reference,
   path: CompletionItemKind.File,
   folder: CompletionItemKind.Folder,
+  variable: CompletionItemKind.Variable,
 };
 
 const SYMBOL_KINDS: Record<OutlineSymbol['kind'], SymbolKind> = {

@@ -1,13 +1,19 @@
 // The issue-2 speed benchmark: our manifest language server against
 // yaml-language-server validating the same sluice.yaml with our shipped JSON
-// Schema, the setup a user would otherwise configure. Both servers run as child
+// Schema, the setup a user would otherwise configure. For issue 16, also a
+// manifest of stage templates (`foreach`, 25 stages each) against
+// yaml-language-server validating the same stages written out plainly: what a
+// user without templates would have to write. Both servers run as child
 // processes over stdio, one after the other (the machine is small and shared,
 // so they must not compete for it), on the same generated files, and are timed
 // as an editor sees them: from sending `didChange` to receiving the
 // `publishDiagnostics` for it, and from sending `completion` to its response.
 //
-//   npm run bench:lsp -- [--sizes 100,1000,5000] [--runs 7]
+//   npm run bench:lsp -- [--sizes 100,1000,5000] [--runs 7] [--shapes plain,templates]
 //                        [--servers yaml-language-server,sluice] [--cpu-prof DIR]
+//
+// `--shapes templates` measures, at each size divisible by 25, size/25
+// templates of 25 stages (200 templates at 5,000 stages).
 //
 // `--cpu-prof DIR` runs our server under `node --cpu-prof` so the profile of
 // exactly these edits lands in DIR. Results go to out/bench-lsp.json.
@@ -46,7 +52,7 @@ import {
   type Range,
   type TextDocumentContentChangeEvent,
 } from 'vscode-languageserver-protocol/node';
-import { generateManifest } from '../support/generateManifest';
+import { generateManifest, generateTemplatedManifest } from '../support/generateManifest';
 
 // Bundled to out/test/bench/lsp.js, three levels below the repository root.
 const repoRoot = resolve(__dirname, '..', '..', '..');
@@ -61,7 +67,15 @@ const timeoutMs = 120_000;
  * next edit. Longer than yaml-language-server's fixed 200 ms debounce.
  */
 const quietMs = 400;
+/** Keys of a plain stage; those of a template's `do:` body sit one level deeper. */
 const indentOfStageKeys = 8;
+const indentOfTemplateKeys = 10;
+/** Stages each template of the `templates` shape generates. */
+const itemsPerTemplate = 25;
+
+/** A manifest of plain stages, or of stage templates (sluice) and the stages they make written out (yaml-language-server). */
+type Shape = 'plain' | 'templates';
+const shapes: readonly Shape[] = ['plain', 'templates'];
 
 type ServerName = 'yaml-language-server' | 'sluice';
 
@@ -245,9 +259,9 @@ interface Landmarks {
   readonly end: Position;
 }
 
-function findLandmarks(text: string): Landmarks {
+function findLandmarks(text: string, indent: number): Landmarks {
   const lines = text.split('\n');
-  const stageKeys = ' '.repeat(indentOfStageKeys);
+  const stageKeys = ' '.repeat(indent);
   const run = lines.findIndex(
     (line, index) =>
       index >= lines.length / 2 && line.startsWith(`${stageKeys}run: `) && line.endsWith('--epochs 3'),
@@ -260,7 +274,7 @@ function findLandmarks(text: string): Landmarks {
   const runLength = lines[run]!.length;
   return {
     epochs: { line: run, character: runLength - 1 },
-    outsKeyEnd: { line: outs, character: indentOfStageKeys + 'outs'.length - 1 },
+    outsKeyEnd: { line: outs, character: indent + 'outs'.length - 1 },
     runLineEnd: { line: run, character: runLength },
     end: { line: lines.length - 1, character: 0 },
   };
@@ -286,6 +300,7 @@ function measuredEdits(landmarks: Landmarks): readonly { edit: Edit; expect: Exp
 
 interface ServerResult {
   readonly size: number;
+  readonly shape: Shape;
   readonly lines: number;
   readonly server: ServerName;
   readonly sync: 'incremental' | 'full';
@@ -488,9 +503,12 @@ async function benchServer(
   workspace: string,
   text: string,
   size: number,
+  shape: Shape,
   runs: number,
   cpuProfDir: string | undefined,
 ): Promise<ServerResult> {
+  // The stage keys edited and completed in: a template's `do:` body for sluice on templates.
+  const indent = shape === 'templates' && spec.name === 'sluice' ? indentOfTemplateKeys : indentOfStageKeys;
   const uri = pathToFileURL(join(workspace, 'sluice.yaml')).href;
   const child = spawn(process.execPath, spec.command(cpuProfDir), { cwd: workspace, stdio: 'pipe' });
   const session = new Session(spec, child, uri, text);
@@ -500,7 +518,7 @@ async function benchServer(
     const first = await session.open();
     const openMs = first.at - openStarted;
     await session.feed.settle(0);
-    const landmarks = findLandmarks(text);
+    const landmarks = findLandmarks(text, indent);
 
     // Proof that this server validates against the schema at all: without it
     // the comparison is void. A top-level key the schema does not allow.
@@ -543,12 +561,17 @@ async function benchServer(
       if (again.length > 0) republished++;
       diagnosticsMs.push((again.at(-1) ?? publish).at - started);
     }
+    // The rest of the cycle, untimed: completion below must see the stage as it was, without `outz`.
+    for (let run = runs; run % edits.length !== 0; run++) {
+      const { edit, expect } = edits[run % edits.length]!;
+      await session.changeUntil(edit, expect);
+    }
 
     const blankLine: Edit = {
       range: { start: landmarks.runLineEnd, end: landmarks.runLineEnd },
-      text: `\n${' '.repeat(indentOfStageKeys)}`,
+      text: `\n${' '.repeat(indent)}`,
     };
-    const inStage: Position = { line: landmarks.runLineEnd.line + 1, character: indentOfStageKeys };
+    const inStage: Position = { line: landmarks.runLineEnd.line + 1, character: indent };
     const removeBlankLine: Edit = { range: { start: landmarks.runLineEnd, end: inStage }, text: '' };
     const completionAfterEditMs: number[] = [];
     const completionIdleMs: number[] = [];
@@ -573,6 +596,7 @@ async function benchServer(
 
     return {
       size,
+      shape,
       lines: text.split('\n').length,
       server: spec.name,
       sync: session.syncName,
@@ -596,21 +620,40 @@ async function benchServer(
 }
 
 /** The manifest and every file its deps name, so both servers see the same workspace on disk. */
-function writeWorkspace(text: string, files: readonly string[]): string {
+function writeWorkspace(text: string, files: Readonly<Record<string, string>>): string {
   const workspace = mkdtempSync(join(tmpdir(), 'sluice-bench-lsp-'));
   writeFileSync(join(workspace, 'sluice.yaml'), text);
-  for (const file of files) {
+  for (const [file, content] of Object.entries(files)) {
     const path = join(workspace, file);
     mkdirSync(dirname(path), { recursive: true });
-    // Stages read `train.epochs` from the params file.
-    writeFileSync(path, file === 'params.yaml' ? 'train:\n  epochs: 3\n' : '');
+    writeFileSync(path, content);
   }
   return workspace;
+}
+
+/** What each server opens for one size and shape, and the files on disk. */
+function manifestsFor(
+  size: number,
+  shape: Shape,
+): { texts: Readonly<Record<ServerName, string>>; files: Readonly<Record<string, string>> } | undefined {
+  if (shape === 'plain') {
+    const { text, files } = generateManifest(size);
+    // Stages read `train.epochs` from the params file.
+    const contents = Object.fromEntries(
+      files.map((file) => [file, file === 'params.yaml' ? 'train:\n  epochs: 3\n' : '']),
+    );
+    return { texts: { sluice: text, 'yaml-language-server': text }, files: contents };
+  }
+  if (size % itemsPerTemplate !== 0) return undefined;
+  const { text, expanded, files } = generateTemplatedManifest(size / itemsPerTemplate, itemsPerTemplate);
+  // yaml-language-server knows no templates: it validates what they stand for.
+  return { texts: { sluice: text, 'yaml-language-server': expanded }, files };
 }
 
 function table(results: readonly ServerResult[]): string {
   const header = [
     'size',
+    'manifest',
     'lines',
     'server',
     'sync',
@@ -622,7 +665,8 @@ function table(results: readonly ServerResult[]): string {
   ];
   const rows = results.map((result) => {
     const reference = results.find(
-      (other) => other.size === result.size && other.server === 'yaml-language-server',
+      (other) =>
+        other.size === result.size && other.shape === result.shape && other.server === 'yaml-language-server',
     );
     const ratio =
       result.server === 'sluice' && reference !== undefined
@@ -630,6 +674,7 @@ function table(results: readonly ServerResult[]): string {
         : '';
     return [
       String(result.size),
+      result.shape,
       String(result.lines),
       result.server,
       result.sync,
@@ -648,14 +693,25 @@ function table(results: readonly ServerResult[]): string {
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
 }
 
-/** The issue's target at 5,000 stages: at most a fifth of yaml-language-server's time per edit, completion under 50 ms. */
-function verdict(results: readonly ServerResult[]): string | undefined {
-  const ours = results.find((result) => result.size === 5000 && result.server === 'sluice');
-  const theirs = results.find((result) => result.size === 5000 && result.server === 'yaml-language-server');
+/**
+ * The issues' targets at 5,000 stages: at most a fifth of yaml-language-server's
+ * time per edit, and for plain stages (issue 2) completion under 50 ms.
+ */
+function verdict(results: readonly ServerResult[], shape: Shape): string | undefined {
+  const at = (server: ServerName): ServerResult | undefined =>
+    results.find((result) => result.size === 5000 && result.shape === shape && result.server === server);
+  const ours = at('sluice');
+  const theirs = at('yaml-language-server');
   if (ours === undefined || theirs === undefined) return undefined;
   const ratio = ours.median.diagnosticsMs / theirs.median.diagnosticsMs;
   // Judged on completion right after the edit, as when typing; idle is shown too.
   const completion = ours.median.completionAfterEditMs;
+  if (shape === 'templates') {
+    return (
+      `target at 5,000 stages from 200 templates (diagnostics <= 1/5 of yaml-language-server on the stages written out): ${ratio <= 0.2 ? 'met' : 'MISSED'} ` +
+      `(ratio ${ratio.toFixed(3)}: ${ours.median.diagnosticsMs.toFixed(1)} ms against ${theirs.median.diagnosticsMs.toFixed(1)} ms; completion ${completion.toFixed(1)} ms after the edit)`
+    );
+  }
   const met = ratio <= 0.2 && completion < 50;
   return (
     `target at 5,000 stages (diagnostics <= 1/5 of yaml-language-server, completion < 50 ms): ${met ? 'met' : 'MISSED'} ` +
@@ -669,6 +725,7 @@ async function main(): Promise<void> {
       sizes: { type: 'string', default: '100,1000,5000' },
       runs: { type: 'string', default: '7' },
       servers: { type: 'string', default: servers.map((spec) => spec.name).join(',') },
+      shapes: { type: 'string', default: shapes.join(',') },
       'cpu-prof': { type: 'string' },
     },
   });
@@ -680,41 +737,63 @@ async function main(): Promise<void> {
       throw new Error(`unknown server ${name}: expected ${servers.map((s) => s.name).join(' or ')}`);
     return spec;
   });
+  const chosenShapes = values.shapes.split(',').map((name) => {
+    const shape = shapes.find((candidate) => candidate === name);
+    if (shape === undefined) throw new Error(`unknown shape ${name}: expected ${shapes.join(' or ')}`);
+    return shape;
+  });
   if (sizes.some((size) => !Number.isInteger(size) || size < 1) || !Number.isInteger(runs) || runs < 1) {
     throw new Error('--sizes takes positive integers separated by commas, --runs a positive integer');
   }
   const cpuProfDir = values['cpu-prof'] === undefined ? undefined : resolve(values['cpu-prof']);
 
   const results: ServerResult[] = [];
-  for (const size of sizes) {
-    const { text, files } = generateManifest(size);
-    const workspace = writeWorkspace(text, files);
-    try {
-      for (const spec of chosen) {
-        const result = await benchServer(spec, workspace, text, size, runs, cpuProfDir);
-        results.push(result);
-        console.log(
-          `${size} stages, ${spec.name} (${result.sync} sync): diagnostics ${result.diagnosticsMs.map((ms) => ms.toFixed(0)).join(' ')} ms; ` +
-            `completion ${result.completionAfterEditMs.map((ms) => ms.toFixed(0)).join(' ')} ms; ` +
-            `open ${result.openMs.toFixed(0)} ms, ${result.baselineDiagnostics} diagnostics on the valid file` +
-            (result.republished > 0 ? `; published twice after ${result.republished} edits` : ''),
-        );
-      }
-    } finally {
-      rmSync(workspace, { recursive: true, force: true });
+  for (const shape of chosenShapes) {
+    for (const size of sizes) {
+      const manifests = manifestsFor(size, shape);
+      if (manifests === undefined) continue;
+      await benchSize(size, shape, manifests, chosen, runs, cpuProfDir, results);
     }
   }
 
   console.log(`\nmedians of ${runs} runs (${cpus().length} cores, Node ${process.versions.node})\n`);
   console.log(table(results));
-  const summary = verdict(results);
-  if (summary !== undefined) console.log(`\n${summary}`);
+  const summaries = chosenShapes.map((shape) => verdict(results, shape)).filter((line) => line !== undefined);
+  for (const summary of summaries) console.log(`\n${summary}`);
   mkdirSync(dirname(resultsPath), { recursive: true });
   writeFileSync(
     resultsPath,
-    `${JSON.stringify({ date: new Date().toISOString(), node: process.versions.node, cores: cpus().length, runs, verdict: summary ?? null, results }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), node: process.versions.node, cores: cpus().length, runs, verdicts: summaries, results }, null, 2)}\n`,
   );
   console.log(`\nwritten to ${resultsPath}`);
+}
+
+/** Both servers, one after the other, on one workspace. */
+async function benchSize(
+  size: number,
+  shape: Shape,
+  manifests: NonNullable<ReturnType<typeof manifestsFor>>,
+  chosen: readonly ServerSpec[],
+  runs: number,
+  cpuProfDir: string | undefined,
+  results: ServerResult[],
+): Promise<void> {
+  const workspace = writeWorkspace(manifests.texts.sluice, manifests.files);
+  try {
+    for (const spec of chosen) {
+      const text = manifests.texts[spec.name];
+      const result = await benchServer(spec, workspace, text, size, shape, runs, cpuProfDir);
+      results.push(result);
+      console.log(
+        `${size} stages${shape === 'templates' ? ` from ${size / itemsPerTemplate} templates` : ''}, ${spec.name} (${result.sync} sync): diagnostics ${result.diagnosticsMs.map((ms) => ms.toFixed(0)).join(' ')} ms; ` +
+          `completion ${result.completionAfterEditMs.map((ms) => ms.toFixed(0)).join(' ')} ms; ` +
+          `open ${result.openMs.toFixed(0)} ms, ${result.baselineDiagnostics} diagnostics on the valid file` +
+          (result.republished > 0 ? `; published twice after ${result.republished} edits` : ''),
+      );
+    }
+  } finally {
+    rmSync(workspace, { recursive: true, force: true });
+  }
 }
 
 function describe(error: unknown): string {

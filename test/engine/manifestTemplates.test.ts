@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { analyzeManifest, type ManifestAnalysis } from '../../src/core/manifest';
+import { analyzeManifest, ManifestDocument, type ManifestAnalysis } from '../../src/core/manifest';
 import { DiskProbe } from '../../src/core/paths';
 import { planWorkspace } from '../../src/core/pipelines/plan';
 import { seededRandom } from '../../src/core/seededRandom';
@@ -367,5 +367,92 @@ void describe('params files, output options, wdir', () => {
       analyze(root, manifest('      s:\n        wdir: ../x\n        run: echo\n        outs: [o]\n')),
     );
     assert.ok(found.some((f) => f.code === 'path-escapes-workspace' && f.line === 7));
+  });
+});
+
+void describe('an edited document reuses what unchanged templates generated, and gives what a fresh analysis gives', () => {
+  /** What an analysis says, positions included: a reused expansion must not differ in any of it. */
+  function observed(analysis: ManifestAnalysis): unknown {
+    return {
+      diagnostics: analysis.diagnostics.map((d) => [d.code, d.severity, d.start, d.end, d.message]),
+      pipelines: [...analysis.manifest.pipelines.values()].map((pipeline) => ({
+        stages: [...pipeline.stages.values()],
+        templates: [...pipeline.templates.values()],
+      })),
+      instances: [...analysis.instanceScopes].map(([template, scopes]) => [
+        template,
+        scopes.map(({ stage, scope }) => [stage, [...scope.names]]),
+      ]),
+      scope: [...analysis.templateScope().names],
+    };
+  }
+
+  void test('over seeded edits: in a template, above it, of the params file, that break and mend', () => {
+    const random = seededRandom(0xe16);
+    const root = workspace({ 'params.yaml': PARAMS });
+    const head = 'params: params.yaml\nvars:\n  - sizes: {small: 1, large: 9}\n';
+    const template = (name: string, foreach: string): string =>
+      `      ${name}:\n        foreach: ${foreach}\n        do:\n          run: echo \${item} \${train.lr} > ${name}/\${item}.txt\n          outs: ['${name}/\${item}.txt']\n`;
+    const matrix =
+      "      fit:\n        matrix:\n          model: [a, b]\n          lr: ${train.lrs}\n        run: fit ${item.model} ${item.lr}\n        outs: ['fit/${item.model}-${item.lr}.txt']\n";
+    let text = manifest(
+      template('a', '${regions}') + template('b', '[x, y, z]') + matrix + template('c', '[p, q]'),
+      head,
+    );
+    const probe = new DiskProbe(root);
+    const document = new ManifestDocument({ probe });
+    const fresh = (): ManifestAnalysis => analyze(root, text);
+    assert.deepEqual(observed(document.update(text)), observed(fresh()));
+    const edits: readonly [string, () => void][] = [
+      ['an item of a template', () => (text = text.replace('[x, y, z]', '[x, y, w, z]'))],
+      ['back', () => (text = text.replace('[x, y, w, z]', '[x, y, z]'))],
+      [
+        'a line above every template',
+        () => (text = text.replace('version: 1\n', 'version: 1\nname: moved\n')),
+      ],
+      [
+        'an unknown name in one template',
+        () => (text = text.replace('echo ${item} ${train.lr} > b', 'echo ${item.nme} ${train.lr} > b')),
+      ],
+      ['mended', () => (text = text.replace('${item.nme}', '${item}'))],
+      ['a duplicate item', () => (text = text.replace('[p, q]', '[p, q, p]'))],
+      ['an inline var', () => (text = text.replace('small: 1', 'small: 2'))],
+      ['the matrix', () => (text = text.replace('model: [a, b]', 'model: [a, b, c]'))],
+      [
+        'the params file',
+        () => {
+          writeFileSync(
+            join(root, 'params.yaml'),
+            PARAMS.replace('lr: 0.1', 'lr: 0.2').replace('us, eu', 'us'),
+          );
+          // What the server does when the client reports a changed file.
+          probe.invalidate();
+          document.forget();
+        },
+      ],
+      ['a template removed', () => (text = text.replace(template('a', '${regions}'), ''))],
+    ];
+    // Each edit once in order, then seeded repeats of the reversible ones.
+    const order = [...edits.keys(), ...Array.from({ length: 12 }, () => Math.floor(random() * 8))];
+    for (const index of order) {
+      const [what, apply] = edits[index]!;
+      apply();
+      const incremental = document.update(text);
+      assert.deepEqual(observed(incremental), observed(fresh()), what);
+    }
+  });
+
+  void test('an unchanged template gives the very same stages to the next analysis', () => {
+    const root = workspace({ 'params.yaml': PARAMS });
+    const text = manifest(
+      `      a:\n        foreach: \${regions}\n        do:\n          run: echo \${item}\n          outs: ['a/\${item}']\n` +
+        `      b:\n        foreach: [x, y]\n        do:\n          run: echo \${item}\n          outs: ['b/\${item}']\n`,
+    );
+    const document = new ManifestDocument({ probe: new DiskProbe(root) });
+    const before = document.update(text).manifest.pipelines.get('p')!.stages;
+    const after = document.update(text.replace('[x, y]', '[x, z]')).manifest.pipelines.get('p')!.stages;
+    assert.equal(after.get('a@us'), before.get('a@us'), 'reused');
+    assert.notEqual(after.get('b@x'), before.get('b@x'), 'made again');
+    assert.deepEqual([...after.keys()], ['a@us', 'a@eu', 'a@ap', 'b@x', 'b@z']);
   });
 });

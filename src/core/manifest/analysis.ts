@@ -8,6 +8,7 @@ import { DiskProbe, type FileProbe } from '../paths';
 import { LineIndex, type ManifestDiagnostic } from './diagnostics';
 import { manifestLimitProblem, MAX_MANIFEST_BYTES, type LimitProblem } from './limits';
 import { readManifestModel, readModel, type Manifest } from './model';
+import { TemplateExpansions } from './stages';
 import type { TemplateScope } from './templates';
 import { IncrementalYamlParser } from './parser';
 import { checkSemantics } from './semantics';
@@ -55,6 +56,8 @@ export interface ManifestAnalysis {
 
 export class ManifestDocument {
   private readonly parser = new IncrementalYamlParser();
+  /** What the templates generated last time: an edit expands again only the template it touched. */
+  private readonly expansions = new TemplateExpansions();
   private last: ManifestAnalysis | undefined;
 
   constructor(private readonly options: AnalyzeOptions = {}) {}
@@ -78,7 +81,7 @@ export class ManifestDocument {
       if (this.last.version !== version) this.last = { ...this.last, version };
       return this.last;
     }
-    const analysis = yield* analyzeInSteps(text, version, this.parser, this.options);
+    const analysis = yield* analyzeInSteps(text, version, this.parser, this.expansions, this.options);
     this.last = analysis;
     return analysis;
   }
@@ -102,6 +105,7 @@ function* analyzeInSteps(
   text: string,
   version: number | undefined,
   parser: IncrementalYamlParser,
+  expansions: TemplateExpansions,
   options: AnalyzeOptions,
 ): Generator<void, ManifestAnalysis> {
   const limit = manifestLimitProblem(text);
@@ -129,6 +133,7 @@ function* analyzeInSteps(
     text,
     ...(probe ? { readText: (path: string) => probe.readText(path) } : {}),
     ...(options.overrides ? { overrides: options.overrides } : {}),
+    expansions,
   });
   diagnostics.push(...templating.diagnostics);
   yield* checkSemantics(

@@ -16,9 +16,11 @@ import {
 } from './schema';
 import { DEFAULT_GIT_REMOTE, locateRemote, S3_ONLY_KEYS } from './remotes';
 import { pipelineOf, WORKSPACE } from './semantics';
+import { nameCandidates, openRefBefore, templateBodyAt } from './templateRefs';
 import { parse as parseYaml } from 'yaml';
 
-export type CompletionKind = 'key' | 'value' | 'reference' | 'path' | 'folder';
+/** `variable`: a name inside `${…}`. */
+export type CompletionKind = 'key' | 'value' | 'reference' | 'path' | 'folder' | 'variable';
 
 export interface CompletionItem {
   readonly label: string;
@@ -206,6 +208,8 @@ export function completionContext(lines: LineIndex, offset: number): CompletionC
  * `analysis`, which may be a version behind while the user types.
  */
 export function complete(analysis: ManifestAnalysis, lines: LineIndex, offset: number): CompletionItem[] {
+  const templated = templateNameItems(analysis, lines, offset);
+  if (templated) return templated;
   const context = completionContext(lines, offset);
   const items: CompletionItem[] = [];
   const schema = schemaAtPath(context.path);
@@ -227,6 +231,44 @@ export function complete(analysis: ManifestAnalysis, lines: LineIndex, offset: n
   }
   if (!schema) return items;
   return valueItems(analysis.manifest, context, resolveSchema(schema), analysis.probe, replace);
+}
+
+/**
+ * Inside an open `${…}` of any string: the names in scope there (after a dot,
+ * the keys of what is before it), replacing only what is typed of the last
+ * part. Undefined elsewhere.
+ */
+function templateNameItems(
+  analysis: ManifestAnalysis,
+  lines: LineIndex,
+  offset: number,
+): CompletionItem[] | undefined {
+  const { line, character } = lines.position(offset);
+  const lineText = lines.lineText(line);
+  const open = openRefBefore(lineText, character);
+  if (!open) return undefined;
+  const dot = open.typed.lastIndexOf('.');
+  const partial = open.typed.slice(dot + 1);
+  // An index (`models[0`) is typed by hand.
+  if (/[[\]]/.test(partial)) return [];
+  // The keys above the line, and the line's own, say which template body it is in: a
+  // matrix stage's `run:` is in its body, its `matrix:` is not. The line may not parse yet.
+  const contentStart = offset - character + (lineText.length - lineText.trimStart().length);
+  const keys = completionContext(lines, contentStart).path.filter((segment) => segment !== '[]');
+  const ownKey = /^\s*(?:-\s+)?([\w-]+)\s*:/.exec(lineText)?.[1];
+  const body = templateBodyAt(analysis, ownKey === undefined ? keys : [...keys, ownKey]);
+  const base = dot === -1 ? '' : open.typed.slice(0, dot);
+  return nameCandidates(analysis, body, base).map((candidate) => ({
+    label: candidate.name,
+    kind: 'variable',
+    detail: candidate.detail,
+    documentation: candidate.documentation,
+    insertText: candidate.name,
+    // The template's own names first: they are what its body is written around.
+    sortText: `${candidate.ofTemplate ? '0' : '1'}${candidate.name}`,
+    replaceStart: offset - partial.length,
+    replaceEnd: offset,
+  }));
 }
 
 /** True for `endpoint`, `region` or `path_style` in a remote whose URL is known and not s3://. */

@@ -426,5 +426,6 @@ export function readManifestModel(
       ? { start: datasetsPair.start, end: datasetsPair.end, keyEnd: datasetsPair.key.end }
       : undefined,
   };
+  stageReader.commit();
   return { manifest, templating: stageReader.result, scope: () => stageReader.scope() };
 }

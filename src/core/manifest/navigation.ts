@@ -4,11 +4,20 @@ import { lexicalEscape, normalizeRelative } from '../paths';
 import type { ManifestAnalysis } from './analysis';
 import type { TextEdit } from './diagnostics';
 import { SluiceError } from '../errors';
-import type { Located, RemoteDecl } from './model';
+import type { Located, PipelineDecl, RemoteDecl, TemplateDecl } from './model';
 import { DEFAULT_GIT_REMOTE, locateRemote } from './remotes';
 import { describeSchema, schemaAtPath } from './schema';
 import { contentOffset, metricFile, pipelineOf } from './semantics';
 import type { Occurrence, SymbolKind } from './symbols';
+import {
+  describeRef,
+  refAt,
+  refDefinition,
+  templateBodyAt,
+  type FileTarget,
+  type TemplateBody,
+} from './templateRefs';
+import type { TemplateRef } from './templates';
 import { pathAt } from './yamlTree';
 
 export interface Span {
@@ -26,7 +35,24 @@ export interface Hover extends Span {
   readonly markdown: string;
 }
 
+/** Hover lists this many of a template's generated stages, then "…and N more". */
+const SHOWN_STAGES = 10;
+
 export function hover(analysis: ManifestAnalysis, offset: number): Hover | undefined {
+  const under = refUnderCursor(analysis, offset);
+  if (under) {
+    // An unknown name has no hover: its diagnostic already says what is known.
+    const markdown = describeRef(analysis, under.body, under.ref.name);
+    return markdown === undefined ? undefined : { markdown, start: under.ref.start, end: under.ref.end };
+  }
+  const template = templateNamed(analysis, offset);
+  if (template) {
+    return {
+      markdown: describeTemplate(template.pipeline, template.template),
+      start: template.template.nameStart,
+      end: template.template.nameEnd,
+    };
+  }
   const occurrence = analysis.symbols.at(offset);
   if (occurrence) {
     const markdown = describeSymbol(analysis, occurrence);
@@ -46,6 +72,60 @@ export function hover(analysis: ManifestAnalysis, offset: number): Hover | undef
   const doc = schema ? describeSchema(schema) : undefined;
   if (!doc) return undefined;
   return { markdown: `**${String(last.key.value)}**\n\n${doc}`, start: last.key.start, end: last.key.end };
+}
+
+/**
+ * The `${…}` under the cursor in a string of the manifest (offsets into the
+ * document), and the template body it is in, if any.
+ */
+function refUnderCursor(
+  analysis: ManifestAnalysis,
+  offset: number,
+): { ref: TemplateRef; body: TemplateBody | undefined } | undefined {
+  const steps = pathAt(analysis.root, offset);
+  const last = steps[steps.length - 1]?.node;
+  // Not in a comment, nor in a number or a mapping: only strings are templates.
+  if (last?.kind !== 'scalar' || typeof last.value !== 'string') return undefined;
+  const { line, character } = analysis.lineIndex.position(offset);
+  const ref = refAt(analysis.lineIndex.lineText(line), character);
+  if (!ref) return undefined;
+  const lineStart = offset - character;
+  const keys = steps.flatMap((step) => (step.key ? [String(step.key.value)] : []));
+  return {
+    ref: { ...ref, start: lineStart + ref.start, end: lineStart + ref.end },
+    body: templateBodyAt(analysis, keys),
+  };
+}
+
+/** The stage template whose name is at `offset`. */
+function templateNamed(
+  analysis: ManifestAnalysis,
+  offset: number,
+): { pipeline: PipelineDecl; template: TemplateDecl } | undefined {
+  for (const pipeline of analysis.manifest.pipelines.values()) {
+    for (const template of pipeline.templates.values()) {
+      if (offset >= template.nameStart && offset <= template.nameEnd) return { pipeline, template };
+    }
+  }
+  return undefined;
+}
+
+function describeTemplate(pipeline: PipelineDecl, template: TemplateDecl): string {
+  const stages = template.instances;
+  const shown = stages
+    .slice(0, SHOWN_STAGES)
+    .map((name) => `\`${name}\``)
+    .join(', ');
+  const more = stages.length > SHOWN_STAGES ? `, …and ${stages.length - SHOWN_STAGES} more` : '';
+  return [
+    `**stage template** \`${template.name}\` of pipeline \`${pipeline.name}\` (\`${template.kind}\`)`,
+    template.description,
+    stages.length === 0
+      ? 'Generates no stage.'
+      : `Generates ${stages.length} stage${stages.length === 1 ? '' : 's'}: ${shown}${more}.`,
+  ]
+    .filter(Boolean)
+    .join('\n\n');
 }
 
 function list(values: readonly Located[]): string {
@@ -161,7 +241,12 @@ function describeRemote(remote: RemoteDecl, root: string | undefined): string {
     .join('\n\n');
 }
 
-export function definition(analysis: ManifestAnalysis, offset: number): Span[] {
+/** A place in the manifest, or in a params or vars file a `${…}` names. */
+export type DefinitionTarget = Span | FileTarget;
+
+export function definition(analysis: ManifestAnalysis, offset: number): DefinitionTarget[] {
+  const under = refUnderCursor(analysis, offset);
+  if (under) return refDefinition(analysis, under.body, under.ref.name);
   const occurrence = analysis.symbols.at(offset);
   if (!occurrence) return [];
   return analysis.symbols

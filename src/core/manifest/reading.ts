@@ -148,3 +148,29 @@ export function readResources(
     sbatch: list(map, 'sbatch', resolve),
   };
 }
+
+/**
+ * Where `value.slice(start, end)` is written in the manifest: found in the
+ * scalar's source when it is written as is (plain or simply quoted), else
+ * the whole scalar.
+ */
+export function placeInSource(
+  text: string | undefined,
+  scalar: YScalar,
+  start: number,
+  end: number,
+): { start: number; end: number } {
+  const source = text?.slice(scalar.start, scalar.end);
+  const piece = String(scalar.value).slice(start, end);
+  if (source !== undefined && piece !== '') {
+    const at = source.indexOf(piece);
+    if (at !== -1 && source.indexOf(piece, at + 1) === -1) {
+      return { start: scalar.start + at, end: scalar.start + at + piece.length };
+    }
+    if (at !== -1 && String(scalar.value) === source.slice(source.length - String(scalar.value).length)) {
+      const offset = source.length - String(scalar.value).length;
+      return { start: scalar.start + offset + start, end: scalar.start + offset + end };
+    }
+  }
+  return { start: scalar.start, end: scalar.end };
+}

@@ -7,10 +7,28 @@
 import { posix } from 'node:path';
 import type { ManifestDiagnostic } from './diagnostics';
 import type { Located, ParamFileDecl, PlotDecl, StageDecl, TemplateDecl } from './model';
-import { asMap, flag, list, plotList, readResources, stringOf, text, type Resolve } from './reading';
+import { buildManifestScope } from './manifestScope';
+import {
+  asMap,
+  flag,
+  list,
+  placeInSource,
+  plotList,
+  readResources,
+  stringOf,
+  text,
+  type Resolve,
+} from './reading';
 import { closestName } from './spelling';
-import { describeValue, hasTemplate, resolveTemplate, showValue, type TemplateScope } from './templates';
-import { describeParseFailure, parseValues } from './valueFiles';
+import {
+  compileTemplate,
+  describeValue,
+  hasTemplate,
+  resolveTemplate,
+  type CompiledTemplate,
+  showValue,
+  type TemplateScope,
+} from './templates';
 import { getPair, type YMap, type YNode, type YPair, type YScalar } from './yamlTree';
 
 /** What reading stages needs besides the YAML tree. */
@@ -21,6 +39,33 @@ export interface StageReading {
   readonly readText?: (path: string) => string | undefined;
   /** Params given for one run (`run --set`), applied over the default params file's values. */
   readonly overrides?: Readonly<Record<string, unknown>>;
+  /** What the previous analysis of the same document generated, reused where unchanged (needs `text`). */
+  readonly expansions?: TemplateExpansions;
+}
+
+/** One template's expansion: what the next analysis reuses while the template and the scope are the same. */
+interface Expansion {
+  readonly stages: readonly StageDecl[];
+  readonly template: TemplateDecl;
+  readonly scopes: readonly { readonly stage: string; readonly scope: TemplateScope }[];
+  /** The problems found while generating, all inside the template. */
+  readonly diagnostics: readonly ManifestDiagnostic[];
+  /** The manifest's scope when it was made, if built by then. */
+  readonly scope: TemplateScope | undefined;
+}
+
+/**
+ * What the templates of one document generated in its last analysis, for the
+ * next: an edit touches one template, and the others (each generating tens of
+ * stages) need not be generated again. An expansion is keyed by its pipeline,
+ * place and text, and holds while the manifest's scope is built from the same
+ * entries and files, which keeps the very same scope object.
+ */
+export class TemplateExpansions {
+  /** The last manifest scope, and what it was built from. */
+  scope: { readonly key: string; readonly scope: TemplateScope } | undefined;
+  /** By `PIPELINE \0 START \0 TEXT`; only those the last analysis used are kept. */
+  entries = new Map<string, Expansion>();
 }
 
 /** What reading stages found besides the stages: problems, and the files the model now depends on. */
@@ -34,7 +79,7 @@ export interface StageReadingResult {
    * Each template's generated stages with the scope each was made in (its
    * `item`, `key`), by `PIPELINE.TEMPLATE`: what hover shows for `${item}`.
    */
-  readonly instanceScopes: Map<string, { readonly stage: string; readonly scope: TemplateScope }[]>;
+  readonly instanceScopes: Map<string, readonly { readonly stage: string; readonly scope: TemplateScope }[]>;
 }
 
 /** At most this many stages are generated in a manifest: a matrix multiplies quickly. */
@@ -51,7 +96,15 @@ export class StageReader {
     instanceScopes: new Map(),
   };
   private generated = 0;
+  /** Set once `MAX_GENERATED_STAGES` stopped a template: what follows depends on what came before. */
+  private limitReached = false;
   private readonly reported = new Set<string>();
+  /** The expansions this analysis made or reused, kept for the next one. */
+  private readonly expansions = new Map<string, Expansion>();
+  /** Each template string taken apart once, however many stages it is resolved in. */
+  private readonly compiled = new Map<string, CompiledTemplate>();
+  /** Strings whose `${…}` all name the manifest's scope, resolved: the same in every stage. */
+  private readonly resolvedInManifestScope = new Map<string, string>();
 
   constructor(
     private readonly top: YMap | undefined,
@@ -65,6 +118,7 @@ export class StageReader {
   ): { stages: Map<string, StageDecl>; templates: Map<string, TemplateDecl> } {
     const stages = new Map<string, StageDecl>();
     const templates = new Map<string, TemplateDecl>();
+    const { text, expansions } = this.reading;
     for (const pair of pairs) {
       const name = String(pair.key.value);
       const body = asMap(pair.value);
@@ -74,40 +128,74 @@ export class StageReader {
         stages.set(name, this.stage(pair, body, pipeline, name, undefined, undefined));
         continue;
       }
-      const instances = foreach ? this.foreachItems(foreach) : this.matrixItems(matrix!);
-      const generatedBody = foreach ? asMap(body && getPair(body, 'do')?.value) : body;
-      const names: string[] = [];
-      const scopes: { stage: string; scope: TemplateScope }[] = [];
-      this.result.instanceScopes.set(`${pipeline}.${name}`, scopes);
-      for (const instance of instances) {
-        const stageName = `${name}@${instance.key}`;
-        if (stages.has(stageName)) {
-          this.problem({
-            code: 'bad-template',
-            message: `${foreach ? '`foreach`' : '`matrix`'} of stage \`${name}\` generates the stage \`${stageName}\` twice. Make the ${foreach ? 'items' : 'combinations'} distinct.`,
-            start: instance.at.start,
-            end: instance.at.end,
-          });
-          continue;
-        }
-        if (++this.generated > MAX_GENERATED_STAGES) {
-          this.problem({
-            code: 'bad-template',
-            message: `Templates generate more than ${MAX_GENERATED_STAGES.toLocaleString('en-US')} stages; Sluice stops there. Split the ${foreach ? 'list' : 'matrix'}.`,
-            start: instance.at.start,
-            end: instance.at.end,
-          });
-          break;
-        }
-        const scope: TemplateScope = { names: instance.names, outer: this.scope() };
-        names.push(stageName);
-        scopes.push({ stage: stageName, scope });
-        stages.set(
-          stageName,
-          this.stage(pair, generatedBody, pipeline, stageName, { name, key: instance.key }, scope),
-        );
+      const key =
+        text !== undefined && expansions
+          ? `${pipeline}\0${pair.start}\0${text.slice(pair.start, pair.end)}`
+          : undefined;
+      const previous = key === undefined ? undefined : expansions?.entries.get(key);
+      const limited = this.limitReached;
+      const expansion =
+        previous && this.reusable(previous, stages)
+          ? this.replay(previous, stages)
+          : this.expand(pipeline, pair, body, foreach, matrix, stages);
+      // An expansion the limit cut short depends on the templates before it: made again each time.
+      if (key !== undefined && this.limitReached === limited) this.expansions.set(key, expansion);
+      templates.set(name, expansion.template);
+      this.result.instanceScopes.set(`${pipeline}.${name}`, expansion.scopes);
+    }
+    return { stages, templates };
+  }
+
+  /** Keeps this analysis' expansions for the next analysis of the document. */
+  commit(): void {
+    if (this.reading.expansions) this.reading.expansions.entries = this.expansions;
+  }
+
+  /** The stages of one template, added to `stages`. */
+  private expand(
+    pipeline: string,
+    pair: YPair,
+    body: YMap | undefined,
+    foreach: YPair | undefined,
+    matrix: YPair | undefined,
+    stages: Map<string, StageDecl>,
+  ): Expansion {
+    const name = String(pair.key.value);
+    const reportedBefore = this.result.diagnostics.length;
+    const instances = foreach ? this.foreachItems(foreach) : this.matrixItems(matrix!);
+    const generatedBody = foreach ? asMap(body && getPair(body, 'do')?.value) : body;
+    const generated: StageDecl[] = [];
+    const scopes: { stage: string; scope: TemplateScope }[] = [];
+    for (const instance of instances) {
+      const stageName = `${name}@${instance.key}`;
+      if (stages.has(stageName)) {
+        this.problem({
+          code: 'bad-template',
+          message: `${foreach ? '`foreach`' : '`matrix`'} of stage \`${name}\` generates the stage \`${stageName}\` twice. Make the ${foreach ? 'items' : 'combinations'} distinct.`,
+          start: instance.at.start,
+          end: instance.at.end,
+        });
+        continue;
       }
-      templates.set(name, {
+      if (++this.generated > MAX_GENERATED_STAGES) {
+        this.limitReached = true;
+        this.problem({
+          code: 'bad-template',
+          message: `Templates generate more than ${MAX_GENERATED_STAGES.toLocaleString('en-US')} stages; Sluice stops there. Split the ${foreach ? 'list' : 'matrix'}.`,
+          start: instance.at.start,
+          end: instance.at.end,
+        });
+        break;
+      }
+      const scope: TemplateScope = { names: instance.names, outer: this.scope() };
+      const stage = this.stage(pair, generatedBody, pipeline, stageName, { name, key: instance.key }, scope);
+      scopes.push({ stage: stageName, scope });
+      generated.push(stage);
+      stages.set(stageName, stage);
+    }
+    return {
+      stages: generated,
+      template: {
         name,
         nameStart: pair.key.start,
         nameEnd: pair.key.end,
@@ -115,15 +203,39 @@ export class StageReader {
         end: pair.end,
         description: text(body, 'description')?.value ?? text(generatedBody, 'description')?.value,
         kind: foreach ? 'foreach' : 'matrix',
-        instances: names,
-      });
-    }
-    return { stages, templates };
+        instances: generated.map((stage) => stage.name),
+      },
+      scopes,
+      diagnostics: this.result.diagnostics.slice(reportedBefore),
+      scope: this.result.scope,
+    };
+  }
+
+  /** True when an expansion of the previous analysis is what expanding the template again would give. */
+  private reusable(previous: Expansion, stages: ReadonlyMap<string, StageDecl>): boolean {
+    // The same scope object, which the previous analysis made from the same entries and files.
+    if (previous.scope !== undefined && previous.scope !== this.scope()) return false;
+    if (this.generated + previous.stages.length > MAX_GENERATED_STAGES) return false;
+    return previous.stages.every((stage) => !stages.has(stage.name));
+  }
+
+  private replay(previous: Expansion, stages: Map<string, StageDecl>): Expansion {
+    for (const diagnostic of previous.diagnostics) this.report(diagnostic);
+    for (const stage of previous.stages) stages.set(stage.name, stage);
+    this.generated += previous.stages.length;
+    return previous;
   }
 
   /** The manifest's scope: the default params file's top-level keys and every name `vars` defines. */
   scope(): TemplateScope {
-    this.result.scope ??= this.buildScope();
+    this.result.scope ??= buildManifestScope({
+      top: this.top,
+      reading: this.reading,
+      inputs: this.result.inputs,
+      problem: (diagnostic) => {
+        this.problem(diagnostic);
+      },
+    });
     return this.result.scope;
   }
 
@@ -224,10 +336,21 @@ export class StageReader {
     return (scalar) => {
       const written = { value: scalar.value, start: scalar.start, end: scalar.end };
       if (!hasTemplate(scalar.value)) return written;
-      const resolved = resolveTemplate(scalar.value, scope ?? this.scope(), closestName);
+      let compiled = this.compiled.get(scalar.value);
+      if (compiled === undefined) this.compiled.set(scalar.value, (compiled = compileTemplate(scalar.value)));
+      // A template's own names are in `scope.names`; a string naming none of them resolves
+      // the same in every stage it generates, and is resolved once.
+      const own = scope?.names;
+      const manifestScoped = own === undefined || compiled.parts.every((parts) => !own.has(parts?.[0] ?? ''));
+      const known = manifestScoped ? this.resolvedInManifestScope.get(scalar.value) : undefined;
+      if (known !== undefined) return { ...written, value: known };
+      const resolved = resolveTemplate(compiled, scope ?? this.scope(), closestName);
       if (resolved.ok) {
         const value = resolved.value;
-        if (typeof value === 'string') return { ...written, value };
+        if (typeof value === 'string') {
+          if (manifestScoped) this.resolvedInManifestScope.set(scalar.value, value);
+          return { ...written, value };
+        }
         // A whole `${name}` that names a list or mapping where text is wanted.
         this.problem({
           code: 'bad-template',
@@ -238,7 +361,7 @@ export class StageReader {
         return written;
       }
       for (const problem of resolved.problems) {
-        const at = this.placeInSource(scalar, problem.start, problem.end);
+        const at = placeInSource(this.reading.text, scalar, problem.start, problem.end);
         this.problem({
           code: problem.code,
           message: problem.message,
@@ -267,33 +390,16 @@ export class StageReader {
     };
   }
 
-  /**
-   * Where `value.slice(start, end)` is written in the manifest: found in the
-   * scalar's source when it is written as is (plain or simply quoted), else
-   * the whole scalar.
-   */
-  private placeInSource(scalar: YScalar, start: number, end: number): { start: number; end: number } {
-    const source = this.reading.text?.slice(scalar.start, scalar.end);
-    const piece = String(scalar.value).slice(start, end);
-    if (source !== undefined && piece !== '') {
-      const at = source.indexOf(piece);
-      if (at !== -1 && source.indexOf(piece, at + 1) === -1) {
-        return { start: scalar.start + at, end: scalar.start + at + piece.length };
-      }
-      if (at !== -1 && String(scalar.value) === source.slice(source.length - String(scalar.value).length)) {
-        const offset = source.length - String(scalar.value).length;
-        return { start: scalar.start + offset + start, end: scalar.start + offset + end };
-      }
-    }
-    return { start: scalar.start, end: scalar.end };
+  private problem(diagnostic: Omit<ManifestDiagnostic, 'severity'>): void {
+    this.report({ severity: 'error', ...diagnostic });
   }
 
-  private problem(diagnostic: Omit<ManifestDiagnostic, 'severity'>): void {
+  private report(diagnostic: ManifestDiagnostic): void {
     // A template's problem is the same in every stage it generates: report it once.
     const key = `${diagnostic.start}:${diagnostic.end}:${diagnostic.code}`;
     if (this.reported.has(key)) return;
     this.reported.add(key);
-    this.result.diagnostics.push({ severity: 'error', ...diagnostic });
+    this.result.diagnostics.push(diagnostic);
   }
 
   // ---- foreach and matrix
@@ -456,134 +562,6 @@ export class StageReader {
     for (const pair of node.pairs) result[String(pair.key.value)] = this.toValue(pair.value);
     return result;
   }
-
-  // ---- the manifest's scope
-
-  private buildScope(): TemplateScope {
-    const names = new Map<string, unknown>();
-    /** Where each name came from, for "defined twice". */
-    const origin = new Map<string, string>();
-    const define = (values: unknown, from: string, at: { start: number; end: number }): void => {
-      if (values === null || values === undefined) return;
-      if (typeof values !== 'object' || Array.isArray(values)) {
-        this.problem({
-          code: 'bad-template',
-          message: `${from} holds ${describeValue(values)}; values for \`\${…}\` come from a mapping of names.`,
-          start: at.start,
-          end: at.end,
-        });
-        return;
-      }
-      for (const [name, value] of Object.entries(values)) {
-        const earlier = origin.get(name);
-        if (earlier !== undefined && earlier !== from) {
-          this.problem({
-            code: 'bad-template',
-            message: `\`${name}\` is defined by both ${earlier} and ${from}; a name for \`\${…}\` must be defined once. Rename one.`,
-            start: at.start,
-            end: at.end,
-          });
-          continue;
-        }
-        origin.set(name, from);
-        names.set(name, value);
-      }
-    };
-    const params = this.top ? getPair(this.top, 'params')?.value : undefined;
-    if (params?.kind === 'scalar' && typeof params.value === 'string') {
-      const values = this.readValuesFile(params.value, params, 'params');
-      define(applyOverrides(values, this.reading.overrides), `\`${params.value}\``, params);
-    }
-    const vars = this.top ? getPair(this.top, 'vars')?.value : undefined;
-    if (vars?.kind === 'seq') {
-      // Inline values may name earlier ones: they are resolved in the scope built so far.
-      const scope: TemplateScope = { names };
-      for (const item of vars.items) {
-        if (item.kind === 'scalar' && typeof item.value === 'string') {
-          define(this.readValuesFile(item.value, item, 'vars'), `\`${item.value}\``, item);
-        } else if (item.kind === 'map') {
-          define(this.inlineVars(item, scope), '`vars`', item);
-        }
-      }
-    }
-    // Without a way to read files, names from the params file and vars files are unknown, not missing.
-    const unreadFiles = this.reading.readText === undefined && (params !== undefined || vars?.kind === 'seq');
-    return { names, ...(unreadFiles ? { incomplete: true } : {}) };
-  }
-
-  /** An inline `vars` mapping; `${…}` in a value names a value defined before it (never itself). */
-  private inlineVars(map: YMap, scope: TemplateScope): Record<string, unknown> {
-    const values: Record<string, unknown> = {};
-    const resolving = new Set<string>();
-    const resolveNode = (node: YNode | null, owner: string): unknown => {
-      if (node === null) return null;
-      if (node.kind === 'seq') return node.items.map((item) => resolveNode(item, owner));
-      if (node.kind === 'map') {
-        const result: Record<string, unknown> = {};
-        for (const pair of node.pairs) result[String(pair.key.value)] = resolveNode(pair.value, owner);
-        return result;
-      }
-      if (typeof node.value !== 'string' || !hasTemplate(node.value)) return node.value;
-      const head = /\$\{\s*([A-Za-z_][\w-]*)/.exec(node.value)?.[1];
-      if (head === owner || (head !== undefined && resolving.has(head))) {
-        this.problem({
-          code: 'bad-template',
-          message: `\`${owner}\` refers to itself${head === owner ? '' : ` through \`${head}\``}: a value cannot be made of itself. Write it out.`,
-          start: node.start,
-          end: node.end,
-        });
-        return node.value;
-      }
-      const resolved = resolveTemplate(
-        node.value,
-        { names: new Map(Object.entries(values)), outer: scope },
-        closestName,
-      );
-      if (resolved.ok) return resolved.value;
-      for (const problem of resolved.problems) {
-        const at = this.placeInSource(node, problem.start, problem.end);
-        this.problem({ code: problem.code, message: problem.message, start: at.start, end: at.end });
-      }
-      return node.value;
-    };
-    for (const pair of map.pairs) {
-      const name = String(pair.key.value);
-      resolving.add(name);
-      values[name] = resolveNode(pair.value, name);
-      resolving.delete(name);
-    }
-    return values;
-  }
-
-  /** A params or vars file's values, or undefined (with a problem when it exists and does not parse). */
-  private readValuesFile(path: string, at: { start: number; end: number }, kind: 'params' | 'vars'): unknown {
-    const read = this.reading.readText;
-    // A path leaving the workspace is reported by the path checks, and never read.
-    if (!read || posix.isAbsolute(path) || path.split(/[\\/]/).includes('..')) return undefined;
-    const content = read(path);
-    this.result.inputs.set(path, content);
-    if (content === undefined) {
-      // A missing default params file is a warning of its own (a stage may write it).
-      if (kind === 'vars') {
-        this.problem({
-          code: 'bad-values-file',
-          message: `The vars file \`${path}\` does not exist. Create it, or fix the path.`,
-          start: at.start,
-          end: at.end,
-        });
-      }
-      return undefined;
-    }
-    const parsed = parseValues(path, content);
-    if (parsed.ok) return parsed.value;
-    this.problem({
-      code: 'bad-values-file',
-      message: `${describeParseFailure(path, parsed)} Fix the file: \`\${…}\` and the stages read their values from it.`,
-      start: at.start,
-      end: at.end,
-    });
-    return undefined;
-  }
 }
 
 interface Instance {
@@ -601,24 +579,4 @@ function isPrimitive(value: unknown): value is string | number | boolean {
 function normalizeFolder(path: string): string {
   const normalized = posix.normalize(path.replace(/\\/g, '/')).replace(/\/+$/, '');
   return normalized === '.' ? '' : normalized;
-}
-
-/** A copy of a params document with dotted keys set (run --set). */
-function applyOverrides(
-  document: unknown,
-  overrides: Readonly<Record<string, unknown>> | undefined,
-): unknown {
-  const keys = Object.keys(overrides ?? {});
-  if (keys.length === 0 || document === null || typeof document !== 'object') return document;
-  const copy = structuredClone(document) as Record<string, unknown>;
-  for (const key of keys) {
-    const path = key.split('.');
-    let at: Record<string, unknown> | undefined = copy;
-    for (const part of path.slice(0, -1)) {
-      const next: unknown = at?.[part];
-      at = next !== null && typeof next === 'object' ? (next as Record<string, unknown>) : undefined;
-    }
-    if (at) at[path[path.length - 1]!] = overrides![key];
-  }
-  return copy;
 }

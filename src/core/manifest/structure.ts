@@ -450,16 +450,17 @@ function validateOneOf(
   if (chosen.length === 1) {
     validateNode(node, chosen[0]!, path, owner, out);
   } else if (chosen.length === 0) {
-    // A stage names itself ("Stage `prepare` needs …"); a list entry is placed by its parent.
+    // A stage names itself ("Stage `prepare` needs …") and is marked at its name, as other
+    // missing keys are; a list entry is placed by its parent.
     const named = describePath(segments(path));
-    const stage = named.startsWith('stage ') && owner !== null;
+    const stage = named.startsWith('stage ');
+    const anchor = stage && owner ? owner.key : undefined;
     out.push({
       severity: 'error',
       code: 'missing-required',
       message: `${stage ? capitalize(named) : `This entry in ${where()}`} needs ${alternatives(' or ')}.`,
-      // On the stage's name, as for any missing key of a named entry.
-      start: stage ? owner.key.start : node.start,
-      end: stage ? owner.key.end : (node.pairs[0]?.key.end ?? node.start + 1),
+      start: anchor?.start ?? node.start,
+      end: anchor?.end ?? node.pairs[0]?.key.end ?? node.start + 1,
     });
   } else {
     out.push({

@@ -52,10 +52,24 @@ export function scanTemplate(text: string): ScannedTemplate {
   return { refs, escapes, unclosed };
 }
 
+/** Where a name of the manifest's scope is defined: what hover says and go to definition opens. */
+export type NameSource =
+  /** The default params file (`params:`), or a file listed under `vars`: the entry naming it. */
+  | {
+      readonly kind: 'params' | 'vars-file';
+      readonly file: string;
+      readonly start: number;
+      readonly end: number;
+    }
+  /** A mapping written under `vars`: the key. */
+  | { readonly kind: 'vars'; readonly start: number; readonly end: number };
+
 /** Values by name: the params file and `vars` for the whole manifest, plus `item`/`key` inside a template. */
 export interface TemplateScope {
   /** Top-level names and their values. */
   readonly names: ReadonlyMap<string, unknown>;
+  /** Where each top-level name is defined, when the manifest defines it (not `item` or `key`). */
+  readonly sources?: ReadonlyMap<string, NameSource>;
   /** The scope around this one (a template's scope sits inside the manifest's). */
   readonly outer?: TemplateScope;
   /** Some files of values could not be read: a name not found may be in them, so it is not reported. */
@@ -80,25 +94,28 @@ export function nameParts(name: string): string[] | undefined {
 }
 
 export function lookup(scope: TemplateScope, name: string): Lookup {
-  const parts = nameParts(name) ?? [name];
+  return lookupParts(scope, nameParts(name) ?? [name]);
+}
+
+/** `lookup` of a name already split: a template's names are split once, and looked up in every stage. */
+function lookupParts(scope: TemplateScope, parts: readonly string[]): Lookup {
   const head = parts[0]!;
   let owner: TemplateScope | undefined = scope;
   while (owner && !owner.names.has(head)) owner = owner.outer;
   if (!owner) return { found: false, missing: head, known: scopeNames(scope), prefix: '' };
   let value: unknown = owner.names.get(head);
-  let prefix = head;
-  for (const part of parts.slice(1)) {
+  for (let i = 1; i < parts.length; i++) {
+    const part = parts[i]!;
     const next = childOf(value, part);
     if (next === undefined) {
       return {
         found: false,
         missing: part,
         known: value !== null && typeof value === 'object' ? Object.keys(value) : [],
-        prefix: `${prefix}.`,
+        prefix: `${parts.slice(0, i).join('.')}.`,
       };
     }
     value = next.value;
-    prefix += `.${part}`;
   }
   return { found: true, value };
 }
@@ -137,18 +154,47 @@ export type Resolved =
   | { readonly ok: true; readonly value: unknown }
   | { readonly ok: false; readonly problems: readonly TemplateProblem[] };
 
+/** A template string taken apart once: resolving it again, in each generated stage, only looks names up. */
+export interface CompiledTemplate {
+  readonly text: string;
+  readonly scanned: ScannedTemplate;
+  /** Each `${…}`'s name split into parts (`train`, `lr`); undefined for an empty or malformed name. */
+  readonly parts: readonly (readonly string[] | undefined)[];
+  /** The result's pieces in order: literal text (escapes undone), or the index of a `${…}`. */
+  readonly pieces: readonly (string | number)[];
+}
+
+export function compileTemplate(text: string): CompiledTemplate {
+  const scanned = scanTemplate(text);
+  const parts = scanned.refs.map((ref) => (ref.name === '' ? undefined : nameParts(ref.name)));
+  const cuts = [
+    ...scanned.refs.map((ref, index) => ({ at: ref.start, end: ref.end, ref: index })),
+    ...scanned.escapes.map((at) => ({ at, end: at + 1, ref: -1 })),
+  ].sort((a, b) => a.at - b.at);
+  const pieces: (string | number)[] = [];
+  let from = 0;
+  for (const cut of cuts) {
+    if (cut.at > from) pieces.push(text.slice(from, cut.at));
+    if (cut.ref !== -1) pieces.push(cut.ref);
+    from = cut.end;
+  }
+  if (from < text.length) pieces.push(text.slice(from));
+  return { text, scanned, parts, pieces };
+}
+
 /**
  * Replaces every `${…}` of `text` with its value. A string that is exactly
  * one `${…}` gives the value itself (a list for `foreach: ${models}`);
  * otherwise each value must be text, a number or a boolean.
  */
 export function resolveTemplate(
-  text: string,
+  template: string | CompiledTemplate,
   scope: TemplateScope,
   suggest: (name: string, known: readonly string[]) => string | undefined,
 ): Resolved {
-  if (!hasTemplate(text)) return { ok: true, value: text };
-  const scanned = scanTemplate(text);
+  if (typeof template === 'string' && !hasTemplate(template)) return { ok: true, value: template };
+  const compiled = typeof template === 'string' ? compileTemplate(template) : template;
+  const { text, scanned } = compiled;
   const problems: TemplateProblem[] = [];
   if (scanned.unclosed !== -1) {
     problems.push({
@@ -160,8 +206,10 @@ export function resolveTemplate(
   }
   const whole = scanned.refs.length === 1 && scanned.escapes.length === 0 && scanned.unclosed === -1;
   const values: string[] = [];
-  for (const ref of scanned.refs) {
-    if (ref.name === '' || nameParts(ref.name) === undefined) {
+  for (let index = 0; index < scanned.refs.length; index++) {
+    const ref = scanned.refs[index]!;
+    const parts = compiled.parts[index];
+    if (parts === undefined) {
       problems.push({
         code: 'bad-template',
         message: `\`${text.slice(ref.start, ref.end)}\` does not name a value: write a name such as \`\${train.lr}\` or \`\${item}\` (letters, digits, \`_\`, \`-\`, dots and [index]).`,
@@ -170,7 +218,7 @@ export function resolveTemplate(
       });
       continue;
     }
-    const found = lookup(scope, ref.name);
+    const found = lookupParts(scope, parts);
     if (!found.found && found.prefix === '' && isIncomplete(scope)) {
       values.push(text.slice(ref.start, ref.end));
       continue;
@@ -211,18 +259,8 @@ export function resolveTemplate(
   }
   if (problems.length > 0) return { ok: false, problems };
   let result = '';
-  let from = 0;
-  let next = 0;
-  const cuts = [
-    ...scanned.refs.map((ref) => ({ at: ref.start, end: ref.end, replace: true })),
-    ...scanned.escapes.map((at) => ({ at, end: at + 1, replace: false })),
-  ].sort((a, b) => a.at - b.at);
-  for (const cut of cuts) {
-    result += text.slice(from, cut.at);
-    if (cut.replace) result += values[next++]!;
-    from = cut.end;
-  }
-  return { ok: true, value: result + text.slice(from) };
+  for (const piece of compiled.pieces) result += typeof piece === 'string' ? piece : values[piece]!;
+  return { ok: true, value: result };
 }
 
 function isIncomplete(scope: TemplateScope): boolean {

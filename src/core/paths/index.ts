@@ -166,6 +166,7 @@ export class DiskProbe implements FileProbe {
   private readonly stats = new Map<string, 'file' | 'directory' | 'missing'>();
   private readonly escapes = new Map<string, boolean>();
   private readonly texts = new Map<string, string | undefined>();
+  private readonly resolved = new Map<string, string | undefined>();
   private realRoot: string | undefined;
   private realPaths: RealPaths | undefined;
 
@@ -173,6 +174,7 @@ export class DiskProbe implements FileProbe {
 
   invalidate(): void {
     this.realPaths = undefined;
+    this.resolved.clear();
     this.stats.clear();
     this.escapes.clear();
     this.texts.clear();
@@ -225,12 +227,17 @@ export class DiskProbe implements FileProbe {
   }
 
   resolve(path: string): string | undefined {
+    // Asked of every output and dep on every keystroke; each answer costs an lstat.
+    if (this.resolved.has(path)) return this.resolved.get(path);
+    let real: string | undefined;
     try {
       this.realPaths ??= new RealPaths(this.root);
-      return this.realPaths.of(path);
+      real = this.realPaths.of(path);
     } catch {
-      return undefined; // the root itself is gone
+      real = undefined; // the root itself is gone
     }
+    this.resolved.set(path, real);
+    return real;
   }
 
   readText(path: string): string | undefined {
