@@ -389,20 +389,48 @@ void describe('an edited document reuses what unchanged templates generated, and
 
   void test('over seeded edits: in a template, above it, of the params file, that break and mend', () => {
     const random = seededRandom(0xe16);
-    const root = workspace({ 'params.yaml': PARAMS });
+    const root = workspace({ 'params.yaml': PARAMS, 'other.yaml': 'k: {u: 1, v: 2}\n' });
     const head = 'params: params.yaml\nvars:\n  - sizes: {small: 1, large: 9}\n';
     const template = (name: string, foreach: string): string =>
       `      ${name}:\n        foreach: ${foreach}\n        do:\n          run: echo \${item} \${train.lr} > ${name}/\${item}.txt\n          outs: ['${name}/\${item}.txt']\n`;
     const matrix =
       "      fit:\n        matrix:\n          model: [a, b]\n          lr: ${train.lrs}\n        run: fit ${item.model} ${item.lr}\n        outs: ['fit/${item.model}-${item.lr}.txt']\n";
+    // Every place a generated stage keeps: wdir, params files, plots, output options.
+    const everything = [
+      '      d:',
+      '        foreach: [u, v]',
+      '        do:',
+      '          run: make ${item}',
+      '          wdir: w/${item}',
+      "          deps: ['in/${item}.csv']",
+      '          params:',
+      '            - train.lr',
+      '            - other.yaml: [k.${item}]',
+      '          outs:',
+      "            - {path: 'o/${item}', cache: false}",
+      "            - {path: 'p/${item}', persist: true}",
+      "          metrics: ['m/${item}.json']",
+      '          plots:',
+      "            - {path: 'l/${item}.csv', x: step, y: [loss, acc], title: '${item}'}",
+      '',
+    ].join('\n');
     let text = manifest(
-      template('a', '${regions}') + template('b', '[x, y, z]') + matrix + template('c', '[p, q]'),
+      template('a', '${regions}') +
+        template('b', '[x, y, z]') +
+        matrix +
+        template('c', '[p, q]') +
+        everything,
       head,
     );
     const probe = new DiskProbe(root);
     const document = new ManifestDocument({ probe });
     const fresh = (): ManifestAnalysis => analyze(root, text);
     assert.deepEqual(observed(document.update(text)), observed(fresh()));
+    const d = fresh().manifest.pipelines.get('p')!.stages.get('d@u')!;
+    assert.deepEqual(
+      [d.wdir?.value, d.paramFiles.length, d.uncached.length, d.persistent.length, d.plots[0]?.y?.length],
+      ['w/u', 1, 1, 1, 2],
+    );
     const edits: readonly [string, () => void][] = [
       ['an item of a template', () => (text = text.replace('[x, y, z]', '[x, y, w, z]'))],
       ['back', () => (text = text.replace('[x, y, w, z]', '[x, y, z]'))],
@@ -410,6 +438,8 @@ void describe('an edited document reuses what unchanged templates generated, and
         'a line above every template',
         () => (text = text.replace('version: 1\n', 'version: 1\nname: moved\n')),
       ],
+      ['a character typed in the first template', () => (text = text.replace('> a/', '>  a/'))],
+      ['and taken back', () => (text = text.replace('>  a/', '> a/'))],
       [
         'an unknown name in one template',
         () => (text = text.replace('echo ${item} ${train.lr} > b', 'echo ${item.nme} ${train.lr} > b')),
@@ -433,7 +463,7 @@ void describe('an edited document reuses what unchanged templates generated, and
       ['a template removed', () => (text = text.replace(template('a', '${regions}'), ''))],
     ];
     // Each edit once in order, then seeded repeats of the reversible ones.
-    const order = [...edits.keys(), ...Array.from({ length: 12 }, () => Math.floor(random() * 8))];
+    const order = [...edits.keys(), ...Array.from({ length: 16 }, () => Math.floor(random() * 10))];
     for (const index of order) {
       const [what, apply] = edits[index]!;
       apply();
@@ -442,17 +472,27 @@ void describe('an edited document reuses what unchanged templates generated, and
     }
   });
 
-  void test('an unchanged template gives the very same stages to the next analysis', () => {
+  void test('an unchanged template gives the very same stages to the next analysis; a moved one, moved copies', () => {
     const root = workspace({ 'params.yaml': PARAMS });
     const text = manifest(
       `      a:\n        foreach: \${regions}\n        do:\n          run: echo \${item}\n          outs: ['a/\${item}']\n` +
-        `      b:\n        foreach: [x, y]\n        do:\n          run: echo \${item}\n          outs: ['b/\${item}']\n`,
+        `      b:\n        foreach: [x, y]\n        do:\n          run: echo \${item}\n          outs: ['b/\${item}']\n` +
+        `      c:\n        foreach: [m, n]\n        do:\n          run: echo \${item}\n          outs:\n            - {path: 'c/\${item}', cache: false}\n`,
     );
     const document = new ManifestDocument({ probe: new DiskProbe(root) });
-    const before = document.update(text).manifest.pipelines.get('p')!.stages;
-    const after = document.update(text.replace('[x, y]', '[x, z]')).manifest.pipelines.get('p')!.stages;
+    const first = document.update(text);
+    const second = document.update(text.replace('[x, y]', '[x, zz]'));
+    const before = first.manifest.pipelines.get('p')!.stages;
+    const after = second.manifest.pipelines.get('p')!.stages;
     assert.equal(after.get('a@us'), before.get('a@us'), 'reused');
+    // Moved, not made again: the generated stages' scopes are the same objects.
+    assert.equal(second.instanceScopes.get('p.c')![0]!.scope, first.instanceScopes.get('p.c')![0]!.scope);
     assert.notEqual(after.get('b@x'), before.get('b@x'), 'made again');
-    assert.deepEqual([...after.keys()], ['a@us', 'a@eu', 'a@ap', 'b@x', 'b@z']);
+    assert.deepEqual([...after.keys()], ['a@us', 'a@eu', 'a@ap', 'b@x', 'b@zz', 'c@m', 'c@n']);
+    // `c` moved by one character: its places follow, and an output stays one object in `outs` and `uncached`.
+    const moved = after.get('c@m')!;
+    assert.equal(moved.outs[0]!.start, before.get('c@m')!.outs[0]!.start + 1);
+    assert.equal(moved.nameStart, before.get('c@m')!.nameStart + 1);
+    assert.equal(moved.uncached[0], moved.outs[0]);
   });
 });

@@ -210,6 +210,23 @@ void describe('completion inside ${…}', () => {
     });
   }
 
+  void test('right after `${` is typed, before that version is analyzed: item and the manifest’s names', async () => {
+    const uri = ws.uri();
+    const text = FOREACH('[a, b]', 'echo start');
+    await client.openAndWait(uri, text);
+    try {
+      // Typed in the template's body, and completion asked at once, as an editor does on `{`.
+      await client.replace(uri, 'echo start', 'echo start ${');
+      const position = positionAt(client.text(uri), client.text(uri).indexOf('${') + 2);
+      const result = await client.request(CompletionRequest.type, { textDocument: { uri }, position });
+      const items = Array.isArray(result) ? result : (result?.items ?? []);
+      assert.deepEqual(labels(items), ['item', ...MANIFEST_NAMES].sort());
+      assert.equal(item(items, 'item').detail, 'a, b');
+    } finally {
+      await client.close(uri);
+    }
+  });
+
   void test('the value of `foreach` itself is read in the manifest’s scope: no item there', async () => {
     const { items } = await completeAt(FOREACH(`\${${CURSOR}}`, 'echo ${item}'));
     assert.deepEqual(labels(items), MANIFEST_NAMES);

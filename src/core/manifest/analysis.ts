@@ -8,7 +8,7 @@ import { DiskProbe, type FileProbe } from '../paths';
 import { LineIndex, type ManifestDiagnostic } from './diagnostics';
 import { manifestLimitProblem, MAX_MANIFEST_BYTES, type LimitProblem } from './limits';
 import { readManifestModel, readModel, type Manifest } from './model';
-import { TemplateExpansions } from './stages';
+import { TemplateExpansions } from './expansions';
 import type { TemplateScope } from './templates';
 import { IncrementalYamlParser } from './parser';
 import { checkSemantics } from './semantics';

@@ -7,6 +7,7 @@
 import { posix } from 'node:path';
 import type { ManifestDiagnostic } from './diagnostics';
 import type { Located, ParamFileDecl, PlotDecl, StageDecl, TemplateDecl } from './model';
+import { moved, type Expansion, type TemplateExpansions } from './expansions';
 import { buildManifestScope } from './manifestScope';
 import {
   asMap,
@@ -41,31 +42,6 @@ export interface StageReading {
   readonly overrides?: Readonly<Record<string, unknown>>;
   /** What the previous analysis of the same document generated, reused where unchanged (needs `text`). */
   readonly expansions?: TemplateExpansions;
-}
-
-/** One template's expansion: what the next analysis reuses while the template and the scope are the same. */
-interface Expansion {
-  readonly stages: readonly StageDecl[];
-  readonly template: TemplateDecl;
-  readonly scopes: readonly { readonly stage: string; readonly scope: TemplateScope }[];
-  /** The problems found while generating, all inside the template. */
-  readonly diagnostics: readonly ManifestDiagnostic[];
-  /** The manifest's scope when it was made, if built by then. */
-  readonly scope: TemplateScope | undefined;
-}
-
-/**
- * What the templates of one document generated in its last analysis, for the
- * next: an edit touches one template, and the others (each generating tens of
- * stages) need not be generated again. An expansion is keyed by its pipeline,
- * place and text, and holds while the manifest's scope is built from the same
- * entries and files, which keeps the very same scope object.
- */
-export class TemplateExpansions {
-  /** The last manifest scope, and what it was built from. */
-  scope: { readonly key: string; readonly scope: TemplateScope } | undefined;
-  /** By `PIPELINE \0 START \0 TEXT`; only those the last analysis used are kept. */
-  entries = new Map<string, Expansion>();
 }
 
 /** What reading stages found besides the stages: problems, and the files the model now depends on. */
@@ -129,14 +105,12 @@ export class StageReader {
         continue;
       }
       const key =
-        text !== undefined && expansions
-          ? `${pipeline}\0${pair.start}\0${text.slice(pair.start, pair.end)}`
-          : undefined;
+        text !== undefined && expansions ? `${pipeline}\0${text.slice(pair.start, pair.end)}` : undefined;
       const previous = key === undefined ? undefined : expansions?.entries.get(key);
       const limited = this.limitReached;
       const expansion =
         previous && this.reusable(previous, stages)
-          ? this.replay(previous, stages)
+          ? this.replay(moved(previous, pair.start - previous.start), stages)
           : this.expand(pipeline, pair, body, foreach, matrix, stages);
       // An expansion the limit cut short depends on the templates before it: made again each time.
       if (key !== undefined && this.limitReached === limited) this.expansions.set(key, expansion);
@@ -194,6 +168,7 @@ export class StageReader {
       stages.set(stageName, stage);
     }
     return {
+      start: pair.start,
       stages: generated,
       template: {
         name,

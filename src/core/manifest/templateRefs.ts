@@ -254,7 +254,7 @@ function describeItem(body: TemplateBody, name: string): string {
 
 function describeSource(scope: TemplateScope, name: string): string {
   const source: NameSource | undefined = scope.sources?.get(name);
-  if (!source) return 'Defined for this run.';
+  if (!source) return 'From the params file or `vars`.';
   if (source.kind === 'params') return `From the params file \`${source.file}\`.`;
   if (source.kind === 'vars-file') return `From the vars file \`${source.file}\`.`;
   return 'From `vars` in this manifest.';
