@@ -111,6 +111,18 @@ async function waitForEnd(
   }
 }
 
+/**
+ * A job Slurm killed leaves no marker, or (when slurmstepd signalled the
+ * command before the wrapper, and the wrapper wrote before its own signal came)
+ * one that records a death by signal (128+N), never an exit code of its own.
+ */
+function noExitCodeMarker(outputFile: string, id: string): void {
+  const marker = markerFile(outputFile);
+  if (!existsSync(marker)) return;
+  const status = Number(new RegExp(`^${id} (\\d+)\n$`).exec(readFileSync(marker, 'utf8'))?.[1]);
+  assert.ok(status > 128, `the marker of job ${id} records a signal, not an exit code: ${String(status)}`);
+}
+
 /** Whether the controller still lists the job (squeue), as opposed to the fallbacks. */
 function controllerKnows(id: string): boolean {
   const squeue = spawnSync('squeue', ['-h', '-t', 'all', '-j', id, '-o', '%i'], { encoding: 'utf8' });
@@ -136,7 +148,7 @@ void describe('Slurm jobs on a one-node cluster', { concurrency: true }, () => {
     const [status] = await waitForEnd([id], 200_000);
     assert.equal(status!.state, 'TIMEOUT');
     assert.equal(describeEnd(status!), 'time limit');
-    assert.ok(!existsSync(markerFile(submission.outputFile)), 'a killed job writes no marker');
+    noExitCodeMarker(submission.outputFile, id);
   });
 
   // Not beside each other: they pause and restart the controller, and assert on timing.
@@ -223,7 +235,7 @@ void describe('Slurm jobs on a one-node cluster', { concurrency: true }, () => {
       const [status] = await waitForEnd([id]);
       assert.equal(status!.state, 'OUT_OF_MEMORY', JSON.stringify(status));
       assert.equal(describeEnd(status!), 'out of memory');
-      assert.ok(!existsSync(markerFile(submission.outputFile)));
+      noExitCodeMarker(submission.outputFile, id);
     });
 
     test('a partition that does not exist is slurm-bad-partition', async () => {

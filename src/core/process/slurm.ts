@@ -177,7 +177,12 @@ export class SlurmClient {
         '--export=ALL',
         '--parsable',
       ],
-      { input: wrapperScript(run, markerFile(outputFile), directives), env: job.env, signal },
+      {
+        input: wrapperScript(run, markerFile(outputFile), directives),
+        // SBATCH_WAIT in the user's environment would make sbatch wait for the job to end.
+        env: { ...job.env, SBATCH_WAIT: undefined },
+        signal,
+      },
     );
     if (ran.code !== 0) throw sbatchFailure(job, ran, this.timeoutMs);
     const id = /^(\d+(?:_\d+)?)(;\S*)?$/.exec(ran.stdout.trim().split('\n').at(-1) ?? '')?.[1];
@@ -199,7 +204,10 @@ export class SlurmClient {
    * (a call per 500 ids), then, for the jobs the controller no longer knows,
    * the marker, sacct and the job completion log. A job none of them knows is
    * UNKNOWN. A job Slurm records as FAILED by a signal, whose output says
-   * slurmstepd killed it for its memory, is OUT_OF_MEMORY.
+   * slurmstepd killed it for its memory, is OUT_OF_MEMORY. One status per
+   * distinct id, in the order first asked. slurm-unreachable here is often
+   * brief (a controller restarting, failing over): a runner asks again for a
+   * while before it gives up on the jobs.
    */
   async jobStates(jobs: readonly SlurmJobRef[], signal?: AbortSignal): Promise<SlurmJobStatus[]> {
     const refs = new Map<string, string | undefined>();
@@ -313,12 +321,16 @@ export class SlurmClient {
     args: readonly string[],
     options: {
       input?: string;
-      env?: Readonly<Record<string, string>> | undefined;
+      env?: Readonly<Record<string, string | undefined>>;
       signal: AbortSignal | undefined;
     },
   ): Promise<Ran> {
     const timeoutMs = this.timeoutMs;
-    const env = { ...(this.options.env ?? process.env), ...options.env };
+    const env = Object.fromEntries(
+      Object.entries({ ...(this.options.env ?? process.env), ...options.env }).filter(
+        (entry): entry is [string, string] => entry[1] !== undefined,
+      ),
+    );
     return new Promise((resolvePromise, reject) => {
       if (options.signal?.aborted) {
         reject(new CancelledError(`Slurm's ${command}`));

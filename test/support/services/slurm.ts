@@ -37,7 +37,7 @@ import { freePort } from './sshd';
 
 const SLURM_CONF = '/etc/slurm/slurm.conf';
 /** Beside the contested file, so every worktree and TMPDIR sees the same lock. */
-const LOCK = '/etc/slurm/.sluice-test-cluster.lock';
+export const LOCK = '/etc/slurm/.sluice-test-cluster.lock';
 const MUNGED = '/usr/sbin/munged';
 const SLURMCTLD = '/usr/sbin/slurmctld';
 const SLURMD = '/usr/sbin/slurmd';
@@ -75,12 +75,12 @@ export interface SlurmOptions {
 }
 
 /** A process as the lock records it: the start time tells it apart from a later process given the same pid. */
-interface ProcessMark {
+export interface ProcessMark {
   readonly pid: number;
   readonly start: string;
 }
 
-interface LockState {
+export interface LockState {
   readonly owner: ProcessMark;
   readonly folder: string;
   readonly daemons: readonly ProcessMark[];
@@ -474,7 +474,7 @@ function recoverStale(): void {
 }
 
 /** The pid with its start time (field 22 of /proc/PID/stat, clock ticks since boot), or undefined when it is gone. */
-function markOf(pid: number | undefined): ProcessMark | undefined {
+export function markOf(pid: number | undefined): ProcessMark | undefined {
   if (pid === undefined) return undefined;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
