@@ -238,13 +238,19 @@ void describe('Slurm jobs on a one-node cluster', { concurrency: true }, () => {
       noExitCodeMarker(submission.outputFile, id);
     });
 
-    test('a partition that does not exist is slurm-bad-partition', async () => {
+    test('a partition that does not exist is slurm-bad-partition; other refusals are slurm-refused', async () => {
       const error = await refusal(
         client.submit(job('nowhere', 'true', { resources: { partition: 'gpu-huge' } })),
       );
       assert.equal(error.code, 'slurm-bad-partition');
       assert.match(error.message, /no partition 'gpu-huge'/);
       assert.match(error.hint ?? '', /sinfo -s/);
+      // What sbatch refuses for another reason is slurm-refused, in Slurm's words.
+      const licenses = await refusal(
+        client.submit(job('licensed', 'true', { resources: { extra: ['--licenses=matlab:1'] } })),
+      );
+      assert.equal(licenses.code, 'slurm-refused');
+      assert.equal(licenses.message, "sbatch refused job 'licensed': Invalid license specification.");
     });
 
     test('more than the node has: refused at submission, or pending forever and reported so', async () => {
