@@ -27,7 +27,6 @@ import { describeEnd, isEnded, unrunnable, type SlurmJobStatus } from '../../src
 import { startSlurm, type SlurmCluster } from '../support/services/slurm';
 
 const CONF = '/etc/slurm/slurm.conf';
-const confBefore = existsSync(CONF) ? readFileSync(CONF, 'utf8') : undefined;
 const work = mkdtempSync(join(tmpdir(), 'sluice-slurm-jobs-'));
 const client = new SlurmClient();
 let cluster: SlurmCluster | undefined;
@@ -41,6 +40,7 @@ after(async () => {
   if (cluster === undefined) return;
   const pids = cluster.pids();
   const folder = cluster.folder;
+  const confBefore = cluster.slurmConfBefore;
   await cluster.stop();
   for (const [name, pid] of Object.entries(pids))
     assert.ok(!processAlive(pid), `${name} (${pid}) was stopped`);

@@ -13,14 +13,11 @@ import { processAlive } from '../../src/core/process/alive';
 import { LOCK, markOf, startSlurm, type LockState } from '../support/services/slurm';
 
 const CONF = '/etc/slurm/slurm.conf';
-const machineConf = existsSync(CONF) ? readFileSync(CONF, 'utf8') : undefined;
 const children: ChildProcess[] = [];
 
 after(() => {
   for (const child of children)
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  if (machineConf === undefined) rmSync(CONF, { force: true });
-  else writeFileSync(CONF, machineConf);
 });
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -66,20 +63,26 @@ void describe('the Slurm test cluster', () => {
     // A test process that has exited, as the owner.
     const owner = spawnSync('true');
     const folder = mkdtempSync(join(tmpdir(), 'sluice-slurm-dead-'));
-    const before = '# the slurm.conf that was there before the dead run\n';
-    writeFileSync(join(folder, 'slurm.conf.before'), before);
     const daemon = sleeper();
     // The same pid with another start time: a process that only took a recorded pid again.
     const stranger = sleeper();
     const mark = markOf(daemon.pid)!;
     const strangerMark = markOf(stranger.pid)!;
-    await takeLock({
+    // The lock first: slurm.conf is read or written only by whoever holds it.
+    const state: LockState = {
       owner: { pid: owner.pid, start: 'gone' },
       folder,
       daemons: [mark, { pid: strangerMark.pid, start: `${strangerMark.start}0` }],
       confWritten: true,
-      confBefore: join(folder, 'slurm.conf.before'),
-    });
+      confBefore: null,
+    };
+    await takeLock(state);
+    // As the dead run would have left it: the slurm.conf it found kept in its
+    // folder (the machine's, or a made-up one when the machine has none), its own over it.
+    const machine = existsSync(CONF) ? readFileSync(CONF, 'utf8') : undefined;
+    const before = machine ?? '# a slurm.conf the machine had (made up by slurmCluster.test.ts)\n';
+    writeFileSync(join(folder, 'slurm.conf.before'), before);
+    writeFileSync(LOCK, JSON.stringify({ ...state, confBefore: join(folder, 'slurm.conf.before') }));
     writeFileSync(CONF, '# written by the dead run\n');
 
     const exited = new Promise<NodeJS.Signals | null>((resolve) =>
@@ -97,7 +100,14 @@ void describe('the Slurm test cluster', () => {
     } finally {
       await cluster.stop();
     }
-    assert.equal(readFileSync(CONF, 'utf8'), before, 'stop puts back the slurm.conf the dead run had found');
     assert.ok(!existsSync(LOCK), 'the lock is released');
+    // Under the lock again, the machine's own state back: no slurm.conf, when it had none.
+    await takeLock({ ...state, owner: markOf(process.pid)!, daemons: [], confWritten: false });
+    try {
+      assert.equal(readFileSync(CONF, 'utf8'), before, 'the slurm.conf the dead run had found is back');
+    } finally {
+      if (machine === undefined) rmSync(CONF, { force: true });
+      rmSync(LOCK, { force: true });
+    }
   });
 });

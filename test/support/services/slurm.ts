@@ -57,6 +57,8 @@ export interface SlurmCluster {
   readonly memoryMiB: number;
   /** How long the controller remembers an ended job (MinJobAge). */
   readonly minJobAgeSeconds: number;
+  /** The slurm.conf this cluster replaced (undefined: there was none), which stop() puts back. */
+  readonly slurmConfBefore: string | undefined;
   /** The daemons' pids, as spawned (and as their pid files say). */
   pids(): { readonly munged: number; readonly slurmctld: number; readonly slurmd: number };
   /** Stops slurmctld by its pid and starts it again on its saved state; jobs keep running under slurmd. */
@@ -161,6 +163,7 @@ export async function startSlurm(options: SlurmOptions = {}): Promise<SlurmClust
       cpus: node.cpus,
       memoryMiB: node.memoryMiB,
       minJobAgeSeconds,
+      slurmConfBefore: before === null ? undefined : readFileSync(before, 'utf8'),
       pids: () => ({
         munged: daemons[0]!.child.pid!,
         slurmctld: daemons[1]!.child.pid!,
