@@ -27,7 +27,6 @@ import { describeEnd, isEnded, unrunnable, type SlurmJobStatus } from '../../src
 import { startSlurm, type SlurmCluster } from '../support/services/slurm';
 
 const CONF = '/etc/slurm/slurm.conf';
-const confBefore = existsSync(CONF) ? readFileSync(CONF, 'utf8') : undefined;
 const work = mkdtempSync(join(tmpdir(), 'sluice-slurm-jobs-'));
 const client = new SlurmClient();
 let cluster: SlurmCluster | undefined;
@@ -41,6 +40,7 @@ after(async () => {
   if (cluster === undefined) return;
   const pids = cluster.pids();
   const folder = cluster.folder;
+  const confBefore = cluster.slurmConfBefore;
   await cluster.stop();
   for (const [name, pid] of Object.entries(pids))
     assert.ok(!processAlive(pid), `${name} (${pid}) was stopped`);
@@ -111,6 +111,18 @@ async function waitForEnd(
   }
 }
 
+/**
+ * A job Slurm killed leaves no marker, or (when slurmstepd signalled the
+ * command before the wrapper, and the wrapper wrote before its own signal came)
+ * one that records a death by signal (128+N), never an exit code of its own.
+ */
+function noExitCodeMarker(outputFile: string, id: string): void {
+  const marker = markerFile(outputFile);
+  if (!existsSync(marker)) return;
+  const status = Number(new RegExp(`^${id} (\\d+)\n$`).exec(readFileSync(marker, 'utf8'))?.[1]);
+  assert.ok(status > 128, `the marker of job ${id} records a signal, not an exit code: ${String(status)}`);
+}
+
 /** Whether the controller still lists the job (squeue), as opposed to the fallbacks. */
 function controllerKnows(id: string): boolean {
   const squeue = spawnSync('squeue', ['-h', '-t', 'all', '-j', id, '-o', '%i'], { encoding: 'utf8' });
@@ -136,7 +148,7 @@ void describe('Slurm jobs on a one-node cluster', { concurrency: true }, () => {
     const [status] = await waitForEnd([id], 200_000);
     assert.equal(status!.state, 'TIMEOUT');
     assert.equal(describeEnd(status!), 'time limit');
-    assert.ok(!existsSync(markerFile(submission.outputFile)), 'a killed job writes no marker');
+    noExitCodeMarker(submission.outputFile, id);
   });
 
   // Not beside each other: they pause and restart the controller, and assert on timing.
@@ -223,16 +235,22 @@ void describe('Slurm jobs on a one-node cluster', { concurrency: true }, () => {
       const [status] = await waitForEnd([id]);
       assert.equal(status!.state, 'OUT_OF_MEMORY', JSON.stringify(status));
       assert.equal(describeEnd(status!), 'out of memory');
-      assert.ok(!existsSync(markerFile(submission.outputFile)));
+      noExitCodeMarker(submission.outputFile, id);
     });
 
-    test('a partition that does not exist is slurm-bad-partition', async () => {
+    test('a partition that does not exist is slurm-bad-partition; other refusals are slurm-refused', async () => {
       const error = await refusal(
         client.submit(job('nowhere', 'true', { resources: { partition: 'gpu-huge' } })),
       );
       assert.equal(error.code, 'slurm-bad-partition');
       assert.match(error.message, /no partition 'gpu-huge'/);
       assert.match(error.hint ?? '', /sinfo -s/);
+      // What sbatch refuses for another reason is slurm-refused, in Slurm's words.
+      const licenses = await refusal(
+        client.submit(job('licensed', 'true', { resources: { extra: ['--licenses=matlab:1'] } })),
+      );
+      assert.equal(licenses.code, 'slurm-refused');
+      assert.equal(licenses.message, "sbatch refused job 'licensed': Invalid license specification.");
     });
 
     test('more than the node has: refused at submission, or pending forever and reported so', async () => {

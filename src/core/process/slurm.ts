@@ -29,7 +29,16 @@ import {
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CancelledError, SluiceError } from '../errors';
-import { formatSlurmTime, parseSlurmMemory, parseSlurmTime } from './slurmResources';
+import {
+  commandFailure,
+  formatSeconds,
+  lines,
+  notFound,
+  sbatchFailure,
+  slurmError,
+  type Ran,
+} from './slurmErrors';
+import { formatSlurmTime, parseSlurmMemory, parseSlurmTime, type SlurmResources } from './slurmResources';
 import {
   isEnded,
   parseJobCompLine,
@@ -42,37 +51,6 @@ import {
   withMemoryKill,
   type SlurmJobStatus,
 } from './slurmStates';
-
-/** The codes of this client's failures (not outcomes a face branches on yet; see OUTCOME_CODES). */
-export const SLURM_ERROR_CODES = [
-  /** a Slurm command is not on PATH; data: {command, path}. */
-  'slurm-not-found',
-  /** the controller did not answer, or a command could not reach it; data: {command, timeoutMs, output}. */
-  'slurm-unreachable',
-  /** sbatch refused the partition; data: {job, partition, output}. */
-  'slurm-bad-partition',
-  /** the job asks for what no node can give (at submission, or pending forever); data: {job, …}. */
-  'slurm-unsatisfiable',
-  /** sbatch refused the job for another reason; data: {job, output}. */
-  'slurm-refused',
-] as const;
-
-export type SlurmErrorCode = (typeof SLURM_ERROR_CODES)[number];
-
-export interface SlurmResources {
-  /** --cpus-per-task. */
-  readonly cpus?: number;
-  /** --mem, in parseSlurmMemory's spellings (16G, 500M, or a number of megabytes). */
-  readonly memory?: string | number;
-  /** --gres=gpu:N. */
-  readonly gpus?: number;
-  /** -t, in parseSlurmTime's spellings (90, 1:30:00, 2-00:00:00). */
-  readonly time?: string | number;
-  /** -p: one partition, or several separated by commas (the first that can start it). */
-  readonly partition?: string;
-  /** More sbatch options, as separate arguments (`--account=x`, `--qos=y`); the ones Sluice sets itself are refused. */
-  readonly extra?: readonly string[];
-}
 
 interface SubmissionBase {
   /** --job-name: the stage's name, as squeue shows it. */
@@ -127,12 +105,6 @@ const JOB_ID = /^\d+(_\d+)?$/;
 const RESERVED_OPTIONS =
   /^(--wrap|--output|--error|--chdir|--parsable|--dependency|--kill-on-invalid-dep|--export|--job-name|--wait|--array)(=|$)|^-[oeDdJWa]/;
 
-interface Ran {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 interface ClusterConfig {
   readonly accounting: boolean;
   readonly jobCompFile: string | undefined;
@@ -177,7 +149,12 @@ export class SlurmClient {
         '--export=ALL',
         '--parsable',
       ],
-      { input: wrapperScript(run, markerFile(outputFile), directives), env: job.env, signal },
+      {
+        input: wrapperScript(run, markerFile(outputFile), directives),
+        // SBATCH_WAIT in the user's environment would make sbatch wait for the job to end.
+        env: { ...job.env, SBATCH_WAIT: undefined },
+        signal,
+      },
     );
     if (ran.code !== 0) throw sbatchFailure(job, ran, this.timeoutMs);
     const id = /^(\d+(?:_\d+)?)(;\S*)?$/.exec(ran.stdout.trim().split('\n').at(-1) ?? '')?.[1];
@@ -199,7 +176,10 @@ export class SlurmClient {
    * (a call per 500 ids), then, for the jobs the controller no longer knows,
    * the marker, sacct and the job completion log. A job none of them knows is
    * UNKNOWN. A job Slurm records as FAILED by a signal, whose output says
-   * slurmstepd killed it for its memory, is OUT_OF_MEMORY.
+   * slurmstepd killed it for its memory, is OUT_OF_MEMORY. One status per
+   * distinct id, in the order first asked. slurm-unreachable here is often
+   * brief (a controller restarting, failing over): a runner asks again for a
+   * while before it gives up on the jobs.
    */
   async jobStates(jobs: readonly SlurmJobRef[], signal?: AbortSignal): Promise<SlurmJobStatus[]> {
     const refs = new Map<string, string | undefined>();
@@ -254,8 +234,12 @@ export class SlurmClient {
             '--format=JobIDRaw,State,ExitCode,ElapsedRaw,Reason',
           ],
           { signal },
-        );
-        if (ran.code === 0)
+        ).catch((error: unknown) => {
+          // A machine with squeue but no sacct: the other fallbacks remain.
+          if (error instanceof SluiceError && error.code === 'slurm-not-found') return undefined;
+          throw error;
+        });
+        if (ran?.code === 0)
           for (const [id, status] of parseSacct(ran.stdout, new Set(missing()))) found.set(id, status);
       }
       if (config.jobCompFile !== undefined && missing().length > 0)
@@ -290,13 +274,16 @@ export class SlurmClient {
   private clusterConfig(signal: AbortSignal | undefined): Promise<ClusterConfig> {
     this.config ??= this.run('scontrol', ['show', 'config'], { signal }).then(
       (ran) => {
+        // Nothing is known without an answer, and nothing is kept: the next call asks again.
+        if (ran.code !== 0) {
+          this.config = undefined;
+          return { accounting: false, jobCompFile: undefined };
+        }
         const value = (key: string): string | undefined =>
           new RegExp(`^${key}\\s*=\\s*(.*)$`, 'm').exec(ran.stdout)?.[1]?.trim();
         return {
-          accounting:
-            ran.code === 0 && !/accounting_storage\/none/.test(value('AccountingStorageType') ?? 'none'),
-          jobCompFile:
-            ran.code === 0 && value('JobCompType') === 'jobcomp/filetxt' ? value('JobCompLoc') : undefined,
+          accounting: !/accounting_storage\/none/.test(value('AccountingStorageType') ?? 'none'),
+          jobCompFile: value('JobCompType') === 'jobcomp/filetxt' ? value('JobCompLoc') : undefined,
         };
       },
       (error: unknown) => {
@@ -313,12 +300,16 @@ export class SlurmClient {
     args: readonly string[],
     options: {
       input?: string;
-      env?: Readonly<Record<string, string>> | undefined;
+      env?: Readonly<Record<string, string | undefined>>;
       signal: AbortSignal | undefined;
     },
   ): Promise<Ran> {
     const timeoutMs = this.timeoutMs;
-    const env = { ...(this.options.env ?? process.env), ...options.env };
+    const env = Object.fromEntries(
+      Object.entries({ ...(this.options.env ?? process.env), ...options.env }).filter(
+        (entry): entry is [string, string] => entry[1] !== undefined,
+      ),
+    );
     return new Promise((resolvePromise, reject) => {
       if (options.signal?.aborted) {
         reject(new CancelledError(`Slurm's ${command}`));
@@ -475,137 +466,8 @@ function invalid(job: SlurmSubmission, key: string, message: string): SluiceErro
   });
 }
 
-interface KnownRefusal {
-  readonly pattern: RegExp;
-  readonly code: SlurmErrorCode;
-  readonly todo: string;
-}
-
-/** What Slurm's commands print when they cannot reach the controller (after their own retries). */
-const UNREACHABLE =
-  /Unable to contact slurm controller|Socket timed out|Zero Bytes were transmitted|Connection refused|Communication connection failure|Transport endpoint|Munge (en|de)code failed|Unable to establish/i;
-
-/** sbatch's refusals, checked in order; the rest is slurm-refused. */
-const SBATCH_REFUSALS: readonly KnownRefusal[] = [
-  {
-    pattern: /invalid partition|Invalid partition name/i,
-    code: 'slurm-bad-partition',
-    todo: 'List the partitions with `sinfo -s` and name one of them.',
-  },
-  {
-    pattern:
-      /Requested node configuration is not available|Memory specification can not be satisfied|Invalid generic resource|Invalid GRES|Requested time limit is invalid|CPU count per node can not be satisfied|More processors requested than permitted|Node count specification invalid|Requested partition configuration not available|exceeds/i,
-    code: 'slurm-unsatisfiable',
-    todo: 'Ask for no more CPUs, memory, GPUs or time than one node of the partition has (`sinfo -N -l` lists them), then run again.',
-  },
-];
-
-function sbatchFailure(job: SlurmSubmission, ran: Ran, timeoutMs: number): SluiceError {
-  const said = lines(ran.stderr);
-  const reason = said.map(plain).at(-1) ?? `exit code ${String(ran.code)}`;
-  // Slurm's first line is the specific one ("Memory specification can not be satisfied"), the last a summary.
-  const first = said.map(plain).find((line) => !/^Batch job submission failed/i.test(line)) ?? reason;
-  if (said.some((line) => UNREACHABLE.test(line))) return commandFailure('sbatch', ran, timeoutMs);
-  const known = SBATCH_REFUSALS.find((refusal) => said.some((line) => refusal.pattern.test(line)));
-  const data = { job: job.name, output: said };
-  if (known?.code === 'slurm-bad-partition')
-    return slurmError(
-      known.code,
-      job.resources?.partition === undefined
-        ? `Slurm has no default partition for job '${job.name}' (sbatch: ${first}).`
-        : `Slurm has no partition '${job.resources.partition}' for job '${job.name}'.`,
-      { ...data, partition: job.resources?.partition ?? null },
-      known.todo,
-    );
-  if (known !== undefined)
-    return slurmError(
-      known.code,
-      `Slurm can never run job '${job.name}' as asked (${asked(job)}): ${first}.`,
-      data,
-      known.todo,
-    );
-  return slurmError(
-    'slurm-refused',
-    `sbatch refused job '${job.name}': ${said.map(plain).join('; ') || reason}.`,
-    data,
-  );
-}
-
-/** A failed squeue, scancel or sbatch that is not a refusal of the job: unreachable, or Slurm's own words. */
-function commandFailure(command: string, ran: Ran, timeoutMs: number): SluiceError {
-  const said = lines(ran.stderr);
-  const reason = said.map(plain).at(-1) ?? `exit code ${String(ran.code)}`;
-  if (said.some((line) => UNREACHABLE.test(line)))
-    return slurmError(
-      'slurm-unreachable',
-      `\`${command}\` could not reach the Slurm controller: ${reason}.`,
-      { command, timeoutMs, output: said },
-    );
-  return slurmError('slurm-refused', `\`${command}\` failed: ${reason}.`, { command, output: said });
-}
-
-function notFound(command: string, path: string | undefined): SluiceError {
-  return slurmError(
-    'slurm-not-found',
-    `\`${command}\` is not on PATH: running stages on Slurm needs its commands (sbatch, squeue, scancel).`,
-    { command, path: path ?? null },
-    'Run Sluice on a machine that submits to the cluster (a login node), or install the Slurm client there, then run again.',
-  );
-}
-
-const NEXT_STEP: Readonly<Record<SlurmErrorCode, string>> = {
-  'slurm-not-found': 'Install the Slurm client, then run again.',
-  'slurm-unreachable':
-    'Check that the controller runs and answers (`scontrol ping`) and that munged runs here, then run again.',
-  'slurm-bad-partition': 'List the partitions with `sinfo -s` and name one of them.',
-  'slurm-unsatisfiable': 'Ask for less, then run again.',
-  'slurm-refused': "Fix what Slurm names (the job's resources or extra options), then run again.",
-};
-
-function slurmError(
-  code: SlurmErrorCode,
-  message: string,
-  data: Record<string, unknown>,
-  hint?: string,
-): SluiceError {
-  return new SluiceError(message, 'failed', hint ?? NEXT_STEP[code], { code, data });
-}
-
-/** The resources a refused job asked for, in a few words. */
-function asked(job: SlurmSubmission): string {
-  const resources = job.resources ?? {};
-  const count = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
-  const parts = [
-    resources.cpus === undefined ? undefined : count(resources.cpus, 'CPU'),
-    resources.memory === undefined ? undefined : `memory ${String(resources.memory)}`,
-    resources.gpus === undefined ? undefined : count(resources.gpus, 'GPU'),
-    resources.time === undefined ? undefined : `time ${String(resources.time)}`,
-    resources.partition === undefined ? undefined : `partition ${resources.partition}`,
-  ].filter((part) => part !== undefined);
-  return parts.length === 0 ? 'the defaults' : parts.join(', ');
-}
-
-/** A line of Slurm's stderr without its `sbatch: error:` prefix. */
-function plain(line: string): string {
-  return line
-    .replace(/^\w+: (error|fatal): /i, '')
-    .replace(/^slurm_load_jobs error: /, '')
-    .replace(/\.$/, '');
-}
-
-function lines(text: string): string[] {
-  return text
-    .split('\n')
-    .map((line) => line.trim())
-    .filter((line) => line !== '');
-}
-
 function shellQuote(text: string): string {
   return `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
-function formatSeconds(ms: number): string {
-  return `${Math.round(ms / 100) / 10} s`;
 }
 
 function readText(path: string): string | undefined {

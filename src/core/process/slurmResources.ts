@@ -5,6 +5,22 @@
 // Slurm would read differently than a person meant ('16gb', '2 hours') are
 // refused with the spelling that says it, never guessed at.
 
+/** What a job asks Slurm for: sbatch's options, typed. */
+export interface SlurmResources {
+  /** --cpus-per-task. */
+  readonly cpus?: number;
+  /** --mem, in parseSlurmMemory's spellings (16G, 500M, or a number of megabytes). */
+  readonly memory?: string | number;
+  /** --gres=gpu:N. */
+  readonly gpus?: number;
+  /** -t, in parseSlurmTime's spellings (90, 1:30:00, 2-00:00:00). */
+  readonly time?: string | number;
+  /** -p: one partition, or several separated by commas (the first that can start it). */
+  readonly partition?: string;
+  /** More sbatch options, as separate arguments (`--account=x`, `--qos=y`); the ones Sluice sets itself are refused. */
+  readonly extra?: readonly string[];
+}
+
 /** A parse that either gives the value or says why not, with the spelling to propose when there is one. */
 export type Parsed<T> =
   | { readonly ok: true; readonly value: T }

@@ -37,7 +37,7 @@ import { freePort } from './sshd';
 
 const SLURM_CONF = '/etc/slurm/slurm.conf';
 /** Beside the contested file, so every worktree and TMPDIR sees the same lock. */
-const LOCK = '/etc/slurm/.sluice-test-cluster.lock';
+export const LOCK = '/etc/slurm/.sluice-test-cluster.lock';
 const MUNGED = '/usr/sbin/munged';
 const SLURMCTLD = '/usr/sbin/slurmctld';
 const SLURMD = '/usr/sbin/slurmd';
@@ -57,6 +57,8 @@ export interface SlurmCluster {
   readonly memoryMiB: number;
   /** How long the controller remembers an ended job (MinJobAge). */
   readonly minJobAgeSeconds: number;
+  /** The slurm.conf this cluster replaced (undefined: there was none), which stop() puts back. */
+  readonly slurmConfBefore: string | undefined;
   /** The daemons' pids, as spawned (and as their pid files say). */
   pids(): { readonly munged: number; readonly slurmctld: number; readonly slurmd: number };
   /** Stops slurmctld by its pid and starts it again on its saved state; jobs keep running under slurmd. */
@@ -75,12 +77,12 @@ export interface SlurmOptions {
 }
 
 /** A process as the lock records it: the start time tells it apart from a later process given the same pid. */
-interface ProcessMark {
+export interface ProcessMark {
   readonly pid: number;
   readonly start: string;
 }
 
-interface LockState {
+export interface LockState {
   readonly owner: ProcessMark;
   readonly folder: string;
   readonly daemons: readonly ProcessMark[];
@@ -161,6 +163,7 @@ export async function startSlurm(options: SlurmOptions = {}): Promise<SlurmClust
       cpus: node.cpus,
       memoryMiB: node.memoryMiB,
       minJobAgeSeconds,
+      slurmConfBefore: before === null ? undefined : readFileSync(before, 'utf8'),
       pids: () => ({
         munged: daemons[0]!.child.pid!,
         slurmctld: daemons[1]!.child.pid!,
@@ -474,7 +477,7 @@ function recoverStale(): void {
 }
 
 /** The pid with its start time (field 22 of /proc/PID/stat, clock ticks since boot), or undefined when it is gone. */
-function markOf(pid: number | undefined): ProcessMark | undefined {
+export function markOf(pid: number | undefined): ProcessMark | undefined {
   if (pid === undefined) return undefined;
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
