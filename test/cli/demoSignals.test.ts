@@ -74,8 +74,9 @@ function alive(pid: number): boolean {
 }
 
 /** Whether `pid` is gone within two seconds (a SIGKILLed process is reaped by its parent or init). */
+/** Waits up to 5 s: on a loaded machine a killed group can take a few seconds to be reaped. */
 async function gone(pid: number): Promise<boolean> {
-  for (let i = 0; i < 40; i++) {
+  for (let i = 0; i < 100; i++) {
     if (!alive(pid)) return true;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
