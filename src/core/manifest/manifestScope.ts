@@ -15,7 +15,7 @@ import {
   type NameSource,
   type TemplateScope,
 } from './templates';
-import { describeParseFailure, parseValues } from './valueFiles';
+import { describeParseFailure, parseValues, withDottedValues } from './valueFiles';
 import { getPair, type YMap, type YNode } from './yamlTree';
 
 /** What building the scope needs from the stage reader. */
@@ -75,7 +75,7 @@ export function buildManifestScope(context: ScopeReading): TemplateScope {
   if (params?.kind === 'scalar' && typeof params.value === 'string') {
     const values = readValuesFile(context, params.value, params, 'params');
     const source: NameSource = { kind: 'params', file: params.value, start: params.start, end: params.end };
-    define(applyOverrides(values, reading.overrides), `\`${params.value}\``, params, () => source);
+    define(withDottedValues(values, reading.overrides ?? {}), `\`${params.value}\``, params, () => source);
   }
   const vars = top ? getPair(top, 'vars')?.value : undefined;
   if (vars?.kind === 'seq') {
@@ -195,24 +195,4 @@ function readValuesFile(
     end: at.end,
   });
   return undefined;
-}
-
-/** A copy of a params document with dotted keys set (run --set). */
-function applyOverrides(
-  document: unknown,
-  overrides: Readonly<Record<string, unknown>> | undefined,
-): unknown {
-  const keys = Object.keys(overrides ?? {});
-  if (keys.length === 0 || document === null || typeof document !== 'object') return document;
-  const copy = structuredClone(document) as Record<string, unknown>;
-  for (const key of keys) {
-    const path = key.split('.');
-    let at: Record<string, unknown> | undefined = copy;
-    for (const part of path.slice(0, -1)) {
-      const next: unknown = at?.[part];
-      at = next !== null && typeof next === 'object' ? (next as Record<string, unknown>) : undefined;
-    }
-    if (at) at[path[path.length - 1]!] = overrides![key];
-  }
-  return copy;
 }

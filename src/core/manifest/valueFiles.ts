@@ -77,3 +77,24 @@ function lineAndColumn(text: string, offset: number): { line: number; column: nu
   }
   return { line, column: offset - lineStart + 1 };
 }
+
+/**
+ * A copy of a params document with dotted keys set (`run --set`): what
+ * templates and stages see for one run. A key whose parents are not mappings
+ * is left out (`--set` checked the keys before).
+ */
+export function withDottedValues(document: unknown, values: Readonly<Record<string, unknown>>): unknown {
+  const keys = Object.keys(values);
+  if (keys.length === 0 || document === null || typeof document !== 'object') return document;
+  const copy = structuredClone(document) as Record<string, unknown>;
+  for (const key of keys) {
+    const path = key.split('.');
+    let at: Record<string, unknown> | undefined = copy;
+    for (const part of path.slice(0, -1)) {
+      const next: unknown = at?.[part];
+      at = next !== null && typeof next === 'object' ? (next as Record<string, unknown>) : undefined;
+    }
+    if (at) at[path[path.length - 1]!] = values[key];
+  }
+  return copy;
+}

@@ -2,6 +2,7 @@
 // plan, the remembered fingerprints and stage records, the run cache and the
 // logs, and how a stage's inputs are read from disk.
 import { join } from 'node:path';
+import { withDottedValues } from '../manifest/valueFiles';
 import { manifestWithOverrides, type Workspace } from '../workspace';
 import { Fingerprints } from './fingerprint';
 import { RunLogs } from './logs';
@@ -55,7 +56,7 @@ export function openPipelines(workspace: Workspace, options: PipelinesOptions = 
     overrides: options.overrides ?? {},
     params() {
       params ??= {
-        value: withOverrides(
+        value: withDottedValues(
           plan.paramsFile === undefined ? undefined : readValues(workspace.root, plan.paramsFile),
           options.overrides ?? {},
         ),
@@ -72,20 +73,6 @@ export function openPipelines(workspace: Workspace, options: PipelinesOptions = 
       fingerprints.save();
     },
   };
-}
-
-/** A copy of a params document with dotted keys set. */
-function withOverrides(document: unknown, overrides: Readonly<Record<string, unknown>>): unknown {
-  const keys = Object.keys(overrides);
-  if (keys.length === 0) return document;
-  const copy = structuredClone(document) as Record<string, unknown>;
-  for (const key of keys) {
-    const path = key.split('.');
-    let at = copy;
-    for (const part of path.slice(0, -1)) at = at[part] as Record<string, unknown>;
-    at[path[path.length - 1]!] = overrides[key];
-  }
-  return copy;
 }
 
 export interface InputsReading {

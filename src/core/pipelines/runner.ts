@@ -625,18 +625,11 @@ class Runner {
         outputFile: job.logFile,
         command: stage.run,
         dependencies: behind.map((upstream) => this.launched.get(upstream)!),
-        resources: { ...stage.resources, extra: stage.resources.extra },
+        resources: stage.resources,
         env: job.env,
       });
     } catch (error) {
-      const failure = slurmFailure(error, stage.id);
-      return {
-        outcome: {
-          ...failed(stage, failure.message, undefined, undefined),
-          code: failure.code,
-          data: failure.data,
-        },
-      };
+      return { outcome: slurmFailed(stage, error) };
     }
     this.launched.set(stage.id, id);
     this.options.events?.stageSubmitted?.(stage, id);
@@ -645,14 +638,7 @@ class Runner {
     try {
       status = await this.slurm.ended(id, stage.id, job.logFile);
     } catch (error) {
-      const failure = slurmFailure(error, stage.id);
-      return {
-        outcome: {
-          ...failed(stage, failure.message, undefined, undefined),
-          code: failure.code,
-          data: failure.data,
-        },
-      };
+      return { outcome: slurmFailed(stage, error) };
     }
     const output = readTextOrEmpty(job.logFile);
     if (output !== '') this.options.events?.stageOutput?.(stage, output);
@@ -814,6 +800,12 @@ class Runner {
 
 /** How a stage's command ended, wherever it ran; `failure` says why in words when it did not succeed. */
 type CommandEnd = CommandResult & { readonly failure: string | undefined };
+
+/** A stage that could not be submitted to or followed on Slurm, with the client's code. */
+function slurmFailed(stage: StagePlan, error: unknown): StageOutcome {
+  const failure = slurmFailure(error, stage.id);
+  return { ...failed(stage, failure.message, undefined, undefined), code: failure.code, data: failure.data };
+}
 
 function readTextOrEmpty(path: string): string {
   try {
