@@ -124,6 +124,20 @@ void describe('generated stages run like written ones', () => {
   });
 });
 
+void describe('a template that generates nothing', () => {
+  void test('validates, and running it by name runs nothing and says so', () => {
+    const manifest =
+      'version: 1\npipelines:\n  p:\n    stages:\n      t:\n        foreach: []\n        do:\n          run: echo ${item}\n';
+    const { root } = workspace({ 'sluice.yaml': manifest });
+    assert.equal(sluice(['validate'], root).status, 0);
+    for (const args of [['run'], ['run', 'p.t']]) {
+      const result = sluice(args, root);
+      assert.equal(result.status, 0, result.stderr);
+      assert.match(result.stdout, /No stages to run/);
+    }
+  });
+});
+
 void describe('bad templates stop run before anything starts', () => {
   const cases: [string, string, Readonly<Record<string, string>>, RegExp][] = [
     [

@@ -115,6 +115,8 @@ export interface PipelinePlan {
   /** Topological: every stage after the stages it depends on, otherwise in manifest order. */
   readonly stages: readonly StagePlan[];
   readonly checks: readonly CheckPlan[];
+  /** Names of its stage templates (`foreach`, `matrix`), one that generated nothing included. */
+  readonly templates: readonly string[];
 }
 
 export interface WorkspacePlan {
@@ -141,6 +143,7 @@ function planPipeline(manifest: Manifest, pipeline: PipelineDecl): PipelinePlan 
     name: pipeline.name,
     stages: topologicalOrder(stages),
     checks: pipeline.checks.flatMap((check, index) => planCheck(pipeline.name, check, index)),
+    templates: [...pipeline.templates.keys()],
   };
 }
 

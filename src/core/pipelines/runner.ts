@@ -155,6 +155,8 @@ export function selectStages(context: PipelineContext, targets: readonly string[
       owner?.stages.filter(
         (candidate) => candidate.name === name || (!name.includes('@') && candidate.template?.name === name),
       ) ?? [];
+    // A template that generated nothing (`foreach: []`) is there: it just has nothing to run.
+    if (owner && stages.length === 0 && owner.templates.includes(name)) continue;
     if (!owner || stages.length === 0) {
       throw new SluiceError(
         `No pipeline or stage named '${target}'.`,
