@@ -17,6 +17,7 @@ import { shortId } from '../core/format';
 import { openWorkspace } from '../core/workspace';
 import type { FlagSpec, ParsedArguments } from './arguments';
 import { JSON_FLAG, type Command } from './command';
+import { EXECUTOR_FLAG, parseExecutor } from './executorFlag';
 import { runSubcommand, type RunnableSubcommand } from './subcommands';
 
 const SET_FLAG: FlagSpec = {
@@ -57,9 +58,9 @@ function print(args: ParsedArguments, json: unknown, lines: () => readonly strin
 
 const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
   run: {
-    usage: 'run [--set KEY=V1,V2 …] [-j N] [--name NAME] [--json]',
+    usage: 'run [--set KEY=V1,V2 …] [-j N] [--name NAME] [--executor local|slurm] [--json]',
     positionals: [],
-    flags: [SET_FLAG, JOBS_FLAG, NAME_FLAG, JSON_FLAG],
+    flags: [SET_FLAG, JOBS_FLAG, NAME_FLAG, EXECUTOR_FLAG, JSON_FLAG],
     async run(args, _positionals, { signal }) {
       const jobsText = args.value('jobs');
       const workspace = await openWorkspace('.');
@@ -67,6 +68,7 @@ const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
         set: args.values('set'),
         jobs: jobsText === undefined ? undefined : Number(jobsText),
         name: args.value('name'),
+        executor: parseExecutor(args.value('executor')),
         signal,
         onOutput: (name, text) => process.stderr.write(text.replace(/^(?=.)/gm, `${name} │ `)),
         onWarning: (text) => process.stderr.write(`sluice: ${text}\n`),

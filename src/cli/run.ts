@@ -5,17 +5,19 @@ import { describeRunCheck, describeRunStage, runJson, type RunJson } from '../co
 import { openPipelines } from '../core/pipelines/context';
 import { checkSettings, parseSettings } from '../core/pipelines/paramOverrides';
 import { runWorkspace } from '../core/experiments/workspaceRun';
-import { planWorkspace, type ExecutorName } from '../core/pipelines/plan';
+import { planWorkspace } from '../core/pipelines/plan';
 import { readValues } from '../core/pipelines/values';
 import { describeRunCounts } from '../core/pipelines/runSummary';
 import { openWorkspace } from '../core/workspace';
 import { shortId } from '../core/format';
+import { attachTargets } from '../core/pipelines/slurmJournal';
 import { JSON_FLAG, type Command } from './command';
+import { EXECUTOR_FLAG, parseExecutor } from './executorFlag';
 
 export const runCommand: Command = {
   name: 'run',
   usage:
-    '[PIPELINE|PIPELINE.STAGE…] [--set KEY=VALUE…] [--name NAME] [--force] [--force-upstream] [-j N] [--no-checks] [--json]',
+    '[PIPELINE|PIPELINE.STAGE…] [--set KEY=VALUE…] [--name NAME] [--force] [--force-upstream] [-j N] [--no-checks] [--executor local|slurm] [--detach|--attach] [--json]',
   summary: 'Run the stale stages, then the checks',
   details: [
     'Without a target, every pipeline. A stage target also runs what it depends on. Stages that are up ' +
@@ -33,6 +35,10 @@ export const runCommand: Command = {
       'runs (or restores, when those params ran before).',
     'A run in which some stage ran or failed leaves an experiment record (`sluice exp ' +
       'show`): code commit, data snapshots, every param, every metric, each stage and its duration.',
+    'Stages with `executor: slurm` (or all, with --executor slurm) are submitted at once as batch jobs, ' +
+      "each after its upstream stages' jobs (afterok). With --detach the run returns once they are queued " +
+      "(result `queued`); `sluice status` shows each job's state, and `sluice run --attach` (or any later " +
+      'run) follows them to their end and records them. A stage with a job in the queue is never submitted again.',
     'Exit code 1 when a stage or a check failed.',
   ],
   flags: [
@@ -53,11 +59,16 @@ export const runCommand: Command = {
       description: 'Stages at once (default: the number of cores).',
     },
     { name: 'no-checks', description: 'Do not run the checks.' },
+    EXECUTOR_FLAG,
     {
-      name: 'executor',
-      valueName: 'local|slurm',
+      name: 'detach',
       description:
-        "Run every stage here (local) or as Slurm batch jobs (slurm), whatever the manifest's `executor` says.",
+        "Return once every stale Slurm stage is in Slurm's queue; a later `sluice run` (or --attach) records them.",
+    },
+    {
+      name: 'attach',
+      description:
+        'Follow the Slurm jobs an earlier run left queued (of the pipelines named, else of every pipeline with one) to their end and record them.',
     },
     {
       name: 'set',
@@ -77,6 +88,9 @@ export const runCommand: Command = {
       throw new SluiceError(`-j needs a whole number of at least 1, not '${jobsText}'.`, 'usage');
     }
     const executor = parseExecutor(args.value('executor'));
+    const detach = args.has('detach');
+    if (detach && args.has('attach'))
+      throw new SluiceError('--detach and --attach go in different runs.', 'usage', 'Give one of them.');
     const workspace = await openWorkspace('.');
     const plan = planWorkspace(workspace.manifest);
     // Checked before anything runs: an unknown key or a value of the wrong kind is a usage error.
@@ -88,13 +102,25 @@ export const runCommand: Command = {
     const overrides = Object.fromEntries(settings.map(({ key, values }) => [key, values[0]]));
     const context = openPipelines(workspace, { overrides });
     const json = args.has('json');
+    let targets = args.positionals;
+    if (args.has('attach') && targets.length === 0) {
+      targets = attachTargets(context.plan.pipelines, workspace.sluiceDir);
+      if (targets.length === 0) {
+        const none = 'No Slurm jobs of this workspace are queued or waiting to be recorded.';
+        if (json)
+          console.log(JSON.stringify(runJson(EMPTY_REPORT, undefined, { experiment: undefined, overrides })));
+        else console.log(none);
+        return 0;
+      }
+    }
     const width = Math.max(
       0,
       ...[...context.plan.pipelines.values()].flatMap((p) => p.stages.map((s) => s.id.length)),
     );
     const { report, experiment } = await runWorkspace(context, {
       name: args.value('name'),
-      targets: args.positionals,
+      targets,
+      detach,
       force: args.has('force'),
       forceUpstream: args.has('force-upstream'),
       checks: !args.has('no-checks'),
@@ -126,6 +152,8 @@ export const runCommand: Command = {
   },
 };
 
+const EMPTY_REPORT = { stages: [], checks: [], metrics: {}, cancelled: false } as const;
+
 function prefixLines(prefix: string, text: string): string {
   return text.replace(/^(?=.)/gm, prefix).replace(/([^\n])$/, '$1\n');
 }
@@ -147,20 +175,10 @@ function printRun(run: RunJson): void {
       : `${describeRunCounts(run.summary)}.`,
   );
   if (run.cancelled) console.log('Cancelled.');
+  if (run.summary.queued > 0)
+    console.log(
+      "Jobs left in Slurm's queue: `sluice status` shows them, `sluice run --attach` records them.",
+    );
   if (run.experiment)
     console.log(`Recorded experiment ${run.experiment.name} (${shortId(run.experiment.id)}).`);
-}
-
-/** `--executor`: local or slurm, or undefined when not given. */
-export function parseExecutor(value: string | undefined): ExecutorName | undefined {
-  if (value === undefined || value === 'local' || value === 'slurm') return value;
-  throw new SluiceError(
-    `--executor takes local or slurm, not '${value}'.`,
-    'usage',
-    'Write --executor slurm.',
-    {
-      code: 'bad-executor',
-      data: { value },
-    },
-  );
 }

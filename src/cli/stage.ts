@@ -5,7 +5,7 @@ import { openWorkspace } from '../core/workspace';
 import { describeRunCheck, describeStage, stageJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 import { REASON_FLAG } from './confirm';
-import { parseExecutor } from './run';
+import { parseExecutor } from './executorFlag';
 
 export const stageCommand: Command = {
   name: 'stage',

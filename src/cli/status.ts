@@ -3,6 +3,7 @@ import { listEnvironments } from '../core/environments/live';
 import { shortId } from '../core/format';
 import { openPipelines } from '../core/pipelines/context';
 import { stageStatuses } from '../core/pipelines/status';
+import { stageJobs } from '../core/pipelines/slurmJobs';
 import { datasetStatus, describeDatasetStatus } from '../core/snapshots/datasetStatus';
 import { openWorkspace } from '../core/workspace';
 import type { StatusJson } from '../core/operations/results';
@@ -25,7 +26,12 @@ export const statusCommand: Command = {
   async run(args) {
     const workspace = await openWorkspace('.');
     const context = openPipelines(workspace);
-    const stages = stageStatuses(context);
+    const { jobs, problem } = await stageJobs(workspace.sluiceDir);
+    const jobOf = new Map(jobs.map((job) => [job.stage, job]));
+    const stages = stageStatuses(context).map((status) => {
+      const job = jobOf.get(`${status.pipeline}.${status.stage}`);
+      return job === undefined ? status : { ...status, job };
+    });
     const datasets = [];
     for (const name of workspace.manifest.datasets.keys())
       datasets.push(await datasetStatus(workspace, name));
@@ -34,7 +40,7 @@ export const statusCommand: Command = {
     const environments = (await listEnvironments(workspace)).map(({ name, release }) => ({ name, release }));
     context.save();
     if (args.has('json')) {
-      const json: StatusJson = { stages, datasets, environments };
+      const json: StatusJson = { stages, datasets, environments, ...(problem ? { slurm: problem } : {}) };
       console.log(JSON.stringify(json));
       return 0;
     }
@@ -43,8 +49,11 @@ export const statusCommand: Command = {
       for (const status of stages.filter((s) => s.pipeline === pipeline.name)) {
         const why = status.reasons.length > 0 ? `: ${status.reasons.join('; ')}` : '';
         console.log(`  ${status.state.padEnd(10)} ${status.stage}${why}`);
+        if ('job' in status)
+          console.log(`  ${''.padEnd(10)} ⧗ Slurm job ${status.job.id}: ${status.job.description}`);
       }
     }
+    if (problem) console.log(`sluice: the Slurm jobs' states are not known: ${problem.message}`);
     if (datasets.length > 0) {
       console.log('datasets');
       for (const dataset of datasets) {

@@ -11,7 +11,7 @@ import { shortId } from '../format';
 import { removeLeftoverWorktrees } from '../environments/staging';
 import { withIsolatedCopy } from '../environments/isolatedCopy';
 import { openPipelines } from '../pipelines/context';
-import { planWorkspace } from '../pipelines/plan';
+import { planWorkspace, type ExecutorName } from '../pipelines/plan';
 import { runPipelines, SharedStageRuns, type StageOutcome } from '../pipelines/runner';
 import { readValues } from '../pipelines/values';
 import { readSnapshot, requireDataset } from '../snapshots/snapshots';
@@ -34,6 +34,8 @@ export interface ExperimentQueueOptions {
   readonly onOutput?: (name: string, text: string) => void;
   /** Told of things the user should know (uncommitted changes left out). */
   readonly onWarning?: (text: string) => void;
+  /** Where every stage runs (`--executor`), whatever the manifest says. */
+  readonly executor?: ExecutorName | undefined;
 }
 
 export interface ExperimentQueueResult {
@@ -117,6 +119,7 @@ export async function runExperiments(
         const report = await runPipelines(context, {
           shared,
           ...(options.signal ? { signal: options.signal } : {}),
+          ...(options.executor ? { executor: options.executor } : {}),
           events: {
             stageOutput: (stage, text) => options.onOutput?.(queue[index]!.name, prefix(stage.id, text)),
           },

@@ -91,7 +91,8 @@ export function gatherRun(context: PipelineContext, report: RunReport): RunParts
     stages: report.stages.map((stage) => ({
       pipeline: stage.pipeline,
       stage: stage.stage,
-      result: stage.result,
+      // A detached run records nothing (runWorkspace); a queued stage would be one that has not run yet.
+      result: stage.result === 'queued' ? 'not-run' : stage.result,
       durationMs: stage.durationMs ?? null,
       runId: stage.runId ?? null,
     })),

@@ -22,8 +22,10 @@ export async function runWorkspace(
   const report = await runPipelines(context, options);
   // A run that only skipped or restored computed nothing new: the record of the run that did stands.
   const ranSomething = report.stages.some((stage) => stage.result === 'ran' || stage.result === 'failed');
+  // A detached run is not over: the run that records its jobs leaves the record.
+  const detached = report.stages.some((stage) => stage.result === 'queued');
   const experiment =
-    ranSomething && !report.cancelled
+    ranSomething && !detached && !report.cancelled
       ? await recordRun(context, report, {
           origin: 'workspace',
           home,

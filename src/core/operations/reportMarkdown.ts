@@ -105,6 +105,8 @@ function lastRun(stage: StageJson): string {
       return `❌ **failed**${stage.reason === null ? '' : `: ${cell(stage.reason)}`}`;
     case 'not-run':
       return 'not run';
+    case 'queued':
+      return 'queued on Slurm';
   }
 }
 

@@ -18,6 +18,7 @@ import { countRun, type RunCounts } from '../pipelines/runSummary';
 import { formatBytes, formatDuration, plural, shortId } from '../format';
 import { releaseProblems } from '../environments/releases';
 import type { StageStatus } from '../pipelines/status';
+import type { StageJob, StageJobs } from '../pipelines/slurmJobs';
 import type { DatasetStatus } from '../snapshots/datasetStatus';
 import type { RestoreResult } from '../snapshots/restore';
 import type { SnapshotSummary } from '../snapshots/records';
@@ -200,9 +201,12 @@ export function describeRestore(json: RestoreJson): string {
 
 /** `sluice status --json`. */
 export interface StatusJson {
-  readonly stages: readonly StageStatus[];
+  /** Each stage's state; `job` for a stage whose Slurm job is queued, running or not yet recorded. */
+  readonly stages: readonly (StageStatus & { readonly job?: StageJob })[];
   readonly datasets: readonly DatasetStatus[];
   readonly environments: readonly { readonly name: string; readonly release: string | null }[];
+  /** Why the jobs' states could not be read from Slurm (they are listed without). */
+  readonly slurm?: StageJobs['problem'];
 }
 
 /** `sluice run --json`: one entry per selected stage, then the checks. */

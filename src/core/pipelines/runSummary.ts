@@ -13,6 +13,8 @@ export interface RunCounts {
   readonly failed: number;
   /** Not run because something they depend on failed, or the run was cancelled first. */
   readonly notRun: number;
+  /** Left in Slurm's queue by a detached run. */
+  readonly queued: number;
   readonly checks: { readonly passed: number; readonly failed: number; readonly total: number };
 }
 
@@ -28,6 +30,7 @@ export function countRun(report: {
     skipped: count('skipped'),
     failed: count('failed'),
     notRun: count('not-run'),
+    queued: count('queued'),
     checks: {
       passed: report.checks.filter((check) => check.outcome === 'pass').length,
       failed: report.checks.filter((check) => check.outcome === 'fail').length,
@@ -45,6 +48,7 @@ export function describeRunCounts(counts: RunCounts): string {
     `${counts.failed} failed`,
   ];
   if (counts.notRun > 0) parts.push(`${counts.notRun} not run`);
+  if (counts.queued > 0) parts.push(`${counts.queued} queued on Slurm`);
   if (counts.checks.total > 0) parts.push(`checks ${counts.checks.passed}/${counts.checks.total} passed`);
   return parts.join(', ');
 }

@@ -24,13 +24,15 @@ import {
 } from './outputs';
 import type { CheckPlan, ExecutorName, StagePlan } from './plan';
 import { describeExit, runCommand, type CommandResult } from '../process/runCommand';
-import { describeEnd as describeSlurmEnd, type SlurmJobStatus } from '../process/slurmStates';
+import { describeEnd as describeSlurmEnd, isEnded, type SlurmJobStatus } from '../process/slurmStates';
 import { slurmFailure, SlurmJobs } from './slurmJobs';
+import { planDigest, SlurmJournal, type OpenJob } from './slurmJournal';
 import { signatureOf, type StageInputs } from './state';
 import { overlayParams, recoverParamsOverlay, type OverlayEnd } from './paramsOverlay';
 import { numericLeaves, readValues } from './values';
 
-export type StageResult = 'ran' | 'skipped' | 'restored' | 'failed' | 'not-run';
+/** `queued`: a detached run left the stage's job in Slurm's queue; a later run records it. */
+export type StageResult = 'ran' | 'skipped' | 'restored' | 'failed' | 'not-run' | 'queued';
 
 export interface StageOutcome {
   readonly pipeline: string;
@@ -87,6 +89,12 @@ export interface RunOptions {
   readonly shared?: SharedStageRuns;
   /** Where every stage's command runs, whatever the manifest says (`--executor`). */
   readonly executor?: ExecutorName;
+  /**
+   * Return once every stale Slurm stage is in the queue (`--detach`): their
+   * outcome is `queued`, the jobs stay in the journal, and a later run
+   * records them when they end.
+   */
+  readonly detach?: boolean;
 }
 
 /**
@@ -186,7 +194,10 @@ export async function runPipelines(context: PipelineContext, options: RunOptions
   refuseProtectedOutputs(context.workspace.root, context.workspace.manifest, selection.stages);
   const lock = RunLock.acquire(join(context.workspace.sluiceDir, 'state', 'run.lock'));
   let putBackParams: (() => OverlayEnd) | undefined;
+  let journal: SlurmJournal | undefined;
   try {
+    journal = SlurmJournal.open(context.workspace.sluiceDir);
+    await dropJobsOfRemovedStages(context, journal, options.events);
     // Under the lock: what a killed `run --set` left in the params file goes back first.
     if (recoverParamsOverlay(context.workspace) === 'kept')
       options.events?.warning?.(paramsKeptWarning(context.plan.paramsFile));
@@ -198,7 +209,7 @@ export async function runPipelines(context: PipelineContext, options: RunOptions
         : options.force === true
           ? selection.named
           : new Set();
-    const runner = new Runner(context, options, forced);
+    const runner = new Runner(context, options, forced, journal);
     const stages = await runner.run(selection.stages);
     const checks: CheckResult[] = [];
     if (options.checks !== false && !runner.cancelled) {
@@ -258,9 +269,33 @@ export async function runPipelines(context: PipelineContext, options: RunOptions
     try {
       if (putBackParams?.() === 'kept') options.events?.warning?.(paramsKeptWarning(context.plan.paramsFile));
     } finally {
-      context.save();
-      lock.release();
+      try {
+        context.save();
+      } finally {
+        journal?.close();
+        lock.release();
+      }
     }
+  }
+}
+
+/** Jobs of stages no longer in the manifest: nothing can record them; cancelled if still queued. */
+async function dropJobsOfRemovedStages(
+  context: PipelineContext,
+  journal: SlurmJournal,
+  events: RunEvents | undefined,
+): Promise<void> {
+  const planned = new Set(
+    [...context.plan.pipelines.values()].flatMap((p) => p.stages.map((stage) => stage.id)),
+  );
+  const removed = [...journal.open.values()].filter((open) => !planned.has(open.stage));
+  if (removed.length === 0) return;
+  await new SlurmJobs().cancelJobs(removed.map((open) => open.job)).catch(() => undefined);
+  for (const open of removed) {
+    journal.settled(open.stage);
+    events?.warning?.(
+      `Slurm job ${open.job} of stage ${open.stage} is not recorded (the stage is no longer in sluice.yaml); it was cancelled if still queued.`,
+    );
   }
 }
 
@@ -292,8 +327,8 @@ class Runner {
   private readonly outcomes = new Map<string, StageOutcome>();
   /** This run's Slurm jobs, made when the first stage is submitted. */
   private slurm: SlurmJobs | undefined;
-  /** The job of each stage submitted to Slurm and not yet settled. */
-  private readonly launched = new Map<string, string>();
+  /** The job of each stage submitted to Slurm (or adopted from the journal) and not yet settled. */
+  private readonly launched = new Map<string, { readonly job: string; readonly runId: string }>();
   /** Each stage's outcome, for a stage submitted behind it that must know how it ended. */
   private readonly settledOutcomes = new Map<string, Promise<StageOutcome>>();
   private readonly settleWaiters = new Map<string, (outcome: StageOutcome) => void>();
@@ -308,6 +343,8 @@ class Runner {
     private readonly options: RunOptions,
     /** Stages run even when up to date. */
     private readonly forced: ReadonlySet<string>,
+    /** Jobs submitted and not yet recorded, this run's and earlier runs'. */
+    private readonly journal: SlurmJournal,
   ) {}
 
   async run(stages: readonly StagePlan[]): Promise<StageOutcome[]> {
@@ -341,7 +378,9 @@ class Runner {
     this.onLaunched = (stage) => {
       // Every stale Slurm stage goes into the queue at once, each held by afterok on its upstream's jobs.
       for (const next of downstream.get(stage.id) ?? []) {
-        if (started.has(next.id) || this.outcomes.has(next.id) || this.executorOf(next) !== 'slurm') continue;
+        // A stage with a job in the journal is followed there, whatever its executor now.
+        const queues = this.executorOf(next) === 'slurm' || this.journal.open.has(next.id);
+        if (started.has(next.id) || this.outcomes.has(next.id) || !queues) continue;
         const upstream = next.upstream
           .map((name) => `${next.pipeline}.${name}`)
           .filter((id) => selected.has(id));
@@ -357,7 +396,8 @@ class Runner {
     const woken = (): Promise<void> => new Promise<void>((resolve) => (wake = resolve));
     const settle = (stage: StagePlan, outcome: StageOutcome): void => {
       this.outcomes.set(stage.id, outcome);
-      this.launched.delete(stage.id);
+      // A job left queued by a detached run is still there for its downstream to be submitted behind.
+      if (outcome.result !== 'queued') this.launched.delete(stage.id);
       this.settleWaiters.get(stage.id)?.(outcome);
       this.options.events?.stageFinished?.(stage, outcome);
       const good = isGood(outcome);
@@ -366,8 +406,7 @@ class Runner {
         // Already in Slurm's queue behind this stage: it settles itself when Slurm drops it.
         if (started.has(next.id)) continue;
         if (!good) {
-          const why = outcome.result === 'failed' ? 'failed' : 'did not run';
-          settle(next, notRun(next, `upstream stage ${stage.name} ${why}`));
+          settle(next, notRun(next, upstreamNotGood(stage.name, outcome)));
           continue;
         }
         const left = waitingOn.get(next.id)! - 1;
@@ -375,10 +414,10 @@ class Runner {
         if (left === 0) makeReady(next);
       }
       // A failed stage's dependants already in Slurm's queue: Slurm drops them too, sooner when asked.
-      if (!good && this.slurm) {
+      if (!good && outcome.result !== 'queued' && this.slurm) {
         const behind = (downstream.get(stage.id) ?? []).flatMap((next) => {
-          const job = this.launched.get(next.id);
-          return job === undefined ? [] : [job];
+          const launched = this.launched.get(next.id);
+          return launched === undefined ? [] : [launched.job];
         });
         if (behind.length > 0) void this.slurm.cancel(behind).catch(() => undefined);
       }
@@ -428,7 +467,38 @@ class Runner {
     for (const stage of stages) {
       if (!this.outcomes.has(stage.id)) this.outcomes.set(stage.id, notRun(stage, 'cancelled'));
     }
+    await this.forgetEndedJobs(stages);
     return stages.map((stage) => this.outcomes.get(stage.id)!);
+  }
+
+  /**
+   * Jobs of the journal for stages this run did not wait on (not run because
+   * an upstream stage failed, or cancelled first): once Slurm has ended them
+   * there is nothing to record, so they leave the journal. One squeue.
+   */
+  private async forgetEndedJobs(stages: readonly StagePlan[]): Promise<void> {
+    const left = stages.flatMap((stage) => {
+      const open = this.journal.open.get(stage.id);
+      return open !== undefined && this.outcomes.get(stage.id)?.result !== 'queued' ? [open] : [];
+    });
+    if (left.length === 0) return;
+    this.slurm ??= this.newSlurmJobs();
+    const states = await this.slurm
+      .states(left.map((open) => ({ id: open.job, outputFile: open.logFile })))
+      .catch(() => []);
+    for (const status of states) {
+      const open = left.find((entry) => entry.job === status.id);
+      if (open !== undefined && isEnded(status)) this.journal.settled(open.stage);
+    }
+  }
+
+  private newSlurmJobs(): SlurmJobs {
+    return new SlurmJobs(undefined, {
+      unreachable: (error, patienceMs) =>
+        this.options.events?.warning?.(
+          `${error.message} Asking again for up to ${Math.round(patienceMs / 1000)} s; the jobs stay queued whatever happens.`,
+        ),
+    });
   }
 
   private saveNowAndThen(): void {
@@ -469,12 +539,26 @@ class Runner {
   private async process(stage: StagePlan): Promise<StageOutcome> {
     const { context } = this;
     const signatures = this.signaturesOf(stage.pipeline);
+    // A job an earlier run submitted for this stage: followed and recorded, never submitted again.
+    const open = this.journal.open.get(stage.id);
+    if (open !== undefined) {
+      const behind = await this.adoption(stage, open);
+      if (behind !== undefined)
+        return this.execute(
+          stage,
+          open.signature !== undefined && open.inputs !== undefined
+            ? { signature: open.signature, inputs: open.inputs }
+            : undefined,
+          behind,
+          open,
+        );
+    }
     // Upstream stages still in Slurm's queue: its inputs are not known yet, so it is
     // submitted behind their jobs and decided (its signature) once they are recorded.
     const behind = stage.upstream
       .map((name) => `${stage.pipeline}.${name}`)
       .filter((id) => this.launched.has(id));
-    if (behind.length > 0) return this.execute(stage, undefined, behind);
+    if (behind.length > 0) return this.execute(stage, undefined, behind, undefined);
     let decision = decideStage(context, stage, signatures, this.forced.has(stage.id));
     const { shared } = this.options;
     for (;;) {
@@ -526,7 +610,7 @@ class Runner {
           );
         const end = shared?.begin(signature);
         try {
-          return await this.execute(stage, { signature, inputs: decision.inputs }, []);
+          return await this.execute(stage, { signature, inputs: decision.inputs }, [], undefined);
         } finally {
           end?.();
         }
@@ -555,7 +639,7 @@ class Runner {
         context.fingerprints.invalidate(out);
       }
       this.options.events?.stageOutput?.(stage, `sluice: ${error.message} Running the stage instead.\n`);
-      return this.execute(stage, { signature, inputs }, []);
+      return this.execute(stage, { signature, inputs }, [], undefined);
     }
     context.state.succeeded(stage.id, {
       signature,
@@ -607,39 +691,96 @@ class Runner {
   }
 
   /**
+   * Whether an earlier run's job for this stage is still the stage's to
+   * record: the stage is planned as it was submitted, and the upstream runs
+   * it was submitted behind are the ones on disk or still in this run's
+   * queue. Returns the upstream stages of this run it waits on; undefined
+   * when the job is dropped (cancelled if it is still queued) and the stage
+   * is decided as if there had been none.
+   */
+  private async adoption(stage: StagePlan, open: OpenJob): Promise<string[] | undefined> {
+    const behind: string[] = [];
+    let why: string | undefined;
+    if (open.plan !== planDigest(stage)) why = 'the stage changed in sluice.yaml since it was submitted';
+    else
+      for (const [upstream, runId] of Object.entries(open.behind)) {
+        if (this.launched.get(upstream)?.runId === runId) behind.push(upstream);
+        else if (this.context.state.lastSuccess(upstream)?.runId !== runId) {
+          why = `upstream stage ${upstream.slice(stage.pipeline.length + 1)} ran again since it was submitted`;
+          break;
+        }
+      }
+    if (why === undefined) return behind;
+    this.slurm ??= this.newSlurmJobs();
+    await this.slurm.cancelJobs([open.job]).catch(() => undefined);
+    this.journal.settled(stage.id);
+    this.options.events?.warning?.(
+      `Slurm job ${open.job} of stage ${stage.id} is not recorded (${why}); it was cancelled if still queued.`,
+    );
+    return undefined;
+  }
+
+  /**
    * Submits a stage's command to Slurm (held by afterok on the jobs of
-   * `behind`) and waits for the job to end. Its output file is the stage's
-   * log; it is shown once the job has ended.
+   * `behind`), or follows the job an earlier run submitted, and waits for
+   * the job to end; a detached run returns once it is queued. Its output
+   * file is the stage's log; it is shown once the job has ended.
    */
   private async onSlurm(
     stage: StagePlan,
-    job: { cwd: string; env: Record<string, string>; logFile: string },
+    job: { cwd: string; env: Record<string, string>; logFile: string; runId: string },
+    decided: { signature: string; inputs: StageInputs } | undefined,
     behind: readonly string[],
+    existing: OpenJob | undefined,
   ): Promise<CommandEnd | { outcome: StageOutcome }> {
-    this.slurm ??= new SlurmJobs();
-    const startedAt = new Date();
+    const slurm = (this.slurm ??= this.newSlurmJobs());
+    const startedAt = existing === undefined ? new Date() : new Date(existing.submittedAt);
     const started = performance.now();
     let id: string;
-    try {
-      id = await this.slurm.submit({
-        name: stage.id,
-        chdir: job.cwd,
-        outputFile: job.logFile,
-        command: stage.run,
-        dependencies: behind.map((upstream) => this.launched.get(upstream)!),
-        resources: stage.resources,
-        env: job.env,
+    if (existing !== undefined) id = existing.job;
+    else {
+      try {
+        id = await slurm.submit({
+          name: stage.id,
+          chdir: job.cwd,
+          outputFile: job.logFile,
+          command: stage.run,
+          dependencies: behind.map((upstream) => this.launched.get(upstream)!.job),
+          resources: stage.resources,
+          env: job.env,
+        });
+      } catch (error) {
+        return { outcome: slurmFailed(stage, error) };
+      }
+      // In the journal before anything else: whatever happens to this process, no run submits it again.
+      this.journal.submitted({
+        stage: stage.id,
+        job: id,
+        runId: job.runId,
+        logFile: job.logFile,
+        submittedAt: startedAt.toISOString(),
+        plan: planDigest(stage),
+        ...(decided === undefined ? {} : { signature: decided.signature, inputs: decided.inputs }),
+        behind: Object.fromEntries(behind.map((upstream) => [upstream, this.launched.get(upstream)!.runId])),
       });
-    } catch (error) {
-      return { outcome: slurmFailed(stage, error) };
     }
-    this.launched.set(stage.id, id);
+    this.launched.set(stage.id, { job: id, runId: job.runId });
     this.options.events?.stageSubmitted?.(stage, id);
     this.onLaunched(stage);
+    if (this.options.detach === true) {
+      const [now] =
+        existing === undefined
+          ? []
+          : await slurm.states([{ id, outputFile: job.logFile }]).catch(() => [] as SlurmJobStatus[]);
+      if (now === undefined || !isEnded(now)) return { outcome: queued(stage, id, job.runId) };
+    }
     let status: SlurmJobStatus;
     try {
-      status = await this.slurm.ended(id, stage.id, job.logFile);
+      status = await slurm.ended(id, stage.id, job.logFile);
     } catch (error) {
+      // A job Sluice cancelled (it could never start) is done with; any other stays for the next run.
+      if (error instanceof SluiceError && error.code === 'slurm-unsatisfiable')
+        this.journal.settled(stage.id);
       return { outcome: slurmFailed(stage, error) };
     }
     const output = readTextOrEmpty(job.logFile);
@@ -669,14 +810,16 @@ class Runner {
     stage: StagePlan,
     decided: { signature: string; inputs: StageInputs } | undefined,
     behind: readonly string[],
+    existing: OpenJob | undefined,
   ): Promise<StageOutcome> {
     const { context } = this;
     const root = context.workspace.root;
-    const runId = newRunId();
+    const runId = existing?.runId ?? newRunId();
     this.options.events?.stageStarted?.(stage, runId);
-    this.clearOutputs(stage, runId);
+    // An earlier run's job cleared them when it was submitted, and may be writing them now.
+    if (existing === undefined) this.clearOutputs(stage, runId);
     const cwd = stage.wdir === '' ? root : join(root, stage.wdir);
-    if (stage.wdir !== '' && !isDirectory(cwd)) {
+    if (existing === undefined && stage.wdir !== '' && !isDirectory(cwd)) {
       const reason = `its wdir ${stage.wdir} is not a folder: create it, or fix \`wdir\` in sluice.yaml`;
       return { ...failed(stage, reason, runId, undefined), code: 'wdir-missing', data: { wdir: stage.wdir } };
     }
@@ -688,12 +831,14 @@ class Runner {
       SLUICE_WORKSPACE: root,
       SLUICE_PARAMS: JSON.stringify(params),
     };
-    const logFile = context.logs.logFile(stage.pipeline, stage.name, runId);
+    const logFile = existing?.logFile ?? context.logs.logFile(stage.pipeline, stage.name, runId);
     let result: CommandEnd;
-    if (this.executorOf(stage) === 'slurm') {
-      const ran = await this.onSlurm(stage, { cwd, env, logFile }, behind);
+    if (existing !== undefined || this.executorOf(stage) === 'slurm') {
+      const ran = await this.onSlurm(stage, { cwd, env, logFile, runId }, decided, behind, existing);
       if ('outcome' in ran) return { ...ran.outcome, runId };
       result = ran;
+      // The job has ended: whatever is recorded of it below, it is no longer open.
+      this.journal.settled(stage.id);
     } else {
       const ran = await runCommand({
         command: stage.run,
@@ -708,10 +853,8 @@ class Runner {
     // Submitted behind upstream jobs: its inputs are theirs as recorded, so it waits for that.
     for (const id of behind) {
       const upstream = await this.outcomeOf(id);
-      if (!isGood(upstream)) {
-        const why = upstream.result === 'failed' ? 'failed' : 'did not run';
-        return notRun(stage, `upstream stage ${id.slice(stage.pipeline.length + 1)} ${why}`);
-      }
+      if (!isGood(upstream))
+        return notRun(stage, upstreamNotGood(id.slice(stage.pipeline.length + 1), upstream));
     }
     const { signature, inputs } =
       decided ??
@@ -807,6 +950,32 @@ type CommandEnd = CommandResult & { readonly failure: string | undefined };
 function slurmFailed(stage: StagePlan, error: unknown): StageOutcome {
   const failure = slurmFailure(error, stage.id);
   return { ...failed(stage, failure.message, undefined, undefined), code: failure.code, data: failure.data };
+}
+
+/** A stage a detached run left in Slurm's queue. */
+function queued(stage: StagePlan, job: string, runId: string): StageOutcome {
+  return {
+    pipeline: stage.pipeline,
+    stage: stage.name,
+    result: 'queued',
+    reason: `Slurm job ${job}`,
+    runId,
+    durationMs: undefined,
+    code: 'slurm-queued',
+    data: { job },
+  };
+}
+
+/** Why a stage did not run, when an upstream stage did not end well in this run. */
+function upstreamNotGood(name: string, upstream: StageOutcome): string {
+  switch (upstream.result) {
+    case 'failed':
+      return `upstream stage ${name} failed`;
+    case 'queued':
+      return `upstream stage ${name} is queued on Slurm: \`sluice run --attach\` runs this once its job ends`;
+    default:
+      return `upstream stage ${name} did not run`;
+  }
 }
 
 function readTextOrEmpty(path: string): string {

@@ -228,6 +228,8 @@ export function shownState(stage: StageView, progress: RunProgress | undefined):
       return 'failed';
     case 'not-run':
       return stage.state;
+    case 'queued':
+      return 'running';
   }
 }
 
