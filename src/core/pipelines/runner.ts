@@ -414,7 +414,8 @@ class Runner {
         if (left === 0) makeReady(next);
       }
       // A failed stage's dependants already in Slurm's queue: Slurm drops them too, sooner when asked.
-      if (!good && outcome.result !== 'queued' && this.slurm) {
+      // Not when its job is merely out of sight (a controller not answering): it may still succeed.
+      if (!good && outcome.result !== 'queued' && outcome.code !== 'slurm-unreachable' && this.slurm) {
         const behind = (downstream.get(stage.id) ?? []).flatMap((next) => {
           const launched = this.launched.get(next.id);
           return launched === undefined ? [] : [launched.job];
@@ -949,7 +950,9 @@ type CommandEnd = CommandResult & { readonly failure: string | undefined };
 /** A stage that could not be submitted to or followed on Slurm, with the client's code. */
 function slurmFailed(stage: StagePlan, error: unknown): StageOutcome {
   const failure = slurmFailure(error, stage.id);
-  return { ...failed(stage, failure.message, undefined, undefined), code: failure.code, data: failure.data };
+  // The stage's one line says what happened and what to do next.
+  const reason = failure.hint === undefined ? failure.message : `${failure.message} ${failure.hint}`;
+  return { ...failed(stage, reason, undefined, undefined), code: failure.code, data: failure.data };
 }
 
 /** A stage a detached run left in Slurm's queue. */

@@ -267,7 +267,7 @@ export class SlurmClient {
   }
 
   private get timeoutMs(): number {
-    return this.options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    return this.options.timeoutMs ?? timeoutFromEnvironment() ?? DEFAULT_TIMEOUT_MS;
   }
 
   /** What the controller says of accounting and JobCompLoc, asked once per client. */
@@ -464,6 +464,12 @@ function invalid(job: SlurmSubmission, key: string, message: string): SluiceErro
     code: 'invalid-value',
     data: { job: job.name, key },
   });
+}
+
+/** SLUICE_SLURM_TIMEOUT (seconds): how long one Slurm command may take, for a slow site (or a test). */
+function timeoutFromEnvironment(): number | undefined {
+  const seconds = Number(process.env['SLUICE_SLURM_TIMEOUT']);
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
 }
 
 function shellQuote(text: string): string {
