@@ -74,6 +74,8 @@ export interface SlurmCluster {
 export interface SlurmOptions {
   /** MinJobAge: low, so tests see the controller forget ended jobs quickly (Slurm's minimum is 2). */
   readonly minJobAgeSeconds?: number;
+  /** slurm.conf's SchedulerParameters (a benchmark's `batch_sched_delay=0`); Slurm's defaults when absent. */
+  readonly schedulerParameters?: string;
 }
 
 /** A process as the lock records it: the start time tells it apart from a later process given the same pid. */
@@ -147,7 +149,15 @@ export async function startSlurm(options: SlurmOptions = {}): Promise<SlurmClust
     writeLock(state);
     writeFileSync(
       SLURM_CONF,
-      slurmConf({ folder, socket: munge.socket, ports, node, jobCompFile, minJobAgeSeconds }),
+      slurmConf({
+        folder,
+        socket: munge.socket,
+        ports,
+        node,
+        jobCompFile,
+        minJobAgeSeconds,
+        schedulerParameters: options.schedulerParameters,
+      }),
     );
 
     const controller = startDaemon(SLURMCTLD, ['-D', '-i'], 'slurmctld');
@@ -273,6 +283,7 @@ interface ConfFacts {
   readonly node: { readonly cpus: number; readonly memoryMiB: number };
   readonly jobCompFile: string;
   readonly minJobAgeSeconds: number;
+  readonly schedulerParameters: string | undefined;
 }
 
 function slurmConf(facts: ConfFacts): string {
@@ -310,6 +321,7 @@ function slurmConf(facts: ConfFacts): string {
     'JobCompType=jobcomp/filetxt',
     `JobCompLoc=${facts.jobCompFile}`,
     `MinJobAge=${facts.minJobAgeSeconds}`,
+    ...(facts.schedulerParameters === undefined ? [] : [`SchedulerParameters=${facts.schedulerParameters}`]),
     // A job over its time limit gets SIGTERM, then SIGKILL this much later.
     'KillWait=5',
     'ReturnToService=2',
