@@ -118,4 +118,26 @@ void describe('run on Slurm', () => {
     assert.equal(bad.status, 2);
     assert.equal((JSON.parse(bad.stdout) as { error: { code: string } }).error.code, 'bad-executor');
   });
+  void test('exp run --executor slurm runs each experiment of the grid as Slurm jobs', () => {
+    const root = mkdtempSync(join(tmpdir(), 'sluice-slurm-exp-'));
+    roots.push(root);
+    git(root, 'init', '--quiet');
+    writeFileSync(join(root, 'params.yaml'), 'lr: 0.1\n');
+    // The metric says where the command ran: 1 inside a Slurm job, 0 here.
+    writeFileSync(
+      join(root, 'sluice.yaml'),
+      'version: 1\npipelines:\n  p:\n    stages:\n      fit:\n' +
+        '        run: echo "{\\"slurm\\": $([ -n \\"$SLURM_JOB_ID\\" ] && echo 1 || echo 0)}" > metrics.json\n' +
+        '        params: [lr]\n        metrics: [metrics.json]\n',
+    );
+    git(root, 'add', '.');
+    git(root, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', 'commit', '--quiet', '-m', 'fit');
+    const run = sluice(['exp', 'run', '--executor', 'slurm', '--set', 'lr=0.2,0.3', '--json'], root);
+    assert.equal(run.status, 0, run.stderr + run.stdout);
+    const shown = JSON.parse(sluice(['exp', 'show', '--json'], root).stdout) as {
+      experiments: { params: Record<string, unknown>; metrics: Record<string, number> }[];
+    };
+    const onSlurm = shown.experiments.filter((row) => row.metrics['metrics.json#slurm'] === 1);
+    assert.deepEqual(onSlurm.map((row) => row.params['lr']).sort(), [0.2, 0.3], JSON.stringify(shown));
+  });
 });
