@@ -16,7 +16,7 @@ import {
 import type { DvcStage, DvcTopPlot, DvcYaml } from './dvcYaml';
 import type { Conversion, NotCarried, SluiceDataset, SluicePlotOptions, SluiceStage } from './model';
 import { dvcRemotes, insideRoot, type ProjectScan } from './trackedData';
-import { isMapping, readValuesFile, referencePath, TemplateValues, wholeTemplate } from './values';
+import { isMapping, readValuesFile, TemplateValues, wholeTemplate } from './values';
 
 export interface ConvertInput {
   /** The project folder: where dvc.yaml is and sluice.yaml goes. */
@@ -112,8 +112,7 @@ function sampleItem(
   const source = (text: unknown, what: string, code: 'foreach-source' | 'matrix-source'): unknown => {
     if (typeof text !== 'string') return text;
     const expression = wholeTemplate(text) ?? text;
-    const path = referencePath(expression);
-    const found = path === undefined ? { found: false as const } : values.resolve(path);
+    const found = values.resolve(expression);
     if (found.found && (Array.isArray(found.value) || (code === 'foreach-source' && isMapping(found.value))))
       return found.value;
     report({
@@ -248,7 +247,7 @@ function convertVars(
       });
   }
   // Earlier layers win, as `TemplateValues` looks them up in order: DVC refuses a clash anyway.
-  return { vars, values: new TemplateValues(layers), unreadable };
+  return { vars, values: TemplateValues.layered(layers), unreadable };
 }
 
 /** Each stage output (path from the project folder) with where it is declared. */

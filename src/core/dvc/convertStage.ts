@@ -15,7 +15,7 @@ import type {
   SluiceStageBody,
 } from './model';
 import { insideRoot } from './trackedData';
-import { isMapping, referencePath, templateExpressions, type TemplateValues } from './values';
+import { isMapping, templateExpressions, type TemplateValues } from './values';
 
 export const DEFAULT_PARAMS_FILE = 'params.yaml';
 
@@ -253,9 +253,8 @@ function reportUnpacking(commands: readonly string[], context: StageContext): vo
   const seen = new Set<string>();
   for (const command of commands)
     for (const expression of templateExpressions(command)) {
-      const path = referencePath(expression);
-      if (path === undefined || seen.has(expression)) continue;
-      const found = context.values.resolve(path);
+      if (seen.has(expression)) continue;
+      const found = context.values.resolve(expression);
       if (!found.found || !isMapping(found.value)) continue;
       seen.add(expression);
       context.report({

@@ -4,6 +4,7 @@
 // stands for (a `foreach` source that exists, a dictionary DVC would unpack).
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
+import { lookup, nameParts, scanTemplate, type TemplateScope } from '../manifest/templates';
 import { describeParseFailure, parseValues } from '../manifest/valueFiles';
 
 /** A values file as import-dvc reads it: its values, or why it could not. */
@@ -37,33 +38,35 @@ export function readValuesFile(path: string): ValuesFile {
 /** What a reference resolved to: found (with its value) or not. */
 export type Resolution = { readonly found: true; readonly value: unknown } | { readonly found: false };
 
-/** Values layered in DVC's order: a name is looked up in each source in turn. */
+/**
+ * Values layered in DVC's order, looked up as the manifest's own `${…}` are
+ * (manifest/templates.ts), so that import-dvc reads an expression the way
+ * Sluice will once it is imported: the first layer holding a name wins.
+ */
 export class TemplateValues {
-  constructor(private readonly sources: readonly Readonly<Record<string, unknown>>[]) {}
+  private constructor(private readonly scope: TemplateScope | undefined) {}
+
+  static layered(sources: readonly Readonly<Record<string, unknown>>[]): TemplateValues {
+    let scope: TemplateScope | undefined;
+    for (const source of [...sources].reverse())
+      scope = { names: new Map(Object.entries(source)), ...(scope ? { outer: scope } : {}) };
+    return new TemplateValues(scope);
+  }
 
   /** The same values with `names` (a foreach's `item` and `key`) in front. */
   with(names: Readonly<Record<string, unknown>>): TemplateValues {
-    return new TemplateValues([names, ...this.sources]);
+    return new TemplateValues({
+      names: new Map(Object.entries(names)),
+      ...(this.scope ? { outer: this.scope } : {}),
+    });
   }
 
-  resolve(path: readonly string[]): Resolution {
-    for (const source of this.sources) {
-      const found = lookup(source, path);
-      if (found.found) return found;
-    }
-    return { found: false };
+  /** The value a plain reference (`a.b[0]`) names; anything else (an expression) is not found. */
+  resolve(expression: string): Resolution {
+    if (this.scope === undefined || nameParts(expression) === undefined) return { found: false };
+    const found = lookup(this.scope, expression);
+    return found.found ? { found: true, value: found.value } : { found: false };
   }
-}
-
-function lookup(values: unknown, path: readonly string[]): Resolution {
-  let current = values;
-  for (const part of path) {
-    if (Array.isArray(current) && /^\d+$/.test(part)) current = current[Number(part)];
-    else if (isMapping(current) && Object.hasOwn(current, part)) current = current[part];
-    else return { found: false };
-    if (current === undefined) return { found: false };
-  }
-  return { found: true, value: current };
 }
 
 export function isMapping(value: unknown): value is Record<string, unknown> {
@@ -72,23 +75,14 @@ export function isMapping(value: unknown): value is Record<string, unknown> {
 
 /** The inside of every `${…}` in `text` that is not escaped as `\${`. */
 export function templateExpressions(text: string): string[] {
-  const found: string[] = [];
-  const pattern = /(\\*)\$\{([^}]*)\}/g;
-  for (let match = pattern.exec(text); match !== null; match = pattern.exec(text)) {
-    // An odd number of backslashes escapes the `$`; an even number is backslashes before a template.
-    if (match[1]!.length % 2 === 0) found.push(match[2]!.trim());
-  }
-  return found;
+  return scanTemplate(text).refs.map((ref) => ref.name);
 }
 
-/** `a.b[0].c` as `['a', 'b', '0', 'c']`; undefined for anything but a plain reference. */
-export function referencePath(expression: string): string[] | undefined {
-  if (!/^[A-Za-z_][\w-]*(\.[\w-]+|\[\d+\])*$/.test(expression)) return undefined;
-  return expression.split(/\.|\[|\]/).filter((part) => part !== '');
-}
-
-/** True when `text` is exactly one `${…}` expression, as a DVC `foreach` or matrix source must be. */
+/** The expression when `text` is exactly one `${…}`, as a DVC `foreach` or matrix source must be. */
 export function wholeTemplate(text: string): string | undefined {
-  const match = /^\$\{([^}]*)\}$/.exec(text.trim());
-  return match ? match[1]!.trim() : undefined;
+  const trimmed = text.trim();
+  const { refs } = scanTemplate(trimmed);
+  return refs.length === 1 && refs[0]!.start === 0 && refs[0]!.end === trimmed.length
+    ? refs[0]!.name
+    : undefined;
 }
