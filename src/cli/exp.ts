@@ -155,7 +155,8 @@ const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
   },
 };
 
-const ALL_FLAGS = [SET_FLAG, JOBS_FLAG, NAME_FLAG, SORT_FLAG, VS_FLAG, CSV_FLAG, JSON_FLAG];
+/** What `exp` takes: every subcommand's flags (each subcommand refuses the others'). */
+const ALL_FLAGS = [...new Set(Object.values(SUBCOMMANDS).flatMap((subcommand) => subcommand.flags))];
 
 export const expCommand: Command = {
   name: 'exp',

@@ -125,10 +125,13 @@ void describe('run on Slurm', () => {
     writeFileSync(join(root, 'params.yaml'), 'lr: 0.1\n');
     // The metric says where the command ran: 1 inside a Slurm job, 0 here.
     writeFileSync(
+      join(root, 'fit.sh'),
+      'if [ -n "$SLURM_JOB_ID" ]; then n=1; else n=0; fi\necho "{\\"slurm\\": $n}" > metrics.json\n',
+    );
+    writeFileSync(
       join(root, 'sluice.yaml'),
-      'version: 1\npipelines:\n  p:\n    stages:\n      fit:\n' +
-        '        run: echo "{\\"slurm\\": $([ -n \\"$SLURM_JOB_ID\\" ] && echo 1 || echo 0)}" > metrics.json\n' +
-        '        params: [lr]\n        metrics: [metrics.json]\n',
+      'version: 1\nparams: params.yaml\npipelines:\n  p:\n    stages:\n      fit:\n        run: sh fit.sh\n' +
+        '        deps: [fit.sh]\n        params: [lr]\n        metrics: [metrics.json]\n',
     );
     git(root, 'add', '.');
     git(root, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', 'commit', '--quiet', '-m', 'fit');
