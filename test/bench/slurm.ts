@@ -20,8 +20,14 @@
 //    of `--chain` and a fan-out of the rest), to see the wall time and that
 //    the runner's memory does not grow with the number of stages.
 //
+// 5. `--memory 200,1000,3000`: the heap the runner keeps, in this process
+//    after a forced GC, once it has run the same graph at each size with the
+//    local executor (what stays is what stays for Slurm too: the poller and
+//    the journal drop a job's entry when it is recorded). No cluster needed:
+//    `--runs 0 --calls 0 --memory …` measures only this.
+//
 //   npm run bench:slurm -- [--calls 20] [--runs 3] [--chain 20] [--fan 179]
-//                          [--big 1000] [--scheduler default|fast]
+//                          [--big 1000] [--scheduler default|fast] [--memory 200,1000]
 //
 // `--scheduler fast` sets SchedulerParameters=batch_sched_delay=0, which a
 // site tuned for many short jobs sets: Slurm's default waits 3 s between
@@ -35,7 +41,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { openPipelines } from '../../src/core/pipelines/context';
+import { runPipelines } from '../../src/core/pipelines/runner';
 import { SlurmClient } from '../../src/core/process/slurm';
+import { openWorkspace } from '../../src/core/workspace';
 import { startSlurm } from '../support/services/slurm';
 
 const repoRoot = resolve(__dirname, '..', '..', '..');
@@ -50,6 +61,7 @@ const { values } = parseArgs({
     fan: { type: 'string', default: '179' },
     big: { type: 'string', default: '0' },
     scheduler: { type: 'string', default: 'default' },
+    memory: { type: 'string', default: '' },
   },
 });
 const cli = join(repoRoot, 'dist', 'cli.js');
@@ -95,6 +107,21 @@ function latency(name: string, samples: readonly number[]): Latency {
 }
 
 async function main(): Promise<void> {
+  const memorySizes = values.memory === '' ? [] : values.memory.split(',').map(Number);
+  const retained = [];
+  for (const stages of memorySizes) {
+    const kept = await retainedHeap(stages);
+    retained.push(kept);
+    console.log(
+      `local run of ${stages} stages in-process: heap kept ${kept.keptMiB.toFixed(1)} MiB ` +
+        `(${kept.perStageKiB.toFixed(1)} KiB a stage), RSS ${kept.rssMiB.toFixed(0)} MiB`,
+    );
+  }
+  if (runs === 0 && calls === 0 && Number(values.big) === 0) {
+    mkdirSync(dirname(resultsPath), { recursive: true });
+    writeFileSync(resultsPath, `${JSON.stringify({ retained }, null, 2)}\n`);
+    return;
+  }
   const cluster = await startSlurm({
     minJobAgeSeconds: 300,
     ...(values.scheduler === 'fast' ? { schedulerParameters: 'batch_sched_delay=0' } : {}),
@@ -213,6 +240,7 @@ async function main(): Promise<void> {
           peer: { jobs, chain, fan, runs, wallMs: walls, medianMs: walls.length > 0 ? median(walls) : null },
           runner,
           big: bigPair ?? null,
+          retained,
         },
         null,
         2,
@@ -222,6 +250,43 @@ async function main(): Promise<void> {
     await cluster.stop();
     rmSync(work, { recursive: true, force: true });
   }
+}
+
+/** Runs the chain-and-fan graph of `stages` locally in this process; the heap it keeps, measured after a GC each side. */
+async function retainedHeap(
+  stages: number,
+): Promise<{ stages: number; keptMiB: number; perStageKiB: number; rssMiB: number }> {
+  const folder = mkdtempSync(join(tmpdir(), 'sluice-bench-memory-'));
+  try {
+    const chain = Math.min(20, stages - 2);
+    writeFileSync(
+      join(folder, 'sluice.yaml'),
+      benchManifest(chain, stages - chain - 1).replace('executor: slurm', 'executor: local'),
+    );
+    spawnSync('git', ['init', '--quiet'], { cwd: folder });
+    const context = openPipelines(await openWorkspace(folder));
+    collectGarbage();
+    const before = process.memoryUsage().heapUsed;
+    const report = await runPipelines(context, { jobs: 2 });
+    collectGarbage();
+    const kept = process.memoryUsage().heapUsed - before;
+    if (report.stages.some((stage) => stage.result !== 'ran'))
+      throw new Error('the local run did not run every stage');
+    return {
+      stages,
+      keptMiB: kept / 2 ** 20,
+      perStageKiB: kept / 1024 / stages,
+      rssMiB: process.memoryUsage().rss / 2 ** 20,
+    };
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/** A full garbage collection, without needing node to be started with --expose-gc. */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
 }
 
 interface RunnerRun {
