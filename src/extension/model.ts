@@ -4,8 +4,11 @@
 // progress says). It discovers each folder, watches the manifest, the datasets'
 // files, the refs under refs/sluice/ and the stages' deps and outs, and reads
 // again only the part a change touches, debounced; commands say what they
-// changed (changes.ts) and refresh() reads just that. Views listen to
-// onDidChange and render; they call no engine function.
+// changed (changes.ts) and refresh() reads just that. While a folder has Slurm
+// jobs that may still start or end, it asks Slurm about them every few seconds
+// (and at once when the journal of jobs changes), whether or not a run holds
+// the other reads back. Views listen to onDidChange and render; they call no
+// engine function.
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
@@ -14,9 +17,12 @@ import { ENVIRONMENT_REFS } from '../core/environments/history';
 import { RELEASE_REFS } from '../core/environments/releases';
 import { EXPERIMENT_REFS } from '../core/experiments/records';
 import { MANIFEST_FILE } from '../core/manifest';
+import { isActive } from '../core/pipelines/slurmJobPhase';
+import type { StageJob, StageJobs } from '../core/pipelines/slurmJobs';
+import { journalFile } from '../core/pipelines/slurmJournal';
 import type { SnapshotSummary } from '../core/snapshots/snapshots';
 import { SLUICE_DIR, type Workspace } from '../core/workspace';
-import { mergeScopes, scopeOf, WHOLE_FOLDER, type Changes, type FolderScope } from './changes';
+import { JOBS_ONLY, mergeScopes, scopeOf, WHOLE_FOLDER, type Changes, type FolderScope } from './changes';
 import { loadFolderEnvironments } from './environments/environments';
 import type { FolderEnvironments } from './environments/model';
 import {
@@ -26,8 +32,8 @@ import {
   summarizeFolders,
   type FolderState,
 } from './folders';
-import type { FolderPipelines, RunProgress } from './pipelines/pipelineNodes';
-import { readFolderPipelines, readOnlyWorkspace } from './pipelines/pipelineStates';
+import { NO_JOBS, type FolderPipelines, type RunProgress } from './pipelines/pipelineNodes';
+import { readFolderJobs, readFolderPipelines, readOnlyWorkspace } from './pipelines/pipelineStates';
 import type { PausesRefresh } from './progress';
 import { loadFolderRemote, type FolderRemote } from './remotes/remoteSync';
 import {
@@ -41,6 +47,12 @@ import {
 
 /** Quiet time before a burst of file events is acted on. */
 const DEBOUNCE_MS = 300;
+
+/** How often Slurm is asked about the jobs while any may still start or end: one squeue per folder. */
+const JOBS_POLL_MS = 5_000;
+
+/** Quiet time after the journal of jobs changes (a run appends a line per job it submits). */
+const JOURNAL_QUIET_MS = 100;
 
 /** The context key the welcome views read (see `viewsWelcome` in package.json). */
 const STATE_CONTEXT_KEY = 'sluice.workspaceState';
@@ -92,6 +104,8 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
   readonly #comparisons = new Map<string, Promise<Comparison>>();
   readonly #datasetReads = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
+  #jobsPoll: NodeJS.Timeout | undefined;
+  #journalChanged: NodeJS.Timeout | undefined;
   #busy = 0;
   /** The latest flush; each waits for the one before, so two never interleave. */
   #flushing: Promise<void> = Promise.resolve();
@@ -241,8 +255,28 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
     return this.#runs.has(root);
   }
 
+  /** The stage's open Slurm job, as Slurm last said of it. */
+  jobOf(root: string, stageId: string): StageJob | undefined {
+    const folder = this.folders.find(({ state }) => state.kind !== 'noManifest' && state.root === root);
+    return folder?.pipelines.jobs.jobs.find((job) => job.stage === stageId);
+  }
+
+  /**
+   * Asks Slurm again, now, about the jobs of the workspace at `root` (of every
+   * folder without one), and resolves when the model has the answer. A run in
+   * progress does not hold this back: its jobs are what the user watches.
+   */
+  refreshJobs(root?: string): Promise<void> {
+    const keys = root === undefined ? [...this.#entries.keys()] : this.#keysOfRoot(root);
+    // In turn with the folder reads, which read the jobs too: the later answer is the one kept.
+    this.#flushing = this.#flushing.then(() => this.#readJobsOf(keys));
+    return this.#flushing;
+  }
+
   dispose(): void {
     clearTimeout(this.#timer);
+    clearTimeout(this.#jobsPoll);
+    clearTimeout(this.#journalChanged);
     for (const entry of this.#entries.values()) disposeAll([...entry.watchers, ...entry.pipelineWatchers]);
     this.#entries.clear();
     for (const subscription of this.#subscriptions) subscription.dispose();
@@ -266,9 +300,60 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
       const entry = this.#entries.get(key)!;
       this.#changed.fire({
         folder: entry.model.state.folder,
-        scope: { whole: false, datasets: new Set(), environments: false, pipelines: true },
+        scope: { whole: false, datasets: new Set(), environments: false, pipelines: true, jobs: false },
       });
     }
+  }
+
+  async #readJobsOf(keys: readonly string[]): Promise<void> {
+    for (const key of keys) {
+      const entry = this.#entries.get(key);
+      if (entry === undefined) continue;
+      const { state, pipelines } = entry.model;
+      const jobs = await this.#readJobs(state, pipelines.jobs);
+      // The usual answer while a job waits (the same as before) redraws nothing.
+      if (JSON.stringify(jobs) === JSON.stringify(pipelines.jobs)) continue;
+      entry.model = { ...entry.model, pipelines: { ...entry.model.pipelines, jobs } };
+      this.#changed.fire({ folder: state.folder, scope: JOBS_ONLY });
+    }
+    this.#followJobs();
+  }
+
+  /** A folder's jobs; a problem asking Slurm is logged when it is new, not at every poll. */
+  async #readJobs(state: FolderState, before: StageJobs): Promise<StageJobs> {
+    try {
+      const jobs = await readFolderJobs(state);
+      if (jobs.problem !== undefined && jobs.problem.code !== before.problem?.code)
+        this.log.warn(`${state.folder}: the Slurm jobs' states are not known: ${jobs.problem.message}`);
+      return jobs;
+    } catch (error) {
+      this.log.error(`Reading the Slurm jobs of ${state.folder} failed: ${describeError(error)}`);
+      return before;
+    }
+  }
+
+  /** Polls while some folder has a job Slurm may still start or end; stops when none has. */
+  #followJobs(): void {
+    const following = [...this.#entries.values()].some(({ model }) =>
+      model.pipelines.jobs.jobs.some(isActive),
+    );
+    if (!following) {
+      clearTimeout(this.#jobsPoll);
+      this.#jobsPoll = undefined;
+    } else if (this.#jobsPoll === undefined) {
+      this.#jobsPoll = setTimeout(() => {
+        this.#jobsPoll = undefined;
+        void this.refreshJobs();
+      }, JOBS_POLL_MS);
+    }
+  }
+
+  #journalWritten(): void {
+    clearTimeout(this.#journalChanged);
+    this.#journalChanged = setTimeout(() => {
+      this.#journalChanged = undefined;
+      void this.refreshJobs();
+    }, JOURNAL_QUIET_MS);
   }
 
   #request(key: string, scope: FolderScope): void {
@@ -316,6 +401,7 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
       STATE_CONTEXT_KEY,
       summarizeFolders(this.folders.map((f) => f.state)),
     );
+    this.#followJobs();
   }
 
   async #rediscover(folder: vscode.WorkspaceFolder): Promise<Entry> {
@@ -329,7 +415,10 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
       state,
       datasets: await this.#datasetsOf(state),
       environments: { ...(await loadFolderEnvironments(state)), remote },
-      pipelines: readFolderPipelines(state),
+      pipelines: readFolderPipelines(
+        state,
+        await this.#readJobs(state, old?.model.pipelines.jobs ?? NO_JOBS),
+      ),
       remote,
     };
     const entry: Entry = {
@@ -364,7 +453,7 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
     if (environments.remote !== remote) environments = { ...environments, remote };
     // A stage's state follows the datasets it reads, so a dataset change reads the stages again too.
     const pipelinesChanged = scope.pipelines || scope.datasets.size > 0;
-    if (pipelinesChanged) pipelines = readFolderPipelines(state);
+    if (pipelinesChanged) pipelines = readFolderPipelines(state, await this.#readJobs(state, pipelines.jobs));
     entry.model = { ...model, datasets, environments, pipelines, remote };
     if (pipelinesChanged) {
       // An output a run created is watched inside now.
@@ -476,6 +565,13 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
       this.#request(key, scopeOf({ kind: 'pipelines', root: state.root }));
     };
     const watchers: vscode.Disposable[] = [];
+    // A run (here or in a terminal) writes the journal when it submits a job and when it records one.
+    const journal = journalFile(join(state.root, SLUICE_DIR));
+    watchers.push(
+      ...watch(new vscode.RelativePattern(vscode.Uri.file(dirname(journal)), basename(journal)), () => {
+        this.#journalWritten();
+      }),
+    );
     // One watcher per folder holding watched paths, not one per path.
     const parents = new Map<string, Set<string>>();
     for (const path of paths) {
