@@ -245,11 +245,7 @@ export function manifestName(node: StageNode | TemplateNode): { offset: number; 
  * recorded changes nothing yet: the stage is what its records say until a run
  * records the job.
  */
-export function shownState(
-  stage: StageView,
-  progress: RunProgress | undefined,
-  job?: StageJob,
-): ShownState {
+export function shownState(stage: StageView, progress: RunProgress | undefined, job?: StageJob): ShownState {
   if (progress?.kind !== 'finished') {
     const phase = job === undefined ? undefined : stageJobPhase(job);
     // Slurm not answering: the job is still submitted and not known to have started.
