@@ -34,6 +34,7 @@ import {
 } from './folders';
 import { NO_JOBS, type FolderPipelines, type RunProgress } from './pipelines/pipelineNodes';
 import { readFolderJobs, readFolderPipelines, readOnlyWorkspace } from './pipelines/pipelineStates';
+import { SlurmJobsPolling } from './pipelines/slurmJobsPolling';
 import type { PausesRefresh } from './progress';
 import { loadFolderRemote, type FolderRemote } from './remotes/remoteSync';
 import {
@@ -47,12 +48,6 @@ import {
 
 /** Quiet time before a burst of file events is acted on. */
 const DEBOUNCE_MS = 300;
-
-/** How often Slurm is asked about the jobs while any may still start or end: one squeue per folder. */
-const JOBS_POLL_MS = 5_000;
-
-/** Quiet time after the journal of jobs changes (a run appends a line per job it submits). */
-const JOURNAL_QUIET_MS = 100;
 
 /** The context key the welcome views read (see `viewsWelcome` in package.json). */
 const STATE_CONTEXT_KEY = 'sluice.workspaceState';
@@ -104,8 +99,11 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
   readonly #comparisons = new Map<string, Promise<Comparison>>();
   readonly #datasetReads = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
-  #jobsPoll: NodeJS.Timeout | undefined;
-  #journalChanged: NodeJS.Timeout | undefined;
+  readonly #jobsPolling = new SlurmJobsPolling(
+    (keys) => this.#readJobsOf(keys),
+    () => [...this.#entries.keys()],
+    () => [...this.#entries.values()].some(({ model }) => model.pipelines.jobs.jobs.some(isActive)),
+  );
   #busy = 0;
   /** The latest flush; each waits for the one before, so two never interleave. */
   #flushing: Promise<void> = Promise.resolve();
@@ -267,16 +265,12 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
    * progress does not hold this back: its jobs are what the user watches.
    */
   refreshJobs(root?: string): Promise<void> {
-    const keys = root === undefined ? [...this.#entries.keys()] : this.#keysOfRoot(root);
-    // In turn with the folder reads, which read the jobs too: the later answer is the one kept.
-    this.#flushing = this.#flushing.then(() => this.#readJobsOf(keys));
-    return this.#flushing;
+    return this.#jobsPolling.readNow(root === undefined ? [...this.#entries.keys()] : this.#keysOfRoot(root));
   }
 
   dispose(): void {
     clearTimeout(this.#timer);
-    clearTimeout(this.#jobsPoll);
-    clearTimeout(this.#journalChanged);
+    this.#jobsPolling.dispose();
     for (const entry of this.#entries.values()) disposeAll([...entry.watchers, ...entry.pipelineWatchers]);
     this.#entries.clear();
     for (const subscription of this.#subscriptions) subscription.dispose();
@@ -307,16 +301,17 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
 
   async #readJobsOf(keys: readonly string[]): Promise<void> {
     for (const key of keys) {
+      const asked = this.#entries.get(key);
+      if (asked === undefined) continue;
+      const jobs = await this.#readJobs(asked.model.state, asked.model.pipelines.jobs);
+      // The folder as it is now: a read of it may have replaced its entry meanwhile (and kept its jobs).
       const entry = this.#entries.get(key);
-      if (entry === undefined) continue;
-      const { state, pipelines } = entry.model;
-      const jobs = await this.#readJobs(state, pipelines.jobs);
       // The usual answer while a job waits (the same as before) redraws nothing.
-      if (JSON.stringify(jobs) === JSON.stringify(pipelines.jobs)) continue;
+      if (entry === undefined || JSON.stringify(jobs) === JSON.stringify(entry.model.pipelines.jobs))
+        continue;
       entry.model = { ...entry.model, pipelines: { ...entry.model.pipelines, jobs } };
-      this.#changed.fire({ folder: state.folder, scope: JOBS_ONLY });
+      this.#changed.fire({ folder: entry.model.state.folder, scope: JOBS_ONLY });
     }
-    this.#followJobs();
   }
 
   /** A folder's jobs; a problem asking Slurm is logged when it is new, not at every poll. */
@@ -330,30 +325,6 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
       this.log.error(`Reading the Slurm jobs of ${state.folder} failed: ${describeError(error)}`);
       return before;
     }
-  }
-
-  /** Polls while some folder has a job Slurm may still start or end; stops when none has. */
-  #followJobs(): void {
-    const following = [...this.#entries.values()].some(({ model }) =>
-      model.pipelines.jobs.jobs.some(isActive),
-    );
-    if (!following) {
-      clearTimeout(this.#jobsPoll);
-      this.#jobsPoll = undefined;
-    } else if (this.#jobsPoll === undefined) {
-      this.#jobsPoll = setTimeout(() => {
-        this.#jobsPoll = undefined;
-        void this.refreshJobs();
-      }, JOBS_POLL_MS);
-    }
-  }
-
-  #journalWritten(): void {
-    clearTimeout(this.#journalChanged);
-    this.#journalChanged = setTimeout(() => {
-      this.#journalChanged = undefined;
-      void this.refreshJobs();
-    }, JOURNAL_QUIET_MS);
   }
 
   #request(key: string, scope: FolderScope): void {
@@ -392,6 +363,8 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
           ? await this.#rediscover(folder)
           : await this.#readParts(key, known!, scope);
         this.#changed.fire({ folder: entry.model.state.folder, scope });
+        // Not awaited: Slurm's answer arrives as a change of its own.
+        if (scope.jobs) void this.#jobsPolling.readNow([key]);
       } catch (error) {
         this.log.error(`Reading ${folder.uri.fsPath} failed: ${describeError(error)}`);
       }
@@ -401,7 +374,6 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
       STATE_CONTEXT_KEY,
       summarizeFolders(this.folders.map((f) => f.state)),
     );
-    this.#followJobs();
   }
 
   async #rediscover(folder: vscode.WorkspaceFolder): Promise<Entry> {
@@ -410,15 +382,16 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
     if (state.kind !== 'ready') this.log.info(`${folder.uri.fsPath}: ${describeState(state)}`);
     const old = this.#entries.get(key);
     const remote = await loadFolderRemote(state);
+    const datasets = await this.#datasetsOf(state);
+    const environments = { ...(await loadFolderEnvironments(state)), remote };
+    // The jobs as last read (read again once this is in place): only the reads of jobs replace them.
+    const jobs = old?.model.pipelines.jobs ?? NO_JOBS;
     const model: FolderModel = {
       folder,
       state,
-      datasets: await this.#datasetsOf(state),
-      environments: { ...(await loadFolderEnvironments(state)), remote },
-      pipelines: readFolderPipelines(
-        state,
-        await this.#readJobs(state, old?.model.pipelines.jobs ?? NO_JOBS),
-      ),
+      datasets,
+      environments,
+      pipelines: readFolderPipelines(state, jobs),
       remote,
     };
     const entry: Entry = {
@@ -438,7 +411,7 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
     const { model } = entry;
     const { state } = model;
     if (state.kind !== 'ready') return entry;
-    let { datasets, environments, pipelines, remote } = model;
+    let { datasets, environments, remote } = model;
     if (scope.datasets.size > 0) {
       const next = [...datasets];
       for (const name of scope.datasets) {
@@ -453,7 +426,10 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
     if (environments.remote !== remote) environments = { ...environments, remote };
     // A stage's state follows the datasets it reads, so a dataset change reads the stages again too.
     const pipelinesChanged = scope.pipelines || scope.datasets.size > 0;
-    if (pipelinesChanged) pipelines = readFolderPipelines(state, await this.#readJobs(state, pipelines.jobs));
+    // The jobs as last read, and kept as they are now if a read of jobs ended while this one went on.
+    const pipelines = pipelinesChanged
+      ? readFolderPipelines(state, entry.model.pipelines.jobs)
+      : entry.model.pipelines;
     entry.model = { ...model, datasets, environments, pipelines, remote };
     if (pipelinesChanged) {
       // An output a run created is watched inside now.
@@ -569,7 +545,7 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
     const journal = journalFile(join(state.root, SLUICE_DIR));
     watchers.push(
       ...watch(new vscode.RelativePattern(vscode.Uri.file(dirname(journal)), basename(journal)), () => {
-        this.#journalWritten();
+        this.#jobsPolling.journalWritten();
       }),
     );
     // One watcher per folder holding watched paths, not one per path.
