@@ -33,7 +33,12 @@ import {
   type FolderState,
 } from './folders';
 import { NO_JOBS, type FolderPipelines, type RunProgress } from './pipelines/pipelineNodes';
-import { readFolderJobs, readFolderPipelines, readOnlyWorkspace } from './pipelines/pipelineStates';
+import {
+  journalMark,
+  readFolderJobs,
+  readFolderPipelines,
+  readOnlyWorkspace,
+} from './pipelines/pipelineStates';
 import { SlurmJobsPolling } from './pipelines/slurmJobsPolling';
 import type { PausesRefresh } from './progress';
 import { loadFolderRemote, type FolderRemote } from './remotes/remoteSync';
@@ -99,11 +104,13 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
   readonly #comparisons = new Map<string, Promise<Comparison>>();
   readonly #datasetReads = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
-  readonly #jobsPolling = new SlurmJobsPolling(
-    (keys) => this.#readJobsOf(keys),
-    () => [...this.#entries.keys()],
-    () => [...this.#entries.values()].some(({ model }) => model.pipelines.jobs.jobs.some(isActive)),
-  );
+  readonly #jobsPolling = new SlurmJobsPolling({
+    read: (keys) => this.#readJobsOf(keys),
+    allKeys: () => [...this.#entries.keys()],
+    following: () =>
+      [...this.#entries.values()].some(({ model }) => model.pipelines.jobs.jobs.some(isActive)),
+    journalMarks: () => [...this.#entries.values()].map(({ model }) => journalMark(model.state)).join(' '),
+  });
   #busy = 0;
   /** The latest flush; each waits for the one before, so two never interleave. */
   #flushing: Promise<void> = Promise.resolve();
@@ -484,6 +491,15 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
     onAny(file(state.manifestFile), whole);
     // `git init` (the welcome view's button, or a terminal) creates .git: the folder may be ready now.
     if (state.kind === 'noGit') onAny(file(join(state.root, '.git')), whole);
+    // A run (here or in a terminal) writes the journal when it submits a job and when it records one.
+    // Here, not with the pipelines' watchers, which each read of the stages replaces: a job
+    // submitted while they are replaced would go unseen.
+    if (state.kind === 'ready' || state.kind === 'restricted')
+      watchers.push(
+        ...watch(file(journalFile(join(state.root, SLUICE_DIR))), () => {
+          this.#jobsPolling.journalWritten();
+        }),
+      );
     if (state.kind !== 'ready') return watchers;
 
     for (const dataset of state.workspace.manifest.datasets.values()) {
@@ -541,13 +557,6 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
       this.#request(key, scopeOf({ kind: 'pipelines', root: state.root }));
     };
     const watchers: vscode.Disposable[] = [];
-    // A run (here or in a terminal) writes the journal when it submits a job and when it records one.
-    const journal = journalFile(join(state.root, SLUICE_DIR));
-    watchers.push(
-      ...watch(new vscode.RelativePattern(vscode.Uri.file(dirname(journal)), basename(journal)), () => {
-        this.#jobsPolling.journalWritten();
-      }),
-    );
     // One watcher per folder holding watched paths, not one per path.
     const parents = new Map<string, Set<string>>();
     for (const path of paths) {

@@ -149,6 +149,22 @@ async function tooltipOf(pipeline: string, stage: string): Promise<string> {
   return typeof tooltip === 'string' ? tooltip : '';
 }
 
+/**
+ * The cluster's folder goes in the machine's /tmp, not in this host's TMPDIR:
+ * that is inside the harness's private scratch folder (mode 0700), and munged,
+ * which runs as the munge user, must pass through every folder above its socket.
+ */
+async function startSlurmOutsideScratch(): Promise<SlurmCluster> {
+  const scratch = process.env['TMPDIR'];
+  process.env['TMPDIR'] = '/tmp';
+  try {
+    return await startSlurm();
+  } finally {
+    if (scratch === undefined) delete process.env['TMPDIR'];
+    else process.env['TMPDIR'] = scratch;
+  }
+}
+
 describe('Slurm jobs in the Pipelines view, on a real cluster', function () {
   this.timeout(SCENARIO_MS);
 
@@ -157,7 +173,9 @@ describe('Slurm jobs in the Pipelines view, on a real cluster', function () {
     api = await activatedApi();
     root = workspaceFolder().uri.fsPath;
     assert.ok(vscode.workspace.isTrusted, 'these tests need a trusted workspace');
-    cluster = await startSlurm();
+    // The first read may still be under way (with no watcher yet): the manifest is changed after it.
+    await api.refresh();
+    cluster = await startSlurmOutsideScratch();
     refsBefore = sluiceRefs();
     const original = readFileSync(join(root, 'sluice.yaml'), 'utf8');
     manifest = original;

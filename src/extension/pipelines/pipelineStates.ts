@@ -5,6 +5,7 @@
 // fingerprints in .sluice/state/, and the deps and outs to hash them; no git
 // and no stage command. The jobs are read there too: the journal is a file,
 // and squeue runs nothing of the workspace's.
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describeError } from '../../core/errors';
 import { GitRepository } from '../../core/git/repository';
@@ -13,6 +14,7 @@ import { openPipelines, type PipelineContext } from '../../core/pipelines/contex
 import type { StagePlan } from '../../core/pipelines/plan';
 import { stageStatuses, type StageStatus } from '../../core/pipelines/status';
 import { stageJobs, type StageJobs } from '../../core/pipelines/slurmJobs';
+import { journalFile } from '../../core/pipelines/slurmJournal';
 import { ObjectStore } from '../../core/store/objectStore';
 import { SLUICE_DIR, type Workspace } from '../../core/workspace';
 import type { FolderState } from '../folders';
@@ -56,6 +58,17 @@ export function readFolderPipelines(state: FolderState, jobs: StageJobs = NO_JOB
 export async function readFolderJobs(state: FolderState): Promise<StageJobs> {
   if (state.kind !== 'ready' && state.kind !== 'restricted') return NO_JOBS;
   return stageJobs(join(state.root, SLUICE_DIR));
+}
+
+/** The size and time of the folder's journal of jobs ('-' when it has none): what tells that a run wrote it. */
+export function journalMark(state: FolderState): string {
+  if (state.kind !== 'ready' && state.kind !== 'restricted') return '-';
+  try {
+    const { size, mtimeMs } = statSync(journalFile(join(state.root, SLUICE_DIR)));
+    return `${String(size)}:${String(mtimeMs)}`;
+  } catch {
+    return '-';
+  }
 }
 
 /** Each pipeline's stages in plan order, with the state `sluice status` would print. */
