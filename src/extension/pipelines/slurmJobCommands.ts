@@ -3,7 +3,6 @@
 // scancel through the engine's cancelStageJobs, after a modal confirmation.
 // The jobs stay in the journal until a run records them, as cancelled.
 import * as vscode from 'vscode';
-import { SluiceError } from '../../core/errors';
 import { cancelStageJobs } from '../../core/pipelines/slurmJobCancel';
 import { isActive } from '../../core/pipelines/slurmJobPhase';
 import type { StageJob } from '../../core/pipelines/slurmJobs';
@@ -37,9 +36,7 @@ export function slurmJobCommands({ model }: SluiceContext): CommandTable {
     const target = await jobsToCancel(model, arg);
     if (target === undefined) return undefined;
     if (target.jobs.length === 0) {
-      void vscode.window.showInformationMessage(
-        `Sluice: no Slurm job of ${target.owner} is queued or running.`,
-      );
+      sayNoJobs(target.owner);
       return [];
     }
     if (!isConfirmed(options) && !(await confirmCancel(target))) return undefined;
@@ -59,6 +56,10 @@ export function slurmJobCommands({ model }: SluiceContext): CommandTable {
     return ids;
   };
   return { cancelSlurmJob: cancel, cancelSlurmJobs: cancel };
+}
+
+function sayNoJobs(owner: string): void {
+  void vscode.window.showInformationMessage(`Sluice: No Slurm job of ${owner} is queued or running.`);
 }
 
 function isConfirmed(options: unknown): boolean {
@@ -96,7 +97,8 @@ async function jobsToCancel(model: WorkspaceModel, arg: unknown): Promise<JobsTo
     return state.kind !== 'noManifest' && jobs.length > 0 ? [{ root: state.root, jobs }] : [];
   });
   if (folders.length === 0) {
-    throw new SluiceError('No Slurm job of this workspace is queued or running.', 'usage');
+    sayNoJobs('this workspace');
+    return undefined;
   }
   if (folders.length === 1) return { ...folders[0]!, owner: 'this workspace' };
   const picked = await vscode.window.showQuickPick(
