@@ -2,15 +2,10 @@
 // tree shows it ("label: description"), through the extension's exported provider.
 import assert from 'node:assert/strict';
 import type * as vscode from 'vscode';
-import type {
-  PipelineNode,
-  PipelinesNode,
-  StageNode,
-  TemplateNode,
-} from '../../../src/extension/pipelines/pipelineNodes';
+import type { PipelineNode, PipelinesNode, StageNode } from '../../../src/extension/pipelines/pipelineNodes';
 import type { SluiceApi } from '../../../src/extension/sluiceExtension';
 
-export async function childrenOf(api: SluiceApi, node?: PipelinesNode): Promise<PipelinesNode[]> {
+async function childrenOf(api: SluiceApi, node?: PipelinesNode): Promise<PipelinesNode[]> {
   return (await api.pipelinesView.getChildren(node)) ?? [];
 }
 
@@ -31,22 +26,12 @@ export async function stageNode(api: SluiceApi, pipeline: string, name: string):
   return found;
 }
 
-export async function templateNode(api: SluiceApi, pipeline: string, name: string): Promise<TemplateNode> {
-  const owner = await pipelineNode(api, pipeline);
-  assert.ok(owner, `the view lists pipeline ${pipeline}`);
-  const found = (await childrenOf(api, owner)).find(
-    (node): node is TemplateNode => node.kind === 'template' && node.template.name === name,
-  );
-  assert.ok(found, `pipeline ${pipeline} lists template ${name}`);
-  return found;
-}
-
-export function labelOf(item: vscode.TreeItem): string {
+function labelOf(item: vscode.TreeItem): string {
   return typeof item.label === 'string' ? item.label : (item.label?.label ?? '');
 }
 
 /** A node as the tree shows it: "label: description". */
-export async function shownNode(api: SluiceApi, node: PipelinesNode): Promise<string> {
+async function shownNode(api: SluiceApi, node: PipelinesNode): Promise<string> {
   const item = await api.pipelinesView.getTreeItem(node);
   return `${labelOf(item)}: ${String(item.description)}`;
 }
