@@ -38,6 +38,12 @@ export interface FolderScope {
   readonly datasets: ReadonlySet<string>;
   readonly environments: boolean;
   readonly pipelines: boolean;
+  /**
+   * The stages' Slurm jobs: where each is in Slurm's queue. Read with the
+   * pipelines, and alone while jobs are open (the model asks Slurm again every
+   * few seconds), which the views of stages redraw for and the rest ignore.
+   */
+  readonly jobs: boolean;
 }
 
 export const WHOLE_FOLDER: FolderScope = {
@@ -45,6 +51,16 @@ export const WHOLE_FOLDER: FolderScope = {
   datasets: new Set(),
   environments: true,
   pipelines: true,
+  jobs: true,
+};
+
+/** Only the Slurm jobs were read again. */
+export const JOBS_ONLY: FolderScope = {
+  whole: false,
+  datasets: new Set(),
+  environments: false,
+  pipelines: false,
+  jobs: true,
 };
 
 export function scopeOf(change: Change): FolderScope {
@@ -52,11 +68,18 @@ export function scopeOf(change: Change): FolderScope {
     case 'folder':
       return WHOLE_FOLDER;
     case 'datasets':
-      return { whole: false, datasets: new Set(change.names), environments: false, pipelines: false };
+      return {
+        whole: false,
+        datasets: new Set(change.names),
+        environments: false,
+        pipelines: false,
+        jobs: false,
+      };
     case 'environments':
-      return { whole: false, datasets: new Set(), environments: true, pipelines: false };
+      return { whole: false, datasets: new Set(), environments: true, pipelines: false, jobs: false };
     case 'pipelines':
-      return { whole: false, datasets: new Set(), environments: false, pipelines: true };
+      // A run submits jobs and records them: the jobs are read again with the stages.
+      return { whole: false, datasets: new Set(), environments: false, pipelines: true, jobs: true };
   }
 }
 
@@ -68,5 +91,6 @@ export function mergeScopes(a: FolderScope | undefined, b: FolderScope): FolderS
     datasets: new Set([...a.datasets, ...b.datasets]),
     environments: a.environments || b.environments,
     pipelines: a.pipelines || b.pipelines,
+    jobs: a.jobs || b.jobs,
   };
 }

@@ -4,8 +4,11 @@
 // progress says). It discovers each folder, watches the manifest, the datasets'
 // files, the refs under refs/sluice/ and the stages' deps and outs, and reads
 // again only the part a change touches, debounced; commands say what they
-// changed (changes.ts) and refresh() reads just that. Views listen to
-// onDidChange and render; they call no engine function.
+// changed (changes.ts) and refresh() reads just that. While a folder has Slurm
+// jobs that may still start or end, it asks Slurm about them every few seconds
+// (and at once when the journal of jobs changes), whether or not a run holds
+// the other reads back. Views listen to onDidChange and render; they call no
+// engine function.
 import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
@@ -14,9 +17,12 @@ import { ENVIRONMENT_REFS } from '../core/environments/history';
 import { RELEASE_REFS } from '../core/environments/releases';
 import { EXPERIMENT_REFS } from '../core/experiments/records';
 import { MANIFEST_FILE } from '../core/manifest';
+import { isActive } from '../core/pipelines/slurmJobPhase';
+import type { StageJob, StageJobs } from '../core/pipelines/slurmJobs';
+import { journalFile } from '../core/pipelines/slurmJournal';
 import type { SnapshotSummary } from '../core/snapshots/snapshots';
 import { SLUICE_DIR, type Workspace } from '../core/workspace';
-import { mergeScopes, scopeOf, WHOLE_FOLDER, type Changes, type FolderScope } from './changes';
+import { JOBS_ONLY, mergeScopes, scopeOf, WHOLE_FOLDER, type Changes, type FolderScope } from './changes';
 import { loadFolderEnvironments } from './environments/environments';
 import type { FolderEnvironments } from './environments/model';
 import {
@@ -26,8 +32,14 @@ import {
   summarizeFolders,
   type FolderState,
 } from './folders';
-import type { FolderPipelines, RunProgress } from './pipelines/pipelineNodes';
-import { readFolderPipelines, readOnlyWorkspace } from './pipelines/pipelineStates';
+import { NO_JOBS, type FolderPipelines, type RunProgress } from './pipelines/pipelineNodes';
+import {
+  journalMark,
+  readFolderJobs,
+  readFolderPipelines,
+  readOnlyWorkspace,
+} from './pipelines/pipelineStates';
+import { SlurmJobsPolling } from './pipelines/slurmJobsPolling';
 import type { PausesRefresh } from './progress';
 import { loadFolderRemote, type FolderRemote } from './remotes/remoteSync';
 import {
@@ -92,6 +104,13 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
   readonly #comparisons = new Map<string, Promise<Comparison>>();
   readonly #datasetReads = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
+  readonly #jobsPolling = new SlurmJobsPolling({
+    read: (keys) => this.#readJobsOf(keys),
+    allKeys: () => [...this.#entries.keys()],
+    following: () =>
+      [...this.#entries.values()].some(({ model }) => model.pipelines.jobs.jobs.some(isActive)),
+    journalMarks: () => [...this.#entries.values()].map(({ model }) => journalMark(model.state)).join(' '),
+  });
   #busy = 0;
   /** The latest flush; each waits for the one before, so two never interleave. */
   #flushing: Promise<void> = Promise.resolve();
@@ -241,8 +260,24 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
     return this.#runs.has(root);
   }
 
+  /** The stage's open Slurm job, as Slurm last said of it. */
+  jobOf(root: string, stageId: string): StageJob | undefined {
+    const folder = this.folders.find(({ state }) => state.kind !== 'noManifest' && state.root === root);
+    return folder?.pipelines.jobs.jobs.find((job) => job.stage === stageId);
+  }
+
+  /**
+   * Asks Slurm again, now, about the jobs of the workspace at `root` (of every
+   * folder without one), and resolves when the model has the answer. A run in
+   * progress does not hold this back: its jobs are what the user watches.
+   */
+  refreshJobs(root?: string): Promise<void> {
+    return this.#jobsPolling.readNow(root === undefined ? [...this.#entries.keys()] : this.#keysOfRoot(root));
+  }
+
   dispose(): void {
     clearTimeout(this.#timer);
+    this.#jobsPolling.dispose();
     for (const entry of this.#entries.values()) disposeAll([...entry.watchers, ...entry.pipelineWatchers]);
     this.#entries.clear();
     for (const subscription of this.#subscriptions) subscription.dispose();
@@ -266,8 +301,36 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
       const entry = this.#entries.get(key)!;
       this.#changed.fire({
         folder: entry.model.state.folder,
-        scope: { whole: false, datasets: new Set(), environments: false, pipelines: true },
+        scope: { whole: false, datasets: new Set(), environments: false, pipelines: true, jobs: false },
       });
+    }
+  }
+
+  async #readJobsOf(keys: readonly string[]): Promise<void> {
+    for (const key of keys) {
+      const asked = this.#entries.get(key);
+      if (asked === undefined) continue;
+      const jobs = await this.#readJobs(asked.model.state, asked.model.pipelines.jobs);
+      // The folder as it is now: a read of it may have replaced its entry meanwhile (and kept its jobs).
+      const entry = this.#entries.get(key);
+      // The usual answer while a job waits (the same as before) redraws nothing.
+      if (entry === undefined || JSON.stringify(jobs) === JSON.stringify(entry.model.pipelines.jobs))
+        continue;
+      entry.model = { ...entry.model, pipelines: { ...entry.model.pipelines, jobs } };
+      this.#changed.fire({ folder: entry.model.state.folder, scope: JOBS_ONLY });
+    }
+  }
+
+  /** A folder's jobs; a problem asking Slurm is logged when it is new, not at every poll. */
+  async #readJobs(state: FolderState, before: StageJobs): Promise<StageJobs> {
+    try {
+      const jobs = await readFolderJobs(state);
+      if (jobs.problem !== undefined && jobs.problem.code !== before.problem?.code)
+        this.log.warn(`${state.folder}: the Slurm jobs' states are not known: ${jobs.problem.message}`);
+      return jobs;
+    } catch (error) {
+      this.log.error(`Reading the Slurm jobs of ${state.folder} failed: ${describeError(error)}`);
+      return before;
     }
   }
 
@@ -307,6 +370,8 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
           ? await this.#rediscover(folder)
           : await this.#readParts(key, known!, scope);
         this.#changed.fire({ folder: entry.model.state.folder, scope });
+        // Not awaited: Slurm's answer arrives as a change of its own.
+        if (scope.jobs) void this.#jobsPolling.readNow([key]);
       } catch (error) {
         this.log.error(`Reading ${folder.uri.fsPath} failed: ${describeError(error)}`);
       }
@@ -324,12 +389,16 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
     if (state.kind !== 'ready') this.log.info(`${folder.uri.fsPath}: ${describeState(state)}`);
     const old = this.#entries.get(key);
     const remote = await loadFolderRemote(state);
+    const datasets = await this.#datasetsOf(state);
+    const environments = { ...(await loadFolderEnvironments(state)), remote };
+    // The jobs as last read (read again once this is in place): only the reads of jobs replace them.
+    const jobs = old?.model.pipelines.jobs ?? NO_JOBS;
     const model: FolderModel = {
       folder,
       state,
-      datasets: await this.#datasetsOf(state),
-      environments: { ...(await loadFolderEnvironments(state)), remote },
-      pipelines: readFolderPipelines(state),
+      datasets,
+      environments,
+      pipelines: readFolderPipelines(state, jobs),
       remote,
     };
     const entry: Entry = {
@@ -349,7 +418,7 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
     const { model } = entry;
     const { state } = model;
     if (state.kind !== 'ready') return entry;
-    let { datasets, environments, pipelines, remote } = model;
+    let { datasets, environments, remote } = model;
     if (scope.datasets.size > 0) {
       const next = [...datasets];
       for (const name of scope.datasets) {
@@ -364,7 +433,10 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
     if (environments.remote !== remote) environments = { ...environments, remote };
     // A stage's state follows the datasets it reads, so a dataset change reads the stages again too.
     const pipelinesChanged = scope.pipelines || scope.datasets.size > 0;
-    if (pipelinesChanged) pipelines = readFolderPipelines(state);
+    // The jobs as last read, and kept as they are now if a read of jobs ended while this one went on.
+    const pipelines = pipelinesChanged
+      ? readFolderPipelines(state, entry.model.pipelines.jobs)
+      : entry.model.pipelines;
     entry.model = { ...model, datasets, environments, pipelines, remote };
     if (pipelinesChanged) {
       // An output a run created is watched inside now.
@@ -419,6 +491,15 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
     onAny(file(state.manifestFile), whole);
     // `git init` (the welcome view's button, or a terminal) creates .git: the folder may be ready now.
     if (state.kind === 'noGit') onAny(file(join(state.root, '.git')), whole);
+    // A run (here or in a terminal) writes the journal when it submits a job and when it records one.
+    // Here, not with the pipelines' watchers, which each read of the stages replaces: a job
+    // submitted while they are replaced would go unseen.
+    if (state.kind === 'ready' || state.kind === 'restricted')
+      watchers.push(
+        ...watch(file(journalFile(join(state.root, SLUICE_DIR))), () => {
+          this.#jobsPolling.journalWritten();
+        }),
+      );
     if (state.kind !== 'ready') return watchers;
 
     for (const dataset of state.workspace.manifest.datasets.values()) {

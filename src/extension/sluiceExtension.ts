@@ -15,6 +15,7 @@ import { PipelineGraphs } from './pipelines/graph/graphPanels';
 import { pipelineCommands, revealStageByName } from './pipelines/pipelineCommands';
 import type { PipelinesNode } from './pipelines/pipelineNodes';
 import { PipelinesView } from './pipelines/pipelinesView';
+import { slurmJobCommands } from './pipelines/slurmJobCommands';
 import { plotsCommands } from './plots/plotsCommands';
 import { PlotsPanels } from './plots/plotsPanels';
 import { StageLogs } from './pipelines/stageLogs';
@@ -23,7 +24,7 @@ import type { SnapshotsNode } from './snapshots/nodes';
 import { snapshotCommands } from './snapshots/snapshotCommands';
 import { SnapshotContent } from './snapshots/snapshotContent';
 import { SnapshotsView } from './snapshots/snapshotsView';
-import { SluiceStatusBar } from './statusBar';
+import { SlurmJobsStatusBar, SluiceStatusBar } from './statusBar';
 import { workspaceCommands } from './workspaceCommands';
 import { remoteCommands } from './remotes/remoteCommands';
 
@@ -37,6 +38,8 @@ export interface SluiceApi {
   readonly environmentsView: vscode.TreeDataProvider<EnvironmentsNode>;
   /** The status bar item's text now (what is live where, or the spinner). */
   readonly statusBarText: () => string;
+  /** The Slurm jobs' status bar item now: how many are queued or running (an empty text when none is). */
+  readonly slurmJobsStatusBar: () => { readonly text: string; readonly tooltip: string };
   /** The Pipelines view's data: its elements are what the tree shows. */
   readonly pipelinesView: vscode.TreeDataProvider<PipelinesNode>;
   /** The open pipeline graphs, as last sent to their webviews. */
@@ -68,7 +71,13 @@ export class SluiceExtension {
     const pipelinesView = this.#own(new PipelinesView(model));
     const environmentsView = this.#own(new EnvironmentsView(model));
     const statusBar = this.#own(new SluiceStatusBar(model));
-    const stageLogs = this.#own(new StageLogs((root) => model.readableWorkspaceAt(root)));
+    const slurmJobsStatusBar = this.#own(new SlurmJobsStatusBar(model));
+    const stageLogs = this.#own(
+      new StageLogs(
+        (root) => model.readableWorkspaceAt(root),
+        (root, stageId) => model.jobOf(root, stageId),
+      ),
+    );
     const graphs = this.#own(
       new PipelineGraphs(context.extensionUri, model, (root, pipeline, stage) =>
         revealStageByName(model, root, pipeline, stage),
@@ -92,6 +101,7 @@ export class SluiceExtension {
       ...environmentCommands(commandContext),
       ...remoteCommands(commandContext),
       ...pipelineCommands(commandContext),
+      ...slurmJobCommands(commandContext),
       ...plotsCommands(plots, model),
       ...experimentCommands(commandContext),
     };
@@ -111,6 +121,7 @@ export class SluiceExtension {
       snapshotsView,
       environmentsView,
       statusBarText: () => statusBar.text,
+      slurmJobsStatusBar: () => slurmJobsStatusBar.shown,
       pipelinesView,
       pipelineGraphs: graphs,
       plotsPanels: plots,

@@ -1,10 +1,13 @@
-// The status bar item: what is live where (`production 1a2b3c4 · staging 5d6e7f8`),
+// The status bar items: what is live where (`production 1a2b3c4 · staging 5d6e7f8`),
 // how many snapshots and deployments the default remote has that this machine
 // lacks (as of the last fetch), a spinner while a Sluice operation runs, and a
-// click that opens the Environments view.
+// click that opens the Environments view; beside it, while any is queued or
+// running, how many Slurm jobs the workspace has, with a click that opens the
+// Pipelines view, where each stage shows its job.
 import * as vscode from 'vscode';
 import { statusText, statusTooltip } from './environments/model';
 import type { WorkspaceModel } from './model';
+import { slurmJobsStatus } from './pipelines/slurmJobsStatus';
 import type { PausesRefresh } from './progress';
 import { behindCount } from './remotes/remoteSync';
 
@@ -72,5 +75,37 @@ export class SluiceStatusBar implements PausesRefresh, vscode.Disposable {
       this.#item.text = '';
       this.#item.hide();
     }
+  }
+}
+
+export class SlurmJobsStatusBar implements vscode.Disposable {
+  readonly #item = vscode.window.createStatusBarItem('sluice.slurmJobs', vscode.StatusBarAlignment.Left, 9);
+  readonly #subscription: vscode.Disposable;
+
+  constructor(private readonly model: WorkspaceModel) {
+    this.#item.name = 'Sluice Slurm Jobs';
+    this.#item.command = 'sluice.pipelines.focus';
+    this.#subscription = model.onDidChange(({ scope }) => {
+      if (scope.whole || scope.pipelines || scope.jobs) this.#show();
+    });
+  }
+
+  /** The text and tooltip shown now; an empty text when the item is hidden (tests read it through the extension's API). */
+  get shown(): { readonly text: string; readonly tooltip: string } {
+    const { tooltip } = this.#item;
+    return { text: this.#item.text, tooltip: typeof tooltip === 'string' ? tooltip : '' };
+  }
+
+  dispose(): void {
+    this.#subscription.dispose();
+    this.#item.dispose();
+  }
+
+  #show(): void {
+    const status = slurmJobsStatus(this.model.folders.map((folder) => folder.pipelines.jobs));
+    this.#item.text = status?.text ?? '';
+    this.#item.tooltip = status?.tooltip ?? '';
+    if (status === undefined) this.#item.hide();
+    else this.#item.show();
   }
 }

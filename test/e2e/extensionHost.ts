@@ -21,8 +21,13 @@ import { runTool } from './tool';
 /** What test/run.mjs reads: the suite's counts, or nothing when the run broke before an outcome. */
 export const SUMMARY_FILE = join(ROOT, 'out/test-results/extension-host.json');
 const SUITE_ENTRY = join(ROOT, 'out/test/extension/index.js');
-/** A whole run took 11–18 s; this is for a machine under load, not a test budget. */
-const SUITE_TIMEOUT_MS = 5 * 60_000;
+/**
+ * A whole run took 11–18 s; this is for a machine under load, not a test
+ * budget, plus the wait of the Slurm tests for the machine's one test cluster
+ * (test/support/services/slurm.ts waits up to 20 minutes while another test
+ * process has it up).
+ */
+const SUITE_TIMEOUT_MS = 25 * 60_000;
 
 type Outcome =
   | { readonly kind: 'exit'; readonly code: number }

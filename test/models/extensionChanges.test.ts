@@ -18,21 +18,24 @@ describe('change scopes', () => {
       datasets: ['users'],
       environments: false,
       pipelines: false,
+      jobs: false,
     });
   });
 
-  test('a promotion reads environments only; a run reads pipelines only', () => {
+  test('a promotion reads environments only; a run reads pipelines and their Slurm jobs only', () => {
     assert.deepEqual(plain(scopeOf({ kind: 'environments', root: ROOT })), {
       whole: false,
       datasets: [],
       environments: true,
       pipelines: false,
+      jobs: false,
     });
     assert.deepEqual(plain(scopeOf({ kind: 'pipelines', root: ROOT })), {
       whole: false,
       datasets: [],
       environments: false,
       pipelines: true,
+      jobs: true,
     });
   });
 
@@ -45,6 +48,7 @@ describe('change scopes', () => {
       datasets: ['events', 'users'],
       environments: true,
       pipelines: false,
+      jobs: false,
     });
     assert.deepEqual(plain(mergeScopes(undefined, users)), plain(users));
   });

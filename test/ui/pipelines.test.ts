@@ -104,7 +104,7 @@ void describe('The Pipelines view (UI)', () => {
 void describe('The Pipelines view untrusted, in Restricted Mode (UI)', () => {
   const session = editorSessionForSuite({ scenario: 'pipelines-restricted', trust: 'prompt' });
 
-  void it('shows the stage states read from files, and Run Pipeline refuses, offering to manage trust', async () => {
+  void it('shows the stage states read from files, Run Pipeline refuses, offering to manage trust, and Cancel Slurm Jobs does not', async () => {
     const { workbench, workspace, manifestPath } = session();
     await workbench.step('restricted-mode', async () => {
       await workbench.answerDialog(/^No, I don't trust the authors/);
@@ -160,5 +160,14 @@ void describe('The Pipelines view untrusted, in Restricted Mode (UI)', () => {
     });
     assert.ok(!existsSync(join(workspace, 'data/prepared')), 'nothing ran');
     assert.ok(!existsSync(join(workspace, '.sluice/logs')), 'no run was logged');
+    await workbench.step('cancel-allowed', async () => {
+      // Cancelling Slurm jobs runs none of the workspace's code: it is not refused here,
+      // and with no job open it says so (a real cluster's jobs: test/extension/slurmJobs.test.ts).
+      await workbench.runCommand('Notifications: Clear All Notifications');
+      await workbench.runCommand('Sluice: Cancel Slurm Jobs');
+      await workbench
+        .notification(/No Slurm job of this workspace is queued or running/)
+        .waitFor({ timeout: UI_TIMEOUT_MS });
+    });
   });
 });

@@ -117,7 +117,7 @@ export async function revealStageByName(
   return revealStage(node.manifestFile, written.offset, written.name);
 }
 
-function isNode<K extends PipelinesNode['kind']>(
+export function isNode<K extends PipelinesNode['kind']>(
   value: unknown,
   kind: K,
 ): value is Extract<PipelinesNode, { kind: K }> {
@@ -233,6 +233,11 @@ async function runTargets(
               log.info(`▶ ${stage.id}: ${stage.run}`);
               progress(stage.name);
               model.stageProgress(root, stage.id, { kind: 'running' });
+            },
+            stageSubmitted: (stage, job) => {
+              log.info(`⧗ ${stage.id}: Slurm job ${job}`);
+              // The journal holds the job now: the view shows where it is in Slurm's queue while the run follows it.
+              void model.refreshJobs(root);
             },
             stageOutput: (stage, text) => {
               output.write(stage.id, text);

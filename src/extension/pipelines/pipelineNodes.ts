@@ -1,10 +1,12 @@
 // The Pipelines view's elements and how each one looks: plain data built from
-// the engine's plan and stage states, and a description the tree provider only
-// copies into a TreeItem. No vscode import, so labels, icons, tooltips and
-// menus are unit-tested (test/models/pipelineTreeModel.test.ts).
+// the engine's plan, stage states and open Slurm jobs, and a description the
+// tree provider only copies into a TreeItem. No vscode import, so labels,
+// icons, tooltips and menus are unit-tested (test/models/pipelineTreeModel.test.ts).
 import type { ItemLook } from '../treeItems';
 import type { StageState } from '../../core/pipelines/status';
 import type { RunStageJson } from '../../core/operations/results';
+import type { StageJob, StageJobs } from '../../core/pipelines/slurmJobs';
+import { isActive, stageJobPhase } from '../../core/pipelines/slurmJobPhase';
 import type { FolderState } from '../folders';
 
 /** What the view knows of one stage: the plan's facts and its state now. */
@@ -51,7 +53,12 @@ export interface FolderPipelines {
   readonly pipelines: readonly PipelineView[];
   /** Why the states could not be read, when they could not. */
   readonly problem: string | undefined;
+  /** The folder's open Slurm jobs, as Slurm last said of them (read again while some are queued or running). */
+  readonly jobs: StageJobs;
 }
+
+/** A folder with no open Slurm job (or one whose jobs are not read: no manifest, say). */
+export const NO_JOBS: StageJobs = { jobs: [], problem: undefined };
 
 /** Where a run stands for one stage, while the run goes on: once finished, its result as `run --json` reports it. */
 export type RunProgress =
@@ -69,6 +76,8 @@ export interface PipelineNode {
   readonly root: string;
   readonly manifestFile: string;
   readonly pipeline: PipelineView;
+  /** The open Slurm jobs of the pipeline's folder (its stages' among them). */
+  readonly jobs: StageJobs;
 }
 
 export interface StageNode {
@@ -80,6 +89,8 @@ export interface StageNode {
   readonly stage: StageView;
   /** Set while a run that includes this stage goes on. */
   readonly progress: RunProgress | undefined;
+  /** The stage's Slurm job that is queued, running, or ended and not yet recorded. */
+  readonly job: StageJob | undefined;
 }
 
 /** A template's generated stages, grouped under one node in the template's place. */
@@ -99,8 +110,13 @@ export type PipelineChild = StageNode | TemplateNode;
 /** How a node looks; the provider copies it into a TreeItem. */
 export type NodeLook = ItemLook;
 
-/** The shown state of a stage: the run's progress overrides what the files said before it. */
-export type ShownState = StageState | 'running';
+/**
+ * The shown state of a stage: the run's progress and its Slurm job override
+ * what the files said before them. `queued`: its job waits in Slurm's queue
+ * (or Slurm could not say where it is); `running`: its command runs, here or
+ * on a node.
+ */
+export type ShownState = StageState | 'running' | 'queued';
 
 /**
  * Restricted Mode still shows states: computing them reads files and the
@@ -116,6 +132,7 @@ const ICONS: Readonly<Record<ShownState, NodeLook['icon']>> = {
   'never-run': { id: 'circle-large-outline', color: 'testing.iconUnset' },
   failed: { id: 'error', color: 'testing.iconFailed' },
   running: { id: 'loading~spin', color: undefined },
+  queued: { id: 'clock', color: undefined },
 };
 
 const STATE_WORDS: Readonly<Record<ShownState, string>> = {
@@ -124,6 +141,7 @@ const STATE_WORDS: Readonly<Record<ShownState, string>> = {
   'never-run': 'never run',
   failed: 'failed',
   running: 'running',
+  queued: 'queued',
 };
 
 /**
@@ -146,6 +164,7 @@ export function pipelineNodes(folder: FolderPipelines, parent: FolderNode | unde
     root: state.root,
     manifestFile: state.manifestFile,
     pipeline,
+    jobs: folder.jobs,
   }));
 }
 
@@ -162,11 +181,13 @@ export function pipelineChildren(
   const declared = new Map(node.pipeline.templates.map((template) => [template.name, template]));
   const groups = new Map<string, { node: TemplateNode; stages: StageNode[] }>();
   const children: PipelineChild[] = [];
+  const jobs = jobsByStage(node.jobs);
   for (const stage of node.pipeline.stages) {
     const progress = progressOf(node.root, stage.id);
+    const job = jobs.get(stage.id);
     const template = stage.template && declared.get(stage.template.name);
     if (template === undefined) {
-      children.push({ kind: 'stage', parent: node, group: undefined, stage, progress });
+      children.push({ kind: 'stage', parent: node, group: undefined, stage, progress, job });
       continue;
     }
     let group = groups.get(template.name);
@@ -176,7 +197,7 @@ export function pipelineChildren(
       groups.set(template.name, group);
       children.push(group.node);
     }
-    group.stages.push({ kind: 'stage', parent: node, group: group.node, stage, progress });
+    group.stages.push({ kind: 'stage', parent: node, group: group.node, stage, progress, job });
   }
   for (const template of node.pipeline.templates) {
     if (groups.has(template.name)) continue;
@@ -197,6 +218,10 @@ export function stageNodes(
   );
 }
 
+function jobsByStage(jobs: StageJobs): Map<string, StageJob> {
+  return new Map(jobs.jobs.map((job) => [job.stage, job]));
+}
+
 function offsetOf(child: PipelineChild): number {
   return child.kind === 'stage' ? child.stage.offset : child.template.offset;
 }
@@ -213,10 +238,21 @@ export function manifestName(node: StageNode | TemplateNode): { offset: number; 
   return { offset: stage.offset, name: stage.template?.name ?? stage.name };
 }
 
-/** What a stage shows: running while it runs, the run's result once it finished, else its state. */
-export function shownState(stage: StageView, progress: RunProgress | undefined): ShownState {
-  if (progress === undefined) return stage.state;
-  if (progress.kind === 'running') return 'running';
+/**
+ * What a stage shows: the result of the editor's run once it finished there;
+ * before that, where its Slurm job is (queued or running), or running while
+ * the editor's run runs it; else its state. A job that ended and waits to be
+ * recorded changes nothing yet: the stage is what its records say until a run
+ * records the job.
+ */
+export function shownState(stage: StageView, progress: RunProgress | undefined, job?: StageJob): ShownState {
+  if (progress?.kind !== 'finished') {
+    const phase = job === undefined ? undefined : stageJobPhase(job);
+    // Slurm not answering: the job is still submitted and not known to have started.
+    if (phase === 'queued' || phase === 'unknown') return 'queued';
+    if (phase === 'running' || progress?.kind === 'running') return 'running';
+    return stage.state;
+  }
   switch (progress.result) {
     case 'ran':
     case 'restored':
@@ -229,12 +265,19 @@ export function shownState(stage: StageView, progress: RunProgress | undefined):
     case 'not-run':
       return stage.state;
     case 'queued':
-      return 'running';
+      return 'queued';
   }
 }
 
 /** Shown states from the one that most needs attention to the one that needs none. */
-const WORST_FIRST: readonly ShownState[] = ['running', 'failed', 'stale', 'never-run', 'up-to-date'];
+const WORST_FIRST: readonly ShownState[] = [
+  'running',
+  'queued',
+  'failed',
+  'stale',
+  'never-run',
+  'up-to-date',
+];
 
 /** A pipeline's summary: how many stages are in each state, worst first. */
 export function summarizeStages(states: readonly ShownState[]): string {
@@ -311,14 +354,21 @@ function problemWord(kind: FolderState['kind']): string {
 
 function describePipeline(node: PipelineNode): NodeLook {
   const { pipeline } = node;
-  const summary = summarizeStages(pipeline.stages.map((stage) => stage.state));
+  const jobs = jobsByStage(node.jobs);
+  const stageJobs = pipeline.stages.flatMap((stage) => jobs.get(stage.id) ?? []);
+  // No run progress here: the pipeline node counts what the records and Slurm say.
+  const summary = summarizeStages(
+    pipeline.stages.map((stage) => shownState(stage, undefined, jobs.get(stage.id))),
+  );
   const stageWord = pipeline.stages.length === 1 ? 'stage' : 'stages';
+  const lines = [`Pipeline ${pipeline.name}: ${String(pipeline.stages.length)} ${stageWord}, ${summary}.`];
+  if (stageJobs.length > 0) lines.push(...problemLines(node.jobs));
   return {
     id: `pipeline:${node.root}:${pipeline.name}`,
     label: pipeline.name,
     description: pipeline.stages.length === 0 ? 'no stages' : summary,
-    tooltip: `Pipeline ${pipeline.name}: ${String(pipeline.stages.length)} ${stageWord}, ${summary}.`,
-    contextValue: 'pipeline',
+    tooltip: lines.join('\n'),
+    contextValue: menusOf('pipeline', false, stageJobs.some(isActive)),
     icon: { id: 'type-hierarchy', color: undefined },
     collapsible: 'expanded',
   };
@@ -330,7 +380,7 @@ const EXPANDED_TEMPLATE_STAGES = 10;
 function describeTemplate(node: TemplateNode): NodeLook {
   const { template, stages } = node;
   const pipeline = node.parent.pipeline.name;
-  const states = stages.map((child) => shownState(child.stage, child.progress));
+  const states = stages.map((child) => shownState(child.stage, child.progress, child.job));
   const worst = worstState(states);
   const lines = [
     `${pipeline}.${template.name}: ${template.kind} template, ${stages.length === 0 ? 'no stages' : `${plural(stages.length, 'stage')}, ${summarizeStages(states)}`}`,
@@ -338,13 +388,17 @@ function describeTemplate(node: TemplateNode): NodeLook {
   const frozen = stages.filter((child) => child.stage.frozen).length;
   if (frozen > 0) lines.push(`${String(frozen)} frozen (never run)`);
   if (stages.length > 0) lines.push(`Run runs ${runTarget(node)}: every stage it generated.`);
+  if (stages.some((child) => child.job !== undefined)) lines.push(...problemLines(node.parent.jobs));
   return {
     id: `template:${node.parent.root}:${pipeline}.${template.name}`,
     label: template.name,
     description: summarizeTemplate(states),
     tooltip: lines.join('\n'),
-    // As for stages: while one of them runs, no Run items.
-    contextValue: worst === 'running' ? 'template.running' : 'template',
+    contextValue: menusOf(
+      'template',
+      stages.some((child) => child.progress?.kind === 'running'),
+      stages.some((child) => child.job !== undefined && isActive(child.job)),
+    ),
     icon: worst === undefined ? { id: 'layers', color: undefined } : ICONS[worst],
     collapsible:
       stages.length === 0 ? 'none' : stages.length > EXPANDED_TEMPLATE_STAGES ? 'collapsed' : 'expanded',
@@ -352,10 +406,11 @@ function describeTemplate(node: TemplateNode): NodeLook {
 }
 
 function describeStage(node: StageNode): NodeLook {
-  const { stage, progress } = node;
-  const state = shownState(stage, progress);
+  const { stage, progress, job } = node;
+  const state = shownState(stage, progress, job);
   const lines = [`${stage.id}: ${STATE_WORDS[state]}${stage.frozen ? ', frozen' : ''}`];
-  if (state !== 'running' && stage.reasons.length > 0 && progress === undefined) {
+  if (job !== undefined) lines.push(...jobLines(job), ...problemLines(node.parent.jobs));
+  if (state !== 'running' && state !== 'queued' && stage.reasons.length > 0 && progress === undefined) {
     lines.push(...stage.reasons.map((reason) => `• ${reason}`));
   }
   lines.push(`$ ${stage.run}`);
@@ -365,13 +420,40 @@ function describeStage(node: StageNode): NodeLook {
     id: `stage:${node.parent.root}:${stage.id}`,
     // Under its template a generated stage goes by its key; the tooltip names it in full.
     label: node.group !== undefined && stage.template !== undefined ? stage.template.key : stage.name,
-    description: stage.frozen ? `${STATE_WORDS[state]} · frozen` : STATE_WORDS[state],
+    description: describeStageState(stage, state, job),
     tooltip: lines.join('\n'),
-    // Running stages get no Run items: one run at a time per workspace.
-    contextValue: state === 'running' ? 'stage.running' : 'stage',
+    contextValue: menusOf('stage', progress?.kind === 'running', job !== undefined && isActive(job)),
     icon: ICONS[state],
     collapsible: 'none',
   };
+}
+
+/** A stage with a job says where the job is, in the engine's words (`Slurm 123 · pending (Dependency)`). */
+function describeStageState(stage: StageView, state: ShownState, job: StageJob | undefined): string {
+  if (job !== undefined) return `Slurm ${job.id} · ${job.description}`;
+  return stage.frozen ? `${STATE_WORDS[state]} · frozen` : STATE_WORDS[state];
+}
+
+function jobLines(job: StageJob): string[] {
+  return [
+    `Slurm job ${job.id}: ${job.description}`,
+    `submitted ${job.submittedAt}; its output: ${job.logFile}`,
+  ];
+}
+
+/** Why the jobs' states are not known, when Slurm could not be asked (said here, not in a popup at every read). */
+function problemLines(jobs: StageJobs): string[] {
+  return jobs.problem === undefined ? [] : [`Slurm could not be asked: ${jobs.problem.message}`];
+}
+
+/**
+ * A node's menus (package.json's `viewItem` clauses): its kind, `.running`
+ * while the editor's run runs it (no Run items then: one run at a time per
+ * workspace), `.slurm` while it has a job Slurm may still start or end
+ * (Cancel Slurm Job).
+ */
+function menusOf(kind: 'pipeline' | 'template' | 'stage', running: boolean, slurm: boolean): string {
+  return `${kind}${running ? '.running' : ''}${slurm ? '.slurm' : ''}`;
 }
 
 export function parentOf(node: PipelinesNode): PipelinesNode | undefined {

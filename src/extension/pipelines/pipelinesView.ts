@@ -33,7 +33,7 @@ export class PipelinesView implements vscode.TreeDataProvider<PipelinesNode>, vs
       showCollapseAll: true,
     });
     this.#subscription = model.onDidChange(({ scope }) => {
-      if (!scope.whole && !scope.pipelines && scope.datasets.size === 0) return;
+      if (!scope.whole && !scope.pipelines && !scope.jobs && scope.datasets.size === 0) return;
       const folders = this.model.folders;
       const restricted = folders.some(({ state }) => state.kind === 'restricted');
       const problems = folders.flatMap(({ pipelines }) => pipelines.problem ?? []);

@@ -32,7 +32,7 @@ export class PipelineGraphs implements vscode.Disposable {
     private readonly reveal: (root: string, pipeline: string, stage: string) => Promise<unknown>,
   ) {
     this.#subscription = model.onDidChange(({ scope }) => {
-      if (!scope.whole && !scope.pipelines && scope.datasets.size === 0) return;
+      if (!scope.whole && !scope.pipelines && !scope.jobs && scope.datasets.size === 0) return;
       for (const graph of this.#open.values()) this.#send(graph);
     });
   }
@@ -96,7 +96,7 @@ export class PipelineGraphs implements vscode.Disposable {
     const node = findPipeline(this.model, graph.root, graph.pipeline);
     if (node === undefined) return;
     const next = pipelineGraph(node.pipeline, (stage) =>
-      shownState(stage, this.model.progressOf(graph.root, stage.id)),
+      shownState(stage, this.model.progressOf(graph.root, stage.id), this.model.jobOf(graph.root, stage.id)),
     );
     if (JSON.stringify(next) === JSON.stringify(graph.shown)) return;
     graph.shown = next;
@@ -126,7 +126,7 @@ export class PipelineGraphs implements vscode.Disposable {
 <body>
 <h1 id="title">Pipeline ${name}</h1>
 <div class="legend" aria-hidden="true">
-<span class="state-up-to-date">up to date</span><span class="state-stale">stale</span><span class="state-never-run">never run</span><span class="state-failed">failed</span><span class="state-running">running</span>
+<span class="state-up-to-date">up to date</span><span class="state-stale">stale</span><span class="state-never-run">never run</span><span class="state-failed">failed</span><span class="state-running">running</span><span class="state-queued">queued</span>
 </div>
 <div id="graph" role="region" aria-label="Stages of pipeline ${name}; select one to reveal it in sluice.yaml"></div>
 <script nonce="${nonce}" src="${script.toString()}"></script>
