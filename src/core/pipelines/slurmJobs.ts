@@ -246,26 +246,3 @@ function describeJob(status: SlurmJobStatus | undefined): string {
     return `running for ${formatDuration(status.elapsedSeconds * 1000)}`;
   return describeEnd(status);
 }
-
-/**
- * Cancels the open jobs of the stages named (`pipeline.stage`), or every
- * open job of the workspace when none is named: one scancel. The jobs stay
- * in the journal until a run records them (as cancelled). Returns the job ids
- * asked to stop.
- */
-export async function cancelStageJobs(
-  sluiceDir: string,
-  stages?: readonly string[],
-  client: SlurmClient = new SlurmClient(),
-): Promise<string[]> {
-  const open = [...readOpenJobs(sluiceDir).values()].filter(
-    (entry) => stages === undefined || stages.includes(entry.stage),
-  );
-  const ids = open.map((entry) => entry.job);
-  try {
-    await client.cancel(ids);
-  } catch (error) {
-    throw slurmFailure(error, open[0]?.stage ?? '(none)');
-  }
-  return ids;
-}
