@@ -61,7 +61,8 @@ export function checkMonitors(context: SemanticContext, out: ManifestDiagnostic[
 }
 
 function checkEvery(every: LocatedValue | undefined, out: ManifestDiagnostic[]): void {
-  if (every === undefined) return;
+  // A bare number is the schema's wrong-type diagnostic already.
+  if (every === undefined || typeof every.value === 'number') return;
   const reading = parseEvery(every.value);
   if (reading.ok) return;
   const written = String(every.value);
