@@ -63,7 +63,11 @@ function parseHealth(name: string, commit: string, message: string): RecordedHea
   } catch {
     record = undefined;
   }
-  if (typeof record?.release !== 'string' || typeof record.outcome !== 'string' || !Array.isArray(record.checks))
+  if (
+    typeof record?.release !== 'string' ||
+    typeof record.outcome !== 'string' ||
+    !Array.isArray(record.checks)
+  )
     throw new SluiceError(
       `The health history of environment ${name} is damaged: commit ${shortId(commit)} is not a health record.`,
       'failed',
@@ -74,7 +78,11 @@ function parseHealth(name: string, commit: string, message: string): RecordedHea
 }
 
 /** Health records, newest first; at most `limit` of them, read without reading the rest. */
-export async function readHealth(git: GitRepository, name: string, limit?: number): Promise<RecordedHealth[]> {
+export async function readHealth(
+  git: GitRepository,
+  name: string,
+  limit?: number,
+): Promise<RecordedHealth[]> {
   const commits = await git.history(healthRef(name), limit);
   return commits.map((commit) => parseHealth(name, commit.id, commit.message));
 }

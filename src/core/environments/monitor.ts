@@ -114,10 +114,16 @@ export async function monitorOnce(
   const onFailure = monitor.onFailure?.value === 'rollback' ? 'rollback' : 'alert';
   const head = await readHead(workspace.git, name);
   if (head === undefined)
-    throw notFound('release', name, `Nothing is live in ${name} to monitor.`, 'Stage or promote a release first.', {
-      kind: 'failed',
-      data: { environment: name },
-    });
+    throw notFound(
+      'release',
+      name,
+      `Nothing is live in ${name} to monitor.`,
+      'Stage or promote a release first.',
+      {
+        kind: 'failed',
+        data: { environment: name },
+      },
+    );
   const release = await readRelease(workspace.git, head.release);
   const checks = await runMonitorChecks(workspace, name, monitor, release, options);
   if (options.signal?.aborted === true)
@@ -183,7 +189,8 @@ async function decide(
       reason: `${live === undefined ? 'the history' : `release ${shortId(live.release)}`} went live while the checks ran; nothing done`,
       rollback: undefined,
     };
-  if (run.outcome !== 'fail' || run.failures < run.after) return { action: 'none', reason: null, rollback: undefined };
+  if (run.outcome !== 'fail' || run.failures < run.after)
+    return { action: 'none', reason: null, rollback: undefined };
   const failed = run.checks.find((check) => check.outcome === 'fail')!;
   const why = `monitor: ${run.failures} consecutive failed runs of ${shortId(run.head.release)} (${failed.name}: ${failed.detail})`;
   if (run.onFailure === 'alert') return { action: 'alert', reason: why, rollback: undefined };
@@ -204,7 +211,11 @@ async function decide(
     throw error;
   }
   if (plan.head.commit !== run.head.commit)
-    return { action: 'moved', reason: 'the environment moved before the rollback; nothing done', rollback: undefined };
+    return {
+      action: 'moved',
+      reason: 'the environment moved before the rollback; nothing done',
+      rollback: undefined,
+    };
   try {
     const result = await rollback(workspace, plan, {
       reason: why,
@@ -216,7 +227,11 @@ async function decide(
   } catch (error) {
     // A promotion or rollback won the compare-and-swap: it wins, and the monitor does nothing.
     if (error instanceof SluiceError && error.code === 'environment-moved')
-      return { action: 'moved', reason: 'the environment moved before the rollback; nothing done', rollback: undefined };
+      return {
+        action: 'moved',
+        reason: 'the environment moved before the rollback; nothing done',
+        rollback: undefined,
+      };
     throw error;
   }
 }
