@@ -270,7 +270,7 @@ void describe('issue 19: sluice monitor', () => {
       // `current` is a complete release: the live one, or (killed between the record and the
       // swap) the one before, which the next command puts back in line.
       assert.ok(linked === first || linked === second, `seed ${SEED}: current → ${String(linked)}`);
-      assert.ok(existsSync(join(root, 'deploy/staging/releases', linked!, 'out.txt')), `seed ${SEED}`);
+      assert.ok(existsSync(join(root, 'deploy/staging/releases', linked, 'out.txt')), `seed ${SEED}`);
       assert.ok(deployments.filter((d) => d.action === 'auto-rollback').length <= 1, `seed ${SEED}`);
       sluice(['envs'], root);
       assert.equal(linkedRelease(root, 'staging'), live, `seed ${SEED}: realigned`);

@@ -65,7 +65,7 @@ function checkEvery(every: LocatedValue | undefined, out: ManifestDiagnostic[]):
   if (every === undefined || typeof every.value === 'number') return;
   const reading = parseEvery(every.value);
   if (reading.ok) return;
-  const written = String(every.value);
+  const written = every.value;
   out.push({
     severity: 'error',
     code: 'invalid-duration',
