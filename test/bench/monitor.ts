@@ -61,10 +61,10 @@ environments:
       every: 30s
       checks:
         - name: probe
-          run: ${PROBE}
+          run: ${JSON.stringify(PROBE)}
           metrics: [probe/live.json]
         - name: ping
-          run: ${PING}
+          run: ${JSON.stringify(PING)}
         - name: latency
           metric: probe/live.json#latency_ms
           max: 250

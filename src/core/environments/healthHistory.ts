@@ -92,13 +92,19 @@ export async function readHealth(
  * Records are observations in time order, so one that lost a race (a monitor
  * and a `monitor --once` of another clone's process) goes on top of the winner.
  */
-export async function appendHealth(git: GitRepository, name: string, record: HealthRecord): Promise<string> {
+export async function appendHealth(
+  git: GitRepository,
+  name: string,
+  record: HealthRecord,
+  /** The head the caller read (undefined: read it here); a wrong guess costs one retry. */
+  head?: string,
+): Promise<string> {
   const json = JSON.stringify(record);
   const [blob] = await git.writeBlobs([`${json}\n`]);
   const [tree] = await git.writeTrees([new Map([['health.json', [FILE_MODE, blob!] as const]])]);
   const message = `health ${record.outcome} ${shortId(record.release)} in ${name}\n\n${TRAILER}${json}`;
   for (let attempt = 0; ; attempt++) {
-    const expected = await git.resolveRef(healthRef(name));
+    const expected = attempt === 0 && head !== undefined ? head : await git.resolveRef(healthRef(name));
     const commit = await git.commit(tree!, expected, message);
     try {
       await git.compareAndSwap(healthRef(name), commit, expected, `Health of ${name}`);

@@ -25,7 +25,7 @@ import {
   type HealthCheckResult,
   type HealthRecord,
 } from './healthHistory';
-import { readHead, type RecordedDeployment } from './history';
+import { environmentRef, readHead, type RecordedDeployment } from './history';
 import { planRollback, rollback } from './promotion';
 import { readRelease, type CheckOutcome, type Release } from './releases';
 
@@ -112,7 +112,13 @@ export async function monitorOnce(
   const monitor = requireMonitor(workspace, name);
   const after = monitor.after ?? DEFAULT_MONITOR_AFTER;
   const onFailure = monitor.onFailure?.value === 'rollback' ? 'rollback' : 'alert';
-  const head = await readHead(workspace.git, name);
+  // Independent reads side by side (each is a git process); the identity is read now, once,
+  // for the record's commit at the end.
+  const [head, [previous]] = await Promise.all([
+    readHead(workspace.git, name),
+    readHealth(workspace.git, name, 1),
+    workspace.git.actor(),
+  ]);
   if (head === undefined)
     throw notFound(
       'release',
@@ -133,7 +139,6 @@ export async function monitorOnce(
     : checks.some((check) => check.outcome === 'inconclusive')
       ? 'inconclusive'
       : 'pass';
-  const [previous] = await readHealth(workspace.git, name, 1);
   const earlier = previous?.deployment === head.commit ? previous.failures : 0;
   // An inconclusive run neither breaks a streak of failures nor adds to it.
   const failures = outcome === 'fail' ? earlier + 1 : outcome === 'inconclusive' ? earlier : 0;
@@ -159,7 +164,7 @@ export async function monitorOnce(
   };
   // Recorded after the action: a monitor killed in between leaves the rollback in the
   // deployment history, with its reason, and no record claiming what did not happen.
-  const commit = await appendHealth(workspace.git, name, record);
+  const commit = await appendHealth(workspace.git, name, record, previous?.commit);
   return { ...record, environment: name, commit, after, onFailure, rollback: decision.rollback };
 }
 
@@ -182,13 +187,14 @@ async function decide(
     readonly options: MonitorOptions;
   },
 ): Promise<Decision> {
-  const live = await readHead(workspace.git, name);
-  if (live?.commit !== run.head.commit)
+  if ((await workspace.git.resolveRef(environmentRef(name))) !== run.head.commit) {
+    const live = await readHead(workspace.git, name);
     return {
       action: 'moved',
       reason: `${live === undefined ? 'the history' : `release ${shortId(live.release)}`} went live while the checks ran; nothing done`,
       rollback: undefined,
     };
+  }
   if (run.outcome !== 'fail' || run.failures < run.after)
     return { action: 'none', reason: null, rollback: undefined };
   const failed = run.checks.find((check) => check.outcome === 'fail')!;
