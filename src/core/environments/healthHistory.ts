@@ -1,11 +1,11 @@
 // Health histories: what `sluice monitor` found, one commit chain per
-// environment under refs/sluice/health/<name>, beside its deployments and
-// carried by remotes the same way. One commit per monitor run, never
-// rewritten; each commit's message carries the record as a JSON trailer, so
-// the last N records are one `git log -n N` however long the chain is.
+// environment under refs/sluice/health/<name>, beside its deployments. One
+// commit per monitor run, never rewritten; each commit's message carries the
+// record as a JSON trailer (its tree is empty), so the last N records are one
+// `git log -n N` however long the chain is.
 import { SluiceError } from '../errors';
 import { shortId } from '../format';
-import { FILE_MODE, type GitRepository } from '../git/repository';
+import type { GitRepository } from '../git/repository';
 import type { CheckOutcome } from './releases';
 
 export const HEALTH_REFS = 'refs/sluice/health/';
@@ -77,6 +77,23 @@ function parseHealth(name: string, commit: string, message: string): RecordedHea
   return { commit, ...(record as HealthRecord) };
 }
 
+const emptyTrees = new WeakMap<GitRepository, Promise<string>>();
+
+/**
+ * The tree of every record's commit: empty, the record being the commit's
+ * trailer. A monitor appends one record per run, so writing a blob and a tree
+ * each time (two git processes) would be most of what a run costs beyond its
+ * checks; the empty tree is written once per process.
+ */
+export function emptyTree(git: GitRepository): Promise<string> {
+  let tree = emptyTrees.get(git);
+  if (tree === undefined) {
+    tree = git.writeTrees([new Map()]).then(([id]) => id!);
+    emptyTrees.set(git, tree);
+  }
+  return tree;
+}
+
 /** Health records, newest first; at most `limit` of them, read without reading the rest. */
 export async function readHealth(
   git: GitRepository,
@@ -100,12 +117,11 @@ export async function appendHealth(
   head?: string,
 ): Promise<string> {
   const json = JSON.stringify(record);
-  const [blob] = await git.writeBlobs([`${json}\n`]);
-  const [tree] = await git.writeTrees([new Map([['health.json', [FILE_MODE, blob!] as const]])]);
+  const tree = await emptyTree(git);
   const message = `health ${record.outcome} ${shortId(record.release)} in ${name}\n\n${TRAILER}${json}`;
   for (let attempt = 0; ; attempt++) {
     const expected = attempt === 0 && head !== undefined ? head : await git.resolveRef(healthRef(name));
-    const commit = await git.commit(tree!, expected, message);
+    const commit = await git.commit(tree, expected, message);
     try {
       await git.compareAndSwap(healthRef(name), commit, expected, `Health of ${name}`);
       return commit;

@@ -20,6 +20,7 @@ import type { Workspace } from '../workspace';
 import { deployFolder, releaseVariables, requireEnvironment, type DeployResult } from './deploy';
 import {
   appendHealth,
+  emptyTree,
   readHealth,
   type HealthAction,
   type HealthCheckResult,
@@ -113,11 +114,12 @@ export async function monitorOnce(
   const after = monitor.after ?? DEFAULT_MONITOR_AFTER;
   const onFailure = monitor.onFailure?.value === 'rollback' ? 'rollback' : 'alert';
   // Independent reads side by side (each is a git process); the identity is read now, once,
-  // for the record's commit at the end.
+  // and the empty tree, for the record's commit at the end.
   const [head, [previous]] = await Promise.all([
     readHead(workspace.git, name),
     readHealth(workspace.git, name, 1),
     workspace.git.actor(),
+    emptyTree(workspace.git),
   ]);
   if (head === undefined)
     throw notFound(
