@@ -704,15 +704,22 @@ export class GitRepository {
 
   /** The commit chain of a ref, newest first: id, parent and full message. */
   async history(ref: string, limit?: number): Promise<CommitInfo[]> {
-    if ((await this.resolveRef(ref)) === undefined) return [];
-    const output = await this.git.raw([
-      'log',
-      '--first-parent',
-      '--format=%H%x1f%P%x1f%B%x1e',
-      ...(limit === undefined ? [] : [`-n${limit}`]),
-      ref,
-      '--',
-    ]);
+    let output: string;
+    try {
+      output = await this.git.raw([
+        'log',
+        '--first-parent',
+        '--format=%H%x1f%P%x1f%B%x1e',
+        ...(limit === undefined ? [] : [`-n${limit}`]),
+        ref,
+        '--',
+      ]);
+    } catch (error) {
+      // Asked only when the log failed (one git process, not two, on every read of a history):
+      // an absent ref is an empty history, a ref that does not lead to a commit is damage.
+      if ((await this.resolveRef(ref)) === undefined) return [];
+      throw error;
+    }
     return output
       .split('\x1e')
       .map((record) => record.replace(/^\n/, ''))
