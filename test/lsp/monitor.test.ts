@@ -177,8 +177,7 @@ void describe('issue 19: monitor: in the language server', () => {
     });
     await client.close(uri);
     const contents = hover?.contents;
-    const text =
-      typeof contents === 'object' && contents !== null && 'value' in contents ? contents.value : '';
+    const text = typeof contents === 'object' && 'value' in contents ? contents.value : '';
     assert.match(text, /rolls back|rollback/);
   });
 });
