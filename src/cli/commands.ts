@@ -25,6 +25,8 @@ import { stageCommand } from './stage';
 import { promoteCommand } from './promote';
 import { rollbackCommand } from './rollback';
 import { historyCommand } from './history';
+import { healthCommand } from './health';
+import { monitorCommand } from './monitor';
 import { envsCommand } from './envs';
 import { expCommand } from './exp';
 import { metricsCommand, paramsCommand } from './metrics';
@@ -65,6 +67,8 @@ export const COMMANDS: readonly Command[] = [
   promoteCommand,
   rollbackCommand,
   historyCommand,
+  monitorCommand,
+  healthCommand,
   envsCommand,
   fsckCommand,
   gcCommand,

@@ -56,6 +56,12 @@ export const OUTCOME_CODES = [
   'bad-param-value',
   /** a REF (metrics, params, plots) names nothing; data: {revision}. */
   'unknown-revision',
+  /** another `sluice monitor` watches the environment; data: {environment, pid}. */
+  'monitor-running',
+  /** a monitor check of the live release failed; data: {environment, release, failed}. */
+  'monitor-check-failed',
+  /** the environment declares no `monitor:`; data: {environment}. */
+  'no-monitor',
 ] as const;
 
 export type OutcomeCode = (typeof OUTCOME_CODES)[number];

@@ -77,6 +77,8 @@ void describe('sluice help and version', () => {
       'promote',
       'rollback',
       'history',
+      'monitor',
+      'health',
       'envs',
       'fsck',
       'gc',

@@ -254,6 +254,46 @@ void describe('every command, run for real, prints what its schema says', () => 
     assert.equal(back['action'], 'rollback');
   });
 
+  void test('monitoring: monitor --once and health, passing, failing and refused', () => {
+    const ws = environmentWorkspace(
+      `version: 1
+pipelines:
+  p:
+    stages:
+      build:
+        run: echo one > out.txt
+        outs: [out.txt]
+environments:
+  staging:
+    from: workspace
+    deploy:
+      path: deploy/staging
+    monitor:
+      every: 30s
+      checks:
+        - name: up
+          run: test ! -f down
+  production:
+    from: staging
+`,
+      {},
+      'sluice-contract-monitor-',
+    );
+    made.push(ws);
+    contract('monitor', run(ws, 'monitor', 'staging', '--once'), 1, 'not-found');
+    contract('health', run(ws, 'health', 'staging'), 0);
+    contract('stage', run(ws, 'stage'), 0);
+    const passed = contract('monitor', run(ws, 'monitor', '--once'), 0);
+    assert.equal((passed['runs'] as { outcome: string }[])[0]!.outcome, 'pass');
+    writeFileSync(join(ws, 'down'), '');
+    contract('monitor', run(ws, 'monitor', 'staging', '--once'), 1, 'monitor-check-failed');
+    contract('monitor', run(ws, 'monitor', 'production', '--once'), 2, 'no-monitor');
+    contract('monitor', run(ws, 'monitor', 'nosuch', '--once'), 2, 'not-found');
+    const health = contract('health', run(ws, 'health', 'staging'), 0);
+    assert.equal((health['history'] as unknown[]).length, 2);
+    contract('health', run(ws, 'health', 'nosuch'), 2, 'not-found');
+  });
+
   void test('maintenance: gc and fsck, clean and damaged', () => {
     contract('gc', run(root, 'gc', '--dry-run'), 0);
     contract('gc', run(root, 'gc', '--min-age', 'soon'), 2, 'invalid-flag-value');

@@ -104,6 +104,8 @@ describe('manifest JSON Schema', () => {
       ['environment', definition('environment')],
       ['deploy', definition('environment').properties!['deploy']!],
       ['health', definition('environment').properties!['health']!],
+      ['monitor', definition('environment').properties!['monitor']!],
+      ['monitorCheck', definition('monitorCheck')],
       ['metricGate', resolveSchema(definition('gate')).oneOf![1]!],
       ['remote', definition('remote')],
       ['plot', resolveSchema(definition('plot')).oneOf![1]!],

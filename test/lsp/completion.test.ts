@@ -192,7 +192,7 @@ void describe('completion', () => {
   void test('keys of an environment, a mapping key inserting its block', async () => {
     const { items, at } = await completeAt('    pipeline: train\n', '    pipeline: train\n    |\n');
     assert.deepEqual(at, { line: 44, character: 4 });
-    assert.deepEqual(labels(items).sort(), ['deploy', 'executor', 'gates', 'health']);
+    assert.deepEqual(labels(items).sort(), ['deploy', 'executor', 'gates', 'health', 'monitor']);
     assert.deepEqual(edit(item(items, 'deploy')), { range: emptyAt(at), newText: 'deploy:\n  ' });
     assert.deepEqual(edit(item(items, 'gates')), { range: emptyAt(at), newText: 'gates:\n  - ' });
     assert.equal(documentation(item(items, 'health')), 'A check run after each deployment.');

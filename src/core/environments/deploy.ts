@@ -340,6 +340,26 @@ async function runHooks(
   );
 }
 
+/**
+ * What a command acting on a live release is told (deploy hooks, the health
+ * check, monitor checks): the environment, the release, its folder (empty when
+ * the environment deploys nowhere), its code commit and the workspace.
+ */
+export function releaseVariables(
+  workspace: Workspace,
+  name: string,
+  release: Release,
+  folder: string | undefined,
+): Record<string, string> {
+  return {
+    SLUICE_ENV: name,
+    SLUICE_RELEASE: release.id,
+    SLUICE_RELEASE_DIR: folder === undefined ? '' : join(folder, RELEASES_FOLDER, release.id),
+    SLUICE_CODE_COMMIT: release.code,
+    SLUICE_WORKSPACE: workspace.root,
+  };
+}
+
 async function runHook(
   workspace: Workspace,
   name: string,
@@ -354,12 +374,7 @@ async function runHook(
   const result = await runCommand({
     command,
     cwd: workspace.root,
-    env: {
-      SLUICE_ENV: name,
-      SLUICE_RELEASE: release.id,
-      SLUICE_RELEASE_DIR: join(folder, RELEASES_FOLDER, release.id),
-      SLUICE_CODE_COMMIT: release.code,
-    },
+    env: releaseVariables(workspace, name, release, folder),
     logFile: join(workspace.sluiceDir, 'logs', '@environments', name, `${newRunId()}-${kind}.log`),
     ...(options.onOutput ? { onOutput: options.onOutput } : {}),
     signal: options.signal,

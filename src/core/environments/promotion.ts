@@ -310,10 +310,16 @@ export async function planRollback(
 export async function rollback(
   workspace: Workspace,
   plan: RollbackPlan,
-  options: { signal?: AbortSignal; onOutput?: (text: string) => void; reason?: string | undefined } = {},
+  options: {
+    signal?: AbortSignal;
+    onOutput?: (text: string) => void;
+    reason?: string | undefined;
+    /** True when a monitor decided it, not a person: recorded as `auto-rollback`. */
+    automatic?: boolean;
+  } = {},
 ): Promise<DeployResult> {
   return deployRelease(workspace, plan.environment, plan.target, {
-    action: 'rollback',
+    action: options.automatic === true ? 'auto-rollback' : 'rollback',
     expected: plan.head,
     reason: options.reason ?? (plan.chosen ? `back to ${shortId(plan.target.id)}` : null),
     signal: options.signal,

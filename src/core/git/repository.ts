@@ -221,6 +221,8 @@ export class GitRepository {
     if (object !== undefined) return object.id;
     if (!ref.startsWith('refs/')) return undefined;
     const [pointed] = await this.readObjects([ref], { check: true });
+    // A commit by now: the ref moved between the two reads (a monitor appending), it is no damage.
+    if (pointed?.type === 'commit') return pointed.id;
     const target = pointed?.id ?? (await this.listRefs(ref)).get(ref);
     if (target === undefined) return undefined;
     const what = pointed ? `a ${pointed.type} (${shortId(target)})` : `${target}, which git does not have`;
@@ -703,16 +705,25 @@ export class GitRepository {
   }
 
   /** The commit chain of a ref, newest first: id, parent and full message. */
-  async history(ref: string, limit?: number): Promise<CommitInfo[]> {
-    if ((await this.resolveRef(ref)) === undefined) return [];
-    const output = await this.git.raw([
-      'log',
-      '--first-parent',
-      '--format=%H%x1f%P%x1f%B%x1e',
-      ...(limit === undefined ? [] : [`-n${limit}`]),
-      ref,
-      '--',
-    ]);
+  async history(ref: string, limit?: number, retried = false): Promise<CommitInfo[]> {
+    let output: string;
+    try {
+      output = await this.git.raw([
+        'log',
+        '--first-parent',
+        '--format=%H%x1f%P%x1f%B%x1e',
+        ...(limit === undefined ? [] : [`-n${limit}`]),
+        ref,
+        '--',
+      ]);
+    } catch (error) {
+      // Asked only when the log failed (one git process, not two, on every read of a history):
+      // an absent ref is an empty history, a ref that does not lead to a commit is damage.
+      if ((await this.resolveRef(ref)) === undefined) return [];
+      // It leads to a commit now: a writer moved it while git read it. Read once more.
+      if (!retried) return this.history(ref, limit, true);
+      throw error;
+    }
     return output
       .split('\x1e')
       .map((record) => record.replace(/^\n/, ''))

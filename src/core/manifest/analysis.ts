@@ -11,6 +11,7 @@ import { readManifestModel, readModel, type Manifest } from './model';
 import { TemplateExpansions } from './expansions';
 import type { TemplateScope } from './templates';
 import { IncrementalYamlParser } from './parser';
+import { checkMonitors } from './monitor';
 import { checkSemantics } from './semantics';
 import { validateStructure } from './structure';
 import { SymbolIndex } from './symbols';
@@ -136,10 +137,14 @@ function* analyzeInSteps(
     expansions,
   });
   diagnostics.push(...templating.diagnostics);
-  yield* checkSemantics(
-    { text, manifest, probe: options.probe, lineOf: (offset) => lineIndex.position(offset).line + 1 },
-    diagnostics,
-  );
+  const semantic = {
+    text,
+    manifest,
+    probe: options.probe,
+    lineOf: (offset: number) => lineIndex.position(offset).line + 1,
+  };
+  yield* checkSemantics(semantic, diagnostics);
+  checkMonitors(semantic, diagnostics);
   diagnostics.sort((a, b) => a.start - b.start || a.end - b.end);
   // Templates and the params check can find the same unreadable file: say it once.
   for (let i = diagnostics.length - 1; i > 0; i--) {

@@ -54,6 +54,8 @@ export const DIAGNOSTIC_CODES = {
   'plot-field-unused':
     'A plot field its template or an image does not use (`x` or `y` of a confusion matrix).',
   'plot-not-an-output': "A plot's file is no stage's out or metrics file, nor inside one.",
+  'invalid-duration': "A monitor's `every:` is not a number and a unit (`30s`, `15m`, `2h`, `1d`).",
+  'unused-baseline': 'A monitor check names a `baseline:` but has no `no_regression:` to use it.',
 } as const;
 
 export type DiagnosticCode = keyof typeof DIAGNOSTIC_CODES;

@@ -1,7 +1,7 @@
 // The typed manifest model, read from the YAML tree. Reading is tolerant: a
 // value of the wrong type is left out (structure validation reports it), so
 // the model of a half-typed manifest is still useful to the editor.
-import { asMap, declared, entries, flag, num, readResources, stringOf, text } from './reading';
+import { asMap, declared, entries, flag, list, num, readResources, stringOf, text } from './reading';
 import { StageReader, type StageReading, type StageReadingResult } from './stages';
 import type { TemplateScope } from './templates';
 import { getPair, type YNode } from './yamlTree';
@@ -155,6 +155,43 @@ export interface EnvironmentDecl extends Declared {
         readonly rollbackOnFailure: boolean;
       }
     | undefined;
+  /** `monitor:`, what watches the live release after it is deployed. */
+  readonly monitor: MonitorDecl | undefined;
+}
+
+/** What `sluice monitor` does when checks keep failing. */
+export type MonitorAction = 'rollback' | 'alert';
+
+/**
+ * An environment's `monitor:` section. Values are kept as written (with their
+ * places) so semantics can say what is wrong with `every: 15 minutes`.
+ */
+export interface MonitorDecl {
+  readonly every: LocatedValue | undefined;
+  readonly onFailure: Located | undefined;
+  readonly after: number | undefined;
+  readonly checks: readonly MonitorCheckDecl[];
+  readonly start: number;
+  readonly end: number;
+}
+
+/** One monitor check: a command (with the metrics files it writes) or a metric rule. */
+export interface MonitorCheckDecl {
+  readonly name: Located | undefined;
+  readonly description: string | undefined;
+  readonly run: Located | undefined;
+  /** Files the command writes, which the monitor's metric checks read. */
+  readonly metrics: readonly Located[];
+  readonly timeout: number | undefined;
+  readonly metric: Located | undefined;
+  readonly min: number | undefined;
+  readonly max: number | undefined;
+  /** At most this much below the live release's own metric (`baseline`). */
+  readonly noRegression: number | undefined;
+  /** The release metric (`metrics.json#accuracy`) a no_regression rule compares with. */
+  readonly baseline: Located | undefined;
+  readonly start: number;
+  readonly end: number;
 }
 
 /** A `true`/`false` from the manifest with where it was written. */
@@ -263,6 +300,20 @@ export const MODEL_FIELDS = {
     gates: 'gates',
     deploy: 'deploy',
     health: 'health',
+    monitor: 'monitor',
+  },
+  monitor: { every: 'every', on_failure: 'onFailure', after: 'after', checks: 'checks' },
+  monitorCheck: {
+    name: 'name',
+    description: 'description',
+    run: 'run',
+    metrics: 'metrics',
+    timeout: 'timeout',
+    metric: 'metric',
+    min: 'min',
+    max: 'max',
+    no_regression: 'noRegression',
+    baseline: 'baseline',
   },
   metricGate: { metric: 'metric', min: 'min', max: 'max', no_regression: 'noRegression' },
   deploy: { path: 'path', run: 'run' },
@@ -287,6 +338,8 @@ export const MODEL_FIELDS = {
   metricGate: Record<string, keyof Extract<GateDecl, { kind: 'metric' }>>;
   deploy: Record<string, keyof NonNullable<EnvironmentDecl['deploy']>>;
   health: Record<string, keyof NonNullable<EnvironmentDecl['health']>>;
+  monitor: Record<string, keyof MonitorDecl>;
+  monitorCheck: Record<string, keyof MonitorCheckDecl>;
   remote: Record<string, keyof RemoteDecl>;
 };
 
@@ -383,6 +436,7 @@ export function readManifestModel(
             rollbackOnFailure: !(rollback?.kind === 'scalar' && rollback.value === false),
           }
         : undefined,
+      monitor: readMonitor(body ? getPair(body, 'monitor')?.value : undefined),
     });
   }
 
@@ -428,4 +482,44 @@ export function readManifestModel(
   };
   stageReader.commit();
   return { manifest, templating: stageReader.result, scope: () => stageReader.scope() };
+}
+
+function readMonitor(node: YNode | null | undefined): MonitorDecl | undefined {
+  const monitor = asMap(node);
+  if (!monitor) return undefined;
+  const every = getPair(monitor, 'every')?.value;
+  const checks: MonitorCheckDecl[] = [];
+  const checkList = getPair(monitor, 'checks')?.value;
+  if (checkList?.kind === 'seq') {
+    for (const item of checkList.items) {
+      const check = asMap(item);
+      if (!check) continue;
+      checks.push({
+        name: text(check, 'name'),
+        description: text(check, 'description')?.value,
+        run: text(check, 'run'),
+        metrics: list(check, 'metrics'),
+        timeout: num(check, 'timeout'),
+        metric: text(check, 'metric'),
+        min: num(check, 'min'),
+        max: num(check, 'max'),
+        noRegression: num(check, 'no_regression'),
+        baseline: text(check, 'baseline'),
+        start: item.start,
+        end: item.end,
+      });
+    }
+  }
+  return {
+    // A number (`every: 30`) is kept too, so semantics can propose `30s`.
+    every:
+      every?.kind === 'scalar' && (typeof every.value === 'string' || typeof every.value === 'number')
+        ? { value: every.value, start: every.start, end: every.end }
+        : undefined,
+    onFailure: text(monitor, 'on_failure'),
+    after: num(monitor, 'after'),
+    checks,
+    start: monitor.start,
+    end: monitor.end,
+  };
 }

@@ -256,7 +256,7 @@ function checkReferences(context: SemanticContext, out: ManifestDiagnostic[]): v
   }
 }
 
-function metricFilesOf(pipeline: PipelineDecl): Set<string> {
+export function metricFilesOf(pipeline: PipelineDecl): Set<string> {
   const files = new Set<string>();
   for (const stage of pipeline.stages.values()) {
     for (const metric of stage.metrics) files.add(normalizeRelative(metric.value));
@@ -438,6 +438,9 @@ function* manifestPaths(manifest: Manifest, text: string): Generator<{ located: 
       const file = gate.kind === 'metric' && gate.metric ? metricFile(text, gate.metric) : undefined;
       if (file) yield { located: file, role: 'metrics file of a gate' };
     }
+    for (const check of environment.monitor?.checks ?? [])
+      for (const file of check.metrics)
+        yield { located: file, role: `metrics file of a monitor check of \`${environment.name}\`` };
   }
 }
 

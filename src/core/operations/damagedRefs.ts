@@ -9,6 +9,7 @@ import { readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { SluiceError } from '../errors';
 import type { GitRepository } from '../git/repository';
+import { HEALTH_REFS, readHealth } from '../environments/healthHistory';
 import { ENVIRONMENT_REFS, readHistory } from '../environments/history';
 import { readReleases, releaseId, RELEASE_REFS, type ReleaseContent } from '../environments/releases';
 import { digestOf } from '../snapshots/listing';
@@ -22,7 +23,7 @@ export interface DamagedRef {
 }
 
 /** The kinds of record under refs/sluice/: a ref of any other kind may reach blobs gc cannot see. */
-const KINDS = [DATASET_REFS, ENVIRONMENT_REFS, RELEASE_REFS, EXPERIMENT_REFS] as const;
+const KINDS = [DATASET_REFS, ENVIRONMENT_REFS, HEALTH_REFS, RELEASE_REFS, EXPERIMENT_REFS] as const;
 
 const SHA256 = /^[0-9a-f]{64}$/;
 
@@ -75,7 +76,7 @@ async function checkRef(
 ): Promise<string | undefined> {
   const prefix = KINDS.find((kind) => ref.startsWith(kind) && ref.length > kind.length);
   if (prefix === undefined)
-    return 'not a kind of record this Sluice knows (datasets, environments, releases, experiments): gc cannot tell what it keeps';
+    return 'not a kind of record this Sluice knows (datasets, environments, health, releases, experiments): gc cannot tell what it keeps';
   if (type === undefined) return `points at ${id}, which git does not have`;
   if (type !== 'commit') return `points at a ${type} (${shortId(id)}), not at a record's commit`;
   try {
@@ -83,6 +84,11 @@ async function checkRef(
     if (prefix === DATASET_REFS) return await checkDataset(git, ref, name);
     if (prefix === ENVIRONMENT_REFS) return await checkEnvironment(git, name, releases);
     if (prefix === EXPERIMENT_REFS) return await checkExperiment(git, name);
+    // Every commit of a health history is a whole record (readHealth refuses one that is not).
+    if (prefix === HEALTH_REFS) {
+      await readHealth(git, name);
+      return undefined;
+    }
     return await checkRelease(git, name);
   } catch (error) {
     return error instanceof Error ? error.message : String(error);

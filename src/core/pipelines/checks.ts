@@ -34,8 +34,10 @@ export async function runCheck(
   options: CheckOptions = {},
 ): Promise<CheckResult> {
   const base = { pipeline: check.pipeline, name: check.name };
-  if (check.kind === 'metric')
-    return { ...base, ...judgeMetric(context.workspace.root, check), runId: undefined, cached: false };
+  if (check.kind === 'metric') {
+    const { outcome, detail } = judgeMetric(context.workspace.root, check);
+    return { ...base, outcome, detail, runId: undefined, cached: false };
+  }
   const runId = newRunId();
   const stage = `check:${check.name}`;
   const root = context.workspace.root;
@@ -76,10 +78,22 @@ export async function runCheck(
   return { ...base, outcome, detail, runId, cached: false };
 }
 
-function judgeMetric(
+/** A threshold on one metric: `file#key` at least `min`, at most `max`. */
+export interface MetricRule {
+  readonly file: string;
+  readonly key: string;
+  readonly min: number | undefined;
+  readonly max: number | undefined;
+}
+
+/**
+ * Reads a metric from a file under `root` and judges it against its bounds;
+ * the one judgement of a metric threshold (pipeline checks, monitor checks).
+ */
+export function judgeMetric(
   root: string,
-  check: Extract<CheckPlan, { kind: 'metric' }>,
-): { outcome: CheckOutcome; detail: string } {
+  check: MetricRule,
+): { outcome: CheckOutcome; detail: string; value?: number } {
   const label = `${check.file}#${check.key}`;
   let document: unknown;
   try {
@@ -99,9 +113,9 @@ function judgeMetric(
     };
   }
   if (check.min !== undefined && value < check.min)
-    return { outcome: 'fail', detail: `${label} = ${value}, below the minimum ${check.min}` };
+    return { outcome: 'fail', detail: `${label} = ${value}, below the minimum ${check.min}`, value };
   if (check.max !== undefined && value > check.max)
-    return { outcome: 'fail', detail: `${label} = ${value}, above the maximum ${check.max}` };
+    return { outcome: 'fail', detail: `${label} = ${value}, above the maximum ${check.max}`, value };
   const bounds = [
     check.min !== undefined ? `≥ ${check.min}` : '',
     check.max !== undefined ? `≤ ${check.max}` : '',
@@ -109,5 +123,6 @@ function judgeMetric(
   return {
     outcome: 'pass',
     detail: `${label} = ${value}${bounds.length > 0 ? ` (${bounds.join(', ')})` : ''}`,
+    value,
   };
 }
