@@ -1,6 +1,6 @@
 // Workspace paths: the manifest names files relative to the workspace root,
 // and none of them may leave it, lexically or through a link.
-import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { SluiceError } from '../errors';
 
@@ -73,10 +73,12 @@ export function requireInsideWorkspace(root: string, path: string, what: string)
 
 /**
  * Where workspace-relative paths really lead, as workspace-relative paths
- * (undefined when outside). Folders are resolved once: stages share them.
+ * (undefined when outside). Each path and folder is resolved once: stages
+ * share folders, and one stage's output is often the next one's dep.
  */
 export class RealPaths {
   private readonly folders = new Map<string, string | undefined>();
+  private readonly paths = new Map<string, string | undefined>();
   private readonly realRoot: string;
 
   constructor(private readonly root: string) {
@@ -84,6 +86,13 @@ export class RealPaths {
   }
 
   of(path: string): string | undefined {
+    if (this.paths.has(path)) return this.paths.get(path);
+    const real = this.resolve(path);
+    this.paths.set(path, real);
+    return real;
+  }
+
+  private resolve(path: string): string | undefined {
     if (lexicalEscape(path)) return undefined;
     if (normalizeRelative(path) === '') return '';
     const absolute = join(this.root, path);
@@ -91,20 +100,19 @@ export class RealPaths {
     if (folder === undefined) return undefined;
     let leaf = join(folder, basename(absolute));
     try {
-      // No exception for a missing path: a run asks this of every output.
-      if (lstatSync(leaf, { throwIfNoEntry: false })?.isSymbolicLink() === true) {
-        try {
-          leaf = realpathSync.native(leaf);
-        } catch {
-          // A link to something not there yet: writing through it creates its target.
-          const target = resolve(folder, readlinkSync(leaf));
-          const targetFolder = this.folder(dirname(target));
-          if (targetFolder === undefined) return undefined;
-          leaf = join(targetFolder, basename(target));
-        }
-      }
+      // A run asks this of every dep and output: one call that makes no Stats object
+      // (Node 20 builds four Dates per lstat). In a real folder, only a link resolves elsewhere.
+      leaf = realpathSync.native(leaf);
     } catch {
-      // Missing: it is what its folder makes it.
+      // Missing (it is what its folder makes it), or a link to something not there
+      // yet: writing through it creates its target.
+      const target = linkTarget(leaf);
+      if (target !== undefined) {
+        const resolved = resolve(folder, target);
+        const targetFolder = this.folder(dirname(resolved));
+        if (targetFolder === undefined) return undefined;
+        leaf = join(targetFolder, basename(resolved));
+      }
     }
     return this.inside(leaf);
   }
@@ -129,9 +137,12 @@ export class RealPaths {
   }
 
   private inside(real: string): string | undefined {
-    const rel = relative(this.realRoot, real);
-    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return undefined;
-    return rel.split(sep).join('/');
+    // Both are real, absolute and normalized: inside is a matter of prefix (path.relative costs more).
+    if (real === this.realRoot) return '';
+    const prefix = this.realRoot.endsWith(sep) ? this.realRoot : `${this.realRoot}${sep}`;
+    if (!real.startsWith(prefix)) return undefined;
+    const rel = real.slice(prefix.length);
+    return sep === '/' ? rel : rel.split(sep).join('/');
   }
 }
 

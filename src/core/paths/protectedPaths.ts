@@ -79,7 +79,14 @@ export function foldPath(path: string): string | undefined {
 const FOLD_CACHE_SIZE = 100_000;
 const folded = new Map<string, string | undefined>();
 
+/**
+ * Lowercase ASCII names joined by single dots (`out/p0/s1.txt`): already in
+ * folded form. Most manifest paths are; no segment is `.`, `..` or hidden.
+ */
+const FOLDED = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*(?:\/[a-z0-9_-]+(?:\.[a-z0-9_-]+)*)*$/;
+
 function foldUncached(path: string): string | undefined {
+  if (FOLDED.test(path)) return path;
   const slashed = path.replace(/\\/g, '/');
   if (slashed.startsWith('/') || /^[A-Za-z]:/.test(slashed) || slashed.startsWith('~')) return undefined;
   const normalized = posix.normalize(slashed);
@@ -142,18 +149,38 @@ function commonViolation(folded: string, set: ProtectedSet): Violation | undefin
   if (git !== undefined) {
     return { kind: 'git', relation: git === folded ? 'is' : 'inside', protectedPath: git };
   }
-  const checks: { kind: ProtectedKind; path: string | undefined; owner?: string }[] = [
-    { kind: 'sluice', path: SLUICE_DIR },
-    { kind: 'manifest', path: set.manifest },
-    ...set.params.map((path) => ({ kind: 'params' as const, path })),
-    ...set.datasets.map((dataset) => ({ kind: 'dataset' as const, path: dataset.path, owner: dataset.name })),
-  ];
-  for (const check of checks) {
-    const violation =
-      check.path === undefined ? undefined : against(folded, check.kind, check.path, check.owner);
+  for (const check of checksOf(set)) {
+    const violation = against(folded, check.kind, check.path, check.owner);
     if (violation) return violation;
   }
   return undefined;
+}
+
+interface Check {
+  readonly kind: ProtectedKind;
+  readonly path: string;
+  readonly owner?: string;
+}
+
+/** A set's checks, in the order they are tried, listed once per set: a run asks of every output. */
+const checkLists = new WeakMap<ProtectedSet, readonly Check[]>();
+
+function checksOf(set: ProtectedSet): readonly Check[] {
+  let checks = checkLists.get(set);
+  if (checks === undefined) {
+    checks = [
+      { kind: 'sluice', path: SLUICE_DIR },
+      { kind: 'manifest', path: set.manifest },
+      ...set.params.map((path) => ({ kind: 'params' as const, path })),
+      ...set.datasets.map((dataset) => ({
+        kind: 'dataset' as const,
+        path: dataset.path,
+        owner: dataset.name,
+      })),
+    ];
+    checkLists.set(set, checks);
+  }
+  return checks;
 }
 
 function against(folded: string, kind: ProtectedKind, path: string, owner?: string): Violation | undefined {

@@ -124,12 +124,23 @@ export interface WorkspacePlan {
   readonly pipelines: ReadonlyMap<string, PipelinePlan>;
 }
 
+/**
+ * Plans by model. A model is never changed once read, so its plan is made once
+ * per process however many callers ask (a command asks more than once: the
+ * params file to check `--set` against, then the run itself).
+ */
+const plans = new WeakMap<Manifest, WorkspacePlan>();
+
 export function planWorkspace(manifest: Manifest): WorkspacePlan {
+  const known = plans.get(manifest);
+  if (known) return known;
   const pipelines = new Map<string, PipelinePlan>();
   for (const pipeline of manifest.pipelines.values())
     pipelines.set(pipeline.name, planPipeline(manifest, pipeline));
   const params = manifest.params?.value;
-  return { paramsFile: params === undefined ? undefined : normalizeRelative(params), pipelines };
+  const plan = { paramsFile: params === undefined ? undefined : normalizeRelative(params), pipelines };
+  plans.set(manifest, plan);
+  return plan;
 }
 
 function planPipeline(manifest: Manifest, pipeline: PipelineDecl): PipelinePlan {

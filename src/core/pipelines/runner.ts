@@ -95,6 +95,13 @@ export interface RunOptions {
    * records them when they end.
    */
   readonly detach?: boolean;
+  /**
+   * Awaited once, before the run first changes the workspace: before the
+   * params are overlaid and before any stage's outputs are cleared, restored
+   * or written. A run that changes nothing never calls it, so what a caller
+   * reads there (the code and data the stages saw) costs a no-op run nothing.
+   */
+  readonly beforeChanges?: () => Promise<void>;
 }
 
 /**
@@ -193,6 +200,8 @@ export async function runPipelines(context: PipelineContext, options: RunOptions
   // Whatever validation said: no stage may clear or write .git, .sluice, the manifest, its inputs.
   refuseProtectedOutputs(context.workspace.root, context.workspace.manifest, selection.stages);
   const lock = RunLock.acquire(join(context.workspace.sluiceDir, 'state', 'run.lock'));
+  let changing: Promise<void> | undefined;
+  const beforeChanges = (): Promise<void> => (changing ??= options.beforeChanges?.() ?? Promise.resolve());
   let putBackParams: (() => OverlayEnd) | undefined;
   let journal: SlurmJournal | undefined;
   try {
@@ -201,15 +210,17 @@ export async function runPipelines(context: PipelineContext, options: RunOptions
     // Under the lock: what a killed `run --set` left in the params file goes back first.
     if (recoverParamsOverlay(context.workspace) === 'kept')
       options.events?.warning?.(paramsKeptWarning(context.plan.paramsFile));
-    if (Object.keys(context.overrides).length > 0 && context.plan.paramsFile !== undefined)
+    if (Object.keys(context.overrides).length > 0 && context.plan.paramsFile !== undefined) {
+      await beforeChanges();
       putBackParams = overlayParams(context.workspace, context.plan.paramsFile, context.overrides);
+    }
     const forced: ReadonlySet<string> =
       options.forceUpstream === true
         ? new Set(selection.stages.map((stage) => stage.id))
         : options.force === true
           ? selection.named
           : new Set();
-    const runner = new Runner(context, options, forced, journal);
+    const runner = new Runner(context, options, forced, journal, beforeChanges);
     const stages = await runner.run(selection.stages);
     const checks: CheckResult[] = [];
     if (options.checks !== false && !runner.cancelled) {
@@ -345,6 +356,8 @@ class Runner {
     private readonly forced: ReadonlySet<string>,
     /** Jobs submitted and not yet recorded, this run's and earlier runs'. */
     private readonly journal: SlurmJournal,
+    /** RunOptions.beforeChanges, called at most once for the whole run. */
+    private readonly beforeChanges: () => Promise<void>,
   ) {}
 
   async run(stages: readonly StagePlan[]): Promise<StageOutcome[]> {
@@ -627,6 +640,7 @@ class Runner {
     cached: CachedRun,
   ): Promise<StageOutcome> {
     const { context } = this;
+    await this.beforeChanges();
     this.clearOutputs(stage, newRunId());
     try {
       await restoreOutputs(context.workspace.root, cached, context.workspace.store, context.fingerprints);
@@ -815,6 +829,7 @@ class Runner {
   ): Promise<StageOutcome> {
     const { context } = this;
     const root = context.workspace.root;
+    await this.beforeChanges();
     const runId = existing?.runId ?? newRunId();
     this.options.events?.stageStarted?.(stage, runId);
     // An earlier run's job cleared them when it was submitted, and may be writing them now.
