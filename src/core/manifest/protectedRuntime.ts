@@ -73,7 +73,7 @@ export function refuseProtectedOutputs(
         violation = outputViolation(resolved, set, deps, stage.id);
         throughLink = violation !== undefined;
       }
-      if (!violation && holdsRepository(root, output)) {
+      if (!violation && !real.isNoFolder(output) && holdsRepository(root, output)) {
         violation = { kind: 'git', relation: 'contains', protectedPath: `${output}/.git` };
       }
       if (violation) throw outputRefusal(stage.id, output, violation, throughLink ? resolved : undefined);

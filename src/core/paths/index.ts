@@ -1,6 +1,6 @@
 // Workspace paths: the manifest names files relative to the workspace root,
 // and none of them may leave it, lexically or through a link.
-import { readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 import { SluiceError } from '../errors';
 
@@ -71,6 +71,11 @@ export function requireInsideWorkspace(root: string, path: string, what: string)
   return absolute;
 }
 
+/** Names asked about in one folder before RealPaths lists it instead. */
+const LIST_AFTER = 16;
+/** About 30,000 entries on ext4: a listing that still costs less than the lstats it replaces. */
+const MAX_LISTED_FOLDER_BYTES = 1 << 20;
+
 /**
  * Where workspace-relative paths really lead, as workspace-relative paths
  * (undefined when outside). Each path and folder is resolved once: stages
@@ -79,6 +84,9 @@ export function requireInsideWorkspace(root: string, path: string, what: string)
 export class RealPaths {
   private readonly folders = new Map<string, string | undefined>();
   private readonly paths = new Map<string, string | undefined>();
+  /** Per real folder: its links and folders once listed (listing), and how often it was asked about before. */
+  private readonly listings = new Map<string, Map<string, 'link' | 'folder'> | 'unlisted'>();
+  private readonly asked = new Map<string, number>();
   private readonly realRoot: string;
 
   constructor(private readonly root: string) {
@@ -98,23 +106,70 @@ export class RealPaths {
     const absolute = join(this.root, path);
     const folder = this.folder(dirname(absolute));
     if (folder === undefined) return undefined;
-    let leaf = join(folder, basename(absolute));
+    const name = basename(absolute);
+    let leaf = join(folder, name);
+    // In a real folder only a link leads elsewhere; a name that is no link stays as it is.
+    const listed = this.listing(folder);
+    if (listed !== undefined && listed.get(name) !== 'link') return this.inside(leaf);
     try {
-      // A run asks this of every dep and output: one call that makes no Stats object
-      // (Node 20 builds four Dates per lstat). In a real folder, only a link resolves elsewhere.
-      leaf = realpathSync.native(leaf);
-    } catch {
-      // Missing (it is what its folder makes it), or a link to something not there
-      // yet: writing through it creates its target.
-      const target = linkTarget(leaf);
-      if (target !== undefined) {
-        const resolved = resolve(folder, target);
-        const targetFolder = this.folder(dirname(resolved));
-        if (targetFolder === undefined) return undefined;
-        leaf = join(targetFolder, basename(resolved));
+      // No exception for a missing path: a run asks this of every output.
+      if (lstatSync(leaf, { throwIfNoEntry: false })?.isSymbolicLink() === true) {
+        try {
+          leaf = realpathSync.native(leaf);
+        } catch {
+          // A link to something not there yet: writing through it creates its target.
+          const target = resolve(folder, readlinkSync(leaf));
+          const targetFolder = this.folder(dirname(target));
+          if (targetFolder === undefined) return undefined;
+          leaf = join(targetFolder, basename(target));
+        }
       }
+    } catch {
+      // Missing: it is what its folder makes it.
     }
     return this.inside(leaf);
+  }
+
+  /**
+   * True when `path` is known to be neither a folder nor a link (a file, or
+   * nothing), from the listing of its folder; false when it may be either.
+   */
+  isNoFolder(path: string): boolean {
+    if (lexicalEscape(path) || normalizeRelative(path) === '') return false;
+    const absolute = join(this.root, path);
+    const folder = this.folder(dirname(absolute));
+    return folder !== undefined && this.listing(folder, false)?.has(basename(absolute)) === false;
+  }
+
+  /**
+   * The links and folders of a real folder by name (files are left out), once
+   * it has been asked about often enough that one listing costs less than an
+   * lstat per name (a run's outputs share a few folders); undefined before
+   * then, for a folder too big to list cheaply, and for one that cannot be
+   * listed. `ask`: count this question towards listing it.
+   */
+  private listing(folder: string, ask = true): Map<string, 'link' | 'folder'> | undefined {
+    const known = this.listings.get(folder);
+    if (known !== undefined) return known === 'unlisted' ? undefined : known;
+    if (!ask) return undefined;
+    const asked = (this.asked.get(folder) ?? 0) + 1;
+    this.asked.set(folder, asked);
+    if (asked < LIST_AFTER) return undefined;
+    let listing: Map<string, 'link' | 'folder'> | 'unlisted' = 'unlisted';
+    try {
+      // A folder's size grows with its entries: past this, listing it could cost more than it saves.
+      if (statSync(folder).size <= MAX_LISTED_FOLDER_BYTES) {
+        listing = new Map();
+        for (const entry of readdirSync(folder, { withFileTypes: true })) {
+          if (entry.isSymbolicLink()) listing.set(entry.name, 'link');
+          else if (entry.isDirectory()) listing.set(entry.name, 'folder');
+        }
+      }
+    } catch {
+      listing = 'unlisted'; // gone or unreadable: each name is asked on its own
+    }
+    this.listings.set(folder, listing);
+    return listing === 'unlisted' ? undefined : listing;
   }
 
   private folder(absolute: string): string | undefined {
