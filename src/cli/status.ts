@@ -4,8 +4,8 @@ import { shortId } from '../core/format';
 import { openPipelines } from '../core/pipelines/context';
 import { stageStatuses } from '../core/pipelines/status';
 import { stageJobs } from '../core/pipelines/slurmJobs';
-import { datasetStatus, describeDatasetStatus } from '../core/snapshots/datasetStatus';
-import { openWorkspace } from '../core/workspace';
+import { datasetStatus, describeDatasetStatus, type DatasetStatus } from '../core/snapshots/datasetStatus';
+import { openWorkspace, type Workspace } from '../core/workspace';
 import type { StatusJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 import { repairCurrent } from './envs';
@@ -32,9 +32,7 @@ export const statusCommand: Command = {
       const job = jobOf.get(`${status.pipeline}.${status.stage}`);
       return job === undefined ? status : { ...status, job };
     });
-    const datasets = [];
-    for (const name of workspace.manifest.datasets.keys())
-      datasets.push(await datasetStatus(workspace, name));
+    const datasets = await datasetStatuses(workspace);
     await repairCurrent(workspace);
     // What is live where, as `sluice envs` reads it (in promotion order).
     const environments = (await listEnvironments(workspace)).map(({ name, release }) => ({ name, release }));
@@ -75,3 +73,19 @@ export const statusCommand: Command = {
     return 0;
   },
 };
+
+/** Datasets asked about at once: each asks git a few times, and a git process mostly waits. */
+const DATASETS_AT_ONCE = 4;
+
+/** Every dataset's status, in manifest order, a few at once. */
+async function datasetStatuses(workspace: Workspace): Promise<DatasetStatus[]> {
+  const names = [...workspace.manifest.datasets.keys()];
+  const statuses: DatasetStatus[] = [];
+  let next = 0;
+  const ask = async (): Promise<void> => {
+    for (let index = next++; index < names.length; index = next++)
+      statuses[index] = await datasetStatus(workspace, names[index]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(DATASETS_AT_ONCE, names.length) }, ask));
+  return statuses;
+}
