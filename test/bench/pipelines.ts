@@ -1,7 +1,9 @@
-// The issue-4 speed benchmark: a no-op `sluice run` and `sluice status` on
-// up-to-date pipelines of 100, 1,000 and 5,000 stages, against `make -q` on
-// an equivalent generated Makefile and `ninja -n` on an equivalent build file,
-// all in one run on the same files.
+// The speed benchmark of issues 4 and 18: a no-op `sluice run` and `sluice
+// status` on up-to-date pipelines of 100, 1,000 and 5,000 stages, against
+// `make -q` on an equivalent generated Makefile and `ninja -n` on an
+// equivalent build file, all in one run on the same files. The floors are
+// `make -q -r` and `ninja -n` (issue 18: within 5× of them at 1,000 stages,
+// 3× at 5,000, Node's start included) and `node -e 0` (Node's start alone).
 //
 //   npm run bench:pipelines -- [--sizes 100,1000,5000] [--runs 7] [--cpu-prof DIR]
 //
@@ -12,11 +14,13 @@
 // Makefile and build.ninja declare exactly the same edges. Setup (untimed):
 // a full `sluice run`, a full `ninja` build (so its log knows every command),
 // then one untimed call of each contender. Every timed command is a child
-// process timed spawn to exit; contenders rotate order run by run. Medians.
-// Results go to out/bench-pipelines.json.
+// process timed spawn to exit; contenders rotate order run by run. Medians,
+// and the load average before and after each size (the machine may be shared:
+// read the ratios, which come from the same runs). Results go to
+// out/bench-pipelines.json.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -159,6 +163,7 @@ function main(): void {
     { name: 'node -e 0', argv: [process.execPath, '-e', '0'], verify: () => undefined },
   ];
   const results: Record<string, Record<string, number[]>> = {};
+  const loads: Record<string, { before: number[]; after: number[] }> = {};
   for (const size of sizes) {
     const root = mkdtempSync(join(tmpdir(), `sluice-bench-run-${size}-`));
     try {
@@ -177,6 +182,7 @@ function main(): void {
         if (result.status !== 0) throw new Error(`${argv.join(' ')} failed: ${result.stderr.slice(-500)}`);
       }
       for (const contender of contenders) time(contender.argv, root); // warm: caches, page cache
+      const before = loadavg();
       const times: Record<string, number[]> = Object.fromEntries(contenders.map((c) => [c.name, []]));
       for (let run = 0; run < runs; run++) {
         const order = [
@@ -192,20 +198,26 @@ function main(): void {
         }
       }
       results[size] = times;
-      const make = median(times['make -q']!);
+      loads[size] = { before, after: loadavg() };
+      const floor = median(times['make -q -r']!);
+      const ninja = median(times['ninja -n']!);
       for (const contender of contenders) {
         const ms = median(times[contender.name]!);
         process.stderr.write(
-          `  ${contender.name.padEnd(14)} ${ms.toFixed(1).padStart(8)} ms  ×make ${(ms / make).toFixed(2)}  per stage ${((ms * 1000) / size).toFixed(1)} µs\n`,
+          `  ${contender.name.padEnd(14)} ${ms.toFixed(1).padStart(8)} ms  ×make -q -r ${(ms / floor).toFixed(1).padStart(5)}  ×ninja -n ${(ms / ninja).toFixed(1).padStart(5)}  per stage ${((ms * 1000) / size).toFixed(1)} µs\n`,
         );
       }
+      process.stderr.write(
+        `  load average ${before.map((l) => l.toFixed(2)).join(' ')} before, ${loads[size].after.map((l) => l.toFixed(2)).join(' ')} after\n`,
+      );
     } finally {
       if (!values.keep) rmSync(root, { recursive: true, force: true });
     }
   }
   mkdirSync(dirname(resultsPath), { recursive: true });
-  writeFileSync(resultsPath, JSON.stringify({ runs, results }, null, 2));
+  writeFileSync(resultsPath, JSON.stringify({ runs, results, loads }, null, 2));
   printTable(results);
+  printRatios(results, loads);
 }
 
 function printTable(results: Record<string, Record<string, number[]>>): void {
@@ -216,6 +228,30 @@ function printTable(results: Record<string, Record<string, number[]>>): void {
     const m = (name: string): number => median(times[name]!);
     console.log(
       `| ${Number(size).toLocaleString('en')} | ${names.map((n) => `${m(n).toFixed(0)} ms`).join(' | ')} | ${(m('sluice run') / m('make -q')).toFixed(2)} | ${(m('sluice status') / m('make -q')).toFixed(2)} |`,
+    );
+  }
+}
+
+/** Issue 18's targets: within 5× of the floors at 1,000 stages, 3× at 5,000. */
+const TARGETS: Readonly<Record<number, number>> = { 1000: 5, 5000: 3 };
+
+/** The ratios against the floors, with the issue's target where it sets one, and the load of each size. */
+function printRatios(
+  results: Record<string, Record<string, number[]>>,
+  loads: Record<string, { before: number[]; after: number[] }>,
+): void {
+  console.log('');
+  console.log(
+    '| stages | run ÷ `make -q -r` | status ÷ `make -q -r` | run ÷ `ninja -n` | status ÷ `ninja -n` | target | run above `node -e 0` | load average (1 min) |',
+  );
+  console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const [size, times] of Object.entries(results)) {
+    const m = (name: string): number => median(times[name]!);
+    const ratio = (name: string, floor: string): string => `${(m(name) / m(floor)).toFixed(1)}×`;
+    const target = TARGETS[Number(size)];
+    const load = loads[size]!;
+    console.log(
+      `| ${Number(size).toLocaleString('en')} | ${ratio('sluice run', 'make -q -r')} | ${ratio('sluice status', 'make -q -r')} | ${ratio('sluice run', 'ninja -n')} | ${ratio('sluice status', 'ninja -n')} | ${target === undefined ? '—' : `${target}×`} | ${(m('sluice run') - m('node -e 0')).toFixed(0)} ms | ${load.before[0]!.toFixed(1)} → ${load.after[0]!.toFixed(1)} |`,
     );
   }
 }

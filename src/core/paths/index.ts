@@ -88,9 +88,15 @@ export class RealPaths {
   private readonly listings = new Map<string, Map<string, 'link' | 'folder'> | 'unlisted'>();
   private readonly asked = new Map<string, number>();
   private readonly realRoot: string;
+  /** The root and the real root, each ending in a separator: what paths inside them start with. */
+  private readonly rootPrefix: string;
+  private readonly realPrefix: string;
 
   constructor(private readonly root: string) {
     this.realRoot = realpathSync.native(root);
+    const withSeparator = (folder: string): string => (folder.endsWith(sep) ? folder : `${folder}${sep}`);
+    this.rootPrefix = withSeparator(join(root));
+    this.realPrefix = withSeparator(this.realRoot);
   }
 
   of(path: string): string | undefined {
@@ -103,11 +109,10 @@ export class RealPaths {
   private resolve(path: string): string | undefined {
     if (lexicalEscape(path)) return undefined;
     if (normalizeRelative(path) === '') return '';
-    const absolute = join(this.root, path);
-    const folder = this.folder(dirname(absolute));
+    const { folder, name } = this.place(path);
     if (folder === undefined) return undefined;
-    const name = basename(absolute);
-    let leaf = join(folder, name);
+    // A real folder is normalized, and the name is neither `.` nor `..`: no need for path.join.
+    let leaf = folder.endsWith(sep) ? `${folder}${name}` : `${folder}${sep}${name}`;
     // In a real folder only a link leads elsewhere; a name that is no link stays as it is.
     const listed = this.listing(folder);
     if (listed !== undefined && listed.get(name) !== 'link') return this.inside(leaf);
@@ -136,9 +141,26 @@ export class RealPaths {
    */
   isNoFolder(path: string): boolean {
     if (lexicalEscape(path) || normalizeRelative(path) === '') return false;
+    const { folder, name } = this.place(path);
+    return folder !== undefined && this.listing(folder, false)?.has(name) === false;
+  }
+
+  /**
+   * The real folder a workspace path is in (undefined when it leads nowhere)
+   * and its last name. The path leaves neither the workspace nor names it.
+   */
+  private place(path: string): { folder: string | undefined; name: string } {
+    if (sep === '/' && normalizeRelative(path) === path) {
+      // A plain path (most are) is joined by hand: path.join reads every character to normalize it.
+      const absolute = `${this.rootPrefix}${path}`;
+      const last = absolute.lastIndexOf('/');
+      return {
+        folder: this.folder(last === 0 ? '/' : absolute.slice(0, last)),
+        name: absolute.slice(last + 1),
+      };
+    }
     const absolute = join(this.root, path);
-    const folder = this.folder(dirname(absolute));
-    return folder !== undefined && this.listing(folder, false)?.has(basename(absolute)) === false;
+    return { folder: this.folder(dirname(absolute)), name: basename(absolute) };
   }
 
   /**
@@ -194,9 +216,8 @@ export class RealPaths {
   private inside(real: string): string | undefined {
     // Both are real, absolute and normalized: inside is a matter of prefix (path.relative costs more).
     if (real === this.realRoot) return '';
-    const prefix = this.realRoot.endsWith(sep) ? this.realRoot : `${this.realRoot}${sep}`;
-    if (!real.startsWith(prefix)) return undefined;
-    const rel = real.slice(prefix.length);
+    if (!real.startsWith(this.realPrefix)) return undefined;
+    const rel = real.slice(this.realPrefix.length);
     return sep === '/' ? rel : rel.split(sep).join('/');
   }
 }

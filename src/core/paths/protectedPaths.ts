@@ -126,13 +126,21 @@ function foldSegment(segment: string): string {
 /** How `path` meets `protectedPath` (both folded), or undefined when they do not overlap. */
 export function relationOf(path: string, protectedPath: string): Relation | undefined {
   if (path === protectedPath) return 'is';
-  if (protectedPath === '' || path.startsWith(`${protectedPath}/`)) return 'inside';
-  if (path === '' || protectedPath.startsWith(`${path}/`)) return 'contains';
+  if (protectedPath === '' || startsWithFolder(path, protectedPath)) return 'inside';
+  if (path === '' || startsWithFolder(protectedPath, path)) return 'contains';
   return undefined;
 }
 
+/** `path.startsWith(folder + '/')`, without making that string: a run asks it of every output, many times. */
+function startsWithFolder(path: string, folder: string): boolean {
+  return path.length > folder.length && path.charCodeAt(folder.length) === SLASH && path.startsWith(folder);
+}
+
+const SLASH = 0x2f;
+
 /** True when some component of a folded path is `.git`: a repository, at the top or nested. */
 function gitComponent(folded: string): string | undefined {
+  if (!folded.includes(GIT_DIR)) return undefined;
   const segments = folded.split('/');
   const at = segments.indexOf(GIT_DIR);
   return at === -1 ? undefined : segments.slice(0, at + 1).join('/');
@@ -150,8 +158,9 @@ function commonViolation(folded: string, set: ProtectedSet): Violation | undefin
     return { kind: 'git', relation: git === folded ? 'is' : 'inside', protectedPath: git };
   }
   for (const check of checksOf(set)) {
-    const violation = against(folded, check.kind, check.path, check.owner);
-    if (violation) return violation;
+    const relation = relationOf(folded, check.folded);
+    if (relation !== undefined)
+      return { kind: check.kind, relation, protectedPath: check.path, owner: check.owner };
   }
   return undefined;
 }
@@ -160,15 +169,21 @@ interface Check {
   readonly kind: ProtectedKind;
   readonly path: string;
   readonly owner?: string;
+  /** The path folded: what a written path is compared with. */
+  readonly folded: string;
 }
 
-/** A set's checks, in the order they are tried, listed once per set: a run asks of every output. */
+/**
+ * A set's checks, in the order they are tried, folded once per set: a run
+ * asks of every output. Paths that can protect nothing (leaving the
+ * workspace, or the workspace itself) are left out, as `against` would.
+ */
 const checkLists = new WeakMap<ProtectedSet, readonly Check[]>();
 
 function checksOf(set: ProtectedSet): readonly Check[] {
   let checks = checkLists.get(set);
   if (checks === undefined) {
-    checks = [
+    const all: Omit<Check, 'folded'>[] = [
       { kind: 'sluice', path: SLUICE_DIR },
       { kind: 'manifest', path: set.manifest },
       ...set.params.map((path) => ({ kind: 'params' as const, path })),
@@ -178,6 +193,10 @@ function checksOf(set: ProtectedSet): readonly Check[] {
         owner: dataset.name,
       })),
     ];
+    checks = all.flatMap((check) => {
+      const folded = foldPath(check.path);
+      return folded === undefined || folded === '' ? [] : [{ ...check, folded }];
+    });
     checkLists.set(set, checks);
   }
   return checks;
