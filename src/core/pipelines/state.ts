@@ -3,7 +3,7 @@
 // so a no-op `sluice run` reads one file, not one per stage. It is an index:
 // the run cache (.sluice/runs/) holds every successful run on its own, so
 // losing this file costs restores from the cache, never a wrong result.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../fs/atomicWrite';
 
@@ -100,7 +100,8 @@ interface Line {
 }
 
 export function signatureOf(inputs: StageInputs): string {
-  return createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
+  // One call, no Hash object: every decision makes one, for every stage.
+  return hash('sha256', JSON.stringify(inputs), 'hex');
 }
 
 export class PipelineState {
