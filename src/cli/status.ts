@@ -77,15 +77,25 @@ export const statusCommand: Command = {
 /** Datasets asked about at once: each asks git a few times, and a git process mostly waits. */
 const DATASETS_AT_ONCE = 4;
 
-/** Every dataset's status, in manifest order, a few at once. */
+/**
+ * Every dataset's status, in manifest order, a few at once. A failure is the
+ * first in manifest order, as when they were asked one after the other.
+ */
 async function datasetStatuses(workspace: Workspace): Promise<DatasetStatus[]> {
   const names = [...workspace.manifest.datasets.keys()];
-  const statuses: DatasetStatus[] = [];
+  const outcomes: PromiseSettledResult<DatasetStatus>[] = [];
   let next = 0;
   const ask = async (): Promise<void> => {
-    for (let index = next++; index < names.length; index = next++)
-      statuses[index] = await datasetStatus(workspace, names[index]!);
+    for (let index = next++; index < names.length; index = next++) {
+      outcomes[index] = await datasetStatus(workspace, names[index]!).then(
+        (value) => ({ status: 'fulfilled', value }),
+        (reason: unknown) => ({ status: 'rejected', reason }),
+      );
+    }
   };
   await Promise.all(Array.from({ length: Math.min(DATASETS_AT_ONCE, names.length) }, ask));
-  return statuses;
+  return outcomes.map((outcome) => {
+    if (outcome.status === 'rejected') throw outcome.reason;
+    return outcome.value;
+  });
 }
