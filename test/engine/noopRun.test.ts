@@ -4,7 +4,8 @@
 // something, before it overlays params, so a no-op run starts no git process
 // and a record still names the code and data its stages saw; the refusal of
 // protected outputs still finds a link or a repository among many outputs of
-// one folder, which it lists instead of asking about each name.
+// one folder, which it lists instead of asking about each name; stage
+// summaries are read without JSON, and records of the format before still open.
 import assert from 'node:assert/strict';
 import {
   appendFileSync,
@@ -23,6 +24,7 @@ import { spawnSync } from 'node:child_process';
 import { SluiceError } from '../../src/core/errors';
 import { readAllExperiments } from '../../src/core/experiments/records';
 import { openPipelines } from '../../src/core/pipelines/context';
+import { PipelineState } from '../../src/core/pipelines/state';
 import { planWorkspace } from '../../src/core/pipelines/plan';
 import { runPipelines } from '../../src/core/pipelines/runner';
 import { manifestWithOverrides, openWorkspace } from '../../src/core/workspace';
@@ -272,4 +274,73 @@ void describe('the refusal of protected outputs, among many outputs of one folde
       );
     });
   }
+});
+
+void describe('stage records (format 3: summaries as fields, read without JSON)', () => {
+  const success = (signature: string, outs: Record<string, string>, runId: string | undefined) => ({
+    signature,
+    inputs: { run: 'x', deps: {}, datasets: {}, params: {}, upstream: {} },
+    outs,
+    runId,
+    finishedAt: '2026-12-07T00:00:00.000Z',
+    restored: false,
+  });
+
+  void test('a summary reads back as written, odd paths and link targets included', () => {
+    const root = mkdtempSync(join(tmpdir(), 'sluice-stages-'));
+    made.push(root);
+    const file = join(root, 'stages.json');
+    const outs = {
+      'out/plain.txt': 'file:' + 'a'.repeat(64),
+      'out/tab\there': 'file:' + 'b'.repeat(64) + '+x',
+      'out/new\nline': 'link:target\twith a tab',
+      '"quoted': 'tree:' + 'c'.repeat(64),
+    };
+    const state = PipelineState.load(file);
+    state.succeeded('p.a', success('1'.repeat(64), outs, 'run-a'));
+    state.succeeded('p.b', success('2'.repeat(64), {}, undefined));
+    state.failed('p.c', { signature: '3'.repeat(64), runId: 'run-c', finishedAt: 'now', reason: 'exit 1' });
+    state.save();
+    assert.ok(readFileSync(file, 'utf8').startsWith('sluice-stages 3\n'));
+    const read = PipelineState.load(file);
+    assert.deepEqual(read.lastSuccess('p.a'), { signature: '1'.repeat(64), outs, runId: 'run-a' });
+    assert.deepEqual(read.lastSuccess('p.b'), { signature: '2'.repeat(64), outs: {}, runId: undefined });
+    assert.equal(read.lastSuccess('p.c'), undefined);
+    assert.equal(read.get('p.c')?.failure?.reason, 'exit 1');
+    assert.deepEqual(read.get('p.a')?.success?.outs, outs);
+    // Saved again unchanged by another command, the file is the same bytes.
+    const before = readFileSync(file, 'utf8');
+    read.checked('p#c', { key: 'k', outcome: 'pass', detail: '', runId: undefined });
+    read.save();
+    const after = readFileSync(file, 'utf8');
+    assert.equal(after.split('\n').slice(0, 4).join('\n'), before.split('\n').slice(0, 4).join('\n'));
+  });
+
+  void test('a file of format 2 (summaries as JSON) is read, and written as format 3 by the next change', () => {
+    const root = mkdtempSync(join(tmpdir(), 'sluice-stages-'));
+    made.push(root);
+    const file = join(root, 'stages.json');
+    const record = { success: success('1'.repeat(64), { 'out/a': 'file:' + 'a'.repeat(64) }, 'run-a') };
+    const summary = {
+      signature: '1'.repeat(64),
+      outs: { 'out/a': 'file:' + 'a'.repeat(64) },
+      runId: 'run-a',
+    };
+    writeFileSync(
+      file,
+      `sluice-stages 2\nS\tp.a\t${JSON.stringify(summary)}\t${JSON.stringify(record)}\nS\tp.b\tnull\t{}\n`,
+    );
+    const state = PipelineState.load(file);
+    assert.deepEqual(state.lastSuccess('p.a'), summary);
+    assert.equal(state.lastSuccess('p.b'), undefined);
+    state.save();
+    assert.ok(readFileSync(file, 'utf8').startsWith('sluice-stages 2\n'), 'nothing changed: nothing written');
+    state.failed('p.b', { signature: '2'.repeat(64), runId: 'run-b', finishedAt: 'now', reason: 'exit 1' });
+    state.save();
+    assert.ok(readFileSync(file, 'utf8').startsWith('sluice-stages 3\n'));
+    const read = PipelineState.load(file);
+    assert.deepEqual(read.lastSuccess('p.a'), summary);
+    assert.deepEqual(read.get('p.a'), record);
+    assert.equal(read.get('p.b')?.failure?.reason, 'exit 1');
+  });
 });
