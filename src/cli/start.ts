@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 import { writeFileAtomic } from '../core/fs/atomicWrite';
 
@@ -23,6 +24,16 @@ const cacheFile = `${bundle}.cache`;
  * start cost more than a tenth of `sluice --version`.
  */
 const DIGEST_BYTES = 32;
+
+/**
+ * V8 drops the bytecode of functions a command has not run for a while, the
+ * bundle's top level first: a cache written at the end of a long command (a
+ * first `sluice run` that ran every stage) then lacked it, and every later
+ * start compiled the whole bundle again (40 ms here) before using the cache.
+ * Kept, the cache holds all the command ran. V8 keys its caches on its flags,
+ * so every start sets this one before compiling.
+ */
+setFlagsFromString('--no-flush-bytecode');
 
 function loadBundle(): void {
   let source: string;
