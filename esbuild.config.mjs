@@ -2,7 +2,7 @@
 // scripts (pipeline graph, experiments) into dist/, and the test files into out/test/. Type
 // checking is separate (`npm run typecheck`): esbuild only strips types.
 import * as esbuild from 'esbuild';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const watch = process.argv.includes('--watch');
@@ -24,6 +24,32 @@ const common = {
   logLevel: 'warning',
 };
 
+/**
+ * esbuild writes strings, names and patterns in ASCII (its default charset)
+ * but keeps the comments it carries as they are, and one `→` in a comment
+ * makes Node read a whole bundle as a two-byte string: decoding dist/cliMain.js
+ * then took longer than the rest of reading it, on every `sluice` start.
+ * Escaped, a comment says the same.
+ * @type {import('esbuild').Plugin}
+ */
+const asciiBundles = {
+  name: 'ascii-bundles',
+  setup(build) {
+    build.onEnd((result) => {
+      if (result.errors.length > 0) return;
+      for (const name of Object.keys(build.initialOptions.entryPoints)) {
+        const file = join(build.initialOptions.outdir, `${name}.js`);
+        const text = readFileSync(file, 'utf8');
+        const ascii = text.replace(
+          /[\u0080-\uffff]/g,
+          (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+        );
+        if (ascii !== text) writeFileSync(file, ascii);
+      }
+    });
+  },
+};
+
 /** @type {import('esbuild').BuildOptions} */
 const product = {
   ...common,
@@ -43,6 +69,7 @@ const product = {
   // code cache), which has no module loader, and the AWS SDK imports node:http
   // that way when it asks an instance's metadata service for credentials.
   supported: { 'dynamic-import': false },
+  plugins: [asciiBundles],
 };
 
 /**

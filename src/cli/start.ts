@@ -7,26 +7,52 @@
 // where dist/ cannot be written, every start compiles, as without it. The
 // bundle must not use import(): a vm script has no module loader for it.
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
 import { writeFileAtomic } from '../core/fs/atomicWrite';
 
 const bundle = join(__dirname, 'cliMain.js');
 const cacheFile = `${bundle}.cache`;
-/** The cache starts with a digest of the bundle and of the Node that made it; V8 checks only the source's length. */
+/**
+ * The cache starts with a digest of the bundle's identity and of the Node that
+ * made it; V8 checks only the source's length. The identity is the file's
+ * inode, size, mtime and ctime, as the fingerprint cache keys a file's hash
+ * (any write to the file moves its ctime): hashing 3 MB of source on every
+ * start cost more than a tenth of `sluice --version`.
+ */
 const DIGEST_BYTES = 32;
+
+/**
+ * V8 drops the bytecode of functions a command has not run for a while, the
+ * bundle's top level first: a cache written at the end of a long command (a
+ * first `sluice run` that ran every stage) then lacked it, and every later
+ * start compiled the whole bundle again (40 ms here) before using the cache.
+ * Kept, the cache holds all the command ran. V8 keys its caches on its flags,
+ * so every start sets this one before compiling.
+ */
+setFlagsFromString('--no-flush-bytecode');
 
 function loadBundle(): void {
   let source: string;
+  let identity: string;
   try {
-    source = readFileSync(bundle, 'utf8');
+    // One descriptor for both: a bundle replaced meanwhile cannot pair its source with another's identity.
+    const descriptor = openSync(bundle, 'r');
+    try {
+      const stat = fstatSync(descriptor);
+      identity = `${stat.ino}:${stat.size}:${stat.mtimeMs}:${stat.ctimeMs}`;
+      source = readFileSync(descriptor, 'utf8');
+    } finally {
+      closeSync(descriptor);
+    }
   } catch (error) {
     process.stderr.write(`sluice: cannot read ${bundle}: ${(error as Error).message}. Reinstall Sluice.\n`);
     process.exit(1);
   }
-  const digest = createHash('sha256').update(process.version).update(process.arch).update(source).digest();
+  const digest = createHash('sha256').update(process.version).update(process.arch).update(identity).digest();
   let cachedData: Buffer | undefined;
   try {
     const cache = readFileSync(cacheFile);

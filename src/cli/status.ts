@@ -4,8 +4,8 @@ import { shortId } from '../core/format';
 import { openPipelines } from '../core/pipelines/context';
 import { stageStatuses } from '../core/pipelines/status';
 import { stageJobs } from '../core/pipelines/slurmJobs';
-import { datasetStatus, describeDatasetStatus } from '../core/snapshots/datasetStatus';
-import { openWorkspace } from '../core/workspace';
+import { datasetStatus, describeDatasetStatus, type DatasetStatus } from '../core/snapshots/datasetStatus';
+import { openWorkspace, type Workspace } from '../core/workspace';
 import type { StatusJson } from '../core/operations/results';
 import { JSON_FLAG, type Command } from './command';
 import { repairCurrent } from './envs';
@@ -32,9 +32,7 @@ export const statusCommand: Command = {
       const job = jobOf.get(`${status.pipeline}.${status.stage}`);
       return job === undefined ? status : { ...status, job };
     });
-    const datasets = [];
-    for (const name of workspace.manifest.datasets.keys())
-      datasets.push(await datasetStatus(workspace, name));
+    const datasets = await datasetStatuses(workspace);
     await repairCurrent(workspace);
     // What is live where, as `sluice envs` reads it (in promotion order).
     const environments = (await listEnvironments(workspace)).map(({ name, release }) => ({ name, release }));
@@ -75,3 +73,29 @@ export const statusCommand: Command = {
     return 0;
   },
 };
+
+/** Datasets asked about at once: each asks git a few times, and a git process mostly waits. */
+const DATASETS_AT_ONCE = 4;
+
+/**
+ * Every dataset's status, in manifest order, a few at once. A failure is the
+ * first in manifest order, as when they were asked one after the other.
+ */
+async function datasetStatuses(workspace: Workspace): Promise<DatasetStatus[]> {
+  const names = [...workspace.manifest.datasets.keys()];
+  const outcomes: PromiseSettledResult<DatasetStatus>[] = [];
+  let next = 0;
+  const ask = async (): Promise<void> => {
+    for (let index = next++; index < names.length; index = next++) {
+      outcomes[index] = await datasetStatus(workspace, names[index]!).then(
+        (value) => ({ status: 'fulfilled', value }),
+        (reason: unknown) => ({ status: 'rejected', reason }),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(DATASETS_AT_ONCE, names.length) }, ask));
+  return outcomes.map((outcome) => {
+    if (outcome.status === 'rejected') throw outcome.reason;
+    return outcome.value;
+  });
+}

@@ -148,6 +148,21 @@ void describe("the command's code cache", () => {
     assert.deepEqual(readdirSync(join(dir, 'dist')).sort(), ['cli.js', 'cliMain.js', 'cliMain.js.cache']);
   });
 
+  void test('a bundle written again is compiled again, though its length is the same (the cache follows the file)', () => {
+    const { cli, cache } = install();
+    const expected = version(CLI);
+    assert.equal(version(cli), expected);
+    const first = readFileSync(cache).subarray(0, 32);
+    // Same length, other bytes (its first line, a comment once loaded): V8 alone, which checks only
+    // the length, would take the old cache for it.
+    const bundle = join(dir, 'dist', 'cliMain.js');
+    const text = readFileSync(bundle, 'utf8');
+    assert.ok(text.startsWith('#!/usr/bin/env node\n'));
+    writeFileSync(bundle, text.replace('#!/usr/bin/env node', '#!/usr/bin/env nodf'));
+    assert.equal(version(cli), expected);
+    assert.notDeepEqual(readFileSync(cache).subarray(0, 32), first, 'the cache was made again');
+  });
+
   void test('where no cache can be written, commands run all the same', () => {
     const { cli, cache } = install();
     // A folder in its place: writing the cache fails even for root (for whom read-only folders are not).

@@ -4,7 +4,7 @@
 // errors in validate, and the runner and deploy refuse them again on their
 // own; manifests past the size, depth and node limits are refused at once.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -315,20 +315,26 @@ void describe('the runner and deploy refuse on their own, whatever validation sa
     assert.deepEqual(listing(join(root, '.git')), before);
   });
 
-  void test('a tampered cached model (the cached validation) is refused by `sluice run` (exit 2, JSON error)', () => {
-    const root = gitWorkspace(stageManifest({ outs: ['out/x'] }));
-    assert.equal(sluice(['status'], root).status, 0);
-    const cacheFile = join(root, '.sluice', 'state', 'manifest-model.json');
-    writeFileSync(cacheFile, readFileSync(cacheFile, 'utf8').replaceAll('"out/x"', '".git"'));
-    const before = listing(join(root, '.git'));
-    const result = sluice(['run', '--json'], root);
-    assert.equal(result.status, 2, result.stderr);
-    const error = (JSON.parse(result.stdout) as { error: { code: string; data: Record<string, unknown> } })
-      .error;
-    assert.equal(error.code, 'protected-output');
-    assert.equal(error.data['protected'], '.git');
-    assert.deepEqual(listing(join(root, '.git')), before);
-  });
+  // The plan is remembered beside the model, under its key: either cache, tampered, gets nothing past the runner.
+  for (const tampered of ['manifest-model.json', 'plan.json']) {
+    void test(`a tampered cache (${tampered}: the cached validation, the cached plan) is refused by \`sluice run\` (exit 2, JSON error)`, () => {
+      const root = gitWorkspace(stageManifest({ outs: ['out/x'] }));
+      assert.equal(sluice(['status'], root).status, 0);
+      const state = join(root, '.sluice', 'state');
+      const cacheFile = join(state, tampered);
+      writeFileSync(cacheFile, readFileSync(cacheFile, 'utf8').replaceAll('"out/x"', '".git"'));
+      // A tampered model is planned again when there is no plan to read back.
+      if (tampered === 'manifest-model.json') rmSync(join(state, 'plan.json'));
+      const before = listing(join(root, '.git'));
+      const result = sluice(['run', '--json'], root);
+      assert.equal(result.status, 2, result.stderr);
+      const error = (JSON.parse(result.stdout) as { error: { code: string; data: Record<string, unknown> } })
+        .error;
+      assert.equal(error.code, 'protected-output');
+      assert.equal(error.data['protected'], '.git');
+      assert.deepEqual(listing(join(root, '.git')), before);
+    });
+  }
 
   void test('deploy refuses a folder git tracks anything in, and one that leads to .git through a link', async () => {
     const root = gitWorkspace(stageManifest({ outs: ['out/x'], deploy: 'docs/site' }));

@@ -7,7 +7,7 @@
 // snapshot scanner refuse such paths themselves.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../fs/atomicWrite';
 import { writeCache } from '../fs/cacheWrite';
 import type { Manifest, PipelineDecl, StageDecl, TemplateDecl } from './model';
@@ -60,6 +60,33 @@ function fileDigest(root: string, path: string): string | null {
   }
 }
 
+/**
+ * Where caches of what is derived from a model (the pipelines' plan) live,
+ * and the key that names the model there: its manifest's digest and its
+ * inputs'. Known only for a model this module read from its cache or
+ * remembered, so a model made any other way (edited, with params overridden
+ * for one run) never meets a cache made from another.
+ */
+export interface DerivedCaches {
+  /** The folder the model cache is in. */
+  readonly folder: string;
+  readonly key: string;
+}
+
+const derivedCaches = new WeakMap<Manifest, DerivedCaches>();
+
+export function derivedCachesOf(manifest: Manifest): DerivedCaches | undefined {
+  return derivedCaches.get(manifest);
+}
+
+function keep(manifest: Manifest, cacheFile: string, digest: string, inputs: CacheFile['inputs']): Manifest {
+  const key = createHash('sha256')
+    .update(JSON.stringify([digest, inputs]))
+    .digest('hex');
+  derivedCaches.set(manifest, { folder: dirname(cacheFile), key });
+  return manifest;
+}
+
 /** The remembered model of a manifest whose text has `digest`, if any, and whose inputs are as they were. */
 export function cachedModel(cacheFile: string, digest: string, root: string): Manifest | undefined {
   let text: string;
@@ -73,7 +100,7 @@ export function cachedModel(cacheFile: string, digest: string, root: string): Ma
     const parsed = JSON.parse(text) as CacheFile;
     if (parsed.format !== MODEL_FORMAT || parsed.digest !== digest) return undefined;
     for (const [path, was] of parsed.inputs) if (fileDigest(root, path) !== was) return undefined;
-    return decode(parsed.manifest);
+    return keep(decode(parsed.manifest), cacheFile, digest, parsed.inputs);
   } catch {
     return undefined; // a damaged cache is only a slower start
   }
@@ -92,6 +119,7 @@ export function rememberModel(
     inputs: [...inputs].map(([path, text]) => [path, contentDigest(text)]),
     manifest: encode(manifest),
   };
+  keep(manifest, cacheFile, digest, content.inputs);
   writeCache('the manifest model cache', () => {
     writeFileAtomic(cacheFile, JSON.stringify(content));
   });

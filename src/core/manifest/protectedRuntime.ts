@@ -5,7 +5,7 @@
 // really leads (a link to `.git` is `.git`), an output folder holding a
 // nested `.git` is a repository, and a deploy folder git tracks anything in
 // is someone's code.
-import { lstatSync } from 'node:fs';
+import { existsSync, lstatSync } from 'node:fs';
 import { join } from 'node:path';
 import { SluiceError } from '../errors';
 import type { Manifest } from './model';
@@ -73,7 +73,7 @@ export function refuseProtectedOutputs(
         violation = outputViolation(resolved, set, deps, stage.id);
         throughLink = violation !== undefined;
       }
-      if (!violation && holdsRepository(root, output)) {
+      if (!violation && !real.isNoFolder(output) && holdsRepository(root, output)) {
         violation = { kind: 'git', relation: 'contains', protectedPath: `${output}/.git` };
       }
       if (violation) throw outputRefusal(stage.id, output, violation, throughLink ? resolved : undefined);
@@ -82,11 +82,15 @@ export function refuseProtectedOutputs(
 }
 
 function holdsRepository(root: string, output: string): boolean {
+  const path = join(root, output);
+  // Only a folder can: with a trailing slash, access(2) says whether it is one (through a link
+  // too), with neither an exception nor a Stats object. A run asks this of every output, and
+  // most are files.
+  if (!existsSync(`${path}/`)) return false;
   try {
-    // No exception when missing, the common case: a run asks this of every output.
-    return lstatSync(join(root, output, '.git'), { throwIfNoEntry: false }) !== undefined;
+    return lstatSync(join(path, '.git'), { throwIfNoEntry: false }) !== undefined;
   } catch {
-    return false; // ENOTDIR: the output is a file
+    return false; // gone or replaced by a file meanwhile
   }
 }
 

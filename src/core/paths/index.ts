@@ -71,25 +71,51 @@ export function requireInsideWorkspace(root: string, path: string, what: string)
   return absolute;
 }
 
+/** Names asked about in one folder before RealPaths lists it instead. */
+const LIST_AFTER = 16;
+/** About 30,000 entries on ext4: a listing that still costs less than the lstats it replaces. */
+const MAX_LISTED_FOLDER_BYTES = 1 << 20;
+
 /**
  * Where workspace-relative paths really lead, as workspace-relative paths
- * (undefined when outside). Folders are resolved once: stages share them.
+ * (undefined when outside). Each path and folder is resolved once: stages
+ * share folders, and one stage's output is often the next one's dep.
  */
 export class RealPaths {
   private readonly folders = new Map<string, string | undefined>();
+  private readonly paths = new Map<string, string | undefined>();
+  /** Per real folder: its links and folders once listed (listing), and how often it was asked about before. */
+  private readonly listings = new Map<string, Map<string, 'link' | 'folder'> | 'unlisted'>();
+  private readonly asked = new Map<string, number>();
   private readonly realRoot: string;
+  /** The root and the real root, each ending in a separator: what paths inside them start with. */
+  private readonly rootPrefix: string;
+  private readonly realPrefix: string;
 
   constructor(private readonly root: string) {
     this.realRoot = realpathSync.native(root);
+    const withSeparator = (folder: string): string => (folder.endsWith(sep) ? folder : `${folder}${sep}`);
+    this.rootPrefix = withSeparator(join(root));
+    this.realPrefix = withSeparator(this.realRoot);
   }
 
   of(path: string): string | undefined {
+    if (this.paths.has(path)) return this.paths.get(path);
+    const real = this.resolve(path);
+    this.paths.set(path, real);
+    return real;
+  }
+
+  private resolve(path: string): string | undefined {
     if (lexicalEscape(path)) return undefined;
     if (normalizeRelative(path) === '') return '';
-    const absolute = join(this.root, path);
-    const folder = this.folder(dirname(absolute));
+    const { folder, name } = this.place(path);
     if (folder === undefined) return undefined;
-    let leaf = join(folder, basename(absolute));
+    // A real folder is normalized, and the name is neither `.` nor `..`: no need for path.join.
+    let leaf = folder.endsWith(sep) ? `${folder}${name}` : `${folder}${sep}${name}`;
+    // In a real folder only a link leads elsewhere; a name that is no link stays as it is.
+    const listed = this.listing(folder);
+    if (listed !== undefined && listed.get(name) !== 'link') return this.inside(leaf);
     try {
       // No exception for a missing path: a run asks this of every output.
       if (lstatSync(leaf, { throwIfNoEntry: false })?.isSymbolicLink() === true) {
@@ -107,6 +133,65 @@ export class RealPaths {
       // Missing: it is what its folder makes it.
     }
     return this.inside(leaf);
+  }
+
+  /**
+   * True when `path` is known to be neither a folder nor a link (a file, or
+   * nothing), from the listing of its folder; false when it may be either.
+   */
+  isNoFolder(path: string): boolean {
+    if (lexicalEscape(path) || normalizeRelative(path) === '') return false;
+    const { folder, name } = this.place(path);
+    return folder !== undefined && this.listing(folder, false)?.has(name) === false;
+  }
+
+  /**
+   * The real folder a workspace path is in (undefined when it leads nowhere)
+   * and its last name. The path leaves neither the workspace nor names it.
+   */
+  private place(path: string): { folder: string | undefined; name: string } {
+    if (sep === '/' && normalizeRelative(path) === path) {
+      // A plain path (most are) is joined by hand: path.join reads every character to normalize it.
+      const absolute = `${this.rootPrefix}${path}`;
+      const last = absolute.lastIndexOf('/');
+      return {
+        folder: this.folder(last === 0 ? '/' : absolute.slice(0, last)),
+        name: absolute.slice(last + 1),
+      };
+    }
+    const absolute = join(this.root, path);
+    return { folder: this.folder(dirname(absolute)), name: basename(absolute) };
+  }
+
+  /**
+   * The links and folders of a real folder by name (files are left out), once
+   * it has been asked about often enough that one listing costs less than an
+   * lstat per name (a run's outputs share a few folders); undefined before
+   * then, for a folder too big to list cheaply, and for one that cannot be
+   * listed. `ask`: count this question towards listing it.
+   */
+  private listing(folder: string, ask = true): Map<string, 'link' | 'folder'> | undefined {
+    const known = this.listings.get(folder);
+    if (known !== undefined) return known === 'unlisted' ? undefined : known;
+    if (!ask) return undefined;
+    const asked = (this.asked.get(folder) ?? 0) + 1;
+    this.asked.set(folder, asked);
+    if (asked < LIST_AFTER) return undefined;
+    let listing: Map<string, 'link' | 'folder'> | 'unlisted' = 'unlisted';
+    try {
+      // A folder's size grows with its entries: past this, listing it could cost more than it saves.
+      if (statSync(folder).size <= MAX_LISTED_FOLDER_BYTES) {
+        listing = new Map();
+        for (const entry of readdirSync(folder, { withFileTypes: true })) {
+          if (entry.isSymbolicLink()) listing.set(entry.name, 'link');
+          else if (entry.isDirectory()) listing.set(entry.name, 'folder');
+        }
+      }
+    } catch {
+      listing = 'unlisted'; // gone or unreadable: each name is asked on its own
+    }
+    this.listings.set(folder, listing);
+    return listing === 'unlisted' ? undefined : listing;
   }
 
   private folder(absolute: string): string | undefined {
@@ -129,9 +214,11 @@ export class RealPaths {
   }
 
   private inside(real: string): string | undefined {
-    const rel = relative(this.realRoot, real);
-    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) return undefined;
-    return rel.split(sep).join('/');
+    // Both are real, absolute and normalized: inside is a matter of prefix (path.relative costs more).
+    if (real === this.realRoot) return '';
+    if (!real.startsWith(this.realPrefix)) return undefined;
+    const rel = real.slice(this.realPrefix.length);
+    return sep === '/' ? rel : rel.split(sep).join('/');
   }
 }
 

@@ -79,7 +79,14 @@ export function foldPath(path: string): string | undefined {
 const FOLD_CACHE_SIZE = 100_000;
 const folded = new Map<string, string | undefined>();
 
+/**
+ * Lowercase ASCII names joined by single dots (`out/p0/s1.txt`): already in
+ * folded form. Most manifest paths are; no segment is `.`, `..` or hidden.
+ */
+const FOLDED = /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*(?:\/[a-z0-9_-]+(?:\.[a-z0-9_-]+)*)*$/;
+
 function foldUncached(path: string): string | undefined {
+  if (FOLDED.test(path)) return path;
   const slashed = path.replace(/\\/g, '/');
   if (slashed.startsWith('/') || /^[A-Za-z]:/.test(slashed) || slashed.startsWith('~')) return undefined;
   const normalized = posix.normalize(slashed);
@@ -119,13 +126,21 @@ function foldSegment(segment: string): string {
 /** How `path` meets `protectedPath` (both folded), or undefined when they do not overlap. */
 export function relationOf(path: string, protectedPath: string): Relation | undefined {
   if (path === protectedPath) return 'is';
-  if (protectedPath === '' || path.startsWith(`${protectedPath}/`)) return 'inside';
-  if (path === '' || protectedPath.startsWith(`${path}/`)) return 'contains';
+  if (protectedPath === '' || startsWithFolder(path, protectedPath)) return 'inside';
+  if (path === '' || startsWithFolder(protectedPath, path)) return 'contains';
   return undefined;
 }
 
+/** `path.startsWith(folder + '/')`, without making that string: a run asks it of every output, many times. */
+function startsWithFolder(path: string, folder: string): boolean {
+  return path.length > folder.length && path.charCodeAt(folder.length) === SLASH && path.startsWith(folder);
+}
+
+const SLASH = 0x2f;
+
 /** True when some component of a folded path is `.git`: a repository, at the top or nested. */
 function gitComponent(folded: string): string | undefined {
+  if (!folded.includes(GIT_DIR)) return undefined;
   const segments = folded.split('/');
   const at = segments.indexOf(GIT_DIR);
   return at === -1 ? undefined : segments.slice(0, at + 1).join('/');
@@ -142,18 +157,49 @@ function commonViolation(folded: string, set: ProtectedSet): Violation | undefin
   if (git !== undefined) {
     return { kind: 'git', relation: git === folded ? 'is' : 'inside', protectedPath: git };
   }
-  const checks: { kind: ProtectedKind; path: string | undefined; owner?: string }[] = [
-    { kind: 'sluice', path: SLUICE_DIR },
-    { kind: 'manifest', path: set.manifest },
-    ...set.params.map((path) => ({ kind: 'params' as const, path })),
-    ...set.datasets.map((dataset) => ({ kind: 'dataset' as const, path: dataset.path, owner: dataset.name })),
-  ];
-  for (const check of checks) {
-    const violation =
-      check.path === undefined ? undefined : against(folded, check.kind, check.path, check.owner);
-    if (violation) return violation;
+  for (const check of checksOf(set)) {
+    const relation = relationOf(folded, check.folded);
+    if (relation !== undefined)
+      return { kind: check.kind, relation, protectedPath: check.path, owner: check.owner };
   }
   return undefined;
+}
+
+interface Check {
+  readonly kind: ProtectedKind;
+  readonly path: string;
+  readonly owner?: string;
+  /** The path folded: what a written path is compared with. */
+  readonly folded: string;
+}
+
+/**
+ * A set's checks, in the order they are tried, folded once per set: a run
+ * asks of every output. Paths that can protect nothing (leaving the
+ * workspace, or the workspace itself) are left out, as `against` would.
+ */
+const checkLists = new WeakMap<ProtectedSet, readonly Check[]>();
+
+function checksOf(set: ProtectedSet): readonly Check[] {
+  let checks = checkLists.get(set);
+  if (checks === undefined) {
+    const all: Omit<Check, 'folded'>[] = [
+      { kind: 'sluice', path: SLUICE_DIR },
+      { kind: 'manifest', path: set.manifest },
+      ...set.params.map((path) => ({ kind: 'params' as const, path })),
+      ...set.datasets.map((dataset) => ({
+        kind: 'dataset' as const,
+        path: dataset.path,
+        owner: dataset.name,
+      })),
+    ];
+    checks = all.flatMap((check) => {
+      const folded = foldPath(check.path);
+      return folded === undefined || folded === '' ? [] : [{ ...check, folded }];
+    });
+    checkLists.set(set, checks);
+  }
+  return checks;
 }
 
 function against(folded: string, kind: ProtectedKind, path: string, owner?: string): Violation | undefined {

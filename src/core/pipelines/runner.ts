@@ -11,7 +11,7 @@ import { SluiceError } from '../errors';
 import { refuseProtectedOutputs } from '../manifest/protectedRuntime';
 import { runCheck, type CheckResult } from './checks';
 import { readInputs, readParams, type PipelineContext } from './context';
-import { decideStage } from './decision';
+import { decideStage, type StageDecision } from './decision';
 import { RunLock } from './lock';
 import { newRunId } from './logs';
 import {
@@ -95,6 +95,13 @@ export interface RunOptions {
    * records them when they end.
    */
   readonly detach?: boolean;
+  /**
+   * Awaited once, before the run first changes the workspace: before the
+   * params are overlaid and before any stage's outputs are cleared, restored
+   * or written. A run that changes nothing never calls it, so what a caller
+   * reads there (the code and data the stages saw) costs a no-op run nothing.
+   */
+  readonly beforeChanges?: () => Promise<void>;
 }
 
 /**
@@ -193,6 +200,8 @@ export async function runPipelines(context: PipelineContext, options: RunOptions
   // Whatever validation said: no stage may clear or write .git, .sluice, the manifest, its inputs.
   refuseProtectedOutputs(context.workspace.root, context.workspace.manifest, selection.stages);
   const lock = RunLock.acquire(join(context.workspace.sluiceDir, 'state', 'run.lock'));
+  let changing: Promise<void> | undefined;
+  const beforeChanges = (): Promise<void> => (changing ??= options.beforeChanges?.() ?? Promise.resolve());
   let putBackParams: (() => OverlayEnd) | undefined;
   let journal: SlurmJournal | undefined;
   try {
@@ -201,15 +210,17 @@ export async function runPipelines(context: PipelineContext, options: RunOptions
     // Under the lock: what a killed `run --set` left in the params file goes back first.
     if (recoverParamsOverlay(context.workspace) === 'kept')
       options.events?.warning?.(paramsKeptWarning(context.plan.paramsFile));
-    if (Object.keys(context.overrides).length > 0 && context.plan.paramsFile !== undefined)
+    if (Object.keys(context.overrides).length > 0 && context.plan.paramsFile !== undefined) {
+      await beforeChanges();
       putBackParams = overlayParams(context.workspace, context.plan.paramsFile, context.overrides);
+    }
     const forced: ReadonlySet<string> =
       options.forceUpstream === true
         ? new Set(selection.stages.map((stage) => stage.id))
         : options.force === true
           ? selection.named
           : new Set();
-    const runner = new Runner(context, options, forced, journal);
+    const runner = new Runner(context, options, forced, journal, beforeChanges);
     const stages = await runner.run(selection.stages);
     const checks: CheckResult[] = [];
     if (options.checks !== false && !runner.cancelled) {
@@ -345,6 +356,8 @@ class Runner {
     private readonly forced: ReadonlySet<string>,
     /** Jobs submitted and not yet recorded, this run's and earlier runs'. */
     private readonly journal: SlurmJournal,
+    /** RunOptions.beforeChanges, called at most once for the whole run. */
+    private readonly beforeChanges: () => Promise<void>,
   ) {}
 
   async run(stages: readonly StagePlan[]): Promise<StageOutcome[]> {
@@ -445,8 +458,22 @@ class Runner {
         if (slots > 0 && busy + slots > jobs) break;
         started.add(stage.id);
         ready.shift();
+        // Decided here, an up-to-date stage settles at once, with no task to wait for: a no-op
+        // run of 5,000 stages otherwise waits on 5,000 promises, one at a time.
+        let decision: StageDecision | undefined;
+        try {
+          decision = this.decideNow(stage);
+        } catch (error) {
+          settle(stage, failed(stage, (error as Error).message, undefined, undefined));
+          continue;
+        }
+        if (decision?.action.kind === 'skip') {
+          settle(stage, this.skipped(stage, decision.signature, decision.action.runId));
+          this.saveNowAndThen();
+          continue;
+        }
         busy += slots;
-        const task = this.process(stage).then(
+        const task = this.process(stage, decision).then(
           (outcome) => {
             running.delete(stage.id);
             busy -= slots;
@@ -537,30 +564,50 @@ class Runner {
     return map;
   }
 
-  private async process(stage: StagePlan): Promise<StageOutcome> {
+  /**
+   * A stage's decision, made now; undefined when a Slurm job decides it
+   * later (its own, from an earlier run, or one of its upstream stages').
+   */
+  private decideNow(stage: StagePlan): StageDecision | undefined {
+    if (this.journal.open.has(stage.id)) return undefined;
+    if (stage.upstream.some((name) => this.launched.has(`${stage.pipeline}.${name}`))) return undefined;
+    return decideStage(this.context, stage, this.signaturesOf(stage.pipeline), this.forced.has(stage.id));
+  }
+
+  /** An up-to-date stage: its downstream reads the outputs of the run with this signature. */
+  private skipped(stage: StagePlan, signature: string, runId: string | undefined): StageOutcome {
+    this.signaturesOf(stage.pipeline).set(stage.name, signature);
+    return ok(stage, 'skipped', runId, undefined);
+  }
+
+  /** Acts on a stage: `decided` is its decision made just now (decideNow), if it could be. */
+  private async process(stage: StagePlan, decided: StageDecision | undefined): Promise<StageOutcome> {
     const { context } = this;
     const signatures = this.signaturesOf(stage.pipeline);
-    // A job an earlier run submitted for this stage: followed and recorded, never submitted again.
-    const open = this.journal.open.get(stage.id);
-    if (open !== undefined) {
-      const behind = await this.adoption(stage, open);
-      if (behind !== undefined)
-        return this.execute(
-          stage,
-          open.signature !== undefined && open.inputs !== undefined
-            ? { signature: open.signature, inputs: open.inputs }
-            : undefined,
-          behind,
-          open,
-        );
+    let decision = decided;
+    if (decision === undefined) {
+      // A job an earlier run submitted for this stage: followed and recorded, never submitted again.
+      const open = this.journal.open.get(stage.id);
+      if (open !== undefined) {
+        const behind = await this.adoption(stage, open);
+        if (behind !== undefined)
+          return this.execute(
+            stage,
+            open.signature !== undefined && open.inputs !== undefined
+              ? { signature: open.signature, inputs: open.inputs }
+              : undefined,
+            behind,
+            open,
+          );
+      }
+      // Upstream stages still in Slurm's queue: its inputs are not known yet, so it is
+      // submitted behind their jobs and decided (its signature) once they are recorded.
+      const behind = stage.upstream
+        .map((name) => `${stage.pipeline}.${name}`)
+        .filter((id) => this.launched.has(id));
+      if (behind.length > 0) return this.execute(stage, undefined, behind, undefined);
+      decision = decideStage(context, stage, signatures, this.forced.has(stage.id));
     }
-    // Upstream stages still in Slurm's queue: its inputs are not known yet, so it is
-    // submitted behind their jobs and decided (its signature) once they are recorded.
-    const behind = stage.upstream
-      .map((name) => `${stage.pipeline}.${name}`)
-      .filter((id) => this.launched.has(id));
-    if (behind.length > 0) return this.execute(stage, undefined, behind, undefined);
-    let decision = decideStage(context, stage, signatures, this.forced.has(stage.id));
     const { shared } = this.options;
     for (;;) {
       const pending = decision.action.kind === 'run' ? shared?.running(decision.signature) : undefined;
@@ -577,8 +624,7 @@ class Runner {
           data: action.data,
         };
       case 'skip':
-        signatures.set(stage.name, signature);
-        return ok(stage, 'skipped', action.runId, undefined);
+        return this.skipped(stage, signature, action.runId);
       case 'frozen': {
         // Its downstream would read nothing: that is a failure to report, not a stage to skip.
         if (action.missing.length > 0)
@@ -627,6 +673,7 @@ class Runner {
     cached: CachedRun,
   ): Promise<StageOutcome> {
     const { context } = this;
+    await this.beforeChanges();
     this.clearOutputs(stage, newRunId());
     try {
       await restoreOutputs(context.workspace.root, cached, context.workspace.store, context.fingerprints);
@@ -815,6 +862,7 @@ class Runner {
   ): Promise<StageOutcome> {
     const { context } = this;
     const root = context.workspace.root;
+    await this.beforeChanges();
     const runId = existing?.runId ?? newRunId();
     this.options.events?.stageStarted?.(stage, runId);
     // An earlier run's job cleared them when it was submitted, and may be writing them now.

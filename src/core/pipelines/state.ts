@@ -3,7 +3,7 @@
 // so a no-op `sluice run` reads one file, not one per stage. It is an index:
 // the run cache (.sluice/runs/) holds every successful run on its own, so
 // losing this file costs restores from the cache, never a wrong result.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../fs/atomicWrite';
 
@@ -79,7 +79,9 @@ export interface StageRecord {
   readonly failure?: StageFailure;
 }
 
-const HEADER = 'sluice-stages 2';
+const HEADER = 'sluice-stages 3';
+/** Summaries as JSON: read still, written again as format 3 by the next run that records something. */
+const HEADER_2 = 'sluice-stages 2';
 
 /** What deciding "up to date" needs of a stage's last success, without its whole record. */
 export interface SuccessSummary {
@@ -93,14 +95,54 @@ export interface SuccessSummary {
  * 5,000 stages reads every summary but no whole record.
  */
 interface Line {
-  summary: string;
+  /** The line's fields as read (format 3): the summary's are read from them when first asked. */
+  fields?: readonly string[];
+  /** The summary as JSON (format 2). */
+  json?: string;
+  /** The summary's fields as written (format 3), once known. */
+  summaryText?: string;
   record: string;
   parsedSummary?: SuccessSummary | null;
   parsedRecord?: StageRecord;
 }
 
+/** Paths and fingerprints (a link's target) with a tab, a newline or a leading quote are written JSON-quoted. */
+const NEEDS_QUOTES = /[\t\n\r]|^"/;
+
+function quoted(text: string): string {
+  return NEEDS_QUOTES.test(text) ? JSON.stringify(text) : text;
+}
+
+function unquoted(field: string): string {
+  return field.startsWith('"') ? (JSON.parse(field) as string) : field;
+}
+
+/**
+ * A summary as tab-separated fields, cheaper to read than JSON (a no-op run
+ * reads one per stage): signature, run id, the number of outputs, then each
+ * output's path and fingerprint. No success: an empty signature.
+ */
+function summaryFields(summary: SuccessSummary | null): string {
+  if (summary === null) return '\t\t0';
+  const outs = Object.entries(summary.outs);
+  const pairs = outs.map(([path, fingerprint]) => `\t${quoted(path)}\t${quoted(fingerprint)}`).join('');
+  return `${summary.signature}\t${summary.runId ?? ''}\t${outs.length}${pairs}`;
+}
+
+/** The summary in a line's fields (`S`, id, the summary's fields, the record); null when absent or damaged. */
+function readSummaryFields(fields: readonly string[]): SuccessSummary | null {
+  const signature = fields[2]!;
+  const count = Number(fields[4]);
+  if (signature === '' || fields.length !== 6 + 2 * count) return null;
+  const outs: Record<string, string> = {};
+  for (let at = 5; at < 5 + 2 * count; at += 2) outs[unquoted(fields[at]!)] = unquoted(fields[at + 1]!);
+  const runId = fields[3]!;
+  return { signature, outs, runId: runId === '' ? undefined : runId };
+}
+
 export function signatureOf(inputs: StageInputs): string {
-  return createHash('sha256').update(JSON.stringify(inputs)).digest('hex');
+  // One call, no Hash object: every decision makes one, for every stage.
+  return hash('sha256', JSON.stringify(inputs), 'hex');
 }
 
 export class PipelineState {
@@ -112,8 +154,9 @@ export class PipelineState {
 
   /**
    * The file: a header line, then one line per stage, `S <tab> id <tab>
-   * success summary JSON <tab> record JSON`, and per check `C <tab> id as JSON <tab>
-   * record JSON`.
+   * success summary's fields (summaryFields) <tab> record JSON`, and per check
+   * `C <tab> id as JSON <tab> record JSON`. In format 2 the summary was one
+   * JSON field.
    */
   static load(file: string): PipelineState {
     const state = new PipelineState(file);
@@ -124,11 +167,14 @@ export class PipelineState {
       return state; // every stage is looked up in the run cache instead
     }
     const lines = text.split('\n');
-    if (lines[0] !== HEADER) return state;
+    const format = lines[0] === HEADER ? 3 : lines[0] === HEADER_2 ? 2 : undefined;
+    if (format === undefined) return state;
     for (let i = 1; i < lines.length; i++) {
       const fields = lines[i]!.split('\t');
-      if (fields[0] === 'S' && fields.length === 4) {
-        state.lines.set(fields[1]!, { summary: fields[2]!, record: fields[3]! });
+      if (fields[0] === 'S' && format === 3 && fields.length >= 6) {
+        state.lines.set(fields[1]!, { fields, record: fields[fields.length - 1]! });
+      } else if (fields[0] === 'S' && format === 2 && fields.length === 4) {
+        state.lines.set(fields[1]!, { json: fields[2]!, record: fields[3]! });
       } else if (fields[0] === 'C' && fields.length === 3) {
         try {
           state.checks.set(JSON.parse(fields[1]!) as string, JSON.parse(fields[2]!) as CheckRecord);
@@ -157,7 +203,9 @@ export class PipelineState {
     if (!line) return undefined;
     if (line.parsedSummary === undefined) {
       try {
-        line.parsedSummary = JSON.parse(line.summary) as SuccessSummary | null;
+        line.parsedSummary = line.fields
+          ? readSummaryFields(line.fields)
+          : (JSON.parse(line.json ?? 'null') as SuccessSummary | null);
       } catch {
         line.parsedSummary = null;
       }
@@ -180,7 +228,7 @@ export class PipelineState {
       ? { signature: record.success.signature, outs: record.success.outs, runId: record.success.runId }
       : null;
     this.lines.set(id, {
-      summary: JSON.stringify(summary),
+      summaryText: summaryFields(summary),
       record: JSON.stringify(record),
       parsedSummary: summary,
       parsedRecord: record,
@@ -203,7 +251,13 @@ export class PipelineState {
     if (!this.dirty) return;
     // JSON never holds a raw tab or newline, so neither can break a line.
     const lines = [HEADER];
-    for (const [id, line] of this.lines) lines.push(`S\t${id}\t${line.summary}\t${line.record}`);
+    for (const [id, line] of this.lines) {
+      // Lines read and not changed keep their fields; one read as format 2 is written as format 3.
+      line.summaryText ??= line.fields
+        ? line.fields.slice(2, -1).join('\t')
+        : summaryFields(this.lastSuccess(id) ?? null);
+      lines.push(`S\t${id}\t${line.summaryText}\t${line.record}`);
+    }
     // Check names are free text: the id is JSON-quoted.
     for (const [id, record] of this.checks) lines.push(`C\t${JSON.stringify(id)}\t${JSON.stringify(record)}`);
     writeFileAtomic(this.file, lines.join('\n') + '\n');
