@@ -139,6 +139,7 @@ void describe('sluice report on the churn example', () => {
       skipped: 0,
       failed: 0,
       notRun: 0,
+      queued: 0,
       checks: { passed: 2, failed: 0, total: 2 },
     });
     // No release: the workspace's metrics are listed, compared with nothing.
