@@ -4,8 +4,10 @@
 // changed params are exactly those that differ, and a sort puts values in
 // order with rows lacking the value last, ties newest first.
 import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { writeExperiment, type ExperimentContent } from '../../src/core/experiments/records';
+import { experimentRef, writeExperiment, type ExperimentContent } from '../../src/core/experiments/records';
 import { showExperiments } from '../../src/core/experiments/show';
 import { seededRandom } from '../../src/core/seededRandom';
 import { openWorkspace } from '../../src/core/workspace';
@@ -118,6 +120,55 @@ void describe('the experiments table', () => {
             assert.ok(rank.get(a.id)! < rank.get(b.id)!, `${column}: a tie keeps newest first`);
         }
       }
+    }
+  });
+  void test('the table read through the record cache is the table read from git, whatever happens between', async (t) => {
+    const root = createWorkspace({ events: 'data/events' });
+    t.after(() => {
+      removeTree(root);
+    });
+    git(root, 'add', '--all');
+    git(root, 'commit', '--quiet', '-m', 'one');
+    const head = git(root, 'rev-parse', 'HEAD');
+    const workspace = await openWorkspace(root);
+    const cacheFile = join(workspace.sluiceDir, 'state', 'experiment-records.json');
+    const random = seededRandom(1515);
+    const ids: string[] = [];
+    const steps: string[] = [];
+    for (let step = 0; step < 60; step++) {
+      const roll = random();
+      if (roll < 0.45 || ids.length < 2) {
+        ids.push((await writeExperiment(workspace.git, record(random, step, [head]))).id);
+        steps.push('add');
+      } else if (roll < 0.6) {
+        const [removed] = ids.splice(Math.floor(random() * ids.length), 1);
+        git(root, 'update-ref', '-d', experimentRef(removed!));
+        steps.push('remove');
+      } else if (roll < 0.7) {
+        // A ref moved to another record's commit (by hand, or a fetch): the row is that commit's record.
+        const [from, to] = [pick(random, ids), pick(random, ids)];
+        git(root, 'update-ref', experimentRef(from), git(root, 'rev-parse', experimentRef(to)));
+        steps.push('repoint');
+      } else if (roll < 0.8) {
+        // A ref at a commit that holds no record: no row, from the cache or not.
+        const tree = git(root, 'rev-parse', 'HEAD^{tree}');
+        const damaged = pick(random, ids);
+        git(root, 'update-ref', experimentRef(damaged), git(root, 'commit-tree', tree, '-m', 'not a record'));
+        steps.push('damage');
+      } else if (roll < 0.9) {
+        writeFileSync(
+          cacheFile,
+          pick(random, ['', '{', '{"format":1}', '{"format":99,"experiments":[]}', 'null']),
+        );
+        steps.push('garble the cache');
+      } else {
+        steps.push('show twice');
+        await showExperiments(workspace);
+      }
+      const cached = await showExperiments(workspace);
+      rmSync(cacheFile, { force: true });
+      const fromGit = await showExperiments(workspace);
+      assert.deepEqual(cached, fromGit, `after ${steps.join(', ')}`);
     }
   });
 });

@@ -10,7 +10,7 @@ import type { GitRepository } from '../git/repository';
 import type { CachedOutput } from '../pipelines/outputs';
 
 export const RELEASE_REFS = 'refs/sluice/releases/';
-const RELEASE_FILE = 'release.json';
+export const RELEASE_FILE = 'release.json';
 const FORMAT = 'sluice-release 1';
 
 export type CheckOutcome = 'pass' | 'fail' | 'inconclusive';

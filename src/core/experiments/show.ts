@@ -5,11 +5,11 @@
 // before experiments were recorded appear too, from their release records.
 import { SluiceError } from '../errors';
 import { environmentRef, parseDeployment } from '../environments/history';
-import { parseRelease, releaseRecordName, RELEASE_REFS, type Release } from '../environments/releases';
+import { parseRelease, RELEASE_FILE, RELEASE_REFS, type Release } from '../environments/releases';
 import type { Workspace } from '../workspace';
 import {
+  EXPERIMENT_FILE,
   EXPERIMENT_REFS,
-  experimentRecordName,
   flattenMetrics,
   newestFirst,
   parseExperiments,
@@ -17,6 +17,7 @@ import {
 } from './records';
 import type { ExperimentRow, ExperimentTable, QueuedExperiment } from './table';
 import { readQueue } from './queueFile';
+import { RecordCache } from './recordCache';
 
 export interface ShowOptions {
   /** `HEAD` (default) or an environment's name. */
@@ -67,40 +68,64 @@ export interface TableSources {
 }
 
 export async function readTableSources(workspace: Workspace): Promise<TableSources> {
-  const refs = await workspace.git.listRefs('refs/sluice');
-  const experimentIds: string[] = [];
-  const releaseIds: string[] = [];
-  for (const ref of refs.keys()) {
-    if (ref.startsWith(EXPERIMENT_REFS)) experimentIds.push(ref.slice(EXPERIMENT_REFS.length));
-    else if (ref.startsWith(RELEASE_REFS)) releaseIds.push(ref.slice(RELEASE_REFS.length));
-  }
-  const environments = [...workspace.manifest.environments.keys()].filter((name) =>
-    refs.has(environmentRef(name)),
-  );
-  const objects = await workspace.git.readObjects([
-    ...experimentIds.map((id) => experimentRecordName(id)),
-    ...releaseIds.map((id) => releaseRecordName(id)),
-    ...environments.map(environmentRef),
-    'HEAD',
+  const environmentNames = [...workspace.manifest.environments.keys()];
+  // Both at once: what the environments and HEAD name does not depend on the listing.
+  const [refs, fixed] = await Promise.all([
+    workspace.git.listRefs('refs/sluice'),
+    workspace.git.readObjects([...environmentNames.map(environmentRef), 'HEAD']),
   ]);
-  const contents = objects.map((object) => object?.content);
-  // Ids are not re-derived here (fsck does): the table only shows what the refs name.
-  const { experiments } = parseExperiments(experimentIds, contents.slice(0, experimentIds.length), {
-    verify: false,
-  });
-  const recorded = new Set(experiments.map((experiment) => experiment.release).filter((id) => id !== null));
-  const releases: Experiment[] = [];
-  releaseIds.forEach((id, index) => {
-    if (recorded.has(id)) return;
-    try {
-      releases.push(releaseAsExperiment(parseRelease(id, contents[experimentIds.length + index])));
-    } catch {
-      // A damaged release record is fsck's to report; the table shows the rest.
+  const cache = RecordCache.read(workspace.sluiceDir);
+  // Records the cache does not hold yet, read from git by the commit their ref names.
+  const unreadExperiments: { id: string; commit: string }[] = [];
+  const unreadReleases: { id: string; commit: string }[] = [];
+  for (const [ref, commit] of refs) {
+    if (ref.startsWith(EXPERIMENT_REFS) && !cache.experiment(commit))
+      unreadExperiments.push({ id: ref.slice(EXPERIMENT_REFS.length), commit });
+    else if (ref.startsWith(RELEASE_REFS) && !cache.release(commit))
+      unreadReleases.push({ id: ref.slice(RELEASE_REFS.length), commit });
+  }
+  if (unreadExperiments.length + unreadReleases.length > 0) {
+    const contents = (
+      await workspace.git.readObjects([
+        ...unreadExperiments.map(({ commit }) => `${commit}:${EXPERIMENT_FILE}`),
+        ...unreadReleases.map(({ commit }) => `${commit}:${RELEASE_FILE}`),
+      ])
+    ).map((object) => object?.content);
+    // Ids are not re-derived here (fsck does): the table only shows what the refs name.
+    const parsed = parseExperiments(
+      unreadExperiments.map(({ id }) => id),
+      contents.slice(0, unreadExperiments.length),
+      { verify: false },
+    ).experiments;
+    const commitOf = new Map(unreadExperiments.map(({ id, commit }) => [id, commit]));
+    for (const experiment of parsed) cache.addExperiment(commitOf.get(experiment.id)!, experiment);
+    unreadReleases.forEach(({ id, commit }, index) => {
+      try {
+        cache.addRelease(commit, parseRelease(id, contents[unreadExperiments.length + index]));
+      } catch {
+        // A damaged release record is fsck's to report; the table shows the rest.
+      }
+    });
+  }
+  cache.save(new Set(refs.values()));
+  // In the listing's order (by ref name), whichever way each record was read: ties sort the same every time.
+  const experiments: Experiment[] = [];
+  const releases: Release[] = [];
+  // A record's id is the name of its ref, as a read from git gives it (two refs may name one commit).
+  for (const [ref, commit] of refs) {
+    if (ref.startsWith(EXPERIMENT_REFS)) {
+      const experiment = cache.experiment(commit);
+      if (experiment) experiments.push({ ...experiment, id: ref.slice(EXPERIMENT_REFS.length) });
+    } else if (ref.startsWith(RELEASE_REFS)) {
+      const release = cache.release(commit);
+      if (release) releases.push({ ...release, id: ref.slice(RELEASE_REFS.length) });
     }
-  });
+  }
+  const recorded = new Set(experiments.map((experiment) => experiment.release).filter((id) => id !== null));
+  const unrecordedReleases = releases.filter((release) => !recorded.has(release.id)).map(releaseAsExperiment);
   const live = new Map<string, string>();
-  environments.forEach((name, index) => {
-    const commit = objects[experimentIds.length + releaseIds.length + index];
+  environmentNames.forEach((name, index) => {
+    const commit = fixed[index];
     if (commit?.type !== 'commit') return;
     const text = commit.content.toString('utf8');
     const blank = text.indexOf('\n\n');
@@ -110,15 +135,14 @@ export async function readTableSources(workspace: Workspace): Promise<TableSourc
       // A damaged history marks nothing live; fsck names it.
     }
   });
-  const head = objects.at(-1);
+  const head = fixed.at(-1);
   return {
-    experiments: newestFirst([...experiments, ...releases]),
+    experiments: newestFirst([...experiments, ...unrecordedReleases]),
     live,
     head: head?.type === 'commit' ? head.id : undefined,
   };
 }
 
-/** Every record, plus releases without one, newest first. */
 export async function readExperimentRows(workspace: Workspace): Promise<Experiment[]> {
   return (await readTableSources(workspace)).experiments;
 }
