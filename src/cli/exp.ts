@@ -13,7 +13,7 @@ import {
   experimentTableCsv,
   formatExperimentTable,
 } from '../core/operations/experimentResults';
-import { shortId } from '../core/format';
+import { prefixLines, shortId } from '../core/format';
 import { openWorkspace } from '../core/workspace';
 import type { FlagSpec, ParsedArguments } from './arguments';
 import { JSON_FLAG, type Command } from './command';
@@ -70,7 +70,7 @@ const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
         name: args.value('name'),
         executor: parseExecutor(args.value('executor')),
         signal,
-        onOutput: (name, text) => process.stderr.write(text.replace(/^(?=.)/gm, `${name} │ `)),
+        onOutput: (name, text) => process.stderr.write(prefixLines(`${name} │ `, text)),
         onWarning: (text) => process.stderr.write(`sluice: ${text}\n`),
         onProgress: (queue) => {
           if (args.has('json')) return;

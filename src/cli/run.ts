@@ -9,7 +9,7 @@ import { planWorkspace } from '../core/pipelines/plan';
 import { readValues } from '../core/pipelines/values';
 import { describeRunCounts } from '../core/pipelines/runSummary';
 import { openWorkspace } from '../core/workspace';
-import { shortId } from '../core/format';
+import { prefixLines, shortId } from '../core/format';
 import { attachTargets } from '../core/pipelines/slurmJournal';
 import { JSON_FLAG, type Command } from './command';
 import { EXECUTOR_FLAG, parseExecutor } from './executorFlag';
@@ -153,10 +153,6 @@ export const runCommand: Command = {
 };
 
 const EMPTY_REPORT = { stages: [], checks: [], metrics: {}, cancelled: false } as const;
-
-function prefixLines(prefix: string, text: string): string {
-  return text.replace(/^(?=.)/gm, prefix).replace(/([^\n])$/, '$1\n');
-}
 
 function printRun(run: RunJson): void {
   for (const stage of run.stages) {

@@ -66,3 +66,12 @@ export function formatDuration(milliseconds: number): string {
 export function formatCount(count: number): string {
   return count.toLocaleString('en-US');
 }
+
+/**
+ * `text` (a chunk of a command's output) with `prefix` before each line, ending
+ * in a newline: outputs of stages running side by side are written as whole
+ * lines, each saying whose it is, never one stage's text run into another's.
+ */
+export function prefixLines(prefix: string, text: string): string {
+  return text.replace(/^(?=.)/gm, prefix).replace(/([^\n])$/, '$1\n');
+}

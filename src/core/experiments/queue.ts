@@ -7,7 +7,7 @@
 // the running copies and leaves the rest unrun.
 import { CancelledError, SluiceError } from '../errors';
 import { writeQueue } from './queueFile';
-import { shortId } from '../format';
+import { prefixLines, shortId } from '../format';
 import { removeLeftoverWorktrees } from '../environments/staging';
 import { withIsolatedCopy } from '../environments/isolatedCopy';
 import { openPipelines } from '../pipelines/context';
@@ -121,7 +121,8 @@ export async function runExperiments(
           ...(options.signal ? { signal: options.signal } : {}),
           ...(options.executor ? { executor: options.executor } : {}),
           events: {
-            stageOutput: (stage, text) => options.onOutput?.(queue[index]!.name, prefix(stage.id, text)),
+            stageOutput: (stage, text) =>
+              options.onOutput?.(queue[index]!.name, prefixLines(`${stage.id} │ `, text)),
           },
         });
         return { report, parts: gatherRun(context, report) };
@@ -163,8 +164,4 @@ export async function runExperiments(
 
 function succeeded(stages: readonly StageOutcome[]): boolean {
   return stages.every((stage) => stage.result !== 'failed' && stage.result !== 'not-run');
-}
-
-function prefix(stage: string, text: string): string {
-  return text.replace(/^(?=.)/gm, `${stage} │ `);
 }
