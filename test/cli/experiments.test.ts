@@ -535,4 +535,27 @@ void describe('an empty workspace', () => {
     assertOneLineError(sluice(['metrics', 'diff'], root), 2, 'no commit yet');
     assertOneLineError(sluice(['exp', 'run'], root), 1, 'no commit yet');
   });
+  void test('commits without a record: metrics and params as git holds them at each commit', (t) => {
+    const root = mkdtempSync(join(tmpdir(), 'sluice-exp-commits-'));
+    t.after(() => {
+      removeTree(root);
+    });
+    git(root, 'init', '--quiet');
+    writeFileSync(join(root, 'sluice.yaml'), MANIFEST);
+    writeFileSync(join(root, 'params.yaml'), PARAMS);
+    writeFileSync(join(root, 'metrics.json'), '{"accuracy": 0.5, "loss": 2}');
+    commitEverything(root, 'first');
+    writeFileSync(join(root, 'params.yaml'), PARAMS.replace('lr: 0.5 ', 'lr: 0.25'));
+    writeFileSync(join(root, 'metrics.json'), '{"accuracy": 0.75}');
+    commitEverything(root, 'second');
+    const metrics = sluice(['metrics', 'diff', 'HEAD~1', 'HEAD', '--json'], root);
+    assert.equal(metrics.status, 0, metrics.stderr);
+    assert.deepEqual(onlyJson(metrics)['changes'], [
+      { key: 'metrics.json#accuracy', a: 0.5, b: 0.75 },
+      { key: 'metrics.json#loss', a: 2, b: null },
+    ]);
+    const params = sluice(['params', 'diff', 'HEAD~1', 'HEAD', '--json'], root);
+    assert.equal(params.status, 0, params.stderr);
+    assert.deepEqual(onlyJson(params)['changes'], [{ key: 'train.lr', a: 0.5, b: 0.25 }]);
+  });
 });

@@ -106,8 +106,7 @@ async function commitRevision(
   const plan = planWorkspace(workspace.manifest);
   const readAt = async (path: string): Promise<Buffer | undefined> =>
     (await workspace.git.readObjects([`${commit}:${prefix}${path}`]))[0]?.content;
-  const parseAt = async (path: string): Promise<unknown> => {
-    const bytes = await readAt(path);
+  const parseBytes = (bytes: Buffer | undefined): unknown => {
     if (bytes === undefined) return undefined;
     try {
       return parse(bytes.toString('utf8')) as unknown;
@@ -115,16 +114,22 @@ async function commitRevision(
       return undefined;
     }
   };
+  // The metrics files and the params file in one read.
+  const files = metricFiles(workspace);
+  const paths = plan.paramsFile === undefined ? files : [...files, plan.paramsFile];
+  const contents = (await workspace.git.readObjects(paths.map((path) => `${commit}:${prefix}${path}`))).map(
+    (object) => parseBytes(object?.content),
+  );
   const perFile: Record<string, Record<string, number>> = {};
-  for (const file of metricFiles(workspace)) {
-    const document = await parseAt(file);
+  files.forEach((file, index) => {
+    const document = contents[index];
     if (document !== undefined) perFile[file] = numericLeaves(document);
-  }
+  });
   return {
     kind: 'commit',
     label,
     id: null,
-    params: plan.paramsFile === undefined ? {} : flattenParams(await parseAt(plan.paramsFile)),
+    params: plan.paramsFile === undefined ? {} : flattenParams(contents[files.length]),
     metrics: flattenMetrics(perFile),
     read: readAt,
   };
