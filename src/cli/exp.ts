@@ -3,7 +3,8 @@
 import { CancelledError, isCancelled } from '../core/errors';
 import { applyExperiment } from '../core/experiments/apply';
 import { runExperiments } from '../core/experiments/queue';
-import { removeExperiments } from '../core/experiments/records';
+import { removeExperimentRecords, type RemovedExperiments } from '../core/operations/sync/removeExperiments';
+import { resolveRemote } from '../core/workspace/remotes';
 import { showExperiments } from '../core/experiments/show';
 import {
   describeApply,
@@ -48,6 +49,13 @@ const VS_FLAG: FlagSpec = {
   description: "show: the baseline of the deltas: HEAD (default) or an environment's live release.",
 };
 const CSV_FLAG: FlagSpec = { name: 'csv', description: 'show: print the table as CSV.' };
+const REMOTE_FLAG: FlagSpec = {
+  name: 'remote',
+  valueName: 'REMOTE',
+  description:
+    'remove: also from the git remote of REMOTE (a name under `remotes:`), first; a record removed here ' +
+    'alone comes back with the next pull.',
+};
 
 type Subcommand = RunnableSubcommand;
 
@@ -144,12 +152,18 @@ const SUBCOMMANDS: Readonly<Record<string, Subcommand>> = {
     },
   },
   remove: {
-    usage: 'remove ID|NAME… [--json]',
+    usage: 'remove ID|NAME… [--remote REMOTE] [--json]',
     positionals: ['ID|NAME…'],
-    flags: [JSON_FLAG],
+    flags: [REMOTE_FLAG, JSON_FLAG],
     async run(args, ids) {
-      const removed = await removeExperiments((await openWorkspace('.')).git, ids);
-      print(args, { removed }, () => [`Removed ${removed.map(shortId).join(', ')}.`]);
+      const workspace = await openWorkspace('.');
+      const remoteName = args.value('remote');
+      const result = await removeExperimentRecords(
+        workspace,
+        ids,
+        remoteName === undefined ? undefined : resolveRemote(workspace, remoteName),
+      );
+      print(args, result, () => describeRemoval(result));
       return 0;
     },
   },
@@ -182,3 +196,14 @@ export const expCommand: Command = {
   maxPositionals: Infinity,
   run: (args, context) => runSubcommand('exp', SUBCOMMANDS, 'show', ALL_FLAGS, args, context),
 };
+
+function describeRemoval({ removed, remote }: RemovedExperiments): string[] {
+  const lines = [`Removed ${removed.map(shortId).join(', ')}.`];
+  if (remote)
+    lines.push(
+      remote.removed.length === 0
+        ? `${remote.gitRemote} (remote ${remote.name}) held none of them.`
+        : `Removed from ${remote.gitRemote} (remote ${remote.name}): ${remote.removed.map(shortId).join(', ')}.`,
+    );
+  return lines;
+}

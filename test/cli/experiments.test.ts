@@ -517,6 +517,45 @@ void describe('experiments travel with push and fetch', () => {
       ['rows', 'rows'],
       'the curves came with the push',
     );
+
+    // Removed here only, a record comes back with the next pull (like a git tag)…
+    json(bobScene, ['exp', 'remove', 'shared-1']);
+    json(bobScene, ['pull']);
+    assert.deepEqual(
+      table(bobScene)
+        .experiments.map((row) => row.name)
+        .sort(),
+      ['shared-1', 'shared-2'],
+    );
+    // …removed with --remote, it is gone from the git remote too, and stays gone for everyone.
+    const removed = json(bobScene, ['exp', 'remove', 'shared-1', '--remote', 'team']);
+    const shared1 = (removed['removed'] as string[])[0]!;
+    assert.deepEqual(removed['remote'], { name: 'team', gitRemote: 'origin', removed: [shared1] });
+    assert.equal(git(origin, 'for-each-ref', `refs/sluice/experiments/${shared1}`), '');
+    json(bobScene, ['pull']);
+    assert.deepEqual(
+      table(bobScene).experiments.map((row) => row.name),
+      ['shared-2'],
+    );
+    json(s, ['fetch']);
+    assert.ok(
+      table(s).experiments.some((row) => row.name === 'shared-1'),
+      'a fetch never removes records of yours',
+    );
+    // Removing again: the remote holds none of them, nothing fails.
+    json(s, ['exp', 'remove', 'shared-1', '--remote', 'team']);
+    const again = sluice(['exp', 'remove', 'shared-1', '--remote', 'team', '--json'], s.root, s.env);
+    assert.equal(again.status, 2, 'gone here too: the name is unknown');
+    assert.equal((onlyJson(again)['error'] as { code: string }).code, 'not-found');
+    assertOneLineError(
+      sluice(['exp', 'remove', 'shared-2', '--remote', 'nowhere'], s.root, s.env),
+      2,
+      'nowhere',
+    );
+    assert.ok(
+      table(s).experiments.some((row) => row.name === 'shared-2'),
+      'an unknown remote removes nothing',
+    );
   });
 });
 

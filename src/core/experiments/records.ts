@@ -180,7 +180,11 @@ export function findExperiment(experiments: readonly Experiment[], text: string)
 /** Deletes records (their refs; the objects go with git's own gc) and returns the full ids removed. */
 export async function removeExperiments(git: GitRepository, texts: readonly string[]): Promise<string[]> {
   const experiments = await readAllExperiments(git);
-  const chosen = [...new Set(texts.map((text) => findExperiment(experiments, text).id))];
+  return deleteExperimentRefs(git, [...new Set(texts.map((text) => findExperiment(experiments, text).id))]);
+}
+
+/** Deletes the refs of the records `chosen` names (full ids); one already gone is no failure. */
+export async function deleteExperimentRefs(git: GitRepository, chosen: readonly string[]): Promise<string[]> {
   for (const id of chosen) {
     const ref = experimentRef(id);
     const at = await git.resolveRef(ref);
@@ -191,7 +195,7 @@ export async function removeExperiments(git: GitRepository, texts: readonly stri
       if (!(error instanceof SluiceError) || error.kind !== 'conflict') throw error;
     }
   }
-  return chosen;
+  return [...chosen];
 }
 
 /** `metrics.json#accuracy` keys from per-file metrics. */

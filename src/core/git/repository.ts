@@ -492,14 +492,15 @@ export class GitRepository {
     remote: string,
     updates: readonly {
       readonly ref: string;
-      readonly commit: string;
+      /** null: delete the ref there. */
+      readonly commit: string | null;
       readonly expected: string | undefined;
     }[],
   ): Promise<void> {
     if (updates.length === 0) return;
     const args = ['push', '--atomic', '--porcelain', '--no-verify', '--quiet'];
     for (const { ref, expected } of updates) args.push(`--force-with-lease=${ref}:${expected ?? ''}`);
-    args.push(safeRemote(remote), ...updates.map(({ ref, commit }) => `${commit}:${ref}`));
+    args.push(safeRemote(remote), ...updates.map(({ ref, commit }) => `${commit ?? ''}:${ref}`));
     const result = await this.runGit(args, true);
     if (result.code !== 0) throw gitRemoteFailure(remote, result.stderr || result.stdout, result.code);
   }
