@@ -11,7 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import * as vscode from 'vscode';
+import { experimentRef, writeExperiment } from '../../src/core/experiments/records';
 import type { FetchJson, PullJson, PushJson } from '../../src/core/operations/results';
+import { openWorkspace } from '../../src/core/workspace';
 import type { SnapshotsNode } from '../../src/extension/snapshots/nodes';
 import type { SluiceApi } from '../../src/extension/sluiceExtension';
 import { activatedApi } from './support/sluiceExtension';
@@ -125,5 +127,45 @@ describe('Remotes', () => {
     assert.match(readFileSync(join(root, 'data/raw/users.csv'), 'utf8'), /u9999/);
     await waitFor('users is in step again', async () => !/↓/.test(await datasetDescription('users')));
     assert.doesNotMatch(api.statusBarText(), /cloud-download/);
+  });
+  it('Remove Experiments with the remote takes a pushed record off the git remote too', async () => {
+    const workspace = await openWorkspace(root);
+    const experiment = await writeExperiment(workspace.git, {
+      format: 'sluice-experiment 1',
+      name: 'to-remove',
+      origin: 'queue',
+      time: new Date().toISOString(),
+      actor: 'extension test',
+      code: { commit: git('rev-parse', 'HEAD'), dirty: false, changes: null },
+      snapshots: {},
+      params: {},
+      overrides: {},
+      metrics: {},
+      stages: [],
+      signatures: {},
+      outputs: [],
+      release: null,
+      from: null,
+    });
+    const ref = experimentRef(experiment.id);
+    const pushed = await vscode.commands.executeCommand<PushJson | undefined>('sluice.push');
+    assert.ok(
+      pushed?.refs.some((pushedRef) => pushedRef.kind === 'experiment'),
+      'the record was pushed',
+    );
+    assert.notEqual(run(scratch, 'git', '--git-dir', origin, 'for-each-ref', ref), '');
+    const removed = await vscode.commands.executeCommand<string[] | undefined>('sluice.removeExperiments', {
+      root,
+      ids: [experiment.id],
+      confirmed: true,
+      remote: 'team',
+    });
+    assert.deepEqual(removed, [experiment.id]);
+    assert.equal(
+      run(scratch, 'git', '--git-dir', origin, 'for-each-ref', ref),
+      '',
+      'gone from the git remote',
+    );
+    assert.equal(git('for-each-ref', ref), '', 'gone here');
   });
 });

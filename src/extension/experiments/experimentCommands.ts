@@ -12,12 +12,13 @@ import { stagingProgress } from '../environments/environmentCommands';
 import { hasCode, SluiceError } from '../../core/errors';
 import { applyExperiment } from '../../core/experiments/apply';
 import { runExperiments } from '../../core/experiments/queue';
-import { removeExperiments } from '../../core/experiments/records';
 import { stageExperiment } from '../../core/experiments/stage';
 import type { QueuedExperiment } from '../../core/experiments/table';
 import { shortId } from '../../core/format';
 import type { Workspace } from '../../core/workspace';
 import { stageJson } from '../../core/operations/results';
+import { removeExperimentRecords } from '../../core/operations/sync/removeExperiments';
+import { listRemotes, resolveRemote, type RemoteConfig } from '../../core/workspace/remotes';
 import { outcome, unchanged } from '../changes';
 import { FailureWithNextSteps, type CommandTable, type NextStep } from '../commands';
 import type { SluiceContext } from '../context';
@@ -38,6 +39,8 @@ export interface ExperimentOptions {
   readonly ids?: readonly string[];
   /** Skip the confirmation Apply and Remove ask for. */
   readonly confirmed?: boolean;
+  /** Remove: also from this remote's git remote (a name under `remotes:`), first. */
+  readonly remote?: string;
 }
 
 const SHOW_LOG: NextStep = {
@@ -167,27 +170,41 @@ export function experimentCommands(context: SluiceContext): CommandTable {
         const ids = options.ids ?? [];
         if (root === undefined || ids.length === 0) return unchanged(undefined);
         const workspace = workspaceAt(model, root);
+        let remoteName = options.remote;
         if (options.confirmed !== true) {
-          const remove = 'Remove';
+          const remove = 'Remove Here';
+          // Like a git tag, a record removed here alone comes back with the next pull: offer the remote too.
+          const remote = defaultRemote(workspace);
+          const everywhere = remote && `Remove Here and from ${remote.name}`;
           const choice = await vscode.window.showWarningMessage(
             ids.length === 1
               ? `Remove experiment ${shortId(ids[0]!)}?`
               : `Remove ${String(ids.length)} experiments?`,
             {
               modal: true,
-              detail:
-                'Their records go from this repository (a remote keeps what was pushed). Releases and environments are not touched.',
+              detail: remote
+                ? `Removed here only, a record pushed before comes back with the next pull from ${remote.name}. Releases and environments are not touched.`
+                : 'Their records go from this repository. Releases and environments are not touched.',
             },
             remove,
+            ...(everywhere ? [everywhere] : []),
           );
-          if (choice !== remove) return unchanged(undefined);
+          if (choice === undefined) return unchanged(undefined);
+          if (choice === everywhere) remoteName = remote?.name;
         }
-        const removed = await removeExperiments(workspace.git, ids);
-        await experiments.reload(root);
-        void vscode.window.showInformationMessage(
-          `Sluice: ${String(removed.length)} experiment${removed.length === 1 ? '' : 's'} removed.`,
+        const result = await removeExperimentRecords(
+          workspace,
+          ids,
+          remoteName === undefined ? undefined : resolveRemote(workspace, remoteName),
         );
-        return unchanged(removed);
+        await experiments.reload(root);
+        const count = `${String(result.removed.length)} experiment${result.removed.length === 1 ? '' : 's'}`;
+        void vscode.window.showInformationMessage(
+          result.remote
+            ? `Sluice: ${count} removed here, ${String(result.remote.removed.length)} of them from ${result.remote.name}.`
+            : `Sluice: ${count} removed.`,
+        );
+        return unchanged(result.removed);
       },
     },
   };
@@ -240,7 +257,7 @@ function requireId(id: string | undefined): string {
 
 function parseOptions(value: unknown): ExperimentOptions {
   if (typeof value !== 'object' || value === null) return {};
-  const { root, set, jobs, name, id, ids, confirmed } = value as Record<string, unknown>;
+  const { root, set, jobs, name, id, ids, confirmed, remote } = value as Record<string, unknown>;
   const strings = (list: unknown): readonly string[] | undefined =>
     Array.isArray(list) && list.every((item) => typeof item === 'string') ? list : undefined;
   const setList = strings(set);
@@ -253,7 +270,17 @@ function parseOptions(value: unknown): ExperimentOptions {
     ...(typeof id === 'string' && id !== '' ? { id } : {}),
     ...(idList === undefined ? {} : { ids: idList }),
     ...(confirmed === true ? { confirmed: true } : {}),
+    ...(typeof remote === 'string' && remote !== '' ? { remote } : {}),
   };
+}
+
+/** The default remote, if one is configured and readable (a bad .sluice/remotes.yaml offers none here; push says why). */
+function defaultRemote(workspace: Workspace): RemoteConfig | undefined {
+  try {
+    return listRemotes(workspace).find((remote) => remote.isDefault);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The workspace to act in: the given one, the only one with a manifest, or the user's pick. */
