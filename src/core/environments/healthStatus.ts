@@ -42,7 +42,7 @@ export interface HealthReading {
   readonly state: HealthState;
   /** How long without a run makes the health unknown (undefined: `every:` is not a duration). */
   readonly staleAfterMs: number | undefined;
-  /** When the state turns to `stale` if no run comes (ms since the epoch; undefined: it does not). */
+  /** When the state turns (or turned) to `stale` if no run comes (ms since the epoch; undefined: never). */
   readonly staleAt: number | undefined;
 }
 
@@ -107,7 +107,7 @@ export function healthState(
   if (liveDeployment === undefined) return unknown('nothing-live');
   if (last === undefined) return unknown('never-run');
   const staleAt = staleAfterMs === undefined ? undefined : Date.parse(last.time) + staleAfterMs;
-  if (staleAt !== undefined && now >= staleAt) return unknown('stale');
+  if (staleAt !== undefined && now >= staleAt) return unknown('stale', staleAt);
   if (last.deployment !== liveDeployment) return unknown('not-checked', staleAt);
   if (last.outcome === 'inconclusive') return unknown('inconclusive', staleAt);
   if (last.outcome === 'fail')
