@@ -26,7 +26,8 @@ import {
   type HealthCheckResult,
   type HealthRecord,
 } from './healthHistory';
-import { environmentRef, readHead, type RecordedDeployment } from './history';
+import { automaticRollbackTarget } from './automaticRollbackTarget';
+import { environmentRef, readHead, readHistory, type RecordedDeployment } from './history';
 import { planRollback, rollback } from './promotion';
 import { readRelease, type CheckOutcome, type Release } from './releases';
 
@@ -202,17 +203,28 @@ async function decide(
   const failed = run.checks.find((check) => check.outcome === 'fail')!;
   const why = `monitor: ${run.failures} consecutive failed runs of ${shortId(run.head.release)} (${failed.name}: ${failed.detail})`;
   if (run.onFailure === 'alert') return { action: 'alert', reason: why, rollback: undefined };
-  // The release an automatic rollback went back to is the last one known healthy: going
-  // further back is a person's decision, not the monitor's.
-  if (run.head.action === 'auto-rollback')
+  // Read whole, and only here (a rollback is rare): the target depends on every release's last run.
+  const [deployments, records] = await Promise.all([
+    readHistory(workspace.git, name),
+    readHealth(workspace.git, name),
+  ]);
+  if (deployments[0]?.commit !== run.head.commit)
     return {
-      action: 'alert',
-      reason: `${why}; not rolled back: ${shortId(run.head.release)} is where an automatic rollback went, the last healthy release`,
+      action: 'moved',
+      reason: 'the environment moved before the rollback; nothing done',
       rollback: undefined,
     };
+  // This run is not recorded yet: it counts as the live release's last run.
+  const target = automaticRollbackTarget(deployments, records);
+  if (target.kind === 'none')
+    return { action: 'alert', reason: `${why}; not rolled back: ${target.why}`, rollback: undefined };
+  const skipped =
+    target.skipped.length === 0
+      ? ''
+      : `; passed over ${target.skipped.map(shortId).join(', ')}, which failed`;
   let plan;
   try {
-    plan = await planRollback(workspace, name);
+    plan = await planRollback(workspace, name, { to: target.release });
   } catch (error) {
     if (error instanceof SluiceError && error.code === 'nothing-to-roll-back')
       return { action: 'alert', reason: `${why}; nothing to roll back to`, rollback: undefined };
@@ -226,12 +238,12 @@ async function decide(
     };
   try {
     const result = await rollback(workspace, plan, {
-      reason: why,
+      reason: `${why}${skipped}`,
       automatic: true,
       ...(run.options.signal ? { signal: run.options.signal } : {}),
       ...(run.options.onOutput ? { onOutput: run.options.onOutput } : {}),
     });
-    return { action: 'rollback', reason: why, rollback: result };
+    return { action: 'rollback', reason: `${why}${skipped}`, rollback: result };
   } catch (error) {
     // A promotion or rollback won the compare-and-swap: it wins, and the monitor does nothing.
     if (error instanceof SluiceError && error.code === 'environment-moved')
