@@ -4,7 +4,9 @@
 //   from, or failed after a rollback to it);
 // - never past the newest earlier release with a healthy outcome (a run that
 //   passed): that one is the last release known good, and going further back
-//   is a person's decision.
+//   is a person's decision;
+// - never again from a release an automatic rollback went to once it had a
+//   healthy outcome there: it is then the last release that was healthy.
 // Releases are walked newest first (the order `rollbackChoices` gives: each
 // once, by its latest deployment); the first that is not failing is the
 // target, and the walk stops at the first that was ever healthy. Without a
@@ -46,6 +48,13 @@ export function automaticRollbackTarget(
 ): AutomaticRollbackTarget {
   const health = healthByRelease(records);
   const skipped: string[] = [];
+  const live = deployments[0];
+  if (live?.action === 'auto-rollback' && health.get(live.release)?.everPassed === true)
+    return {
+      kind: 'none',
+      why: `${shortId(live.release)} is where an automatic rollback went and was healthy there, the last release that was`,
+      skipped,
+    };
   for (const { release } of rollbackChoices(deployments)) {
     const known = health.get(release);
     if (known?.lastFailed !== true) return { kind: 'release', release, skipped };
