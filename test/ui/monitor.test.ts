@@ -48,6 +48,15 @@ void describe('Monitoring: health in the view and the status bar, an automatic r
     const { workbench, workspace, manifestPath } = session();
     await workbench.step('monitored-releases', async () => {
       await workbench.openViewContainer('Sluice');
+      // Wider, so a row's whole description (health included) shows in the screenshots.
+      const sidebar = await workbench.page.locator('.part.sidebar').boundingBox();
+      if (sidebar !== null) {
+        const edge = { x: sidebar.x + sidebar.width + 1, y: sidebar.y + sidebar.height / 2 };
+        await workbench.page.mouse.move(edge.x, edge.y);
+        await workbench.page.mouse.down();
+        await workbench.page.mouse.move(edge.x + 320, edge.y, { steps: 8 });
+        await workbench.page.mouse.up();
+      }
       await row(/^staging, nothing live/).waitFor({ timeout: UI_TIMEOUT_MS });
       writeFileSync(
         manifestPath,
@@ -83,6 +92,10 @@ void describe('Monitoring: health in the view and the status bar, an automatic r
       await row(new RegExp(`^staging, ${second} · stage .* · health unknown`)).waitFor({
         timeout: STAGE_TIMEOUT_MS,
       });
+      // It had nothing live when the view drew it: expand it to see its Live release, Health and History.
+      const staging = row(/^staging, /);
+      if ((await staging.getAttribute('aria-expanded')) !== 'true') await staging.click();
+      await row(/^Health, health unknown: no monitor run yet/).waitFor({ timeout: UI_TIMEOUT_MS });
     });
     await workbench.step('healthy', async () => {
       assert.equal(sluice('monitor', 'staging', '--once').status, 0);
