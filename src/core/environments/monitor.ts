@@ -115,13 +115,15 @@ export async function monitorOnce(
   const after = monitor.after ?? DEFAULT_MONITOR_AFTER;
   const onFailure = monitor.onFailure?.value === 'rollback' ? 'rollback' : 'alert';
   // Independent reads side by side (each is a git process); the identity is read now, once,
-  // and the empty tree, for the record's commit at the end.
+  // for the record's commit at the end (the empty tree needs no git once a record says it is there).
   const [head, [previous]] = await Promise.all([
     readHead(workspace.git, name),
     readHealth(workspace.git, name, 1),
     workspace.git.actor(),
-    emptyTree(workspace.git),
   ]);
+  const tree = emptyTree(workspace.git, previous);
+  // Awaited after the checks; a failure meanwhile is not an unhandled rejection.
+  tree.catch(() => undefined);
   if (head === undefined)
     throw notFound(
       'release',
@@ -167,7 +169,8 @@ export async function monitorOnce(
   };
   // Recorded after the action: a monitor killed in between leaves the rollback in the
   // deployment history, with its reason, and no record claiming what did not happen.
-  const commit = await appendHealth(workspace.git, name, record, previous?.commit);
+  await tree;
+  const commit = await appendHealth(workspace.git, name, record, previous);
   return { ...record, environment: name, commit, after, onFailure, rollback: decision.rollback };
 }
 
@@ -190,30 +193,23 @@ async function decide(
     readonly options: MonitorOptions;
   },
 ): Promise<Decision> {
-  if ((await workspace.git.resolveRef(environmentRef(name))) !== run.head.commit) {
-    const live = await readHead(workspace.git, name);
-    return {
-      action: 'moved',
-      reason: `${live === undefined ? 'the history' : `release ${shortId(live.release)}`} went live while the checks ran; nothing done`,
-      rollback: undefined,
-    };
-  }
+  // Nothing to do: whether the live release moved meanwhile changes nothing, and asking costs a
+  // git process on every run (the record names the deployment it checked either way).
   if (run.outcome !== 'fail' || run.failures < run.after)
     return { action: 'none', reason: null, rollback: undefined };
   const failed = run.checks.find((check) => check.outcome === 'fail')!;
   const why = `monitor: ${run.failures} consecutive failed runs of ${shortId(run.head.release)} (${failed.name}: ${failed.detail})`;
-  if (run.onFailure === 'alert') return { action: 'alert', reason: why, rollback: undefined };
+  if (run.onFailure === 'alert') {
+    if ((await workspace.git.resolveRef(environmentRef(name))) !== run.head.commit)
+      return movedDuringChecks(await readHead(workspace.git, name));
+    return { action: 'alert', reason: why, rollback: undefined };
+  }
   // Read whole, and only here (a rollback is rare): the target depends on every release's last run.
   const [deployments, records] = await Promise.all([
     readHistory(workspace.git, name),
     readHealth(workspace.git, name),
   ]);
-  if (deployments[0]?.commit !== run.head.commit)
-    return {
-      action: 'moved',
-      reason: 'the environment moved before the rollback; nothing done',
-      rollback: undefined,
-    };
+  if (deployments[0]?.commit !== run.head.commit) return movedDuringChecks(deployments[0]);
   // This run is not recorded yet: it counts as the live release's last run.
   const target = automaticRollbackTarget(deployments, records);
   if (target.kind === 'none')
@@ -254,6 +250,15 @@ async function decide(
       };
     throw error;
   }
+}
+
+/** The checked release is not live any more: the outcome stays its own, and nothing is done. */
+function movedDuringChecks(live: RecordedDeployment | undefined): Decision {
+  return {
+    action: 'moved',
+    reason: `${live === undefined ? 'the history' : `release ${shortId(live.release)}`} went live while the checks ran; nothing done`,
+    rollback: undefined,
+  };
 }
 
 /** Commands first (they write the metrics files), then the metric rules, each in manifest order. */
