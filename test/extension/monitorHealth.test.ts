@@ -168,6 +168,9 @@ describe('Health of monitored environments', function () {
     assert.deepEqual(bar.reveals, { root, environment: 'staging' });
     const revealed = await vscode.commands.executeCommand('sluice.showHealth', bar.reveals);
     assert.deepEqual(revealed, { root, environment: 'staging' }, 'Show Health revealed the element');
+    // From the environment's context menu: the tree element is the argument.
+    const fromMenu = await vscode.commands.executeCommand('sluice.showHealth', await staging());
+    assert.deepEqual(fromMenu, { root, environment: 'staging' });
   });
 
   it('a `sluice monitor` process rolls back by itself: one notification with the reason, not repeated on a full reread', async () => {

@@ -204,6 +204,22 @@ void describe('issue 19: health in the editor', () => {
     assert.doesNotMatch(describeNode(staging, NOW).contextValue, /monitored/);
   });
 
+  void test('Restricted Mode: a monitored environment says its health is not read, and shows no Health', () => {
+    const restricted = folderWith({ production: { kind: 'unread' } });
+    const unread = { kind: 'unread' } as const;
+    const production = environmentNode(
+      {
+        ...restricted,
+        environments: restricted.environments.map((environment) => ({ ...environment, history: unread })),
+      },
+      'production',
+    );
+    assert.deepEqual(environmentChildren(production), []);
+    const look = describeNode(production, NOW);
+    assert.match(look.description ?? '', / · health not read$/);
+    assert.match(look.tooltip, /Health: not read in Restricted Mode\./);
+  });
+
   void test('failing: the environment turns red and names the checks; the runs are children, newest first, with values and the rollback', () => {
     const rolledBack = run(5, [check('answers', 'fail'), check('latency', 'pass', 340)], {
       failures: 3,

@@ -31,11 +31,12 @@ export function healthCommands(
 ): CommandTable {
   return {
     showHealth: async (arg): Promise<HealthTarget | undefined> => {
-      const target = parseTarget(model, arg) ?? (await pickMonitored(model, 'Show Health'));
+      const target =
+        chartOfNode(arg) ?? parseTarget(model, arg) ?? (await pickMonitored(model, 'Show Health'));
       if (target === undefined) return undefined;
       if ((await view.revealHealth(target.root, target.environment)) === undefined)
         throw noHealth(model, target);
-      return target;
+      return { root: target.root, environment: target.environment };
     },
     showHealthChart: async (arg): Promise<HealthChartTarget | undefined> => {
       const fromNode = chartOfNode(arg);
