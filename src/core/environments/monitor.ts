@@ -116,15 +116,20 @@ export async function monitorOnce(
   const onFailure = monitor.onFailure?.value === 'rollback' ? 'rollback' : 'alert';
   // Independent reads side by side (each is a git process); the identity is read now, once,
   // for the record's commit at the end (the empty tree needs no git once a record says it is there).
-  const [head, [previous]] = await Promise.all([
-    readHead(workspace.git, name),
+  // The live release is read as soon as its deployment is, beside the other reads.
+  const live = readHead(workspace.git, name).then(async (deployment) => ({
+    deployment,
+    release: deployment === undefined ? undefined : await readRelease(workspace.git, deployment.release),
+  }));
+  const [{ deployment: head, release }, [previous]] = await Promise.all([
+    live,
     readHealth(workspace.git, name, 1),
     workspace.git.actor(),
   ]);
   const tree = emptyTree(workspace.git, previous);
   // Awaited after the checks; a failure meanwhile is not an unhandled rejection.
   tree.catch(() => undefined);
-  if (head === undefined)
+  if (head === undefined || release === undefined)
     throw notFound(
       'release',
       name,
@@ -135,7 +140,6 @@ export async function monitorOnce(
         data: { environment: name },
       },
     );
-  const release = await readRelease(workspace.git, head.release);
   const checks = await runMonitorChecks(workspace, name, monitor, release, options);
   if (options.signal?.aborted === true)
     throw new CancelledError(`sluice monitor ${name}`, { data: { environment: name } });
