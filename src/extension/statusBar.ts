@@ -58,9 +58,9 @@ export class SluiceStatusBar implements PausesRefresh, vscode.Disposable {
     const failing = this.#failing.map(
       ({ environment, failing: checks }) => `\n${environment} is failing: ${checks.join(', ')}.`,
     );
-    const click =
-      this.#failing.length === 0 ? '' : `\nClick to show the health of ${this.#failing[0]!.environment}.`;
-    this.#item.tooltip = statusTooltip(folders) + pull + failing.join('') + click;
+    const first = this.#failing[0];
+    const click = first === undefined ? undefined : `Click to show the health of ${first.environment}.`;
+    this.#item.tooltip = statusTooltip(folders, Date.now(), click) + pull + failing.join('');
     this.#render();
   }
 

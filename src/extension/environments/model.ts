@@ -473,7 +473,11 @@ export function nextHealthChange(
 }
 
 /** The status bar's tooltip: every folder's environments with their live release, in promotion order. */
-export function statusTooltip(folders: readonly FolderEnvironments[], now: number = Date.now()): string {
+export function statusTooltip(
+  folders: readonly FolderEnvironments[],
+  now: number = Date.now(),
+  click = 'Click to open the Environments view.',
+): string {
   const lines = folders.flatMap((folder) => {
     const heading = folders.length > 1 ? [`${basename(folder.state.folder)}:`] : [];
     return [
@@ -495,5 +499,5 @@ export function statusTooltip(folders: readonly FolderEnvironments[], now: numbe
       }),
     ];
   });
-  return [...lines, 'Click to open the Environments view.'].join('\n');
+  return [...lines, click].join('\n');
 }
