@@ -13,6 +13,7 @@ import { existsSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import * as vscode from 'vscode';
 import { describeError, SluiceError } from '../core/errors';
+import { HEALTH_REFS } from '../core/environments/healthHistory';
 import { ENVIRONMENT_REFS } from '../core/environments/history';
 import { RELEASE_REFS } from '../core/environments/releases';
 import { EXPERIMENT_REFS } from '../core/experiments/records';
@@ -522,7 +523,9 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
           .join('/');
         const name = datasetOfRef(ref);
         if (name !== undefined) return scopeOf({ kind: 'datasets', root: state.root, names: [name] });
-        if (ref.startsWith(ENVIRONMENT_REFS) || ref.startsWith(RELEASE_REFS))
+        // A monitor's run (a `sluice monitor` anywhere) appends to a health history: the Environments
+        // view, the status bar and the rollback notification read it with the environments.
+        if (ref.startsWith(ENVIRONMENT_REFS) || ref.startsWith(RELEASE_REFS) || ref.startsWith(HEALTH_REFS))
           return scopeOf({ kind: 'environments', root: state.root });
         // A run's record: the Experiments panels read the table again on a pipelines change (stage states are cheap to read).
         if (ref.startsWith(EXPERIMENT_REFS)) return scopeOf({ kind: 'pipelines', root: state.root });

@@ -9,6 +9,9 @@ import { experimentCommands } from './experiments/experimentCommands';
 import { ExperimentPanels } from './experiments/experimentPanels';
 import type { EnvironmentsNode } from './environments/model';
 import { EnvironmentsView } from './environments/environmentsView';
+import { healthCommands } from './environments/healthCommands';
+import type { RollbackNotice } from './environments/healthNodes';
+import { HealthWatch } from './environments/healthWatch';
 import { ManifestLanguageServer } from './languageServer';
 import { WorkspaceModel } from './model';
 import { PipelineGraphs } from './pipelines/graph/graphPanels';
@@ -38,6 +41,10 @@ export interface SluiceApi {
   readonly environmentsView: vscode.TreeDataProvider<EnvironmentsNode>;
   /** The status bar item's text now (what is live where, or the spinner). */
   readonly statusBarText: () => string;
+  /** The status bar item now: text, tooltip, whether it warns (a live environment failing) and what a click reveals. */
+  readonly statusBar: () => SluiceStatusBar['shown'];
+  /** The automatic rollbacks the editor has notified since activation, oldest first. */
+  readonly rollbackNotices: () => readonly RollbackNotice[];
   /** The Slurm jobs' status bar item now: how many are queued or running (an empty text when none is). */
   readonly slurmJobsStatusBar: () => { readonly text: string; readonly tooltip: string };
   /** The Pipelines view's data: its elements are what the tree shows. */
@@ -69,8 +76,9 @@ export class SluiceExtension {
     const model = this.#own(new WorkspaceModel(log));
     const snapshotsView = this.#own(new SnapshotsView(model));
     const pipelinesView = this.#own(new PipelinesView(model));
-    const environmentsView = this.#own(new EnvironmentsView(model));
-    const statusBar = this.#own(new SluiceStatusBar(model));
+    const healthWatch = this.#own(new HealthWatch(model, context.workspaceState, log));
+    const environmentsView = this.#own(new EnvironmentsView(model, healthWatch.onDidTick));
+    const statusBar = this.#own(new SluiceStatusBar(model, healthWatch.onDidTick));
     const slurmJobsStatusBar = this.#own(new SlurmJobsStatusBar(model));
     const stageLogs = this.#own(
       new StageLogs(
@@ -103,6 +111,7 @@ export class SluiceExtension {
       ...pipelineCommands(commandContext),
       ...slurmJobCommands(commandContext),
       ...plotsCommands(plots, model),
+      ...healthCommands(environmentsView, plots, model),
       ...experimentCommands(commandContext),
     };
     this.#disposables.push(
@@ -121,6 +130,8 @@ export class SluiceExtension {
       snapshotsView,
       environmentsView,
       statusBarText: () => statusBar.text,
+      statusBar: () => statusBar.shown,
+      rollbackNotices: () => healthWatch.notices,
       slurmJobsStatusBar: () => slurmJobsStatusBar.shown,
       pipelinesView,
       pipelineGraphs: graphs,

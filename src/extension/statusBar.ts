@@ -1,11 +1,19 @@
 // The status bar items: what is live where (`production 1a2b3c4 · staging 5d6e7f8`),
 // how many snapshots and deployments the default remote has that this machine
 // lacks (as of the last fetch), a spinner while a Sluice operation runs, and a
-// click that opens the Environments view; beside it, while any is queued or
+// click that opens the Environments view. While a live environment's monitor
+// says it is failing, the item turns to a warning (its background, a warning
+// icon, the failing checks in the tooltip) and a click reveals that
+// environment's health instead. Beside it, while any is queued or
 // running, how many Slurm jobs the workspace has, with a click that opens the
 // Pipelines view, where each stage shows its job.
 import * as vscode from 'vscode';
-import { statusText, statusTooltip } from './environments/model';
+import {
+  failingEnvironments,
+  statusText,
+  statusTooltip,
+  type FailingEnvironment,
+} from './environments/model';
 import type { WorkspaceModel } from './model';
 import { slurmJobsStatus } from './pipelines/slurmJobsStatus';
 import type { PausesRefresh } from './progress';
@@ -17,15 +25,24 @@ export class SluiceStatusBar implements PausesRefresh, vscode.Disposable {
   /** Snapshots and deployments on the default remotes not here yet. */
   #behind = 0;
   #running = 0;
-  readonly #subscription: vscode.Disposable;
+  #failing: readonly FailingEnvironment[] = [];
+  readonly #subscriptions: vscode.Disposable[];
 
-  constructor(private readonly model: WorkspaceModel) {
+  constructor(
+    private readonly model: WorkspaceModel,
+    onHealthTick: vscode.Event<void>,
+  ) {
     this.#item.name = 'Sluice Environments';
     this.#item.command = 'sluice.environments.focus';
     this.#item.tooltip = 'Click to open the Environments view.';
-    this.#subscription = model.onDidChange(({ scope }) => {
-      if (scope.whole || scope.environments || scope.datasets.size > 0) this.#show();
-    });
+    this.#subscriptions = [
+      model.onDidChange(({ scope }) => {
+        if (scope.whole || scope.environments || scope.datasets.size > 0) this.#show();
+      }),
+      onHealthTick(() => {
+        this.#show();
+      }),
+    ];
   }
 
   /** What is live changed: the model read a folder's environments again. */
@@ -37,7 +54,13 @@ export class SluiceStatusBar implements PausesRefresh, vscode.Disposable {
       this.#behind === 0
         ? ''
         : `\n${this.#behind} snapshot(s) or deployment(s) on the remote to pull (Sluice: Pull).`;
-    this.#item.tooltip = statusTooltip(folders) + pull;
+    this.#failing = failingEnvironments(folders);
+    const failing = this.#failing.map(
+      ({ environment, failing: checks }) => `\n${environment} is failing: ${checks.join(', ')}.`,
+    );
+    const first = this.#failing[0];
+    const click = first === undefined ? undefined : `Click to show the health of ${first.environment}.`;
+    this.#item.tooltip = statusTooltip(folders, Date.now(), click) + pull + failing.join('');
     this.#render();
   }
 
@@ -58,18 +81,49 @@ export class SluiceStatusBar implements PausesRefresh, vscode.Disposable {
     return this.#item.text;
   }
 
+  /** The text, tooltip, whether it warns, and the environment a click reveals (tests read it through the API). */
+  get shown(): {
+    readonly text: string;
+    readonly tooltip: string;
+    readonly warning: boolean;
+    readonly reveals: { readonly root: string; readonly environment: string } | undefined;
+  } {
+    const { tooltip, backgroundColor, command } = this.#item;
+    const reveals =
+      typeof command === 'object'
+        ? (command.arguments?.[0] as { root: string; environment: string })
+        : undefined;
+    return {
+      text: this.#item.text,
+      tooltip: typeof tooltip === 'string' ? tooltip : '',
+      warning: backgroundColor !== undefined,
+      reveals,
+    };
+  }
+
   dispose(): void {
-    this.#subscription.dispose();
+    for (const subscription of this.#subscriptions) subscription.dispose();
     this.#item.dispose();
   }
 
   #render(): void {
     const behind = this.#behind > 0 ? ` $(cloud-download) ${this.#behind}` : '';
+    const failing = this.#failing[0];
+    this.#item.backgroundColor =
+      failing === undefined ? undefined : new vscode.ThemeColor('statusBarItem.warningBackground');
+    this.#item.command =
+      failing === undefined
+        ? 'sluice.environments.focus'
+        : {
+            command: 'sluice.showHealth',
+            title: 'Show Health',
+            arguments: [{ root: failing.root, environment: failing.environment }],
+          };
     if (this.#running > 0) {
       this.#item.text = `$(sync~spin) ${this.#live ?? 'Sluice'}${behind}`;
       this.#item.show();
     } else if (this.#live !== undefined || behind !== '') {
-      this.#item.text = `$(rocket) ${this.#live ?? 'Sluice'}${behind}`;
+      this.#item.text = `$(${failing === undefined ? 'rocket' : 'warning'}) ${this.#live ?? 'Sluice'}${behind}`;
       this.#item.show();
     } else {
       this.#item.text = '';

@@ -3,8 +3,13 @@
 // appending the health history), and whether a monitor process's memory stays
 // flat over 1,000 runs.
 //
-//   npm run bench:monitor -- [--runs 15] [--cycles 1000] [--dir DIR]
+//   npm run bench:monitor -- [--runs 15] [--cycles 1000] [--dir DIR] [--baseline DIST]
 //
+// `--baseline DIST` also times another build's `cli.js` (say the branch point's,
+// built into DIST) in the same runs, on a workspace of its own set up the same
+// way, so the two are compared under the same load. Each build's git processes
+// in one `--once` are counted too (git on PATH replaced by a script that logs
+// each call and runs the real one).
 // A fresh git repository (in --dir, default $TMPDIR) with one staged release
 // live in `staging`, whose monitor has two command checks (one writes a JSON
 // file) and a metric rule on that file. Timed, alternating, each a child
@@ -17,7 +22,7 @@
 // `--once` timing is taken again with that long a history behind it.
 // Results go to out/bench-monitor.json.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -36,10 +41,12 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '15' },
     cycles: { type: 'string', default: '1000' },
     dir: { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 const runs = Number(values.runs);
 const cycles = Number(values.cycles);
+const baselineCli = values.baseline === undefined ? undefined : join(resolve(values.baseline), 'cli.js');
 
 const PROBE = `mkdir -p probe && printf '{"latency_ms": 42}' > probe/live.json`;
 const PING = 'test -d deploy/staging/current';
@@ -90,43 +97,102 @@ function collectGarbage(): void {
   (runInNewContext('gc') as () => void)();
 }
 
-/** Medians of `sluice monitor --once`, the peer (`sh -c` of each check) and `sluice --version`. */
-function timeOnce(root: string): { monitorMs: number; peerMs: number; versionMs: number } {
+/**
+ * Medians of `sluice monitor --once`, the peer (`sh -c` of each check) and
+ * `sluice --version`, and of the baseline's `--once` on its own workspace
+ * (undefined without --baseline), alternating.
+ */
+function timeOnce(
+  root: string,
+  baselineRoot: string | undefined,
+): { monitorMs: number; peerMs: number; versionMs: number; baselineMs: number | undefined } {
   const monitor: number[] = [];
   const peer: number[] = [];
   const version: number[] = [];
+  const baseline: number[] = [];
   for (let i = 0; i < runs; i++) {
     monitor.push(run(process.execPath, [cli, 'monitor', 'staging', '--once'], root));
+    if (baselineCli !== undefined && baselineRoot !== undefined)
+      baseline.push(run(process.execPath, [baselineCli, 'monitor', 'staging', '--once'], baselineRoot));
     peer.push(run('sh', ['-c', PROBE], root) + run('sh', ['-c', PING], root));
     version.push(run(process.execPath, [cli, '--version'], root));
   }
-  return { monitorMs: median(monitor), peerMs: median(peer), versionMs: median(version) };
+  return {
+    monitorMs: median(monitor),
+    peerMs: median(peer),
+    versionMs: median(version),
+    baselineMs: baseline.length === 0 ? undefined : median(baseline),
+  };
+}
+
+/** A fresh repository with one release live in staging and one monitor run behind it, set up by `cliFile`. */
+function makeWorkspace(root: string, cliFile: string): void {
+  mkdirSync(root);
+  const git = (...args: string[]): void => {
+    run('git', args, root);
+  };
+  git('init', '--quiet');
+  git('config', 'user.name', 'Bench');
+  git('config', 'user.email', 'bench@sluice.invalid');
+  writeFileSync(join(root, 'sluice.yaml'), MANIFEST);
+  writeFileSync(join(root, '.gitignore'), '.sluice/\ndeploy/\nprobe/\nmodel.txt\n');
+  git('add', '--all');
+  git('commit', '--quiet', '-m', 'bench');
+  run(process.execPath, [cliFile, 'stage'], root);
+  run(process.execPath, [cliFile, 'monitor', 'staging', '--once'], root); // warm the caches
+}
+
+/** How many git processes one `--once` of `cliFile` starts (git on PATH replaced by a logging script). */
+function gitProcesses(parent: string, root: string, cliFile: string): number {
+  const folder = join(parent, 'git-log');
+  const log = join(folder, 'calls');
+  mkdirSync(folder, { recursive: true });
+  const real = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim();
+  writeFileSync(join(folder, 'git'), `#!/bin/sh\necho x >> '${log}'\nexec '${real}' "$@"\n`, { mode: 0o755 });
+  rmSync(log, { force: true });
+  const result = spawnSync(process.execPath, [cliFile, 'monitor', 'staging', '--once'], {
+    cwd: root,
+    env: { ...process.env, PATH: `${folder}:${process.env['PATH'] ?? ''}` },
+  });
+  if (result.status !== 0) throw new Error(`monitor --once failed: ${String(result.stderr)}`);
+  return readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((line) => line === 'x').length;
+}
+
+function describeTimes(label: string, times: ReturnType<typeof timeOnce>): string {
+  const overhead = times.monitorMs - times.peerMs;
+  const baseline =
+    times.baselineMs === undefined
+      ? ''
+      : `; baseline --once ${times.baselineMs.toFixed(0)} ms, overhead ${(times.baselineMs - times.peerMs).toFixed(0)} ms`;
+  return (
+    `monitor --once (${label}): ${times.monitorMs.toFixed(0)} ms; sh peer ${times.peerMs.toFixed(1)} ms; ` +
+    `overhead ${overhead.toFixed(0)} ms (sluice --version alone: ${times.versionMs.toFixed(0)} ms)${baseline}`
+  );
 }
 
 async function main(): Promise<void> {
   const parent = mkdtempSync(join(values.dir ?? tmpdir(), 'sluice-bench-monitor-'));
   try {
     const root = join(parent, 'ws');
-    mkdirSync(root);
-    const git = (...args: string[]): void => {
-      run('git', args, root);
+    makeWorkspace(root, cli);
+    const baselineRoot = baselineCli === undefined ? undefined : join(parent, 'ws-baseline');
+    if (baselineCli !== undefined && baselineRoot !== undefined) makeWorkspace(baselineRoot, baselineCli);
+    const processes = {
+      current: gitProcesses(parent, root, cli),
+      baseline:
+        baselineCli === undefined || baselineRoot === undefined
+          ? undefined
+          : gitProcesses(parent, baselineRoot, baselineCli),
     };
-    git('init', '--quiet');
-    git('config', 'user.name', 'Bench');
-    git('config', 'user.email', 'bench@sluice.invalid');
-    writeFileSync(join(root, 'sluice.yaml'), MANIFEST);
-    writeFileSync(join(root, '.gitignore'), '.sluice/\ndeploy/\nprobe/\nmodel.txt\n');
-    git('add', '--all');
-    git('commit', '--quiet', '-m', 'bench');
-    run(process.execPath, [cli, 'stage'], root);
-    run(process.execPath, [cli, 'monitor', 'staging', '--once'], root); // warm the caches
-
-    const short = timeOnce(root);
     console.log(
-      `monitor --once (history of ${runs + 1} runs): ${short.monitorMs.toFixed(0)} ms; ` +
-        `sh peer ${short.peerMs.toFixed(1)} ms; overhead ${(short.monitorMs - short.peerMs).toFixed(0)} ms ` +
-        `(sluice --version alone: ${short.versionMs.toFixed(0)} ms)`,
+      `git processes in one --once: ${processes.current}` +
+        (processes.baseline === undefined ? '' : ` (baseline: ${processes.baseline})`),
     );
+
+    const short = timeOnce(root, baselineRoot);
+    console.log(describeTimes(`history of ${runs + 2} runs`, short));
 
     const workspace = await openWorkspace(root);
     const samples: { cycle: number; heapMiB: number; rssMiB: number }[] = [];
@@ -162,16 +228,13 @@ async function main(): Promise<void> {
         `${(last.heapMiB - firstTenth.heapMiB).toFixed(2)} MiB`,
     );
 
-    const long = timeOnce(root);
-    console.log(
-      `monitor --once (history of ${cycles + 2 * runs + 1} runs): ${long.monitorMs.toFixed(0)} ms; ` +
-        `sh peer ${long.peerMs.toFixed(1)} ms; overhead ${(long.monitorMs - long.peerMs).toFixed(0)} ms`,
-    );
+    const long = timeOnce(root, baselineRoot);
+    console.log(describeTimes(`history of ${cycles + 2 * runs + 2} runs`, long));
 
     mkdirSync(dirname(resultsPath), { recursive: true });
     writeFileSync(
       resultsPath,
-      `${JSON.stringify({ runs, cycles, short, long, loopMs, memory: samples }, null, 2)}\n`,
+      `${JSON.stringify({ runs, cycles, processes, short, long, loopMs, memory: samples }, null, 2)}\n`,
     );
     console.log(`Results in ${resultsPath}`);
   } finally {

@@ -5,7 +5,7 @@
 // refused naming the first, SIGTERM stops cleanly, SIGKILL at random points
 // leaves the history and `current` whole, and a promotion racing a check wins.
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import {
@@ -41,6 +41,7 @@ interface HealthRun {
   failures: number;
   action: string;
   rolledBackTo: string | null;
+  reason: string | null;
   checks: { name: string; outcome: string; detail: string; value: number | null }[];
 }
 interface Deployment {
@@ -338,5 +339,101 @@ environments:
       ['promote', 'promote'],
     );
     assert.equal(deployments[0]!.release, candidate, 'the promotion stands');
+  });
+
+  /**
+   * Where automatic rollbacks may go, by real `sluice monitor --once` processes:
+   * `fail` (a file) makes the check fail. Each test stages releases in turn and
+   * makes the live one pass or fail as the history it needs.
+   */
+  const FLAGGED = `      every: 30s
+      on_failure: rollback
+      after: 2
+      checks:
+        - name: answers
+          run: sh flag.sh
+`;
+  function flagged(): { root: string; first: string; stageNext: (text: string) => string } {
+    const { root, first } = monitored(FLAGGED);
+    writeFileSync(join(root, 'flag.sh'), '[ ! -f fail ]\n');
+    writeFileSync(join(root, '.gitignore'), '.sluice/\ndeploy/\nruns.txt\nprobe/\nfail\n');
+    commitEverything(root, 'the flag check');
+    const stageNext = (text: string): string => {
+      writeFileSync(join(root, 'v.txt'), `${text}\n`);
+      commitEverything(root, text);
+      const staged = stageJson(root);
+      assert.equal(staged.status, 0, JSON.stringify(staged.json));
+      return releaseOf(staged.json);
+    };
+    return { root, first, stageNext };
+  }
+  const once = (root: string, outcome: 'pass' | 'fail'): HealthRun => {
+    if (outcome === 'fail') writeFileSync(join(root, 'fail'), '');
+    else rmSync(join(root, 'fail'), { force: true });
+    const result = sluice(['monitor', 'staging', '--once', '--json'], root);
+    assert.equal(result.status, outcome === 'pass' ? 0 : 1, result.stderr);
+    return (onlyJson(result) as { runs: HealthRun[] }).runs[0]!;
+  };
+  const live = (root: string): Deployment => history(root)[0]!;
+
+  void test('an automatic rollback passes over a release that failed, goes to the last healthy one, and not again from there', () => {
+    const { root, stageNext } = flagged();
+    // monitored() staged two releases; the second is live: make it healthy, then stage two more.
+    const healthy = live(root).release;
+    assert.equal(once(root, 'pass').outcome, 'pass');
+    const unchecked = stageNext('three');
+    const newest = stageNext('four');
+    once(root, 'fail');
+    const first = once(root, 'fail');
+    assert.equal(first.action, 'rollback');
+    assert.equal(first.rolledBackTo, unchecked, 'a release never checked is not failing: the one before');
+    assert.deepEqual([live(root).action, live(root).release], ['auto-rollback', unchecked]);
+    once(root, 'fail');
+    const second = once(root, 'fail');
+    assert.equal(second.action, 'rollback', JSON.stringify(second));
+    assert.equal(second.rolledBackTo, healthy, `passes over ${newest}, which failed, to the healthy one`);
+    assert.match(second.reason ?? '', new RegExp(`passed over ${newest.slice(0, 12)}, which failed`));
+    assert.equal(linkedRelease(root, 'staging'), healthy);
+    // Back on the last release that was healthy: the monitor alerts and says why, and `current` stays.
+    assert.equal(once(root, 'pass').outcome, 'pass');
+    once(root, 'fail');
+    const third = once(root, 'fail');
+    assert.equal(third.action, 'alert', JSON.stringify(third));
+    assert.match(third.reason ?? '', /not rolled back: .*the last release that was/);
+    assert.equal(live(root).release, healthy);
+    assert.equal(linkedRelease(root, 'staging'), healthy);
+  });
+
+  void test('never past the newest earlier release with a healthy outcome; never to a release that failed', () => {
+    const { root, first, stageNext } = flagged();
+    // The second release passed, then failed once; a third goes live and fails.
+    const earlier = live(root).release;
+    assert.equal(once(root, 'pass').outcome, 'pass');
+    assert.equal(once(root, 'fail').action, 'none');
+    stageNext('three');
+    once(root, 'fail');
+    const refused = once(root, 'fail');
+    assert.equal(refused.action, 'alert', JSON.stringify(refused));
+    assert.match(
+      refused.reason ?? '',
+      new RegExp(
+        `not rolled back: ${earlier.slice(0, 12)}, the newest earlier release that was healthy, failed since`,
+      ),
+    );
+    assert.notEqual(live(root).release, first, 'the first release, older, is not gone to');
+    assert.equal(live(root).action, 'stage');
+
+    // Only failing releases before: none is gone to, and the record says which.
+    const other = flagged();
+    once(other.root, 'fail');
+    assert.equal(once(other.root, 'fail').rolledBackTo, other.first);
+    once(other.root, 'fail');
+    const last = once(other.root, 'fail');
+    assert.equal(last.action, 'alert');
+    assert.match(
+      last.reason ?? '',
+      /every earlier release the monitor may go back to failed \([0-9a-f]{12}\)/,
+    );
+    assert.equal(live(other.root).release, other.first);
   });
 });

@@ -10,12 +10,25 @@ import type { CheckOutcome } from './releases';
 
 export const HEALTH_REFS = 'refs/sluice/health/';
 const TRAILER = 'Sluice-Health: ';
+/**
+ * The line that says a record's commit is over the empty tree. A history
+ * whose newest record says so holds the empty tree (reachable from its ref,
+ * so fetched and pushed with it), and the next record needs no `git mktree`.
+ */
+const OVER_EMPTY_TREE = 'Sluice-Tree: empty';
+
+/** git's empty tree, by the length of the repository's object ids (SHA-1, SHA-256). */
+const EMPTY_TREES: Readonly<Record<number, string>> = {
+  40: '4b825dc642cb6eb9a060e54bf8d69288fbee4904',
+  64: '6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321',
+};
 
 /**
  * What the monitor did after a run: `none`; `alert` (failures reached `after`
  * with `on_failure: alert`, or a rollback was not for the monitor to do);
- * `rollback` (it rolled back); `moved` (the live release changed while the
- * checks ran: the outcome is the checked release's, and nothing was done).
+ * `rollback` (it rolled back); `moved` (an action was due, but the live release
+ * changed while the checks ran: the outcome is the checked release's, and
+ * nothing was done; when no action was due, whether it moved is not asked).
  */
 export type HealthAction = 'none' | 'alert' | 'rollback' | 'moved';
 
@@ -49,6 +62,8 @@ export interface HealthRecord {
 
 export interface RecordedHealth extends HealthRecord {
   readonly commit: string;
+  /** Whether its commit says it is over the empty tree (records written before that do not). */
+  readonly overEmptyTree?: boolean;
 }
 
 export function healthRef(name: string): string {
@@ -74,7 +89,11 @@ function parseHealth(name: string, commit: string, message: string): RecordedHea
       'Run `sluice fsck` to see every damaged ref.',
       { code: 'damaged-ref', data: { ref: healthRef(name), commit } },
     );
-  return { commit, ...(record as HealthRecord) };
+  return {
+    commit,
+    ...(record as HealthRecord),
+    ...(message.split('\n').includes(OVER_EMPTY_TREE) ? { overEmptyTree: true } : {}),
+  };
 }
 
 const emptyTrees = new WeakMap<GitRepository, Promise<string>>();
@@ -83,10 +102,17 @@ const emptyTrees = new WeakMap<GitRepository, Promise<string>>();
  * The tree of every record's commit: empty, the record being the commit's
  * trailer. A monitor appends one record per run, so writing a blob and a tree
  * each time (two git processes) would be most of what a run costs beyond its
- * checks; the empty tree is written once per process.
+ * checks; the empty tree is written once per process, and not at all when the
+ * newest record (`newest`) says its commit is over it: the tree is then in the
+ * repository, and its id is git's.
  */
-export function emptyTree(git: GitRepository): Promise<string> {
+export function emptyTree(git: GitRepository, newest?: RecordedHealth): Promise<string> {
   let tree = emptyTrees.get(git);
+  const known = newest?.overEmptyTree === true ? EMPTY_TREES[newest.commit.length] : undefined;
+  if (tree === undefined && known !== undefined) {
+    tree = Promise.resolve(known);
+    emptyTrees.set(git, tree);
+  }
   if (tree === undefined) {
     tree = git.writeTrees([new Map()]).then(([id]) => id!);
     emptyTrees.set(git, tree);
@@ -113,12 +139,13 @@ export async function appendHealth(
   git: GitRepository,
   name: string,
   record: HealthRecord,
-  /** The head the caller read (undefined: read it here); a wrong guess costs one retry. */
-  head?: string,
+  /** The newest record the caller read (undefined: none, or read it here); a wrong guess costs one retry. */
+  newest?: RecordedHealth,
 ): Promise<string> {
+  const head = newest?.commit;
   const json = JSON.stringify(record);
-  const tree = await emptyTree(git);
-  const message = `health ${record.outcome} ${shortId(record.release)} in ${name}\n\n${TRAILER}${json}`;
+  const tree = await emptyTree(git, newest);
+  const message = `health ${record.outcome} ${shortId(record.release)} in ${name}\n\n${TRAILER}${json}\n${OVER_EMPTY_TREE}`;
   for (let attempt = 0; ; attempt++) {
     const expected = attempt === 0 && head !== undefined ? head : await git.resolveRef(healthRef(name));
     const commit = await git.commit(tree, expected, message);

@@ -26,7 +26,8 @@ import {
   type HealthCheckResult,
   type HealthRecord,
 } from './healthHistory';
-import { environmentRef, readHead, type RecordedDeployment } from './history';
+import { automaticRollbackTarget } from './automaticRollbackTarget';
+import { environmentRef, readHead, readHistory, type RecordedDeployment } from './history';
 import { planRollback, rollback } from './promotion';
 import { readRelease, type CheckOutcome, type Release } from './releases';
 
@@ -114,14 +115,21 @@ export async function monitorOnce(
   const after = monitor.after ?? DEFAULT_MONITOR_AFTER;
   const onFailure = monitor.onFailure?.value === 'rollback' ? 'rollback' : 'alert';
   // Independent reads side by side (each is a git process); the identity is read now, once,
-  // and the empty tree, for the record's commit at the end.
-  const [head, [previous]] = await Promise.all([
-    readHead(workspace.git, name),
+  // for the record's commit at the end (the empty tree needs no git once a record says it is there).
+  // The live release is read as soon as its deployment is, beside the other reads.
+  const live = readHead(workspace.git, name).then(async (deployment) => ({
+    deployment,
+    release: deployment === undefined ? undefined : await readRelease(workspace.git, deployment.release),
+  }));
+  const [{ deployment: head, release }, [previous]] = await Promise.all([
+    live,
     readHealth(workspace.git, name, 1),
     workspace.git.actor(),
-    emptyTree(workspace.git),
   ]);
-  if (head === undefined)
+  const tree = emptyTree(workspace.git, previous);
+  // Awaited after the checks; a failure meanwhile is not an unhandled rejection.
+  tree.catch(() => undefined);
+  if (head === undefined || release === undefined)
     throw notFound(
       'release',
       name,
@@ -132,7 +140,6 @@ export async function monitorOnce(
         data: { environment: name },
       },
     );
-  const release = await readRelease(workspace.git, head.release);
   const checks = await runMonitorChecks(workspace, name, monitor, release, options);
   if (options.signal?.aborted === true)
     throw new CancelledError(`sluice monitor ${name}`, { data: { environment: name } });
@@ -166,7 +173,8 @@ export async function monitorOnce(
   };
   // Recorded after the action: a monitor killed in between leaves the rollback in the
   // deployment history, with its reason, and no record claiming what did not happen.
-  const commit = await appendHealth(workspace.git, name, record, previous?.commit);
+  await tree;
+  const commit = await appendHealth(workspace.git, name, record, previous);
   return { ...record, environment: name, commit, after, onFailure, rollback: decision.rollback };
 }
 
@@ -189,30 +197,34 @@ async function decide(
     readonly options: MonitorOptions;
   },
 ): Promise<Decision> {
-  if ((await workspace.git.resolveRef(environmentRef(name))) !== run.head.commit) {
-    const live = await readHead(workspace.git, name);
-    return {
-      action: 'moved',
-      reason: `${live === undefined ? 'the history' : `release ${shortId(live.release)}`} went live while the checks ran; nothing done`,
-      rollback: undefined,
-    };
-  }
+  // Nothing to do: whether the live release moved meanwhile changes nothing, and asking costs a
+  // git process on every run (the record names the deployment it checked either way).
   if (run.outcome !== 'fail' || run.failures < run.after)
     return { action: 'none', reason: null, rollback: undefined };
   const failed = run.checks.find((check) => check.outcome === 'fail')!;
   const why = `monitor: ${run.failures} consecutive failed runs of ${shortId(run.head.release)} (${failed.name}: ${failed.detail})`;
-  if (run.onFailure === 'alert') return { action: 'alert', reason: why, rollback: undefined };
-  // The release an automatic rollback went back to is the last one known healthy: going
-  // further back is a person's decision, not the monitor's.
-  if (run.head.action === 'auto-rollback')
-    return {
-      action: 'alert',
-      reason: `${why}; not rolled back: ${shortId(run.head.release)} is where an automatic rollback went, the last healthy release`,
-      rollback: undefined,
-    };
+  if (run.onFailure === 'alert') {
+    if ((await workspace.git.resolveRef(environmentRef(name))) !== run.head.commit)
+      return movedDuringChecks(await readHead(workspace.git, name));
+    return { action: 'alert', reason: why, rollback: undefined };
+  }
+  // Read whole, and only here (a rollback is rare): the target depends on every release's last run.
+  const [deployments, records] = await Promise.all([
+    readHistory(workspace.git, name),
+    readHealth(workspace.git, name),
+  ]);
+  if (deployments[0]?.commit !== run.head.commit) return movedDuringChecks(deployments[0]);
+  // This run is not recorded yet: it counts as the live release's last run.
+  const target = automaticRollbackTarget(deployments, records);
+  if (target.kind === 'none')
+    return { action: 'alert', reason: `${why}; not rolled back: ${target.why}`, rollback: undefined };
+  const skipped =
+    target.skipped.length === 0
+      ? ''
+      : `; passed over ${target.skipped.map(shortId).join(', ')}, which failed`;
   let plan;
   try {
-    plan = await planRollback(workspace, name);
+    plan = await planRollback(workspace, name, { to: target.release });
   } catch (error) {
     if (error instanceof SluiceError && error.code === 'nothing-to-roll-back')
       return { action: 'alert', reason: `${why}; nothing to roll back to`, rollback: undefined };
@@ -226,12 +238,12 @@ async function decide(
     };
   try {
     const result = await rollback(workspace, plan, {
-      reason: why,
+      reason: `${why}${skipped}`,
       automatic: true,
       ...(run.options.signal ? { signal: run.options.signal } : {}),
       ...(run.options.onOutput ? { onOutput: run.options.onOutput } : {}),
     });
-    return { action: 'rollback', reason: why, rollback: result };
+    return { action: 'rollback', reason: `${why}${skipped}`, rollback: result };
   } catch (error) {
     // A promotion or rollback won the compare-and-swap: it wins, and the monitor does nothing.
     if (error instanceof SluiceError && error.code === 'environment-moved')
@@ -242,6 +254,15 @@ async function decide(
       };
     throw error;
   }
+}
+
+/** The checked release is not live any more: the outcome stays its own, and nothing is done. */
+function movedDuringChecks(live: RecordedDeployment | undefined): Decision {
+  return {
+    action: 'moved',
+    reason: `${live === undefined ? 'the history' : `release ${shortId(live.release)}`} went live while the checks ran; nothing done`,
+    rollback: undefined,
+  };
 }
 
 /** Commands first (they write the metrics files), then the metric rules, each in manifest order. */

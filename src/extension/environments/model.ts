@@ -16,6 +16,18 @@ import {
 import type { Release } from '../../core/environments/releases';
 import type { Manifest } from '../../core/manifest/model';
 import type { FolderState } from '../folders';
+import { describeHealthState } from '../../core/environments/healthStatus';
+import {
+  describeHealthNode,
+  environmentHealth,
+  environmentHealthLook,
+  healthNodeOf,
+  type EnvironmentHealth,
+  type HealthNode,
+  type HealthTreeNode,
+} from './healthNodes';
+
+export type { EnvironmentHealth } from './healthNodes';
 
 /**
  * Why an untrusted folder shows no releases: they are in git, and git is not
@@ -32,6 +44,8 @@ export type EnvironmentHistory = { readonly kind: 'unread' } | LiveHistory;
 
 export interface EnvironmentState extends DeclaredEnvironment {
   readonly history: EnvironmentHistory;
+  /** Its monitor's runs (none when it declares no `monitor:`). */
+  readonly health: EnvironmentHealth;
 }
 
 /** A folder as the view has read it. */
@@ -49,10 +63,12 @@ export interface FolderEnvironments {
 export function declaredEnvironments(
   manifest: Manifest,
   history: (name: string) => EnvironmentHistory = () => ({ kind: 'unread' }),
+  health: (name: string) => EnvironmentHealth = () => ({ kind: 'unmonitored' }),
 ): EnvironmentState[] {
   return declaredInManifest(manifest).map((environment) => ({
     ...environment,
     history: history(environment.name),
+    health: health(environment.name),
   }));
 }
 
@@ -112,7 +128,14 @@ export interface DeploymentNode {
 }
 
 export type EnvironmentsNode =
-  FolderNode | WorkspaceNode | EnvironmentNode | ReleaseNode | DetailNode | HistoryNode | DeploymentNode;
+  | FolderNode
+  | WorkspaceNode
+  | EnvironmentNode
+  | ReleaseNode
+  | DetailNode
+  | HistoryNode
+  | DeploymentNode
+  | HealthTreeNode;
 
 /** One folder: the workspace and its environments. Several: one node per folder with a manifest. */
 export function rootNodes(folders: readonly FolderEnvironments[]): EnvironmentsNode[] {
@@ -144,12 +167,14 @@ export function folderChildren(
   ];
 }
 
-/** The live release, then the history. */
-export function environmentChildren(node: EnvironmentNode): (ReleaseNode | HistoryNode)[] {
+/** The live release, its health (a monitored environment), then the history. */
+export function environmentChildren(node: EnvironmentNode): (ReleaseNode | HealthNode | HistoryNode)[] {
   const { history } = node.environment;
   if (history.kind !== 'read' || history.deployments.length === 0) return [];
+  const health = healthNodeOf(node);
   return [
     ...(history.live ? [{ kind: 'release' as const, parent: node, release: history.live }] : []),
+    ...(health === undefined ? [] : [health]),
     { kind: 'history', parent: node, deployments: history.deployments },
   ];
 }
@@ -246,6 +271,11 @@ export function describeNode(node: EnvironmentsNode, now: number = Date.now()): 
       };
     case 'deployment':
       return describeDeployment(node, now);
+    case 'health':
+    case 'healthRun':
+    case 'healthCheck':
+    case 'healthAction':
+      return describeHealthNode(node, now);
   }
 }
 
@@ -270,6 +300,7 @@ function describeEnvironment(node: EnvironmentNode, now: number): ItemView {
   if (environment.from !== undefined && environment.from !== WORKSPACE_ENVIRONMENT) menus.push('promote');
   if (environment.from === WORKSPACE_ENVIRONMENT) menus.push('stage');
   if (environment.final) menus.push('final');
+  if (environment.health.kind !== 'unmonitored') menus.push('monitored');
   if (history.kind === 'unread') {
     description = `${from} · not read`;
     lines.push(ENVIRONMENTS_RESTRICTED_REASON);
@@ -289,6 +320,13 @@ function describeEnvironment(node: EnvironmentNode, now: number): ItemView {
         menus.push('rollback');
       if (head.action === 'auto-rollback') icon = { id: 'server-environment', color: WARN_COLOR };
     } else lines.push('Nothing is live here yet.');
+  }
+  const health = environmentHealthLook(environment, now);
+  if (health !== undefined) {
+    // Nothing live has no health to speak of: the description says "nothing live" already.
+    if (history.kind !== 'read' || history.deployments.length > 0) description += ` · ${health.word}`;
+    lines.push(health.line);
+    if (health.failing) icon = { id: 'server-environment', color: FAIL_COLOR };
   }
   if (node.syncTooltip !== undefined) lines.push(node.syncTooltip);
   return {
@@ -395,8 +433,51 @@ export function statusText(folders: readonly FolderEnvironments[]): string | und
   return undefined;
 }
 
+/** A live environment whose monitor's last run failed: the status bar warns of it and reveals its health. */
+export interface FailingEnvironment {
+  readonly root: string;
+  readonly environment: string;
+  /** The checks that failed in the last run. */
+  readonly failing: readonly string[];
+}
+
+/** The failing environments of every folder, the last of each chain first (production before staging). */
+export function failingEnvironments(
+  folders: readonly FolderEnvironments[],
+  now: number = Date.now(),
+): FailingEnvironment[] {
+  return folders.flatMap((folder) => {
+    const { state } = folder;
+    if (state.kind !== 'ready') return [];
+    return [...folder.environments].reverse().flatMap((environment) => {
+      const reading = environmentHealth(environment, now);
+      return reading?.state.kind === 'failing'
+        ? [{ root: state.root, environment: environment.name, failing: reading.state.failing }]
+        : [];
+    });
+  });
+}
+
+/** When the first of the folders' health readings turns to unknown if no run comes (undefined: none does). */
+export function nextHealthChange(
+  folders: readonly FolderEnvironments[],
+  now: number = Date.now(),
+): number | undefined {
+  let next: number | undefined;
+  for (const folder of folders)
+    for (const environment of folder.environments) {
+      const at = environmentHealth(environment, now)?.staleAt;
+      if (at !== undefined && at > now && (next === undefined || at < next)) next = at;
+    }
+  return next;
+}
+
 /** The status bar's tooltip: every folder's environments with their live release, in promotion order. */
-export function statusTooltip(folders: readonly FolderEnvironments[]): string {
+export function statusTooltip(
+  folders: readonly FolderEnvironments[],
+  now: number = Date.now(),
+  click = 'Click to open the Environments view.',
+): string {
   const lines = folders.flatMap((folder) => {
     const heading = folders.length > 1 ? [`${basename(folder.state.folder)}:`] : [];
     return [
@@ -406,11 +487,17 @@ export function statusTooltip(folders: readonly FolderEnvironments[]): string {
         if (history.kind === 'unread') return `${environment.name}: not read in Restricted Mode`;
         if (history.kind === 'failed') return `${environment.name}: cannot be read`;
         const head = history.deployments[0];
+        const health = head === undefined ? undefined : environmentHealthLook(environment, now);
+        const failing = environmentHealth(environment, now)?.state;
+        const healthWords =
+          health === undefined
+            ? ''
+            : `, ${failing?.kind === 'failing' ? describeHealthState(failing) : health.word}`;
         return head === undefined
           ? `${environment.name}: nothing live`
-          : `${environment.name}: ${shortId(head.release)} (${head.action} by ${head.actor})`;
+          : `${environment.name}: ${shortId(head.release)} (${head.action} by ${head.actor})${healthWords}`;
       }),
     ];
   });
-  return [...lines, 'Click to open the Environments view.'].join('\n');
+  return [...lines, click].join('\n');
 }

@@ -7,6 +7,8 @@
 // Content-Security-Policy that allows nothing remote and images only as data:
 // URIs. It reads again when the model reads pipelines, environments or the
 // whole folder again (a record written under refs/sluice/ is one of those).
+// A second kind of panel, one per monitored environment, charts its monitor's
+// metric checks over time from its health history (core/plots/healthPlots.ts).
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 import { describeError } from '../../core/errors';
@@ -17,6 +19,7 @@ import type {
   ShowPlotsMessage,
 } from '../../core/plots/document';
 import { plotsForExperiments } from '../../core/plots/experimentPlots';
+import { healthPlots } from '../../core/plots/healthPlots';
 import { PLOTS_PAGE_CSS } from '../../core/plots/html';
 import type { WorkspaceModel } from '../model';
 
@@ -30,9 +33,17 @@ export const PLOTS_RESTRICTED_REASON =
 /** Quiet time before a burst of model changes (a grid writing records) is read as one. */
 const DEBOUNCE_MS = 300;
 
+/** What a health panel charts: an environment's metric checks (all of them when `checks` is empty). */
+export interface HealthChart {
+  readonly environment: string;
+  readonly checks: readonly string[];
+}
+
 interface OpenPlots {
   readonly panel: vscode.WebviewPanel;
   readonly root: string;
+  /** Set on a health panel, which charts it instead of experiments. */
+  health: HealthChart | undefined;
   /** Record ids (or `workspace`), as chosen; ids removed since are dropped when read. */
   ids: readonly string[];
   /** How many of the chosen were removed since: said until the next choice. */
@@ -49,6 +60,8 @@ interface OpenPlots {
 /** What an open Plots panel shows now. */
 export interface ShownPlots {
   readonly root: string;
+  /** A health panel's environment and checks (undefined: an experiments panel). */
+  readonly health: HealthChart | undefined;
   readonly ids: readonly string[];
   readonly document: PlotsDocument | undefined;
   readonly notice: string | null;
@@ -72,18 +85,34 @@ export class PlotsPanels implements vscode.Disposable {
 
   /** Opens (or brings forward) the Plots panel of the workspace at `root`, drawing `ids`. */
   show(root: string, ids: readonly string[]): vscode.WebviewPanel {
-    const known = this.#open.get(root);
+    return this.#show(root, root, ids, undefined);
+  }
+
+  /** Opens (or brings forward) the chart of a monitored environment's metric checks over time. */
+  showHealth(root: string, chart: HealthChart): vscode.WebviewPanel {
+    return this.#show(JSON.stringify([root, 'health', chart.environment]), root, [], chart);
+  }
+
+  #show(
+    key: string,
+    root: string,
+    ids: readonly string[],
+    health: HealthChart | undefined,
+  ): vscode.WebviewPanel {
+    const known = this.#open.get(key);
     if (known) {
       known.ids = [...ids];
+      known.health = health;
       known.removed = 0;
       known.panel.reveal();
       void this.#load(known);
       return known.panel;
     }
     const folderName = root.split(/[\\/]/).pop() ?? root;
+    const title = health === undefined ? 'Plots' : `Health · ${health.environment}`;
     const panel = vscode.window.createWebviewPanel(
       PLOTS_VIEW_TYPE,
-      this.model.folders.length > 1 ? `Plots · ${folderName}` : 'Plots',
+      this.model.folders.length > 1 ? `${title} · ${folderName}` : title,
       vscode.ViewColumn.Active,
       {
         enableScripts: true,
@@ -93,6 +122,7 @@ export class PlotsPanels implements vscode.Disposable {
     const open: OpenPlots = {
       panel,
       root,
+      health,
       ids: [...ids],
       removed: 0,
       ready: false,
@@ -101,7 +131,7 @@ export class PlotsPanels implements vscode.Disposable {
       generation: 0,
       timer: undefined,
     };
-    this.#open.set(root, open);
+    this.#open.set(key, open);
     panel.webview.html = this.#html(panel.webview);
     panel.webview.onDidReceiveMessage((raw: unknown) => {
       const message = parseFromPage(raw);
@@ -117,15 +147,16 @@ export class PlotsPanels implements vscode.Disposable {
     });
     panel.onDidDispose(() => {
       clearTimeout(open.timer);
-      this.#open.delete(root);
+      this.#open.delete(key);
     });
     return panel;
   }
 
   /** What each open panel was last sent. */
   shownPlots(): ShownPlots[] {
-    return [...this.#open.values()].map(({ root, ids, shown, notice }) => ({
+    return [...this.#open.values()].map(({ root, health, ids, shown, notice }) => ({
       root,
+      health,
       ids,
       document: shown,
       notice,
@@ -151,7 +182,7 @@ export class PlotsPanels implements vscode.Disposable {
     if (!open.ready) return;
     const generation = ++open.generation;
     const read = await this.#read(open);
-    if (generation !== open.generation || this.#open.get(open.root) !== open) return;
+    if (generation !== open.generation || ![...this.#open.values()].includes(open)) return;
     if (read.document !== undefined) {
       open.shown = read.document;
       const message: ShowPlotsMessage = { type: 'plots', document: read.document };
@@ -179,6 +210,19 @@ export class PlotsPanels implements vscode.Disposable {
         trust: false,
       };
     try {
+      if (open.health !== undefined) {
+        const { environment, checks } = open.health;
+        const document = await healthPlots(
+          state.workspace,
+          environment,
+          checks.length > 0 ? checks : undefined,
+        );
+        const notice =
+          document.plots.length === 0
+            ? `No monitor run of ${environment} has measured a metric yet: its metric checks are charted here once \`sluice monitor\` has run.`
+            : null;
+        return { document, notice, trust: false };
+      }
       const { document, unknown } = await plotsForExperiments(state.workspace, open.ids);
       open.ids = open.ids.filter((id) => !unknown.includes(id));
       open.removed += unknown.length;

@@ -1,5 +1,6 @@
 // The refs a sync moves, by kind, and how a message names them.
 import { DATASET_REFS } from '../../snapshots/records';
+import { HEALTH_REFS } from '../../environments/healthHistory';
 import { ENVIRONMENT_REFS } from '../../environments/history';
 import { RELEASE_REFS } from '../../environments/releases';
 import { EXPERIMENT_REFS } from '../../experiments/records';
@@ -7,13 +8,15 @@ import { shortId } from '../../format';
 
 export const SLUICE_REFS = 'refs/sluice/';
 
-export type RefKind = 'dataset' | 'environment' | 'release' | 'experiment';
+/** `health`: an environment's health history (what `sluice monitor` recorded), a chain like its deployments. */
+export type RefKind = 'dataset' | 'environment' | 'release' | 'experiment' | 'health';
 
 const KINDS: readonly (readonly [string, RefKind])[] = [
   [DATASET_REFS, 'dataset'],
   [ENVIRONMENT_REFS, 'environment'],
   [RELEASE_REFS, 'release'],
   [EXPERIMENT_REFS, 'experiment'],
+  [HEALTH_REFS, 'health'],
 ];
 
 /** Records that never change once written: the same name is the same content, whatever commit holds it. */
@@ -34,15 +37,24 @@ export function refName(ref: string): string {
   return kind !== undefined && isImmutableKind(kind) ? shortId(name) : name;
 }
 
+/** How a message names refs of a kind: one, several. */
+const KIND_WORDS: Readonly<Record<RefKind, readonly [string, string]>> = {
+  environment: ['environment', 'environments'],
+  health: ['the health history of environment', 'the health histories of environments'],
+  dataset: ['dataset', 'datasets'],
+  release: ['release', 'releases'],
+  experiment: ['experiment', 'experiments'],
+};
+
 /** "Environment production", "Environments production and staging, dataset events", … */
 export function describeRefs(refs: readonly string[]): string {
   const parts: string[] = [];
-  for (const kind of ['environment', 'dataset', 'release', 'experiment'] as const) {
+  for (const kind of ['environment', 'health', 'dataset', 'release', 'experiment'] as const) {
     const names = refs.filter((ref) => refKind(ref) === kind).map(refName);
     if (names.length === 0) continue;
     const list =
       names.length === 1 ? names[0]! : `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]!}`;
-    parts.push(`${kind}${names.length === 1 ? '' : 's'} ${list}`);
+    parts.push(`${KIND_WORDS[kind][names.length === 1 ? 0 : 1]} ${list}`);
   }
   const text = parts.join(', ');
   return text.charAt(0).toUpperCase() + text.slice(1);

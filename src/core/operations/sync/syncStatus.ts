@@ -8,7 +8,7 @@ import { refKind, refName, SLUICE_REFS, type RefKind } from './refNames';
 import { trackingPrefix } from './remoteTarget';
 
 export interface RefSyncState {
-  readonly kind: Exclude<RefKind, 'release' | 'experiment'>;
+  readonly kind: Exclude<RefKind, 'release' | 'experiment' | 'health'>;
   readonly name: string;
   /** Commits here that the remote lacks (snapshots or deployments to push). */
   readonly ahead: number;
@@ -42,7 +42,8 @@ export async function syncStatus(workspace: Workspace, gitRemote: string): Promi
   const experiments = { ahead: 0, behind: 0 };
   for (const ref of new Set([...ours.keys(), ...theirs.keys()])) {
     const kind = refKind(ref);
-    if (kind === undefined) continue;
+    // A monitor's runs (one every few seconds) are no snapshots or deployments to count.
+    if (kind === undefined || kind === 'health') continue;
     const here = ours.get(ref);
     const there = theirs.get(ref);
     if (here === there) continue;
