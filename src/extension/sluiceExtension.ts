@@ -54,6 +54,8 @@ export interface SluiceApi {
   whenIdle(): Promise<void>;
   /** How often each dataset was read (snapshots listed, files compared) since activation, by name. */
   datasetReads(): ReadonlyMap<string, number>;
+  /** How often each dataset's files were walked since activation, by name (a read its watch vouches for walks none). */
+  datasetWalks(): ReadonlyMap<string, number>;
 }
 
 export class SluiceExtension {
@@ -129,6 +131,7 @@ export class SluiceExtension {
       refresh: () => model.refreshAll(),
       whenIdle: () => model.whenIdle(),
       datasetReads: () => model.reads.datasets,
+      datasetWalks: () => model.reads.walks,
     };
   }
 
