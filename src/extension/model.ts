@@ -86,6 +86,8 @@ export interface ModelReads {
   readonly datasets: ReadonlyMap<string, number>;
   /** Datasets whose files were walked, by name: a read the watch vouches for walks nothing. */
   readonly walks: ReadonlyMap<string, number>;
+  /** How long the latest read of each dataset took, in ms, by name. */
+  readonly readMs: ReadonlyMap<string, number>;
 }
 
 interface Entry {
@@ -156,7 +158,11 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
   }
 
   get reads(): ModelReads {
-    return { datasets: new Map(this.#datasetReads), walks: this.#diskReads.walks };
+    return {
+      datasets: new Map(this.#datasetReads),
+      walks: this.#diskReads.walks,
+      readMs: this.#diskReads.readMs,
+    };
   }
 
   /** Re-reads every folder now (not debounced) and resolves when the model has them. */

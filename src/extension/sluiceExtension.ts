@@ -56,6 +56,8 @@ export interface SluiceApi {
   datasetReads(): ReadonlyMap<string, number>;
   /** How often each dataset's files were walked since activation, by name (a read its watch vouches for walks none). */
   datasetWalks(): ReadonlyMap<string, number>;
+  /** How long the latest read of each dataset took (ms), by name: what a walk the watch vouches for saves. */
+  datasetReadMs(): ReadonlyMap<string, number>;
 }
 
 export class SluiceExtension {
@@ -132,6 +134,7 @@ export class SluiceExtension {
       whenIdle: () => model.whenIdle(),
       datasetReads: () => model.reads.datasets,
       datasetWalks: () => model.reads.walks,
+      datasetReadMs: () => model.reads.readMs,
     };
   }
 

@@ -142,6 +142,27 @@ describe('dataset reads vouched for by the watch', () => {
     assert.deepEqual(diskOf(shown), diskOf(await loadDataset(workspace, 'events')));
   });
 
+  for (const [replaced, script] of Object.entries({
+    'the dataset folder': 'rm -r data/events && cp -r copy data/events',
+    'a nested folder': 'rm -r data/events/day && cp -r copy/day data/events/day',
+  }))
+    test(`${replaced} removed and made again: changes in the new one are seen`, async (t) => {
+      const workspace = await open(t, { events: 'data/events' });
+      const reader = reads(t);
+      shell(workspace.root, 'cp -r data/events copy');
+      await reader.load(workspace, 'events', () => undefined);
+      shell(workspace.root, script);
+      await reader.load(workspace, 'events', () => undefined);
+      await reader.load(workspace, 'events', () => undefined);
+      for (const change of ['echo more >> data/events/a.csv', 'echo more >> data/events/day/1.csv']) {
+        const walks = reader.walks.get('events')!;
+        shell(workspace.root, change);
+        const shown = await reader.load(workspace, 'events', () => undefined);
+        assert.equal(reader.walks.get('events'), walks + 1, `walked after: ${change}`);
+        assert.deepEqual(diskOf(shown), diskOf(await loadDataset(workspace, 'events')));
+      }
+    });
+
   test('a new snapshot (the ref moved) is compared again, with a walk', async (t) => {
     const workspace = await open(t, { events: 'data/events' });
     const reader = reads(t);

@@ -24,6 +24,7 @@ export class DatasetDiskReads {
   /** By workspace root, dataset name and absolute path. */
   readonly #walks = new Map<string, Walk>();
   readonly #walkCounts = new Map<string, number>();
+  readonly #readMs = new Map<string, number>();
 
   constructor(log: (message: string) => void, options: { readonly overflowSuspicion?: number } = {}) {
     this.#watches = new DatasetWatches(log, options);
@@ -34,18 +35,24 @@ export class DatasetDiskReads {
     return new Map(this.#walkCounts);
   }
 
+  /** How long the latest read of each dataset took (ms, snapshots listed and disk compared or reused), by name. */
+  get readMs(): ReadonlyMap<string, number> {
+    return new Map(this.#readMs);
+  }
+
   /**
    * The dataset `name` of `workspace` now; `onChange` hears of each change
    * under its path from then on (the model reads the dataset again).
    */
   async load(workspace: Workspace, name: string, onChange: () => void): Promise<DatasetState> {
+    const started = performance.now();
     const absolute = join(workspace.root, requireDataset(workspace, name).path.value);
     const watch = this.#watches.watchOf(absolute, workspace.root, onChange);
     const key = keyOf(workspace.root, name, absolute);
     // Events of a change finished just before this read (a terminal's `echo >>`) are in the
     // kernel's queue; a full turn of the event loop delivers them before the watch is asked.
     await turnOfTheEventLoop();
-    return loadDataset(workspace, name, {
+    const state = await loadDataset(workspace, name, {
       vouched: (latest) => {
         const walk = this.#walks.get(key);
         return walk !== undefined && walk.latest === latest && watch.vouchesSince(walk.mark)
@@ -62,6 +69,8 @@ export class DatasetDiskReads {
         };
       },
     });
+    this.#readMs.set(name, performance.now() - started);
+    return state;
   }
 
   /**

@@ -146,12 +146,19 @@ export class DatasetWatch {
   }
 
   dispose(): void {
-    for (const watcher of this.#folders.values()) watcher.close();
-    this.#folders.clear();
+    this.#closeAll();
     this.#doubt = 'disposed';
   }
 
+  /**
+   * Watches every folder there is now, each afresh: an inode is watched, not a
+   * path, and a folder removed and made again under the same path (rm -r and
+   * cp, a restore) is another inode, perhaps with the same number. Watchers are
+   * closed before the walk that follows starts, so that walk sees any change
+   * made while they were not there.
+   */
   #setUp(): void {
+    this.#closeAll();
     const reason = this.#cover();
     if (reason === undefined) {
       this.#doubt = undefined;
@@ -159,8 +166,7 @@ export class DatasetWatch {
       return;
     }
     // Without a whole watch, nothing is vouched for: every read walks, as before watches.
-    for (const watcher of this.#folders.values()) watcher.close();
-    this.#folders.clear();
+    this.#closeAll();
     this.#doubt = reason;
     if (reason !== this.#logged) {
       this.#logged = reason;
@@ -178,16 +184,15 @@ export class DatasetWatch {
       if (lstatSync(at, { throwIfNoEntry: false })?.isSymbolicLink())
         return `${at} is a symbolic link, whose target's changes are not watched`;
     }
-    const wanted = new Set<string>();
     try {
       const parent = dirname(this.path);
       const name = basename(this.path);
-      this.#watchFolder(parent, wanted, (entry) => entry === name);
+      this.#watchFolder(parent, (entry) => entry === name);
       if (lstatSync(this.path, { throwIfNoEntry: false })?.isDirectory()) {
         const queue = [this.path];
         for (let folder = queue.pop(); folder !== undefined; folder = queue.pop()) {
           // Watched before it is listed: a folder made in it meanwhile is an event.
-          const unwatchable = this.#watchFolder(folder, wanted, () => true);
+          const unwatchable = this.#watchFolder(folder, () => true);
           if (unwatchable !== undefined) return unwatchable;
           for (const entry of readdirSync(folder, { withFileTypes: true }))
             if (entry.isDirectory()) queue.push(join(folder, entry.name));
@@ -197,18 +202,16 @@ export class DatasetWatch {
       // ENOSPC: the system's inotify watches are used up; EMFILE, EACCES, or a folder gone meanwhile.
       return `it cannot be watched (${describeError(error)})`;
     }
-    for (const [folder, watcher] of this.#folders) {
-      if (wanted.has(folder)) continue;
-      watcher.close();
-      this.#folders.delete(folder);
-    }
     return undefined;
   }
 
-  /** Watches `folder` (kept if already watched); returns why not, for a file system without local events. */
-  #watchFolder(folder: string, wanted: Set<string>, relevant: (entry: string) => boolean): Doubt | undefined {
-    wanted.add(folder);
-    if (this.#folders.has(folder)) return undefined;
+  #closeAll(): void {
+    for (const watcher of this.#folders.values()) watcher.close();
+    this.#folders.clear();
+  }
+
+  /** Watches `folder`; returns why not, for a file system without local events. */
+  #watchFolder(folder: string, relevant: (entry: string) => boolean): Doubt | undefined {
     const type = statfsSync(folder).type;
     if (UNWATCHABLE_FILE_SYSTEMS.has(type))
       return `${folder} is on a network or FUSE file system (type 0x${type.toString(16)}), whose changes made elsewhere raise no event here`;
@@ -219,7 +222,7 @@ export class DatasetWatch {
     });
     watcher.on('error', () => {
       // The folder went, or the watcher broke: set up again before the next walk.
-      this.#folders.delete(folder);
+      if (this.#folders.get(folder) === watcher) this.#folders.delete(folder);
       watcher.close();
       this.changed('a watcher failed');
     });
