@@ -6,7 +6,7 @@
 // default; SLUICE_WATCH_BENCH_FILES=100000 for the benchmark in BENCHMARKS.md),
 // the view's refresh timed when the watch vouches and when it must walk.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -174,6 +174,34 @@ const BENCH_FILES = Number(process.env['SLUICE_WATCH_BENCH_FILES'] ?? 2_000);
 const BENCH_RUNS = Number(process.env['SLUICE_WATCH_BENCH_RUNS'] ?? 5);
 const FILES_PER_FOLDER = 1000;
 
+/** Writes FILES small files into folders of PER_FOLDER under ROOT (argv: ROOT FILES PER_FOLDER). */
+const WRITE_FILES = `
+const { mkdirSync, writeFileSync } = require('node:fs');
+const [root, files, perFolder] = process.argv.slice(1);
+for (let file = 0; file < Number(files); file++) {
+  const folder = root + '/d' + String(Math.floor(file / Number(perFolder))).padStart(3, '0');
+  if (file % Number(perFolder) === 0) mkdirSync(folder, { recursive: true });
+  writeFileSync(folder + '/f' + file + '.csv', 'row,' + file + '\\n');
+}`;
+
+/** Runs `script` with Node in a process of its own, and waits for it without blocking this one. */
+function inAnotherProcess(script: string, ...args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    // The extension host's executable is Electron under @vscode/test-electron: run it as Node.
+    const child = spawn(process.execPath, ['-e', script, ...args], {
+      env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`writing the files failed (exit code ${String(code)}): ${stderr}`));
+    });
+  });
+}
+
 function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);
@@ -194,15 +222,14 @@ describe(`Data Snapshots view on ${BENCH_FILES.toLocaleString('en')} files`, () 
     api = await activatedApi();
     root = workspaceFolder().uri.fsPath;
     manifest = readFileSync(join(root, 'sluice.yaml'), 'utf8');
-    for (let file = 0; file < BENCH_FILES; file++) {
-      const folder = join(
-        root,
-        'data/bulk',
-        `d${String(Math.floor(file / FILES_PER_FOLDER)).padStart(3, '0')}`,
-      );
-      if (file % FILES_PER_FOLDER === 0) mkdirSync(folder, { recursive: true });
-      writeFileSync(join(folder, `f${String(file)}.csv`), `row,${String(file)}\n`);
-    }
+    // Written by another process: a loop of 100,000 synchronous writes here would stall the
+    // extension host long enough for the workbench to drop its connection.
+    await inAnotherProcess(
+      WRITE_FILES,
+      join(root, 'data/bulk'),
+      String(BENCH_FILES),
+      String(FILES_PER_FOLDER),
+    );
     writeFileSync(
       join(root, 'sluice.yaml'),
       manifest.replace('datasets:\n', 'datasets:\n  bulk:\n    path: data/bulk\n'),
