@@ -12,9 +12,11 @@ import type { Workspace } from '../../src/core/workspace';
 import { discoverFolder } from '../../src/extension/folders';
 import { DatasetDiskReads } from '../../src/extension/snapshots/datasetDiskReads';
 import { loadDataset, type DatasetState } from '../../src/extension/snapshots/datasets';
+import { listSnapshots } from '../../src/core/snapshots/snapshots';
 import {
   clearVariablesRefusedBySimpleGit,
   createWorkspace,
+  git,
   recordSnapshot,
   removeTree,
   tree,
@@ -172,6 +174,30 @@ describe('dataset reads vouched for by the watch', () => {
     const after = await reader.load(workspace, 'events', () => undefined);
     assert.deepEqual(diskOf(after), { exists: true, added: [], modified: [], removed: [] });
     assert.equal(reader.walks.get('events'), 2);
+  });
+
+  test('the snapshots listed are those of the commit the ref names now, loose or packed', async (t) => {
+    const workspace = await open(t, { events: 'data/events' });
+    const reader = reads(t);
+    const ids = async (): Promise<string[]> => {
+      const state = await reader.load(workspace, 'events', () => undefined);
+      assert.ok(state.history.kind === 'read');
+      return state.history.snapshots.map((snapshot) => snapshot.id);
+    };
+    const listed = async (): Promise<string[]> =>
+      (await listSnapshots(workspace, 'events')).map((snapshot) => snapshot.id);
+    assert.deepEqual(await ids(), []);
+    await recordSnapshot(workspace.root, 'events');
+    assert.deepEqual(await ids(), await listed());
+    git(workspace.root, 'pack-refs', '--all');
+    assert.deepEqual(await ids(), await listed());
+    shell(workspace.root, 'echo more >> data/events/a.csv');
+    await recordSnapshot(workspace.root, 'events');
+    assert.equal((await listed()).length, 2);
+    assert.deepEqual(await ids(), await listed());
+    git(workspace.root, 'pack-refs', '--all');
+    git(workspace.root, 'update-ref', '-d', 'refs/sluice/datasets/events');
+    assert.deepEqual(await ids(), []);
   });
 
   test('forget (a command of Sluice wrote the files) makes the next read walk', async (t) => {

@@ -4,12 +4,15 @@
 // latest snapshot is the one the walk compared with. A window that starts has
 // none kept, so its first read walks; an event, a doubt of the watch, or a
 // command of Sluice's own that wrote the files (snapshot, restore, pull, run)
-// makes the next read walk. No vscode import.
+// makes the next read walk. The list of snapshots is kept too, while the
+// dataset's ref names the same commit (read from the ref files, refValue.ts),
+// so a vouched read starts no process. No vscode import.
 import { join } from 'node:path';
-import { requireDataset } from '../../core/snapshots/snapshots';
+import { datasetRef, requireDataset, type SnapshotSummary } from '../../core/snapshots/snapshots';
 import type { Workspace } from '../../core/workspace';
 import { loadDataset, type DatasetState, type DiskState } from './datasets';
 import { DatasetWatches } from './diskWatch';
+import { refValueWithoutGit } from './refValue';
 
 interface Walk {
   /** The watch's mark when the walk began. */
@@ -23,6 +26,8 @@ export class DatasetDiskReads {
   readonly #watches: DatasetWatches;
   /** By workspace root, dataset name and absolute path. */
   readonly #walks = new Map<string, Walk>();
+  /** By the same key: the snapshots last listed, and the commit the dataset's ref named then. */
+  readonly #lists = new Map<string, { readonly ref: string; readonly snapshots: SnapshotSummary[] }>();
   readonly #walkCounts = new Map<string, number>();
   readonly #readMs = new Map<string, number>();
 
@@ -52,7 +57,17 @@ export class DatasetDiskReads {
     // Events of a change finished just before this read (a terminal's `echo >>`) are in the
     // kernel's queue; a full turn of the event loop delivers them before the watch is asked.
     await turnOfTheEventLoop();
+    // Read before the list, so a ref moved meanwhile makes the next read list again.
+    const ref = refValueWithoutGit(workspace.root, datasetRef(name));
     const state = await loadDataset(workspace, name, {
+      snapshots: () => {
+        const list = this.#lists.get(key);
+        return ref !== undefined && list?.ref === ref ? list.snapshots : undefined;
+      },
+      listed: (snapshots) => {
+        if (ref === undefined) this.#lists.delete(key);
+        else this.#lists.set(key, { ref, snapshots });
+      },
       vouched: (latest) => {
         const walk = this.#walks.get(key);
         return walk !== undefined && walk.latest === latest && watch.vouchesSince(walk.mark)
@@ -83,17 +98,23 @@ export class DatasetDiskReads {
       const [walkRoot, name] = key.split('\0');
       if (walkRoot === root && (names === undefined || names.has(name!))) this.#walks.delete(key);
     }
+    for (const [key] of this.#lists) {
+      const [listRoot, name] = key.split('\0');
+      if (listRoot === root && (names === undefined || names.has(name!))) this.#lists.delete(key);
+    }
   }
 
   /** Stops watching (and forgets) every dataset path not in `paths` (absolute). */
   keepOnly(paths: ReadonlySet<string>): void {
     this.#watches.keepOnly(paths);
     for (const [key] of this.#walks) if (!paths.has(key.split('\0')[2]!)) this.#walks.delete(key);
+    for (const [key] of this.#lists) if (!paths.has(key.split('\0')[2]!)) this.#lists.delete(key);
   }
 
   dispose(): void {
     this.#watches.dispose();
     this.#walks.clear();
+    this.#lists.clear();
   }
 }
 

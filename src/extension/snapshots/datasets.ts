@@ -91,6 +91,9 @@ export async function loadDatasets(
 export interface DiskReuse {
   vouched(latest: string | undefined): DiskState | undefined;
   walking(): (latest: string | undefined, disk: DiskState) => void;
+  /** The snapshots an earlier read listed, when they are still the dataset's; undefined lists them. */
+  snapshots(): SnapshotSummary[] | undefined;
+  listed(snapshots: SnapshotSummary[]): void;
 }
 
 /**
@@ -111,7 +114,9 @@ export async function loadDataset(
   };
   let snapshots: SnapshotSummary[];
   try {
-    snapshots = await listSnapshots(workspace, name);
+    const known = reuse?.snapshots();
+    snapshots = known ?? (await listSnapshots(workspace, name));
+    if (known === undefined) reuse?.listed(snapshots);
   } catch (error) {
     return { ...base, history: { kind: 'failed', message: describeError(error) } };
   }
