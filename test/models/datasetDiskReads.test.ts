@@ -12,6 +12,7 @@ import type { Workspace } from '../../src/core/workspace';
 import { discoverFolder } from '../../src/extension/folders';
 import { DatasetDiskReads } from '../../src/extension/snapshots/datasetDiskReads';
 import { loadDataset, type DatasetState } from '../../src/extension/snapshots/datasets';
+import type { WatchOptions } from '../../src/extension/snapshots/diskWatch';
 import { listSnapshots } from '../../src/core/snapshots/snapshots';
 import {
   clearVariablesRefusedBySimpleGit,
@@ -40,7 +41,7 @@ async function open(t: TestContext, datasets: Record<string, string>): Promise<W
   return state.workspace;
 }
 
-function reads(t: TestContext, options: { overflowSuspicion?: number } = {}): DatasetDiskReads {
+function reads(t: TestContext, options: WatchOptions = {}): DatasetDiskReads {
   const logged: string[] = [];
   const reader = new DatasetDiskReads((message) => logged.push(message), options);
   t.after(() => {
@@ -221,6 +222,17 @@ describe('dataset reads vouched for by the watch', () => {
     await reader.load(workspace, 'events', () => undefined);
     await reader.load(workspace, 'users', () => undefined);
     assert.deepEqual([reader.walks.get('events'), reader.walks.get('users')], [2, 2]);
+  });
+
+  test('a dataset with more folders than a watch may take is walked on every read', async (t) => {
+    // data/events holds three folders (itself, day, day/deeper): one more than allowed.
+    const workspace = await open(t, { events: 'data/events' });
+    const reader = reads(t, { mostFolders: 2 });
+    for (let read = 0; read < 3; read++) await reader.load(workspace, 'events', () => undefined);
+    assert.equal(reader.walks.get('events'), 3);
+    const allowed = reads(t, { mostFolders: 3 });
+    for (let read = 0; read < 3; read++) await allowed.load(workspace, 'events', () => undefined);
+    assert.equal(allowed.walks.get('events'), 1);
   });
 
   test('a dataset reached through a symbolic link is walked on every read', async (t) => {

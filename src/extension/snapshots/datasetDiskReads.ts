@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { datasetRef, requireDataset, type SnapshotSummary } from '../../core/snapshots/snapshots';
 import type { Workspace } from '../../core/workspace';
 import { loadDataset, type DatasetState, type DiskState } from './datasets';
-import { DatasetWatches } from './diskWatch';
+import { DatasetWatches, type WatchOptions } from './diskWatch';
 import { refValueWithoutGit } from './refValue';
 
 interface Walk {
@@ -31,7 +31,7 @@ export class DatasetDiskReads {
   readonly #walkCounts = new Map<string, number>();
   readonly #readMs = new Map<string, number>();
 
-  constructor(log: (message: string) => void, options: { readonly overflowSuspicion?: number } = {}) {
+  constructor(log: (message: string) => void, options: WatchOptions = {}) {
     this.#watches = new DatasetWatches(log, options);
   }
 

@@ -34,6 +34,20 @@ function overflowSuspicion(): number {
   return 8192;
 }
 
+/**
+ * Folders one dataset may watch: each costs an inotify watch, of which a user
+ * may have as few as 8,192 (older kernels' default) for every program, VS
+ * Code's own watcher included. A dataset with more is walked on every read.
+ */
+const MOST_WATCHED_FOLDERS = 10_000;
+
+export interface WatchOptions {
+  /** Events in one turn of the event loop that make every watch doubt (default: half the kernel's queue). */
+  readonly overflowSuspicion?: number;
+  /** Folders one dataset may watch (default MOST_WATCHED_FOLDERS). */
+  readonly mostFolders?: number;
+}
+
 /** Why a watch cannot vouch now (logged once per reason and path). */
 type Doubt = string;
 
@@ -45,13 +59,15 @@ type Doubt = string;
 export class DatasetWatches {
   readonly #watches = new Map<string, DatasetWatch>();
   readonly #suspicion: number;
+  readonly #mostFolders: number;
   #burst = 0;
 
   constructor(
     private readonly log: (message: string) => void,
-    options: { readonly overflowSuspicion?: number } = {},
+    options: WatchOptions = {},
   ) {
     this.#suspicion = options.overflowSuspicion ?? overflowSuspicion();
+    this.#mostFolders = options.mostFolders ?? MOST_WATCHED_FOLDERS;
   }
 
   /** The watch of `path` (inside `root`), made the first time; `onChange` hears every event under it. */
@@ -65,6 +81,7 @@ export class DatasetWatches {
           this.#counted();
         },
         this.log,
+        this.#mostFolders,
       );
       this.#watches.set(path, found);
     }
@@ -115,6 +132,7 @@ export class DatasetWatch {
     private readonly root: string,
     private readonly counted: () => void,
     private readonly log: (message: string) => void,
+    private readonly mostFolders: number,
   ) {}
 
   /**
@@ -192,6 +210,9 @@ export class DatasetWatch {
         const queue = [this.path];
         for (let folder = queue.pop(); folder !== undefined; folder = queue.pop()) {
           // Watched before it is listed: a folder made in it meanwhile is an event.
+          // #folders holds the parent too: size - 1 of the dataset's folders are watched so far.
+          if (this.#folders.size > this.mostFolders)
+            return `it has more than ${String(this.mostFolders)} folders, more inotify watches than it should take`;
           const unwatchable = this.#watchFolder(folder, () => true);
           if (unwatchable !== undefined) return unwatchable;
           for (const entry of readdirSync(folder, { withFileTypes: true }))
