@@ -4,7 +4,9 @@
 // progress says). It discovers each folder, watches the manifest, the datasets'
 // files, the refs under refs/sluice/ and the stages' deps and outs, and reads
 // again only the part a change touches, debounced; commands say what they
-// changed (changes.ts) and refresh() reads just that. While a folder has Slurm
+// changed (changes.ts) and refresh() reads just that. A dataset's files are
+// walked again only when its watch cannot vouch that nothing changed since the
+// last walk (snapshots/datasetDiskReads.ts), or when a command wrote them. While a folder has Slurm
 // jobs that may still start or end, it asks Slurm about them every few seconds
 // (and at once when the journal of jobs changes), whether or not a run holds
 // the other reads back. Views listen to onDidChange and render; they call no
@@ -43,10 +45,10 @@ import {
 import { SlurmJobsPolling } from './pipelines/slurmJobsPolling';
 import type { PausesRefresh } from './progress';
 import { loadFolderRemote, type FolderRemote } from './remotes/remoteSync';
+import { DatasetDiskReads } from './snapshots/datasetDiskReads';
 import {
   compareWithPrevious,
   declaredDatasets,
-  loadDataset,
   loadDatasets,
   type Comparison,
   type DatasetState,
@@ -83,6 +85,10 @@ export interface ModelChange {
 export interface ModelReads {
   /** Datasets read (snapshots listed and files compared), by name. */
   readonly datasets: ReadonlyMap<string, number>;
+  /** Datasets whose files were walked, by name: a read the watch vouches for walks nothing. */
+  readonly walks: ReadonlyMap<string, number>;
+  /** How long the latest read of each dataset took, in ms, by name. */
+  readonly readMs: ReadonlyMap<string, number>;
 }
 
 interface Entry {
@@ -104,6 +110,8 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
   readonly #runs = new Map<string, Map<string, RunProgress>>();
   readonly #comparisons = new Map<string, Promise<Comparison>>();
   readonly #datasetReads = new Map<string, number>();
+  /** Each dataset's last walk, reused while its watch vouches that nothing changed. */
+  readonly #diskReads: DatasetDiskReads;
   #timer: NodeJS.Timeout | undefined;
   readonly #jobsPolling = new SlurmJobsPolling({
     read: (keys) => this.#readJobsOf(keys),
@@ -118,6 +126,9 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
   #started: Promise<void> | undefined;
 
   constructor(private readonly log: vscode.LogOutputChannel) {
+    this.#diskReads = new DatasetDiskReads((message) => {
+      log.info(message);
+    });
     this.#subscriptions.push(
       vscode.workspace.onDidChangeWorkspaceFolders((event) => {
         for (const folder of event.removed) this.#remove(folder);
@@ -148,7 +159,11 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
   }
 
   get reads(): ModelReads {
-    return { datasets: new Map(this.#datasetReads) };
+    return {
+      datasets: new Map(this.#datasetReads),
+      walks: this.#diskReads.walks,
+      readMs: this.#diskReads.readMs,
+    };
   }
 
   /** Re-reads every folder now (not debounced) and resolves when the model has them. */
@@ -161,6 +176,9 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
   /** Reads again what a command says it changed, now, and resolves when the model has it. */
   refresh(changes: Changes): Promise<void> {
     for (const change of changes) {
+      // Sluice wrote these files itself: walk them again, whether or not the watch has heard yet.
+      if (change.kind === 'datasets') this.#diskReads.forget(change.root, new Set(change.names));
+      if (change.kind === 'folder') this.#diskReads.forget(change.root);
       for (const key of this.#keysOfRoot(change.root)) {
         this.#pending.set(key, mergeScopes(this.#pending.get(key), scopeOf(change)));
       }
@@ -279,6 +297,7 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
   dispose(): void {
     clearTimeout(this.#timer);
     this.#jobsPolling.dispose();
+    this.#diskReads.dispose();
     for (const entry of this.#entries.values()) disposeAll([...entry.watchers, ...entry.pipelineWatchers]);
     this.#entries.clear();
     for (const subscription of this.#subscriptions) subscription.dispose();
@@ -377,6 +396,10 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
         this.log.error(`Reading ${folder.uri.fsPath} failed: ${describeError(error)}`);
       }
     }
+    // A dataset no longer declared (or a folder closed) is not watched any more.
+    this.#diskReads.keepOnly(
+      new Set([...this.#entries.values()].flatMap(({ model }) => model.datasets.map((d) => d.absolutePath))),
+    );
     await vscode.commands.executeCommand(
       'setContext',
       STATE_CONTEXT_KEY,
@@ -390,7 +413,7 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
     if (state.kind !== 'ready') this.log.info(`${folder.uri.fsPath}: ${describeState(state)}`);
     const old = this.#entries.get(key);
     const remote = await loadFolderRemote(state);
-    const datasets = await this.#datasetsOf(state);
+    const datasets = await this.#datasetsOf(key, state);
     const environments = { ...(await loadFolderEnvironments(state)), remote };
     // The jobs as last read (read again once this is in place): only the reads of jobs replace them.
     const jobs = old?.model.pipelines.jobs ?? NO_JOBS;
@@ -424,7 +447,7 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
       const next = [...datasets];
       for (const name of scope.datasets) {
         const index = next.findIndex((dataset) => dataset.name === name);
-        if (index >= 0) next[index] = await this.#loadDataset(state.workspace, name);
+        if (index >= 0) next[index] = await this.#loadDataset(key, state.workspace, name);
       }
       datasets = next;
     }
@@ -447,15 +470,18 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
     return entry;
   }
 
-  async #datasetsOf(state: FolderState): Promise<DatasetState[]> {
+  async #datasetsOf(key: string, state: FolderState): Promise<DatasetState[]> {
     if (state.kind === 'restricted') return declaredDatasets(state.manifest, state.root);
     if (state.kind !== 'ready') return [];
-    return loadDatasets(state.workspace, (workspace, name) => this.#loadDataset(workspace, name));
+    return loadDatasets(state.workspace, (workspace, name) => this.#loadDataset(key, workspace, name));
   }
 
-  #loadDataset(workspace: Workspace, name: string): Promise<DatasetState> {
+  /** A dataset of the folder `key`, walked only when its watch cannot vouch for its last walk. */
+  #loadDataset(key: string, workspace: Workspace, name: string): Promise<DatasetState> {
     this.#datasetReads.set(name, (this.#datasetReads.get(name) ?? 0) + 1);
-    return loadDataset(workspace, name);
+    return this.#diskReads.load(workspace, name, () => {
+      this.#request(key, scopeOf({ kind: 'datasets', root: workspace.root, names: [name] }));
+    });
   }
 
   #remove(folder: vscode.WorkspaceFolder): void {

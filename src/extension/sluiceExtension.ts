@@ -61,6 +61,10 @@ export interface SluiceApi {
   whenIdle(): Promise<void>;
   /** How often each dataset was read (snapshots listed, files compared) since activation, by name. */
   datasetReads(): ReadonlyMap<string, number>;
+  /** How often each dataset's files were walked since activation, by name (a read its watch vouches for walks none). */
+  datasetWalks(): ReadonlyMap<string, number>;
+  /** How long the latest read of each dataset took (ms), by name: what a walk the watch vouches for saves. */
+  datasetReadMs(): ReadonlyMap<string, number>;
 }
 
 export class SluiceExtension {
@@ -140,6 +144,8 @@ export class SluiceExtension {
       refresh: () => model.refreshAll(),
       whenIdle: () => model.whenIdle(),
       datasetReads: () => model.reads.datasets,
+      datasetWalks: () => model.reads.walks,
+      datasetReadMs: () => model.reads.readMs,
     };
   }
 

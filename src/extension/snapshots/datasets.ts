@@ -83,10 +83,28 @@ export async function loadDatasets(
 }
 
 /**
+ * How a read may skip walking the dataset's files: `vouched` returns the disk
+ * state of an earlier walk against the same latest snapshot when nothing under
+ * the dataset may have changed since (datasetDiskReads.ts); otherwise `walking`
+ * is called just before the walk and hears what it found.
+ */
+export interface DiskReuse {
+  vouched(latest: string | undefined): DiskState | undefined;
+  walking(): (latest: string | undefined, disk: DiskState) => void;
+  /** The snapshots an earlier read listed, when they are still the dataset's; undefined lists them. */
+  snapshots(): SnapshotSummary[] | undefined;
+  listed(snapshots: SnapshotSummary[]): void;
+}
+
+/**
  * One dataset: its snapshots and its changes on disk since the latest. A
  * failure is kept in the state, so one unreadable dataset does not hide the others.
  */
-export async function loadDataset(workspace: Workspace, name: string): Promise<DatasetState> {
+export async function loadDataset(
+  workspace: Workspace,
+  name: string,
+  reuse?: DiskReuse,
+): Promise<DatasetState> {
   const declared = requireDataset(workspace, name);
   const base = {
     name,
@@ -96,10 +114,16 @@ export async function loadDataset(workspace: Workspace, name: string): Promise<D
   };
   let snapshots: SnapshotSummary[];
   try {
-    snapshots = await listSnapshots(workspace, name);
+    const known = reuse?.snapshots();
+    snapshots = known ?? (await listSnapshots(workspace, name));
+    if (known === undefined) reuse?.listed(snapshots);
   } catch (error) {
     return { ...base, history: { kind: 'failed', message: describeError(error) } };
   }
+  const latest = snapshots[0]?.id;
+  const kept = reuse?.vouched(latest);
+  if (kept !== undefined) return { ...base, history: { kind: 'read', snapshots, disk: kept } };
+  const walked = reuse?.walking();
   let disk: DiskState;
   try {
     const comparison = comparisonOf(await compareWithDiskContent(workspace, name, snapshots[0]));
@@ -107,6 +131,7 @@ export async function loadDataset(workspace: Workspace, name: string): Promise<D
   } catch (error) {
     disk = { kind: 'failed', message: describeError(error) };
   }
+  walked?.(latest, disk);
   return { ...base, history: { kind: 'read', snapshots, disk } };
 }
 

@@ -1,0 +1,51 @@
+// A dataset ref's value read from the repository's files, without a git
+// process: what lets a read the watch vouches for also keep its list of
+// snapshots (a history is a pure function of the commit its ref names), where
+// listing it again would cost a `git log` each refresh. Only the two plain ref
+// stores are read (a loose file, then packed-refs); anything else (reftable, a
+// symbolic ref, a file that does not parse) is "cannot tell", and the caller
+// lists the history with git. No vscode import.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findGitDirectories } from '../folders';
+
+/** The commit `ref` names, 'none' when it does not exist, undefined when the files cannot tell. */
+export function refValueWithoutGit(root: string, ref: string): string | undefined {
+  try {
+    return readRef(root, ref);
+  } catch {
+    return undefined;
+  }
+}
+
+function readRef(root: string, ref: string): string | undefined {
+  const git = findGitDirectories(root);
+  if (git === undefined) return undefined;
+  const { commonDir } = git;
+  // reftable (git 2.45+) keeps refs in binary tables: git is asked.
+  if (existsSync(join(commonDir, 'reftable'))) return undefined;
+  const loose = readText(join(commonDir, ref));
+  if (loose !== undefined) {
+    const value = loose.trim();
+    return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(value) ? value : undefined;
+  }
+  const packed = readText(join(commonDir, 'packed-refs'));
+  if (packed === undefined) return 'none';
+  for (const line of packed.split('\n')) {
+    if (line.endsWith(` ${ref}`)) {
+      const value = line.slice(0, line.length - ref.length - 1);
+      return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(value) ? value : undefined;
+    }
+  }
+  return 'none';
+}
+
+/** The file's text; undefined when it is missing (an answer); throws on anything else (no answer). */
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
