@@ -26,7 +26,7 @@ import { journalFile } from '../core/pipelines/slurmJournal';
 import type { SnapshotSummary } from '../core/snapshots/snapshots';
 import { SLUICE_DIR, type Workspace } from '../core/workspace';
 import { JOBS_ONLY, mergeScopes, scopeOf, WHOLE_FOLDER, type Changes, type FolderScope } from './changes';
-import { loadFolderEnvironments } from './environments/environments';
+import { EnvironmentReads } from './environments/environments';
 import type { FolderEnvironments } from './environments/model';
 import {
   datasetOfRef,
@@ -112,6 +112,7 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
   readonly #datasetReads = new Map<string, number>();
   /** Each dataset's last walk, reused while its watch vouches that nothing changed. */
   readonly #diskReads: DatasetDiskReads;
+  readonly #environmentReads = new EnvironmentReads();
   #timer: NodeJS.Timeout | undefined;
   readonly #jobsPolling = new SlurmJobsPolling({
     read: (keys) => this.#readJobsOf(keys),
@@ -414,7 +415,7 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
     const old = this.#entries.get(key);
     const remote = await loadFolderRemote(state);
     const datasets = await this.#datasetsOf(key, state);
-    const environments = { ...(await loadFolderEnvironments(state)), remote };
+    const environments = { ...(await this.#environmentReads.load(state)), remote };
     // The jobs as last read (read again once this is in place): only the reads of jobs replace them.
     const jobs = old?.model.pipelines.jobs ?? NO_JOBS;
     const model: FolderModel = {
@@ -453,7 +454,7 @@ export class WorkspaceModel implements PausesRefresh, vscode.Disposable {
     }
     // A snapshot or a deployment puts a dataset or an environment ahead of the remote.
     if (scope.datasets.size > 0 || scope.environments) remote = await loadFolderRemote(state);
-    if (scope.environments) environments = await loadFolderEnvironments(state);
+    if (scope.environments) environments = await this.#environmentReads.load(state);
     if (environments.remote !== remote) environments = { ...environments, remote };
     // A stage's state follows the datasets it reads, so a dataset change reads the stages again too.
     const pipelinesChanged = scope.pipelines || scope.datasets.size > 0;

@@ -18,6 +18,21 @@ export function refValueWithoutGit(root: string, ref: string): string | undefine
   }
 }
 
+/** The commit HEAD names, 'none' on an unborn branch, undefined when the files cannot tell. */
+export function headValueWithoutGit(root: string): string | undefined {
+  try {
+    const git = findGitDirectories(root);
+    if (git === undefined) return undefined;
+    const head = readText(join(git.gitDir, 'HEAD'))?.trim();
+    if (head === undefined) return undefined;
+    const symbolic = /^ref: (refs\/\S+)$/.exec(head)?.[1];
+    if (symbolic !== undefined) return readRef(root, symbolic);
+    return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(head) ? head : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function readRef(root: string, ref: string): string | undefined {
   const git = findGitDirectories(root);
   if (git === undefined) return undefined;
