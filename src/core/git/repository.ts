@@ -10,7 +10,7 @@ import { GitError, simpleGit, type SimpleGit } from 'simple-git';
 import { gitFailure, SluiceError, withPath } from '../errors';
 import { makeFolder } from '../fs/makeFolder';
 import { gitFacts, type GitFacts } from './gitFacts';
-import { LooseObjects, objectId, treeContent } from './looseObjects';
+import { LooseObjects, objectId, treeContentOf } from './looseObjects';
 import { isPlainRefName, readRef, UnusualRef, updateRef } from './looseRefs';
 
 /**
@@ -519,7 +519,7 @@ export class GitRepository {
     ) => readonly ReadonlyMap<string, readonly [mode: string, id: string]>[],
     parent: string | undefined,
     message: string,
-    /** Ids the caller knows git has (reachable from `parent`): not looked for. */
+    /** Ids the caller knows git has (reachable from `parent`), read after treesOf: not looked for. */
     present: ReadonlySet<string> = new Set(),
   ): Promise<{ readonly blobIds: string[]; readonly treeIds: string[]; readonly commit: string }> {
     const direct = await this.direct();
@@ -527,8 +527,9 @@ export class GitRepository {
     if (direct) {
       const blobContents = blobs.map((blob) => (typeof blob === 'string' ? Buffer.from(blob) : blob));
       const blobIds = blobContents.map((content) => objectId('blob', content));
-      const batch = new Set([...present, ...blobIds]);
+      // treesOf may name what `present` holds only once it has run (the caller fills it there).
       const trees = treesOf(blobIds);
+      const batch = new Set([...present, ...blobIds]);
       const contents = treeContents(direct, trees, batch);
       const treeIds = contents.map((content) => objectId('tree', content));
       const text = this.commitText(direct, identity, treeIds[treeIds.length - 1]!, parent, message, batch);
@@ -976,7 +977,7 @@ function treeContents(
           'Check the repository with `git fsck`, then run the command again.',
           { code: 'git-failed', data: { exitCode: 128, output: [] } },
         );
-    const content = treeContent([...entries].map(([name, [mode, id]]) => [name, mode, id] as const));
+    const content = treeContentOf(entries);
     batch.add(objectId('tree', content));
     return content;
   });
