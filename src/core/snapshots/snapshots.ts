@@ -36,6 +36,7 @@ import {
 import { requireInsideWorkspace } from '../paths';
 import { hasChanges, scanDataset, type DatasetScan, type ScanStats } from './scan';
 import { Slicer } from './slices';
+import { debugLine, phaseClock } from './debugTimes';
 
 export { DATASET_REFS, datasetRef, type SnapshotSummary } from './records';
 export type { Changes, ContentChanges } from './compare';
@@ -201,8 +202,10 @@ export async function snapshotDataset(
     );
   }
   const slicer = new Slicer(options.signal, `Snapshot of '${name}'`);
+  const lap = phaseClock(`snapshot of '${name}'`);
   const ref = datasetRef(name);
   const state = await DatasetState.load(statePathFor(workspace, name), slicer);
+  lap('stat cache loaded');
   // The latest snapshot is read while the disk is scanned.
   const headRead = readHead(workspace.git, ref);
   headRead.catch(() => undefined); // awaited below; a scan failure must not leave it unhandled
@@ -212,6 +215,7 @@ export async function snapshotDataset(
     slicer,
     ...(options.threads === undefined ? {} : { threads: options.threads }),
   });
+  lap(`scan (${scan.stats.hashed} files hashed)`);
   const result = (id: string | undefined, parent: string | null, changes: Changes): SnapshotResult => ({
     dataset: name,
     id,
@@ -290,11 +294,6 @@ export async function snapshotDataset(
     await state.update({ set: [...set], remove: scan.stateChanges.remove }, new Slicer(undefined, ''));
     return result(id, header.parent, changedPaths(changes));
   }
-}
-
-/** A line on stderr when SLUICE_DEBUG is set (the benchmark reads them); nothing otherwise. */
-function debugLine(text: string): void {
-  if (process.env['SLUICE_DEBUG'] !== undefined) process.stderr.write(`sluice: debug: ${text}\n`);
 }
 
 /**
