@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SluiceError } from '../../src/core/errors';
 import { GitRepository } from '../../src/core/git/repository';
+import { LooseObjects } from '../../src/core/git/looseObjects';
 import { seededRandom } from '../../src/core/seededRandom';
 import {
   clearVariablesRefusedBySimpleGit,
@@ -198,6 +199,11 @@ describe('objects Sluice writes itself', () => {
     const [tree] = await open(root).writeTrees([new Map([['g', ['100644', blob!] as const]])]);
     assert.match(tree!, /^[0-9a-f]{40}$/);
     assertGitFsckClean(root);
+    // A large index is searched in its file rather than read whole: the same answers.
+    const inPlace = new LooseObjects(join(root, '.git', 'objects'), 0);
+    assert.equal(inPlace.has(blob!), true);
+    assert.equal(inPlace.has('0'.repeat(39) + '1'), false);
+    assert.equal(inPlace.has('f'.repeat(40)), false);
   });
 });
 

@@ -15,8 +15,10 @@ import {
   openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   rmSync,
+  statSync,
   utimesSync,
   writeSync,
 } from 'node:fs';
@@ -99,16 +101,26 @@ export function treeIdOf(
 
 /** The ids (sorted, 20 bytes each) of one pack index, read whole the first time it is asked. */
 interface PackIndex {
+  readonly path: string;
   readonly fanOut: Uint32Array;
-  readonly ids: Buffer;
+  /** The ids, for an index small enough to hold; a large one is searched in its file. */
+  readonly ids: Buffer | undefined;
 }
+
+/** Indexes up to this size are read whole (150,000 objects); larger ones are searched in place. */
+const HELD_INDEX_BYTES = 4 << 20;
+const IDS_AT = 8 + 1024;
 
 export class LooseObjects {
   /** Ids known to exist (written or found by this process): not looked for again. */
   private readonly known = new Set<string>();
   private packIndexes: PackIndex[] | undefined;
 
-  constructor(readonly folder: string) {}
+  constructor(
+    readonly folder: string,
+    /** Pack indexes up to this size are read whole; larger ones are searched in their files. */
+    private readonly heldIndexBytes = HELD_INDEX_BYTES,
+  ) {}
 
   pathOf(id: string): string {
     return join(this.folder, id.slice(0, 2), id.slice(2));
@@ -135,18 +147,33 @@ export class LooseObjects {
   private isPacked(id: string, reload: boolean): boolean {
     if (!SHA1.test(id)) return false;
     if (this.packIndexes === undefined || reload)
-      this.packIndexes = readPackIndexes(join(this.folder, 'pack'));
+      this.packIndexes = readPackIndexes(join(this.folder, 'pack'), this.heldIndexBytes);
     const wanted = Buffer.from(id, 'hex');
     const first = wanted[0]!;
-    for (const { fanOut, ids } of this.packIndexes) {
+    const entry = Buffer.alloc(20);
+    for (const { path, fanOut, ids } of this.packIndexes) {
       let low = first === 0 ? 0 : fanOut[first - 1]!;
       let high = fanOut[first]!;
-      while (low < high) {
-        const middle = (low + high) >>> 1;
-        const order = ids.compare(wanted, 0, 20, middle * 20, middle * 20 + 20);
-        if (order === 0) return true;
-        if (order < 0) low = middle + 1;
-        else high = middle;
+      if (low >= high) continue;
+      let descriptor: number | undefined;
+      try {
+        if (ids === undefined) descriptor = openSync(path, 'r');
+        while (low < high) {
+          const middle = (low + high) >>> 1;
+          let order: number;
+          if (ids !== undefined) order = ids.compare(wanted, 0, 20, middle * 20, middle * 20 + 20);
+          else {
+            readSync(descriptor!, entry, 0, 20, IDS_AT + middle * 20);
+            order = entry.compare(wanted);
+          }
+          if (order === 0) return true;
+          if (order < 0) low = middle + 1;
+          else high = middle;
+        }
+      } catch {
+        // Removed by a repack meanwhile: the second look finds the pack that replaced it.
+      } finally {
+        if (descriptor !== undefined) closeSync(descriptor);
       }
     }
     return false;
@@ -284,7 +311,7 @@ function freshen(path: string): boolean {
 }
 
 /** The version-2 pack indexes in `folder` (git has written no other kind since 2008). */
-function readPackIndexes(folder: string): PackIndex[] {
+function readPackIndexes(folder: string, heldIndexBytes: number): PackIndex[] {
   let names: string[];
   try {
     names = readdirSync(folder);
@@ -294,18 +321,30 @@ function readPackIndexes(folder: string): PackIndex[] {
   const indexes: PackIndex[] = [];
   for (const name of names) {
     if (!name.endsWith('.idx')) continue;
+    const path = join(folder, name);
     let bytes: Buffer;
     try {
-      bytes = readFileSync(join(folder, name));
+      const size = statSync(path).size;
+      if (size <= heldIndexBytes) bytes = readFileSync(path);
+      else {
+        bytes = Buffer.alloc(IDS_AT);
+        const descriptor = openSync(path, 'r');
+        try {
+          readSync(descriptor, bytes, 0, IDS_AT, 0);
+        } finally {
+          closeSync(descriptor);
+        }
+      }
     } catch {
       continue; // removed by a repack meanwhile: its objects are in the pack that replaced it
     }
-    if (bytes.length < 8 + 1024 || bytes.readUInt32BE(0) !== 0xff744f63 || bytes.readUInt32BE(4) !== 2)
+    if (bytes.length < IDS_AT || bytes.readUInt32BE(0) !== 0xff744f63 || bytes.readUInt32BE(4) !== 2)
       continue;
     const fanOut = new Uint32Array(256);
     for (let i = 0; i < 256; i++) fanOut[i] = bytes.readUInt32BE(8 + i * 4);
     const count = fanOut[255]!;
-    indexes.push({ fanOut, ids: bytes.subarray(8 + 1024, 8 + 1024 + count * 20) });
+    const held = bytes.length >= IDS_AT + count * 20;
+    indexes.push({ path, fanOut, ids: held ? bytes.subarray(IDS_AT, IDS_AT + count * 20) : undefined });
   }
   return indexes;
 }
