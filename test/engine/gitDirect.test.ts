@@ -7,7 +7,7 @@
 // SLUICE_GIT_DIRECT_ROUNDS sets the racing rounds (default 12).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -16,6 +16,7 @@ import { GitRepository } from '../../src/core/git/repository';
 import { LooseObjects } from '../../src/core/git/looseObjects';
 import { seededRandom } from '../../src/core/seededRandom';
 import {
+  CLI,
   clearVariablesRefusedBySimpleGit,
   createWorkspace,
   git,
@@ -174,6 +175,31 @@ describe('objects Sluice writes itself', () => {
     }
     assertGitFsckClean(root);
     assert.equal(git(root, 'log', '--format=%s', REF).split('\n').length, 8, 'git log walks the chain');
+  });
+
+  test('a first record of many folders holds a bounded number of files open (ulimit -n 512, 600 folders)', () => {
+    const root = createWorkspace({ d: 'data/d' }, 'sluice-gitdirect-fds-');
+    made.push(root);
+    for (let i = 0; i < 600; i++) {
+      mkdirSync(join(root, 'data', 'd', `f${i}`), { recursive: true });
+      writeFileSync(join(root, 'data', 'd', `f${i}`, 'x'), `${i}\n`);
+    }
+    // 1,200 new objects in one record: one open file each would pass the limit.
+    const result = spawnSync(
+      'sh',
+      ['-c', `ulimit -n 512 && exec "${process.execPath}" "${CLI}" snapshot d --json`],
+      {
+        cwd: root,
+        encoding: 'utf8',
+      },
+    );
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+    assertGitFsckClean(root);
+    assert.equal(
+      git(root, 'ls-tree', '-r', REF, 'data').split('\n').length,
+      601,
+      'a listing per folder, and the root',
+    );
   });
 
   test('a tree naming an object git lacks is refused as missing, as git mktree refuses it', async () => {

@@ -107,6 +107,8 @@ interface PackIndex {
   readonly ids: Buffer | undefined;
 }
 
+/** Objects written before their flush is awaited: open descriptors, well under the usual limit of 1,024. */
+const FLUSHED_TOGETHER = 256;
 /** Indexes up to this size are read whole (150,000 objects); larger ones are searched in place. */
 const HELD_INDEX_BYTES = 4 << 20;
 const IDS_AT = 8 + 1024;
@@ -192,6 +194,24 @@ export class LooseObjects {
     const ids: string[] = [];
     const staged: { temporary: string; target: string; id: string; descriptor: number }[] = [];
     const stagedIds = new Set<string>();
+    /** Flushes the staged files together, closes them and renames them into place. */
+    const settle = async (): Promise<void> => {
+      await Promise.all(staged.map(({ descriptor, temporary }) => flush(descriptor, temporary)));
+      for (const file of staged) {
+        const { descriptor } = file;
+        file.descriptor = -1;
+        closeSync(descriptor);
+      }
+      for (const { temporary, target, id } of staged) {
+        try {
+          renameSync(temporary, target);
+        } catch (error) {
+          throw withPath(error, target);
+        }
+        this.known.add(id);
+      }
+      staged.length = 0;
+    };
     try {
       for (const { type, content } of objects) {
         const header = Buffer.from(`${type} ${content.length}\0`);
@@ -218,21 +238,10 @@ export class LooseObjects {
         } catch (error) {
           throw withPath(error, temporary);
         }
+        // Each staged file holds a descriptor: a first record of 10,000 folders would run out of them.
+        if (staged.length >= FLUSHED_TOGETHER) await settle();
       }
-      await Promise.all(staged.map(({ descriptor, temporary }) => flush(descriptor, temporary)));
-      for (const file of staged) {
-        const { descriptor } = file;
-        file.descriptor = -1;
-        closeSync(descriptor);
-      }
-      for (const { temporary, target, id } of staged) {
-        try {
-          renameSync(temporary, target);
-        } catch (error) {
-          throw withPath(error, target);
-        }
-        this.known.add(id);
-      }
+      await settle();
       return ids;
     } catch (error) {
       for (const { descriptor, temporary } of staged) {
