@@ -9,6 +9,9 @@ import { dirname, join, resolve } from 'node:path';
 import { GitError, simpleGit, type SimpleGit } from 'simple-git';
 import { gitFailure, SluiceError, withPath } from '../errors';
 import { makeFolder } from '../fs/makeFolder';
+import { gitFacts, type GitFacts } from './gitFacts';
+import { LooseObjects, objectId, treeContentOf } from './looseObjects';
+import { isPlainRefName, readRef, UnusualRef, updateRef } from './looseRefs';
 
 /**
  * GIT_* variables passed on to git. Others (GIT_DIR, GIT_INDEX_FILE, … as set
@@ -112,15 +115,58 @@ export interface CommitBlobs {
   readonly blobs: readonly { readonly path: string; readonly id: string }[];
 }
 
+/** Sluice writing objects and moving refs itself (the repository is a plain one, gitFacts.ts). */
+interface DirectAccess {
+  readonly facts: GitFacts;
+  readonly objects: LooseObjects;
+}
+
+/** Set to 1 to have every object and ref written by git processes (tests compare the two ways). */
+const PROCESSES_ONLY = 'SLUICE_GIT_PROCESSES';
+
 export class GitRepository {
   private readonly git: SimpleGit;
+  private factsRead: Promise<GitFacts | undefined> | undefined;
+  private directAccess: Promise<DirectAccess | undefined> | undefined;
 
   constructor(
     readonly root: string,
     /** Where temporary files for git objects go (inside .sluice/, so on the same disk). */
     private readonly scratch: string,
+    /**
+     * Where the facts of the repository are kept between commands
+     * (.sluice/state/git.json). Without it, objects and refs are always
+     * written by git processes.
+     */
+    private readonly factsFile?: string,
   ) {
     this.git = this.client(gitEnvironment());
+  }
+
+  /** The repository's facts, learnt once (and kept in factsFile); undefined without a facts file. */
+  private facts(): Promise<GitFacts | undefined> {
+    if (this.factsFile === undefined) return Promise.resolve(undefined);
+    const file = this.factsFile;
+    this.factsRead ??= gitFacts(this.root, file, (args) => this.runGit(args)).catch(() => undefined);
+    return this.factsRead;
+  }
+
+  /** Why git processes write this repository's objects and refs (undefined: Sluice writes them itself). */
+  async writtenByGitBecause(): Promise<string | undefined> {
+    if (process.env[PROCESSES_ONLY] === '1') return `${PROCESSES_ONLY}=1`;
+    const facts = await this.facts();
+    return facts === undefined ? 'no facts file' : facts.unusual;
+  }
+
+  /** How Sluice writes objects and refs itself here, or undefined when git processes must. */
+  private direct(): Promise<DirectAccess | undefined> {
+    if (process.env[PROCESSES_ONLY] === '1') return Promise.resolve(undefined);
+    this.directAccess ??= this.facts().then((facts) =>
+      facts === undefined || facts.unusual !== undefined
+        ? undefined
+        : { facts, objects: new LooseObjects(join(facts.gitDir, 'objects')) },
+    );
+    return this.directAccess;
   }
 
   /**
@@ -252,6 +298,22 @@ export class GitRepository {
     options: { check?: boolean } = {},
   ): Promise<(GitObject | undefined)[]> {
     if (names.length === 0) return [];
+    const direct = await this.direct();
+    if (!direct) return this.catFile(names, options);
+    // Loose objects by id or plain ref are read here; the rest (packed, `REV:PATH`, …) by git, in one call.
+    const found = names.map((name) => readDirectly(direct, name, options.check === true));
+    const asked = names.filter((_, i) => found[i] === ASK_GIT);
+    if (asked.length === 0) return found as (GitObject | undefined)[];
+    const answers = await this.catFile(asked, options);
+    let next = 0;
+    return found.map((object) => (object === ASK_GIT ? answers[next++] : object));
+  }
+
+  /** Objects by name from one `git cat-file --batch` (or `--batch-check`). */
+  private async catFile(
+    names: readonly string[],
+    options: { check?: boolean },
+  ): Promise<(GitObject | undefined)[]> {
     const input = `${names.join('\n')}\n`;
     // cat-file always answers (a "missing" line at least): simple-git never waits on silence.
     const output = (await this.client(gitEnvironment(), { input, trimmed: false }).binaryCatFile([
@@ -341,6 +403,14 @@ export class GitRepository {
    */
   async writeBlobs(contents: readonly (string | Buffer)[]): Promise<string[]> {
     if (contents.length === 0) return [];
+    const direct = await this.direct();
+    if (direct)
+      return direct.objects.write(
+        contents.map((content) => ({
+          type: 'blob',
+          content: typeof content === 'string' ? Buffer.from(content) : content,
+        })),
+      );
     makeFolder(this.scratch);
     const stem = join(this.scratch, `git-${process.pid}-${randomBytes(6).toString('hex')}-`);
     const files: string[] = [];
@@ -380,6 +450,11 @@ export class GitRepository {
     trees: readonly ReadonlyMap<string, readonly [mode: string, id: string]>[],
   ): Promise<string[]> {
     if (trees.length === 0) return [];
+    const direct = await this.direct();
+    if (direct) {
+      const contents = treeContents(direct, trees, new Set());
+      return direct.objects.write(contents.map((content) => ({ type: 'tree', content })));
+    }
     const input = trees
       .map((entries) =>
         [...entries]
@@ -409,9 +484,77 @@ export class GitRepository {
     return refs;
   }
 
+  /**
+   * What `git commit-tree TREE [-p PARENT] -m MESSAGE` writes, with the same
+   * identity and clock; undefined when git must write it (an identity git
+   * would rewrite, a tree or parent it lacks: git then says so).
+   */
+  private commitText(
+    direct: DirectAccess,
+    identity: { name: string; email: string },
+    tree: string,
+    parent: string | undefined,
+    message: string,
+    batch: ReadonlySet<string>,
+  ): Buffer | undefined {
+    if (!cleanIdentity(identity) || message.includes('\0')) return undefined;
+    const has = (id: string): boolean => batch.has(id) || direct.objects.has(id);
+    if (!has(tree) || (parent !== undefined && !has(parent))) return undefined;
+    const person = `${identity.name} <${identity.email}> ${gitTime()}`;
+    return Buffer.from(
+      `tree ${tree}\n${parent ? `parent ${parent}\n` : ''}author ${person}\ncommitter ${person}\n\n${message}\n`,
+    );
+  }
+
+  /**
+   * Writes blobs, then the trees `treesOf` makes of their ids (the last one
+   * the commit's), then the commit on top of `parent`: writeBlobs, writeTrees
+   * and commit in one. Written by Sluice itself, the objects reach the disk
+   * in one flush (one journal commit, where three cost three).
+   */
+  async writeCommitOf(
+    blobs: readonly (string | Buffer)[],
+    treesOf: (
+      blobIds: readonly string[],
+    ) => readonly ReadonlyMap<string, readonly [mode: string, id: string]>[],
+    parent: string | undefined,
+    message: string,
+    /** Ids the caller knows git has (reachable from `parent`), read after treesOf: not looked for. */
+    present: ReadonlySet<string> = new Set(),
+  ): Promise<{ readonly blobIds: string[]; readonly treeIds: string[]; readonly commit: string }> {
+    const direct = await this.direct();
+    const identity = await this.identity();
+    if (direct) {
+      const blobContents = blobs.map((blob) => (typeof blob === 'string' ? Buffer.from(blob) : blob));
+      const blobIds = blobContents.map((content) => objectId('blob', content));
+      // treesOf may name what `present` holds only once it has run (the caller fills it there).
+      const trees = treesOf(blobIds);
+      const batch = new Set([...present, ...blobIds]);
+      const contents = treeContents(direct, trees, batch);
+      const treeIds = contents.map((content) => objectId('tree', content));
+      const text = this.commitText(direct, identity, treeIds[treeIds.length - 1]!, parent, message, batch);
+      if (text !== undefined) {
+        const ids = await direct.objects.write([
+          ...blobContents.map((content) => ({ type: 'blob' as const, content })),
+          ...contents.map((content) => ({ type: 'tree' as const, content })),
+          { type: 'commit', content: text },
+        ]);
+        return { blobIds, treeIds, commit: ids[ids.length - 1]! };
+      }
+    }
+    const blobIds = await this.writeBlobs(blobs);
+    const treeIds = await this.writeTrees(treesOf(blobIds));
+    const commit = await this.commit(treeIds[treeIds.length - 1]!, parent, message);
+    return { blobIds, treeIds, commit };
+  }
+
   /** Creates a commit of `tree` on top of `parent` (none for the first) and returns its id. */
   async commit(tree: string, parent: string | undefined, message: string): Promise<string> {
     const identity = await this.identity();
+    const direct = await this.direct();
+    const text = direct && this.commitText(direct, identity, tree, parent, message, new Set());
+    if (direct && text !== undefined)
+      return (await direct.objects.write([{ type: 'commit', content: text }]))[0]!;
     const env = {
       GIT_AUTHOR_NAME: identity.name,
       GIT_AUTHOR_EMAIL: identity.email,
@@ -429,6 +572,24 @@ export class GitRepository {
   async compareAndSwap(ref: string, next: string, expected: string | undefined, what: string): Promise<void> {
     // A transaction on stdin: `create` insists the ref is absent, `update` that it holds `expected`.
     // git answers each step ("start: ok"), so simple-git does not wait on a silent process.
+    const direct = await this.direct();
+    // git refuses a ref naming an object it lacks: such a call goes to git, which says so.
+    if (direct && direct.objects.has(next)) {
+      const identity = await this.identity();
+      try {
+        const outcome = await updateRef(direct.facts.gitDir, {
+          ref,
+          next,
+          expected,
+          logIdentity: `${identity.name} <${identity.email}> ${gitTime()}`,
+          logAll: direct.facts.logAllRefUpdates,
+        });
+        if (outcome === 'moved') throw refMoved(what, ref);
+        return;
+      } catch (error) {
+        if (!(error instanceof UnusualRef)) throw error;
+      }
+    }
     const step = expected === undefined ? `create ${ref} ${next}` : `update ${ref} ${next} ${expected}`;
     try {
       await this.client(gitEnvironment(), { input: `start\n${step}\nprepare\ncommit\n` }).raw([
@@ -437,12 +598,7 @@ export class GitRepository {
       ]);
     } catch (error) {
       const now = await this.resolveRef(ref);
-      if (now !== expected) {
-        throw new SluiceError(`${what} moved under you (another process updated it).`, 'conflict', 'Retry.', {
-          code: 'ref-moved',
-          data: { ref },
-        });
-      }
+      if (now !== expected) throw refMoved(what, ref);
       throw error;
     }
   }
@@ -741,20 +897,25 @@ export class GitRepository {
     if (this.cachedIdentity) return this.cachedIdentity;
     // Both keys in one call: "KEY\nVALUE\0" each.
     const configured = new Map<string, string>();
-    try {
-      const output = await this.client(gitEnvironment(), { trimmed: false }).raw([
-        'config',
-        '-z',
-        '--get-regexp',
-        '^user\\.(name|email)$',
-      ]);
-      for (const item of output.split('\0')) {
-        const newline = item.indexOf('\n');
-        if (newline > 0) configured.set(item.slice(0, newline), item.slice(newline + 1));
+    const facts = await this.facts();
+    if (facts) {
+      configured.set('user.name', facts.userName);
+      configured.set('user.email', facts.userEmail);
+    } else
+      try {
+        const output = await this.client(gitEnvironment(), { trimmed: false }).raw([
+          'config',
+          '-z',
+          '--get-regexp',
+          '^user\\.(name|email)$',
+        ]);
+        for (const item of output.split('\0')) {
+          const newline = item.indexOf('\n');
+          if (newline > 0) configured.set(item.slice(0, newline), item.slice(newline + 1));
+        }
+      } catch {
+        // No identity configured: the fallback below.
       }
-    } catch {
-      // No identity configured: the fallback below.
-    }
     const name = process.env['GIT_AUTHOR_NAME'] ?? (configured.get('user.name') || undefined);
     const email = process.env['GIT_AUTHOR_EMAIL'] ?? (configured.get('user.email') || undefined);
     this.cachedIdentity = {
@@ -796,4 +957,83 @@ function safeRemote(remote: string): string {
       },
     );
   return remote;
+}
+
+/**
+ * Trees' contents as git mktree writes them, after checking as it does that
+ * each entry names an object git has, one of `batch` (written with them), or
+ * a tree before it in the list; a missing one is an error that says so.
+ */
+function treeContents(
+  direct: DirectAccess,
+  trees: readonly ReadonlyMap<string, readonly [mode: string, id: string]>[],
+  batch: Set<string>,
+): Buffer[] {
+  return trees.map((entries) => {
+    for (const [name, [, id]] of entries)
+      if (!batch.has(id) && !direct.objects.has(id))
+        throw new SluiceError(
+          `git failed: entry '${name}' object ${id} is unavailable (missing from the repository).`,
+          'failed',
+          'Check the repository with `git fsck`, then run the command again.',
+          { code: 'git-failed', data: { exitCode: 128, output: [] } },
+        );
+    const content = treeContentOf(entries);
+    batch.add(objectId('tree', content));
+    return content;
+  });
+}
+
+function refMoved(what: string, ref: string): SluiceError {
+  return new SluiceError(`${what} moved under you (another process updated it).`, 'conflict', 'Retry.', {
+    code: 'ref-moved',
+    data: { ref },
+  });
+}
+
+/** readDirectly's answer when git must be asked (a packed object, a name it alone resolves). */
+const ASK_GIT = Symbol('ask git');
+
+/** Object `name` (an id or a plain ref) read without git, undefined when it does not exist. */
+function readDirectly(
+  direct: DirectAccess,
+  name: string,
+  check: boolean,
+): GitObject | undefined | typeof ASK_GIT {
+  let id = name;
+  if (!/^[0-9a-f]{40}$/.test(name)) {
+    if (!isPlainRefName(name)) return ASK_GIT;
+    try {
+      const target = readRef(direct.facts.gitDir, name);
+      // No such ref: git's other spellings of the name (refs/tags/refs/…) are never Sluice's.
+      if (target === undefined) return undefined;
+      id = target;
+    } catch (error) {
+      if (error instanceof UnusualRef) return ASK_GIT;
+      throw error;
+    }
+  }
+  const object = direct.objects.read(id);
+  if (object === undefined) return ASK_GIT;
+  return { id, type: object.type, content: check ? Buffer.alloc(0) : object.content };
+}
+
+/** Bytes git strips from the ends of a name or email ("crud"): an identity with them is left to git. */
+const CRUD = /^[\s.,:;<>"'\\]|[\s.,:;<>"'\\]$/;
+
+/** Whether git would write `name <email>` exactly as given (else commit-tree writes the commit). */
+function cleanIdentity(identity: { name: string; email: string }): boolean {
+  const { name, email } = identity;
+  if (name === '' || email === '') return false;
+  return ![name, email].some((part) => /[<>\n\0]/.test(part) || CRUD.test(part));
+}
+
+/** Now as git writes it in a commit or reflog line: seconds since the epoch and the local UTC offset. */
+function gitTime(): string {
+  const now = new Date();
+  const offset = -now.getTimezoneOffset();
+  const sign = offset < 0 ? '-' : '+';
+  const hours = Math.floor(Math.abs(offset) / 60);
+  const minutes = Math.abs(offset) % 60;
+  return `${Math.floor(now.getTime() / 1000)} ${sign}${String(hours).padStart(2, '0')}${String(minutes).padStart(2, '0')}`;
 }

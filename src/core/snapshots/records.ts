@@ -14,9 +14,9 @@
 // folders above it), and two snapshots are compared folder by folder, only
 // where their digests differ. Records of the first format (every file in
 // snapshot.json) are still read.
-import { createHash } from 'node:crypto';
 import { SluiceError } from '../errors';
 import { FILE_MODE, TREE_MODE, type GitRepository } from '../git/repository';
+import { treeIdOf } from '../git/looseObjects';
 import { KIND_FOLDER } from '../fs/folderReads';
 import { Folder } from './folder';
 import type { Slicer } from './slices';
@@ -368,15 +368,20 @@ export async function writeRecord(
   message: string,
   folders: ReadonlyMap<string, Folder>,
   parent: string | undefined,
+  /**
+   * The known trees are the parent's own (the stat cache holds the parent's
+   * content): reachable from a commit git has, they need not be looked for.
+   */
+  knownTreesInParent = false,
 ): Promise<{ readonly commit: string; readonly written: readonly Folder[] }> {
   try {
-    return await writeObjects(git, header, message, folders, parent);
+    return await writeObjects(git, header, message, folders, parent, knownTreesInParent);
   } catch (error) {
     // git refuses a tree naming an object it does not have: a known tree was pruned since (or the
     // repository replaced). Then every folder is written afresh, as for a first snapshot.
     if (!(error instanceof MissingObject)) throw error;
     for (const folder of folders.values()) folder.tree = '';
-    return writeObjects(git, header, message, folders, parent);
+    return writeObjects(git, header, message, folders, parent, false);
   }
 }
 
@@ -388,6 +393,7 @@ async function writeObjects(
   message: string,
   folders: ReadonlyMap<string, Folder>,
   parent: string | undefined,
+  knownTreesInParent: boolean,
 ): Promise<{ readonly commit: string; readonly written: readonly Folder[] }> {
   // The folders to write: from the root down, stopping at folders with a known tree.
   const toWrite: Folder[] = [];
@@ -404,68 +410,62 @@ async function writeObjects(
   };
   visit(folders.get('')!);
   const headerText = JSON.stringify(header);
-  const blobIds = await git.writeBlobs([
-    `${headerText}\n`,
-    ...toWrite.map((folder) => folder.listing(folders)),
-  ]);
-  const algorithm = blobIds[0]!.length === 64 ? 'sha256' : 'sha1';
-
   // Trees deepest first, so each id is known before the tree above names it.
-  const order = toWrite.map((folder, i) => ({ folder, listing: blobIds[i + 1]! }));
-  order.sort((a, b) => depthOf(b.folder.path) - depthOf(a.folder.path));
+  const order = [...toWrite.keys()].sort((a, b) => depthOf(toWrite[b]!.path) - depthOf(toWrite[a]!.path));
   const treeIds = new Map<string, string>();
-  const trees: Map<string, readonly [string, string]>[] = [];
   const expected: string[] = [];
-  for (const { folder, listing } of order) {
-    const entries = new Map<string, readonly [string, string]>([
-      [`${LISTING_PREFIX}${folder.digest}`, [FILE_MODE, listing]],
-    ]);
-    const names = folder.nameList();
-    for (let i = 0; i < folder.count; i++) {
-      if (folder.kinds[i] !== KIND_FOLDER) continue;
-      const child = folders.get(childPath(folder.path, names[i]!))!;
-      if (child.count === 0) continue;
-      const id = treeIds.get(child.path) ?? child.tree;
-      entries.set(`${SUBFOLDER_PREFIX}${names[i]!}`, [TREE_MODE, id]);
+  const knownTrees = new Set<string>();
+  const treesOf = (blobIds: readonly string[]): Map<string, readonly [string, string]>[] => {
+    const algorithm = blobIds[0]!.length === 64 ? 'sha256' : 'sha1';
+    const trees: Map<string, readonly [string, string]>[] = [];
+    for (const index of order) {
+      const folder = toWrite[index]!;
+      const entries = new Map<string, readonly [string, string]>([
+        [`${LISTING_PREFIX}${folder.digest}`, [FILE_MODE, blobIds[index + 1]!]],
+      ]);
+      const names = folder.nameList();
+      for (let i = 0; i < folder.count; i++) {
+        if (folder.kinds[i] !== KIND_FOLDER) continue;
+        const child = folders.get(childPath(folder.path, names[i]!))!;
+        if (child.count === 0) continue;
+        const id = treeIds.get(child.path) ?? child.tree;
+        if (!treeIds.has(child.path)) knownTrees.add(id);
+        entries.set(`${SUBFOLDER_PREFIX}${names[i]!}`, [TREE_MODE, id]);
+      }
+      const id = treeIdOf(entries, algorithm);
+      treeIds.set(folder.path, id);
+      trees.push(entries);
+      expected.push(id);
     }
-    const id = treeId(entries, algorithm);
-    treeIds.set(folder.path, id);
-    trees.push(entries);
-    expected.push(id);
-  }
-  const rootTree = treeIds.get('') ?? folders.get('')!.tree;
-  const top = new Map<string, readonly [string, string]>([
-    [HEADER_FILE, [FILE_MODE, blobIds[0]!]],
-    [DATA_FOLDER, [TREE_MODE, rootTree]],
-  ]);
-  trees.push(top);
-  expected.push(treeId(top, algorithm));
-  let written: string[];
+    const rootTree = treeIds.get('') ?? folders.get('')!.tree;
+    if (!treeIds.has('')) knownTrees.add(rootTree);
+    const top = new Map<string, readonly [string, string]>([
+      [HEADER_FILE, [FILE_MODE, blobIds[0]!]],
+      [DATA_FOLDER, [TREE_MODE, rootTree]],
+    ]);
+    trees.push(top);
+    expected.push(treeIdOf(top, algorithm));
+    return trees;
+  };
+  const blobs = [`${headerText}\n`, ...toWrite.map((folder) => folder.listing(folders))];
+  let written: { readonly treeIds: readonly string[]; readonly commit: string };
   try {
-    written = await git.writeTrees(trees);
+    written = await git.writeCommitOf(
+      blobs,
+      treesOf,
+      parent,
+      message,
+      knownTreesInParent ? knownTrees : undefined,
+    );
   } catch (error) {
     if (/unavailable|missing/i.test(String(error))) throw new MissingObject(String(error));
     throw error;
   }
-  written.forEach((id, i) => {
+  written.treeIds.forEach((id, i) => {
     if (id !== expected[i])
       throw new SluiceError(`git wrote tree ${id} where ${expected[i]!} was expected.`, 'failed');
   });
-  for (const { folder } of order) folder.tree = treeIds.get(folder.path)!;
-  const commit = await git.commit(written[written.length - 1]!, parent, message);
+  for (const folder of toWrite) folder.tree = treeIds.get(folder.path)!;
+  const { commit } = written;
   return { commit, written: toWrite };
-}
-
-/** A tree's object id, as git computes it: entries sorted by name, folders as if they ended in '/'. */
-function treeId(
-  entries: ReadonlyMap<string, readonly [string, string]>,
-  algorithm: 'sha1' | 'sha256',
-): string {
-  const keyed = [...entries].map(([name, [mode, id]]) => ({
-    sortKey: Buffer.from(mode === TREE_MODE ? `${name}/` : name),
-    bytes: Buffer.concat([Buffer.from(`${mode} ${name}\0`), Buffer.from(id, 'hex')]),
-  }));
-  keyed.sort((a, b) => Buffer.compare(a.sortKey, b.sortKey));
-  const content = Buffer.concat(keyed.map((entry) => entry.bytes));
-  return createHash(algorithm).update(`tree ${content.length}\0`).update(content).digest('hex');
 }

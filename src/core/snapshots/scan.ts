@@ -40,6 +40,7 @@ import { Folder, HASH_BYTES } from './folder';
 import { childPath, depthOf } from './listing';
 import { printableName, unreadableName } from '../fs/unreadableNames';
 import { asError, type Slicer } from './slices';
+import { phaseClock } from './debugTimes';
 
 export interface ScanStats {
   readonly files: number;
@@ -106,11 +107,16 @@ export async function scanDataset(
   const { slicer } = options;
   const threads = options.threads ?? usefulThreads();
   const pool = new WorkerPool(threads);
+  const lap = phaseClock('scan');
   try {
     const reads = await readDatasetFolders(absolute, state, pool, threads, slicer);
+    lap(`${reads.length} folders read`);
     const compared = await compareWithState(reads, state, options.takenAtMs, slicer);
+    lap('compared with the stat cache');
     const hashedBytes = await hashChanged(absolute, compared.jobs, pool, threads, options);
+    lap('hashing, all told');
     const digestChanged = await computeDigests(compared.folders, state, slicer);
+    lap('digests');
     let files = 0;
     let bytes = 0;
     for (const folder of compared.folders.values()) {
@@ -492,6 +498,7 @@ async function hashChanged(
 ): Promise<number> {
   if (pending.length === 0) return 0;
   const { store, slicer } = options;
+  const lap = phaseClock('scan', false);
   const prefix = store
     ? `${store.scratchFolder()}/blob-${process.pid}-${randomBytes(6).toString('hex')}-`
     : '';
@@ -578,7 +585,9 @@ async function hashChanged(
       await slicer.race(Promise.all(Array.from({ length: pool.size * 2 }, runWorker)));
       if (failure !== undefined) throw failure;
     }
+    lap(`${pending.length} files hashed${store ? ' and copied' : ''}`);
     if (store) await store.adoptDurably(unflushed, () => slicer.maybeYield());
+    if (store) lap(`${unflushed.length} blobs flushed together and renamed`);
   } catch (error) {
     // Cancelled or failed: the temporary files of this scan go (the workers are stopped first).
     await pool.close();

@@ -36,6 +36,7 @@ import {
 import { requireInsideWorkspace } from '../paths';
 import { hasChanges, scanDataset, type DatasetScan, type ScanStats } from './scan';
 import { Slicer } from './slices';
+import { debugLine, phaseClock } from './debugTimes';
 
 export { DATASET_REFS, datasetRef, type SnapshotSummary } from './records';
 export type { Changes, ContentChanges } from './compare';
@@ -201,8 +202,10 @@ export async function snapshotDataset(
     );
   }
   const slicer = new Slicer(options.signal, `Snapshot of '${name}'`);
+  const lap = phaseClock(`snapshot of '${name}'`);
   const ref = datasetRef(name);
   const state = await DatasetState.load(statePathFor(workspace, name), slicer);
+  lap('stat cache loaded');
   // The latest snapshot is read while the disk is scanned.
   const headRead = readHead(workspace.git, ref);
   headRead.catch(() => undefined); // awaited below; a scan failure must not leave it unhandled
@@ -212,6 +215,7 @@ export async function snapshotDataset(
     slicer,
     ...(options.threads === undefined ? {} : { threads: options.threads }),
   });
+  lap(`scan (${scan.stats.hashed} files hashed)`);
   const result = (id: string | undefined, parent: string | null, changes: Changes): SnapshotResult => ({
     dataset: name,
     id,
@@ -266,15 +270,19 @@ export async function snapshotDataset(
     const id = snapshotId(header);
     // The last point where a cancellation stops everything: after it the record is written and the ref moved.
     slicer.check();
+    const recording = performance.now();
     const { commit, written } = await writeRecord(
       workspace.git,
       header,
       commitMessage(id, header),
       scan.folders,
       head?.commit,
+      // The cache held the head's content: the trees it knows are the head's.
+      head !== undefined && head.content === cachedDigest,
     );
     try {
       await workspace.git.compareAndSwap(ref, commit, head?.commit, `Dataset '${name}'`);
+      debugLine(`snapshot of '${name}': record and ref in ${(performance.now() - recording).toFixed(1)} ms`);
     } catch (error) {
       // Another process recorded a snapshot meanwhile: ours goes on top of it.
       if (error instanceof SluiceError && error.kind === 'conflict' && attempt < 20) continue;

@@ -54,7 +54,7 @@ export async function openWorkspace(start: string): Promise<Workspace> {
   const root = dirname(file);
   const sluiceDir = join(root, SLUICE_DIR);
   const store = new ObjectStore(sluiceDir);
-  const git = new GitRepository(root, store.scratch);
+  const git = new GitRepository(root, store.scratch, join(sluiceDir, 'state', 'git.json'));
   requireGitWorkTree(root);
   // The first time only (before anything creates .sluice/): afterwards it is ignored already.
   const firstUse = !existsSync(sluiceDir);
