@@ -7,9 +7,10 @@
 // SLUICE_GIT_DIRECT_ROUNDS sets the racing rounds (default 12).
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { SluiceError } from '../../src/core/errors';
 import { GitRepository } from '../../src/core/git/repository';
@@ -303,6 +304,57 @@ describe('refs Sluice moves itself', () => {
     assert.equal(git(root, 'rev-parse', REF), first, 'nothing moved');
   });
 
+  test('a lock left by a Sluice process that died is taken over; one a live process holds, or a stranger’s, is not', async () => {
+    const { root, repo } = repository();
+    const first = await commitOn(repo, 'one');
+    await repo.compareAndSwap(REF, first, undefined, 'Dataset d');
+    const lock = `${join(root, '.git', REF)}.lock`;
+    const holder = join(root, '.sluice', 'state', 'ref-locks', createHash('sha1').update(lock).digest('hex'));
+    mkdirSync(dirname(holder), { recursive: true });
+    const dead = spawnSync('true').pid;
+    const alive = spawn('sleep', ['30']);
+    try {
+      let parent = first;
+      const cases: { what: string; pid: number; sameInode: boolean; taken: boolean }[] = [
+        { what: 'a dead holder', pid: dead, sameInode: true, taken: true },
+        { what: 'a live holder', pid: alive.pid!, sameInode: true, taken: false },
+        { what: 'a dead holder of an older lock (another inode)', pid: dead, sameInode: false, taken: false },
+      ];
+      for (const { what, pid, sameInode, taken } of cases) {
+        writeFileSync(lock, 'f'.repeat(40) + '\n');
+        const inode = statSync(lock).ino + (sameInode ? 0 : 1);
+        writeFileSync(holder, `${pid} ${inode}\n`);
+        const next = await commitOn(repo, what, parent);
+        if (taken) {
+          await repo.compareAndSwap(REF, next, parent, 'Dataset d');
+          assert.equal(git(root, 'rev-parse', REF), next, what);
+          assert.equal(existsSync(lock), false, `${what}: no lock left`);
+          parent = next;
+        } else {
+          await assert.rejects(repo.compareAndSwap(REF, next, parent, 'Dataset d'), (error: unknown) => {
+            assert.ok(
+              error instanceof SluiceError && error.message.includes(lock),
+              `${what}: ${String(error)}`,
+            );
+            return true;
+          });
+          assert.equal(git(root, 'rev-parse', REF), parent, `${what}: nothing moved`);
+          removeTree(lock);
+        }
+      }
+      // No record at all (git's own lock, or one from before records): git's rule, the file is named.
+      removeTree(holder);
+      writeFileSync(lock, '');
+      await assert.rejects(
+        repo.compareAndSwap(REF, await commitOn(repo, 'x', parent), parent, 'Dataset d'),
+        /is locked/,
+      );
+      removeTree(lock);
+    } finally {
+      alive.kill();
+    }
+  });
+
   test(`racing git update-ref: one writer wins each round, the others are refused (${ROUNDS} rounds)`, async () => {
     const { root, repo } = repository();
     let current = await commitOn(repo, 'base');
@@ -407,9 +459,7 @@ describe('sluice snapshot killed while it records', () => {
       await new Promise((resolve) => setTimeout(resolve, 60 + random() * 250));
       running.crash();
       await running.done;
-      const lock = `${join(root, '.git', REF)}.lock`;
-      // Killed while holding the ref's lock (git leaves the same): the next writer is told which file it is.
-      if (existsSync(lock)) removeTree(lock);
+      // Killed while holding the ref's lock, it leaves the lock (git would too); the next writer takes it over.
       const now = git(root, 'rev-parse', REF);
       if (now !== before)
         assert.equal(git(root, 'rev-parse', `${now}^`), before, 'the new record sits on the old');

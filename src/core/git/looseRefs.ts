@@ -7,16 +7,20 @@
 // into the lock file, fsyncing it and renaming it over the ref. A writer that
 // finds the lock taken waits for it as git does (core.filesRefLockTimeout,
 // 100 ms), then reports the ref as moved or locked.
+import { createHash } from 'node:crypto';
 import {
   appendFileSync,
   closeSync,
   existsSync,
+  fstatSync,
   fsyncSync,
   mkdirSync,
   openSync,
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
+  writeFileSync,
   writeSync,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -100,6 +104,13 @@ export interface RefUpdate {
   readonly logIdentity: string | undefined;
   /** Whether git logs updates of every ref here (core.logAllRefUpdates=always), not only those with a log. */
   readonly logAll: boolean;
+  /**
+   * A folder of Sluice's own where each lock it holds is recorded with its
+   * process id, so that a lock left by a Sluice process killed while holding
+   * it (SIGKILL, a crash) is recognised and taken over instead of blocking
+   * that ref until someone removes the file by hand.
+   */
+  readonly holders?: string;
 }
 
 /**
@@ -111,8 +122,10 @@ export async function updateRef(gitDir: string, update: RefUpdate): Promise<'upd
   if (!isPlainRefName(ref) || !SHA1.test(next)) throw new UnusualRef(ref);
   const path = join(gitDir, ref);
   const lock = `${path}.lock`;
-  const descriptor = await takeLock(lock, ref, () => readRef(gitDir, ref) !== expected);
+  const holder = update.holders === undefined ? undefined : holderFile(update.holders, lock);
+  const descriptor = await takeLock(lock, ref, () => readRef(gitDir, ref) !== expected, holder);
   if (descriptor === 'moved') return 'moved';
+  if (holder !== undefined) recordHolder(holder, descriptor);
   let renamed = false;
   try {
     try {
@@ -136,6 +149,46 @@ export async function updateRef(gitDir: string, update: RefUpdate): Promise<'upd
     return 'updated';
   } finally {
     if (!renamed) rmSync(lock, { force: true });
+    if (holder !== undefined) rmSync(holder, { force: true });
+  }
+}
+
+/** Where the holder of `lock` is recorded: one file per lock path, in Sluice's folder (never among git's refs). */
+function holderFile(holders: string, lock: string): string {
+  return join(holders, createHash('sha1').update(lock).digest('hex'));
+}
+
+/** Records this process as the holder of the lock just created (`descriptor`), with the lock's inode. */
+function recordHolder(holder: string, descriptor: number): void {
+  try {
+    mkdirSync(dirname(holder), { recursive: true });
+    writeFileSync(holder, `${process.pid} ${fstatSync(descriptor).ino}\n`);
+  } catch {
+    // Unrecorded, a lock left by a kill is git's kind: the error names it for removal by hand.
+  }
+}
+
+/**
+ * Whether `lock` was left by a Sluice process that no longer runs: its holder
+ * record names a dead process and the lock's own inode (not one made since by
+ * someone else). The record is not flushed: after a machine crash it may be
+ * gone, and the lock is then reported as git's would be.
+ */
+function leftByDeadHolder(lock: string, holder: string): boolean {
+  let pid: number;
+  let inode: number;
+  try {
+    [pid, inode] = readFileSync(holder, 'utf8').trim().split(' ').map(Number) as [number, number];
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid) return false;
+    if (statSync(lock).ino !== inode) return false;
+  } catch {
+    return false;
+  }
+  try {
+    process.kill(pid, 0);
+    return false; // alive (or another's process by that pid: left alone)
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
   }
 }
 
@@ -144,8 +197,13 @@ export async function updateRef(gitDir: string, update: RefUpdate): Promise<'upd
  * another process holds it. 'moved' when the ref moved meanwhile (the other
  * holder wrote it); an error naming the lock when it stays taken.
  */
-async function takeLock(lock: string, ref: string, moved: () => boolean): Promise<number | 'moved'> {
-  const started = Date.now();
+async function takeLock(
+  lock: string,
+  ref: string,
+  moved: () => boolean,
+  holder: string | undefined,
+): Promise<number | 'moved'> {
+  let started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
       return openSync(lock, 'wx', 0o666);
@@ -166,6 +224,13 @@ async function takeLock(lock: string, ref: string, moved: () => boolean): Promis
       if (code !== 'EEXIST') throw withPath(error, lock);
       if (Date.now() - started >= LOCK_TIMEOUT_MS) {
         if (moved()) return 'moved';
+        if (holder !== undefined && leftByDeadHolder(lock, holder)) {
+          // Its writer is gone: whatever it left in the lock never became the ref's value.
+          rmSync(lock, { force: true });
+          rmSync(holder, { force: true });
+          started = Date.now();
+          continue;
+        }
         throw new SluiceError(
           `${ref} is locked: ${lock} exists (another git process is writing it, or one was killed while it did).`,
           'failed',

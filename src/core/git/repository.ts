@@ -583,6 +583,8 @@ export class GitRepository {
           expected,
           logIdentity: `${identity.name} <${identity.email}> ${gitTime()}`,
           logAll: direct.facts.logAllRefUpdates,
+          // Beside the facts, in .sluice/state/ (direct writes happen only where that file is known).
+          ...(this.factsFile === undefined ? {} : { holders: join(dirname(this.factsFile), 'ref-locks') }),
         });
         if (outcome === 'moved') throw refMoved(what, ref);
         return;

@@ -183,7 +183,9 @@ async function looseRefs(git: GitRepository): Promise<string[]> {
       if ((error as NodeJS.ErrnoException).code === 'ENOTDIR') found.push(ref);
       return;
     }
-    for (const name of names) walk(join(path, name), `${ref}/${name}`);
+    // NAME.lock is a writer's lock, never a ref (git reads no ref by such a name); one a killed writer
+    // left is taken over by the next (git/looseRefs.ts).
+    for (const name of names) if (!name.endsWith('.lock')) walk(join(path, name), `${ref}/${name}`);
   };
   walk(folder, 'refs/sluice');
   return found.filter((ref) => ref !== 'refs/sluice');
