@@ -234,6 +234,48 @@ describe('objects Sluice writes itself', () => {
   });
 });
 
+describe('histories read from the files', () => {
+  test('the newest commits of a chain, as git log gives them, loose or packed, whatever the messages', async () => {
+    const { root, repo } = repository();
+    const random = seededRandom(SEED + 7);
+    const messages = [
+      'plain',
+      'two\n\nparagraphs\n',
+      '  padded  \n\n',
+      'ünïcödé ✓',
+      'trailer\n\nSluice-Tree: empty',
+    ];
+    const [blob] = await repo.writeBlobs(['x\n']);
+    const [tree] = await repo.writeTrees([new Map([['f', ['100644', blob!] as const]])]);
+    let head: string | undefined;
+    for (let i = 0; i < 12; i++) {
+      const message = `${messages[Math.floor(random() * messages.length)]!} ${String(i)}`;
+      // Now and then a merge: the first parent is the chain, as --first-parent follows it.
+      const side =
+        i > 2 && random() < 0.3 ? await repo.commit(tree!, undefined, `side ${String(i)}`) : undefined;
+      head =
+        side === undefined
+          ? await repo.commit(tree!, head, message)
+          : git(root, 'commit-tree', tree!, '-p', head!, '-p', side, '-m', message);
+    }
+    git(root, 'update-ref', REF, head!);
+    const viaGit = async (limit: number) => {
+      process.env['SLUICE_GIT_PROCESSES'] = '1';
+      try {
+        return await open(root).history(REF, limit);
+      } finally {
+        delete process.env['SLUICE_GIT_PROCESSES'];
+      }
+    };
+    for (const limit of [1, 3, 12, 20])
+      assert.deepEqual(await open(root).history(REF, limit), await viaGit(limit), `-n${String(limit)}`);
+    assert.deepEqual(await open(root).history('refs/sluice/datasets/none', 1), [], 'no such ref: no history');
+    // Packed: the files cannot tell, git reads them; the same answer.
+    git(root, 'gc', '--quiet');
+    assert.deepEqual(await open(root).history(REF, 5), await viaGit(5), 'after gc');
+  });
+});
+
 describe('refs Sluice moves itself', () => {
   async function commitOn(repo: GitRepository, text: string, parent?: string): Promise<string> {
     const [blob] = await repo.writeBlobs([text]);

@@ -89,6 +89,9 @@ export const FILE_MODE = '100644';
 /** Who is recorded as the author of Sluice's commits when git has no identity configured. */
 const FALLBACK_IDENTITY = { name: 'Sluice', email: 'sluice@localhost' };
 
+/** Histories at most this long are read from the repository's files when they can be (historyFromFiles). */
+const FILES_HISTORY_LIMIT = 64;
+
 export interface CommitInfo {
   readonly id: string;
   readonly parent: string | undefined;
@@ -865,6 +868,10 @@ export class GitRepository {
 
   /** The commit chain of a ref, newest first: id, parent and full message. */
   async history(ref: string, limit?: number, retried = false): Promise<CommitInfo[]> {
+    if (limit !== undefined && limit <= FILES_HISTORY_LIMIT) {
+      const read = await this.historyFromFiles(ref, limit);
+      if (read !== undefined) return read;
+    }
     let output: string;
     try {
       output = await this.git.raw([
@@ -891,6 +898,38 @@ export class GitRepository {
         const [id = '', parents = '', message = ''] = record.split('\x1f');
         return { id, parent: parents.split(' ')[0] || undefined, message: message.trim() };
       });
+  }
+
+  /**
+   * The newest `limit` commits of `ref`'s first-parent chain read from the
+   * repository's files as `git log` gives them, or undefined when the files
+   * cannot tell (a packed or unreadable object, an `encoding` header, a ref
+   * git must resolve): git reads it then. A monitor reads the newest record of
+   * two chains on every run, and Sluice writes those commits loose itself.
+   */
+  private async historyFromFiles(ref: string, limit: number): Promise<CommitInfo[] | undefined> {
+    const direct = await this.direct();
+    if (direct === undefined) return undefined;
+    let id: string | undefined;
+    try {
+      id = readRef(direct.facts.gitDir, ref);
+    } catch {
+      return undefined;
+    }
+    const commits: CommitInfo[] = [];
+    while (id !== undefined && commits.length < limit) {
+      const object = direct.objects.read(id);
+      if (object?.type !== 'commit') return undefined;
+      const text = object.content.toString('utf8');
+      const blank = text.indexOf('\n\n');
+      const headers = (blank < 0 ? text : text.slice(0, blank)).split('\n');
+      if (headers.some((header) => header.startsWith('encoding '))) return undefined;
+      // The first `parent` line is the first parent; a signature's continuation lines start with a space.
+      const parent = headers.find((header) => header.startsWith('parent '))?.slice('parent '.length);
+      commits.push({ id, parent, message: blank < 0 ? '' : text.slice(blank + 2).trim() });
+      id = parent;
+    }
+    return commits;
   }
 
   private cachedIdentity: { name: string; email: string; fallback: boolean } | undefined;
