@@ -7,6 +7,7 @@
 // lists the history with git. No vscode import.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { readRef as readLooseOrPackedRef } from '../../core/git/looseRefs';
 import { findGitDirectories } from '../folders';
 
 /** The commit `ref` names, 'none' when it does not exist, undefined when the files cannot tell. */
@@ -39,20 +40,8 @@ function readRef(root: string, ref: string): string | undefined {
   const { commonDir } = git;
   // reftable (git 2.45+) keeps refs in binary tables: git is asked.
   if (existsSync(join(commonDir, 'reftable'))) return undefined;
-  const loose = readText(join(commonDir, ref));
-  if (loose !== undefined) {
-    const value = loose.trim();
-    return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(value) ? value : undefined;
-  }
-  const packed = readText(join(commonDir, 'packed-refs'));
-  if (packed === undefined) return 'none';
-  for (const line of packed.split('\n')) {
-    if (line.endsWith(` ${ref}`)) {
-      const value = line.slice(0, line.length - ref.length - 1);
-      return /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(value) ? value : undefined;
-    }
-  }
-  return 'none';
+  // The engine's reading of loose and packed refs; a symbolic, damaged or sha256 value throws: git is asked.
+  return readLooseOrPackedRef(commonDir, ref) ?? 'none';
 }
 
 /** The file's text; undefined when it is missing (an answer); throws on anything else (no answer). */
