@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import { seededRandom } from '../../src/core/seededRandom';
 import { EnvironmentReads, loadFolderEnvironments } from '../../src/extension/environments/environments';
 import type { FolderEnvironments } from '../../src/extension/environments/model';
@@ -50,15 +50,21 @@ function cli(root: string, ...args: string[]): void {
   assert.equal(result.status, 0, `sluice ${args.join(' ')}: ${result.stderr}`);
 }
 
+/** A workspace with one release staged, removed when the test ends. */
+function stagedWorkspace(t: TestContext): string {
+  const root = environmentWorkspace(MANIFEST, { 'v.txt': 'one\n' }, 'sluice-envreads-');
+  t.after(() => {
+    removeTree(root);
+  });
+  writeFileSync(join(root, '.gitignore'), '.sluice/\ndeploy/\nout.txt\n');
+  commitEverything(root, 'ignore');
+  cli(root, 'stage');
+  return root;
+}
+
 void describe('the Environments view keeps a read while its refs stay', () => {
   void test('a kept read equals a fresh one, whatever happened between', async (t) => {
-    const root = environmentWorkspace(MANIFEST, { 'v.txt': 'one\n' }, 'sluice-envreads-');
-    t.after(() => {
-      removeTree(root);
-    });
-    writeFileSync(join(root, '.gitignore'), '.sluice/\ndeploy/\nout.txt\n');
-    commitEverything(root, 'ignore');
-    cli(root, 'stage');
+    const root = stagedWorkspace(t);
     const reads = new EnvironmentReads();
     const random = seededRandom(1919);
     const steps: string[] = [];
@@ -102,13 +108,7 @@ void describe('the Environments view keeps a read while its refs stay', () => {
   });
 
   void test('with nothing moved, a read runs no git; a ref that moves is read', async (t) => {
-    const root = environmentWorkspace(MANIFEST, { 'v.txt': 'one\n' }, 'sluice-envreads-');
-    t.after(() => {
-      removeTree(root);
-    });
-    writeFileSync(join(root, '.gitignore'), '.sluice/\ndeploy/\nout.txt\n');
-    commitEverything(root, 'ignore');
-    cli(root, 'stage');
+    const root = stagedWorkspace(t);
     const reads = new EnvironmentReads();
     const first = await reads.load(await ready(root));
     // git gone from PATH: a read that needed it would fail, a kept one does not notice.
